@@ -1,0 +1,32 @@
+/**
+ * `bulksms` command line (commander). Each command lives in ./commands and registers itself here.
+ * Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerMigrate } from './commands/migrate';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('bulksms')
+    .description('Bulk-SMS campaign processor for 2Factor: import contact CSVs, run paced campaigns, track every message')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerMigrate(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0; everything else commander rejects is bad usage.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    throw err;
+  }
+}

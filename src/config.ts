@@ -1,0 +1,68 @@
+/**
+ * The only module that reads process.env. Every setting of the operator contract
+ * (../shared/cli-contract.md) is validated once here; a bad value is a startup error naming the variable.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+const schema = z.object({
+  /** PostgreSQL; `bulksms migrate` creates the database if it is missing. */
+  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/bulksms'),
+  /** Redis for BullMQ and the shared rate limiter. */
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key, so deployments and test runs can share one Redis. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
+    .default('bulksms'),
+  /** Provider base URL (point it at `bulksms simulator` for demos and tests). */
+  TWOFACTOR_BASE_URL: z.string().url().default('https://2factor.in'),
+  /** Account API key; never logged, never stored in job data. */
+  TWOFACTOR_API_KEY: z.string().min(1).optional(),
+  /** Account-wide requests per second, shared by every worker on every host. */
+  SMS_RATE_LIMIT: positiveInt.default(200),
+  /** Per-request timeout towards the provider (ms). */
+  SMS_REQUEST_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Attempts for retryable-and-not-sent outcomes before a message is `failed`. */
+  SMS_MAX_ATTEMPTS: positiveInt.default(5),
+  /** Bearer token for the HTTP API (required when `serve` binds a non-loopback address). */
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Secret path segment authenticating delivery-report webhooks. */
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Comma-separated CIDR allow-list for the HTTP API; empty = allow all. */
+  API_ALLOW_IPS: z.string().optional(),
+  /** Where reject reports and exports are written. */
+  REPORTS_DIR: z.string().default('reports'),
+  LOG_LEVEL: logLevel.default('info'),
+  NODE_ENV: z.string().default('production'),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse the environment (or a given record) into a frozen Config; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Treat empty strings as unset: `FOO= bulksms ...` must not fail validation of an optional variable.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** Reads `.env` into process.env (without overriding) so every entry point sees the same configuration. */
+export function loadDotEnv(): void {
+  // dotenv is quiet by default in v17+ only when asked; keep stdout clean for --json output.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('dotenv').config({ quiet: true });
+}

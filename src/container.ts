@@ -1,0 +1,72 @@
+/**
+ * Composition root: config → logger → PostgreSQL (Prisma + pg pool) → Redis. Domain services are built
+ * on top of these by the entry points (CLI commands, API server, workers). `close()` releases everything
+ * in reverse order and keeps the first error.
+ */
+import type { Pool } from 'pg';
+import { type Config, loadConfig } from './config';
+import { createLogger, type Logger } from './logger';
+import { createPrisma, type PrismaClient } from './db/prisma';
+import { createPgPool } from './db/pg';
+import { createProducerRedis, createWorkerRedis, type Redis } from './db/redis';
+import { Releasers } from './lib/releasers';
+
+export interface Container {
+  config: Config;
+  logger: Logger;
+  prisma: PrismaClient;
+  pg: Pool;
+  /** Shared non-blocking Redis connection (commands, Lua scripts, producers). */
+  redis: Redis;
+  /** A new connection suitable for a BullMQ Worker (blocking commands); closed with the container. */
+  newWorkerRedis(): Redis;
+  /** Register a resource to release on close (LIFO). */
+  onClose(name: string, release: () => Promise<unknown> | unknown): void;
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  config?: Config;
+  logger?: Logger;
+  pgPoolSize?: number;
+}
+
+export function createContainer(opts: ContainerOptions = {}): Container {
+  const config = opts.config ?? loadConfig();
+  const releasers = new Releasers();
+  const logger =
+    opts.logger ??
+    createLogger({
+      level: config.LOG_LEVEL,
+      pretty: config.NODE_ENV === 'development',
+      secrets: [config.TWOFACTOR_API_KEY, config.API_TOKEN, config.WEBHOOK_SECRET],
+    });
+  const prisma = createPrisma(config.DATABASE_URL, opts.pgPoolSize ?? 10);
+  releasers.add('prisma', () => prisma.$disconnect());
+  const pg = createPgPool(config.DATABASE_URL, opts.pgPoolSize ?? 10);
+  releasers.add('pg', () => pg.end());
+  const redis = createProducerRedis(config.REDIS_URL);
+  redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+  releasers.add('redis', () => redis.quit().catch(() => redis.disconnect()));
+
+  let closed = false;
+  return {
+    config,
+    logger,
+    prisma,
+    pg,
+    redis,
+    newWorkerRedis() {
+      const conn = createWorkerRedis(config.REDIS_URL);
+      conn.on('error', (err) => logger.warn({ err }, 'redis worker connection error'));
+      releasers.add('redis-worker', () => conn.quit().catch(() => conn.disconnect()));
+      return conn;
+    },
+    onClose: (name, release) => releasers.add(name, release),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await releasers.releaseAll();
+    },
+  };
+}

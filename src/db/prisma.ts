@@ -1,0 +1,10 @@
+/** The only place a PrismaClient is constructed (Prisma 7 requires a driver adapter; we use adapter-pg). */
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client';
+
+export type { PrismaClient };
+
+export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
+  return new PrismaClient({ adapter });
+}

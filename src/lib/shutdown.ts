@@ -1,0 +1,34 @@
+/**
+ * Two-stage shutdown: the first SIGTERM/SIGINT starts a graceful close with a deadline; a second signal
+ * or the deadline forces exit.
+ */
+import type { Logger } from '../logger';
+
+export function installShutdown(close: () => Promise<void>, logger: Logger, graceMs = 30_000): () => void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    closing = true;
+    logger.info({ signal, graceMs }, 'shutting down gracefully');
+    const timer = setTimeout(() => {
+      logger.error({ graceMs }, 'graceful shutdown timed out: exiting');
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    close()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+}

@@ -1,0 +1,30 @@
+import { loadConfig, ConfigError } from '../../../src/config';
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const c = loadConfig({});
+    expect(c.DATABASE_URL).toBe('postgresql://postgres@127.0.0.1:5432/bulksms');
+    expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(c.QUEUE_PREFIX).toBe('bulksms');
+    expect(c.TWOFACTOR_BASE_URL).toBe('https://2factor.in');
+    expect(c.SMS_RATE_LIMIT).toBe(200);
+    expect(c.LOG_LEVEL).toBe('info');
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it.each([
+    ['SMS_RATE_LIMIT', 'fast', /SMS_RATE_LIMIT/],
+    ['SMS_RATE_LIMIT', '-5', /SMS_RATE_LIMIT/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
+    ['REDIS_URL', 'not a url', /REDIS_URL/],
+    ['QUEUE_PREFIX', 'a:b', /QUEUE_PREFIX/],
+  ])('rejects %s=%s naming the variable', (name, value, pattern) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(pattern);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ SMS_RATE_LIMIT: '' }).SMS_RATE_LIMIT).toBe(200);
+    expect(loadConfig({ SMS_RATE_LIMIT: '2000' }).SMS_RATE_LIMIT).toBe(2000);
+  });
+});

@@ -1,0 +1,44 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '../../../src/logger';
+
+const KEY = '3f8a1c2e-9b7d-4e6f-a1b2-c3d4e5f60718';
+
+function capture(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+describe('logger redaction of the 2Factor API key', () => {
+  it('removes the key from fields at any depth, URLs, form bodies, messages and errors at debug level', () => {
+    const out = capture();
+    const log = createLogger({ level: 'debug', secrets: [KEY], destination: out.stream });
+    const url = `https://2factor.in/API/V1/${KEY}/ADDON_SERVICES/BAL/TRANSACTIONAL_SMS`;
+    const body = `module=TRANS_SMS&apikey=${KEY}&to=919876543210&from=ACMEIN&msg=hi`;
+    const err = Object.assign(new Error(`request to ${url} failed`), { config: { url, data: body, nested: { deep: { apiKey: KEY } } } });
+    log.debug({ req: { url, body, headers: { authorization: `Bearer ${KEY}` } }, provider: { apiKey: KEY } }, 'sending');
+    log.debug({ a: { b: { c: { d: { secretish: KEY } } } } }, 'deep value');
+    log.error({ err }, 'provider request failed');
+    log.info(`interpolated %s`, KEY);
+    log.child({ apiKey: KEY }).info('child bindings');
+    const text = out.text();
+    expect(text).toContain('sending');
+    expect(text).toContain('provider request failed');
+    expect(text).toContain('[REDACTED]');
+    expect(text).not.toContain(KEY);
+    expect(text).not.toContain(KEY.slice(0, 18));
+  });
+
+  it('scrubs apikey parameters and V1 paths even when the key is not configured', () => {
+    const out = capture();
+    const log = createLogger({ level: 'debug', destination: out.stream });
+    log.debug({ url: 'https://2factor.in/API/V1/unknown-key-123/BAL/SMS', body: 'apikey=zzz-secret&to=1' }, 'x');
+    expect(out.text()).not.toContain('unknown-key-123');
+    expect(out.text()).not.toContain('zzz-secret');
+  });
+});
