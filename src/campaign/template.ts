@@ -1,0 +1,30 @@
+/**
+ * `{{column}}` personalisation. Pure. A placeholder whose variable is missing or empty makes the message
+ * fail with a reason: a literal `{{x}}` must never reach a phone.
+ */
+const PLACEHOLDER = /\{\{\s*([^{}]+?)\s*\}\}/g;
+
+export type RenderResult = { ok: true; text: string } | { ok: false; missing: string[] };
+
+/** Variable names are matched case-insensitively and with spaces/underscores folded, like CSV headers. */
+export function normaliseVariableName(name: string): string {
+  return name.trim().toLowerCase().replace(/[\s_-]+/g, '_');
+}
+
+export function placeholders(template: string): string[] {
+  return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!.trim()))];
+}
+
+export function renderTemplate(template: string, variables: Readonly<Record<string, string>>): RenderResult {
+  const lookup = new Map(Object.entries(variables).map(([k, v]) => [normaliseVariableName(k), v]));
+  const missing: string[] = [];
+  const text = template.replace(PLACEHOLDER, (_all, name: string) => {
+    const value = lookup.get(normaliseVariableName(name));
+    if (value === undefined || value === '') {
+      missing.push(name.trim());
+      return '';
+    }
+    return value;
+  });
+  return missing.length ? { ok: false, missing: [...new Set(missing)] } : { ok: true, text };
+}
