@@ -1,0 +1,179 @@
+/**
+ * Sends one job's batch of messages: claim a chunk (queued → sending, durably), reserve paced slots, fire each
+ * request at its slot, record every outcome through the group-commit writer, and return only when all outcomes
+ * are durable (so the job is acknowledged after its outcomes, never before).
+ *
+ * Chunks keep the "claimed but not yet sent" set small: a crash turns at most the claimed messages into
+ * `unknown`, i.e. the requests in flight plus one chunk per running job.
+ */
+import type { Pool } from 'pg';
+import type { Logger } from '../logger';
+import type { SendRequest, SmsProvider } from '../provider/sms-provider';
+import type { SendOutcome } from '../provider/outcome';
+import type { CampaignSettings, CampaignStates } from './campaign-states';
+import { claimMessages, type ClaimedMessage, type OutcomeRow, type OutcomeWriter } from './ledger';
+import { decide } from './outcome-policy';
+import { sleepUntil, type Pacer } from './pacer';
+import type { SendJobData } from './keys';
+
+export interface BatchSenderOptions {
+  chunkSize: number;
+  maxAttempts: number;
+  /** A slot woken up later than this is given back and a new one reserved (keeps the sliding window safe). */
+  lateToleranceMs: number;
+  /** A claim older than this is released instead of sent, so the recovery lease can never hit a live request. */
+  sendDeadlineMs: number;
+  /** Fleet pause after a throttled answer. */
+  throttlePenaltyMs: number;
+}
+
+export interface BatchSenderDeps {
+  pg: Pool;
+  provider: SmsProvider;
+  pacer: Pacer;
+  writer: OutcomeWriter;
+  states: CampaignStates;
+  logger: Logger;
+  /** Pauses the campaign fleet-wide (account-fatal / permanent-campaign outcomes). */
+  pause(campaignId: string, reason: string): Promise<void>;
+  /** True once the worker is shutting down: stop claiming, finish what is in flight. */
+  closing(): boolean;
+  random?: () => number;
+}
+
+interface Group {
+  messages: ClaimedMessage[];
+  claimedAt: number;
+}
+
+/** Consecutive messages with identical content share one request (packing), up to packSize recipients. */
+export function packMessages(messages: readonly ClaimedMessage[], packSize: number): ClaimedMessage[][] {
+  const groups: ClaimedMessage[][] = [];
+  const key = (m: ClaimedMessage) => m.text ?? JSON.stringify(m.vars);
+  for (const m of messages) {
+    const last = groups[groups.length - 1];
+    if (last && packSize > 1 && last.length < packSize && key(last[0]!) === key(m)) last.push(m);
+    else groups.push([m]);
+  }
+  return groups;
+}
+
+export function buildRequest(campaign: CampaignSettings, messages: readonly ClaimedMessage[]): SendRequest {
+  const first = messages[0]!;
+  return {
+    module: campaign.module,
+    to: messages.map((m) => m.phone),
+    from: campaign.sender,
+    content: campaign.templateName
+      ? { kind: 'template', name: campaign.templateName, vars: first.vars ?? [] }
+      : { kind: 'text', text: first.text ?? '' },
+    ...(campaign.peid ? { peid: campaign.peid } : {}),
+    ...(campaign.ctid ? { ctid: campaign.ctid } : {}),
+  };
+}
+
+export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOptions) {
+  const random = deps.random ?? Math.random;
+
+  const record = (rows: OutcomeRow[]): Promise<unknown> => Promise.all(rows.map((r) => deps.writer.write(r)));
+  const release = (group: Group, extra: Partial<OutcomeRow> = {}): Promise<unknown> =>
+    record(group.messages.map((m) => ({ id: m.id, attempts: m.attempts, status: 'release', attemptsDelta: -1, ...extra })));
+
+  /** Waits for the slot; a slot missed by more than the tolerance is exchanged for a fresh one. */
+  async function waitForSlot(at: number): Promise<void> {
+    await sleepUntil(at);
+    while (performance.now() - at > opts.lateToleranceMs) {
+      const fresh = await deps.pacer.reserve(1);
+      at = fresh.firstAt;
+      await sleepUntil(at);
+    }
+  }
+
+  async function sendGroup(campaign: CampaignSettings, group: Group, slotAt: number): Promise<void> {
+    await waitForSlot(slotAt);
+    const status = deps.states.status(campaign.id);
+    if (status !== 'running' || performance.now() - group.claimedAt > opts.sendDeadlineMs) {
+      // Claimed but not sent: paused/cancelled meanwhile, or held too long. Certainly not sent.
+      await release(group);
+      return;
+    }
+    let outcome: SendOutcome;
+    try {
+      outcome = await deps.provider.send(buildRequest(campaign, group.messages));
+    } catch (err) {
+      // The port promises outcomes, not throws; a throw after the request may have left is ambiguous.
+      outcome = { kind: 'ambiguous', detail: `provider client error: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    const attempts = group.messages[0]!.attempts;
+    const decision = decide({ outcome, attempts, maxAttempts: opts.maxAttempts, recipients: group.messages.length, random: random() });
+    const rows = (fields: Omit<OutcomeRow, 'id' | 'attempts'>): OutcomeRow[] =>
+      group.messages.map((m) => ({ id: m.id, attempts: m.attempts, ...fields }));
+    switch (decision.action) {
+      case 'sent':
+        await record(rows({ status: 'sent', sessionId: decision.sessionId, outcomeClass: 'accepted', providerText: null }));
+        return;
+      case 'failed':
+        await record(rows({ status: 'failed', outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: decision.reason }));
+        return;
+      case 'unknown':
+        await record(rows({ status: 'unknown', outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: decision.reason }));
+        return;
+      case 'retry':
+        if (decision.throttled) await deps.pacer.penalise(opts.throttlePenaltyMs).catch(() => undefined);
+        await record(
+          rows({
+            status: 'pending',
+            outcomeClass: decision.outcomeClass,
+            providerText: decision.providerText,
+            failureReason: decision.throttled ? 'throttled by the provider' : `will retry: ${decision.providerText}`,
+            delayMs: decision.delayMs,
+            attemptsDelta: decision.countAttempt ? 0 : -1,
+          }),
+        );
+        return;
+      case 'pause-campaign':
+        deps.states.set(campaign.id, 'paused');
+        await deps.pause(campaign.id, decision.providerText).catch((err: unknown) => deps.logger.error({ err }, 'could not pause campaign'));
+        await release(group, { outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: `campaign paused: ${decision.providerText}` });
+        return;
+      case 'unpack': {
+        // Some number in the pack was refused, none was sent: send each recipient on its own.
+        const slots = await deps.pacer.reserve(group.messages.length);
+        await Promise.all(
+          group.messages.map((m, i) => sendGroup(campaign, { messages: [m], claimedAt: group.claimedAt }, slots.firstAt + i * slots.intervalMs)),
+        );
+        return;
+      }
+    }
+  }
+
+  return async function processBatch(data: SendJobData): Promise<void> {
+    const campaign = await deps.states.get(data.campaignId);
+    if (!campaign) return;
+    const inFlight: Promise<void>[] = [];
+    const leftover: string[] = [];
+    for (let i = 0; i < data.ids.length; i += opts.chunkSize) {
+      const chunk = data.ids.slice(i, i + opts.chunkSize);
+      if (deps.closing() || deps.states.status(campaign.id) !== 'running') {
+        leftover.push(...data.ids.slice(i));
+        break;
+      }
+      const claimed = await claimMessages(deps.pg, chunk);
+      const claimedAt = performance.now();
+      const groups = packMessages(claimed.filter((m) => m.status === 'sending'), campaign.packSize);
+      if (!groups.length) continue;
+      const slots = await deps.pacer.reserve(groups.length);
+      for (let g = 0; g < groups.length; g++) {
+        const at = slots.firstAt + g * slots.intervalMs;
+        inFlight.push(sendGroup(campaign, { messages: groups[g]!, claimedAt }, at));
+      }
+      // Do not claim the next chunk before this one's last slot: claimed-but-unsent stays one chunk per job.
+      await sleepUntil(slots.firstAt + (groups.length - 1) * slots.intervalMs);
+    }
+    if (leftover.length) {
+      // Shutting down or paused: unclaimed messages go back to the feeder instead of waiting for a stale sweep.
+      await deps.pg.query(`UPDATE messages SET status = 'pending', queued_at = NULL WHERE id = ANY($1::bigint[]) AND status = 'queued'`, [leftover]);
+    }
+    await Promise.all(inFlight);
+  };
+}
