@@ -53,7 +53,7 @@ export async function materialiseMessages(client: PoolClient, campaign: Campaign
   let total = 0;
   for (;;) {
     const { rows } = await client.query<ContactRow>(
-      `SELECT id::text AS id, phone, variables FROM contacts WHERE list_id = $1 AND id > $2::bigint ORDER BY id LIMIT ${PAGE}`,
+      `SELECT id::text AS id, phone, variables FROM contacts WHERE list_id = $1 AND contacts.id > $2::bigint ORDER BY contacts.id LIMIT ${PAGE}`,
       [campaign.list_id, after],
     );
     if (!rows.length) return total;

@@ -1,6 +1,6 @@
 /**
  * Account-wide request pacing shared by every worker on every host: GCRA (generic cell rate algorithm) in one
- * Redis Lua script. The key holds the theoretical arrival time (TAT, µs since the epoch of Redis' own clock);
+ * Redis Lua script. The key holds the theoretical arrival time (TAT, µs on Redis' own clock);
  * a caller reserves n consecutive slots spaced `interval` apart and sleeps until each. Redis `TIME` is the
  * single clock, and callers receive *delays* rather than absolute times, so host clock skew does not matter.
  *
@@ -11,35 +11,52 @@
  */
 import type { Redis } from '../db/redis';
 
-const RESERVE = `
-local interval = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
+// State (one hash): tat = next free slot (µs), slow = current slow-down factor (≥ 1) after throttling,
+// st = when slow was last updated, pt = last penalty. slow decays by 10 % per second without throttling.
+const DECAY = `
+local function state(now)
+  local h = redis.call('HMGET', KEYS[1], 'tat', 'slow', 'st', 'pt')
+  local tat = tonumber(h[1] or '0')
+  local slow = tonumber(h[2] or '1')
+  local st = tonumber(h[3] or '0')
+  if slow > 1 then slow = math.max(1, slow * math.pow(0.9, (now - st) / 1000000)) end
+  if tat < now then tat = now end
+  return tat, slow, tonumber(h[4] or '0')
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local nextTat = tat + n * interval
-redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', math.floor((nextTat - now) / 1000) + 60000)
-return tat - now
+`;
+
+const RESERVE = `${DECAY}
+local tat, slow = state(now)
+local interval = tonumber(ARGV[1]) * slow
+local first = tat
+tat = tat + tonumber(ARGV[2]) * interval
+redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat), 'slow', tostring(slow), 'st', string.format('%.0f', now))
+redis.call('PEXPIRE', KEYS[1], math.floor((tat - now) / 1000) + 60000)
+return {math.floor(first - now), math.floor(interval)}
 `;
 
 /**
- * Pushes the TAT to at least now + penalty (never backwards): a throttled answer pauses the whole fleet briefly.
- * max() rather than +=, so a storm of 429s from in-flight requests does not stack into minutes of silence.
+ * A throttled answer: nothing goes out before now + penalty (max(), so a burst of 429s from requests already
+ * in flight does not stack into minutes of silence), and the fleet-wide rate drops by a third (at most once per
+ * 200 ms), recovering by 10 % per second. This finds a provider limit lower than the configured one.
  */
-const PENALISE = `
-local penalty = tonumber(ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local nextTat = now + penalty
-if tat > nextTat then nextTat = tat end
-redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', math.floor((nextTat - now) / 1000) + 60000)
-return nextTat - now
+const PENALISE = `${DECAY}
+local tat, slow, pt = state(now)
+if now - pt > 200000 then
+  slow = math.min(50, slow * 1.5)
+  pt = now
+end
+local until_ = now + tonumber(ARGV[1])
+if tat < until_ then tat = until_ end
+redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat), 'slow', tostring(slow), 'st', string.format('%.0f', now), 'pt', string.format('%.0f', pt))
+redis.call('PEXPIRE', KEYS[1], math.floor((tat - now) / 1000) + 60000)
+return math.floor(slow * 1000)
 `;
 
 type PacerRedis = Redis & {
-  bulksmsPacerReserve(key: string, intervalUs: number, n: number): Promise<number>;
+  bulksmsPacerReserve(key: string, intervalUs: number, n: number): Promise<[number, number]>;
   bulksmsPacerPenalise(key: string, penaltyUs: number): Promise<number>;
 };
 
@@ -77,9 +94,9 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
   return {
     intervalMs: intervalUs / 1000,
     async reserve(n) {
-      const delayUs = Number(await r.bulksmsPacerReserve(opts.key, intervalUs, n));
+      const [delayUs, slotUs] = await r.bulksmsPacerReserve(opts.key, intervalUs, n);
       // Measured from when the answer arrived: the slot can only be later than Redis meant, never earlier.
-      return { firstAt: performance.now() + delayUs / 1000, intervalMs: intervalUs / 1000, count: n };
+      return { firstAt: performance.now() + Number(delayUs) / 1000, intervalMs: Number(slotUs) / 1000, count: n };
     },
     async penalise(ms) {
       await r.bulksmsPacerPenalise(opts.key, Math.round(ms * 1000));

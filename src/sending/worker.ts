@@ -6,7 +6,7 @@ import { Queue, Worker } from 'bullmq';
 import { Client } from 'pg';
 import type { Container } from '../container';
 import type { SmsProvider } from '../provider/sms-provider';
-import { createBatchSender } from './batch-sender';
+import { createBatchSender, type SenderStats } from './batch-sender';
 import { createCampaignStates } from './campaign-states';
 import { pauseCampaign } from './campaign-control';
 import { createDefaultProvider } from './default-provider';
@@ -38,6 +38,8 @@ export interface WorkerOptions {
 
 export interface RunningWorker {
   close(): Promise<void>;
+  /** Live counters (requests made, pacing slots missed, claims released unsent). */
+  stats(): SenderStats;
 }
 
 export async function startWorker(container: Container, opts: WorkerOptions = {}): Promise<RunningWorker> {
@@ -65,7 +67,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   const pacer = createPacer(container.redis, { key: keys.pacer, limit: rate, paceFactor: opts.paceFactor });
   let closing = false;
 
-  const processBatch = createBatchSender(
+  const sender = createBatchSender(
     {
       pg,
       provider,
@@ -95,7 +97,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   });
   queue.on('error', (err) => logger.warn({ err }, 'send queue error'));
 
-  const worker = new Worker<SendJobData>(SEND_QUEUE, async (job) => processBatch(job.data), {
+  const worker = new Worker<SendJobData>(SEND_QUEUE, async (job) => sender.processBatch(job.data), {
     connection: container.newWorkerRedis(),
     prefix,
     concurrency: Math.max(2, Math.ceil(concurrency / batchSize) + 1),
@@ -125,6 +127,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
 
   let closed: Promise<void> | null = null;
   return {
+    stats: () => ({ ...sender.stats }),
     close() {
       closed ??= (async () => {
         closing = true;
