@@ -49,7 +49,7 @@ function procCpuSeconds(pid: number): number {
 
 async function redisCpu(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
-  const get = (k: string) => Number(/^${k}:([\d.]+)/m.exec(info)?.[1] ?? 0);
+  const get = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return get('used_cpu_sys') + get('used_cpu_user');
 }
 

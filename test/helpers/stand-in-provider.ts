@@ -36,6 +36,8 @@ export interface StandIn {
   accepted(): Map<string, number>;
   /** Arrival times (ms, monotonic) of every request. */
   arrivals(): number[];
+  /** How many answers were written at or after monotonic time `since` (ms). */
+  answeredSince(since: number): number;
   configure(patch: Partial<StandInOptions>): void;
   close(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function startStandIn(initial: StandInOptions): Promise<StandIn> {
   const stats: StandInStats = { requests: 0, accepted: 0, acceptedRecipients: 0, duplicates: 0, maxWindow: 0, throttled: 0, errors: 0, inFlight: 0, maxInFlight: 0 };
   const acceptedPhones = new Map<string, number>();
   const arrivals: number[] = [];
+  const answers: number[] = [];
   let windowStart = 0;
   // Requests the limiter let through (a rejected request does not use up the budget).
   const admitted: number[] = [];
@@ -84,6 +87,7 @@ export async function startStandIn(initial: StandInOptions): Promise<StandIn> {
       const latency = answer === 'hang' ? 60_000 : min + Math.random() * (max - min);
       const timer = setTimeout(() => {
         stats.inFlight--;
+        answers.push(performance.now());
         switch (answer) {
           case 'ok':
             stats.accepted++;
@@ -131,6 +135,7 @@ export async function startStandIn(initial: StandInOptions): Promise<StandIn> {
     stats: () => ({ ...stats }),
     accepted: () => new Map(acceptedPhones),
     arrivals: () => [...arrivals],
+    answeredSince: (since) => answers.filter((t) => t >= since).length,
     configure: (patch) => Object.assign(opts, patch),
     close: () =>
       new Promise<void>((resolve) => {
