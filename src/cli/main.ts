@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
+import { registerCampaignControl } from './commands/campaign-control';
+import { registerWorker } from './commands/worker';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerMigrate(program);
+  registerCampaignControl(program);
+  registerWorker(program);
   return program;
 }
 

@@ -178,8 +178,10 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     if (!campaign) return;
     const inFlight: Promise<void>[] = [];
     const leftover: string[] = [];
-    for (let i = 0; i < data.ids.length; i += opts.chunkSize) {
-      const chunk = data.ids.slice(i, i + opts.chunkSize);
+    // A chunk is about chunkSize requests: with packing, that is chunkSize packs' worth of messages.
+    const chunkSize = opts.chunkSize * campaign.packSize;
+    for (let i = 0; i < data.ids.length; i += chunkSize) {
+      const chunk = data.ids.slice(i, i + chunkSize);
       if (deps.closing() || deps.states.status(campaign.id) !== 'running') {
         leftover.push(...data.ids.slice(i));
         break;

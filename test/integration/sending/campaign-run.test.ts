@@ -1,7 +1,7 @@
 import { useTestEnv } from '../../helpers/env';
 import { startStandIn, type StandIn } from '../../helpers/stand-in-provider';
 import { createHttpTestProvider } from '../../helpers/http-provider';
-import { campaignStatus, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
+import { campaignStatus, deliveryCheck, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
 import { getCampaignStatus, startCampaign } from '../../../src/sending/campaign-control';
 import { startWorker, type RunningWorker } from '../../../src/sending/worker';
 import type { SmsProvider } from '../../../src/provider/sms-provider';
@@ -15,7 +15,7 @@ describe('a campaign run end to end', () => {
 
   beforeAll(async () => {
     standIn = await startStandIn({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 1000, latencyMs: [5, 30] });
-    provider = createHttpTestProvider({ baseUrl: standIn.url, apiKey: env.config.TWOFACTOR_API_KEY!, timeoutMs: 2000, connections: 200 });
+    provider = createHttpTestProvider({ baseUrl: standIn.url, apiKey: env.config.TWOFACTOR_API_KEY!, timeoutMs: 10_000, connections: 200 });
   });
   afterAll(async () => {
     await worker?.close();
@@ -44,6 +44,7 @@ describe('a campaign run end to end', () => {
 
 
     const counts = await statusCounts(c.pg, campaignId);
+    const odd = await c.pg.query(`SELECT status, failure_reason, provider_text FROM messages WHERE campaign_id = $1 AND status = 'unknown'`, [campaignId]); if (odd.rows.length) console.log(odd.rows);
     expect(counts).toEqual({ sent: 600 - 12 - 2 - 2 - 1, failed: 12 + 2, suppressed: 3 });
     expect(standIn.stats().duplicates).toBe(0);
     expect(standIn.stats().acceptedRecipients).toBe(583);
@@ -84,5 +85,46 @@ describe('a campaign run end to end', () => {
     const n = await c.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM messages WHERE campaign_id = $1`, [campaignId]);
     expect(n.rows[0]!.n).toBe(5);
     await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed');
+  });
+
+  it('packs identical texts into one request; a refused pack is re-sent one by one', async () => {
+    const c = env.container();
+    const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 30, text: 'Sale today', packSize: 3 });
+    const bad = phones[10]!;
+    standIn.configure({ script: (_n, to) => (to.includes(bad) ? 'bad-number' : 'ok') });
+    const before = standIn.stats().requests;
+    await startCampaign(c, campaignId);
+    await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed');
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 29, failed: 1 });
+    const requests = standIn.stats().requests - before;
+    // 10 packs of 3, plus the refused pack's 3 recipients individually.
+    expect(requests).toBeLessThanOrEqual(13);
+    expect(requests).toBeGreaterThanOrEqual(10);
+    const sessions = await c.pg.query<{ session_id: string; n: number }>(
+      `SELECT session_id, count(*)::int AS n FROM messages WHERE campaign_id = $1 AND status = 'sent' GROUP BY session_id`,
+      [campaignId],
+    );
+    expect(sessions.rows.filter((r) => r.n === 3).length).toBeGreaterThanOrEqual(7);
+    expect(deliveryCheck(standIn.accepted(), phones.filter((p) => p !== bad))).toEqual({ duplicates: [], missing: [] });
+  });
+
+  it('template campaigns send the template name with ordered variables', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, {
+      recipients: 4,
+      templateName: 'ORDER_SHIPPED',
+      templateVars: ['name', 'order'],
+      variables: (i): Record<string, string> => (i === 2 ? { name: 'X' } : { name: `N${i}`, order: `O${i}` }),
+    });
+    standIn.configure({ script: undefined });
+    await startCampaign(c, campaignId);
+    await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed');
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 3, failed: 1 });
+    const rows = await c.pg.query<{ vars: string[] | null; failure_reason: string | null }>(
+      `SELECT vars, failure_reason FROM messages WHERE campaign_id = $1 ORDER BY id`,
+      [campaignId],
+    );
+    expect(rows.rows[0]!.vars).toEqual(['N0', 'O0']);
+    expect(rows.rows[2]).toEqual({ vars: null, failure_reason: 'missing variable: order' });
   });
 });

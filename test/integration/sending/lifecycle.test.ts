@@ -23,7 +23,7 @@ describe('campaign lifecycle while sending', () => {
 
   beforeAll(async () => {
     standIn = await startStandIn({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 400, latencyMs: [5, 40] });
-    provider = createHttpTestProvider({ baseUrl: standIn.url, apiKey: env.config.TWOFACTOR_API_KEY!, timeoutMs: 2000, connections: 100 });
+    provider = createHttpTestProvider({ baseUrl: standIn.url, apiKey: env.config.TWOFACTOR_API_KEY!, timeoutMs: 10_000, connections: 100 });
     worker = await startWorker(env.container(), { provider, concurrency: 100 });
   });
   afterAll(async () => {
