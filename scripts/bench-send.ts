@@ -123,6 +123,13 @@ async function runScenario(rate: number, latency: [number, number], workers: num
     const config = loadConfig(env);
     const recipients = rate * duration;
     const { campaignId } = await seedCampaign(pg, { recipients, text: 'Your code is {{name}}' });
+    // Materialising the run is a one-time cost per campaign: measured apart from the sending cost.
+    const pgBefore = new Map((await backendPids(pg, database)).map((p) => [p, procCpuSeconds(p)]));
+    const m0 = Date.now();
+    await startCampaign({ pg, redis, config }, campaignId);
+    const materialiseMs = Date.now() - m0;
+    let materialisePgCpu = 0;
+    for (const p of await backendPids(pg, database)) materialisePgCpu += procCpuSeconds(p) - (pgBefore.get(p) ?? 0);
     for (let i = 0; i < workers; i++) children.push(await spawnWorker(env));
     const before = standIn.stats();
     const arrivalsFrom = standIn.arrivals().length;
@@ -132,7 +139,6 @@ async function runScenario(rate: number, latency: [number, number], workers: num
     await redis.config('RESETSTAT');
     const pgCpu0 = new Map(pgPidsStart.map((p) => [p, procCpuSeconds(p)]));
     let peakPrefix = 0;
-    await startCampaign({ pg, redis, config }, campaignId);
     for (;;) {
       await new Promise((r) => setTimeout(r, 1000));
       peakPrefix = Math.max(peakPrefix, await prefixMemory(redis, prefix));
@@ -163,6 +169,7 @@ async function runScenario(rate: number, latency: [number, number], workers: num
         maxRequestsInAny1sWindow: maxInAnyWindow(arrivals),
         limit: rate,
         throttled429: after.throttled - before.throttled,
+        providerConnections: after.connections - before.connections,
         duplicates: after.duplicates - before.duplicates,
         acceptedRecipients: accepted,
         statuses: Object.fromEntries(counts.rows.map((r) => [r.status, r.n])),
@@ -173,6 +180,8 @@ async function runScenario(rate: number, latency: [number, number], workers: num
           postgres: Number(((pgCpu / accepted) * 1000).toFixed(4)),
         },
         microsecondsCpuPerMessage: Number(((total / accepted) * 1e6).toFixed(1)),
+        materialise: { ms: materialiseMs, postgresCpuMicrosecondsPerMessage: Number(((materialisePgCpu / recipients) * 1e6).toFixed(1)) },
+        loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
         redisPeakMemoryServerWideMB: Number((peak / 1048576).toFixed(1)),
         redisPeakKeysOfThisRunKB: Math.round(peakPrefix / 1024),
         workerStats: children.map((c) => JSON.parse(lastStats.get(c.pid!) ?? '{}') as object),

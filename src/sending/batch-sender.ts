@@ -178,6 +178,7 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     if (!campaign) return;
     const inFlight: Promise<void>[] = [];
     const leftover: string[] = [];
+    const unclaimed: string[] = [];
     // A chunk is about chunkSize requests: with packing, that is chunkSize packs' worth of messages.
     const chunkSize = opts.chunkSize * campaign.packSize;
     for (let i = 0; i < data.ids.length; i += chunkSize) {
@@ -188,6 +189,10 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       }
       const claimed = await claimMessages(deps.pg, chunk);
       const claimedAt = performance.now();
+      if (claimed.length < chunk.length) {
+        const got = new Set(claimed.map((m) => m.id));
+        unclaimed.push(...chunk.filter((id) => !got.has(id)));
+      }
       const groups = packMessages(claimed.filter((m) => m.status === 'sending'), campaign.packSize);
       if (!groups.length) continue;
       const slots = await deps.pacer.reserve(groups.length);
@@ -201,6 +206,16 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     if (leftover.length) {
       // Shutting down or paused: unclaimed messages go back to the feeder instead of waiting for a stale sweep.
       await deps.pg.query(`UPDATE messages SET status = 'pending', queued_at = NULL WHERE id = ANY($1::bigint[]) AND status = 'queued'`, [leftover]);
+    }
+    if (unclaimed.length) {
+      // Refused by the claim because the campaign is not running (the feeder raced a pause): hand them back
+      // now, so a resume finds them pending. Rows refused because they were no longer queued are untouched.
+      await deps.pg.query(
+        `UPDATE messages m SET status = 'pending', queued_at = NULL
+           FROM campaigns c
+          WHERE m.id = ANY($1::bigint[]) AND m.status = 'queued' AND c.id = m.campaign_id AND c.status <> 'running'`,
+        [unclaimed],
+      );
     }
     await Promise.all(inFlight);
   };

@@ -129,16 +129,18 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
       if (expired || stale) logger.warn({ expired, stale }, 'feeder: recovered stale messages');
     }
     const runs = (
-      await pg.query<RunRow>(
-        `SELECT r.id, r.campaign_id FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id
+      await pg.query<RunRow>({
+        name: 'bulksms-feeder-runs',
+        text: `SELECT r.id, r.campaign_id FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id
           WHERE r.status = 'running' AND c.status = 'running' ORDER BY r.created_at`,
-      )
+      })
     ).rows;
     if (!runs.length) return 0;
-    const active = await pg.query<{ run_id: string; n: number }>(
-      `SELECT run_id, count(*)::int AS n FROM messages WHERE run_id = ANY($1::uuid[]) AND status IN ('queued', 'sending') GROUP BY run_id`,
-      [runs.map((r) => r.id)],
-    );
+    const active = await pg.query<{ run_id: string; n: number }>({
+      name: 'bulksms-feeder-active',
+      text: `SELECT run_id, count(*)::int AS n FROM messages WHERE run_id = ANY($1::uuid[]) AND status IN ('queued', 'sending') GROUP BY run_id`,
+      values: [runs.map((r) => r.id)],
+    });
     const inflight = new Map(active.rows.map((r) => [r.run_id, r.n]));
     let room = opts.window - [...inflight.values()].reduce((a, b) => a + b, 0);
     let enqueued = 0;
@@ -149,14 +151,15 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
       const n = Math.min(room, share);
       let ids: string[] = [];
       if (n >= Math.min(opts.batchSize, opts.window)) {
-        const moved = await pg.query<{ id: string }>(
-          `UPDATE messages SET status = 'queued', queued_at = now(), updated_at = now()
+        const moved = await pg.query<{ id: string }>({
+          name: 'bulksms-feeder-move',
+          text: `UPDATE messages SET status = 'queued', queued_at = now(), updated_at = now()
             WHERE id IN (SELECT id FROM messages
                           WHERE run_id = $1 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
                           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
           RETURNING id::text AS id`,
-          [run.id, n],
-        );
+          values: [run.id, n],
+        });
         ids = moved.rows.map((r) => r.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
         if (ids.length) await enqueue(run, ids);
         room -= ids.length;

@@ -20,8 +20,10 @@ export interface ClaimedMessage {
  */
 export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<ClaimedMessage[]> {
   if (!ids.length) return [];
-  const { rows } = await pg.query<ClaimedMessage>(
-    `UPDATE messages m
+  // Named = prepared once per connection: these run hundreds of times per second.
+  const { rows } = await pg.query<ClaimedMessage>({
+    name: 'bulksms-claim',
+    text: `UPDATE messages m
         SET status = CASE WHEN x.suppressed THEN 'suppressed'::"MessageStatus" ELSE 'sending'::"MessageStatus" END,
             attempts = m.attempts + CASE WHEN x.suppressed THEN 0 ELSE 1 END,
             failure_reason = CASE WHEN x.suppressed THEN 'suppressed at send time' ELSE m.failure_reason END,
@@ -31,8 +33,8 @@ export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<C
               WHERE m2.id = ANY($1::bigint[]) AND m2.status = 'queued' AND c.status = 'running') x
       WHERE m.id = x.id AND m.status = 'queued'
   RETURNING m.id::text AS id, m.status::text AS status, m.phone, m.text, m.vars, m.attempts`,
-    [ids],
-  );
+    values: [ids],
+  });
   return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
 }
 
@@ -55,8 +57,9 @@ export interface OutcomeRow {
 
 export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Promise<number> {
   if (!rows.length) return 0;
-  const res = await pg.query(
-    `UPDATE messages m
+  const res = await pg.query({
+    name: 'bulksms-outcomes',
+    text: `UPDATE messages m
         SET status = (CASE WHEN v.status <> 'release' THEN v.status
                            WHEN EXISTS (SELECT 1 FROM campaigns c WHERE c.id = m.campaign_id AND c.status = 'cancelled')
                            THEN 'cancelled' ELSE 'pending' END)::"MessageStatus",
@@ -73,7 +76,7 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
        FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[])
             AS v(id, attempts, status, session_id, outcome_class, provider_text, failure_reason, delay_ms, delta)
       WHERE m.id = v.id AND m.status = 'sending' AND m.attempts = v.attempts`,
-    [
+    values: [
       rows.map((r) => r.id),
       rows.map((r) => r.attempts),
       rows.map((r) => r.status),
@@ -84,7 +87,7 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
       rows.map((r) => (r.delayMs == null ? null : Math.round(r.delayMs))),
       rows.map((r) => r.attemptsDelta ?? 0),
     ],
-  );
+  });
   return res.rowCount ?? 0;
 }
 
@@ -111,7 +114,7 @@ export class OutcomeWriter {
     private readonly pg: Pool,
     private readonly opts: OutcomeWriterOptions = {},
   ) {
-    this.flushMs = opts.flushMs ?? 5;
+    this.flushMs = opts.flushMs ?? 15;
     this.maxRows = opts.maxRows ?? 500;
   }
 

@@ -50,7 +50,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   const concurrency = opts.concurrency ?? Math.ceil(rate * 0.6) + 20;
   // ~20 jobs per second whatever the rate: per-job Redis overhead stays small, one job spans ~50 ms of slots.
   const batchSize = opts.batchSize ?? Math.min(100, Math.max(5, Math.round(rate / 20)));
-  const chunkSize = opts.chunkSize ?? Math.max(1, Math.ceil(batchSize / 5));
+  const chunkSize = opts.chunkSize ?? Math.max(5, Math.ceil(batchSize / 3));
   const sendDeadlineMs = opts.sendDeadlineMs ?? 5000;
   const leaseMs = opts.leaseMs ?? sendDeadlineMs + config.SMS_REQUEST_TIMEOUT_MS + 10_000;
   const lockDuration = opts.lockDurationMs ?? 30_000;

@@ -27,6 +27,7 @@ export interface StandInStats {
   errors: number;
   inFlight: number;
   maxInFlight: number;
+  connections: number;
 }
 
 export interface StandIn {
@@ -50,7 +51,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startStandIn(initial: StandInOptions): Promise<StandIn> {
   const opts = { ...initial };
-  const stats: StandInStats = { requests: 0, accepted: 0, acceptedRecipients: 0, duplicates: 0, maxWindow: 0, throttled: 0, errors: 0, inFlight: 0, maxInFlight: 0 };
+  const stats: StandInStats = { requests: 0, accepted: 0, acceptedRecipients: 0, duplicates: 0, maxWindow: 0, throttled: 0, errors: 0, inFlight: 0, maxInFlight: 0, connections: 0 };
   const acceptedPhones = new Map<string, number>();
   const arrivals: number[] = [];
   const answers: number[] = [];
@@ -128,6 +129,7 @@ export async function startStandIn(initial: StandInOptions): Promise<StandIn> {
     });
   });
   server.keepAliveTimeout = 60_000;
+  server.on('connection', () => stats.connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -40,5 +40,6 @@ describe('bulksms campaign lifecycle commands', () => {
     // Resuming a cancelled campaign is a conflict (exit 2), a bad id is bad input (exit 2).
     expect((await cli('campaign', 'resume', campaignId, '--json')).code).toBe(2);
     expect(await cli('campaign', 'pause', 'nope', '--json')).toMatchObject({ code: 2, json: { error: { code: 'validation' } } });
-  });
+    // Ten CLI processes, each starting TypeScript through tsx: slow on a busy machine.
+  }, 240_000);
 });
