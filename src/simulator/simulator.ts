@@ -61,7 +61,7 @@ export class Simulator {
   /** Answer after the configured latency (uniform in [min, max]). */
   later(fn: () => void): void {
     const [min, max] = this.opts.latencyMs;
-    const ms = min + Math.random() * (max - min);
+    const ms = max === 0 ? 0 : min + Math.random() * (max - min);
     if (ms < 1) {
       fn();
       return;
