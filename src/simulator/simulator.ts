@@ -9,6 +9,8 @@ import { SlidingWindow } from './sliding-window';
 import { StatsCounters, type SimulatorStats } from './stats';
 
 export const INVALID_KEY = 'Invalid API Key - No Account Exists';
+/** Reports are kept this long after they turn final, so a long-running simulator does not grow forever. */
+export const SESSION_RETENTION_MS = 6 * 60 * 60 * 1000;
 
 export class Simulator {
   opts: SimulatorOptions;
@@ -80,6 +82,12 @@ export class Simulator {
   }
 
   record(session: Session): void {
+    // Map order is insertion order, which is (almost) finalAt order: drop expired sessions from the front.
+    const cutoff = Date.now() - SESSION_RETENTION_MS;
+    for (const [id, s] of this.sessions) {
+      if (s.finalAt >= cutoff) break;
+      this.sessions.delete(id);
+    }
     this.sessions.set(session.id, session);
     this.callbacks.schedule(session, Math.max(0, session.finalAt - Date.now()));
   }
