@@ -3,6 +3,7 @@
  * Sends go to R1 (`POST /API/R1/`, form-encoded, key in the body); balances, delivery reports and OTP use V1
  * (key in the path). The key is never logged and is scrubbed from every detail and error this class emits.
  */
+import type { Config } from '../../config';
 import type { Logger } from '../../logger';
 import { scrubString } from '../../logger';
 import { ValidationError } from '../../errors';
@@ -128,4 +129,23 @@ export class TwoFactorClient implements SmsProvider {
 /** Composition-root factory (see /work/briefs/interfaces.md). */
 export function createTwoFactorProvider(opts: TwoFactorProviderOptions): TwoFactorClient {
   return new TwoFactorClient(opts);
+}
+
+/**
+ * The provider as configured by the environment (TWOFACTOR_BASE_URL, TWOFACTOR_API_KEY, SMS_REQUEST_TIMEOUT_MS).
+ * `connections` should match the send concurrency of the process (default 32).
+ */
+export function createTwoFactorProviderFromConfig(
+  deps: { config: Config; logger: Logger },
+  opts: { connections?: number } = {},
+): TwoFactorClient {
+  const { config, logger } = deps;
+  if (!config.TWOFACTOR_API_KEY) throw new ValidationError('TWOFACTOR_API_KEY is not set', 'TWOFACTOR_API_KEY');
+  return createTwoFactorProvider({
+    baseUrl: config.TWOFACTOR_BASE_URL,
+    apiKey: config.TWOFACTOR_API_KEY,
+    timeoutMs: config.SMS_REQUEST_TIMEOUT_MS,
+    connections: opts.connections ?? 32,
+    logger,
+  });
 }

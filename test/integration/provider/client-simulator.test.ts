@@ -1,5 +1,6 @@
 /** The 2Factor client against the simulator over real HTTP: every endpoint and every outcome class. */
-import { createTwoFactorProvider, type TwoFactorClient } from '../../../src/provider/twofactor/client';
+import { loadConfig } from '../../../src/config';
+import { createTwoFactorProvider, createTwoFactorProviderFromConfig, type TwoFactorClient } from '../../../src/provider/twofactor/client';
 import { TwoFactorError } from '../../../src/provider/twofactor/errors';
 import type { SendRequest } from '../../../src/provider/sms-provider';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
@@ -173,5 +174,14 @@ describe('SMS OTP', () => {
 
   it('an invalid number is refused with a typed error', async () => {
     await expect(client.sendOtp('+9112')).rejects.toMatchObject({ kind: 'permanent_recipient' });
+  });
+});
+
+describe('createTwoFactorProviderFromConfig', () => {
+  it('builds the client from TWOFACTOR_* settings and refuses a missing key', async () => {
+    const fromConfig = createTwoFactorProviderFromConfig({ config: loadConfig({ TWOFACTOR_BASE_URL: sim.url, TWOFACTOR_API_KEY: KEY }), logger: log.logger });
+    expect((await fromConfig.send(text('cfg'))).kind).toBe('accepted');
+    await fromConfig.close();
+    expect(() => createTwoFactorProviderFromConfig({ config: loadConfig({}), logger: log.logger })).toThrow(/TWOFACTOR_API_KEY/);
   });
 });
