@@ -114,8 +114,9 @@ describe('transport failures', () => {
 });
 
 describe('the API key never leaks', () => {
-  it('appears in no outcome, thrown error or log line for any failure class', async () => {
-    const sim = await startSimulator({ apiKey: 'a-different-key-000000', rate: 1 });
+  it('appears in no outcome, thrown error or log line for any outcome class', async () => {
+    const ours = await startSimulator({ apiKey: KEY, rate: 3, failRate: 0 });
+    const theirs = await startSimulator({ apiKey: 'a-different-key-000000' });
     // A hostile server that echoes the request (URL path and form body, which carry the key) in its Details.
     const echo = await listen(
       createHttpServer((req, res) => {
@@ -124,19 +125,28 @@ describe('the API key never leaks', () => {
         req.on('end', () => res.end(JSON.stringify({ Status: 'Error', Details: `bad request ${req.url} ${body} ${decodeURIComponent(body)}` })));
       }),
     );
+    const badNumber: SendRequest = { ...REQ, to: ['+9112'] };
     try {
-      const urls = [await refusedUrl(), await resetServer(), await hangServer(), await htmlServer(200, '<p>x</p>'), echo, sim.url];
+      const plan: [string, SendRequest[]][] = [
+        [await refusedUrl(), [REQ]], // retryable (not sent)
+        [await resetServer(), [REQ]], // ambiguous (reset)
+        [await hangServer(), [REQ]], // ambiguous (timeout)
+        [await htmlServer(200, '<p>x</p>'), [REQ]], // ambiguous (HTML)
+        [echo, [REQ]], // permanent_campaign (unknown text echoing the key)
+        [theirs.url, [REQ]], // account_fatal
+        [ours.url, [REQ, badNumber, REQ, REQ]], // accepted, permanent_recipient, accepted, retryable (429)
+      ];
       const seen: string[] = [];
       const kinds = new Set<string>();
-      for (const url of urls) {
+      for (const [url, requests] of plan) {
         const c = client(url, 300);
-        for (let i = 0; i < 2; i++) {
-          const out = await c.send(REQ);
+        for (const req of requests) {
+          const out = await c.send(req);
           kinds.add(out.kind);
           seen.push(JSON.stringify(out));
         }
         for (const call of [() => c.balance('TRANSACTIONAL_SMS'), () => c.deliveryReport('s'), () => c.sendOtp('+919876543210'), () => c.verifyOtp('s', '1')]) {
-          // Some calls legitimately succeed-ish (an HTML 200 report is "not found"); errors must be typed.
+          // Some calls legitimately succeed (a balance, an HTML 200 report is "not found"); errors must be typed.
           const result = await call().then(
             (value) => JSON.stringify(value),
             (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}\n${JSON.stringify(e)}` : `not an Error: ${String(e)}`),
@@ -145,14 +155,15 @@ describe('the API key never leaks', () => {
           seen.push(result);
         }
       }
-      expect([...kinds].sort()).toEqual(['account_fatal', 'ambiguous', 'permanent_campaign', 'retryable']);
+      expect([...kinds].sort()).toEqual(['accepted', 'account_fatal', 'ambiguous', 'permanent_campaign', 'permanent_recipient', 'retryable']);
       const everything = `${seen.join('\n')}\n${log.text()}`;
       expect(everything).toContain('[REDACTED]');
       expect(everything).toContain('Invalid API Key');
       expect(everything).not.toContain(KEY);
       expect(everything).not.toContain(encodeURIComponent(KEY));
     } finally {
-      await sim.close();
+      await ours.close();
+      await theirs.close();
     }
   });
 });
