@@ -2,8 +2,9 @@
  * How many send requests/s the simulator sustains on one core (it is single-threaded), zero latency, no rate
  * limit, with real keep-alive HTTP clients. The simulator runs as its own process (`bulksms simulator`), so
  * the load generator does not share its event loop; its CPU time is read from /proc to report requests per
- * CPU-second as well: the fairer number on a busy, shared machine. `--baseline` also measures a bare
- * node:http server answering a fixed envelope the same way, to show what the machine allows at that moment.
+ * CPU-second as well: the fairer number on a busy, shared machine. `--baseline` also runs a bare node:http
+ * server answering a fixed envelope, driven at the same time with half the connections each, so both see the
+ * same machine noise and the ratio between them is meaningful.
  *
  *   npm run bench:simulator -- [--duration 5] [--connections 64] [--recipients 1] [--baseline]
  *   (env BENCH_DURATION_S / BENCH_CONNECTIONS / BENCH_RECIPIENTS work as well)
@@ -72,45 +73,66 @@ async function load(pool: Pool, body: string, untilMs: number, latencies: number
   return ok;
 }
 
-async function measure(name: string, args: string[]): Promise<Record<string, unknown>> {
-  const server = await startChild(args);
-  const pool = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1 });
+interface Target {
+  name: string;
+  args: string[];
+}
+
+/** Drives every target at once (connections split evenly) so a noisy machine affects all of them alike. */
+async function measure(targets: Target[]): Promise<Record<string, unknown>[]> {
+  const servers = await Promise.all(targets.map((t) => startChild(t.args)));
+  const perServer = Math.max(1, Math.floor(CONNECTIONS / targets.length));
+  const pools = servers.map((s) => new Pool(s.url, { connections: perServer, pipelining: 1 }));
   const to = Array.from({ length: RECIPIENTS }, (_, i) => `9198${String(i).padStart(8, '0')}`).join(',');
   const body = new URLSearchParams({ module: 'TRANS_SMS', apikey: KEY, to, from: 'BENCHX', msg: 'Your code is 123456' }).toString();
+  const drive = (until: number, latencies: number[][]): Promise<number[]> =>
+    Promise.all(
+      pools.map(async (pool, i) => {
+        const runs = Array.from({ length: perServer }, () => load(pool, body, until, latencies[i]!));
+        return (await Promise.all(runs)).reduce((a, b) => a + b, 0);
+      }),
+    );
   try {
-    const warm = Date.now() + 1_000;
-    await Promise.all(Array.from({ length: CONNECTIONS }, () => load(pool, body, warm, [])));
-    const cpu0 = cpuSeconds(server.pid);
+    await drive(Date.now() + 1_000, pools.map(() => [])); // warm-up: connections, JIT
+    const cpu0 = servers.map((s) => cpuSeconds(s.pid));
     const t0 = performance.now();
-    const latencies: number[] = [];
-    const until = Date.now() + DURATION_S * 1_000;
-    const ok = (await Promise.all(Array.from({ length: CONNECTIONS }, () => load(pool, body, until, latencies)))).reduce((a, b) => a + b, 0);
+    const latencies = pools.map((): number[] => []);
+    const accepted = await drive(Date.now() + DURATION_S * 1_000, latencies);
     const elapsed = (performance.now() - t0) / 1_000;
-    const cpu = cpuSeconds(server.pid) - cpu0;
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number): number => Number((latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0).toFixed(2));
-    return {
-      server: name,
-      requests: latencies.length,
-      accepted: ok,
-      requestsPerSecond: Math.round(latencies.length / elapsed),
-      serverCpuSeconds: Number(cpu.toFixed(2)),
-      requestsPerServerCpuSecond: cpu > 0 ? Math.round(latencies.length / cpu) : null,
-      latencyMs: { p50: pct(0.5), p99: pct(0.99) },
-    };
+    return targets.map((t, i) => {
+      const cpu = cpuSeconds(servers[i]!.pid) - cpu0[i]!;
+      const lat = latencies[i]!.sort((a, b) => a - b);
+      const pct = (p: number): number => Number((lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? 0).toFixed(2));
+      return {
+        server: t.name,
+        connections: perServer,
+        requests: lat.length,
+        accepted: accepted[i],
+        requestsPerSecond: Math.round(lat.length / elapsed),
+        serverCpuSeconds: Number(cpu.toFixed(2)),
+        requestsPerServerCpuSecond: cpu > 0 ? Math.round(lat.length / cpu) : null,
+        latencyMs: { p50: pct(0.5), p99: pct(0.99) },
+      };
+    });
   } finally {
-    await pool.close();
-    server.stop();
+    await Promise.all(pools.map((p) => p.close()));
+    servers.forEach((s) => s.stop());
   }
 }
 
 async function main(): Promise<void> {
   const bin = join(__dirname, '..', 'bin', 'bulksms.js');
-  const results = [await measure('simulator', [bin, 'simulator', '--port', '0', '--latency', '0', '--rate', '0', '--dlr-delay-ms', '0'])];
-  if (BASELINE) results.push(await measure('bare node:http', ['-e', BARE_SERVER]));
+  const targets: Target[] = [{ name: 'simulator', args: [bin, 'simulator', '--port', '0', '--latency', '0', '--rate', '0', '--dlr-delay-ms', '0'] }];
+  if (BASELINE) targets.push({ name: 'bare node:http', args: ['-e', BARE_SERVER] });
+  const results = await measure(targets);
   const sim = results[0]!;
   if (sim.accepted !== sim.requests) throw new Error(`only ${String(sim.accepted)} of ${String(sim.requests)} sends were accepted`);
-  process.stdout.write(`${JSON.stringify({ durationS: DURATION_S, connections: CONNECTIONS, recipientsPerRequest: RECIPIENTS, results }, null, 2)}\n`);
+  const summary: Record<string, unknown> = { durationS: DURATION_S, recipientsPerRequest: RECIPIENTS, results };
+  if (results[1]) {
+    const ratio = Number(sim.requestsPerServerCpuSecond) / Number(results[1].requestsPerServerCpuSecond);
+    summary.simulatorCostVsBareServer = `${ratio.toFixed(2)}x the requests per CPU-second of a bare node:http server`;
+  }
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
 
 main().catch((err: unknown) => {
