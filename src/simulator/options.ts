@@ -14,8 +14,13 @@ export const optionsSchema = z.object({
   /** 0 = ephemeral. */
   port: z.number().int().min(0).max(65535),
   host: z.string().min(1),
-  /** Send requests per API key admitted in any sliding 1-second window; null = unlimited. */
+  /** Requests per API key admitted in any sliding 1-second window; null = unlimited. */
   rate: z.number().int().positive().nullable(),
+  /**
+   * What the rate limit counts: 'all' API requests (sends, balances, reports, OTP: an account limit, the
+   * strict reading of 2Factor's "200 requests per second") or only R1 'send' requests.
+   */
+  rateScope: z.enum(['all', 'send']),
   /** Answer delay, uniform in [min, max] ms. */
   latencyMs: z.tuple([z.number().min(0), z.number().min(0)]).refine(([min, max]) => min <= max, 'min must be <= max'),
   /** Share of send requests answered with an HTML 502 (not processed). */
@@ -51,6 +56,7 @@ export const DEFAULT_OPTIONS: Omit<SimulatorOptions, 'apiKey'> = {
   port: 0,
   host: '127.0.0.1',
   rate: 200,
+  rateScope: 'all',
   latencyMs: [0, 0],
   failRate: 0,
   hangRate: 0,

@@ -35,7 +35,7 @@ export class Simulator {
     );
   }
 
-  /** Per-key sliding-window admission for send requests. */
+  /** Per-key sliding-window admission (sends always; V1 calls too when rateScope is 'all'). */
   admit(key: string, now: number): boolean {
     if (this.opts.rate === null) return true;
     let w = this.windows.get(key);

@@ -13,7 +13,7 @@ export interface SimulatorStats {
   duplicates: number;
   /** Most send requests that arrived within any sliding 1-second window. */
   maxWindow: number;
-  /** Send requests answered 429. */
+  /** Requests answered 429 (sends, and V1 calls when rateScope is 'all'). */
   throttled: number;
   /** Error answers by kind (invalid_key, balance, http_502, hang, invalid_number, ...). */
   errors: Record<string, number>;

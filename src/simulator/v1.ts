@@ -19,6 +19,11 @@ export function handleV1(sim: Simulator, segments: string[], res: ServerResponse
     return;
   }
   const c = sim.counters;
+  if (sim.opts.rateScope === 'all' && !sim.admit(key, performance.now())) {
+    c.throttled++;
+    envelope(res, 'Error', 'Too Many Requests', 429, { 'retry-after': '1' });
+    return;
+  }
   if (!sim.keyValid(key)) {
     c.error('invalid_key');
     sim.later(() => envelope(res, 'Error', INVALID_KEY));

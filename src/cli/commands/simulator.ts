@@ -11,6 +11,7 @@ interface SimulatorCliOptions {
   port: string;
   host: string;
   rate: string;
+  rateScope: string;
   latency: string;
   failRate: string;
   hangRate: string;
@@ -30,13 +31,19 @@ function num(flag: string, value: string): number {
   return n;
 }
 
+function rateScope(value: string): 'all' | 'send' {
+  if (value !== 'all' && value !== 'send') throw new ValidationError(`--rate-scope must be all or send, got "${value}"`, 'rate-scope');
+  return value;
+}
+
 export function registerSimulator(program: Command): void {
   program
     .command('simulator')
     .description('run the built-in 2Factor look-alike (the one valid key is TWOFACTOR_API_KEY) until SIGINT/SIGTERM')
     .option('--port <n>', 'port (0 = ephemeral)', '4010')
     .option('--host <addr>', 'address to bind', '127.0.0.1')
-    .option('--rate <n>', 'send requests per second per key, sliding window (0 = unlimited)', '200')
+    .option('--rate <n>', 'requests per second per key, sliding 1 s window (0 = unlimited)', '200')
+    .option('--rate-scope <scope>', "what --rate counts: 'all' API requests or only 'send' requests", 'all')
     .option('--latency <min-max>', 'answer delay in ms, uniform', '100-500')
     .option('--fail-rate <share>', 'share of sends answered with HTTP 502', '0')
     .option('--hang-rate <share>', 'share of sends never answered', '0')
@@ -62,6 +69,7 @@ export function registerSimulator(program: Command): void {
           port: num('--port', o.port),
           host: o.host,
           rate: rate === 0 ? null : rate,
+          rateScope: rateScope(o.rateScope),
           latencyMs: parseLatency(o.latency),
           failRate: num('--fail-rate', o.failRate),
           hangRate: num('--hang-rate', o.hangRate),

@@ -64,3 +64,23 @@ it('a burst after the window has slid past is admitted again', async () => {
   const again = await Promise.all(Array.from({ length: 10 }, () => client.send(REQ)));
   expect(again.every((o) => o.kind === 'accepted')).toBe(true);
 });
+
+it("rateScope 'all' counts balance and report calls against the same window; 'send' does not", async () => {
+  sim.configure({ rate: 3, rateScope: 'all' });
+  try {
+    expect(await client.balance('TRANSACTIONAL_SMS')).toBeGreaterThan(0);
+    await client.deliveryReport('unknown');
+    expect((await client.send(REQ)).kind).toBe('accepted');
+    expect(await client.send(REQ)).toMatchObject({ kind: 'retryable', throttled: true });
+    await expect(client.balance('TRANSACTIONAL_SMS')).rejects.toMatchObject({ kind: 'retryable' });
+    expect(sim.stats().throttled).toBe(2);
+
+    await sleep(1_050);
+    sim.configure({ rateScope: 'send' });
+    for (let i = 0; i < 5; i++) await client.balance('TRANSACTIONAL_SMS');
+    const sends = await Promise.all([1, 2, 3, 4].map(() => client.send(REQ)));
+    expect(sends.filter((o) => o.kind === 'accepted')).toHaveLength(3);
+  } finally {
+    sim.configure({ rate: 10, rateScope: 'all' });
+  }
+});
