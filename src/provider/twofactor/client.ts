@@ -41,6 +41,11 @@ export class TwoFactorClient implements SmsProvider {
     this.logger = opts.logger.child({ component: 'twofactor' });
   }
 
+  /**
+   * One R1 request for all of `req.to` (identical text). The outcome covers the whole request: 2Factor
+   * reports no per-number result, so a `permanent_recipient` on a multi-number request does not say which
+   * number is bad; callers should re-send such a pack one number at a time.
+   */
   async send(req: SendRequest, signal?: AbortSignal): Promise<SendOutcome> {
     if (req.to.length === 0) throw new ValidationError('a send needs at least one recipient', 'to');
     const body = buildSendForm(req, this.apiKey).toString();
