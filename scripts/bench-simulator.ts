@@ -12,7 +12,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
 import { Pool } from 'undici';
+import { resolveOptions } from '../src/simulator/options';
+import { handleSend } from '../src/simulator/r1';
+import { Simulator } from '../src/simulator/simulator';
 
 function arg(name: string, env: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -120,6 +124,23 @@ async function measure(targets: Target[]): Promise<Record<string, unknown>[]> {
   }
 }
 
+/**
+ * CPU time of the simulator's own send logic (parse, checks, session, stats, answer) without the HTTP stack,
+ * in-process against a stub response: adds to whatever node:http itself costs per request.
+ */
+function handlerCpuMicros(iterations = 50_000): number {
+  const sim = new Simulator(resolveOptions({ apiKey: KEY, rate: null }));
+  const stub = { headersSent: false, destroyed: false, writeHead: () => stub, end: () => stub };
+  const res = stub as unknown as ServerResponse;
+  const body = new URLSearchParams({ module: 'TRANS_SMS', apikey: KEY, to: '919876543210', from: 'BENCHX', msg: 'Your code is 123456' }).toString();
+  for (let i = 0; i < 5_000; i++) handleSend(sim, new URLSearchParams(body), res);
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < iterations; i++) handleSend(sim, new URLSearchParams(body), res);
+  const used = process.cpuUsage(t0);
+  void sim.close();
+  return Number(((used.user + used.system) / iterations).toFixed(2));
+}
+
 async function main(): Promise<void> {
   const bin = join(__dirname, '..', 'bin', 'bulksms.js');
   const targets: Target[] = [{ name: 'simulator', args: [bin, 'simulator', '--port', '0', '--latency', '0', '--rate', '0', '--dlr-delay-ms', '0'] }];
@@ -127,7 +148,7 @@ async function main(): Promise<void> {
   const results = await measure(targets);
   const sim = results[0]!;
   if (sim.accepted !== sim.requests) throw new Error(`only ${String(sim.accepted)} of ${String(sim.requests)} sends were accepted`);
-  const summary: Record<string, unknown> = { durationS: DURATION_S, recipientsPerRequest: RECIPIENTS, results };
+  const summary: Record<string, unknown> = { durationS: DURATION_S, recipientsPerRequest: RECIPIENTS, results, handlerCpuMicrosPerSend: handlerCpuMicros() };
   if (results[1]) {
     const ratio = Number(sim.requestsPerServerCpuSecond) / Number(results[1].requestsPerServerCpuSecond);
     summary.simulatorCostVsBareServer = `${ratio.toFixed(2)}x the requests per CPU-second of a bare node:http server`;
