@@ -36,6 +36,8 @@ export class TwoFactorClient implements SmsProvider {
 
   constructor(opts: TwoFactorProviderOptions) {
     if (!opts.apiKey) throw new ValidationError('TWOFACTOR_API_KEY is not set', 'TWOFACTOR_API_KEY');
+    if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new ValidationError('connections must be a positive integer', 'connections');
+    if (!(opts.timeoutMs > 0)) throw new ValidationError('timeoutMs must be positive', 'timeoutMs');
     this.apiKey = opts.apiKey;
     this.http = new HttpTransport({ baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, connections: opts.connections });
     this.logger = opts.logger.child({ component: 'twofactor' });
