@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
+import { registerSimulator } from './commands/simulator';
 import { registerCampaignControl } from './commands/campaign-control';
 import { registerWorker } from './commands/worker';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerMigrate(program);
+  registerSimulator(program);
   registerCampaignControl(program);
   registerWorker(program);
   return program;

@@ -55,7 +55,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   const leaseMs = opts.leaseMs ?? sendDeadlineMs + config.SMS_REQUEST_TIMEOUT_MS + 10_000;
   const lockDuration = opts.lockDurationMs ?? 30_000;
 
-  const ownProvider = opts.provider ? null : await createDefaultProvider(container, concurrency);
+  const ownProvider = opts.provider ? null : createDefaultProvider(container, concurrency);
   const provider = opts.provider ?? ownProvider!;
 
   // A previous incarnation of some worker may have died mid-request.
