@@ -114,20 +114,19 @@ async function runScenario(rate: number, latency: [number, number], workers: num
     const config = loadConfig(env);
     const recipients = rate * duration;
     const { campaignId } = await seedCampaign(pg, { recipients, text: 'Your code is {{name}}' });
-    // Materialising the run is a one-time cost per campaign: measured apart from the sending cost.
-    const pgBefore = new Map((await backendPids(pg, database)).map((p) => [p, procCpuSeconds(p)]));
+    // Workers start idle; every counter starts just before the campaign does. Materialising the run (PostgreSQL)
+    // is a one-time cost per campaign: measured on its own and subtracted from the sending cost.
+    for (let i = 0; i < workers; i++) children.push(await spawnWorker(env));
+    await fetch(`${sim.url}/__reset`, { method: 'POST' });
+    const cpu0 = children.map((c) => procCpuSeconds(c.pid!));
+    const redis0 = await redisCpu(redis);
+    await redis.config('RESETSTAT');
+    const pgCpu0 = new Map((await backendPids(pg, database)).map((p) => [p, procCpuSeconds(p)]));
     const m0 = Date.now();
     await startCampaign({ pg, redis, config }, campaignId);
     const materialiseMs = Date.now() - m0;
     let materialisePgCpu = 0;
-    for (const p of await backendPids(pg, database)) materialisePgCpu += procCpuSeconds(p) - (pgBefore.get(p) ?? 0);
-    for (let i = 0; i < workers; i++) children.push(await spawnWorker(env));
-    await fetch(`${sim.url}/__reset`, { method: 'POST' });
-    const pgPidsStart = await backendPids(pg, database);
-    const cpu0 = children.map((c) => procCpuSeconds(c.pid!));
-    const redis0 = await redisCpu(redis);
-    await redis.config('RESETSTAT');
-    const pgCpu0 = new Map(pgPidsStart.map((p) => [p, procCpuSeconds(p)]));
+    for (const p of await backendPids(pg, database)) materialisePgCpu += procCpuSeconds(p) - (pgCpu0.get(p) ?? 0);
     let peakPrefix = 0;
     for (;;) {
       await new Promise((r) => setTimeout(r, 1000));
@@ -138,7 +137,7 @@ async function runScenario(rate: number, latency: [number, number], workers: num
     }
     const workerCpu = children.reduce((s, c, i) => s + procCpuSeconds(c.pid!) - cpu0[i]!, 0);
     const redisCpuUsed = (await redisCpu(redis)) - redis0;
-    let pgCpu = 0;
+    let pgCpu = -materialisePgCpu;
     for (const [pid, start] of pgCpu0) pgCpu += procCpuSeconds(pid) - start;
     const mem = await redis.info('memory');
     const peak = Number(/^used_memory_peak:(\d+)/m.exec(mem)?.[1] ?? 0);
