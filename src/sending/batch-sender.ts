@@ -93,9 +93,9 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
    * late request moved also contains that empty slot (it lies < 1 s after the missed one), so window counts
    * never exceed what perfect timing would give. A slot missed by a lot (≥ 500 ms) is exchanged for a fresh one.
    */
-  async function waitForSlot(at: number): Promise<void> {
+  async function waitForSlot(at: number, earliest: number): Promise<void> {
     await sleepUntil(at);
-    let late = performance.now() - at;
+    let late = performance.now() - earliest;
     if (late <= opts.lateToleranceMs) return;
     stats.lateSlots++;
     if (late < 500) {
@@ -105,7 +105,7 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     while (late > opts.lateToleranceMs) {
       const fresh = await deps.pacer.reserve(1);
       await sleepUntil(fresh.firstAt);
-      late = performance.now() - fresh.firstAt;
+      late = performance.now() - fresh.earliestAt;
       if (late > opts.lateToleranceMs && late < 500) {
         void deps.pacer.reserve(1).catch(() => undefined);
         return;
@@ -113,8 +113,8 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     }
   }
 
-  async function sendGroup(campaign: CampaignSettings, group: Group, slotAt: number): Promise<void> {
-    await waitForSlot(slotAt);
+  async function sendGroup(campaign: CampaignSettings, group: Group, slotAt: number, slotEarliest: number): Promise<void> {
+    await waitForSlot(slotAt, slotEarliest);
     const status = deps.states.status(campaign.id);
     if (status !== 'running' || performance.now() - group.claimedAt > opts.sendDeadlineMs) {
       // Claimed but not sent: paused/cancelled meanwhile, or held too long. Certainly not sent.
@@ -166,7 +166,9 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
         // Some number in the pack was refused, none was sent: send each recipient on its own.
         const slots = await deps.pacer.reserve(group.messages.length);
         await Promise.all(
-          group.messages.map((m, i) => sendGroup(campaign, { messages: [m], claimedAt: group.claimedAt }, slots.firstAt + i * slots.intervalMs)),
+          group.messages.map((m, i) =>
+            sendGroup(campaign, { messages: [m], claimedAt: group.claimedAt }, slots.firstAt + i * slots.intervalMs, slots.earliestAt + i * slots.intervalMs),
+          ),
         );
         return;
       }
@@ -197,8 +199,8 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       if (!groups.length) continue;
       const slots = await deps.pacer.reserve(groups.length);
       for (let g = 0; g < groups.length; g++) {
-        const at = slots.firstAt + g * slots.intervalMs;
-        inFlight.push(sendGroup(campaign, { messages: groups[g]!, claimedAt }, at));
+        const offset = g * slots.intervalMs;
+        inFlight.push(sendGroup(campaign, { messages: groups[g]!, claimedAt }, slots.firstAt + offset, slots.earliestAt + offset));
       }
       // Do not claim the next chunk before this one's last slot: claimed-but-unsent stays one chunk per job.
       await sleepUntil(slots.firstAt + (groups.length - 1) * slots.intervalMs);

@@ -5,9 +5,9 @@
  * single clock, and callers receive *delays* rather than absolute times, so host clock skew does not matter.
  *
  * Why spacing instead of a bucket with burst: the provider enforces a sliding 1 s window, so any burst above the
- * even rate can violate it. We pace at `limit × paceFactor` (default 0.995) and callers drop a slot they woke up
- * for too late (see `lateToleranceMs`): with lateness ≤ L, any 1 s window holds ≤ (1 + L) × 0.995 × limit + 1
- * requests, which stays ≤ limit for L < 5 ms.
+ * even rate can violate it. We pace at `limit × paceFactor` (default 0.993). A request sent at most L late
+ * keeps every 1 s window ≤ (1 + L) × 0.993 × limit + 1 ≤ limit for L ≤ 6 ms; a later one is compensated by an
+ * empty slot (batch-sender.ts).
  */
 import type { Redis } from '../db/redis';
 
@@ -69,8 +69,16 @@ export interface PacerOptions {
 }
 
 export interface Reservation {
-  /** Local monotonic time (performance.now() ms) of the first slot. */
+  /**
+   * Local monotonic time (performance.now() ms) of the first slot, computed from when the answer arrived: never
+   * earlier than the slot Redis handed out, so sleeping until it cannot send early.
+   */
   firstAt: number;
+  /**
+   * The same slot computed from when the request left: never later than the real slot. Lateness is measured
+   * from here, so a slow Redis answer (CPU starvation, network) counts as lateness instead of hiding it.
+   */
+  earliestAt: number;
   /** Milliseconds between consecutive slots. */
   intervalMs: number;
   count: number;
@@ -90,13 +98,14 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
     redis.defineCommand('bulksmsPacerReserve', { numberOfKeys: 1, lua: RESERVE });
     redis.defineCommand('bulksmsPacerPenalise', { numberOfKeys: 1, lua: PENALISE });
   }
-  const intervalUs = Math.ceil(1_000_000 / (opts.limit * (opts.paceFactor ?? 0.995)));
+  const intervalUs = Math.ceil(1_000_000 / (opts.limit * (opts.paceFactor ?? 0.993)));
   return {
     intervalMs: intervalUs / 1000,
     async reserve(n) {
+      const asked = performance.now();
       const [delayUs, slotUs] = await r.bulksmsPacerReserve(opts.key, intervalUs, n);
-      // Measured from when the answer arrived: the slot can only be later than Redis meant, never earlier.
-      return { firstAt: performance.now() + Number(delayUs) / 1000, intervalMs: Number(slotUs) / 1000, count: n };
+      const delayMs = Number(delayUs) / 1000;
+      return { firstAt: performance.now() + delayMs, earliestAt: asked + delayMs, intervalMs: Number(slotUs) / 1000, count: n };
     },
     async penalise(ms) {
       await r.bulksmsPacerPenalise(opts.key, Math.round(ms * 1000));

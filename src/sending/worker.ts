@@ -84,7 +84,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
     {
       chunkSize,
       maxAttempts: config.SMS_MAX_ATTEMPTS,
-      lateToleranceMs: opts.lateToleranceMs ?? 3,
+      lateToleranceMs: opts.lateToleranceMs ?? 6,
       sendDeadlineMs,
       throttlePenaltyMs: 250,
     },

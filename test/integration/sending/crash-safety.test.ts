@@ -18,8 +18,8 @@ const inFlightBound = jobs * 20;
 describe('crash safety with real worker processes', () => {
   let t: TestSimulator;
   const procs: WorkerProcess[] = [];
-  const spawnWorker = async () => {
-    const p = await spawnWorkerProcess({ ...env.env, TWOFACTOR_BASE_URL: t.sim.url, WORKER_OPTS: JSON.stringify(workerOpts) });
+  const spawnWorker = async (opts: object = workerOpts, extraEnv: Record<string, string> = {}) => {
+    const p = await spawnWorkerProcess({ ...env.env, TWOFACTOR_BASE_URL: t.sim.url, WORKER_OPTS: JSON.stringify(opts), ...extraEnv });
     procs.push(p);
     return p;
   };
@@ -73,7 +73,9 @@ describe('crash safety with real worker processes', () => {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exited));
     const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 1600 });
-    const [a, b] = [await spawnWorker(), await spawnWorker()];
+    // Production-like timeouts and leases here: a slow answer on a busy machine must not turn into `unknown`.
+    const relaxed = { concurrency: 100 };
+    const [a, b] = [await spawnWorker(relaxed, { SMS_REQUEST_TIMEOUT_MS: '10000' }), await spawnWorker(relaxed, { SMS_REQUEST_TIMEOUT_MS: '10000' })];
     await fetch(`${t.sim.url}/__reset`, { method: 'POST' });
     await startCampaign(c, campaignId);
     await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed', 50_000);
