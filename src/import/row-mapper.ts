@@ -1,0 +1,53 @@
+/** One CSV record → a contact row (E.164 phone + variables JSON) or a reject entry. Pure. */
+import type { CountryCode } from 'libphonenumber-js/max';
+import type { ContactRow } from './contact-writer';
+import type { CsvRecord } from './csv-parser';
+import type { ColumnMapping } from './detect';
+import { normalisePhone } from './phone';
+import type { RejectEntry } from './reject-report';
+
+export type MappedRow = { ok: true; row: ContactRow } | { ok: false; entry: RejectEntry };
+
+export class RowMapper {
+  /** `"name":` per variable column, JSON-escaped once instead of per row. */
+  private readonly keys: string[];
+  private readonly indexes: number[];
+  private readonly width: number;
+
+  constructor(
+    private readonly mapping: ColumnMapping,
+    private readonly country: CountryCode,
+    private readonly maxColumns: number,
+    headerWidth: number,
+  ) {
+    this.keys = mapping.variables.map((v) => `${JSON.stringify(v.name)}:`);
+    this.indexes = mapping.variables.map((v) => v.index);
+    this.width = headerWidth;
+  }
+
+  map(rec: CsvRecord): MappedRow {
+    const f = rec.fields;
+    if (f.length > this.maxColumns) {
+      return this.reject(rec, '', `${f.length} fields, more than the limit of ${this.maxColumns}`);
+    }
+    const raw = (f[this.mapping.phoneIndex] ?? '').trim();
+    const phone = normalisePhone(raw, this.country);
+    if (!phone.ok) return this.reject(rec, this.mapping.phoneHeader, raw ? `${phone.reason}: ${raw}` : phone.reason);
+    let json = '{';
+    for (let k = 0; k < this.keys.length; k++) {
+      if (k) json += ',';
+      json += this.keys[k]! + JSON.stringify((f[this.indexes[k]!] ?? '').trim());
+    }
+    // Ragged rows: missing trailing fields are empty; extra non-empty ones are kept as column_<n>.
+    for (let i = this.width; i < f.length; i++) {
+      const extra = f[i]!.trim();
+      if (extra !== '') json += `${json.length > 1 ? ',' : ''}"column_${i + 1}":${JSON.stringify(extra)}`;
+    }
+    json += '}';
+    return { ok: true, row: { phone: phone.e164, raw, variables: json, line: rec.line, rawRow: rec.raw } };
+  }
+
+  private reject(rec: CsvRecord, column: string, reason: string): MappedRow {
+    return { ok: false, entry: { line: rec.line, raw: rec.raw, column, reason } };
+  }
+}
