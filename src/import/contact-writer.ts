@@ -3,10 +3,12 @@
  * per batch (one bind parameter per column, ~200k rows/s). While PostgreSQL runs batch N the importer
  * parses batch N+1 (at most one batch in flight), so parsing and writing use both cores.
  *
- * De-duplication and suppression happen in the same statement, in PostgreSQL, so memory does not grow
- * with the file: `ON CONFLICT (list_id, phone) DO NOTHING` keeps the first occurrence (rows are inserted in
- * line order, batches in sequence), and the statement returns only the losers, i.e. rows that were
- * suppressed or not inserted. The line each duplicate lost to is looked up afterwards (about 1% of rows).
+ * De-duplication happens in PostgreSQL, so memory does not grow with the file (5M phone strings in a JS
+ * Set would be ~400 MB): `ON CONFLICT (list_id, phone) DO NOTHING` keeps the first occurrence (rows are
+ * inserted in array order, i.e. line order, and batches in sequence) and the statement returns only the
+ * lines that lost. The line each duplicate lost to is looked up afterwards (about 1% of rows).
+ * Suppressed numbers are filtered out before the insert with one indexed lookup per batch, skipped
+ * entirely while the suppression list is empty (checked at start; sending checks suppressions again).
  */
 import type { PoolClient } from 'pg';
 import type { RejectEntry, RejectReport } from './reject-report';
@@ -27,31 +29,19 @@ export interface WriteCounts {
   suppressed: number;
 }
 
+// Without a join or ORDER BY the executor inserts unnest's rows in array order, so "first wins" holds.
 const INSERT_SQL = `
-WITH input AS (
-  SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[]) AS u(phone, raw_phone, variables, source_line)
-), ins AS (
+WITH ins AS (
   INSERT INTO contacts (list_id, phone, raw_phone, variables, source_line)
-  SELECT $1::uuid, i.phone, i.raw_phone, i.variables::jsonb, i.source_line
-  FROM input i
-  WHERE NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = i.phone)
-  ORDER BY i.source_line
+  SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line
+  FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[]) AS u(phone, raw_phone, variables, source_line)
   ON CONFLICT (list_id, phone) DO NOTHING
   RETURNING source_line
 )
-SELECT i.source_line AS line, i.phone, s.phone IS NOT NULL AS suppressed, s.reason
-FROM input i
-LEFT JOIN suppressions s ON s.phone = i.phone
-WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.source_line = i.source_line)`;
+SELECT ARRAY(SELECT unnest($5::int4[]) EXCEPT ALL SELECT source_line FROM ins) AS losers`;
 
+const SUPPRESSED_SQL = `SELECT phone, reason FROM suppressions WHERE phone = ANY($1::text[])`;
 const KEPT_SQL = `SELECT phone, source_line AS line FROM contacts WHERE list_id = $1 AND phone = ANY($2::text[])`;
-
-interface Loser {
-  line: number;
-  phone: string;
-  suppressed: boolean;
-  reason: string | null;
-}
 
 class Batch {
   rows: ContactRow[] = [];
@@ -69,6 +59,8 @@ export class ContactWriter {
     private readonly listId: string,
     private readonly phoneColumn: string,
     private readonly report: RejectReport,
+    /** False while the suppression list is empty: saves one query per batch. */
+    private readonly checkSuppressions: boolean,
     private readonly batchSize = 5000,
   ) {}
 
@@ -107,41 +99,56 @@ export class ContactWriter {
   }
 
   private async write(batch: Batch): Promise<void> {
-    let losers: Loser[] = [];
-    if (batch.rows.length) {
-      const { rows } = await this.client.query<Loser>(INSERT_SQL, [
-        this.listId,
-        batch.rows.map((r) => r.phone),
-        batch.rows.map((r) => r.raw),
-        batch.rows.map((r) => r.variables),
-        batch.rows.map((r) => r.line),
-      ]);
-      losers = rows;
-    }
     const entries = batch.rejects;
-    if (losers.length) entries.push(...(await this.describeLosers(batch.rows, losers)));
-    this.counts.accepted += batch.rows.length - losers.length;
+    let rows = batch.rows;
+    if (rows.length && this.checkSuppressions) {
+      const { rows: hits } = await this.client.query<{ phone: string; reason: string | null }>(SUPPRESSED_SQL, [
+        rows.map((r) => r.phone),
+      ]);
+      if (hits.length) {
+        const why = new Map(hits.map((h) => [h.phone, h.reason]));
+        rows = [];
+        for (const r of batch.rows) {
+          if (!why.has(r.phone)) rows.push(r);
+          else {
+            this.counts.suppressed++;
+            const reason = why.get(r.phone);
+            entries.push({ line: r.line, raw: r.rawRow, column: this.phoneColumn, reason: `suppressed${reason ? ` (${reason})` : ''}: ${r.phone}` });
+          }
+        }
+      }
+    }
+    if (rows.length) {
+      const { rows: res } = await this.client.query<{ losers: number[] }>(INSERT_SQL, [
+        this.listId,
+        rows.map((r) => r.phone),
+        rows.map((r) => r.raw),
+        rows.map((r) => r.variables),
+        rows.map((r) => r.line),
+      ]);
+      const losers = res[0]?.losers ?? [];
+      this.counts.accepted += rows.length - losers.length;
+      if (losers.length) entries.push(...(await this.describeDuplicates(rows, losers)));
+    }
     entries.sort((a, b) => a.line - b.line);
     await this.report.write(entries);
   }
 
-  private async describeLosers(rows: ContactRow[], losers: Loser[]): Promise<RejectEntry[]> {
-    const byLine = new Map(rows.map((r) => [r.line, r]));
-    const dupPhones = [...new Set(losers.filter((l) => !l.suppressed).map((l) => l.phone))];
+  private async describeDuplicates(rows: ContactRow[], lines: number[]): Promise<RejectEntry[]> {
+    const lost = new Set(lines);
+    const losers = rows.filter((r) => lost.has(r.line));
     const kept = new Map<string, number>();
-    if (dupPhones.length) {
-      const { rows: found } = await this.client.query<{ phone: string; line: number }>(KEPT_SQL, [this.listId, dupPhones]);
-      for (const f of found) kept.set(f.phone, f.line);
-    }
-    return losers.map((l) => {
-      const row = byLine.get(l.line)!;
-      if (l.suppressed) {
-        this.counts.suppressed++;
-        return { line: l.line, raw: row.rawRow, column: this.phoneColumn, reason: `suppressed${l.reason ? ` (${l.reason})` : ''}: ${l.phone}` };
-      }
-      this.counts.duplicates++;
-      const first = kept.get(l.phone);
-      return { line: l.line, raw: row.rawRow, column: this.phoneColumn, reason: `duplicate of line ${first ?? '?'}: ${l.phone}` };
-    });
+    const { rows: found } = await this.client.query<{ phone: string; line: number }>(KEPT_SQL, [
+      this.listId,
+      [...new Set(losers.map((l) => l.phone))],
+    ]);
+    for (const f of found) kept.set(f.phone, f.line);
+    this.counts.duplicates += losers.length;
+    return losers.map((r) => ({
+      line: r.line,
+      raw: r.rawRow,
+      column: this.phoneColumn,
+      reason: `duplicate of line ${kept.get(r.phone) ?? '?'}: ${r.phone}`,
+    }));
   }
 }

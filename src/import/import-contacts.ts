@@ -79,7 +79,8 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     const mapped = mapColumns(header.fields, opts.phoneColumn);
     if (!mapped.ok) throw new ImportError({ file, line: header.line, column: opts.phoneColumn }, mapped.reason);
     const { mapping } = mapped;
-    writer = new ContactWriter(client, listId, mapping.phoneHeader, report);
+    const anySuppressed = await client.query('SELECT 1 FROM suppressions LIMIT 1');
+    writer = new ContactWriter(client, listId, mapping.phoneHeader, report, (anySuppressed.rowCount ?? 0) > 0);
     const mapper = new RowMapper(mapping, country, limits.maxColumns, header.fields.length);
     let rows = 0;
     let rejected = 0;
