@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
 import { registerImport } from './commands/import';
+import { registerSuppress } from './commands/suppress';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerMigrate(program);
   registerImport(program);
+  registerSuppress(program);
   return program;
 }
 

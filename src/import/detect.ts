@@ -59,8 +59,11 @@ const PARTIAL = ['mobile', 'phone', 'msisdn', 'whatsapp', 'cell', 'contactno', '
 export interface ColumnMapping {
   phoneIndex: number;
   phoneHeader: string;
-  /** Every other column, with its variable name (normaliseVariableName of the header, unique). */
-  variables: { index: number; name: string }[];
+  /**
+   * Every other column, with its variable name (normaliseVariableName of the header, unique). Columns
+   * without a header are `column_<n>` and `optional`: stored only when the row has a value there.
+   */
+  variables: { index: number; name: string; optional: boolean }[];
 }
 
 export type MappingResult = { ok: true; mapping: ColumnMapping } | { ok: false; reason: string };
@@ -106,14 +109,14 @@ export function mapColumns(header: readonly string[], phoneColumn?: string): Map
     };
   }
   const used = new Set<string>();
-  const variables: { index: number; name: string }[] = [];
+  const variables: ColumnMapping['variables'] = [];
   cleaned.forEach((h, index) => {
     if (index === phoneIndex) return;
     const base = normaliseVariableName(h) || `column_${index + 1}`;
     let name = base;
     for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
     used.add(name);
-    variables.push({ index, name });
+    variables.push({ index, name, optional: h === '' });
   });
   return { ok: true, mapping: { phoneIndex, phoneHeader: cleaned[phoneIndex] || `column ${phoneIndex + 1}`, variables } };
 }

@@ -69,8 +69,9 @@ export function slowNormalise(raw: string, country: CountryCode): PhoneResult {
   if (value === '') return { ok: false, reason: 'phone number is empty' };
   const parsed = parsePhoneNumberFromString(value, country);
   if (!parsed) {
-    const why = validatePhoneNumberLength(value, country);
-    return { ok: false, reason: LENGTH_REASONS[why ?? 'NOT_A_NUMBER'] ?? 'not a phone number' };
+    const why = validatePhoneNumberLength(value, country) ?? 'NOT_A_NUMBER';
+    const detail = LENGTH_REASONS[why] ?? why;
+    return { ok: false, reason: why === 'NOT_A_NUMBER' ? detail : `invalid number (${detail})` };
   }
   if (!parsed.isValid()) {
     const why = validatePhoneNumberLength(value, country);

@@ -12,6 +12,7 @@ export class RowMapper {
   /** `"name":` per variable column, JSON-escaped once instead of per row. */
   private readonly keys: string[];
   private readonly indexes: number[];
+  private readonly optional: boolean[];
   private readonly width: number;
 
   constructor(
@@ -22,6 +23,7 @@ export class RowMapper {
   ) {
     this.keys = mapping.variables.map((v) => `${JSON.stringify(v.name)}:`);
     this.indexes = mapping.variables.map((v) => v.index);
+    this.optional = mapping.variables.map((v) => v.optional);
     this.width = headerWidth;
   }
 
@@ -35,8 +37,10 @@ export class RowMapper {
     if (!phone.ok) return this.reject(rec, this.mapping.phoneHeader, raw ? `${phone.reason}: ${raw}` : phone.reason);
     let json = '{';
     for (let k = 0; k < this.keys.length; k++) {
-      if (k) json += ',';
-      json += this.keys[k]! + JSON.stringify((f[this.indexes[k]!] ?? '').trim());
+      const value = (f[this.indexes[k]!] ?? '').trim();
+      if (value === '' && this.optional[k]) continue;
+      if (json.length > 1) json += ',';
+      json += this.keys[k]! + JSON.stringify(value);
     }
     // Ragged rows: missing trailing fields are empty; extra non-empty ones are kept as column_<n>.
     for (let i = this.width; i < f.length; i++) {

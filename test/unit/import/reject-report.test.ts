@@ -1,0 +1,25 @@
+import { csvCell, formatRejectLine, neutraliseCell } from '../../../src/import/reject-report';
+
+describe('reject report cells', () => {
+  it.each([
+    ['=1+2', "'=1+2"],
+    ['+919876543210', "'+919876543210"],
+    ['-5', "'-5"],
+    ['@SUM(A1)', "'@SUM(A1)"],
+    ['\tx', "'\tx"],
+    ['\rx', "'\rx"],
+    ['plain', 'plain'],
+    ['9876543210', '9876543210'],
+  ])('neutralises %j', (value, expected) => {
+    expect(neutraliseCell(value)).toBe(expected);
+  });
+
+  it('quotes cells with commas, quotes or newlines after neutralising', () => {
+    expect(csvCell('=HYPERLINK("x"),1')).toBe(`"'=HYPERLINK(""x""),1"`);
+    expect(csvCell('a\nb')).toBe('"a\nb"');
+  });
+
+  it('formats one line per entry', () => {
+    expect(formatRejectLine({ line: 7, raw: '-1,+91', column: 'phone', reason: 'too short' })).toBe(`7,"'-1,+91",phone,too short\n`);
+  });
+});
