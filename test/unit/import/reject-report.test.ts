@@ -1,4 +1,5 @@
 import { csvCell, formatRejectLine, neutraliseCell } from '../../../src/import/reject-report';
+import { plainArray, textArray } from '../../../src/import/contact-writer';
 
 describe('reject report cells', () => {
   it.each([
@@ -21,5 +22,13 @@ describe('reject report cells', () => {
 
   it('formats one line per entry', () => {
     expect(formatRejectLine({ line: 7, raw: '-1,+91', column: 'phone', reason: 'too short' })).toBe(`7,"'-1,+91",phone,too short\n`);
+  });
+});
+
+describe('array literals for unnest', () => {
+  it('quotes text and escapes backslashes and quotes; leaves numbers and E.164 bare', () => {
+    expect(textArray(['a"b', 'c\\d', '{x,y}', '', 'NULL'])).toBe('{"a\\"b","c\\\\d","{x,y}","","NULL"}');
+    expect(plainArray(['+919876543210', '+14155552671'])).toBe('{+919876543210,+14155552671}');
+    expect(plainArray([2, 3])).toBe('{2,3}');
   });
 });
