@@ -63,10 +63,35 @@ export function fastIndianMobile(raw: string): string | null {
   return IN_MOBILE.test(national) ? `+91${national}` : null;
 }
 
+/** Digits of the Indian scripts (Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam). */
+const INDIC_DIGITS = /[\u0966-\u096F\u09E6-\u09EF\u0A66-\u0A6F\u0AE6-\u0AEF\u0B66-\u0B6F\u0BE6-\u0BEF\u0C66-\u0C6F\u0CE6-\u0CEF\u0D66-\u0D6F]/g;
+/** What spreadsheets do to long numbers: `9.19876543210E+11`, or `9876543210.0` after a float round trip. */
+const SCIENTIFIC = /^(\d)(?:\.(\d+))?e\+?(\d{1,2})$/i;
+const TRAILING_ZERO_DECIMALS = /^(\d+)\.0+$/;
+
+/** Undoes spreadsheet damage where that is lossless; a reason when digits were lost. */
+function repairSpreadsheetNumber(value: string): { value: string } | { reason: string } {
+  const sci = SCIENTIFIC.exec(value);
+  if (sci) {
+    const mantissa = sci[1]! + (sci[2] ?? '');
+    const digits = Number(sci[3]) + 1;
+    if (mantissa.replace(/0+$/, '').length > digits) return { reason: 'not a phone number (scientific notation)' };
+    if (mantissa.length < digits) {
+      return { reason: 'in scientific notation, digits lost (format the column as text in the spreadsheet and export again)' };
+    }
+    return { value: mantissa.slice(0, digits) };
+  }
+  const decimal = TRAILING_ZERO_DECIMALS.exec(value);
+  return { value: decimal ? decimal[1]! : value };
+}
+
 /** The reference path (libphonenumber only). Exported for the agreement test. */
 export function slowNormalise(raw: string, country: CountryCode): PhoneResult {
-  const value = raw.trim();
-  if (value === '') return { ok: false, reason: 'phone number is empty' };
+  const trimmed = raw.trim().replace(INDIC_DIGITS, (d) => String((d.charCodeAt(0) & 0x7f) - 0x66));
+  if (trimmed === '') return { ok: false, reason: 'phone number is empty' };
+  const repaired = repairSpreadsheetNumber(trimmed);
+  if ('reason' in repaired) return { ok: false, reason: repaired.reason };
+  const value = repaired.value;
   const parsed = parsePhoneNumberFromString(value, country);
   if (!parsed) {
     const why = validatePhoneNumberLength(value, country) ?? 'NOT_A_NUMBER';

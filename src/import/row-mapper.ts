@@ -2,7 +2,7 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { ContactRow } from './contact-writer';
 import type { CsvRecord } from './csv-parser';
-import type { ColumnMapping } from './detect';
+import { cleanHeader, type ColumnMapping } from './detect';
 import { normalisePhone } from './phone';
 import type { RejectEntry } from './reject-report';
 
@@ -14,6 +14,7 @@ export class RowMapper {
   private readonly indexes: number[];
   private readonly optional: boolean[];
   private readonly width: number;
+  private readonly phoneHeaderKey: string;
 
   constructor(
     private readonly mapping: ColumnMapping,
@@ -25,6 +26,7 @@ export class RowMapper {
     this.indexes = mapping.variables.map((v) => v.index);
     this.optional = mapping.variables.map((v) => v.optional);
     this.width = headerWidth;
+    this.phoneHeaderKey = mapping.phoneHeader.toLowerCase();
   }
 
   map(rec: CsvRecord): MappedRow {
@@ -34,7 +36,11 @@ export class RowMapper {
     }
     const raw = (f[this.mapping.phoneIndex] ?? '').trim();
     const phone = normalisePhone(raw, this.country);
-    if (!phone.ok) return this.reject(rec, this.mapping.phoneHeader, raw ? `${phone.reason}: ${raw}` : phone.reason);
+    if (!phone.ok) {
+      // Concatenated exports repeat the header mid-file; say so rather than "not a phone number".
+      if (cleanHeader(raw).toLowerCase() === this.phoneHeaderKey) return this.reject(rec, this.mapping.phoneHeader, 'repeated header row');
+      return this.reject(rec, this.mapping.phoneHeader, raw ? `${phone.reason}: ${raw}` : phone.reason);
+    }
     let json = '{';
     for (let k = 0; k < this.keys.length; k++) {
       const value = (f[this.indexes[k]!] ?? '').trim();

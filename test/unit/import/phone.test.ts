@@ -19,6 +19,12 @@ describe('normalisePhone (default country IN)', () => {
     ['6291234567', '+916291234567'],
     ['+1 415 555 2671', '+14155552671'],
     ['+44 7911 123456', '+447911123456'],
+    ['९८७६५४३२१०', '+919876543210'], // Devanagari digits
+    ['৯৮৭৬৫৪৩২১০', '+919876543210'], // Bengali digits
+    ['９８７６５４３２１０', '+919876543210'], // full-width digits
+    ['9.19876543210E+11', '+919876543210'], // Excel scientific notation that kept every digit
+    ['9876543210.0', '+919876543210'], // a float round trip
+    ['98765\u00A043210', '+919876543210'], // no-break space
   ])('%s → %s', (raw, e164) => {
     expect(normalisePhone(raw)).toEqual({ ok: true, e164 });
   });
@@ -35,6 +41,8 @@ describe('normalisePhone (default country IN)', () => {
     ['1800 123 4567', 'not a mobile number (a toll-free number)'],
     ['9876543210 ext 5', 'has an extension (SMS needs a plain mobile number)'],
     ['+44 20 7946 0958', 'not a mobile number (a fixed line)'],
+    ['9.19876E+11', 'in scientific notation, digits lost (format the column as text in the spreadsheet and export again)'],
+    ['9876543210.5', 'invalid number for IN'],
   ])('%s is rejected: %s', (raw, reason) => {
     expect(normalisePhone(raw)).toEqual({ ok: false, reason });
   });
