@@ -36,7 +36,9 @@ export class CsvParser {
   constructor(
     private readonly delimiter: string,
     private readonly maxRecordChars: number,
+    firstLine = 1,
   ) {
+    this.nextLine = firstLine;
     if (delimiter.length !== 1) throw new RangeError('delimiter must be one character');
     this.delimCode = delimiter.charCodeAt(0);
   }

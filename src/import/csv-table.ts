@@ -58,8 +58,11 @@ export async function openCsvTable(
   } catch (err) {
     fail(err);
   }
-  const delimiter = detectDelimiter(sample, done);
-  const p = new CsvParser(delimiter, limits.maxRecordChars);
+  // Excel's "sep=;" first line names the delimiter explicitly.
+  const sep = /^sep=([,;\t|])\r?\n/i.exec(sample);
+  if (sep) sample = sample.slice(sep[0].length);
+  const delimiter = sep ? sep[1]! : detectDelimiter(sample, done);
+  const p = new CsvParser(delimiter, limits.maxRecordChars, sep ? 2 : 1);
   parser = p;
 
   async function* batches(): AsyncGenerator<CsvRecord[], void, undefined> {

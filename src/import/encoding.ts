@@ -61,8 +61,11 @@ function utf16WithoutBom(sample: Buffer): 'utf-16le' | 'utf-16be' | null {
   return null;
 }
 
-/** Share of control bytes (other than tab, CR, LF, FF) above which a file is treated as binary. */
-const CONTROL_SHARE = 0.01;
+/**
+ * Share of control bytes (other than tab, CR, LF, FF) above which a file is treated as binary. Random
+ * binary has ~10%; a text export with a stray bell or escape character in a name has far less than 5%.
+ */
+const CONTROL_SHARE = 0.05;
 
 function controlShare(sample: Buffer): number {
   let n = 0;

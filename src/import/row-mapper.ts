@@ -6,6 +6,21 @@ import { cleanHeader, type ColumnMapping } from './detect';
 import { normalisePhone } from './phone';
 import type { RejectEntry } from './reject-report';
 
+/** C0 controls other than tab/LF/CR, and DEL: never wanted in an SMS, a log line or a terminal. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+
+function clean(value: string): string {
+  const v = value.trim();
+  CONTROL.lastIndex = 0;
+  return CONTROL.test(v) ? v.replace(CONTROL, '') : v;
+}
+
+/** Raw values quoted in a reason are cut so a 1 MB cell does not make a 1 MB reason. */
+function quote(raw: string): string {
+  return raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+}
+
 export type MappedRow = { ok: true; row: ContactRow } | { ok: false; entry: RejectEntry };
 
 export class RowMapper {
@@ -39,18 +54,18 @@ export class RowMapper {
     if (!phone.ok) {
       // Concatenated exports repeat the header mid-file; say so rather than "not a phone number".
       if (cleanHeader(raw).toLowerCase() === this.phoneHeaderKey) return this.reject(rec, this.mapping.phoneHeader, 'repeated header row');
-      return this.reject(rec, this.mapping.phoneHeader, raw ? `${phone.reason}: ${raw}` : phone.reason);
+      return this.reject(rec, this.mapping.phoneHeader, raw ? `${phone.reason}: ${quote(raw)}` : phone.reason);
     }
     let json = '{';
     for (let k = 0; k < this.keys.length; k++) {
-      const value = (f[this.indexes[k]!] ?? '').trim();
+      const value = clean(f[this.indexes[k]!] ?? '');
       if (value === '' && this.optional[k]) continue;
       if (json.length > 1) json += ',';
       json += this.keys[k]! + JSON.stringify(value);
     }
     // Ragged rows: missing trailing fields are empty; extra non-empty ones are kept as column_<n>.
     for (let i = this.width; i < f.length; i++) {
-      const extra = f[i]!.trim();
+      const extra = clean(f[i]!);
       if (extra !== '') json += `${json.length > 1 ? ',' : ''}"column_${i + 1}":${JSON.stringify(extra)}`;
     }
     json += '}';
