@@ -6,6 +6,7 @@
  * `failed` with the reason and holds no contacts.
  */
 import type { Readable } from 'node:stream';
+import type { PoolClient } from 'pg';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import type { Container } from '../container';
 import { AppError, ServiceError, ValidationError } from '../errors';
@@ -14,7 +15,7 @@ import { openCsvTable } from './csv-table';
 import { mapColumns } from './detect';
 import { ImportError } from './import-error';
 import { resolveLimits, type ImportLimits } from './limits';
-import { beginListTransaction, createImportingList, markFailed, markReady } from './list-store';
+import { beginListTransaction, commitListTransaction, createImportingList, markFailed, markReady } from './list-store';
 import { RejectReport } from './reject-report';
 import { RowMapper } from './row-mapper';
 
@@ -35,6 +36,8 @@ export interface ImportOptions {
   /** Header name (case/space-insensitive) or 1-based column number of the phone column. */
   phoneColumn?: string;
   limits?: Partial<ImportLimits>;
+  /** Connections writing contacts in parallel (default 2; PostgreSQL's share of the work is the larger). */
+  writers?: number;
   /** Called after every decoded chunk (progress bars). */
   onProgress?: (p: ImportProgress) => void;
 }
@@ -58,6 +61,9 @@ export function resolveCountry(country: string | undefined): CountryCode {
 }
 
 export async function importContacts(deps: ImportDeps, source: Readable, opts: ImportOptions): Promise<ImportResult> {
+  // An upload can fail before reading starts (while connections are set up); without a listener that
+  // 'error' event would crash the process. Reading the stream later rethrows it.
+  source.on('error', () => undefined);
   const limits = resolveLimits(opts.limits);
   const country = resolveCountry(opts.country);
   const listName = opts.listName.trim();
@@ -66,11 +72,13 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
   const started = Date.now();
   const listId = await createImportingList(deps.pg, { name: listName, sourceFile: file, country });
   const report = new RejectReport(deps.config.REPORTS_DIR, `import-${listId}`);
-  const client = await deps.pg.connect();
+  const clients: PoolClient[] = [];
   let writer: ContactWriter | undefined;
   let broken: unknown;
   try {
-    await beginListTransaction(client, listId);
+    for (let i = 0; i < Math.max(1, opts.writers ?? 2); i++) clients.push(await deps.pg.connect());
+    const client = clients[0]!;
+    await beginListTransaction(clients, listId);
     const table = await openCsvTable(source, file, limits);
     const header = table.header;
     if (header.fields.length > limits.maxColumns) {
@@ -80,7 +88,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     if (!mapped.ok) throw new ImportError({ file, line: header.line, column: opts.phoneColumn }, mapped.reason);
     const { mapping } = mapped;
     const anySuppressed = await client.query('SELECT 1 FROM suppressions LIMIT 1');
-    writer = new ContactWriter(client, listId, mapping.phoneHeader, report, (anySuppressed.rowCount ?? 0) > 0);
+    writer = new ContactWriter(clients, listId, mapping.phoneHeader, report, (anySuppressed.rowCount ?? 0) > 0);
     const mapper = new RowMapper(mapping, country, limits.maxColumns, header.fields.length);
     let rows = 0;
     let rejected = 0;
@@ -107,7 +115,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
       columns: mapping.variables.map((v) => v.name),
       rejectReportPath: rejectReport,
     });
-    await client.query('COMMIT');
+    await commitListTransaction(clients);
     deps.logger.info(
       { file, encoding: table.encoding(), delimiter: table.delimiter, ...result, ms: Date.now() - started },
       'contact import finished',
@@ -116,7 +124,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
   } catch (err) {
     broken = err;
     await writer?.settle();
-    await client.query('ROLLBACK').catch(() => undefined);
+    for (const c of clients) await c.query('ROLLBACK').catch(() => undefined);
     await report.discard().catch(() => undefined);
     source.destroy();
     const reason = err instanceof Error ? err.message : String(err);
@@ -126,6 +134,6 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     throw new ServiceError(`import of ${file} failed: ${reason}`, { cause: err });
   } finally {
     // A connection that saw an error mid-transaction is not trusted back into the pool.
-    client.release(broken !== undefined);
+    for (const c of clients) c.release(broken !== undefined);
   }
 }

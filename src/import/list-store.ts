@@ -47,10 +47,19 @@ export async function createImportingList(pg: Pool, list: NewList): Promise<stri
   }
 }
 
-/** Starts the contacts transaction and holds the list row lock so a concurrent import cannot replace it. */
-export async function beginListTransaction(client: PoolClient, listId: string): Promise<void> {
-  await client.query('BEGIN');
-  await client.query('SELECT id FROM contact_lists WHERE id = $1 FOR UPDATE', [listId]);
+/**
+ * Starts the contacts transaction on every writer connection; the first holds the list row lock so a
+ * concurrent import cannot replace the list. NO KEY UPDATE, because the other writers' foreign-key checks
+ * take KEY SHARE on the same row, which FOR UPDATE would block.
+ */
+export async function beginListTransaction(clients: readonly PoolClient[], listId: string): Promise<void> {
+  for (const c of clients) await c.query('BEGIN');
+  await clients[0]!.query('SELECT id FROM contact_lists WHERE id = $1 FOR NO KEY UPDATE', [listId]);
+}
+
+/** Commits the secondary writers first and the one that flipped the list to `ready` last. */
+export async function commitListTransaction(clients: readonly PoolClient[]): Promise<void> {
+  for (let i = clients.length - 1; i >= 0; i--) await clients[i]!.query('COMMIT');
 }
 
 export interface ListOutcome {
@@ -73,7 +82,9 @@ export async function markReady(client: PoolClient, listId: string, o: ListOutco
   );
 }
 
+/** Also deletes contacts a partly committed multi-connection import may have left. */
 export async function markFailed(pg: Pool, listId: string, reason: string): Promise<void> {
+  await pg.query('DELETE FROM contacts WHERE list_id = $1', [listId]);
   await pg.query(
     `UPDATE contact_lists SET status = 'failed', failure_reason = $2, completed_at = now() WHERE id = $1`,
     [listId, reason.slice(0, 2000)],
