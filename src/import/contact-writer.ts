@@ -19,8 +19,8 @@ import type { RejectEntry, RejectReport } from './reject-report';
 export interface ContactRow {
   phone: string;
   raw: string;
-  /** JSON object text of the per-recipient variables. */
-  variables: string;
+  /** JSON object of the per-recipient variables, already escaped as a text[] literal element (see row-mapper). */
+  variablesLiteral: string;
   line: number;
   /** The record's source text, for the report if the row loses. */
   rawRow: string;
@@ -170,7 +170,7 @@ export class ContactWriter {
       this.listId,
       plainArray(rows.map((r) => r.phone)),
       textArray(rows.map((r) => r.raw)),
-      textArray(rows.map((r) => r.variables)),
+      `{"${rows.map((r) => r.variablesLiteral).join('","')}"}`,
       plainArray(rows.map((r) => r.line)),
     ]);
     const losers = res[0]?.losers ?? [];

@@ -65,12 +65,17 @@ export async function openCsvTable(
   const p = new CsvParser(delimiter, limits.maxRecordChars, sep ? 2 : 1);
   parser = p;
 
+  // Fast blank-line check on the raw text; only records made of whitespace, quotes and delimiters get the
+  // exact (allocating) check on their fields.
+  const meaningful = new RegExp(`[^\\s"${delimiter === '\t' ? '\\t' : `\\${delimiter}`}]`);
+  const blank = (r: CsvRecord): boolean => !meaningful.test(r.raw) && isBlank(r.fields);
+
   async function* batches(): AsyncGenerator<CsvRecord[], void, undefined> {
     try {
       let pending = p.push(sample, done);
       sample = '';
       for (;;) {
-        const rows = pending.filter((r) => !isBlank(r.fields));
+        const rows = pending.filter((r) => !blank(r));
         if (rows.length) yield rows;
         if (done) return;
         const r = await chunks.next();

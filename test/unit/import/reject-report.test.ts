@@ -1,5 +1,6 @@
 import { csvCell, formatRejectLine, neutraliseCell } from '../../../src/import/reject-report';
 import { plainArray, textArray } from '../../../src/import/contact-writer';
+import { literalJson } from '../../../src/import/row-mapper';
 
 describe('reject report cells', () => {
   it.each([
@@ -30,5 +31,12 @@ describe('array literals for unnest', () => {
     expect(textArray(['a"b', 'c\\d', '{x,y}', '', 'NULL'])).toBe('{"a\\"b","c\\\\d","{x,y}","","NULL"}');
     expect(plainArray(['+919876543210', '+14155552671'])).toBe('{+919876543210,+14155552671}');
     expect(plainArray([2, 3])).toBe('{2,3}');
+  });
+});
+
+describe('variables as text[] literal elements', () => {
+  const unliteral = (s: string): unknown => JSON.parse(s.replace(/\\(.)/g, '$1'));
+  it.each(['plain', 'say "hi"', 'back\\slash', 'tab\there', 'line\nbreak', 'नमस्ते 🙏', '{"a":1}', ''])('%j round-trips', (value) => {
+    expect(unliteral(literalJson(value))).toBe(value);
   });
 });
