@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
 import { registerImport } from './commands/import';
 import { registerSuppress } from './commands/suppress';
+import { registerSimulator } from './commands/simulator';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerImport(program);
   registerSuppress(program);
+  registerSimulator(program);
   return program;
 }
 
