@@ -74,9 +74,11 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
   const report = new RejectReport(deps.config.REPORTS_DIR, `import-${listId}`);
   const clients: PoolClient[] = [];
   let writer: ContactWriter | undefined;
-  let broken: unknown;
   try {
-    for (let i = 0; i < Math.max(1, opts.writers ?? 2); i++) clients.push(await deps.pg.connect());
+    // Leave one pooled connection free for the list bookkeeping, so a small pool cannot deadlock.
+    const poolMax = deps.pg.options.max ?? 10;
+    const writers = Math.max(1, Math.min(opts.writers ?? 2, poolMax - 1));
+    for (let i = 0; i < writers; i++) clients.push(await deps.pg.connect());
     const client = clients[0]!;
     await beginListTransaction(clients, listId);
     const table = await openCsvTable(source, file, limits);
@@ -122,9 +124,10 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     );
     return result;
   } catch (err) {
-    broken = err;
     await writer?.settle();
     for (const c of clients) await c.query('ROLLBACK').catch(() => undefined);
+    // A connection that saw an error mid-transaction is not trusted back into the pool.
+    for (const c of clients.splice(0)) c.release(true);
     await report.discard().catch(() => undefined);
     source.destroy();
     const reason = err instanceof Error ? err.message : String(err);
@@ -133,7 +136,6 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     if (err instanceof AppError) throw err;
     throw new ServiceError(`import of ${file} failed: ${reason}`, { cause: err });
   } finally {
-    // A connection that saw an error mid-transaction is not trusted back into the pool.
-    for (const c of clients) c.release(broken !== undefined);
+    for (const c of clients) c.release();
   }
 }

@@ -3,7 +3,12 @@ import { Readable } from 'node:stream';
 import { useTestEnv } from '../../helpers/env';
 import { ConflictError } from '../../../src/errors';
 import { addSuppressions } from '../../../src/suppression/suppression';
-import { importer, reportLines } from './helpers';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { createContainer } from '../../../src/container';
+import { createLogger } from '../../../src/logger';
+import { importContacts } from '../../../src/import/import-contacts';
+import { FIXTURES, importer, reportLines } from './helpers';
 
 const env = useTestEnv();
 const imp = importer(env);
@@ -92,6 +97,19 @@ describe('import: rows', () => {
     expect(await imp.list(listName)).toMatchObject({ id: r.listId, status: 'ready', contacts: 3 });
     await expect(imp.file('crlf.csv', { listName })).rejects.toBeInstanceOf(ConflictError);
     expect(await imp.list(listName)).toMatchObject({ id: r.listId, status: 'ready', contacts: 3 });
+  });
+
+  it('works, and fails cleanly, with a pool of only two connections', async () => {
+    const small = createContainer({ config: env.config, logger: createLogger({ level: 'silent' }), pgPoolSize: 2 });
+    try {
+      const ok = await importContacts(small, createReadStream(path.join(FIXTURES, 'crlf.csv')), { listName: 'small-pool', fileName: 'crlf.csv' });
+      expect(ok).toMatchObject({ rows: 3, accepted: 3 });
+      const failed = importContacts(small, createReadStream(path.join(FIXTURES, 'header-only.csv')), { listName: 'small-pool-2', fileName: 'h.csv' });
+      await expect(failed).rejects.toThrow('no data rows');
+      expect(await imp.list('small-pool-2')).toMatchObject({ status: 'failed', contacts: 0 });
+    } finally {
+      await small.close();
+    }
   });
 
   it('stores the list summary', async () => {
