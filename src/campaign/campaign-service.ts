@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
 import type { Encoding } from './segments';
 import { DEFAULT_TIMEZONE, assertTimeZone, parseAt, parseCron } from './schedule-input';
+import { scheduleCampaign } from './schedule-queue';
 import { isWithinWindow } from './send-window';
 import { normaliseVariableName, placeholders } from './template';
 import { validateCampaignFields, type CampaignType } from './validation';
@@ -44,7 +45,7 @@ export interface CreateCampaignResult {
   warnings: string[];
 }
 
-export type CampaignDeps = Pick<Container, 'config' | 'logger' | 'prisma' | 'pg'>;
+export type CampaignDeps = Pick<Container, 'config' | 'logger' | 'prisma' | 'pg' | 'redis'>;
 
 /** More parts than this usually means a mistake (and costs that many credits per recipient). */
 export const SEGMENT_WARN_THRESHOLD = 6;
@@ -142,6 +143,12 @@ export async function createCampaign(
     select: { id: true },
   });
   deps.logger.info({ campaignId: created.id, listId: list.id, status, recipients: est.recipients }, 'campaign created');
+  if (status === 'scheduled') {
+    // Running workers pick it up at once; if Redis is unavailable now, workers rebuild it from PostgreSQL.
+    await scheduleCampaign(deps, created.id).catch((err: unknown) =>
+      deps.logger.warn({ err, campaignId: created.id }, 'schedule not queued yet; a worker will pick it up when it syncs'),
+    );
+  }
 
   return {
     campaignId: created.id,
