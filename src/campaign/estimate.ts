@@ -1,11 +1,11 @@
 /**
- * Encoding, segments and credits of a campaign over its list, as the list is now. Streams the list in keyset
- * pages (constant memory for a 1M list) and renders each message exactly as it will be sent, because one
+ * Encoding, segments and credits of a campaign over its list, as the list is now. Streams the list through a
+ * cursor (constant memory for a 1M list) and renders each message exactly as it will be sent, because one
  * Hindi name or one long value changes the encoding or the segment count of that message only.
  */
 import type { Pool } from 'pg';
 import { countSegments, addToStats, emptyStats, type SegmentStats, type Encoding } from './segments';
-import { placeholders, renderTemplate } from './template';
+import { normaliseVariableName, placeholders } from './template';
 
 export type CampaignContent = { kind: 'text'; text: string } | { kind: 'template'; name: string; vars: string[] };
 
@@ -24,32 +24,51 @@ const PAGE = 5000;
 
 type Vars = Record<string, unknown>;
 
-function asStrings(vars: Vars): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(vars)) out[k] = v === null || v === undefined ? '' : String(v);
-  return out;
-}
-
-/** The text whose segments we count for one contact; null when it cannot be rendered. */
-function messageText(content: CampaignContent, vars: Record<string, string>): string | null {
-  if (content.kind === 'text') {
-    const r = renderTemplate(content.text, vars);
-    return r.ok ? r.text : null;
+/**
+ * The template compiled once: literal parts and normalised variable names, so each contact costs one pass
+ * (same result as renderTemplate: a missing or empty value means the message cannot be rendered). For a
+ * provider template the template text is unknown here, so only the variable values are counted (a lower bound).
+ */
+function compile(content: CampaignContent): (vars: Vars) => string | null {
+  const template = content.kind === 'text' ? content.text : content.vars.map((v) => `{{${v}}}`).join('');
+  const parts: Array<{ literal: string } | { name: string }> = [];
+  let last = 0;
+  for (const m of template.matchAll(/\{\{\s*([^{}]+?)\s*\}\}/g)) {
+    parts.push({ literal: template.slice(last, m.index) }, { name: normaliseVariableName(m[1]!) });
+    last = m.index! + m[0].length;
   }
-  // The provider-side template text is unknown here: count the variable values only (a lower bound).
-  const r = renderTemplate(content.vars.map((v) => `{{${v}}}`).join(''), vars);
-  return r.ok ? r.text : null;
+  parts.push({ literal: template.slice(last) });
+  // Raw JSON keys repeat on every row: normalise each distinct key once.
+  const keyCache = new Map<string, string>();
+  return (vars) => {
+    const lookup = new Map<string, unknown>();
+    for (const k in vars) {
+      let n = keyCache.get(k);
+      if (n === undefined) keyCache.set(k, (n = normaliseVariableName(k)));
+      lookup.set(n, vars[k]);
+    }
+    let out = '';
+    for (const p of parts) {
+      if ('literal' in p) out += p.literal;
+      else {
+        const v = lookup.get(p.name);
+        if (v === undefined || v === null || v === '') return null;
+        out += String(v);
+      }
+    }
+    return out;
+  };
 }
 
 const RECIPIENTS_SQL = `
   SELECT count(*)::int AS n FROM contacts c
    WHERE c.list_id = $1 AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = c.phone)`;
 
-const PAGE_SQL = `
-  SELECT c.id::text AS id, c.variables FROM contacts c
-   WHERE c.list_id = $1 AND c.id > $2::bigint
-     AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = c.phone)
-   ORDER BY c.id LIMIT $3`;
+/** One pass over the list through a server-side cursor: constant memory, and no per-page rescans. */
+const CURSOR_SQL = `
+  DECLARE estimate_contacts NO SCROLL CURSOR FOR
+  SELECT c.variables FROM contacts c
+   WHERE c.list_id = $1 AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = c.phone)`;
 
 export async function estimateCampaign(pg: Pool, listId: string, content: CampaignContent): Promise<Estimate> {
   const stats = emptyStats();
@@ -60,7 +79,7 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
     // Every recipient gets the same text: one count, times the recipients.
     const { rows } = await pg.query<{ n: number }>(RECIPIENTS_SQL, [listId]);
     const recipients = rows[0]!.n;
-    const count = countSegments(messageText(content, {}) ?? '');
+    const count = countSegments(compile(content)({}) ?? '');
     if (recipients > 0) {
       addToStats(stats, count);
       stats.messages = recipients;
@@ -71,18 +90,28 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
     return { recipients, unrenderable, stats, encoding: count.encoding, credits: stats.totalSegments };
   }
 
-  let after = '0';
+  const render = compile(content);
   let recipients = 0;
-  for (;;) {
-    const { rows } = await pg.query<{ id: string; variables: Vars | null }>(PAGE_SQL, [listId, after, PAGE]);
-    for (const row of rows) {
-      recipients += 1;
-      const text = messageText(content, asStrings(row.variables ?? {}));
-      if (text === null) unrenderable += 1;
-      else addToStats(stats, countSegments(text));
+  const client = await pg.connect();
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query(CURSOR_SQL, [listId]);
+    for (;;) {
+      const { rows } = await client.query<{ variables: Vars | null }>(`FETCH ${PAGE} FROM estimate_contacts`);
+      for (const row of rows) {
+        recipients += 1;
+        const text = render(row.variables ?? {});
+        if (text === null) unrenderable += 1;
+        else addToStats(stats, countSegments(text));
+      }
+      if (rows.length < PAGE) break;
     }
-    if (rows.length < PAGE) break;
-    after = rows[rows.length - 1]!.id;
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
   }
   const encoding: Encoding = stats.ucs2 > 0 ? 'UCS-2' : 'GSM-7';
   return { recipients, unrenderable, stats, encoding, credits: stats.totalSegments };

@@ -11,3 +11,6 @@ CREATE TABLE "schedule_firings" (
 
 -- AddForeignKey
 ALTER TABLE "schedule_firings" ADD CONSTRAINT "schedule_firings_campaign_id_fkey" FOREIGN KEY ("campaign_id") REFERENCES "campaigns"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- CreateIndex
+CREATE INDEX "contacts_list_id_id_idx" ON "contacts"("list_id", "id");
