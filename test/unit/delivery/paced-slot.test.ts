@@ -11,8 +11,8 @@ describe('pacedSlot', () => {
       },
     });
     await slot();
-    expect(performance.now()).toBeGreaterThanOrEqual(reserved[0]!);
-    expect(reserved).toHaveLength(1);
+    // On a loaded machine a late wake-up takes another slot; whichever slot it used, it never went early.
+    expect(performance.now()).toBeGreaterThanOrEqual(reserved[reserved.length - 1]!);
   });
 
   it('drops a slot it woke up for too late and takes a fresh one', async () => {
