@@ -36,8 +36,14 @@ export function createScheduleQueue(deps: Pick<Container, 'config' | 'redis'>): 
   return new Queue<ScheduleJobData>(SCHEDULE_QUEUE, { connection: deps.redis, prefix: deps.config.QUEUE_PREFIX });
 }
 
+/**
+ * Lead time of `--at` jobs: the job fires this long before the due instant so the claim and the pre-start checks
+ * (credits) are done by then, and the run itself starts at the instant (the processor sleeps until it).
+ */
+export const AT_LEAD_MS = 1500;
+
 /** Puts one campaign's schedule into Redis (idempotent). */
-export async function enqueueSchedule(queue: Queue<ScheduleJobData>, c: ScheduledCampaign, now: number): Promise<void> {
+export async function enqueueSchedule(queue: Queue<ScheduleJobData>, c: ScheduledCampaign, now: number, leadMs = AT_LEAD_MS): Promise<void> {
   if (c.cron) {
     await queue.upsertJobScheduler(
       cronSchedulerId(c.id),
@@ -51,7 +57,7 @@ export async function enqueueSchedule(queue: Queue<ScheduleJobData>, c: Schedule
     await queue.add(
       'at',
       { campaignId: c.id, trigger: 'at', dueAt: due },
-      { ...JOB_OPTS, jobId: atJobId(c.id, due), delay: Math.max(0, due - now) },
+      { ...JOB_OPTS, jobId: atJobId(c.id, due), delay: Math.max(0, due - leadMs - now) },
     );
   }
 }

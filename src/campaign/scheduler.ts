@@ -30,6 +30,11 @@ export type StartRun = (campaignId: string, trigger: ScheduleTrigger, info: { du
 export interface SchedulerOptions {
   /** Starts a new run of the campaign (the sending team's startCampaign with `{trigger}`). */
   startRun: StartRun;
+  /**
+   * Checks made before a run may start (e.g. checkCredits); throwing stops the run and alerts the campaign.
+   * For `--at` it runs ahead of the instant (AT_LEAD_MS), so the run itself starts on time.
+   */
+  prepareRun?: StartRun;
   now?: () => Date;
   /** How often the Redis epoch marker is checked (ms). */
   epochCheckMs?: number;
@@ -62,6 +67,11 @@ const PENDING_AT_SQL = `
   SELECT id, schedule_at AS "scheduleAt", cron, timezone FROM campaigns c
    WHERE c.cron IS NULL AND c.schedule_at IS NOT NULL AND c.status = 'scheduled'
      AND NOT EXISTS (SELECT 1 FROM schedule_firings f WHERE f.campaign_id = c.id AND f.due_at = c.schedule_at)`;
+
+/** Real-time wait (not the injectable clock): the run must start at the real instant. */
+async function sleepUntilWallClock(ms: number): Promise<void> {
+  for (let d = ms - Date.now(); d > 0; d = ms - Date.now()) await new Promise((r) => setTimeout(r, Math.min(d, 60_000)));
+}
 
 export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promise<CampaignScheduler> {
   const now = opts.now ?? ((): Date => new Date());
@@ -113,7 +123,8 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       return 'skipped';
     }
     const at = now();
-    if (campaign.type === 'promotional' && !isWithinWindow(at)) {
+    // `--at` jobs fire a little early: judge the window at the instant the run will start.
+    if (campaign.type === 'promotional' && !isWithinWindow(new Date(Math.max(at.getTime(), dueMs)))) {
       const open = nextWindowOpen(at).getTime();
       // A deferred cron firing is due at the opening itself, so several missed firings collapse into one run.
       const deferred: ScheduleJobData = { campaignId, trigger, dueAt: trigger === 'cron' ? open : dueMs };
@@ -126,6 +137,8 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       return 'duplicate';
     }
     try {
+      await opts.prepareRun?.(campaignId, trigger, { dueAt: new Date(dueMs) });
+      await sleepUntilWallClock(dueMs);
       await opts.startRun(campaignId, trigger, { dueAt: new Date(dueMs) });
       await record(campaignId, dueMs, 'started');
       clog.info({ lateMs: now().getTime() - dueMs }, 'scheduled run started');

@@ -12,6 +12,8 @@ import { createWindowWatcher } from './window-watcher';
 export interface CampaignServicesOptions {
   /** startCampaign(deps, id, { trigger }) of the sending engine. */
   startRun: StartRun;
+  /** Pre-start checks (checkCredits), run ahead of `--at` instants; throwing stops the run and alerts. */
+  prepareRun?: StartRun;
   pauseCampaign: (campaignId: string, reason: string) => Promise<unknown>;
   resumeCampaign: (campaignId: string) => Promise<unknown>;
   provider: Pick<SmsProvider, 'deliveryReport'>;
@@ -31,7 +33,7 @@ export interface CampaignServices {
 }
 
 export async function startCampaignServices(container: Container, opts: CampaignServicesOptions): Promise<CampaignServices> {
-  const scheduler = opts.scheduler === false ? null : await startScheduler(container, { startRun: opts.startRun, now: opts.now });
+  const scheduler = opts.scheduler === false ? null : await startScheduler(container, { startRun: opts.startRun, prepareRun: opts.prepareRun, now: opts.now });
   const watcher =
     opts.window === false
       ? null

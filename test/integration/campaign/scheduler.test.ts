@@ -33,8 +33,8 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
 }
 
 const schedulers: CampaignScheduler[] = [];
-async function start(startRun: StartRun, now?: () => Date): Promise<CampaignScheduler> {
-  const s = await startScheduler(env.container(), { startRun, now, epochCheckMs: 200 });
+async function start(startRun: StartRun, now?: () => Date, prepareRun?: StartRun): Promise<CampaignScheduler> {
+  const s = await startScheduler(env.container(), { startRun, prepareRun, now, epochCheckMs: 200 });
   schedulers.push(s);
   return s;
 }
@@ -58,9 +58,10 @@ beforeAll(async () => {
 });
 
 describe('campaign scheduler', () => {
-  it('--at fires once, within 1 s of the due instant', async () => {
+  it('--at prepares ahead of the instant, then starts the run within 1 s of it, once', async () => {
     const rec = recorder();
-    await start(rec.startRun);
+    const prepared = recorder();
+    await start(rec.startRun, undefined, prepared.startRun);
     const due = Date.now() + 1500;
     const c = await create('at', { at: new Date(due).toISOString() });
     await waitFor(() => rec.calls.length > 0, 5000);
@@ -68,6 +69,8 @@ describe('campaign scheduler', () => {
     const late = rec.calls[0]!.calledAt - due;
     expect(late).toBeGreaterThanOrEqual(0);
     expect(late).toBeLessThan(1000);
+    expect(prepared.calls).toHaveLength(1);
+    expect(prepared.calls[0]!.calledAt).toBeLessThan(due); // checks done before the instant
     await new Promise((r) => setTimeout(r, 500));
     expect(rec.calls).toHaveLength(1);
     const firing = await env.container().prisma.scheduleFiring.findMany({ where: { campaignId: c.campaignId } });
@@ -148,5 +151,17 @@ describe('campaign scheduler', () => {
     expect(await s.fire({ campaignId: c2.campaignId, trigger: 'at', dueAt: 1000 }, 1000)).toBe('duplicate');
     const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c2.campaignId } });
     expect(row.alert).toMatch(/did not start: not enough TRANSACTIONAL_SMS credits/);
+  });
+
+  it('a failing pre-start check (credits) stops the run before it starts', async () => {
+    const c = await create('poor', { at: new Date(Date.now() + 3_600_000).toISOString() });
+    const rec = recorder();
+    const s = await start(rec.startRun, undefined, async () => {
+      throw new Error('not enough PROMOTIONAL_SMS credits: needs 10, balance 7');
+    });
+    expect(await s.fire({ campaignId: c.campaignId, trigger: 'at', dueAt: 2000 }, 2000)).toBe('failed');
+    expect(rec.calls).toHaveLength(0);
+    const firing = await env.container().prisma.scheduleFiring.findFirstOrThrow({ where: { campaignId: c.campaignId } });
+    expect(firing.outcome).toMatch(/^failed: not enough PROMOTIONAL_SMS credits/);
   });
 });
