@@ -38,6 +38,11 @@ export interface SchedulerOptions {
   now?: () => Date;
   /** How often the Redis epoch marker is checked (ms). */
   epochCheckMs?: number;
+  /**
+   * Full resync from PostgreSQL at this interval (ms) as a safety net, e.g. for an `--at` campaign paused before
+   * its instant and resumed after it, or a schedule created while Redis was unreachable.
+   */
+  resyncMs?: number;
   concurrency?: number;
 }
 
@@ -94,7 +99,7 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     for (const s of await queue.getJobSchedulers(0, -1)) {
       if (s.key && !wanted.has(s.key)) removed += Number(await queue.removeJobScheduler(s.key));
     }
-    log.info({ at: at.length, cron: cron.length, removed }, 'schedules synced from PostgreSQL');
+    log.debug({ at: at.length, cron: cron.length, removed }, 'schedules synced from PostgreSQL');
     return { at: at.length, cron: cron.length, removed };
   }
 
@@ -168,7 +173,8 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     const adopted = await deps.redis.get(epochKey);
     if (epoch !== null) log.warn({ previous: epoch, current: adopted }, 'Redis epoch changed: rebuilding schedules from PostgreSQL');
     epoch = adopted;
-    await syncSchedules();
+    const synced = await syncSchedules();
+    log.info(synced, 'schedules rebuilt from PostgreSQL');
     return true;
   }
 
@@ -188,6 +194,10 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     checkEpoch().catch((err: unknown) => log.warn({ err }, 'epoch check failed'));
   }, opts.epochCheckMs ?? 5000);
   timer.unref();
+  const resync = setInterval(() => {
+    syncSchedules().catch((err: unknown) => log.warn({ err }, 'periodic schedule sync failed'));
+  }, opts.resyncMs ?? 60_000);
+  resync.unref();
 
   return {
     syncSchedules,
@@ -195,6 +205,7 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     checkEpoch,
     async close() {
       clearInterval(timer);
+      clearInterval(resync);
       await worker.close();
       await queue.close();
     },

@@ -122,6 +122,18 @@ describe('campaign scheduler', () => {
     expect((await s.syncSchedules()).at).toBe(0);
   });
 
+  it('an --at campaign paused across its instant runs once it is resumed', async () => {
+    const rec = recorder();
+    const c = await create('paused', { at: new Date(Date.now() + 1000).toISOString() });
+    await env.container().prisma.campaign.update({ where: { id: c.campaignId }, data: { status: 'paused' } });
+    const s = await start(rec.startRun);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(rec.calls.filter((x) => x.campaignId === c.campaignId)).toHaveLength(0);
+    await env.container().prisma.campaign.update({ where: { id: c.campaignId }, data: { status: 'scheduled' } });
+    expect((await s.syncSchedules()).at).toBeGreaterThanOrEqual(1); // what the periodic resync does
+    await waitFor(() => rec.calls.some((x) => x.campaignId === c.campaignId), 3000);
+  });
+
   it('defers a promotional firing outside the TRAI window to 09:00 IST', async () => {
     const rec = recorder();
     const night = new Date('2026-11-26T22:00:00+05:30');
