@@ -1,7 +1,10 @@
 /**
- * Balance check before a run starts: the credits the run needs (recomputed over the list as it is now, so a
- * cron run that meets a grown list is checked correctly) against the provider's balance for the product.
- * Called by startCampaign (src/sending) before it materialises the run.
+ * Balance check before a run starts: the credits the run needs against the provider's balance for the product.
+ * Called before a run is materialised (the scheduler's prepareRun; startCampaign for manual starts).
+ *
+ * A `ready` list never changes (imports cannot add to it), and suppressions only lower the need, so the figure
+ * computed at create time is a safe upper bound and is used as is: O(1) even for a 1M list, which keeps a
+ * scheduled run on time. It is recomputed over the list only when missing or older than the list.
  */
 import type { Container } from '../container';
 import { NotFoundError, ValidationError } from '../errors';
@@ -30,16 +33,23 @@ export async function checkCredits(
 ): Promise<CreditCheck> {
   const campaign = await deps.prisma.campaign.findUnique({
     where: { id: campaignId },
-    select: { id: true, listId: true, type: true, text: true, templateName: true, templateVars: true },
+    select: {
+      id: true, listId: true, type: true, text: true, templateName: true, templateVars: true, credits: true, createdAt: true,
+      list: { select: { completedAt: true } },
+    },
   });
   if (!campaign) throw new NotFoundError(`campaign ${campaignId} not found`);
+  const kind = balanceKindFor(campaign.type);
+  const listChanged = campaign.list.completedAt !== null && campaign.list.completedAt > campaign.createdAt;
+  const stored = campaign.credits !== null && !listChanged ? campaign.credits : null;
   const content: CampaignContent =
     campaign.text !== null
       ? { kind: 'text', text: campaign.text }
       : { kind: 'template', name: campaign.templateName ?? '', vars: campaign.templateVars };
-  const kind = balanceKindFor(campaign.type);
-  const [estimate, balance] = await Promise.all([estimateCampaign(deps.pg, campaign.listId, content), provider.balance(kind)]);
-  const needed = estimate.credits;
+  const [needed, balance] = await Promise.all([
+    stored !== null ? Promise.resolve(stored) : estimateCampaign(deps.pg, campaign.listId, content).then((e) => e.credits),
+    provider.balance(kind),
+  ]);
   const sufficient = balance >= needed;
   const result: CreditCheck = { campaignId, kind, needed, balance, sufficient, forced: !sufficient && Boolean(opts.force) };
   if (!sufficient && !opts.force) {

@@ -49,11 +49,15 @@ describe('checkCredits', () => {
     await expect(checkCredits(env.container(), provider, trans, { force: true })).resolves.toMatchObject({ sufficient: false, forced: true });
   });
 
-  it('counts the list as it is now (a cron run after the list grew)', async () => {
+  it('uses the create-time figure while the list is unchanged, and recounts a list changed since', async () => {
     const c = env.container();
+    const provider = fakeBalance({ TRANSACTIONAL_SMS: 0, PROMOTIONAL_SMS: 100 });
+    await c.prisma.campaign.update({ where: { id: promo }, data: { credits: 42 } });
+    await expect(checkCredits(c, provider, promo)).resolves.toMatchObject({ needed: 42 });
+    // Lists are immutable once ready; should one ever change, its newer completion time forces a recount.
     const list = await c.prisma.contactList.findUniqueOrThrow({ where: { name: 'l' } });
     await c.pg.query(`INSERT INTO contacts (list_id, phone, raw_phone, variables, source_line) VALUES ($1, '+919999999999', 'x', '{"name":"New"}', 99)`, [list.id]);
-    const provider = fakeBalance({ TRANSACTIONAL_SMS: 0, PROMOTIONAL_SMS: 100 });
+    await c.prisma.contactList.update({ where: { id: list.id }, data: { completedAt: new Date(Date.now() + 1000) } });
     await expect(checkCredits(c, provider, promo)).resolves.toMatchObject({ needed: 11 });
   });
 });
