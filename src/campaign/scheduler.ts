@@ -141,6 +141,12 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       clog.info('due run already started by another worker');
       return 'duplicate';
     }
+    if (trigger === 'cron' && (campaign.status === 'running' || campaign.status === 'paused')) {
+      // One run at a time: the previous run is still going (or an operator paused the campaign).
+      await record(campaignId, dueMs, `skipped: campaign is ${campaign.status}`);
+      clog.warn({ status: campaign.status }, 'cron firing skipped: previous run not finished');
+      return 'skipped';
+    }
     try {
       await opts.prepareRun?.(campaignId, trigger, { dueAt: new Date(dueMs) });
       await sleepUntilWallClock(dueMs);

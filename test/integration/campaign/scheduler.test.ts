@@ -62,7 +62,7 @@ describe('campaign scheduler', () => {
     const rec = recorder();
     const prepared = recorder();
     await start(rec.startRun, undefined, prepared.startRun);
-    const due = Date.now() + 1500;
+    const due = Date.now() + 3000; // room for create (and the 1.5 s lead) even on a loaded machine
     const c = await create('at', { at: new Date(due).toISOString() });
     await waitFor(() => rec.calls.length > 0, 5000);
     expect(rec.calls[0]).toMatchObject({ campaignId: c.campaignId, trigger: 'at', dueAt: due });
@@ -161,6 +161,11 @@ describe('campaign scheduler', () => {
     expect(await s.fire({ campaignId: c1.campaignId, trigger: 'at', dueAt: 1000 }, 1000)).toBe('skipped');
     expect(await s.fire({ campaignId: c2.campaignId, trigger: 'at', dueAt: 1000 }, 1000)).toBe('failed');
     expect(await s.fire({ campaignId: c2.campaignId, trigger: 'at', dueAt: 1000 }, 1000)).toBe('duplicate');
+    // A cron firing while the previous run is still going starts nothing, and says so.
+    await env.container().prisma.campaign.update({ where: { id: c1.campaignId }, data: { status: 'running' } });
+    expect(await s.fire({ campaignId: c1.campaignId, trigger: 'cron' }, 5000)).toBe('skipped');
+    const f = await env.container().prisma.scheduleFiring.findUniqueOrThrow({ where: { campaignId_dueAt: { campaignId: c1.campaignId, dueAt: new Date(5000) } } });
+    expect(f.outcome).toBe('skipped: campaign is running');
     const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c2.campaignId } });
     expect(row.alert).toMatch(/did not start: not enough TRANSACTIONAL_SMS credits/);
   });
