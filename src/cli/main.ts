@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
 import { registerImport } from './commands/import';
 import { registerSuppress } from './commands/suppress';
+import { registerCampaignCreate } from './commands/campaign-create';
 import { registerSimulator } from './commands/simulator';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerImport(program);
   registerSuppress(program);
+  registerCampaignCreate(program);
   registerSimulator(program);
   return program;
 }
