@@ -8,6 +8,8 @@ import { registerImport } from './commands/import';
 import { registerSuppress } from './commands/suppress';
 import { registerCampaignCreate } from './commands/campaign-create';
 import { registerSimulator } from './commands/simulator';
+import { registerCampaignControl } from './commands/campaign-control';
+import { registerWorker } from './commands/worker';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerSuppress(program);
   registerCampaignCreate(program);
   registerSimulator(program);
+  registerCampaignControl(program);
+  registerWorker(program);
   return program;
 }
 
