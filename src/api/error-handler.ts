@@ -28,7 +28,8 @@ export function toHttp(err: FastifyError): { status: number; body: ErrorBody } {
     const params = first.params as { missingProperty?: string; additionalProperty?: string } | undefined;
     const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
     const field = params?.missingProperty ?? params?.additionalProperty ?? (path || undefined);
-    return { status: 400, body: { error: { code: 'validation', message: err.message, ...(field ? { field } : {}) } } };
+    const message = field && !err.message.includes(field) ? `${err.message}: "${field}"` : err.message;
+    return { status: 400, body: { error: { code: 'validation', message, ...(field ? { field } : {}) } } };
   }
   if (err instanceof AppError) {
     const field = err instanceof ValidationError ? err.field : undefined;

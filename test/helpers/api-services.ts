@@ -32,6 +32,8 @@ export function stubServices(): StubServices {
     async importContacts(c: Container, source: Readable, opts) {
       const phoneColumn = opts.phoneColumn ?? 'phone';
       const parser = source.pipe(parse({ columns: true, bom: true, skip_empty_lines: true, info: true }));
+      // pipe() does not forward errors: a cut upload (413) must fail the import, not end it early.
+      source.on('error', (err) => parser.destroy(err));
       const rows: { phone: string; raw: string; line: number; vars: Record<string, string> }[] = [];
       let rejected = 0;
       for await (const rec of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
