@@ -69,7 +69,8 @@ function progressOf(c) {
   const prev = progressHistory.get(c.id || c.campaignId);
   let rate = prev ? prev.rate : 0;
   if (prev && now > prev.at) {
-    const instant = ((done - prev.done) * 1000) / (now - prev.at);
+    // A retry moves messages back to waiting: never show a negative rate.
+    const instant = Math.max(0, ((done - prev.done) * 1000) / (now - prev.at));
     rate = prev.rate ? 0.5 * prev.rate + 0.5 * instant : instant;
   }
   progressHistory.set(c.id || c.campaignId, { done, at: now, rate });
