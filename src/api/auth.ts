@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from './http-errors';
+import type { IpAllowList } from './ip-allow';
 
 export type Role = 'owner' | 'operator' | 'viewer';
 
@@ -52,6 +53,8 @@ export interface AuthOptions {
    * Authorization header. The dashboard sets the cookie (SameSite=Strict, path-scoped) from the stored token.
    */
   cookiePrefixes: readonly string[];
+  /** From API_ALLOW_IPS; null = any address (the token still applies). */
+  allowIp?: IpAllowList | null;
 }
 
 export const TOKEN_COOKIE = 'bulksms_token';
@@ -60,6 +63,9 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?', 1)[0]!;
     if (!opts.protectedPrefixes.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))) return;
+    if (opts.allowIp && !opts.allowIp(req.socket.remoteAddress)) {
+      return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
+    }
     const principal = await authenticate(req, opts, opts.cookiePrefixes.some((p) => path.startsWith(p)));
     if (principal instanceof UnauthorizedError) return deny(reply, principal);
     req.principal = principal;

@@ -11,6 +11,7 @@ import { registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
 import { registerErrorHandler } from './error-handler';
+import { parseAllowList } from './ip-allow';
 import { mountBullBoard, openQueues } from './queues';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerListRoutes } from './routes/lists';
@@ -37,7 +38,12 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   registerErrorHandler(app);
   const verifiers: TokenVerifier[] = container.config.API_TOKEN ? [staticTokenVerifier(container.config.API_TOKEN)] : [];
-  registerAuth(app, { verifiers, protectedPrefixes: PROTECTED_PREFIXES, cookiePrefixes: ['/queues'] });
+  registerAuth(app, {
+    verifiers,
+    protectedPrefixes: PROTECTED_PREFIXES,
+    cookiePrefixes: ['/queues'],
+    allowIp: parseAllowList(container.config.API_ALLOW_IPS),
+  });
 
   await app.register(formbody);
   await app.register(multipart, {

@@ -13,8 +13,8 @@ interface ServeOptions {
   queues: string;
 }
 
-/** Default queue names shown at /queues until the sending domain exports its constant. */
-const DEFAULT_QUEUES = 'send';
+/** The sending engine's queue (src/sending/keys.ts SEND_QUEUE) and the scheduler's (src/campaign/schedule-queue.ts). */
+const DEFAULT_QUEUES = 'send,campaign-schedule';
 
 export function registerServe(program: Command): void {
   program

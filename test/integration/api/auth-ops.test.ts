@@ -36,6 +36,9 @@ describe('API auth, health, metrics and docs', () => {
     expect(doc.status).toBe(200);
     const paths = Object.keys(doc.json<{ paths: Record<string, unknown> }>().paths);
     expect(paths).toEqual(expect.arrayContaining(['/api/lists', '/api/campaigns/{id}/messages', '/health']));
+    const ui = await http('GET', `${api.url}/docs/`, { token: null });
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain('swagger');
   });
 
   it('accepts the token cookie on /queues only (bull-board fetches its API without our header)', async () => {
@@ -116,6 +119,21 @@ describe('API without API_TOKEN', () => {
     try {
       const res = await http('GET', `${api.url}/api/lists`, { token: null });
       expect(res.status).toBe(200);
+    } finally {
+      await api.close();
+      await c.close();
+    }
+  });
+});
+
+describe('API with API_ALLOW_IPS', () => {
+  it('answers 403 to clients outside the allow-list, even with the right token', async () => {
+    const config = loadConfig({ ...env.env, API_ALLOW_IPS: '10.0.0.0/8' });
+    const c = createContainer({ config, logger: createLogger({ level: 'silent' }) });
+    const api = await startApi(c, stubServices(), { dashboard: false });
+    try {
+      expect((await http('GET', `${api.url}/api/lists`)).status).toBe(403);
+      expect((await http('GET', `${api.url}/health`, { token: null })).status).toBe(200);
     } finally {
       await api.close();
       await c.close();

@@ -35,7 +35,7 @@ describe('dashboard in headless Chromium', () => {
     await page.fill('#token-input', TEST_API_TOKEN);
     await page.click('#token-form button');
     await page.locator('#campaigns-empty').waitFor();
-    expect(await page.evaluate(() => localStorage.getItem('bulksms.apiToken'))).toBe(TEST_API_TOKEN);
+    expect(await page.evaluate('localStorage.getItem("bulksms.apiToken")')).toBe(TEST_API_TOKEN);
 
     await page.click('a[href="#/new"]');
     await page.setInputFiles('input[name=file]', CSV);
