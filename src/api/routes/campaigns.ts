@@ -43,13 +43,18 @@ const CAMPAIGN_FIELDS = {
 
 type Params = { Params: { id: string } };
 
+/** Lifecycle actions may be POSTed without a body; validate it as `{}` then. */
+async function emptyBodyAsObject(req: { body: unknown }): Promise<void> {
+  if (req.body === undefined || req.body === null) req.body = {};
+}
+
 export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { container, services } = deps;
   const tags = ['campaigns'];
 
   async function mustExist(id: string): Promise<void> {
-    const found = await container.prisma.campaign.findUnique({ where: { id }, select: { id: true } });
-    if (!found) throw new NotFoundError(`campaign ${id} not found`);
+    const { rowCount } = await container.pg.query('SELECT 1 FROM campaigns WHERE id = $1', [id]);
+    if (!rowCount) throw new NotFoundError(`campaign ${id} not found`);
   }
 
   app.post<{ Body: CreateCampaignInput }>(
@@ -94,6 +99,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.post<Params & { Body: { force?: boolean } | undefined }>(
     '/api/campaigns/:id/start',
     {
+      preValidation: emptyBodyAsObject,
       schema: {
         tags, summary: 'Start a draft or scheduled campaign now', params: idParams, response: errorResponses,
         body: { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean' } } },
@@ -108,6 +114,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.post<Params & { Body: { reason?: string } | undefined }>(
     '/api/campaigns/:id/pause',
     {
+      preValidation: emptyBodyAsObject,
       schema: {
         tags, summary: 'Pause sending', params: idParams, response: errorResponses,
         body: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500 } } },
@@ -134,6 +141,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.post<Params & { Body: { includeUnknown?: boolean } | undefined }>(
     '/api/campaigns/:id/retry',
     {
+      preValidation: emptyBodyAsObject,
       schema: {
         tags, summary: 'Re-queue retryable failures (and `unknown` ones with includeUnknown)', params: idParams,
         response: errorResponses,

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors';
-import type { Prisma } from '../../generated/prisma/client';
+import type { Pool } from 'pg';
 import type { MessageStatus, OutcomeClass } from '../../generated/prisma/enums';
 import type { ApiDeps } from '../deps';
 import { csvLine } from '../csv-safe';
@@ -29,24 +29,41 @@ const messageQuery = {
   },
 } as const;
 
-const MESSAGE_FIELDS = {
-  id: true, runId: true, phone: true, status: true, attempts: true, segments: true, sessionId: true,
-  outcomeClass: true, providerText: true, failureReason: true, queuedAt: true, sentAt: true, deliveredAt: true,
-  failedAt: true, updatedAt: true,
-} as const;
+interface MessageRow {
+  id: string;
+  runId: string;
+  phone: string;
+  status: MessageStatus;
+  attempts: number;
+  segments: number;
+  sessionId: string | null;
+  outcomeClass: OutcomeClass | null;
+  providerText: string | null;
+  failureReason: string | null;
+  queuedAt: Date | null;
+  sentAt: Date | null;
+  deliveredAt: Date | null;
+  failedAt: Date | null;
+  updatedAt: Date;
+}
 
-const EXPORT_BATCH = 2000;
+const MESSAGE_COLUMNS = `id::text AS id, run_id AS "runId", phone, status::text AS status, attempts, segments,
+  session_id AS "sessionId", outcome_class::text AS "outcomeClass", provider_text AS "providerText",
+  failure_reason AS "failureReason", queued_at AS "queuedAt", sent_at AS "sentAt", delivered_at AS "deliveredAt",
+  failed_at AS "failedAt", updated_at AS "updatedAt"`;
+
+const EXPORT_BATCH = 5000;
 const CSV_HEADER = [
   'message_id', 'run_id', 'phone', 'status', 'outcome_class', 'failure_reason', 'provider_text', 'attempts', 'updated_at',
 ];
 
 export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { prisma } = deps.container;
+  const { pg } = deps.container;
   const tags = ['messages'];
 
   async function mustExist(id: string): Promise<void> {
-    const found = await prisma.campaign.findUnique({ where: { id }, select: { id: true } });
-    if (!found) throw new NotFoundError(`campaign ${id} not found`);
+    const { rowCount } = await pg.query('SELECT 1 FROM campaigns WHERE id = $1', [id]);
+    if (!rowCount) throw new NotFoundError(`campaign ${id} not found`);
   }
 
   app.get<{ Params: { id: string }; Querystring: MessageQuery }>(
@@ -64,20 +81,25 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       const { status, phone, outcomeClass, cursor, limit } = req.query;
       const after = cursor ? decodeCursor(cursor) : undefined;
       await mustExist(req.params.id);
-      const where: Prisma.MessageWhereInput = {
-        campaignId: req.params.id,
-        ...(status ? { status } : {}),
-        ...(phone ? { phone: normalisePhoneFilter(phone) } : {}),
-        ...(outcomeClass ? { outcomeClass } : {}),
-        ...(after !== undefined ? { id: { gt: after } } : {}),
+      // Plain SQL: Prisma's row mapping costs more than the query itself here (see scripts/bench-api.ts).
+      const params: unknown[] = [req.params.id];
+      const where = ['campaign_id = $1'];
+      const add = (sql: string, value: unknown) => {
+        params.push(value);
+        where.push(sql.replace('?', `$${params.length}`));
       };
-      const rows = await prisma.message.findMany({ where, orderBy: { id: 'asc' }, take: limit + 1, select: MESSAGE_FIELDS });
+      if (status) add('status = ?::"MessageStatus"', status);
+      if (phone) add('phone = ?', normalisePhoneFilter(phone));
+      if (outcomeClass) add('outcome_class = ?::"OutcomeClass"', outcomeClass);
+      if (after !== undefined) add('id > ?::bigint', after.toString());
+      params.push(limit + 1);
+      const { rows } = await pg.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${where.join(' AND ')} ORDER BY messages.id LIMIT $${params.length}`,
+        params,
+      );
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      return {
-        items: page.map((m) => ({ ...m, id: m.id.toString() })),
-        nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
-      };
+      return { items: page, nextCursor: rows.length > limit && last ? encodeCursor(BigInt(last.id)) : null };
     },
   );
 
@@ -97,35 +119,40 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="failures-${req.params.id}.csv"`);
-      return reply.send(Readable.from(failureLines(deps, req.params.id)));
+      return reply.send(Readable.from(failureLines(pg, req.params.id)));
     },
   );
 }
 
-/** Keyset-batched so a million-row export holds one batch in memory at a time. */
-async function* failureLines(deps: ApiDeps, campaignId: string): AsyncGenerator<string> {
-  yield csvLine(CSV_HEADER);
-  let after = 0n;
-  for (;;) {
-    const batch = await deps.container.prisma.message.findMany({
-      where: { campaignId, status: { in: ['failed', 'unknown'] }, id: { gt: after } },
-      orderBy: { id: 'asc' },
-      take: EXPORT_BATCH,
-      select: {
-        id: true, runId: true, phone: true, status: true, outcomeClass: true, failureReason: true,
-        providerText: true, attempts: true, updatedAt: true,
-      },
-    });
-    if (batch.length === 0) return;
-    yield batch
-      .map((m) =>
-        csvLine([
-          m.id.toString(), m.runId, m.phone, m.status, m.outcomeClass, m.failureReason, m.providerText, m.attempts, m.updatedAt,
-        ]),
-      )
-      .join('');
-    after = batch[batch.length - 1]!.id;
-    if (batch.length < EXPORT_BATCH) return;
+/**
+ * One server-side cursor over the campaign's failures, fetched in batches: a single index scan however large
+ * the export, one batch in memory at a time. If the client goes away, the stream is destroyed, the generator's
+ * `finally` runs and the connection goes back to the pool.
+ */
+async function* failureLines(pool: Pool, campaignId: string): AsyncGenerator<string> {
+  const client = await pool.connect();
+  let ok = false;
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query(
+      `DECLARE failures NO SCROLL CURSOR FOR
+         SELECT id::text, run_id, phone, status::text, outcome_class::text, failure_reason, provider_text, attempts, updated_at
+           FROM messages WHERE campaign_id = $1 AND status IN ('failed', 'unknown') ORDER BY messages.id`,
+      [campaignId],
+    );
+    yield csvLine(CSV_HEADER);
+    for (;;) {
+      const { rows } = await client.query<(string | number | Date | null)[]>({
+        text: `FETCH ${EXPORT_BATCH} FROM failures`,
+        rowMode: 'array',
+      });
+      if (rows.length === 0) break;
+      yield rows.map((r) => csvLine(r)).join('');
+    }
+    ok = true;
+  } finally {
+    await client.query(ok ? 'COMMIT' : 'ROLLBACK').catch(() => undefined);
+    client.release();
   }
 }
 

@@ -47,6 +47,8 @@ export function registerServe(program: Command): void {
             ...(maxMb ? { maxUploadBytes: Math.round(maxMb * 1024 * 1024) } : {}),
           },
         });
+        // The first Prisma query of a process pays the engine start-up (~seconds on a busy box): not the first user's.
+        await container.prisma.campaign.findFirst({ select: { id: true } });
         const address = await app.listen({ port, host: opts.host });
         container.logger.info({ address, auth: container.config.API_TOKEN ? 'bearer' : 'loopback-only' }, 'bulksms API listening');
         process.stderr.write(`bulksms API listening on ${address} (dashboard ${address}/dashboard/, docs ${address}/docs)\n`);

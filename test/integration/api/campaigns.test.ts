@@ -56,6 +56,10 @@ describe('campaign routes', () => {
     const post = (action: string, json: unknown = {}) => http('POST', `${api.url}/api/campaigns/${campaignId}/${action}`, { json });
     expect((await post('pause', { reason: 'checking template' })).json()).toMatchObject({ status: 'paused' });
     expect((await post('resume')).json()).toMatchObject({ status: 'running' });
+    // Clients may POST actions without any body at all.
+    const bare = await http('POST', `${api.url}/api/campaigns/${campaignId}/pause`);
+    expect(bare.status).toBe(200);
+    expect((await post('resume')).json()).toMatchObject({ status: 'running' });
     expect((await post('retry')).json()).toEqual({ campaignId, requeued: 1 });
     expect((await post('retry', { includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1 });
     expect((await post('cancel')).json()).toMatchObject({ status: 'cancelled' });
