@@ -5,6 +5,11 @@ const TOKEN_KEY = 'bulksms.apiToken';
 const POLL_MS = 2000;
 const DONE = ['sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled'];
 const WAITING = ['pending', 'queued', 'sending'];
+/** Which lifecycle buttons make sense in which campaign status (the server still decides). */
+const ACTIONS_BY_STATUS = {
+  draft: ['start', 'cancel'], scheduled: ['start', 'cancel'], running: ['pause', 'cancel', 'retry'],
+  paused: ['resume', 'cancel', 'retry'], completed: ['retry'], failed: ['retry'], cancelled: [],
+};
 const COUNT_KEYS = ['pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled'];
 
 let pollTimer = null;
@@ -161,6 +166,8 @@ function showCampaign(id) {
     document.getElementById('c-meta').replaceChildren(
       el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`,
       c.pauseReason ? ` · paused: ${c.pauseReason}` : '');
+    const allowed = ACTIONS_BY_STATUS[c.status] || [];
+    document.querySelectorAll('#actions button[data-action]').forEach((btn) => { btn.disabled = !allowed.includes(btn.dataset.action); });
     document.getElementById('c-bar').style.width = `${Math.min(100, p.pct).toFixed(1)}%`;
     document.getElementById('c-rate').textContent =
       `${p.done} of ${p.total} done (${p.pct.toFixed(1)}%) · ${p.rate.toFixed(1)} msg/s · ETA ${p.eta}`;
@@ -170,6 +177,29 @@ function showCampaign(id) {
     document.querySelector('#c-failures tbody').replaceChildren(...failures.items.map((f) =>
       el('tr', {}, el('td', {}, f.status), el('td', {}, f.outcomeClass || ''), el('td', {}, f.reason), el('td', {}, f.count))));
   }
+  // Messages: keyset pages of 50, filter by status/phone; "More" follows nextCursor.
+  let cursor = null;
+  async function loadMessages(reset) {
+    const filter = new FormData(document.getElementById('m-filter'));
+    const q = new URLSearchParams({ limit: '50' });
+    if (filter.get('status')) q.set('status', filter.get('status'));
+    if (filter.get('phone')) q.set('phone', filter.get('phone'));
+    if (!reset && cursor) q.set('cursor', cursor);
+    const page = await api('GET', `/api/campaigns/${id}/messages?${q}`);
+    const rows = page.items.map((m) => el('tr', {}, el('td', {}, m.phone), el('td', {}, m.status), el('td', {}, m.attempts),
+      el('td', {}, m.outcomeClass || ''), el('td', {}, m.failureReason || m.providerText || ''),
+      el('td', {}, new Date(m.updatedAt).toLocaleString())));
+    const tbody = document.querySelector('#c-messages tbody');
+    if (reset) tbody.replaceChildren(...rows); else tbody.append(...rows);
+    cursor = page.nextCursor;
+    document.getElementById('m-more').hidden = !cursor;
+  }
+  document.getElementById('m-filter').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    loadMessages(true).catch((err) => flash(err.message, true));
+  });
+  document.getElementById('m-more').addEventListener('click', () => loadMessages(false).catch((err) => flash(err.message, true)));
+  loadMessages(true).catch((err) => flash(err.message, true));
   poll(refresh);
 }
 

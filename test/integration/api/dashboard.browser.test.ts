@@ -63,9 +63,19 @@ describe('dashboard in headless Chromium', () => {
     const requeued = await env.container().prisma.message.findFirst({ where: { campaignId, phone: '+919876543210' } });
     expect(requeued?.status).toBe('queued');
 
+    // The message table lists both recipients; the status filter narrows it through the API.
+    await page.locator('#c-messages tbody tr').nth(1).waitFor();
+    await page.selectOption('#m-filter select[name=status]', 'queued');
+    await page.click('#m-filter button');
+    await page.locator('#c-messages tbody td', { hasText: '+919876543210' }).waitFor();
+    expect(await page.locator('#c-messages tbody tr').count()).toBe(2);
+    expect(await page.isDisabled('button[data-action=resume]')).toBe(true);
+
     await page.click('button[data-action=pause]');
     await page.locator('#c-meta .status', { hasText: 'paused' }).waitFor();
     expect((await env.container().prisma.campaign.findUnique({ where: { id: campaignId } }))?.status).toBe('paused');
+    await page.locator('button[data-action=resume]:not([disabled])').waitFor();
+    expect(await page.isDisabled('button[data-action=pause]')).toBe(true);
     await page.screenshot({ path: artifactPath('dashboard-campaign.png'), fullPage: true });
 
     await page.click('a[href="#/"]');
