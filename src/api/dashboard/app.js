@@ -78,9 +78,11 @@ function progressOf(c) {
     const instant = Math.max(0, ((done - prev.done) * 1000) / (now - prev.at));
     rate = prev.rate ? 0.5 * prev.rate + 0.5 * instant : instant;
   }
+  // Only a running campaign moves: anything else shows no rate and no ETA (and starts afresh when resumed).
+  if (c.status !== 'running') rate = 0;
   progressHistory.set(c.id || c.campaignId, { done, at: now, rate });
   const total = c.total || done + waiting;
-  const eta = waiting === 0 ? '—' : rate > 0.01 ? formatSeconds(waiting / rate) : '…';
+  const eta = waiting === 0 || c.status !== 'running' ? '—' : rate > 0.01 ? formatSeconds(waiting / rate) : '…';
   return { done, waiting, total, pct: total ? (100 * done) / total : 0, rate, eta };
 }
 
