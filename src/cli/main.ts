@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
+import { registerSimulator } from './commands/simulator';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerMigrate(program);
   registerServe(program);
+  registerSimulator(program);
   return program;
 }
 
