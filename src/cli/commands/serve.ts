@@ -4,6 +4,7 @@ import type { ApiServices } from '../../api/deps';
 import { DEFAULT_MAX_UPLOAD_BYTES, buildServer } from '../../api/server';
 import { ServiceError, ValidationError } from '../../errors';
 import { installShutdown } from '../../lib/shutdown';
+import { createTwoFactorProviderFromConfig } from '../../provider/twofactor/client';
 import { withContainer } from '../context';
 
 interface ServeOptions {
@@ -39,9 +40,15 @@ export function registerServe(program: Command): void {
         }
         const maxMb = opts.maxUploadMb === undefined ? undefined : Number(opts.maxUploadMb);
         if (maxMb !== undefined && !(maxMb > 0)) throw new ValidationError(`--max-upload-mb: invalid size "${opts.maxUploadMb}"`);
+        // Only for /health (reachability + key accepted, cached); sending happens in workers.
+        const provider = container.config.TWOFACTOR_API_KEY
+          ? createTwoFactorProviderFromConfig(container, { connections: 2 })
+          : undefined;
+        if (provider) container.onClose('provider', () => provider.close());
         const app = await buildServer({
           container,
           services: wiredServices(),
+          ...(provider ? { provider } : {}),
           options: {
             queueNames: opts.queues.split(',').map((q) => q.trim()).filter(Boolean),
             ...(maxMb ? { maxUploadBytes: Math.round(maxMb * 1024 * 1024) } : {}),

@@ -2,6 +2,8 @@ import { loadConfig } from '../../../src/config';
 import { createContainer } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
 import { providerOutcomes } from '../../../src/metrics';
+import { createTwoFactorProviderFromConfig } from '../../../src/provider/twofactor/client';
+import { startSimulator } from '../../../src/simulator/server';
 import { useTestEnv } from '../../helpers/env';
 import { stubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, closedPort, http, startApi, type RunningApi } from '../../helpers/api-server';
@@ -137,6 +139,32 @@ describe('API with API_ALLOW_IPS', () => {
     } finally {
       await api.close();
       await c.close();
+    }
+  });
+});
+
+describe('/health provider check against the simulator', () => {
+  it('is ok while the provider answers and 503 once it is gone', async () => {
+    const sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY! });
+    const config = loadConfig({ ...env.env, TWOFACTOR_BASE_URL: sim.url });
+    const c = createContainer({ config, logger: createLogger({ level: 'silent' }) });
+    const provider = createTwoFactorProviderFromConfig(c, { connections: 1 });
+    const api = await startApi(c, stubServices(), { dashboard: false, providerCheckCacheMs: 0 }, provider);
+    try {
+      const up = await http('GET', `${api.url}/health`, { token: null });
+      expect(up.status).toBe(200);
+      expect(up.json<{ checks: { provider: { status: string } } }>().checks.provider.status).toBe('ok');
+      await sim.close();
+      const down = await http('GET', `${api.url}/health`, { token: null });
+      expect(down.status).toBe(503);
+      const body = down.json<{ checks: { provider: { status: string; error: string } } }>();
+      expect(body.checks.provider.status).toBe('error');
+      expect(body.checks.provider.error).not.toContain(env.config.TWOFACTOR_API_KEY!);
+    } finally {
+      await api.close();
+      await provider.close();
+      await c.close();
+      await sim.close().catch(() => undefined);
     }
   });
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { request } from 'undici';
 import { useTestEnv } from '../../helpers/env';
+import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
 
 const env = useTestEnv();
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
@@ -12,6 +13,12 @@ function run(args: string[], extraEnv: Record<string, string> = {}) {
 }
 
 describe('bulksms serve', () => {
+  let sim: RunningSimulator;
+  beforeAll(async () => {
+    sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY! });
+  });
+  afterAll(() => sim.close());
+
   it('refuses a non-loopback host without API_TOKEN (exit 2, clear message)', async () => {
     const child = run(['serve', '--host', '0.0.0.0', '--port', '0']);
     let stderr = '';
@@ -22,7 +29,7 @@ describe('bulksms serve', () => {
   });
 
   it('serves /health on an ephemeral loopback port and exits 0 on SIGTERM', async () => {
-    const child = run(['serve', '--port', '0']);
+    const child = run(['serve', '--port', '0'], { TWOFACTOR_BASE_URL: sim.url });
     let stderr = '';
     const address = await new Promise<string>((resolve, reject) => {
       child.stderr.on('data', (d: Buffer) => {
@@ -34,7 +41,9 @@ describe('bulksms serve', () => {
     });
     const health = await request(`${address}/health`);
     expect(health.statusCode).toBe(200);
-    expect(((await health.body.json()) as { status: string }).status).toBe('ok');
+    const report = (await health.body.json()) as { status: string; checks: { provider: { status: string } } };
+    expect(report.status).toBe('ok');
+    expect(report.checks.provider.status).toBe('ok');
     const lists = await request(`${address}/api/lists`);
     expect(lists.statusCode).toBe(200);
     await lists.body.dump();
