@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors';
 import type { ApiDeps, CreateCampaignInput } from '../deps';
+import { createStatusCache } from '../status-cache';
 import { errorResponses, idParams } from './schemas';
 
 const createBody = {
@@ -51,10 +52,22 @@ async function emptyBodyAsObject(req: { body: unknown }): Promise<void> {
 export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { container, services } = deps;
   const tags = ['campaigns'];
+  const statuses = createStatusCache();
+  const statusOf = (id: string) => statuses.get(id, () => services.getCampaignStatus(container, id));
 
   async function mustExist(id: string): Promise<void> {
     const { rowCount } = await container.pg.query('SELECT 1 FROM campaigns WHERE id = $1', [id]);
     if (!rowCount) throw new NotFoundError(`campaign ${id} not found`);
+  }
+
+  /** A lifecycle action: 404 for an unknown id, and the memoised status is dropped once the action is done. */
+  async function act<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    await mustExist(id);
+    try {
+      return await fn();
+    } finally {
+      statuses.invalidate(id);
+    }
   }
 
   app.post<{ Body: CreateCampaignInput }>(
@@ -76,7 +89,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       // One status query per campaign on the page (bounded by `limit`), so the list agrees with the detail view.
       const items = await Promise.all(
         rows.map(async ({ list, ...c }) => {
-          const st = await services.getCampaignStatus(container, c.id);
+          const st = await statusOf(c.id);
           return { ...c, listName: list.name, status: st.status, total: st.total, counts: st.counts };
         }),
       );
@@ -91,7 +104,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const row = await container.prisma.campaign.findUnique({ where: { id: req.params.id }, select: CAMPAIGN_FIELDS });
       if (!row) throw new NotFoundError(`campaign ${req.params.id} not found`);
       const { list, ...c } = row;
-      const st = await services.getCampaignStatus(container, c.id);
+      const st = await statusOf(c.id);
       return { ...c, listName: list.name, ...st, id: c.id };
     },
   );
@@ -106,8 +119,8 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (req) => {
-      await mustExist(req.params.id);
-      return services.startCampaign(container, req.params.id, { trigger: 'manual', force: req.body?.force ?? false });
+      const { id } = req.params;
+      return act(id, () => services.startCampaign(container, id, { trigger: 'manual', force: req.body?.force ?? false }));
     },
   );
 
@@ -121,8 +134,8 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (req) => {
-      await mustExist(req.params.id);
-      return services.pauseCampaign(container, req.params.id, req.body?.reason ?? 'paused via API');
+      const { id } = req.params;
+      return act(id, () => services.pauseCampaign(container, id, req.body?.reason ?? 'paused via API'));
     },
   );
 
@@ -131,9 +144,9 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       `/api/campaigns/:id/${action}`,
       { schema: { tags, summary: `${action} the campaign`, params: idParams, response: errorResponses } },
       async (req) => {
-        await mustExist(req.params.id);
+        const { id } = req.params;
         const fn = action === 'resume' ? services.resumeCampaign : services.cancelCampaign;
-        return fn(container, req.params.id);
+        return act(id, () => fn(container, id));
       },
     );
   }
@@ -149,8 +162,8 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (req) => {
-      await mustExist(req.params.id);
-      return services.retryCampaign(container, req.params.id, { includeUnknown: req.body?.includeUnknown ?? false });
+      const { id } = req.params;
+      return act(id, () => services.retryCampaign(container, id, { includeUnknown: req.body?.includeUnknown ?? false }));
     },
   );
 
