@@ -16,10 +16,13 @@ describe('campaign status memo', () => {
     t = 999;
     expect((await cache.get('c1', load('running'))).counts.sent).toBe(1);
     t = 1000;
+    // Completed but with sent (not yet delivered) messages: still moving, short TTL.
     expect((await cache.get('c1', load('completed'))).counts.sent).toBe(2);
-    t = 10_999;
-    expect((await cache.get('c1', load('completed'))).counts.sent).toBe(2);
-    t = 11_000;
+    t = 2000;
+    expect((await cache.get('c1', async () => ({ ...status('completed', 0), total: 99 }))).total).toBe(99);
+    t = 11_999;
+    expect((await cache.get('c1', load('completed'))).total).toBe(99);
+    t = 12_000;
     expect((await cache.get('c1', load('completed'))).counts.sent).toBe(3);
   });
 
