@@ -181,6 +181,7 @@ function showCampaign(id) {
   }
   // Messages: keyset pages of 50, filter by status/phone; "More" follows nextCursor.
   let cursor = null;
+  let pagesShown = 0;
   async function loadMessages(reset) {
     const filter = new FormData(document.getElementById('m-filter'));
     const q = new URLSearchParams({ limit: '50' });
@@ -194,6 +195,7 @@ function showCampaign(id) {
     const tbody = document.querySelector('#c-messages tbody');
     if (reset) tbody.replaceChildren(...rows); else tbody.append(...rows);
     cursor = page.nextCursor;
+    pagesShown = reset ? 1 : pagesShown + 1;
     document.getElementById('m-more').hidden = !cursor;
   }
   document.getElementById('m-filter').addEventListener('submit', (ev) => {
@@ -201,8 +203,11 @@ function showCampaign(id) {
     loadMessages(true).catch((err) => flash(err.message, true));
   });
   document.getElementById('m-more').addEventListener('click', () => loadMessages(false).catch((err) => flash(err.message, true)));
-  loadMessages(true).catch((err) => flash(err.message, true));
-  poll(refresh);
+  // While only the first page is shown, keep it live with the counts; once "More" was used, leave it alone.
+  poll(async () => {
+    await refresh();
+    if (pagesShown <= 1) await loadMessages(true);
+  });
 }
 
 // ---- upload a list and create a campaign ----
