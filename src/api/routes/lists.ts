@@ -4,6 +4,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import { ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
 import { guardUpload } from '../upload-stream';
+import { recordImport } from '../../metrics-instrument';
 import { errorResponses } from './schemas';
 
 const TEXT_FIELDS = ['name', 'phoneColumn', 'country'] as const;
@@ -55,6 +56,7 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, maxUploa
       });
       // Belt and braces: an importer must never report success on a stream that was cut at the size limit.
       if (upload.exceeded()) throw new Error('importer finished on a truncated upload');
+      recordImport(result);
       return result;
     } catch (err) {
       throw upload.exceeded() ? (upload.stream.errored ?? err) : err;

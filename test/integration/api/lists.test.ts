@@ -31,6 +31,8 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     const body = res.json<{ listId: string; rows: number; accepted: number; rejected: number }>();
     expect(body).toMatchObject({ rows: 3, accepted: 2, rejected: 1 });
     expect(await env.container().prisma.contact.count({ where: { listId: body.listId } })).toBe(2);
+    const metrics = await http('GET', `${api.url}/metrics`);
+    expect(metrics.text).toMatch(/^bulksms_import_rows_total\{result="rejected"\} [1-9]/m);
     const lists = (await http('GET', `${api.url}/api/lists`)).json<{ items: { name: string; accepted: number }[] }>();
     expect(lists.items).toEqual([expect.objectContaining({ name: 'customers', accepted: 2 })]);
   });
