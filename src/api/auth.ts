@@ -61,8 +61,11 @@ export const TOKEN_COOKIE = 'bulksms_token';
 
 export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?', 1)[0]!;
-    if (!opts.protectedPrefixes.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))) return;
+    // Decide on the route that matched, not on the raw URL: the router decodes `/%61pi/lists` to `/api/lists`.
+    const path = req.routeOptions.url ?? req.url.split('?', 1)[0]!;
+    const raw = req.url.split('?', 1)[0]!;
+    const under = (p: string) => (x: string) => x === p || x.startsWith(p.endsWith('/') ? p : `${p}/`);
+    if (!opts.protectedPrefixes.some((p) => under(p)(path) || under(p)(raw))) return;
     if (opts.allowIp && !opts.allowIp(req.socket.remoteAddress)) {
       return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
     }

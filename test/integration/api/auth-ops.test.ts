@@ -168,3 +168,19 @@ describe('/health provider check against the simulator', () => {
     }
   });
 });
+
+describe('auth cannot be sidestepped by URL spelling', () => {
+  it('protects encoded, doubled and query-suffixed spellings of protected paths', async () => {
+    const c = createContainer({ config: loadConfig({ ...env.env, API_TOKEN: TEST_API_TOKEN }), logger: createLogger({ level: 'silent' }) });
+    const api = await startApi(c, stubServices(), { queueNames: ['send'] });
+    try {
+      for (const path of ['/%61pi/lists', '/api/lists?x=/health', '/api%2Flists', '/%6detrics', '/queues/api/queues', '/api/lists/']) {
+        const res = await http('GET', `${api.url}${path}`, { token: null });
+        expect({ path, ok: res.status === 401 || res.status === 404 }).toEqual({ path, ok: true });
+      }
+    } finally {
+      await api.close();
+      await c.close();
+    }
+  });
+});
