@@ -5,6 +5,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
+import { registerImport } from './commands/import';
+import { registerSuppress } from './commands/suppress';
+import { registerCampaignCreate } from './commands/campaign-create';
 import { registerSimulator } from './commands/simulator';
 
 export function buildProgram(): Command {
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerMigrate(program);
   registerServe(program);
+  registerImport(program);
+  registerSuppress(program);
+  registerCampaignCreate(program);
   registerSimulator(program);
   return program;
 }
