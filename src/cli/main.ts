@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
+import { registerServe } from './commands/serve';
 import { registerImport } from './commands/import';
 import { registerSuppress } from './commands/suppress';
 import { registerCampaignCreate } from './commands/campaign-create';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerMigrate(program);
+  registerServe(program);
   registerImport(program);
   registerSuppress(program);
   registerCampaignCreate(program);
