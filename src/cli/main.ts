@@ -4,6 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
+import { registerServe } from './commands/serve';
+import { registerImport } from './commands/import';
+import { registerSuppress } from './commands/suppress';
+import { registerCampaignCreate } from './commands/campaign-create';
 import { registerSimulator } from './commands/simulator';
 import { registerCampaignControl } from './commands/campaign-control';
 import { registerWorker } from './commands/worker';
@@ -17,6 +21,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerMigrate(program);
+  registerServe(program);
+  registerImport(program);
+  registerSuppress(program);
+  registerCampaignCreate(program);
   registerSimulator(program);
   registerCampaignControl(program);
   registerWorker(program);
