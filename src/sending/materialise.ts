@@ -12,6 +12,7 @@ const PAGE = 5000;
 export interface CampaignRow {
   id: string;
   status: string;
+  type: 'transactional' | 'promotional';
   list_id: string;
   text: string | null;
   template_name: string | null;

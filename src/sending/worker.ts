@@ -8,12 +8,14 @@ import type { Container } from '../container';
 import type { SmsProvider } from '../provider/sms-provider';
 import { createBatchSender, type SenderStats } from './batch-sender';
 import { createCampaignStates } from './campaign-states';
-import { pauseCampaign } from './campaign-control';
+import { pauseCampaign, resumeCampaign, startCampaign } from './campaign-control';
+import { startCampaignServices, type CampaignServices } from '../campaign/services';
+import { checkCredits } from '../campaign/credit-check';
 import { createDefaultProvider } from './default-provider';
 import { startFeeder } from './feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from './keys';
 import { OutcomeWriter } from './ledger';
-import { createPacer } from './pacer';
+import { createPacer, sleepUntil } from './pacer';
 import { expireStaleSending } from './recovery';
 
 export interface WorkerOptions {
@@ -34,6 +36,8 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   staleQueuedMs?: number;
   feederTickMs?: number;
+  /** The campaign team's scheduler (--at/--cron), TRAI window watcher and delivery-report poller. Default true. */
+  campaignServices?: boolean;
 }
 
 export interface RunningWorker {
@@ -123,6 +127,21 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
             lockKey: `bulksms-feeder:${prefix}`,
           },
         );
+  let services: CampaignServices | null = null;
+  if (opts.campaignServices !== false) {
+    services = await startCampaignServices(container, {
+      startRun: (campaignId, trigger) => startCampaign(container, campaignId, { trigger }),
+      prepareRun: (campaignId) => checkCredits(container, provider, campaignId),
+      pauseCampaign: (campaignId, reason) => pauseCampaign(container, campaignId, reason),
+      resumeCampaign: (campaignId) => resumeCampaign(container, campaignId),
+      provider,
+      // Delivery-report polls spend slots of the same account-wide budget as sends.
+      acquireSlot: async () => {
+        const slot = await pacer.reserve(1);
+        await sleepUntil(slot.firstAt);
+      },
+    });
+  }
   logger.info({ rate, concurrency, batchSize, chunkSize }, 'worker started');
 
   let closed: Promise<void> | null = null;
@@ -131,6 +150,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
     close() {
       closed ??= (async () => {
         closing = true;
+        await services?.close();
         await feeder?.close();
         // Waits for active jobs: requests in flight finish and their outcomes are written.
         await worker.close();

@@ -6,6 +6,14 @@ import { ServiceError, ValidationError } from '../../errors';
 import { installShutdown } from '../../lib/shutdown';
 import { createTwoFactorProviderFromConfig } from '../../provider/twofactor/client';
 import { withContainer } from '../context';
+import {
+  cancelCampaign,
+  getCampaignStatus,
+  pauseCampaign,
+  resumeCampaign,
+  retryCampaign,
+  startCampaign,
+} from '../../sending/campaign-control';
 
 interface ServeOptions {
   port: string;
@@ -77,12 +85,12 @@ function wiredServices(): ApiServices {
   return {
     importContacts: notWired('importContacts'),
     createCampaign: notWired('createCampaign'),
-    startCampaign: notWired('startCampaign'),
-    pauseCampaign: notWired('pauseCampaign'),
-    resumeCampaign: notWired('resumeCampaign'),
-    cancelCampaign: notWired('cancelCampaign'),
-    retryCampaign: notWired('retryCampaign'),
-    getCampaignStatus: notWired('getCampaignStatus'),
+    startCampaign,
+    pauseCampaign,
+    resumeCampaign,
+    cancelCampaign,
+    retryCampaign,
+    getCampaignStatus,
     applyDeliveryCallback: notWired('applyDeliveryCallback'),
   };
 }

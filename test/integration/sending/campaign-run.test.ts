@@ -20,7 +20,7 @@ describe('a campaign run end to end', () => {
 
   beforeAll(async () => {
     t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 1000, latencyMs: [5, 30] });
-    worker = await startWorker(env.container(), { provider: t.provider({ connections: 200 }), concurrency: 200 });
+    worker = await startWorker(env.container(), { provider: t.provider({ connections: 200 }), concurrency: 200, campaignServices: false });
   });
   afterAll(async () => {
     await worker.close();

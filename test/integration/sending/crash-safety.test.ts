@@ -8,7 +8,7 @@ import { startCampaign } from '../../../src/sending/campaign-control';
 const env = useTestEnv({ SMS_RATE_LIMIT: '400', SMS_REQUEST_TIMEOUT_MS: '1500' });
 
 // Short leases so recovery happens within the test; batch 20 / chunk 5 / concurrency 100 → 6 jobs.
-const workerOpts = { concurrency: 100, batchSize: 20, chunkSize: 5, leaseMs: 4000, sendDeadlineMs: 1500, lockDurationMs: 3000, staleQueuedMs: 6000 };
+const workerOpts = { campaignServices: false, concurrency: 100, batchSize: 20, chunkSize: 5, leaseMs: 4000, sendDeadlineMs: 1500, lockDurationMs: 3000, staleQueuedMs: 6000 };
 const jobs = Math.ceil(100 / 20) + 1;
 /** Messages one worker can hold claimed (in flight or about to be): every running job's whole batch. */
 const inFlightBound = jobs * 20;
@@ -72,7 +72,7 @@ describe('crash safety with real worker processes', () => {
     await Promise.all(procs.map((p) => p.exited));
     const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 1600 });
     // Production-like timeouts and leases here: a slow answer on a busy machine must not turn into `unknown`.
-    const relaxed = { concurrency: 100 };
+    const relaxed = { concurrency: 100, campaignServices: false };
     const [a, b] = [await spawnWorker(relaxed, { SMS_REQUEST_TIMEOUT_MS: '10000' }), await spawnWorker(relaxed, { SMS_REQUEST_TIMEOUT_MS: '10000' })];
     await fetch(`${t.sim.url}/__reset`, { method: 'POST' });
     await startCampaign(c, campaignId);
