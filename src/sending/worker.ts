@@ -15,7 +15,8 @@ import { createDefaultProvider } from './default-provider';
 import { startFeeder } from './feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from './keys';
 import { OutcomeWriter } from './ledger';
-import { createPacer, sleepUntil } from './pacer';
+import { createPacer } from './pacer';
+import { pacedSlot } from '../delivery/paced-slot';
 import { expireStaleSending } from './recovery';
 
 export interface WorkerOptions {
@@ -135,11 +136,8 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
       pauseCampaign: (campaignId, reason) => pauseCampaign(container, campaignId, reason),
       resumeCampaign: (campaignId) => resumeCampaign(container, campaignId),
       provider,
-      // Delivery-report polls spend slots of the same account-wide budget as sends.
-      acquireSlot: async () => {
-        const slot = await pacer.reserve(1);
-        await sleepUntil(slot.firstAt);
-      },
+      // Delivery-report polls spend slots of the same account-wide budget as sends (a late slot is exchanged).
+      acquireSlot: pacedSlot(pacer, { lateToleranceMs: opts.lateToleranceMs ?? 6 }),
     });
   }
   logger.info({ rate, concurrency, batchSize, chunkSize }, 'worker started');
