@@ -30,6 +30,8 @@ declare module 'fastify' {
     access?: RouteAccess;
     /** Audit action name (defaults to `METHOD /route/:pattern`). */
     action?: string;
+    /** false: the handler writes its own audit entries (e.g. the OTP routes). */
+    audit?: boolean;
   }
   interface FastifyRequest {
     principal: RequestPrincipal | null;
@@ -76,7 +78,7 @@ export function installAccessControl(app: FastifyInstance, opts: AccessControlOp
       return deny(reply, 403, decision.reason ?? 'forbidden', message);
     }
     request.principal = { ...principal, ip: request.ip, maskPhones: decision.maskPhones, level: access };
-    if (decision.audit) {
+    if (decision.audit && request.routeOptions.config?.audit !== false) {
       const params = request.params as Record<string, string> | undefined;
       await recordAudit(opts.deps, {
         tokenId: principal.tokenId,

@@ -19,7 +19,7 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
 }
 
 export function registerOtpRoutes(app: FastifyInstance, deps: OtpDeps, prefix = '/api/access'): void {
-  app.post(`${prefix}/otp`, { config: { access: 'read', action: 'otp.request' } }, async (request, reply) => {
+  app.post(`${prefix}/otp`, { config: { access: 'read', action: 'otp.request', audit: false } }, async (request, reply) => {
     try {
       if (!request.principal) throw new UnauthorizedError();
       return await requestOtp(deps, request.principal, request.ip);
@@ -27,7 +27,7 @@ export function registerOtpRoutes(app: FastifyInstance, deps: OtpDeps, prefix = 
       return sendError(reply, err);
     }
   });
-  app.post(`${prefix}/otp/verify`, { config: { access: 'read', action: 'otp.verify' } }, async (request, reply) => {
+  app.post(`${prefix}/otp/verify`, { config: { access: 'read', action: 'otp.verify', audit: false } }, async (request, reply) => {
     try {
       if (!request.principal) throw new UnauthorizedError();
       const parsed = verifyBody.safeParse(request.body);
