@@ -57,6 +57,8 @@ const schema = z.object({
   ARCHIVE_S3_REGION: z.string().min(1).default('us-east-1'),
   /** Path-style bucket addressing (needed by MinIO and most S3 look-alikes). */
   ARCHIVE_S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Test hook only: `bulksms archive` stops at this stage (exported | deleting) so a test can kill it there. */
+  ARCHIVE_TEST_PAUSE: z.enum(['exported', 'deleting']).optional(),
   /** Where reject reports and exports are written. */
   REPORTS_DIR: z.string().default('reports'),
   LOG_LEVEL: logLevel.default('info'),

@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerMigrate } from './commands/migrate';
 import { registerToken } from './commands/token';
+import { registerArchive } from './commands/archive';
+import { registerRestore } from './commands/restore';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerMigrate(program);
   registerToken(program);
+  registerArchive(program);
+  registerRestore(program);
   return program;
 }
 
