@@ -49,7 +49,7 @@ const schema = z.object({
   RETENTION_REGULATED_DAYS: nonNegativeInt.default(2557),
   /** Archive destination: a local directory or `s3://bucket/prefix` (S3-compatible, see ARCHIVE_S3_*). */
   ARCHIVE_DEST: z.string().min(1).default('archive'),
-  /** Messages deleted per statement once a run's archive is verified (short statements, short locks). */
+  /** Messages read per export page and deleted per statement once a run's archive is verified (short statements, short locks). */
   ARCHIVE_DELETE_BATCH: positiveInt.default(5000),
   /** S3-compatible endpoint (e.g. http://127.0.0.1:9000 for MinIO); unset = AWS. Credentials: the AWS SDK chain. */
   ARCHIVE_S3_ENDPOINT: z.string().url().optional(),

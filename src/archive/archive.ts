@@ -132,7 +132,7 @@ async function exportAndVerify(ctx: Ctx, run: ExpiredRun, columns: ManifestFile[
   const staged = await dest.stage(key);
   let exported;
   try {
-    exported = await exportRun(db, run.runId, columns, staged.path, range.maxId);
+    exported = await exportRun(db, run.runId, columns, staged.path, range.maxId, ctx.deps.config.ARCHIVE_DELETE_BATCH);
     await staged.commit();
   } catch (err) {
     await staged.discard();

@@ -17,9 +17,6 @@ import type { ArchiveDestination } from './destination';
 import type { ArchiveColumn } from './manifest';
 import type { RetentionCutoffs } from './retention';
 
-/** Rows fetched per SELECT while exporting. */
-const EXPORT_BATCH = 5000;
-
 export interface ExpiredRun {
   runId: string;
   campaignId: string;
@@ -85,10 +82,13 @@ export async function exportRun(
   columns: ArchiveColumn[],
   path: string,
   maxId: string,
+  /** Rows per SELECT (keyset pages). */
+  batch = 5000,
 ): Promise<ExportedRun> {
   const idIndex = columns.findIndex((c) => c.name === 'id');
   if (idIndex < 0) throw new ServiceError('messages has no id column');
-  const select = columns.map((c) => `${quoteIdent(c.name)}::text`).join(', ');
+  // Qualified: `ORDER BY id` would sort by the text output column named id ('99' after '237').
+  const select = columns.map((c) => `m.${quoteIdent(c.name)}::text`).join(', ');
   const gzip = createGzip({ level: 6 });
   const done = pipeline(gzip, createWriteStream(path));
   let rows = 0;
@@ -97,7 +97,7 @@ export async function exportRun(
   try {
     for (;;) {
       const res = await db.query<(string | null)[]>({
-        text: `SELECT ${select} FROM messages WHERE run_id = $1 AND id > $2::bigint AND id <= $3::bigint ORDER BY id LIMIT ${EXPORT_BATCH}`,
+        text: `SELECT ${select} FROM messages m WHERE m.run_id = $1 AND m.id > $2::bigint AND m.id <= $3::bigint ORDER BY m.id LIMIT ${batch}`,
         values: [runId, cursor, maxId],
         rowMode: 'array',
       });
@@ -106,7 +106,7 @@ export async function exportRun(
       cursor = res.rows[res.rows.length - 1]![idIndex]!;
       rows += res.rows.length;
       if (!gzip.write(res.rows.map(encodeRow).join(''))) await once(gzip, 'drain');
-      if (res.rows.length < EXPORT_BATCH) break;
+      if (res.rows.length < batch) break;
     }
     gzip.end();
     await done;
