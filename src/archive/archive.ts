@@ -173,10 +173,13 @@ async function exportAndVerify(ctx: Ctx, run: ExpiredRun, columns: ManifestFile[
 
 /** For an `exported` entry left by a crash: the file must still match, and the DB may hold only a subset. */
 async function verifyResumable(ctx: Ctx, entry: ManifestFile): Promise<number> {
-  const check = await checkFile(ctx.dest, entry.file);
-  if (check.sha256 !== entry.sha256 || check.rows !== entry.rows) {
-    throw new ServiceError(`archive file ${entry.file} no longer matches its manifest entry; nothing deleted for run ${entry.runId}`);
-  }
+  const mismatch = (why: string) =>
+    new ServiceError(`archive file ${entry.file} no longer matches its manifest entry (${why}); nothing deleted for run ${entry.runId}`);
+  const check = await checkFile(ctx.dest, entry.file).catch((err: Error) => {
+    throw mismatch(err.message);
+  });
+  if (check.sha256 !== entry.sha256) throw mismatch('SHA-256 differs');
+  if (check.rows !== entry.rows) throw mismatch(`${check.rows} rows instead of ${entry.rows}`);
   const remaining = entry.minId ? await countRunRows(ctx.db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
   if (remaining > entry.rows) throw new ServiceError(`run ${entry.runId} has more rows than its archive file; nothing deleted`);
   return remaining;

@@ -131,7 +131,7 @@ export async function checkFile(dest: ArchiveDestination, key: string): Promise<
   const hash = createHash('sha256');
   let bytes = 0;
   let rows = 0;
-  await pipeline(
+  const done = pipeline(
     source,
     new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -148,6 +148,11 @@ export async function checkFile(dest: ArchiveDestination, key: string): Promise<
       },
     }),
   );
+  try {
+    await done;
+  } catch (err) {
+    throw new ServiceError(`archive file ${dest.location}/${key} is damaged: ${(err as Error).message}`, { cause: err });
+  }
   return { sha256: hash.digest('hex'), bytes, rows };
 }
 
