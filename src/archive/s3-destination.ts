@@ -8,7 +8,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ServiceError } from '../errors';
 import { MANIFEST_NAME, parseS3Url, s3Key, type ArchiveDestination } from './destination';
 
@@ -18,8 +18,16 @@ export interface S3Options {
   forcePathStyle: boolean;
 }
 
-export function s3ClientConfig(opts: S3Options): { region: string; endpoint?: string; forcePathStyle: boolean } {
-  return { region: opts.region, forcePathStyle: opts.forcePathStyle, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}) };
+export function s3ClientConfig(opts: S3Options): S3ClientConfig {
+  return {
+    region: opts.region,
+    forcePathStyle: opts.forcePathStyle,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    // Only the checksums S3 requires: S3 look-alikes (older MinIO, Ceph) reject the SDK's default
+    // trailing CRC32 on streamed uploads. Integrity is ours anyway: SHA-256 re-read after upload.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
 }
 
 function isNotFound(err: unknown): boolean {
