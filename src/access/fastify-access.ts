@@ -1,9 +1,14 @@
 /**
- * Access control for the HTTP API, as one onRequest hook installed on the API's fastify instance:
- *   IP allow-list → bearer token → role × route access level (+ OTP grant) → `request.principal` → audit.
- * Routes declare their level in `config: { access: 'read'|'write'|'admin'|'unmasked'|'public', action? }`;
- * a route without one gets `defaultAccess` (admin: deny by default for non-owners). `public` routes
- * (health, provider delivery-report webhooks) skip the allow-list and authentication entirely.
+ * Access control for the HTTP API. Routes declare their level in
+ * `config: { access: 'read'|'write'|'admin'|'unmasked'|'public', action?, audit? }`; the hooks here turn
+ * the caller's role (+ OTP grant) into allow/deny, phone masking and audit entries, and leave the
+ * outcome on `request.access`.
+ *
+ * Two ways to install it:
+ * - `installAccessControl(app, …)`: the whole pipeline in one onRequest hook —
+ *   IP allow-list → bearer token → role × route level → `request.access` → audit.
+ * - `installRoutePermissions(app, { principalOf })`: only the role × route part, after an existing
+ *   authentication hook (src/api/auth.ts) that already checked the IP and resolved the token.
  * Denied requests are answered before their body is read, and logged without it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -12,12 +17,16 @@ import type { PrismaClient } from '../db/prisma';
 import { recordAudit } from './audit';
 import { parseAllowList, type IpMatcher } from './ip-allow';
 import { activeGrant } from './otp';
-import { decide, maskPhone, type AccessLevel } from './policy';
-import { authenticate, type Principal, type TokenDeps } from './tokens';
+import { decide, maskPhone, type AccessLevel, type Role } from './policy';
+import { authenticate } from './tokens';
 
 export type RouteAccess = AccessLevel | 'public';
 
-export interface RequestPrincipal extends Principal {
+/** What the access check decided for this request. */
+export interface AccessContext {
+  /** null for the legacy API_TOKEN (or unauthenticated loopback access). */
+  tokenId: string | null;
+  role: Role;
   ip: string;
   /** Phones in responses must go through `phoneFor(request, phone)`. */
   maskPhones: boolean;
@@ -34,64 +43,116 @@ declare module 'fastify' {
     audit?: boolean;
   }
   interface FastifyRequest {
-    principal: RequestPrincipal | null;
+    access: AccessContext | null;
   }
 }
 
-export interface AccessControlOptions {
-  deps: TokenDeps & { prisma: PrismaClient; config: Pick<Config, 'API_TOKEN' | 'API_ALLOW_IPS'> };
-  /** Defaults to parsing deps.config.API_ALLOW_IPS when given, else allow all. */
-  allowList?: IpMatcher;
-  defaultAccess?: RouteAccess;
+export interface AccessDeps {
+  prisma: PrismaClient;
+  config: Pick<Config, 'API_TOKEN' | 'API_ALLOW_IPS'>;
+}
+
+/** The minimal caller identity the permission check needs (src/api/auth.ts's Principal fits). */
+export interface CallerIdentity {
+  role: Role;
+  tokenId?: string | null;
 }
 
 function deny(reply: FastifyReply, status: 401 | 403, code: string, message: string): FastifyReply {
-  if (status === 401) reply.header('www-authenticate', 'Bearer');
+  if (status === 401) reply.header('www-authenticate', 'Bearer realm="bulksms"');
   return reply.code(status).send({ error: { code, message } });
 }
 
+function routeOf(request: FastifyRequest): string {
+  // The route pattern, never the raw URL: paths may carry secrets (webhook tokens) or phone numbers.
+  return `${request.method} ${request.routeOptions.url ?? '(no route)'}`;
+}
+
+/** Role × route level (+ OTP grant) → request.access, or a 403 reply. Returns false when it replied. */
+async function authorise(
+  deps: AccessDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  who: CallerIdentity,
+  access: AccessLevel,
+): Promise<boolean> {
+  const tokenId = who.tokenId ?? null;
+  // Only an owner can hold a grant; skip the lookup for everyone else.
+  const needsGrant = who.role === 'owner' && tokenId !== null && (access === 'read' || access === 'unmasked');
+  const otpGranted = needsGrant ? (await activeGrant(deps, tokenId)) !== null : false;
+  const decision = decide(who.role, access, { otpGranted });
+  if (!decision.allow) {
+    const message =
+      decision.reason === 'otp_required'
+        ? 'unmasked message data needs a fresh SMS OTP: POST /api/access/otp, then POST /api/access/otp/verify'
+        : `role ${who.role} may not use this route (${access})`;
+    deny(reply, 403, decision.reason ?? 'forbidden', message);
+    return false;
+  }
+  request.access = { tokenId, role: who.role, ip: request.ip, maskPhones: decision.maskPhones, level: access };
+  if (decision.audit && request.routeOptions.config?.audit !== false) {
+    const params = request.params as Record<string, string> | undefined;
+    await recordAudit(deps, {
+      tokenId,
+      action: request.routeOptions.config?.action ?? routeOf(request),
+      target: params?.id ?? null,
+      ip: request.ip,
+      details: { route: routeOf(request), level: access, role: who.role, unmasked: !decision.maskPhones },
+    });
+  }
+  return true;
+}
+
+export interface AccessControlOptions {
+  deps: AccessDeps;
+  /** Defaults to parsing deps.config.API_ALLOW_IPS (empty = allow all). */
+  allowList?: IpMatcher;
+  /** Level of routes that declare none: `admin` = deny by default for non-owners. */
+  defaultAccess?: RouteAccess;
+}
+
+/**
+ * The full pipeline. `public` routes (health, provider delivery-report webhooks) skip the allow-list
+ * and authentication entirely.
+ */
 export function installAccessControl(app: FastifyInstance, opts: AccessControlOptions): void {
   const allowList = opts.allowList ?? parseAllowList(opts.deps.config.API_ALLOW_IPS);
   const defaultAccess = opts.defaultAccess ?? 'admin';
-  app.decorateRequest('principal', null);
-
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.decorateRequest('access', null);
+  app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config?.access ?? defaultAccess;
     if (access === 'public') return;
-    const route = `${request.method} ${request.routeOptions.url ?? '(no route)'}`;
     if (!allowList.allows(request.ip)) {
-      // The route pattern, not the raw URL: paths may carry secrets (webhook tokens).
-      request.log.warn({ ip: request.ip, route }, 'request from an address outside API_ALLOW_IPS refused');
+      request.log.warn({ ip: request.ip, route: routeOf(request) }, 'request from an address outside API_ALLOW_IPS refused');
       return deny(reply, 403, 'ip_not_allowed', 'this address is not allowed to use the API');
     }
     const principal = await authenticate(opts.deps, request.headers.authorization);
     if (!principal) return deny(reply, 401, 'unauthorized', 'missing or invalid API token');
-    // Only an owner can hold a grant; skip the lookup for everyone else.
-    const needsGrant = principal.role === 'owner' && (access === 'read' || access === 'unmasked');
-    const otpGranted = needsGrant ? (await activeGrant(opts.deps, principal.tokenId)) !== null : false;
-    const decision = decide(principal.role, access, { otpGranted });
-    if (!decision.allow) {
-      const message =
-        decision.reason === 'otp_required'
-          ? 'unmasked message data needs a fresh SMS OTP: POST /api/access/otp, then /api/access/otp/verify'
-          : `role ${principal.role} may not ${access} here`;
-      return deny(reply, 403, decision.reason ?? 'forbidden', message);
-    }
-    request.principal = { ...principal, ip: request.ip, maskPhones: decision.maskPhones, level: access };
-    if (decision.audit && request.routeOptions.config?.audit !== false) {
-      const params = request.params as Record<string, string> | undefined;
-      await recordAudit(opts.deps, {
-        tokenId: principal.tokenId,
-        action: request.routeOptions.config?.action ?? route,
-        target: params?.id ?? null,
-        ip: request.ip,
-        details: { route, level: access, role: principal.role, unmasked: !decision.maskPhones },
-      });
-    }
+    await authorise(opts.deps, request, reply, principal, access);
+  });
+}
+
+export interface RoutePermissionOptions {
+  deps: Pick<AccessDeps, 'prisma'>;
+  /** The identity an earlier auth hook attached (e.g. `(req) => req.principal`); undefined = unprotected route. */
+  principalOf: (request: FastifyRequest) => CallerIdentity | undefined | null;
+  defaultAccess?: RouteAccess;
+}
+
+/** Only the role × route check, for servers that authenticate in their own hook (registered before this). */
+export function installRoutePermissions(app: FastifyInstance, opts: RoutePermissionOptions): void {
+  const defaultAccess = opts.defaultAccess ?? 'admin';
+  app.decorateRequest('access', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const access = request.routeOptions.config?.access ?? defaultAccess;
+    const who = opts.principalOf(request);
+    // No identity means the auth hook let the request through unprotected (health, docs, webhook).
+    if (access === 'public' || !who) return;
+    await authorise({ ...opts.deps, config: { API_TOKEN: undefined, API_ALLOW_IPS: undefined } }, request, reply, who, access);
   });
 }
 
 /** The phone as this request may see it. */
 export function phoneFor(request: FastifyRequest, phone: string): string {
-  return request.principal && !request.principal.maskPhones ? phone : maskPhone(phone);
+  return request.access && !request.access.maskPhones ? phone : maskPhone(phone);
 }

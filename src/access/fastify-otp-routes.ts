@@ -21,18 +21,18 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
 export function registerOtpRoutes(app: FastifyInstance, deps: OtpDeps, prefix = '/api/access'): void {
   app.post(`${prefix}/otp`, { config: { access: 'read', action: 'otp.request', audit: false } }, async (request, reply) => {
     try {
-      if (!request.principal) throw new UnauthorizedError();
-      return await requestOtp(deps, request.principal, request.ip);
+      if (!request.access) throw new UnauthorizedError();
+      return await requestOtp(deps, request.access, request.ip);
     } catch (err) {
       return sendError(reply, err);
     }
   });
   app.post(`${prefix}/otp/verify`, { config: { access: 'read', action: 'otp.verify', audit: false } }, async (request, reply) => {
     try {
-      if (!request.principal) throw new UnauthorizedError();
+      if (!request.access) throw new UnauthorizedError();
       const parsed = verifyBody.safeParse(request.body);
       if (!parsed.success) return reply.code(400).send({ error: { code: 'validation', message: 'body: {challengeId, otp} expected' } });
-      const grant = await verifyOtp(deps, request.principal, parsed.data, request.ip);
+      const grant = await verifyOtp(deps, request.access, parsed.data, request.ip);
       return { challengeId: grant.challengeId, expiresAt: grant.expiresAt.toISOString() };
     } catch (err) {
       return sendError(reply, err);

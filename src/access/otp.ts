@@ -9,8 +9,7 @@ import type { PrismaClient } from '../db/prisma';
 import { ValidationError } from '../errors';
 import { recordAudit } from './audit';
 import { ForbiddenError, OtpError } from './errors';
-import { maskPhone } from './policy';
-import type { Principal } from './tokens';
+import { maskPhone, type Role } from './policy';
 
 export type OtpVerdict = 'matched' | 'mismatch' | 'expired';
 
@@ -38,17 +37,25 @@ export interface OtpChallenge {
   sentTo: string;
 }
 
-export async function requestOtp(deps: OtpDeps, who: Principal, ip?: string | null): Promise<OtpChallenge> {
-  if (!who.tokenId) throw new ForbiddenError('the legacy API_TOKEN has no registered phone; create a token with --phone', 'forbidden');
+/** Who asks: the token (null = legacy API_TOKEN, which has no phone) and its role. */
+export interface OtpCaller {
+  tokenId: string | null;
+  role: Role;
+}
+
+export async function requestOtp(deps: OtpDeps, who: OtpCaller, ip?: string | null): Promise<OtpChallenge> {
+  if (!who.tokenId) throw new ForbiddenError('the legacy API_TOKEN has no registered phone; create a token with --phone');
   if (who.role !== 'owner') throw new ForbiddenError(`role ${who.role} cannot see unmasked message data`);
-  if (!who.phone) throw new ForbiddenError('this token has no registered phone; create one with `bulksms token create --phone`');
-  const sessionId = await deps.otp.sendOtp(who.phone, deps.config.OTP_TEMPLATE);
+  const token = await deps.prisma.apiToken.findUnique({ where: { id: who.tokenId }, select: { phone: true, revokedAt: true } });
+  if (!token || token.revokedAt) throw new ForbiddenError('token revoked');
+  if (!token.phone) throw new ForbiddenError('this token has no registered phone; create one with `bulksms token create --phone`');
+  const sessionId = await deps.otp.sendOtp(token.phone, deps.config.OTP_TEMPLATE);
   const row = await deps.prisma.otpGrant.create({
-    data: { tokenId: who.tokenId, phone: who.phone, sessionId, ip: ip ?? null },
+    data: { tokenId: who.tokenId, phone: token.phone, sessionId, ip: ip ?? null },
     select: { id: true },
   });
   await recordAudit(deps, { tokenId: who.tokenId, action: 'otp.request', target: row.id, ip });
-  return { challengeId: row.id, sentTo: maskPhone(who.phone) };
+  return { challengeId: row.id, sentTo: maskPhone(token.phone) };
 }
 
 export interface OtpGrant {
@@ -58,7 +65,7 @@ export interface OtpGrant {
 
 export async function verifyOtp(
   deps: OtpDeps,
-  who: Principal,
+  who: Pick<OtpCaller, 'tokenId'>,
   input: { challengeId: string; otp: string },
   ip?: string | null,
 ): Promise<OtpGrant> {

@@ -111,3 +111,22 @@ function constantTimeEqual(a: string, b: string): boolean {
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
 }
+
+/** A DB token's identity in the shape of src/api/auth.ts's Principal (`kind`, `role`, `tokenId`). */
+export interface DbTokenIdentity {
+  kind: 'db-token';
+  role: Role;
+  tokenId: string;
+}
+
+/**
+ * Plugs role tokens into the API's `TokenVerifier` list: `(token) => identity | null`. It only knows
+ * `bsms_` tokens; the legacy API_TOKEN stays with the API's static verifier.
+ */
+export function dbTokenVerifier(deps: Pick<TokenDeps, 'prisma'>): (token: string) => Promise<DbTokenIdentity | null> {
+  return async (token) => {
+    if (!token.startsWith(TOKEN_PREFIX)) return null;
+    const principal = await authenticate({ prisma: deps.prisma, config: { API_TOKEN: undefined } }, token);
+    return principal?.tokenId ? { kind: 'db-token', role: principal.role, tokenId: principal.tokenId } : null;
+  };
+}

@@ -1,10 +1,12 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import { Writable } from 'node:stream';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { request } from 'undici';
-import { installAccessControl, phoneFor } from '../../../src/access/fastify-access';
+import { installAccessControl, installRoutePermissions, phoneFor, type CallerIdentity } from '../../../src/access/fastify-access';
 import { registerOtpRoutes } from '../../../src/access/fastify-otp-routes';
 import { parseAllowList } from '../../../src/access/ip-allow';
 import { createTwoFactorOtpSender } from '../../../src/access/twofactor-otp';
-import { createToken } from '../../../src/access/tokens';
+import { createToken, dbTokenVerifier } from '../../../src/access/tokens';
 import { useTestEnv } from '../../helpers/env';
 import { startOtpServer, type OtpServer } from '../../helpers/otp-server';
 
@@ -122,6 +124,39 @@ describe('IP allow-list (enforced before authentication)', () => {
   });
 });
 
+describe('refused addresses are logged without their body', () => {
+  it('logs ip and route pattern only', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
+    const logged = Fastify({ loggerInstance: pino({ level: 'info' }, sink) as FastifyBaseLogger, trustProxy: true, disableRequestLogging: true });
+    installAccessControl(logged, { deps: env.container(), allowList: parseAllowList('10.0.0.0/8') });
+    logged.post('/api/lists/:name', { config: { access: 'write' } }, async () => ({ ok: true }));
+    await logged.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const addr = logged.server.address();
+      const res = await request(`http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/api/lists/secret-list`, {
+        method: 'POST',
+        headers: { 'x-forwarded-for': '203.0.113.50', 'content-type': 'application/json' },
+        body: JSON.stringify({ phone: '+919812345678' }),
+      });
+      expect(res.statusCode).toBe(403);
+      await res.body.dump();
+    } finally {
+      await logged.close();
+    }
+    const refusal = lines.find((l) => l.includes('outside API_ALLOW_IPS'));
+    expect(refusal).toBeDefined();
+    expect(JSON.parse(refusal!)).toMatchObject({ ip: '203.0.113.50', route: 'POST /api/lists/:name' });
+    expect(lines.join('')).not.toContain('+919812345678');
+    expect(lines.join('')).not.toContain('secret-list');
+  });
+});
+
 describe('SMS OTP second factor over real HTTP', () => {
   it('grants unmasked access after the right OTP, once, for OTP_GRANT_TTL_SECONDS', async () => {
     expect((await call('GET', '/api/messages/export', tokens.owner)).body.error?.code).toBe('otp_required');
@@ -181,5 +216,46 @@ describe('SMS OTP second factor over real HTTP', () => {
     const issued = otpServer.lastOtp('919876543210')!;
     const stolen = await call('POST', '/api/access/otp/verify', tokens.ownerNoPhone, { challengeId: challenge.body.challengeId as object, otp: issued.otp });
     expect(stolen.body.error?.code).toBe('otp_unknown');
+  });
+});
+
+describe('installRoutePermissions behind an existing auth hook (the API server\'s shape)', () => {
+  it('enforces route levels for identities another hook resolved, and skips unprotected routes', async () => {
+    const c = env.container();
+    const verify = dbTokenVerifier(c);
+    const identities = new WeakMap<object, CallerIdentity>();
+    const api = Fastify({ logger: false });
+    // Stand-in for src/api/auth.ts: protects /api/*, resolves the bearer through the verifier list.
+    api.addHook('onRequest', async (req, reply) => {
+      if (!req.url.startsWith('/api/')) return;
+      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const who = token ? await verify(token) : null;
+      if (!who) return reply.code(401).send({ error: { code: 'unauthorized', message: 'no' } });
+      identities.set(req, who);
+    });
+    installRoutePermissions(api, { deps: c, principalOf: (req) => identities.get(req) });
+    api.get('/health', async () => ({ ok: true }));
+    api.get('/api/messages', { config: { access: 'read' } }, async (req) => ({ phones: [phoneFor(req, PHONE)], role: req.access?.role }));
+    api.post('/api/campaigns/:id/cancel', { config: { access: 'write', action: 'campaign.cancel' } }, async () => ({ ok: true }));
+    api.get('/api/tokens', async () => ({ ok: true }));
+    await api.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const addr = api.server.address();
+      const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+      const hit = async (method: 'GET' | 'POST', path: string, token?: string) => {
+        const res = await request(`${url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+        return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+      };
+      expect((await hit('GET', '/health')).status).toBe(200);
+      expect(await hit('GET', '/api/messages', tokens.viewer)).toEqual({ status: 200, body: { phones: ['+91******3210'], role: 'viewer' } });
+      expect((await hit('POST', '/api/campaigns/c7/cancel', tokens.viewer)).status).toBe(403);
+      expect((await hit('POST', '/api/campaigns/c7/cancel', tokens.operator)).status).toBe(200);
+      expect((await hit('GET', '/api/tokens', tokens.operator)).status).toBe(403);
+      expect((await hit('GET', '/api/tokens', tokens.owner)).status).toBe(200);
+      expect((await hit('GET', '/api/messages')).status).toBe(401);
+      expect(await c.prisma.auditLog.count({ where: { action: 'campaign.cancel', target: 'c7' } })).toBe(1);
+    } finally {
+      await api.close();
+    }
   });
 });
