@@ -6,6 +6,7 @@ import { useTestEnv } from '../../helpers/env';
 
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
+jest.setTimeout(120_000);
 const env = useTestEnv({ API_TOKEN: 'legacy-token-0123456789abcdef' });
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -6,6 +6,8 @@ import { runCli, runCliAndKill } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
 import { runDigest, seedRuns } from '../../helpers/archive-fixtures';
 
+// Several CLI subprocesses per test (tsx start-up is slow on a busy machine).
+jest.setTimeout(180_000);
 const env = useTestEnv({ ARCHIVE_DELETE_BATCH: '40' });
 const PAUSE = /archive-test-pause (\w+) ([0-9a-f-]{36})/;
 

@@ -6,6 +6,8 @@ import { runDigest, seedRuns } from '../../helpers/archive-fixtures';
 import { startS3Server, type S3Server } from '../../helpers/s3-server';
 
 let s3: S3Server;
+// Several CLI subprocesses per test (tsx start-up is slow on a busy machine).
+jest.setTimeout(180_000);
 const env = useTestEnv();
 
 beforeAll(async () => {
