@@ -7,6 +7,7 @@ import { registerMigrate } from './commands/migrate';
 import { registerToken } from './commands/token';
 import { registerArchive } from './commands/archive';
 import { registerRestore } from './commands/restore';
+import { registerSimulator } from './commands/simulator';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerToken(program);
   registerArchive(program);
   registerRestore(program);
+  registerSimulator(program);
   return program;
 }
 

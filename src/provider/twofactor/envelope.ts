@@ -1,0 +1,41 @@
+/** The 2Factor JSON envelope `{"Status":"Success"|"Error","Details":...}`, judged by body, never by HTTP code. */
+export interface Envelope {
+  status: string;
+  /** `Details` as text (balances arrive as strings or numbers); '' when absent. */
+  details: string;
+}
+
+export function parseEnvelope(body: string): Envelope | null {
+  const trimmed = body.trim();
+  if (!trimmed.startsWith('{')) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    return null;
+  }
+  if (!parsed || typeof parsed !== 'object') return null;
+  const record = parsed as Record<string, unknown>;
+  if (typeof record.Status !== 'string') return null;
+  const details = record.Details;
+  return {
+    status: record.Status,
+    details: typeof details === 'string' || typeof details === 'number' ? String(details) : '',
+  };
+}
+
+/** Retry-After as milliseconds (delta-seconds or an HTTP date); undefined when absent or unusable. */
+export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) return undefined;
+  if (/^\d+(\.\d+)?$/.test(raw.trim())) return Math.round(Number(raw) * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** A short, key-free description of a body that is not an envelope (for outcome details). */
+export function describeBody(status: number, contentType: string | string[] | undefined, body: string): string {
+  const type = (Array.isArray(contentType) ? contentType[0] : contentType)?.split(';')[0] ?? 'no content-type';
+  const kind = body.trim() === '' ? 'an empty body' : /^\s*</.test(body) ? `an HTML/XML body (${type})` : `an unparseable body (${type})`;
+  return `HTTP ${status} with ${kind}`;
+}

@@ -1,0 +1,103 @@
+/**
+ * Simulator options. In-process defaults (startSimulator) favour fast tests: port 0, no latency, instant
+ * delivery reports. The CLI (`bulksms simulator`) defaults to 2Factor's documented figures instead
+ * (port 4010, 100-500 ms latency). Both enforce 200 requests/s per key, 2Factor's default throughput.
+ */
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+
+const share = z.number().min(0).max(1);
+
+export const optionsSchema = z.object({
+  /** The one valid API key; any other gets `Invalid API Key - No Account Exists`. */
+  apiKey: z.string().min(1),
+  /** 0 = ephemeral. */
+  port: z.number().int().min(0).max(65535),
+  host: z.string().min(1),
+  /** Requests per API key admitted in any sliding 1-second window; null = unlimited. */
+  rate: z.number().int().positive().nullable(),
+  /**
+   * What the rate limit counts: 'all' API requests (sends, balances, reports, OTP: an account limit, the
+   * strict reading of 2Factor's "200 requests per second") or only R1 'send' requests.
+   */
+  rateScope: z.enum(['all', 'send']),
+  /** Answer delay, uniform in [min, max] ms. */
+  latencyMs: z.tuple([z.number().min(0), z.number().min(0)]).refine(([min, max]) => min <= max, 'min must be <= max'),
+  /** Share of send requests answered with an HTML 502 (not processed). */
+  failRate: share,
+  /** Share of send requests that never get an answer (not processed; the client must time out). */
+  hangRate: share,
+  /** Credits left (one per recipient); null = unlimited. */
+  balance: z.number().min(0).nullable(),
+  /** Answer `Invalid API Key` from the Nth API request on (1-based, counted since the last reset). */
+  invalidKeyFromRequest: z.number().int().positive().nullable(),
+  /** Time from acceptance to the final delivery state. */
+  dlrDelayMs: z.number().int().min(0),
+  /** Share of recipients whose delivery report ends FAILED. */
+  dlrFailRate: share,
+  /** Share of recipients whose delivery report ends DLT-CNT-REJECT. */
+  dltRejectRate: share,
+  /** Push delivery reports (form POST, Dial2Verify fields) here; null = pull only. */
+  callbackUrl: z.string().url().nullable(),
+  /** JSONL log of accepted recipients; null = no log. */
+  logPath: z.string().min(1).nullable(),
+  /** Lifetime of an SMS-OTP code. */
+  otpTtlMs: z.number().int().positive(),
+  /** Approved sender ids; null = any sender is approved. */
+  senders: z.array(z.string()).nullable(),
+  /** Dashboard templates: name → text with `{#var#}` placeholders; null = any template name is accepted. */
+  templates: z.record(z.string(), z.string()).nullable(),
+});
+
+export type SimulatorOptions = z.infer<typeof optionsSchema>;
+export type SimulatorInput = Partial<SimulatorOptions> & Pick<SimulatorOptions, 'apiKey'>;
+
+export const DEFAULT_OPTIONS: Omit<SimulatorOptions, 'apiKey'> = {
+  port: 0,
+  host: '127.0.0.1',
+  rate: 200,
+  rateScope: 'all',
+  latencyMs: [0, 0],
+  failRate: 0,
+  hangRate: 0,
+  balance: null,
+  invalidKeyFromRequest: null,
+  dlrDelayMs: 0,
+  dlrFailRate: 0,
+  dltRejectRate: 0,
+  callbackUrl: null,
+  logPath: null,
+  otpTtlMs: 600_000,
+  senders: null,
+  templates: null,
+};
+
+function explain(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ');
+}
+
+export function resolveOptions(input: SimulatorInput): SimulatorOptions {
+  const parsed = optionsSchema.safeParse({ ...DEFAULT_OPTIONS, ...input });
+  if (!parsed.success) throw new ValidationError(`invalid simulator options: ${explain(parsed.error)}`);
+  if (parsed.data.dlrFailRate + parsed.data.dltRejectRate > 1) {
+    throw new ValidationError('invalid simulator options: dlrFailRate + dltRejectRate must be <= 1');
+  }
+  return parsed.data;
+}
+
+/** Validates a runtime patch (POST /__config or configure()); unknown keys are rejected. */
+export function applyPatch(current: SimulatorOptions, patch: unknown): SimulatorOptions {
+  const parsed = optionsSchema.partial().strict().safeParse(patch);
+  if (!parsed.success) throw new ValidationError(`invalid simulator patch: ${explain(parsed.error)}`);
+  return resolveOptions({ ...current, ...parsed.data });
+}
+
+/** `100-500` or `250` → [min, max] ms. */
+export function parseLatency(text: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(text);
+  if (!m) throw new ValidationError(`--latency must look like 100-500 or 0, got "${text}"`, 'latency');
+  const min = Number(m[1]);
+  const max = m[2] === undefined ? min : Number(m[2]);
+  if (min > max) throw new ValidationError(`--latency: min ${min} is above max ${max}`, 'latency');
+  return [min, max];
+}

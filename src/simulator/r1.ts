@@ -1,0 +1,103 @@
+/**
+ * `POST|GET /API/R1/` (module TRANS_SMS | PROMO_SMS). Checks run in this order: rate window, faults, key,
+ * parameters, balance; only then is the request accepted (side effects happen before the latency, so a
+ * client that times out during the delay meets a really ambiguous send).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { drawFinal } from './delivery';
+import { envelope, html } from './responses';
+import { INVALID_KEY, type Simulator } from './simulator';
+
+/** `+91XXXXXXXXXX`, `91XXXXXXXXXX` or 10 digits → `91XXXXXXXXXX`; null when not an Indian mobile number. */
+export function normaliseNumber(raw: string): string | null {
+  const digits = raw.trim().replace(/^\+/, '');
+  if (/^[6-9]\d{9}$/.test(digits)) return `91${digits}`;
+  if (/^91[6-9]\d{9}$/.test(digits)) return digits;
+  return null;
+}
+
+/** Fill `{#var#}` placeholders in order. */
+export function renderTemplate(template: string, vars: readonly string[]): string {
+  let i = 0;
+  return template.replace(/\{#var#\}/gi, () => vars[i++] ?? '');
+}
+
+function templateVars(params: URLSearchParams): string[] {
+  const vars: string[] = [];
+  for (let i = 1; params.has(`var${i}`); i++) vars.push(params.get(`var${i}`) ?? '');
+  return vars;
+}
+
+type Checked = { ok: true; recipients: string[]; text: string } | { ok: false; details: string; kind: string };
+
+function checkParams(sim: Simulator, params: URLSearchParams): Checked {
+  const module = params.get('module');
+  if (module !== 'TRANS_SMS' && module !== 'PROMO_SMS') return { ok: false, kind: 'bad_request', details: 'Invalid Module' };
+  const rawTo = (params.get('to') ?? '').split(',').filter((s) => s.trim() !== '');
+  const recipients = rawTo.map(normaliseNumber);
+  if (recipients.length === 0 || recipients.some((r) => r === null)) {
+    return { ok: false, kind: 'invalid_number', details: 'Invalid Phone Number - Length Mismatch(Expected: 10)' };
+  }
+  const from = params.get('from') ?? '';
+  const { senders, templates } = sim.opts;
+  if (!from || (senders !== null && !senders.includes(from))) {
+    return { ok: false, kind: 'sender', details: `Access Denied - Sender Id '${from}' not approved` };
+  }
+  const name = params.get('templatename');
+  const msg = params.get('msg');
+  let text: string;
+  if (name) {
+    const template = templates === null ? `${name}: {#var#} {#var#} {#var#}` : templates[name];
+    if (template === undefined) return { ok: false, kind: 'template', details: 'Invalid Template' };
+    text = renderTemplate(template, templateVars(params));
+  } else if (msg) {
+    text = msg;
+  } else {
+    return { ok: false, kind: 'template', details: 'Missing templatename value' };
+  }
+  return { ok: true, recipients: recipients as string[], text };
+}
+
+export function handleSend(sim: Simulator, params: URLSearchParams, res: ServerResponse): void {
+  const now = performance.now();
+  const c = sim.counters;
+  c.arrival(now);
+  const key = params.get('apikey') ?? '';
+  if (!sim.admit(key, now)) {
+    c.throttled++;
+    envelope(res, 'Error', 'Too Many Requests', 429, { 'retry-after': '1' });
+    return;
+  }
+  if (sim.roll(sim.opts.hangRate)) {
+    c.error('hang');
+    sim.hold(res);
+    return;
+  }
+  if (sim.roll(sim.opts.failRate)) {
+    c.error('http_502');
+    sim.later(() => html(res, 502, 'Bad Gateway'));
+    return;
+  }
+  const fail = (kind: string, details: string): void => {
+    c.error(kind);
+    sim.later(() => envelope(res, 'Error', details));
+  };
+  if (!sim.keyValid(key)) return fail('invalid_key', INVALID_KEY);
+  const checked = checkParams(sim, params);
+  if (!checked.ok) return fail(checked.kind, checked.details);
+  if (!sim.charge(checked.recipients.length)) return fail('balance', 'Access Denied - Balance is too low');
+
+  const id = randomUUID().replace(/-/g, '');
+  const hash = createHash('sha1').update(checked.text).digest('base64url').slice(0, 16);
+  const { dlrFailRate, dltRejectRate, dlrDelayMs } = sim.opts;
+  sim.record({
+    id,
+    text: checked.text,
+    recipients: checked.recipients.map((to) => ({ to, final: drawFinal(Math.random(), dlrFailRate, dltRejectRate) })),
+    finalAt: Date.now() + dlrDelayMs,
+  });
+  c.accept(checked.recipients, hash);
+  sim.writeLog(checked.recipients, hash, id);
+  sim.later(() => envelope(res, 'Success', id));
+}

@@ -1,0 +1,76 @@
+/** Counters behind GET /__stats. Reset by POST /__reset. */
+import { SlidingWindow } from './sliding-window';
+
+export interface SimulatorStats {
+  /** R1 send requests that arrived (throttled, failed and hung ones included). */
+  requests: number;
+  /** Every 2Factor API request (sends, balances, reports, OTP). */
+  apiRequests: number;
+  /** Send requests accepted (`Status: Success`). */
+  accepted: number;
+  acceptedRecipients: number;
+  /** Accepted recipients that had already been accepted with the same text. */
+  duplicates: number;
+  /** Most send requests that arrived within any sliding 1-second window. */
+  maxWindow: number;
+  /** Requests answered 429 (sends, and V1 calls when rateScope is 'all'). */
+  throttled: number;
+  /** Error answers by kind (invalid_key, balance, http_502, hang, invalid_number, ...). */
+  errors: Record<string, number>;
+  /** Credits left; null = unlimited. */
+  balance: number | null;
+  callbacks: { sent: number; failed: number };
+  /** Live SMS-OTP sessions: session id → code, so tests can complete the flow. */
+  otps: Record<string, string>;
+}
+
+export class StatsCounters {
+  requests = 0;
+  apiRequests = 0;
+  accepted = 0;
+  acceptedRecipients = 0;
+  duplicates = 0;
+  maxWindow = 0;
+  throttled = 0;
+  errors: Record<string, number> = {};
+  callbacks = { sent: 0, failed: 0 };
+  private arrivals = new SlidingWindow();
+  /** text hash → recipients accepted with that text. */
+  private seen = new Map<string, Set<string>>();
+
+  error(kind: string): void {
+    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+  }
+
+  arrival(now: number): void {
+    this.requests++;
+    this.maxWindow = Math.max(this.maxWindow, this.arrivals.add(now));
+  }
+
+  accept(recipients: readonly string[], textHash: string): void {
+    this.accepted++;
+    this.acceptedRecipients += recipients.length;
+    let set = this.seen.get(textHash);
+    if (!set) this.seen.set(textHash, (set = new Set()));
+    for (const to of recipients) {
+      if (set.has(to)) this.duplicates++;
+      else set.add(to);
+    }
+  }
+
+  snapshot(balance: number | null, otps: Record<string, string>): SimulatorStats {
+    return {
+      requests: this.requests,
+      apiRequests: this.apiRequests,
+      accepted: this.accepted,
+      acceptedRecipients: this.acceptedRecipients,
+      duplicates: this.duplicates,
+      maxWindow: this.maxWindow,
+      throttled: this.throttled,
+      errors: { ...this.errors },
+      balance,
+      callbacks: { ...this.callbacks },
+      otps,
+    };
+  }
+}

@@ -1,0 +1,82 @@
+import { classifyDetails } from '../../../src/provider/twofactor/details';
+import { classifySendResponse, classifyTransportFailure } from '../../../src/provider/twofactor/classify';
+import type { HttpResponse } from '../../../src/provider/twofactor/http';
+
+describe('classifyDetails: the real 2Factor error texts (reference §4)', () => {
+  it.each([
+    ['Invalid API Key - No Account Exists', 'account_fatal'],
+    ['Access Denied - Balance is too low', 'account_fatal'],
+    ['Access Denied - Account Disabled', 'account_fatal'],
+    ['Access Denied - Account Expired', 'account_fatal'],
+    ["Access Denied - Sender Id 'ACMEIN' not approved", 'permanent_campaign'],
+    ['Missing templatename value', 'permanent_campaign'],
+    ['Missing TemplateName value', 'permanent_campaign'],
+    ['Incorrect sender id and templatename provided', 'permanent_campaign'],
+    ['Invalid Template', 'permanent_campaign'],
+    ['DLT-CNT-REJECT', 'permanent_campaign'],
+    ['Invalid Phone Number - Length Mismatch(Expected: 10)', 'permanent_recipient'],
+    ['Invalid Phone Number - Length Mismatch(Expected >= 10)', 'permanent_recipient'],
+    ['  invalid api key -   no account exists ', 'account_fatal'],
+  ])('%s → %s', (text, kind) => {
+    const c = classifyDetails(text);
+    expect(c.kind).toBe(kind);
+    expect(c.known).toBe(true);
+    expect(c.throttled).toBeUndefined();
+  });
+
+  it.each(['Too Many Requests', 'Rate limit exceeded', 'Request throttled'])('%s → retryable, throttled', (text) => {
+    expect(classifyDetails(text)).toEqual({ kind: 'retryable', throttled: true, known: true });
+  });
+
+  it('an unknown error text pauses the campaign (a definite refusal of unknown scope), flagged unknown', () => {
+    expect(classifyDetails('Something new went wrong')).toEqual({ kind: 'permanent_campaign', known: false });
+    // Invented fixtures from one client's tests must NOT be treated as known texts.
+    expect(classifyDetails('Balance too low').known).toBe(false);
+  });
+});
+
+const res = (status: number, body: string, headers: HttpResponse['headers'] = {}): HttpResponse => ({ status, body, headers });
+const env = (Status: string, Details: unknown): string => JSON.stringify({ Status, Details });
+
+describe('classifySendResponse judges the body, not the HTTP code', () => {
+  it.each<[string, HttpResponse, Record<string, unknown>]>([
+    ['Success → accepted', res(200, env('Success', 'abc123')), { kind: 'accepted', sessionId: 'abc123' }],
+    ['Error on HTTP 200', res(200, env('Error', 'Access Denied - Balance is too low')), { kind: 'account_fatal', httpStatus: 200 }],
+    ['Error on HTTP 400', res(400, env('Error', 'Invalid Phone Number - Length Mismatch(Expected: 10)')), { kind: 'permanent_recipient' }],
+    ['Success without id', res(200, env('Success', '')), { kind: 'ambiguous' }],
+    ['unexpected Status', res(200, env('Queued', 'x')), { kind: 'ambiguous' }],
+    ['HTML on 200', res(200, '<html><body>oops</body></html>', { 'content-type': 'text/html' }), { kind: 'ambiguous', httpStatus: 200 }],
+    ['empty 200', res(200, ''), { kind: 'ambiguous' }],
+    ['truncated JSON', res(200, '{"Status":"Succ'), { kind: 'ambiguous' }],
+    ['502 HTML', res(502, '<html>Bad Gateway</html>'), { kind: 'ambiguous', httpStatus: 502 }],
+    ['503 empty', res(503, ''), { kind: 'ambiguous' }],
+    ['429 with body', res(429, env('Error', 'Too Many Requests'), { 'retry-after': '2' }), { kind: 'retryable', throttled: true, retryAfterMs: 2000 }],
+    ['429 bare', res(429, ''), { kind: 'retryable', throttled: true }],
+    ['404 HTML (wrong base URL)', res(404, '<html>Not Found</html>'), { kind: 'account_fatal', httpStatus: 404 }],
+    ['301 redirect', res(301, ''), { kind: 'account_fatal' }],
+    ['408', res(408, ''), { kind: 'retryable' }],
+  ])('%s', (_name, response, expected) => {
+    expect(classifySendResponse(response)).toMatchObject(expected);
+  });
+
+  it('Retry-After as an HTTP date becomes a wait in ms', () => {
+    const now = Date.parse('2026-11-26T10:00:00Z');
+    const out = classifySendResponse(res(429, '', { 'retry-after': 'Thu, 26 Nov 2026 10:00:03 GMT' }), now);
+    expect(out).toMatchObject({ kind: 'retryable', retryAfterMs: 3000 });
+  });
+});
+
+describe('classifyTransportFailure: was the request written?', () => {
+  it.each<[boolean, 'timeout' | 'aborted' | 'network', string]>([
+    [false, 'network', 'retryable'],
+    [false, 'timeout', 'retryable'],
+    [false, 'aborted', 'retryable'],
+    [true, 'network', 'ambiguous'],
+    [true, 'timeout', 'ambiguous'],
+    [true, 'aborted', 'ambiguous'],
+  ])('written=%s %s → %s', (written, reason, kind) => {
+    const out = classifyTransportFailure({ written, reason, detail: 'ECONNRESET: socket hang up' });
+    expect(out.kind).toBe(kind);
+    expect(out.detail).toContain('ECONNRESET');
+  });
+});

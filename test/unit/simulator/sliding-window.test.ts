@@ -1,0 +1,39 @@
+import { SlidingWindow } from '../../../src/simulator/sliding-window';
+
+describe('SlidingWindow (1 s)', () => {
+  it('admits a stream paced exactly at the limit, forever', () => {
+    const w = new SlidingWindow();
+    for (let i = 0; i < 100; i++) expect(w.tryAdd(i * 100, 10)).toBe(true);
+  });
+
+  it('rejects a burst above the limit and does not count the rejected events', () => {
+    const w = new SlidingWindow();
+    const admitted = Array.from({ length: 15 }, () => w.tryAdd(500, 10)).filter(Boolean).length;
+    expect(admitted).toBe(10);
+    expect(w.count(500)).toBe(10);
+    expect(w.tryAdd(1499, 10)).toBe(false);
+    expect(w.tryAdd(1500, 10)).toBe(true);
+  });
+
+  it('is sliding, not bucketed: a burst straddling a second boundary is one burst', () => {
+    const w = new SlidingWindow();
+    for (let i = 0; i < 10; i++) expect(w.tryAdd(950 + i, 10)).toBe(true);
+    // A fixed 1-second bucket would reset at t=1000 and let 10 more through.
+    expect(w.tryAdd(1010, 10)).toBe(false);
+    expect(w.count(1010)).toBe(10);
+  });
+
+  it('add() reports the number of events in the window (for maxWindow)', () => {
+    const w = new SlidingWindow();
+    expect(w.add(0)).toBe(1);
+    expect(w.add(999)).toBe(2);
+    expect(w.add(1000)).toBe(2);
+    expect(w.add(5000)).toBe(1);
+  });
+
+  it('stays correct after compaction of a long history', () => {
+    const w = new SlidingWindow();
+    for (let i = 0; i < 20_000; i++) w.add(i);
+    expect(w.count(20_000)).toBe(999);
+  });
+});
