@@ -5,21 +5,23 @@ import { request } from 'undici';
 import { installAccessControl, installRoutePermissions, phoneFor, type CallerIdentity } from '../../../src/access/fastify-access';
 import { registerOtpRoutes } from '../../../src/access/fastify-otp-routes';
 import { parseAllowList } from '../../../src/access/ip-allow';
-import { createTwoFactorOtpSender } from '../../../src/access/twofactor-otp';
 import { createToken, dbTokenVerifier } from '../../../src/access/tokens';
 import { useTestEnv } from '../../helpers/env';
-import { startOtpServer, type OtpServer } from '../../helpers/otp-server';
+import { createTwoFactorProvider, type TwoFactorClient } from '../../../src/provider/twofactor/client';
+import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
 
 const env = useTestEnv({ OTP_GRANT_TTL_SECONDS: '2' });
 const PHONE = '+919876543210';
 let app: FastifyInstance;
 let base: string;
-let otpServer: OtpServer;
+let sim: RunningSimulator;
+let client: TwoFactorClient;
 const tokens: Record<'owner' | 'operator' | 'viewer' | 'ownerNoPhone', string> = { owner: '', operator: '', viewer: '', ownerNoPhone: '' };
 
 beforeAll(async () => {
   const c = env.container();
-  otpServer = await startOtpServer({ apiKey: env.config.TWOFACTOR_API_KEY! });
+  sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, port: 0 });
+  client = createTwoFactorProvider({ baseUrl: sim.url, apiKey: env.config.TWOFACTOR_API_KEY!, timeoutMs: 5000, connections: 2, logger: c.logger });
   tokens.owner = (await createToken(c, { role: 'owner', name: 'alice', phone: PHONE })).token;
   tokens.operator = (await createToken(c, { role: 'operator', phone: '+919800000001' })).token;
   tokens.viewer = (await createToken(c, { role: 'viewer' })).token;
@@ -31,7 +33,7 @@ beforeAll(async () => {
   registerOtpRoutes(app, {
     prisma: c.prisma,
     config: c.config,
-    otp: createTwoFactorOtpSender({ baseUrl: otpServer.url, apiKey: otpServer.apiKey, timeoutMs: 5000 }),
+    otp: client, // the provider team's 2Factor client is the OtpSender
   });
   app.get('/health', { config: { access: 'public' } }, async () => ({ ok: true }));
   app.get('/api/campaigns', { config: { access: 'read' } }, async () => ({ campaigns: [] }));
@@ -49,8 +51,19 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await otpServer?.close();
+  await client?.close();
+  await sim?.close();
 });
+
+/** The code the simulator generated for a challenge (its /__stats exposes live OTPs by session). */
+async function otpFor(challengeId: string): Promise<string> {
+  const row = await env.container().prisma.otpGrant.findUniqueOrThrow({ where: { id: challengeId } });
+  const res = await request(`${sim.url}/__stats`);
+  const stats = (await res.body.json()) as { otps: Record<string, string> };
+  const code = stats.otps[row.sessionId];
+  if (!code) throw new Error(`simulator has no live OTP for session ${row.sessionId}`);
+  return code;
+}
 
 async function call(method: 'GET' | 'POST', path: string, token?: string, body?: object, from?: string) {
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
@@ -157,17 +170,17 @@ describe('refused addresses are logged without their body', () => {
   });
 });
 
-describe('SMS OTP second factor over real HTTP', () => {
+describe('SMS OTP second factor against the 2Factor simulator over real HTTP', () => {
   it('grants unmasked access after the right OTP, once, for OTP_GRANT_TTL_SECONDS', async () => {
     expect((await call('GET', '/api/messages/export', tokens.owner)).body.error?.code).toBe('otp_required');
     const challenge = await call('POST', '/api/access/otp', tokens.owner);
     expect(challenge.status).toBe(200);
     expect(challenge.body.sentTo).toBe('+91******3210');
-    const issued = otpServer.lastOtp('919876543210')!;
-    expect(issued).toBeDefined();
     const challengeId = challenge.body.challengeId as string;
+    const issued = { otp: await otpFor(challengeId) };
+    expect(issued.otp).toMatch(/^\d{6}$/);
 
-    const wrong = String((Number(issued.otp) + 1) % 1_000_000).padStart(6, '1');
+    const wrong = String((Number(issued.otp) + 1) % 1_000_000).padStart(6, '0');
     const mismatch = await call('POST', '/api/access/otp/verify', tokens.owner, { challengeId, otp: wrong });
     expect(mismatch).toEqual({ status: 400, body: { error: { code: 'otp_mismatch', message: 'wrong OTP' } } });
     expect((await call('GET', '/api/messages/export', tokens.owner)).status).toBe(403);
@@ -195,16 +208,16 @@ describe('SMS OTP second factor over real HTTP', () => {
   });
 
   it('rejects an OTP the provider reports as expired', async () => {
-    const challenge = await call('POST', '/api/access/otp', tokens.owner);
-    const issued = otpServer.lastOtp('919876543210')!;
-    otpServer.setTtlMs(0);
+    sim.configure({ otpTtlMs: 300 });
     try {
-      await new Promise((r) => setTimeout(r, 10));
-      const res = await call('POST', '/api/access/otp/verify', tokens.owner, { challengeId: challenge.body.challengeId as object, otp: issued.otp });
+      const challenge = await call('POST', '/api/access/otp', tokens.owner);
+      const otp = await otpFor(challenge.body.challengeId as string);
+      await new Promise((r) => setTimeout(r, 400));
+      const res = await call('POST', '/api/access/otp/verify', tokens.owner, { challengeId: challenge.body.challengeId as object, otp });
       expect(res.status).toBe(400);
       expect(res.body.error?.code).toBe('otp_expired');
     } finally {
-      otpServer.setTtlMs(180_000);
+      sim.configure({ otpTtlMs: 600_000 });
     }
     expect((await call('GET', '/api/messages/export', tokens.owner)).status).toBe(403);
   });
@@ -213,8 +226,8 @@ describe('SMS OTP second factor over real HTTP', () => {
     expect((await call('POST', '/api/access/otp', tokens.operator)).body.error?.code).toBe('forbidden');
     expect((await call('POST', '/api/access/otp', tokens.ownerNoPhone)).body.error?.code).toBe('forbidden');
     const challenge = await call('POST', '/api/access/otp', tokens.owner);
-    const issued = otpServer.lastOtp('919876543210')!;
-    const stolen = await call('POST', '/api/access/otp/verify', tokens.ownerNoPhone, { challengeId: challenge.body.challengeId as object, otp: issued.otp });
+    const otp = await otpFor(challenge.body.challengeId as string);
+    const stolen = await call('POST', '/api/access/otp/verify', tokens.ownerNoPhone, { challengeId: challenge.body.challengeId as object, otp });
     expect(stolen.body.error?.code).toBe('otp_unknown');
   });
 });

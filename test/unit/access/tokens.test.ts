@@ -1,23 +1,4 @@
-import { classifyVerify, toV1Phone } from '../../../src/access/twofactor-otp';
 import { extractBearer, generateToken, hashToken, normalisePhone, TOKEN_PREFIX } from '../../../src/access/tokens';
-
-describe('2Factor OTP verify answers', () => {
-  it.each([
-    [200, { Status: 'Success', Details: 'OTP Matched' }, 'matched'],
-    [400, { Status: 'Error', Details: 'OTP Mismatch' }, 'mismatch'],
-    [200, { Status: 'Error', Details: 'OTP MisMatch' }, 'mismatch'],
-    [200, { Status: 'Error', Details: 'OTP Expired' }, 'expired'],
-    [200, { Status: 'Error', Details: 'Invalid SessionId' }, 'expired'],
-    [200, { Status: 'Error', Details: 'Invalid API Key - No Account Exists' }, null],
-    [502, {}, null],
-  ])('HTTP %i %j → %s', (status, body, verdict) => {
-    expect(classifyVerify(status, body)).toBe(verdict);
-  });
-
-  it('sends V1 phones without the plus', () => {
-    expect(toV1Phone('+919876543210')).toBe('919876543210');
-  });
-});
 
 describe('token helpers', () => {
   it('generates prefixed 32-byte tokens and hashes them', () => {
