@@ -53,13 +53,19 @@ async function main(): Promise<void> {
     console.log(`seeded ${ROWS} messages in ${Date.now() - t} ms`);
 
     t = Date.now();
-    const archived = await archiveExpiredRuns(c, { dest: dir });
+    const deleteMs: number[] = [];
+    const archived = await archiveExpiredRuns(c, { dest: dir, onDeleteBatch: (_run, _rows, ms) => deleteMs.push(ms) });
     const archiveMs = Date.now() - t;
     const file = path.join(dir, 'runs', (await readdir(path.join(dir, 'runs')))[0]!);
     const bytes = (await stat(file)).size;
     console.log(
       `archive: ${archived.rows} rows in ${archiveMs} ms = ${Math.round((archived.rows / archiveMs) * 1000)} rows/s ` +
         `(export + verify + delete, batch ${BATCH}); file ${(bytes / 1e6).toFixed(2)} MB = ${(bytes / ROWS).toFixed(1)} B/row`,
+    );
+    deleteMs.sort((a, b) => a - b);
+    console.log(
+      `delete statements: ${deleteMs.length} × ${BATCH} rows, median ${deleteMs[Math.floor(deleteMs.length / 2)]!.toFixed(1)} ms, ` +
+        `max ${deleteMs[deleteMs.length - 1]!.toFixed(1)} ms (row locks are held only this long)`,
     );
     t = Date.now();
     const restored = await restoreArchive(c, dir);

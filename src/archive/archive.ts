@@ -43,6 +43,8 @@ export interface ArchiveOptions {
   now?: Date;
   /** Called at each durable stage (tests pause here to crash the process). */
   onStage?: (stage: ArchiveStage, runId: string) => Promise<void>;
+  /** Duration of each DELETE statement (how long row locks are held), for benchmarks. */
+  onDeleteBatch?: (runId: string, rows: number, ms: number) => void;
 }
 
 export interface ArchiveResult {
@@ -189,13 +191,16 @@ async function finishDeletion(ctx: Ctx, entry: ManifestFile, expected: number): 
   const { deps, db, opts } = ctx;
   let paused = false;
   const deleted = entry.maxId
-    ? await deleteRunRows(db, entry.runId, entry.maxId, deps.config.ARCHIVE_DELETE_BATCH, async () => {
+    ? await deleteRunRows(db, entry.runId, entry.maxId, deps.config.ARCHIVE_DELETE_BATCH, async (total, ms) => {
+        opts.onDeleteBatch?.(entry.runId, total, ms);
         if (!paused) {
           paused = true;
           await opts.onStage?.('deleting', entry.runId);
         }
       })
     : 0;
+  const left = entry.minId ? await countRunRows(db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
+  if (left !== 0) throw new ServiceError(`run ${entry.runId}: ${left} archived rows are still in the database after deletion; re-run archive`);
   if (deleted !== expected) deps.logger.warn({ runId: entry.runId, deleted, expected }, 'archive: deleted row count differs');
   entry.state = 'deleted';
   entry.deletedAt = new Date().toISOString();
