@@ -14,6 +14,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
+import { routeKey, type RouteRule } from './api-routes';
 import { recordAudit } from './audit';
 import { parseAllowList, type IpMatcher } from './ip-allow';
 import { activeGrant } from './otp';
@@ -68,6 +69,13 @@ function routeOf(request: FastifyRequest): string {
   return `${request.method} ${request.routeOptions.url ?? '(no route)'}`;
 }
 
+/** A route's own config wins; then the route table; then the default. */
+function ruleFor(request: FastifyRequest, routes: Readonly<Record<string, RouteRule>> | undefined, fallback: RouteAccess): RouteRule {
+  const config = request.routeOptions.config;
+  const listed = routes?.[routeKey(request.method, request.routeOptions.url)];
+  return { access: config?.access ?? listed?.access ?? fallback, action: listed?.action };
+}
+
 /** Role × route level (+ OTP grant) → request.access, or a 403 reply. Returns false when it replied. */
 async function authorise(
   deps: AccessDeps,
@@ -75,6 +83,7 @@ async function authorise(
   reply: FastifyReply,
   who: CallerIdentity,
   access: AccessLevel,
+  tableAction?: string,
 ): Promise<boolean> {
   const tokenId = who.tokenId ?? null;
   // Only an owner can hold a grant; skip the lookup for everyone else.
@@ -94,7 +103,7 @@ async function authorise(
     const params = request.params as Record<string, string> | undefined;
     await recordAudit(deps, {
       tokenId,
-      action: request.routeOptions.config?.action ?? routeOf(request),
+      action: request.routeOptions.config?.action ?? tableAction ?? routeOf(request),
       target: params?.id ?? null,
       ip: request.ip,
       details: { route: routeOf(request), level: access, role: who.role, unmasked: !decision.maskPhones },
@@ -109,6 +118,8 @@ export interface AccessControlOptions {
   allowList?: IpMatcher;
   /** Level of routes that declare none: `admin` = deny by default for non-owners. */
   defaultAccess?: RouteAccess;
+  /** Route table (`METHOD /pattern` → rule), e.g. API_ROUTE_ACCESS; a route's config.access wins. */
+  routes?: Readonly<Record<string, RouteRule>>;
 }
 
 /**
@@ -120,7 +131,7 @@ export function installAccessControl(app: FastifyInstance, opts: AccessControlOp
   const defaultAccess = opts.defaultAccess ?? 'admin';
   app.decorateRequest('access', null);
   app.addHook('onRequest', async (request, reply) => {
-    const access = request.routeOptions.config?.access ?? defaultAccess;
+    const { access, action } = ruleFor(request, opts.routes, defaultAccess);
     if (access === 'public') return;
     if (!allowList.allows(request.ip)) {
       request.log.warn({ ip: request.ip, route: routeOf(request) }, 'request from an address outside API_ALLOW_IPS refused');
@@ -128,7 +139,7 @@ export function installAccessControl(app: FastifyInstance, opts: AccessControlOp
     }
     const principal = await authenticate(opts.deps, request.headers.authorization);
     if (!principal) return deny(reply, 401, 'unauthorized', 'missing or invalid API token');
-    await authorise(opts.deps, request, reply, principal, access);
+    await authorise(opts.deps, request, reply, principal, access, action);
   });
 }
 
@@ -137,6 +148,7 @@ export interface RoutePermissionOptions {
   /** The identity an earlier auth hook attached (e.g. `(req) => req.principal`); undefined = unprotected route. */
   principalOf: (request: FastifyRequest) => CallerIdentity | undefined | null;
   defaultAccess?: RouteAccess;
+  routes?: Readonly<Record<string, RouteRule>>;
 }
 
 /** Only the role × route check, for servers that authenticate in their own hook (registered before this). */
@@ -144,11 +156,11 @@ export function installRoutePermissions(app: FastifyInstance, opts: RoutePermiss
   const defaultAccess = opts.defaultAccess ?? 'admin';
   app.decorateRequest('access', null);
   app.addHook('onRequest', async (request, reply) => {
-    const access = request.routeOptions.config?.access ?? defaultAccess;
+    const { access, action } = ruleFor(request, opts.routes, defaultAccess);
     const who = opts.principalOf(request);
     // No identity means the auth hook let the request through unprotected (health, docs, webhook).
     if (access === 'public' || !who) return;
-    await authorise({ ...opts.deps, config: { API_TOKEN: undefined, API_ALLOW_IPS: undefined } }, request, reply, who, access);
+    await authorise({ ...opts.deps, config: { API_TOKEN: undefined, API_ALLOW_IPS: undefined } }, request, reply, who, access, action);
   });
 }
 

@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { installAccessControl, installRoutePermissions, phoneFor, type CallerIdentity } from '../../../src/access/fastify-access';
 import { registerOtpRoutes } from '../../../src/access/fastify-otp-routes';
 import { parseAllowList } from '../../../src/access/ip-allow';
+import { API_ROUTE_ACCESS } from '../../../src/access/api-routes';
 import { createToken, dbTokenVerifier } from '../../../src/access/tokens';
 import { useTestEnv } from '../../helpers/env';
 import { createTwoFactorProvider, type TwoFactorClient } from '../../../src/provider/twofactor/client';
@@ -246,10 +247,11 @@ describe('installRoutePermissions behind an existing auth hook (the API server\'
       if (!who) return reply.code(401).send({ error: { code: 'unauthorized', message: 'no' } });
       identities.set(req, who);
     });
-    installRoutePermissions(api, { deps: c, principalOf: (req) => identities.get(req) });
+    installRoutePermissions(api, { deps: c, principalOf: (req) => identities.get(req), routes: API_ROUTE_ACCESS });
     api.get('/health', async () => ({ ok: true }));
     api.get('/api/messages', { config: { access: 'read' } }, async (req) => ({ phones: [phoneFor(req, PHONE)], role: req.access?.role }));
-    api.post('/api/campaigns/:id/cancel', { config: { access: 'write', action: 'campaign.cancel' } }, async () => ({ ok: true }));
+    // No config: the level and audit action come from API_ROUTE_ACCESS.
+    api.post('/api/campaigns/:id/cancel', async () => ({ ok: true }));
     api.get('/api/tokens', async () => ({ ok: true }));
     await api.listen({ port: 0, host: '127.0.0.1' });
     try {
