@@ -21,3 +21,9 @@ export class OtpError extends AppError {
     super(message, failure, 2, 400);
   }
 }
+
+export class OtpRateLimitError extends AppError {
+  constructor() {
+    super('too many OTP requests for this token; wait a few minutes', 'otp_rate_limited', 2, 429);
+  }
+}

@@ -8,7 +8,7 @@ import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { ValidationError } from '../errors';
 import { recordAudit } from './audit';
-import { ForbiddenError, OtpError } from './errors';
+import { ForbiddenError, OtpError, OtpRateLimitError } from './errors';
 import { maskPhone, type Role } from './policy';
 
 export type OtpVerdict = 'matched' | 'mismatch' | 'expired';
@@ -30,6 +30,8 @@ export interface OtpDeps {
 export const CHALLENGE_TTL_MS = 10 * 60_000;
 /** Wrong guesses allowed per challenge before it is burnt. */
 export const MAX_ATTEMPTS = 5;
+/** OTP SMS per token per CHALLENGE_TTL_MS: each one costs a credit and pesters the owner's phone. */
+export const MAX_CHALLENGES = 5;
 
 export interface OtpChallenge {
   challengeId: string;
@@ -49,6 +51,10 @@ export async function requestOtp(deps: OtpDeps, who: OtpCaller, ip?: string | nu
   const token = await deps.prisma.apiToken.findUnique({ where: { id: who.tokenId }, select: { phone: true, revokedAt: true } });
   if (!token || token.revokedAt) throw new ForbiddenError('token revoked');
   if (!token.phone) throw new ForbiddenError('this token has no registered phone; create one with `bulksms token create --phone`');
+  const recent = await deps.prisma.otpGrant.count({
+    where: { tokenId: who.tokenId, requestedAt: { gt: new Date(Date.now() - CHALLENGE_TTL_MS) } },
+  });
+  if (recent >= MAX_CHALLENGES) throw new OtpRateLimitError();
   const sessionId = await deps.otp.sendOtp(token.phone, deps.config.OTP_TEMPLATE);
   const row = await deps.prisma.otpGrant.create({
     data: { tokenId: who.tokenId, phone: token.phone, sessionId, ip: ip ?? null },

@@ -231,6 +231,14 @@ describe('SMS OTP second factor against the 2Factor simulator over real HTTP', (
     const stolen = await call('POST', '/api/access/otp/verify', tokens.ownerNoPhone, { challengeId: challenge.body.challengeId as object, otp });
     expect(stolen.body.error?.code).toBe('otp_unknown');
   });
+
+  it('limits OTP SMS per token', async () => {
+    const c = env.container();
+    const owner = await createToken(c, { role: 'owner', phone: '+919800000077' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await call('POST', '/api/access/otp', owner.token)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+  });
 });
 
 describe('installRoutePermissions behind an existing auth hook (the API server\'s shape)', () => {
