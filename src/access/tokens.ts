@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { NotFoundError, ValidationError } from '../errors';
-import { isRole, type Role } from './policy';
+import { isRole, maskPhone, type Role } from './policy';
 
 export const TOKEN_PREFIX = 'bsms_';
 
@@ -129,4 +129,32 @@ export function dbTokenVerifier(deps: Pick<TokenDeps, 'prisma'>): (token: string
     const principal = await authenticate({ prisma: deps.prisma, config: { API_TOKEN: undefined } }, token);
     return principal?.tokenId ? { kind: 'db-token', role: principal.role, tokenId: principal.tokenId } : null;
   };
+}
+
+export interface TokenSummary {
+  tokenId: string;
+  name: string | null;
+  role: Role;
+  /** Masked: the list is for finding a token to revoke, not for reading phone numbers. */
+  phone: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export async function listTokens(deps: Pick<TokenDeps, 'prisma'>, opts: { includeRevoked?: boolean } = {}): Promise<TokenSummary[]> {
+  const rows = await deps.prisma.apiToken.findMany({
+    where: opts.includeRevoked ? {} : { revokedAt: null },
+    orderBy: { createdAt: 'asc' },
+    select: { id: true, name: true, role: true, phone: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+  });
+  return rows.map((r) => ({
+    tokenId: r.id,
+    name: r.name,
+    role: r.role,
+    phone: r.phone ? maskPhone(r.phone) : null,
+    createdAt: r.createdAt,
+    lastUsedAt: r.lastUsedAt,
+    revokedAt: r.revokedAt,
+  }));
 }

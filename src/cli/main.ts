@@ -7,6 +7,7 @@ import { registerMigrate } from './commands/migrate';
 import { registerToken } from './commands/token';
 import { registerArchive } from './commands/archive';
 import { registerRestore } from './commands/restore';
+import { registerAudit } from './commands/audit';
 import { registerSimulator } from './commands/simulator';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerToken(program);
   registerArchive(program);
   registerRestore(program);
+  registerAudit(program);
   registerSimulator(program);
   return program;
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createToken, revokeToken } from '../../access/tokens';
+import { createToken, listTokens, revokeToken } from '../../access/tokens';
 import { recordAudit } from '../../access/audit';
 import { withContainer } from '../context';
 import { printResult } from '../output';
@@ -23,6 +23,23 @@ export function registerToken(program: Command): void {
             `token ${result.tokenId} (${result.role}) created; it is shown only this once:`,
             result.token,
           ].join('\n'),
+        );
+      }),
+    );
+  token
+    .command('list')
+    .description('list tokens (ids, names, roles, masked phones, last use); secrets are never shown again')
+    .option('--all', 'include revoked tokens')
+    .option('--json', 'print one JSON object')
+    .action(
+      withContainer(async (c, opts: { all?: boolean; json?: boolean }) => {
+        const tokens = await listTokens(c, { includeRevoked: opts.all });
+        printResult(opts, { tokens }, () =>
+          tokens.length
+            ? tokens
+                .map((t) => `${t.tokenId}  ${t.role.padEnd(8)} ${(t.name ?? '-').padEnd(16)} ${t.phone ?? '-'}${t.revokedAt ? '  (revoked)' : ''}`)
+                .join('\n')
+            : 'no tokens',
         );
       }),
     );

@@ -37,13 +37,17 @@ describe('bulksms token create / revoke', () => {
     expect(await authenticate(c, `Bearer ${out.token}x`)).toBeNull();
     expect(await authenticate(c, 'Bearer legacy-token-0123456789abcdef')).toMatchObject({ tokenId: null, role: 'owner' });
 
+    const listed = JSON.parse((await cli(['token', 'list', '--json'])).stdout) as { tokens: { tokenId: string; phone: string; role: string }[] };
+    expect(listed.tokens).toEqual([expect.objectContaining({ tokenId: out.tokenId, role: 'viewer', phone: '+91******3210' })]);
+    expect(JSON.stringify(listed)).not.toContain(out.token);
+
     const revoked = await cli(['token', 'revoke', out.tokenId, '--json']);
     expect(revoked.code).toBe(0);
     expect(JSON.parse(revoked.stdout)).toMatchObject({ tokenId: out.tokenId });
     expect(await authenticate(c, `Bearer ${out.token}`)).toBeNull();
 
-    const audit = await c.prisma.auditLog.findMany({ where: { target: out.tokenId }, orderBy: { id: 'asc' } });
-    expect(audit.map((a) => a.action)).toEqual(['token.create', 'token.revoke']);
+    const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as { entries: { action: string; target: string }[] };
+    expect(audit.entries.filter((e) => e.target === out.tokenId).map((e) => e.action)).toEqual(['token.revoke', 'token.create']);
   });
 
   it('rejects a bad role with exit 2 and a JSON error', async () => {
