@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, writeFile, cp, readdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile, cp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate, MIGRATIONS_DIR, MigrationError, readMigrations } from '../../../src/db/migrate';
