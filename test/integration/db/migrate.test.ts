@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, writeFile, cp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate, MIGRATIONS_DIR, MigrationError } from '../../../src/db/migrate';
+import { migrate, MIGRATIONS_DIR, MigrationError, readMigrations } from '../../../src/db/migrate';
 import { maintenanceUrl, quoteIdent, withClient } from '../../../src/db/pg';
 import { testServerUrl } from '../../helpers/urls';
 
@@ -14,9 +14,12 @@ afterAll(async () => {
 
 describe('migrate', () => {
   it('creates a missing database with the full schema, then is a no-op', async () => {
+    // Every team adds migrations: expect all of them, oldest first, starting with the init one.
+    const all = (await readMigrations()).map((m) => m.name);
+    expect(all[0]).toBe('20261126000000_init');
     const first = await migrate(url);
     expect(first.createdDatabase).toBe(true);
-    expect(first.applied).toEqual(['20261126000000_init']);
+    expect(first.applied).toEqual(all);
     const tables = await withClient(url, (c) =>
       c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"),
     );
@@ -24,11 +27,11 @@ describe('migrate', () => {
       expect.arrayContaining(['_prisma_migrations', 'contact_lists', 'contacts', 'campaigns', 'campaign_runs', 'messages', 'suppressions']),
     );
     const second = await migrate(url);
-    expect(second).toEqual({ createdDatabase: false, applied: [], alreadyApplied: ['20261126000000_init'] });
+    expect(second).toEqual({ createdDatabase: false, applied: [], alreadyApplied: all });
     const records = await withClient(url, (c) =>
-      c.query('SELECT migration_name, length(checksum) AS len, finished_at IS NOT NULL AS done FROM "_prisma_migrations"'),
+      c.query('SELECT migration_name, length(checksum) AS len, finished_at IS NOT NULL AS done FROM "_prisma_migrations" ORDER BY migration_name'),
     );
-    expect(records.rows).toEqual([{ migration_name: '20261126000000_init', len: 64, done: true }]);
+    expect(records.rows).toEqual(all.map((name) => ({ migration_name: name, len: 64, done: true })));
   });
 
   it('refuses a migration whose file changed after it was applied', async () => {
