@@ -8,7 +8,13 @@ import { registerServe } from './commands/serve';
 import { registerImport } from './commands/import';
 import { registerSuppress } from './commands/suppress';
 import { registerCampaignCreate } from './commands/campaign-create';
+import { registerToken } from './commands/token';
+import { registerArchive } from './commands/archive';
+import { registerRestore } from './commands/restore';
+import { registerAudit } from './commands/audit';
 import { registerSimulator } from './commands/simulator';
+import { registerSend } from './commands/send';
+import { registerDemo } from './commands/demo';
 import { registerCampaignControl } from './commands/campaign-control';
 import { registerWorker } from './commands/worker';
 
@@ -25,7 +31,13 @@ export function buildProgram(): Command {
   registerImport(program);
   registerSuppress(program);
   registerCampaignCreate(program);
+  registerToken(program);
+  registerArchive(program);
+  registerRestore(program);
+  registerAudit(program);
   registerSimulator(program);
+  registerSend(program);
+  registerDemo(program);
   registerCampaignControl(program);
   registerWorker(program);
   return program;
