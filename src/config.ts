@@ -61,6 +61,12 @@ const schema = z.object({
   ARCHIVE_TEST_PAUSE: z.enum(['exported', 'deleting']).optional(),
   /** Where reject reports and exports are written. */
   REPORTS_DIR: z.string().default('reports'),
+  /** Sender-id (DLT header) rule for transactional campaigns, a regular expression checked at create time. */
+  SENDER_PATTERN_TRANSACTIONAL: z.string().default('^[A-Za-z]{6}$'),
+  /** Sender-id (DLT header) rule for promotional campaigns (numeric headers under DLT). */
+  SENDER_PATTERN_PROMOTIONAL: z.string().default('^[0-9]{6}$'),
+  /** Stop polling delivery reports for a message this long after it was sent (it stays `sent`). */
+  DLR_MAX_AGE_HOURS: positiveInt.default(72),
   LOG_LEVEL: logLevel.default('info'),
   NODE_ENV: z.string().default('production'),
 });

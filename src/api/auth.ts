@@ -1,0 +1,113 @@
+/**
+ * Authentication for the HTTP API, in one place so DB-backed tokens with roles (issue 9) plug in as another
+ * `TokenVerifier`. Today: one static bearer token (`API_TOKEN`), compared in constant time. Without a
+ * configured token, only loopback clients are let in (and `serve` refuses to bind anything else).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { UnauthorizedError } from './http-errors';
+import type { IpAllowList } from './ip-allow';
+
+export type Role = 'owner' | 'operator' | 'viewer';
+
+export interface Principal {
+  /** How the caller got in: the static API_TOKEN, a DB token, or unauthenticated loopback access. */
+  kind: 'static-token' | 'db-token' | 'loopback';
+  role: Role;
+  tokenId?: string;
+}
+
+/** Resolves a presented bearer token to a principal, or null when this verifier does not know it. */
+export type TokenVerifier = (token: string) => Promise<Principal | null>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** Constant-time string equality: both sides are hashed first so lengths do not leak either. */
+export function secretEquals(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+export function staticTokenVerifier(expected: string): TokenVerifier {
+  return async (token) => (secretEquals(token, expected) ? { kind: 'static-token', role: 'owner' } : null);
+}
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.toLowerCase();
+  return a === 'localhost' || a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
+}
+
+export interface AuthOptions {
+  /** Empty = no token configured: loopback clients only. */
+  verifiers: TokenVerifier[];
+  /** Path prefixes that need a principal. */
+  protectedPrefixes: readonly string[];
+  /**
+   * Prefixes where a `bulksms_token` cookie is accepted too: bull-board's UI fetches its own API without our
+   * Authorization header. The dashboard sets the cookie (SameSite=Strict, path-scoped) from the stored token.
+   */
+  cookiePrefixes: readonly string[];
+  /** From API_ALLOW_IPS; null = any address (the token still applies). */
+  allowIp?: IpAllowList | null;
+}
+
+export const TOKEN_COOKIE = 'bulksms_token';
+
+export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
+  app.addHook('onRequest', async (req, reply) => {
+    // Decide on the route that matched, not on the raw URL: the router decodes `/%61pi/lists` to `/api/lists`.
+    const path = req.routeOptions.url ?? req.url.split('?', 1)[0]!;
+    const raw = req.url.split('?', 1)[0]!;
+    const under = (p: string) => (x: string) => x === p || x.startsWith(p.endsWith('/') ? p : `${p}/`);
+    if (!opts.protectedPrefixes.some((p) => under(p)(path) || under(p)(raw))) return;
+    if (opts.allowIp && !opts.allowIp(req.socket.remoteAddress)) {
+      return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
+    }
+    const principal = await authenticate(req, opts, opts.cookiePrefixes.some((p) => path.startsWith(p)));
+    if (principal instanceof UnauthorizedError) return deny(reply, principal);
+    req.principal = principal;
+  });
+}
+
+async function authenticate(req: FastifyRequest, opts: AuthOptions, allowCookie: boolean): Promise<Principal | UnauthorizedError> {
+  if (opts.verifiers.length === 0) {
+    return isLoopbackAddress(req.socket.remoteAddress)
+      ? { kind: 'loopback', role: 'owner' }
+      : new UnauthorizedError('API_TOKEN is not configured: only loopback clients are allowed');
+  }
+  const token = presentedToken(req, allowCookie);
+  if (!token) return new UnauthorizedError('missing bearer token (Authorization: Bearer <API_TOKEN>)');
+  for (const verify of opts.verifiers) {
+    const principal = await verify(token);
+    if (principal) return principal;
+  }
+  return new UnauthorizedError('invalid bearer token');
+}
+
+/** Answers here rather than throwing: plugins with their own error handler (bull-board) would turn a throw into a 500. */
+function deny(reply: FastifyReply, err: UnauthorizedError): FastifyReply {
+  return reply
+    .status(401)
+    .header('www-authenticate', 'Bearer realm="bulksms"')
+    .send({ error: { code: err.code, message: err.message } });
+}
+
+function presentedToken(req: FastifyRequest, allowCookie: boolean): string | null {
+  const header = req.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1]! : null;
+  }
+  if (!allowCookie) return null;
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === TOKEN_COOKIE) return decodeURIComponent(rest.join('='));
+  }
+  return null;
+}

@@ -1,0 +1,270 @@
+// bulksms dashboard: plain JS, hash routing, polling. Untrusted strings only ever go through textContent.
+'use strict';
+
+const TOKEN_KEY = 'bulksms.apiToken';
+const POLL_MS = 2000;
+const DONE = ['sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled'];
+const WAITING = ['pending', 'queued', 'sending'];
+/** Which lifecycle buttons make sense in which campaign status (the server still decides). */
+const ACTIONS_BY_STATUS = {
+  draft: ['start', 'cancel'], scheduled: ['start', 'cancel'], running: ['pause', 'cancel', 'retry'],
+  paused: ['resume', 'cancel', 'retry'], completed: ['retry'], failed: ['retry'], cancelled: [],
+};
+const COUNT_KEYS = ['pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled'];
+
+let pollTimer = null;
+/** campaignId -> { done, at, rate } from the previous poll, for the live rate and ETA. */
+const progressHistory = new Map();
+
+function token() { return localStorage.getItem(TOKEN_KEY) || ''; }
+
+function saveToken(value) {
+  localStorage.setItem(TOKEN_KEY, value);
+  // bull-board (/queues) fetches its own API without our header: give it the token as a path-scoped cookie.
+  document.cookie = `bulksms_token=${encodeURIComponent(value)}; path=/queues; SameSite=Strict`;
+  showTokenState();
+}
+
+function showTokenState() {
+  document.getElementById('token-state').textContent = token() ? 'token saved' : 'no token';
+}
+
+function flash(message, isError) {
+  const el = document.getElementById('flash');
+  el.textContent = message;
+  el.className = isError ? 'error' : '';
+  el.hidden = !message;
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (token()) headers.authorization = `Bearer ${token()}`;
+  const init = { method, headers };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) { headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
+  const res = await fetch(path, init);
+  const type = res.headers.get('content-type') || '';
+  const data = type.includes('application/json') ? await res.json() : await res.text();
+  if (!res.ok) {
+    const msg = data && data.error ? `${data.error.message}${data.error.field ? ` (field: ${data.error.field})` : ''}` : `HTTP ${res.status}`;
+    const err = new Error(res.status === 401 ? `${msg}: enter the API token above` : msg);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+function el(tag, props, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (k === 'className') node.className = v;
+    else if (k === 'href') node.href = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
+  return node;
+}
+
+function progressOf(c) {
+  const counts = c.counts || {};
+  const done = DONE.reduce((a, k) => a + (counts[k] || 0), 0);
+  const waiting = WAITING.reduce((a, k) => a + (counts[k] || 0), 0);
+  const now = Date.now();
+  const prev = progressHistory.get(c.id || c.campaignId);
+  let rate = prev ? prev.rate : 0;
+  if (prev && now > prev.at) {
+    // A retry moves messages back to waiting: never show a negative rate.
+    const instant = Math.max(0, ((done - prev.done) * 1000) / (now - prev.at));
+    rate = prev.rate ? 0.5 * prev.rate + 0.5 * instant : instant;
+  }
+  // Only a running campaign moves: anything else shows no rate and no ETA (and starts afresh when resumed).
+  if (c.status !== 'running') rate = 0;
+  progressHistory.set(c.id || c.campaignId, { done, at: now, rate });
+  const total = c.total || done + waiting;
+  const eta = waiting === 0 || c.status !== 'running' ? '—' : rate > 0.01 ? formatSeconds(waiting / rate) : '…';
+  return { done, waiting, total, pct: total ? (100 * done) / total : 0, rate, eta };
+}
+
+function formatSeconds(s) {
+  if (s < 60) return `${Math.ceil(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.ceil((s % 3600) / 60)} min`;
+}
+
+function bar(pct) {
+  const inner = el('div', { className: 'bar' });
+  inner.style.width = `${Math.min(100, pct).toFixed(1)}%`;
+  return el('div', { className: 'progress', title: `${pct.toFixed(1)}%` }, inner);
+}
+
+function mount(templateId) {
+  const view = document.getElementById('view');
+  view.replaceChildren(document.getElementById(templateId).content.cloneNode(true));
+  return view;
+}
+
+function poll(fn) {
+  clearTimeout(pollTimer);
+  const tick = async () => {
+    try { await fn(); } catch (err) { flash(err.message, true); }
+    pollTimer = setTimeout(tick, POLL_MS);
+  };
+  tick();
+}
+
+// ---- campaigns list ----
+function showList() {
+  mount('tpl-list');
+  poll(async () => {
+    const { items } = await api('GET', '/api/campaigns?limit=50');
+    const tbody = document.querySelector('#campaigns tbody');
+    document.getElementById('campaigns-empty').hidden = items.length > 0;
+    tbody.replaceChildren(...items.map((c) => {
+      const p = progressOf(c);
+      const k = c.counts || {};
+      return el('tr', { dataset: { id: c.id } },
+        el('td', {}, el('a', { href: `#/campaign/${c.id}` }, c.name)),
+        el('td', {}, el('span', { className: `status ${c.status}` }, c.status)),
+        el('td', {}, c.type),
+        el('td', {}, bar(p.pct), `${p.done} / ${p.total}`),
+        el('td', {}, k.sent || 0), el('td', {}, k.delivered || 0), el('td', {}, k.failed || 0),
+        el('td', {}, k.unknown || 0), el('td', {}, p.waiting),
+        el('td', {}, `${p.rate.toFixed(1)}/s`), el('td', {}, p.eta));
+    }));
+  });
+}
+
+// ---- one campaign ----
+function showCampaign(id) {
+  mount('tpl-campaign');
+  document.querySelectorAll('#actions button[data-action]').forEach((btn) => {
+    btn.addEventListener('click', async () => {
+      const action = btn.dataset.action;
+      if (action === 'cancel' && !confirm('Cancel this campaign? Unsent messages will not be sent.')) return;
+      const body = action === 'retry' ? { includeUnknown: document.getElementById('include-unknown').checked } : {};
+      try {
+        const res = await api('POST', `/api/campaigns/${id}/${action}`, body);
+        flash(action === 'retry' ? `re-queued ${res.requeued} message(s)` : `${action}: campaign is now ${res.status}`);
+        await refresh();
+      } catch (err) { flash(err.message, true); }
+    });
+  });
+  document.getElementById('export-failures').addEventListener('click', async () => {
+    const res = await fetch(`/api/campaigns/${id}/failures.csv`, { headers: { authorization: `Bearer ${token()}` } });
+    if (!res.ok) return flash(`export failed: HTTP ${res.status}`, true);
+    const link = el('a', { href: URL.createObjectURL(await res.blob()), download: `failures-${id}.csv` });
+    link.click();
+    URL.revokeObjectURL(link.href);
+  });
+
+  async function refresh() {
+    const [c, failures] = await Promise.all([
+      api('GET', `/api/campaigns/${id}`),
+      api('GET', `/api/campaigns/${id}/failure-reasons`),
+    ]);
+    const p = progressOf(c);
+    document.getElementById('c-name').textContent = c.name;
+    document.getElementById('c-meta').replaceChildren(
+      el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`,
+      c.pauseReason ? ` · paused: ${c.pauseReason}` : '');
+    const allowed = ACTIONS_BY_STATUS[c.status] || [];
+    document.querySelectorAll('#actions button[data-action]').forEach((btn) => { btn.disabled = !allowed.includes(btn.dataset.action); });
+    document.getElementById('c-bar').style.width = `${Math.min(100, p.pct).toFixed(1)}%`;
+    document.getElementById('c-rate').textContent =
+      `${p.done} of ${p.total} done (${p.pct.toFixed(1)}%) · ${p.rate.toFixed(1)} msg/s · ETA ${p.eta}`;
+    document.querySelector('#c-counts tbody').replaceChildren(
+      el('tr', {}, ...COUNT_KEYS.map((key) => el('th', {}, key))),
+      el('tr', { id: 'c-count-values' }, ...COUNT_KEYS.map((key) => el('td', { dataset: { status: key } }, (c.counts || {})[key] || 0))));
+    document.querySelector('#c-failures tbody').replaceChildren(...failures.items.map((f) =>
+      el('tr', {}, el('td', {}, f.status), el('td', {}, f.outcomeClass || ''), el('td', {}, f.reason), el('td', {}, f.count))));
+  }
+  // Messages: keyset pages of 50, filter by status/phone; "More" follows nextCursor.
+  let cursor = null;
+  let pagesShown = 0;
+  async function loadMessages(reset) {
+    const filter = new FormData(document.getElementById('m-filter'));
+    const q = new URLSearchParams({ limit: '50' });
+    if (filter.get('status')) q.set('status', filter.get('status'));
+    if (filter.get('phone')) q.set('phone', filter.get('phone'));
+    if (!reset && cursor) q.set('cursor', cursor);
+    const page = await api('GET', `/api/campaigns/${id}/messages?${q}`);
+    const rows = page.items.map((m) => el('tr', {}, el('td', {}, m.phone), el('td', {}, m.status), el('td', {}, m.attempts),
+      el('td', {}, m.outcomeClass || ''), el('td', {}, m.failureReason || m.providerText || ''),
+      el('td', {}, new Date(m.updatedAt).toLocaleString())));
+    const tbody = document.querySelector('#c-messages tbody');
+    if (reset) tbody.replaceChildren(...rows); else tbody.append(...rows);
+    cursor = page.nextCursor;
+    pagesShown = reset ? 1 : pagesShown + 1;
+    document.getElementById('m-more').hidden = !cursor;
+  }
+  document.getElementById('m-filter').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    loadMessages(true).catch((err) => flash(err.message, true));
+  });
+  document.getElementById('m-more').addEventListener('click', () => loadMessages(false).catch((err) => flash(err.message, true)));
+  // While only the first page is shown, keep it live with the counts; once "More" was used, leave it alone.
+  poll(async () => {
+    await refresh();
+    if (pagesShown <= 1) await loadMessages(true);
+  });
+}
+
+// ---- upload a list and create a campaign ----
+function showNew() {
+  clearTimeout(pollTimer);
+  mount('tpl-new');
+  const form = document.getElementById('upload-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const submit = document.getElementById('upload-submit');
+    submit.disabled = true;
+    try {
+      // The server streams the file into the importer, so the text fields must come before the file.
+      const upload = new FormData();
+      upload.append('name', f.get('listName'));
+      if (f.get('phoneColumn')) upload.append('phoneColumn', f.get('phoneColumn'));
+      if (f.get('country')) upload.append('country', f.get('country'));
+      upload.append('file', f.get('file'));
+      flash('uploading…');
+      const imported = await api('POST', '/api/lists', upload);
+      const result = document.getElementById('upload-result');
+      result.hidden = false;
+      result.textContent = `list imported: ${imported.accepted} accepted, ${imported.rejected} rejected, ${imported.duplicates} duplicates, ${imported.suppressed} suppressed`;
+      const created = await api('POST', '/api/campaigns', {
+        name: f.get('campaignName'), list: imported.listId, type: f.get('type'), from: f.get('from'), text: f.get('text'),
+      });
+      if (f.get('startNow')) await api('POST', `/api/campaigns/${created.campaignId}/start`, {});
+      flash(`campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)`);
+      location.hash = `#/campaign/${created.campaignId}`;
+    } catch (err) {
+      flash(err.message, true);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+function route() {
+  const hash = location.hash || '#/';
+  const m = /^#\/campaign\/([0-9a-f-]{36})$/.exec(hash);
+  if (m) showCampaign(m[1]);
+  else if (hash === '#/new') showNew();
+  else showList();
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  document.getElementById('token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const input = document.getElementById('token-input');
+    saveToken(input.value.trim());
+    input.value = '';
+    flash('');
+    route();
+  });
+  if (token()) saveToken(token());
+  showTokenState();
+  window.addEventListener('hashchange', () => { flash(''); route(); });
+  route();
+});

@@ -1,0 +1,115 @@
+/**
+ * What the HTTP API needs: the composition root plus the domain services, injected as functions with the
+ * signatures agreed in briefs/interfaces.md. Injecting them (rather than importing) lets the API be built
+ * and tested before, and independently of, the teams that own those services.
+ */
+import type { Readable } from 'node:stream';
+import type { Container } from '../container';
+import type { SmsProvider } from '../provider/sms-provider';
+
+export const MESSAGE_STATUSES = [
+  'pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled',
+] as const;
+export type MessageStatusName = (typeof MESSAGE_STATUSES)[number];
+export type StatusCounts = Record<MessageStatusName, number>;
+
+export interface ImportOptions {
+  listName: string;
+  fileName: string;
+  country?: string;
+  phoneColumn?: string;
+}
+
+export interface ImportResult {
+  listId: string;
+  rows: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  suppressed: number;
+  rejectReport: string | null;
+}
+
+export interface CreateCampaignInput {
+  name: string;
+  /** List name or id. */
+  list: string;
+  type: 'transactional' | 'promotional';
+  from: string;
+  text?: string;
+  template?: string;
+  vars?: string[];
+  peid?: string;
+  ctid?: string;
+  at?: string;
+  cron?: string;
+  tz?: string;
+  packSize?: number;
+}
+
+export interface CreateCampaignResult {
+  campaignId: string;
+  status: string;
+  recipients: number;
+  encoding: 'GSM-7' | 'UCS-2';
+  segments: number;
+  segmentsMin: number;
+  segmentsMax: number;
+  credits: number;
+  warnings: string[];
+}
+
+export interface CampaignStatusResult {
+  campaignId: string;
+  status: string;
+  pauseReason: string | null;
+  total: number;
+  counts: StatusCounts;
+  runs?: unknown;
+}
+
+export interface CampaignActionResult {
+  campaignId: string;
+  status: string;
+}
+
+/** The domain services the API calls; each takes the container as `deps` (interfaces.md). */
+export interface ApiServices {
+  importContacts(deps: Container, source: Readable, opts: ImportOptions): Promise<ImportResult>;
+  createCampaign(deps: Container, input: CreateCampaignInput): Promise<CreateCampaignResult>;
+  startCampaign(
+    deps: Container,
+    campaignId: string,
+    opts?: { trigger?: 'manual' | 'at' | 'cron'; force?: boolean },
+  ): Promise<CampaignActionResult & { runId?: string }>;
+  pauseCampaign(deps: Container, campaignId: string, reason: string): Promise<CampaignActionResult>;
+  resumeCampaign(deps: Container, campaignId: string): Promise<CampaignActionResult>;
+  cancelCampaign(deps: Container, campaignId: string): Promise<CampaignActionResult>;
+  retryCampaign(
+    deps: Container,
+    campaignId: string,
+    opts: { includeUnknown: boolean },
+  ): Promise<{ campaignId: string; requeued: number }>;
+  getCampaignStatus(deps: Container, campaignId: string): Promise<CampaignStatusResult>;
+  /** Applies one delivery-report callback (form fields as posted by the provider). */
+  applyDeliveryCallback(deps: Container, fields: Record<string, string>): Promise<unknown>;
+}
+
+export interface ApiOptions {
+  /** Largest accepted CSV upload (bytes); larger uploads get 413 and import nothing. Default 50 MiB. */
+  maxUploadBytes?: number;
+  /** BullMQ queue names shown at /queues and counted in the queue-depth metric. */
+  queueNames?: readonly string[];
+  /** Serve the dashboard and bull-board (default true). */
+  dashboard?: boolean;
+  /** How long a provider reachability result is reused by /health (ms); default 15 s. */
+  providerCheckCacheMs?: number;
+}
+
+export interface ApiDeps {
+  container: Container;
+  services: ApiServices;
+  /** Used by /health for provider reachability; absent = reported as skipped. */
+  provider?: SmsProvider;
+  options?: ApiOptions;
+}

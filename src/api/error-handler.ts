@@ -1,0 +1,51 @@
+/**
+ * The one place where errors become HTTP answers: AppError codes map to their httpStatus, fastify schema
+ * failures become 400 naming the field, multipart limits 413. Anything else is a 500 whose detail is logged,
+ * not sent (it may carry internals).
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError, ValidationError } from '../errors';
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const { status, body } = toHttp(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: body.error.code, status }, body.error.message);
+    // Do not read the rest of an oversize upload: close the connection once the answer is out.
+    if (status === 413) reply.header('connection', 'close');
+    return reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]}` } }),
+  );
+}
+
+export function toHttp(err: FastifyError): { status: number; body: ErrorBody } {
+  if (err.validation && err.validation.length > 0) {
+    const first = err.validation[0]!;
+    const params = first.params as { missingProperty?: string; additionalProperty?: string } | undefined;
+    const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const field = params?.missingProperty ?? params?.additionalProperty ?? (path || undefined);
+    const message = field && !err.message.includes(field) ? `${err.message}: "${field}"` : err.message;
+    return { status: 400, body: { error: { code: 'validation', message, ...(field ? { field } : {}) } } };
+  }
+  if (err instanceof AppError) {
+    const field = err instanceof ValidationError ? err.field : undefined;
+    return {
+      status: err.httpStatus,
+      body: { error: { code: err.code, message: err.message, ...(field ? { field } : {}) } },
+    };
+  }
+  if (err.code === 'FST_REQ_FILE_TOO_LARGE' || err.statusCode === 413) {
+    return { status: 413, body: { error: { code: 'payload_too_large', message: err.message } } };
+  }
+  const status = err.statusCode;
+  if (status && status >= 400 && status < 500) {
+    return { status, body: { error: { code: err.code ?? 'bad_request', message: err.message } } };
+  }
+  return { status: 500, body: { error: { code: 'internal', message: 'internal error (see server log)' } } };
+}

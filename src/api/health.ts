@@ -1,0 +1,69 @@
+/**
+ * Dependency checks for GET /health: PostgreSQL, Redis and the provider, each with a deadline so a hung
+ * dependency shows up as "down" instead of hanging the probe. The provider check costs a real API call, so
+ * its result is reused for a while.
+ */
+import type { Container } from '../container';
+import type { SmsProvider } from '../provider/sms-provider';
+
+export interface CheckResult {
+  status: 'ok' | 'error' | 'skipped';
+  latencyMs: number;
+  error?: string;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'down';
+  checks: { postgres: CheckResult; redis: CheckResult; provider: CheckResult };
+}
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+export async function timed(fn: (signal: AbortSignal) => Promise<unknown>, timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult> {
+  const started = performance.now();
+  const ctl = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ctl.abort();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([fn(ctl.signal), deadline]);
+    return { status: 'ok', latencyMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { status: 'error', latencyMs: Math.round(performance.now() - started), error: message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createHealthCheck(
+  container: Container,
+  provider: SmsProvider | undefined,
+  providerCacheMs: number,
+): () => Promise<HealthReport> {
+  let cached: { at: number; result: CheckResult } | undefined;
+
+  async function checkProvider(): Promise<CheckResult> {
+    if (!provider) return { status: 'skipped', latencyMs: 0, error: 'no provider configured' };
+    if (cached && Date.now() - cached.at < providerCacheMs) return cached.result;
+    // The balance call proves the provider answers and the key is accepted (the key never appears in the error text).
+    const result = await timed((signal) => provider.balance('TRANSACTIONAL_SMS', signal), 5_000);
+    cached = { at: Date.now(), result };
+    return result;
+  }
+
+  return async () => {
+    const [postgres, redis, prov] = await Promise.all([
+      timed(() => container.pg.query('SELECT 1')),
+      timed(() => container.redis.ping()),
+      checkProvider(),
+    ]);
+    const checks = { postgres, redis, provider: prov };
+    const down = Object.values(checks).some((c) => c.status === 'error');
+    return { status: down ? 'down' : 'ok', checks };
+  };
+}

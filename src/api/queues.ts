@@ -1,0 +1,29 @@
+/**
+ * BullMQ queue handles for the API: bull-board at /queues and the queue-depth metric. The API only reads
+ * and inspects; it never processes jobs. Queue names come from the sending domain (passed in by `serve`).
+ */
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { Container } from '../container';
+
+export function openQueues(container: Container, names: readonly string[]): Queue[] {
+  return names.map(
+    (name) => new Queue(name, { connection: container.redis, prefix: container.config.QUEUE_PREFIX }),
+  );
+}
+
+export const BULL_BOARD_PATH = '/queues';
+
+export async function mountBullBoard(app: FastifyInstance, queues: readonly Queue[]): Promise<void> {
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  createBullBoard({
+    queues: queues.map((q) => new BullMQAdapter(q)),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'bulksms queues' } },
+  });
+  await app.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
+}

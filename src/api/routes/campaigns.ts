@@ -1,0 +1,186 @@
+/** Campaigns: create, list (with live counts), detail, lifecycle actions, failures by reason. */
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '../../errors';
+import type { ApiDeps, CreateCampaignInput } from '../deps';
+import { createStatusCache } from '../status-cache';
+import { errorResponses, idParams } from './schemas';
+
+const createBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'list', 'type', 'from'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    list: { type: 'string', minLength: 1, description: 'list name or id' },
+    type: { type: 'string', enum: ['transactional', 'promotional'] },
+    from: { type: 'string', minLength: 1, maxLength: 20, description: 'DLT header / sender id' },
+    text: { type: 'string', minLength: 1 },
+    template: { type: 'string', minLength: 1 },
+    vars: { type: 'array', items: { type: 'string' } },
+    peid: { type: 'string' },
+    ctid: { type: 'string' },
+    at: { type: 'string', format: 'date-time' },
+    cron: { type: 'string' },
+    tz: { type: 'string' },
+    packSize: { type: 'integer', minimum: 1, maximum: 1000 },
+  },
+} as const;
+
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+    status: { type: 'string', enum: ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'] },
+  },
+} as const;
+
+const CAMPAIGN_FIELDS = {
+  id: true, name: true, type: true, sender: true, status: true, pauseReason: true, alert: true, listId: true,
+  text: true, templateName: true, scheduleAt: true, cron: true, timezone: true, encoding: true, segmentsMax: true,
+  credits: true, createdAt: true, updatedAt: true, startedAt: true, completedAt: true,
+  list: { select: { name: true } },
+} as const;
+
+type Params = { Params: { id: string } };
+
+/** Lifecycle actions may be POSTed without a body; validate it as `{}` then. */
+async function emptyBodyAsObject(req: { body: unknown }): Promise<void> {
+  if (req.body === undefined || req.body === null) req.body = {};
+}
+
+export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { container, services } = deps;
+  const tags = ['campaigns'];
+  const statuses = createStatusCache();
+  const statusOf = (id: string) => statuses.get(id, () => services.getCampaignStatus(container, id));
+
+  async function mustExist(id: string): Promise<void> {
+    const { rowCount } = await container.pg.query('SELECT 1 FROM campaigns WHERE id = $1', [id]);
+    if (!rowCount) throw new NotFoundError(`campaign ${id} not found`);
+  }
+
+  /** A lifecycle action: 404 for an unknown id, and the memoised status is dropped once the action is done. */
+  async function act<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    await mustExist(id);
+    try {
+      return await fn();
+    } finally {
+      statuses.invalidate(id);
+    }
+  }
+
+  app.post<{ Body: CreateCampaignInput }>(
+    '/api/campaigns',
+    { schema: { tags, summary: 'Create a campaign (draft, or scheduled with at/cron)', body: createBody, response: errorResponses } },
+    async (req, reply) => reply.status(201).send(await services.createCampaign(container, req.body)),
+  );
+
+  app.get<{ Querystring: { limit: number; status?: string } }>(
+    '/api/campaigns',
+    { schema: { tags, summary: 'Campaigns, newest first, each with its message counts', querystring: listQuery } },
+    async (req) => {
+      const rows = await container.prisma.campaign.findMany({
+        where: req.query.status ? { status: req.query.status as never } : {},
+        orderBy: { createdAt: 'desc' },
+        take: req.query.limit,
+        select: CAMPAIGN_FIELDS,
+      });
+      // One status query per campaign on the page (bounded by `limit`), so the list agrees with the detail view.
+      const items = await Promise.all(
+        rows.map(async ({ list, ...c }) => {
+          const st = await statusOf(c.id);
+          return { ...c, listName: list.name, status: st.status, total: st.total, counts: st.counts };
+        }),
+      );
+      return { items };
+    },
+  );
+
+  app.get<Params>(
+    '/api/campaigns/:id',
+    { schema: { tags, summary: 'One campaign with its status counts', params: idParams, response: errorResponses } },
+    async (req) => {
+      const row = await container.prisma.campaign.findUnique({ where: { id: req.params.id }, select: CAMPAIGN_FIELDS });
+      if (!row) throw new NotFoundError(`campaign ${req.params.id} not found`);
+      const { list, ...c } = row;
+      const st = await statusOf(c.id);
+      return { ...c, listName: list.name, ...st, id: c.id };
+    },
+  );
+
+  app.post<Params & { Body: { force?: boolean } | undefined }>(
+    '/api/campaigns/:id/start',
+    {
+      preValidation: emptyBodyAsObject,
+      schema: {
+        tags, summary: 'Start a draft or scheduled campaign now', params: idParams, response: errorResponses,
+        body: { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean' } } },
+      },
+    },
+    async (req) => {
+      const { id } = req.params;
+      return act(id, () => services.startCampaign(container, id, { trigger: 'manual', force: req.body?.force ?? false }));
+    },
+  );
+
+  app.post<Params & { Body: { reason?: string } | undefined }>(
+    '/api/campaigns/:id/pause',
+    {
+      preValidation: emptyBodyAsObject,
+      schema: {
+        tags, summary: 'Pause sending', params: idParams, response: errorResponses,
+        body: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500 } } },
+      },
+    },
+    async (req) => {
+      const { id } = req.params;
+      return act(id, () => services.pauseCampaign(container, id, req.body?.reason ?? 'paused via API'));
+    },
+  );
+
+  for (const action of ['resume', 'cancel'] as const) {
+    app.post<Params>(
+      `/api/campaigns/:id/${action}`,
+      { schema: { tags, summary: `${action} the campaign`, params: idParams, response: errorResponses } },
+      async (req) => {
+        const { id } = req.params;
+        const fn = action === 'resume' ? services.resumeCampaign : services.cancelCampaign;
+        return act(id, () => fn(container, id));
+      },
+    );
+  }
+
+  app.post<Params & { Body: { includeUnknown?: boolean } | undefined }>(
+    '/api/campaigns/:id/retry',
+    {
+      preValidation: emptyBodyAsObject,
+      schema: {
+        tags, summary: 'Re-queue retryable failures (and `unknown` ones with includeUnknown)', params: idParams,
+        response: errorResponses,
+        body: { type: 'object', additionalProperties: false, properties: { includeUnknown: { type: 'boolean', default: false } } },
+      },
+    },
+    async (req) => {
+      const { id } = req.params;
+      return act(id, () => services.retryCampaign(container, id, { includeUnknown: req.body?.includeUnknown ?? false }));
+    },
+  );
+
+  app.get<Params>(
+    '/api/campaigns/:id/failure-reasons',
+    { schema: { tags, summary: 'Failed and unknown messages grouped by reason', params: idParams, response: errorResponses } },
+    async (req) => {
+      await mustExist(req.params.id);
+      const { rows } = await container.pg.query<{ status: string; outcome_class: string | null; reason: string; count: string }>(
+        `SELECT status, outcome_class, COALESCE(failure_reason, provider_text, '(no reason recorded)') AS reason, count(*) AS count
+           FROM messages WHERE campaign_id = $1 AND status IN ('failed', 'unknown')
+          GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 100`,
+        [req.params.id],
+      );
+      return {
+        items: rows.map((r) => ({ status: r.status, outcomeClass: r.outcome_class, reason: r.reason, count: Number(r.count) })),
+      };
+    },
+  );
+}

@@ -1,0 +1,109 @@
+/** Contact lists: streaming CSV upload into the importer, and the list index. */
+import type { FastifyInstance } from 'fastify';
+import type { MultipartFile } from '@fastify/multipart';
+import { ValidationError } from '../../errors';
+import type { ApiDeps, ImportResult } from '../deps';
+import { guardUpload } from '../upload-stream';
+import { recordImport } from '../../metrics-instrument';
+import { errorResponses } from './schemas';
+
+const TEXT_FIELDS = ['name', 'phoneColumn', 'country'] as const;
+type TextField = (typeof TEXT_FIELDS)[number];
+
+export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, maxUploadBytes: number): void {
+  const { container, services } = deps;
+
+  app.post(
+    '/api/lists',
+    {
+      schema: {
+        tags: ['lists'],
+        summary: 'Upload a CSV (multipart/form-data: fields name, phoneColumn?, country? BEFORE the file field `file`)',
+        consumes: ['multipart/form-data'],
+        response: { ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      if (!req.isMultipart()) throw new ValidationError('expected multipart/form-data with a `file` field', 'file');
+      const fields: Partial<Record<TextField, string>> = {};
+      let result: ImportResult | undefined;
+      // Fields must precede the file: the import streams the file and needs the list name before the first byte.
+      for await (const part of req.parts()) {
+        if (part.type === 'field') {
+          if ((TEXT_FIELDS as readonly string[]).includes(part.fieldname)) {
+            fields[part.fieldname as TextField] = String(part.value).trim();
+          }
+          continue;
+        }
+        if (part.fieldname !== 'file' || result) {
+          part.file.resume();
+          throw new ValidationError(`unexpected file field "${part.fieldname}": send exactly one CSV as "file"`, part.fieldname);
+        }
+        result = await importPart(part, fields);
+      }
+      if (!result) throw new ValidationError('field "file" (the CSV) is required', 'file');
+      return reply.status(201).send(result);
+    },
+  );
+
+  async function importPart(part: MultipartFile, fields: Partial<Record<TextField, string>>): Promise<ImportResult> {
+    const upload = guardUpload(part.file, maxUploadBytes);
+    try {
+      const opts = validateFields(fields);
+      const result = await services.importContacts(container, upload.stream, {
+        ...opts,
+        fileName: part.filename || 'upload.csv',
+      });
+      // Belt and braces: an importer must never report success on a stream that was cut at the size limit.
+      if (upload.exceeded()) throw new Error('importer finished on a truncated upload');
+      recordImport(result);
+      return result;
+    } catch (err) {
+      throw upload.exceeded() ? (upload.stream.errored ?? err) : err;
+    } finally {
+      upload.drain();
+    }
+  }
+
+  app.get<{ Querystring: { limit: number } }>(
+    '/api/lists',
+    {
+      schema: {
+        tags: ['lists'],
+        summary: 'Contact lists, newest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+        },
+      },
+    },
+    async (req) => {
+      const lists = await container.prisma.contactList.findMany({
+        orderBy: { createdAt: 'desc' },
+        take: req.query.limit,
+        select: {
+          id: true, name: true, status: true, failureReason: true, sourceFile: true, country: true,
+          columns: true, rows: true, accepted: true, rejected: true, duplicates: true, suppressed: true,
+          rejectReportPath: true, createdAt: true, completedAt: true,
+        },
+      });
+      return { items: lists };
+    },
+  );
+}
+
+function validateFields(fields: Partial<Record<TextField, string>>): { listName: string; phoneColumn?: string; country?: string } {
+  const name = fields.name;
+  if (!name) throw new ValidationError('field "name" (the list name) is required and must come before "file"', 'name');
+  if (name.length > 200) throw new ValidationError('field "name" must be at most 200 characters', 'name');
+  const country = fields.country?.toUpperCase();
+  if (country !== undefined && country !== '' && !/^[A-Z]{2}$/.test(country)) {
+    throw new ValidationError('field "country" must be an ISO 3166 alpha-2 code such as IN', 'country');
+  }
+  return {
+    listName: name,
+    ...(fields.phoneColumn ? { phoneColumn: fields.phoneColumn } : {}),
+    ...(country ? { country } : {}),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The HTTP API, dashboard, webhook, /health, /metrics and OpenAPI docs as one fastify instance.
+ * `buildServer` never listens: `bulksms serve` does, tests listen on port 0 or use inject().
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
+import type { ApiDeps } from './deps';
+import { registerDashboard } from './dashboard';
+import { registerErrorHandler } from './error-handler';
+import { parseAllowList } from './ip-allow';
+import { mountBullBoard, openQueues } from './queues';
+import { registerCampaignRoutes } from './routes/campaigns';
+import { registerListRoutes } from './routes/lists';
+import { registerMessageRoutes } from './routes/messages';
+import { registerOpsRoutes } from './routes/ops';
+import { registerWebhookRoutes } from './routes/webhooks';
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+
+/** Everything under these prefixes needs a principal (see auth.ts); /health, /docs, the dashboard shell and the webhook do not. */
+const PROTECTED_PREFIXES = ['/api', '/metrics', '/queues'];
+
+export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const { container } = deps;
+  const maxUploadBytes = deps.options?.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  const app = Fastify({
+    loggerInstance: container.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    // Per-request lines would be mostly the dashboard's polling; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: false,
+    // Reject unknown properties (400 naming them) instead of silently dropping them.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+
+  registerErrorHandler(app);
+  const verifiers: TokenVerifier[] = container.config.API_TOKEN ? [staticTokenVerifier(container.config.API_TOKEN)] : [];
+  registerAuth(app, {
+    verifiers,
+    protectedPrefixes: PROTECTED_PREFIXES,
+    cookiePrefixes: ['/queues'],
+    allowIp: parseAllowList(container.config.API_ALLOW_IPS),
+  });
+
+  await app.register(formbody);
+  await app.register(multipart, {
+    limits: { fileSize: maxUploadBytes, files: 1, fields: 20, fieldSize: 64 * 1024 },
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'bulksms API', version: '0.1.0', description: 'Bulk-SMS campaigns for 2Factor' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerListRoutes(app, deps, maxUploadBytes);
+  registerCampaignRoutes(app, deps);
+  registerMessageRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
+
+  const queues = openQueues(container, deps.options?.queueNames ?? []);
+  app.addHook('onClose', async () => {
+    await Promise.all(queues.map((q) => q.close()));
+  });
+  registerOpsRoutes(app, deps, queues);
+  if (deps.options?.dashboard ?? true) {
+    registerDashboard(app);
+    await mountBullBoard(app, queues);
+  }
+  return app;
+}

@@ -1,0 +1,199 @@
+/**
+ * Campaign creation: validates everything an operator can get wrong *before* anything is stored (list, sender,
+ * placeholders, schedule), computes encoding/segments/credits over the list, and stores one `campaigns` row
+ * (`draft`, or `scheduled` with --at/--cron). Starting, pausing and sending belong to src/sending.
+ */
+import type { Container } from '../container';
+import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import { estimateCampaign, type CampaignContent } from './estimate';
+import type { Encoding } from './segments';
+import { DEFAULT_TIMEZONE, assertTimeZone, parseAt, parseCron } from './schedule-input';
+import { scheduleCampaign } from './schedule-queue';
+import { isWithinWindow } from './send-window';
+import { normaliseVariableName, placeholders } from './template';
+import { validateCampaignFields, type CampaignType } from './validation';
+
+export interface CreateCampaignInput {
+  name: string;
+  /** List name or id. */
+  list: string;
+  type: CampaignType;
+  from: string;
+  text?: string;
+  template?: string;
+  vars?: string[];
+  peid?: string;
+  ctid?: string;
+  at?: string;
+  cron?: string;
+  tz?: string;
+  packSize?: number;
+}
+
+export interface CreateCampaignResult {
+  campaignId: string;
+  status: 'draft' | 'scheduled';
+  recipients: number;
+  encoding: Encoding;
+  /** Segments of the longest message (what one message may cost). */
+  segments: number;
+  segmentsMin: number;
+  segmentsMax: number;
+  credits: number;
+  scheduleAt: string | null;
+  cron: string | null;
+  warnings: string[];
+}
+
+export type CampaignDeps = Pick<Container, 'config' | 'logger' | 'prisma' | 'pg' | 'redis'>;
+
+/** More parts than this usually means a mistake (and costs that many credits per recipient). */
+export const SEGMENT_WARN_THRESHOLD = 6;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function findReadyList(deps: CampaignDeps, ref: string): Promise<{ id: string; name: string; columns: string[] }> {
+  const list = await deps.prisma.contactList.findFirst({
+    where: UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref },
+    select: { id: true, name: true, status: true, columns: true, failureReason: true },
+  });
+  if (!list) throw new NotFoundError(`--list: no contact list named or with id "${ref}" (import one with: bulksms import <file.csv> --list <name>)`);
+  if (list.status !== 'ready') {
+    const why = list.status === 'failed' && list.failureReason ? `: ${list.failureReason}` : '';
+    throw new ConflictError(`--list: contact list "${list.name}" is ${list.status}${why}; only ready lists can be used`);
+  }
+  return list;
+}
+
+/** Every `{{column}}` and every `--var` must name a column of the list (normalised like CSV headers). */
+function checkColumns(listName: string, columns: string[], wanted: string[], what: string): void {
+  const have = new Set(columns.map(normaliseVariableName));
+  const missing = wanted.filter((w) => !have.has(normaliseVariableName(w)));
+  if (missing.length) {
+    throw new ValidationError(
+      `${what} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not a column of list "${listName}" (columns: ${columns.join(', ') || 'none'})`,
+      what.startsWith('--var') ? 'vars' : 'text',
+    );
+  }
+}
+
+interface Schedule {
+  scheduleAt: Date | null;
+  cron: string | null;
+  timezone: string;
+}
+
+function parseSchedule(input: CreateCampaignInput, now: Date): Schedule {
+  const timezone = assertTimeZone(input.tz ?? DEFAULT_TIMEZONE);
+  const scheduleAt = input.at !== undefined ? parseAt(input.at, timezone) : null;
+  if (scheduleAt && !input.cron && scheduleAt.getTime() <= now.getTime()) {
+    throw new ValidationError(`--at: ${scheduleAt.toISOString()} is in the past (now ${now.toISOString()})`, 'at');
+  }
+  const cron = input.cron !== undefined ? input.cron.trim() : null;
+  if (cron !== null) parseCron(cron, timezone, scheduleAt && scheduleAt > now ? scheduleAt : now);
+  return { scheduleAt, cron, timezone };
+}
+
+export async function createCampaign(
+  deps: CampaignDeps,
+  input: CreateCampaignInput,
+  now: Date = new Date(),
+): Promise<CreateCampaignResult> {
+  const fields = validateCampaignFields(input, {
+    transactional: deps.config.SENDER_PATTERN_TRANSACTIONAL,
+    promotional: deps.config.SENDER_PATTERN_PROMOTIONAL,
+  });
+  const schedule = parseSchedule(input, now);
+  const list = await findReadyList(deps, input.list);
+
+  let content: CampaignContent;
+  if (fields.text !== undefined) {
+    checkColumns(list.name, list.columns, placeholders(fields.text), '--text placeholder');
+    content = { kind: 'text', text: fields.text };
+  } else {
+    checkColumns(list.name, list.columns, fields.vars, '--var column');
+    content = { kind: 'template', name: fields.template!, vars: fields.vars };
+  }
+
+  const est = await estimateCampaign(deps.pg, list.id, content);
+  const warnings = buildWarnings(input, fields.packSize, est, schedule);
+  const status = schedule.scheduleAt || schedule.cron ? 'scheduled' : 'draft';
+
+  const created = await deps.prisma.campaign.create({
+    data: {
+      name: fields.name,
+      listId: list.id,
+      type: fields.type,
+      sender: fields.from,
+      text: content.kind === 'text' ? content.text : null,
+      templateName: content.kind === 'template' ? content.name : null,
+      templateVars: content.kind === 'template' ? content.vars : [],
+      peid: fields.peid ?? null,
+      ctid: fields.ctid ?? null,
+      status,
+      scheduleAt: schedule.scheduleAt,
+      cron: schedule.cron,
+      timezone: schedule.timezone,
+      packSize: fields.packSize,
+      encoding: est.encoding,
+      segmentsMin: est.stats.segmentsMin,
+      segmentsMax: est.stats.segmentsMax,
+      credits: est.credits,
+    },
+    select: { id: true },
+  });
+  deps.logger.info({ campaignId: created.id, listId: list.id, status, recipients: est.recipients }, 'campaign created');
+  if (status === 'scheduled') {
+    // Running workers pick it up at once; if Redis is unavailable now, workers rebuild it from PostgreSQL.
+    await scheduleCampaign(deps, created.id).catch((err: unknown) =>
+      deps.logger.warn({ err, campaignId: created.id }, 'schedule not queued yet; a worker will pick it up when it syncs'),
+    );
+  }
+
+  return {
+    campaignId: created.id,
+    status,
+    recipients: est.recipients,
+    encoding: est.encoding,
+    segments: est.stats.segmentsMax,
+    segmentsMin: est.stats.segmentsMin,
+    segmentsMax: est.stats.segmentsMax,
+    credits: est.credits,
+    scheduleAt: schedule.scheduleAt?.toISOString() ?? null,
+    cron: schedule.cron,
+    warnings,
+  };
+}
+
+function buildWarnings(
+  input: CreateCampaignInput,
+  packSize: number,
+  est: Awaited<ReturnType<typeof estimateCampaign>>,
+  schedule: Schedule,
+): string[] {
+  const warnings: string[] = [];
+  if (est.stats.segmentsMax > SEGMENT_WARN_THRESHOLD) {
+    warnings.push(
+      `messages of up to ${est.stats.segmentsMax} segments (more than ${SEGMENT_WARN_THRESHOLD}): each costs that many credits; shorten the text`,
+    );
+  }
+  if (est.recipients === 0) warnings.push('the list has no sendable recipients (empty or all suppressed)');
+  if (est.unrenderable > 0) {
+    warnings.push(`${est.unrenderable} recipient(s) have an empty value for a {{column}} and will fail instead of being sent`);
+  }
+  if (est.encoding === 'UCS-2') {
+    warnings.push(`${est.stats.ucs2} message(s) need UCS-2 (non-GSM characters): 70 characters per SMS instead of 160`);
+  }
+  if (input.template !== undefined) {
+    warnings.push(`segments for provider template "${input.template}" are counted from the variable values only (the template text lives at the provider)`);
+  }
+  if (packSize > 1 && input.text !== undefined && placeholders(input.text).length > 0) {
+    warnings.push('--pack only groups recipients whose rendered text is identical; personalised texts are mostly sent one by one');
+  }
+  if (input.type === 'promotional') {
+    if (schedule.scheduleAt && !schedule.cron && !isWithinWindow(schedule.scheduleAt)) {
+      warnings.push('promotional messages go out only between 09:00 and 21:00 IST; this campaign will wait for the window');
+    }
+  }
+  return warnings;
+}

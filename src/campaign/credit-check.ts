@@ -1,0 +1,64 @@
+/**
+ * Balance check before a run starts: the credits the run needs against the provider's balance for the product.
+ * Called before a run is materialised (the scheduler's prepareRun; startCampaign for manual starts).
+ *
+ * A `ready` list never changes (imports cannot add to it), and suppressions only lower the need, so the figure
+ * computed at create time is a safe upper bound and is used as is: O(1) even for a 1M list, which keeps a
+ * scheduled run on time. It is recomputed over the list only when missing or older than the list.
+ */
+import type { Container } from '../container';
+import { NotFoundError, ValidationError } from '../errors';
+import type { BalanceKind, SmsProvider } from '../provider/sms-provider';
+import { estimateCampaign, type CampaignContent } from './estimate';
+
+export interface CreditCheck {
+  campaignId: string;
+  kind: BalanceKind;
+  needed: number;
+  balance: number;
+  sufficient: boolean;
+  /** True when the balance is short but --force let the run start anyway. */
+  forced: boolean;
+}
+
+export function balanceKindFor(type: 'transactional' | 'promotional'): BalanceKind {
+  return type === 'transactional' ? 'TRANSACTIONAL_SMS' : 'PROMOTIONAL_SMS';
+}
+
+export async function checkCredits(
+  deps: Pick<Container, 'prisma' | 'pg' | 'logger'>,
+  provider: Pick<SmsProvider, 'balance'>,
+  campaignId: string,
+  opts: { force?: boolean } = {},
+): Promise<CreditCheck> {
+  const campaign = await deps.prisma.campaign.findUnique({
+    where: { id: campaignId },
+    select: {
+      id: true, listId: true, type: true, text: true, templateName: true, templateVars: true, credits: true, createdAt: true,
+      list: { select: { completedAt: true } },
+    },
+  });
+  if (!campaign) throw new NotFoundError(`campaign ${campaignId} not found`);
+  const kind = balanceKindFor(campaign.type);
+  const listChanged = campaign.list.completedAt !== null && campaign.list.completedAt > campaign.createdAt;
+  const stored = campaign.credits !== null && !listChanged ? campaign.credits : null;
+  const content: CampaignContent =
+    campaign.text !== null
+      ? { kind: 'text', text: campaign.text }
+      : { kind: 'template', name: campaign.templateName ?? '', vars: campaign.templateVars };
+  const [needed, balance] = await Promise.all([
+    stored !== null ? Promise.resolve(stored) : estimateCampaign(deps.pg, campaign.listId, content).then((e) => e.credits),
+    provider.balance(kind),
+  ]);
+  const sufficient = balance >= needed;
+  const result: CreditCheck = { campaignId, kind, needed, balance, sufficient, forced: !sufficient && Boolean(opts.force) };
+  if (!sufficient && !opts.force) {
+    throw new ValidationError(
+      `not enough ${kind} credits for campaign ${campaignId}: needs ${needed}, balance ${balance} ` +
+        `(short by ${needed - balance}); top up, or start with --force to send until the balance runs out`,
+      'credits',
+    );
+  }
+  if (result.forced) deps.logger.warn({ campaignId, kind, needed, balance }, 'starting with too few credits (--force)');
+  return result;
+}

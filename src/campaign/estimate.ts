@@ -1,0 +1,118 @@
+/**
+ * Encoding, segments and credits of a campaign over its list, as the list is now. Streams the list through a
+ * cursor (constant memory for a 1M list) and renders each message exactly as it will be sent, because one
+ * Hindi name or one long value changes the encoding or the segment count of that message only.
+ */
+import type { Pool } from 'pg';
+import { countSegments, addToStats, emptyStats, type SegmentStats, type Encoding } from './segments';
+import { normaliseVariableName, placeholders } from './template';
+
+export type CampaignContent = { kind: 'text'; text: string } | { kind: 'template'; name: string; vars: string[] };
+
+export interface Estimate {
+  /** Contacts of the list that are not suppressed. */
+  recipients: number;
+  /** Contacts whose message cannot be rendered (a `{{column}}` is empty): they will fail, no credits counted. */
+  unrenderable: number;
+  stats: SegmentStats;
+  /** UCS-2 when at least one message needs it (credits are per message, this is the worst case shown). */
+  encoding: Encoding;
+  credits: number;
+}
+
+const PAGE = 5000;
+
+type Vars = Record<string, unknown>;
+
+/**
+ * The template compiled once: literal parts and normalised variable names, so each contact costs one pass
+ * (same result as renderTemplate: a missing or empty value means the message cannot be rendered). For a
+ * provider template the template text is unknown here, so only the variable values are counted (a lower bound).
+ */
+function compile(content: CampaignContent): (vars: Vars) => string | null {
+  const template = content.kind === 'text' ? content.text : content.vars.map((v) => `{{${v}}}`).join('');
+  const parts: Array<{ literal: string } | { name: string }> = [];
+  let last = 0;
+  for (const m of template.matchAll(/\{\{\s*([^{}]+?)\s*\}\}/g)) {
+    parts.push({ literal: template.slice(last, m.index) }, { name: normaliseVariableName(m[1]!) });
+    last = m.index! + m[0].length;
+  }
+  parts.push({ literal: template.slice(last) });
+  // Raw JSON keys repeat on every row: normalise each distinct key once.
+  const keyCache = new Map<string, string>();
+  return (vars) => {
+    const lookup = new Map<string, unknown>();
+    for (const k in vars) {
+      let n = keyCache.get(k);
+      if (n === undefined) keyCache.set(k, (n = normaliseVariableName(k)));
+      lookup.set(n, vars[k]);
+    }
+    let out = '';
+    for (const p of parts) {
+      if ('literal' in p) out += p.literal;
+      else {
+        const v = lookup.get(p.name);
+        if (v === undefined || v === null || v === '') return null;
+        out += String(v);
+      }
+    }
+    return out;
+  };
+}
+
+const RECIPIENTS_SQL = `
+  SELECT count(*)::int AS n FROM contacts c
+   WHERE c.list_id = $1 AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = c.phone)`;
+
+/** One pass over the list through a server-side cursor: constant memory, and no per-page rescans. */
+const CURSOR_SQL = `
+  DECLARE estimate_contacts NO SCROLL CURSOR FOR
+  SELECT c.variables FROM contacts c
+   WHERE c.list_id = $1 AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = c.phone)`;
+
+export async function estimateCampaign(pg: Pool, listId: string, content: CampaignContent): Promise<Estimate> {
+  const stats = emptyStats();
+  let unrenderable = 0;
+  const personalised = content.kind === 'template' ? content.vars.length > 0 : placeholders(content.text).length > 0;
+
+  if (!personalised) {
+    // Every recipient gets the same text: one count, times the recipients.
+    const { rows } = await pg.query<{ n: number }>(RECIPIENTS_SQL, [listId]);
+    const recipients = rows[0]!.n;
+    const count = countSegments(compile(content)({}) ?? '');
+    if (recipients > 0) {
+      addToStats(stats, count);
+      stats.messages = recipients;
+      stats.totalSegments = recipients * count.segments;
+      if (count.encoding === 'GSM-7') stats.gsm = recipients;
+      else stats.ucs2 = recipients;
+    }
+    return { recipients, unrenderable, stats, encoding: count.encoding, credits: stats.totalSegments };
+  }
+
+  const render = compile(content);
+  let recipients = 0;
+  const client = await pg.connect();
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query(CURSOR_SQL, [listId]);
+    for (;;) {
+      const { rows } = await client.query<{ variables: Vars | null }>(`FETCH ${PAGE} FROM estimate_contacts`);
+      for (const row of rows) {
+        recipients += 1;
+        const text = render(row.variables ?? {});
+        if (text === null) unrenderable += 1;
+        else addToStats(stats, countSegments(text));
+      }
+      if (rows.length < PAGE) break;
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+  const encoding: Encoding = stats.ucs2 > 0 ? 'UCS-2' : 'GSM-7';
+  return { recipients, unrenderable, stats, encoding, credits: stats.totalSegments };
+}

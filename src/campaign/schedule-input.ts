@@ -1,0 +1,80 @@
+/**
+ * Parsing of the operator's schedule options (`--at`, `--cron`, `--tz`). Pure apart from `now`.
+ * An `--at` without a zone is wall-clock time in `--tz` (default Asia/Kolkata), because the operators are in India.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import { ValidationError } from '../errors';
+
+export const DEFAULT_TIMEZONE = 'Asia/Kolkata';
+
+const ISO_LOCAL = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+export function assertTimeZone(tz: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return tz;
+  } catch {
+    throw new ValidationError(`--tz: unknown time zone "${tz}" (use an IANA name such as Asia/Kolkata)`, 'tz');
+  }
+}
+
+/** Offset (ms) of `tz` from UTC at instant `utcMs`. */
+function zoneOffsetMs(utcMs: number, tz: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(utcMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)!.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(utcMs / 1000) * 1000;
+}
+
+/** Parses an ISO-8601 date-time; without `Z`/offset it is wall-clock time in `tz`. */
+export function parseAt(value: string, tz: string = DEFAULT_TIMEZONE): Date {
+  const m = ISO_LOCAL.exec(value.trim());
+  if (!m) {
+    throw new ValidationError(
+      `--at: "${value}" is not an ISO-8601 date-time (e.g. 2026-12-01T10:30 or 2026-12-01T10:30:00+05:30)`,
+      'at',
+    );
+  }
+  const [, y, mo, d, h, mi, s = '0', ms = '0', zone] = m;
+  const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number(ms.padEnd(3, '0'))] as const;
+  const wall = Date.UTC(...fields);
+  const check = new Date(wall);
+  if (check.getUTCMonth() !== fields[1] || check.getUTCDate() !== fields[2] || fields[3] > 23 || fields[4] > 59 || fields[5] > 59) {
+    throw new ValidationError(`--at: "${value}" is not a valid calendar date-time`, 'at');
+  }
+  if (zone) {
+    if (zone.toUpperCase() === 'Z') return new Date(wall);
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const offset = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+    return new Date(wall - offset);
+  }
+  assertTimeZone(tz);
+  // Two passes settle the offset around DST changes (irrelevant for IST, needed for other zones).
+  let utc = wall - zoneOffsetMs(wall, tz);
+  utc = wall - zoneOffsetMs(utc, tz);
+  return new Date(utc);
+}
+
+/** Validates a cron expression (5 fields, or 6 with seconds) in `tz`; returns its next firing after `now`. */
+export function parseCron(expr: string, tz: string = DEFAULT_TIMEZONE, now: Date = new Date()): Date {
+  assertTimeZone(tz);
+  const fields = expr.trim().split(/\s+/).length;
+  if (fields < 5 || fields > 6) {
+    throw new ValidationError(`--cron: "${expr}" must have 5 fields (minute hour day month weekday) or 6 with seconds`, 'cron');
+  }
+  try {
+    return CronExpressionParser.parse(expr, { tz, currentDate: now }).next().toDate();
+  } catch (err) {
+    throw new ValidationError(`--cron: "${expr}" is not a valid cron expression (${(err as Error).message})`, 'cron');
+  }
+}

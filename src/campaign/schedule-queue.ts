@@ -1,0 +1,99 @@
+/**
+ * Redis side of campaign schedules. PostgreSQL (`campaigns.schedule_at/cron/timezone`) is the source of truth;
+ * the BullMQ queue only holds what is derived from it, so it can be rebuilt at any time (`syncSchedules`):
+ * - `--at`:   one delayed job `at-<campaignId>-<dueMs>` (the custom id makes re-adding idempotent);
+ * - `--cron`: one job scheduler `cron-<campaignId>` (`upsertJobScheduler` is idempotent).
+ */
+import { Queue } from 'bullmq';
+import type { Container } from '../container';
+
+export const SCHEDULE_QUEUE = 'campaign-schedule';
+
+export type ScheduleTrigger = 'at' | 'cron';
+
+/** Job data: ids and instants only (job data is stored in clear text in Redis). */
+export interface ScheduleJobData {
+  campaignId: string;
+  trigger: ScheduleTrigger;
+  /** Due instant (ms) for `at` jobs and deferred firings; cron jobs take theirs from BullMQ's `prevMillis`. */
+  dueAt?: number;
+}
+
+export interface ScheduledCampaign {
+  id: string;
+  scheduleAt: Date | null;
+  cron: string | null;
+  timezone: string;
+}
+
+const JOB_OPTS = { removeOnComplete: true, removeOnFail: 1000 } as const;
+
+export const atJobId = (campaignId: string, dueMs: number): string => `at-${campaignId}-${dueMs}`;
+export const cronSchedulerId = (campaignId: string): string => `cron-${campaignId}`;
+export const deferJobId = (campaignId: string, openMs: number): string => `defer-${campaignId}-${openMs}`;
+
+export function createScheduleQueue(deps: Pick<Container, 'config' | 'redis'>): Queue<ScheduleJobData> {
+  return new Queue<ScheduleJobData>(SCHEDULE_QUEUE, { connection: deps.redis, prefix: deps.config.QUEUE_PREFIX });
+}
+
+/**
+ * Lead time of `--at` jobs: the job fires this long before the due instant so the claim and the pre-start checks
+ * (credits) are done by then, and the run itself starts at the instant (the processor sleeps until it).
+ */
+export const AT_LEAD_MS = 1500;
+
+/** Puts one campaign's schedule into Redis (idempotent). */
+export async function enqueueSchedule(queue: Queue<ScheduleJobData>, c: ScheduledCampaign, now: number, leadMs = AT_LEAD_MS): Promise<void> {
+  if (c.cron) {
+    await queue.upsertJobScheduler(
+      cronSchedulerId(c.id),
+      { pattern: c.cron, tz: c.timezone, ...(c.scheduleAt && c.scheduleAt.getTime() > now ? { startDate: c.scheduleAt } : {}) },
+      { name: 'cron', data: { campaignId: c.id, trigger: 'cron' }, opts: JOB_OPTS },
+    );
+    return;
+  }
+  if (c.scheduleAt) {
+    const due = c.scheduleAt.getTime();
+    await queue.add(
+      'at',
+      { campaignId: c.id, trigger: 'at', dueAt: due },
+      { ...JOB_OPTS, jobId: atJobId(c.id, due), delay: Math.max(0, due - leadMs - now) },
+    );
+  }
+}
+
+/** Defers a firing to `openMs` (the next promotional window); one job per campaign and opening. */
+export async function enqueueDeferred(queue: Queue<ScheduleJobData>, data: ScheduleJobData, openMs: number, now: number): Promise<void> {
+  await queue.add('deferred', data, { ...JOB_OPTS, jobId: deferJobId(data.campaignId, openMs), delay: Math.max(0, openMs - now) });
+}
+
+/** Removes whatever Redis holds for a campaign's schedule (after cancel, or when it no longer exists). */
+export async function dequeueSchedule(queue: Queue<ScheduleJobData>, campaignId: string, scheduleAt: Date | null): Promise<void> {
+  await queue.removeJobScheduler(cronSchedulerId(campaignId));
+  if (scheduleAt) await queue.remove(atJobId(campaignId, scheduleAt.getTime())).catch(() => 0);
+}
+
+/** One-shot helper for producers (campaign create, API): enqueue a campaign's schedule right away. */
+export async function scheduleCampaign(deps: Pick<Container, 'config' | 'redis' | 'prisma'>, campaignId: string): Promise<void> {
+  const c = await deps.prisma.campaign.findUniqueOrThrow({
+    where: { id: campaignId },
+    select: { id: true, scheduleAt: true, cron: true, timezone: true },
+  });
+  const queue = createScheduleQueue(deps);
+  try {
+    await enqueueSchedule(queue, c, Date.now());
+  } finally {
+    await queue.close();
+  }
+}
+
+/** One-shot helper for cancel: remove a campaign's schedule from Redis. */
+export async function unscheduleCampaign(deps: Pick<Container, 'config' | 'redis' | 'prisma'>, campaignId: string): Promise<void> {
+  const c = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { scheduleAt: true } });
+  const queue = createScheduleQueue(deps);
+  try {
+    await dequeueSchedule(queue, campaignId, c?.scheduleAt ?? null);
+  } finally {
+    await queue.close();
+  }
+}

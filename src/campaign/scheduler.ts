@@ -1,0 +1,219 @@
+/**
+ * Campaign scheduler (runs inside `bulksms worker`). Fires `--at` and `--cron` schedules through BullMQ and
+ * calls the injected `startRun` (the sending team's `startCampaign`) once per due instant.
+ *
+ * - Exactly once per due instant: the firing is claimed by inserting `schedule_firings (campaign_id, due_at)`;
+ *   a second worker, or a job BullMQ re-runs after a stall, loses the insert and does nothing.
+ * - Survives restarts and the loss of Redis: `syncSchedules()` rebuilds every delayed job and job scheduler from
+ *   PostgreSQL at start, and again whenever the epoch marker in Redis disappears or changes (Redis flushed,
+ *   failed over to an empty replica, restarted without persistence).
+ * - Promotional firings outside 09:00–21:00 IST wait for the next window (deferred, not claimed).
+ */
+import { randomUUID } from 'node:crypto';
+import { Worker, type Job, type Queue } from 'bullmq';
+import type { Container } from '../container';
+import { AppError, ConflictError, coerceError } from '../errors';
+import {
+  SCHEDULE_QUEUE,
+  createScheduleQueue,
+  cronSchedulerId,
+  dequeueSchedule,
+  enqueueDeferred,
+  enqueueSchedule,
+  type ScheduleJobData,
+  type ScheduleTrigger,
+} from './schedule-queue';
+import { isWithinWindow, nextWindowOpen } from './send-window';
+
+export type StartRun = (campaignId: string, trigger: ScheduleTrigger, info: { dueAt: Date }) => Promise<unknown>;
+
+export interface SchedulerOptions {
+  /** Starts a new run of the campaign (the sending team's startCampaign with `{trigger}`). */
+  startRun: StartRun;
+  /**
+   * Checks made before a run may start (e.g. checkCredits); throwing stops the run and alerts the campaign.
+   * For `--at` it runs ahead of the instant (AT_LEAD_MS), so the run itself starts on time.
+   */
+  prepareRun?: StartRun;
+  now?: () => Date;
+  /** How often the Redis epoch marker is checked (ms). */
+  epochCheckMs?: number;
+  /**
+   * Full resync from PostgreSQL at this interval (ms) as a safety net, e.g. for an `--at` campaign paused before
+   * its instant and resumed after it, or a schedule created while Redis was unreachable.
+   */
+  resyncMs?: number;
+  concurrency?: number;
+}
+
+export type FiringOutcome = 'started' | 'duplicate' | 'deferred' | 'skipped' | 'failed';
+
+export interface SyncResult {
+  at: number;
+  cron: number;
+  removed: number;
+}
+
+export interface CampaignScheduler {
+  syncSchedules(): Promise<SyncResult>;
+  /** Handles one due job (exposed for tests); the worker calls it. */
+  fire(data: ScheduleJobData, dueMs: number): Promise<FiringOutcome>;
+  /** Checks the epoch marker now; resyncs when Redis lost it. Returns true when it resynced. */
+  checkEpoch(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+type Deps = Pick<Container, 'config' | 'logger' | 'prisma' | 'redis' | 'newWorkerRedis'>;
+
+const ACTIVE_CRON_SQL = `
+  SELECT id, schedule_at AS "scheduleAt", cron, timezone FROM campaigns WHERE cron IS NOT NULL AND status <> 'cancelled'`;
+/** `--at` campaigns still waiting for their instant (not yet claimed by a firing). */
+const PENDING_AT_SQL = `
+  SELECT id, schedule_at AS "scheduleAt", cron, timezone FROM campaigns c
+   WHERE c.cron IS NULL AND c.schedule_at IS NOT NULL AND c.status = 'scheduled'
+     AND NOT EXISTS (SELECT 1 FROM schedule_firings f WHERE f.campaign_id = c.id AND f.due_at = c.schedule_at)`;
+
+/** Real-time wait (not the injectable clock): the run must start at the real instant. */
+async function sleepUntilWallClock(ms: number): Promise<void> {
+  for (let d = ms - Date.now(); d > 0; d = ms - Date.now()) await new Promise((r) => setTimeout(r, Math.min(d, 60_000)));
+}
+
+export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promise<CampaignScheduler> {
+  const now = opts.now ?? ((): Date => new Date());
+  const log = deps.logger.child({ component: 'scheduler' });
+  const queue: Queue<ScheduleJobData> = createScheduleQueue(deps);
+  queue.on('error', (err) => log.warn({ err }, 'schedule queue error'));
+  const epochKey = `${deps.config.QUEUE_PREFIX}:${SCHEDULE_QUEUE}:epoch`;
+  let epoch: string | null = null;
+
+  async function syncSchedules(): Promise<SyncResult> {
+    const t = now().getTime();
+    const cron = await deps.prisma.$queryRawUnsafe<Array<{ id: string; scheduleAt: Date | null; cron: string; timezone: string }>>(ACTIVE_CRON_SQL);
+    const at = await deps.prisma.$queryRawUnsafe<Array<{ id: string; scheduleAt: Date; cron: null; timezone: string }>>(PENDING_AT_SQL);
+    for (const c of [...cron, ...at]) {
+      await enqueueSchedule(queue, c, t).catch((err: unknown) => log.error({ err, campaignId: c.id }, 'could not schedule campaign'));
+    }
+    // Schedulers whose campaign was cancelled or deleted while this worker was away.
+    const wanted = new Set(cron.map((c) => cronSchedulerId(c.id)));
+    let removed = 0;
+    for (const s of await queue.getJobSchedulers(0, -1)) {
+      if (s.key && !wanted.has(s.key)) removed += Number(await queue.removeJobScheduler(s.key));
+    }
+    log.debug({ at: at.length, cron: cron.length, removed }, 'schedules synced from PostgreSQL');
+    return { at: at.length, cron: cron.length, removed };
+  }
+
+  async function claim(campaignId: string, dueMs: number, trigger: ScheduleTrigger): Promise<boolean> {
+    const rows = await deps.prisma.$queryRaw<Array<{ claimed: number }>>`
+      INSERT INTO schedule_firings (campaign_id, due_at, trigger) VALUES (${campaignId}::uuid, ${new Date(dueMs)}, ${trigger})
+      ON CONFLICT DO NOTHING RETURNING 1 AS claimed`;
+    return rows.length === 1;
+  }
+
+  async function record(campaignId: string, dueMs: number, outcome: string): Promise<void> {
+    await deps.prisma.scheduleFiring.update({ where: { campaignId_dueAt: { campaignId, dueAt: new Date(dueMs) } }, data: { outcome } });
+  }
+
+  async function fire(data: ScheduleJobData, dueMs: number): Promise<FiringOutcome> {
+    const { campaignId, trigger } = data;
+    const clog = log.child({ campaignId, trigger, dueAt: new Date(dueMs).toISOString() });
+    const campaign = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { status: true, type: true, scheduleAt: true } });
+    if (!campaign || campaign.status === 'cancelled') {
+      await dequeueSchedule(queue, campaignId, campaign?.scheduleAt ?? null);
+      clog.info('schedule of a cancelled or deleted campaign removed');
+      return 'skipped';
+    }
+    if (trigger === 'at' && campaign.status !== 'scheduled') {
+      clog.info({ status: campaign.status }, 'campaign already started or finished: --at firing skipped');
+      return 'skipped';
+    }
+    const at = now();
+    // `--at` jobs fire a little early: judge the window at the instant the run will start.
+    if (campaign.type === 'promotional' && !isWithinWindow(new Date(Math.max(at.getTime(), dueMs)))) {
+      const open = nextWindowOpen(at).getTime();
+      // A deferred cron firing is due at the opening itself, so several missed firings collapse into one run.
+      const deferred: ScheduleJobData = { campaignId, trigger, dueAt: trigger === 'cron' ? open : dueMs };
+      await enqueueDeferred(queue, deferred, open, at.getTime());
+      clog.info({ opensAt: new Date(open).toISOString() }, 'promotional run waits for the TRAI window (09:00–21:00 IST)');
+      return 'deferred';
+    }
+    if (!(await claim(campaignId, dueMs, trigger))) {
+      clog.info('due run already started by another worker');
+      return 'duplicate';
+    }
+    if (trigger === 'cron' && (campaign.status === 'running' || campaign.status === 'paused')) {
+      // One run at a time: the previous run is still going (or an operator paused the campaign).
+      await record(campaignId, dueMs, `skipped: campaign is ${campaign.status}`);
+      clog.warn({ status: campaign.status }, 'cron firing skipped: previous run not finished');
+      return 'skipped';
+    }
+    try {
+      await opts.prepareRun?.(campaignId, trigger, { dueAt: new Date(dueMs) });
+      await sleepUntilWallClock(dueMs);
+      await opts.startRun(campaignId, trigger, { dueAt: new Date(dueMs) });
+      await record(campaignId, dueMs, 'started');
+      clog.info({ lateMs: now().getTime() - dueMs }, 'scheduled run started');
+      return 'started';
+    } catch (raw) {
+      const err = coerceError(raw);
+      if (err instanceof ConflictError) {
+        // e.g. the previous cron run is still going: not an operator problem, just no new run this time.
+        await record(campaignId, dueMs, `skipped: ${err.message}`);
+        clog.warn({ reason: err.message }, 'scheduled run skipped');
+        return 'skipped';
+      }
+      await record(campaignId, dueMs, `failed: ${err.message}`);
+      await deps.prisma.campaign.update({
+        where: { id: campaignId },
+        data: { alert: `scheduled run due ${new Date(dueMs).toISOString()} did not start: ${err.message}` },
+      });
+      clog.error({ err: err instanceof AppError ? err.message : err }, 'scheduled run did not start');
+      return 'failed';
+    }
+  }
+
+  async function checkEpoch(): Promise<boolean> {
+    const current = await deps.redis.get(epochKey);
+    if (current !== null && current === epoch) return false;
+    if (current === null) await deps.redis.set(epochKey, randomUUID(), 'NX');
+    const adopted = await deps.redis.get(epochKey);
+    if (epoch !== null) log.warn({ previous: epoch, current: adopted }, 'Redis epoch changed: rebuilding schedules from PostgreSQL');
+    epoch = adopted;
+    const synced = await syncSchedules();
+    log.info(synced, 'schedules rebuilt from PostgreSQL');
+    return true;
+  }
+
+  const worker = new Worker<ScheduleJobData>(
+    SCHEDULE_QUEUE,
+    async (job: Job<ScheduleJobData>) => {
+      const dueMs = job.data.dueAt ?? job.opts.prevMillis ?? job.timestamp;
+      return fire(job.data, dueMs);
+    },
+    { connection: deps.newWorkerRedis(), prefix: deps.config.QUEUE_PREFIX, concurrency: opts.concurrency ?? 4 },
+  );
+  worker.on('error', (err) => log.warn({ err }, 'schedule worker error'));
+  worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'schedule job failed'));
+
+  await checkEpoch();
+  const timer = setInterval(() => {
+    checkEpoch().catch((err: unknown) => log.warn({ err }, 'epoch check failed'));
+  }, opts.epochCheckMs ?? 5000);
+  timer.unref();
+  const resync = setInterval(() => {
+    syncSchedules().catch((err: unknown) => log.warn({ err }, 'periodic schedule sync failed'));
+  }, opts.resyncMs ?? 60_000);
+  resync.unref();
+
+  return {
+    syncSchedules,
+    fire,
+    checkEpoch,
+    async close() {
+      clearInterval(timer);
+      clearInterval(resync);
+      await worker.close();
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The campaign team's background services for `bulksms worker`, in one call: the schedule worker (--at/--cron),
+ * the TRAI window watcher and the delivery-report poller. The sending engine's functions are injected, so this
+ * module does not import src/sending (startWorker plugs them in).
+ */
+import type { Container } from '../container';
+import { createDlrPoller, type DlrPollerOptions } from '../delivery/poller';
+import type { SmsProvider } from '../provider/sms-provider';
+import { startScheduler, type CampaignScheduler, type StartRun } from './scheduler';
+import { createWindowWatcher } from './window-watcher';
+
+export interface CampaignServicesOptions {
+  /** startCampaign(deps, id, { trigger }) of the sending engine. */
+  startRun: StartRun;
+  /** Pre-start checks (checkCredits), run ahead of `--at` instants; throwing stops the run and alerts. */
+  prepareRun?: StartRun;
+  pauseCampaign: (campaignId: string, reason: string) => Promise<unknown>;
+  resumeCampaign: (campaignId: string) => Promise<unknown>;
+  provider: Pick<SmsProvider, 'deliveryReport'>;
+  /** One slot of the account-wide request budget (the sending engine's pacer). */
+  acquireSlot: () => Promise<void>;
+  /** Turn single services off (tests, or a worker dedicated to sending). All on by default. */
+  scheduler?: boolean;
+  window?: boolean;
+  deliveryReports?: boolean;
+  dlr?: Partial<Omit<DlrPollerOptions, 'provider' | 'acquireSlot'>>;
+  now?: () => Date;
+}
+
+export interface CampaignServices {
+  scheduler: CampaignScheduler | null;
+  close(): Promise<void>;
+}
+
+export async function startCampaignServices(container: Container, opts: CampaignServicesOptions): Promise<CampaignServices> {
+  const scheduler = opts.scheduler === false ? null : await startScheduler(container, { startRun: opts.startRun, prepareRun: opts.prepareRun, now: opts.now });
+  const watcher =
+    opts.window === false
+      ? null
+      : createWindowWatcher(container, { pause: opts.pauseCampaign, resume: opts.resumeCampaign, now: opts.now });
+  watcher?.start();
+  const poller =
+    opts.deliveryReports === false
+      ? null
+      : createDlrPoller(container, { ...opts.dlr, provider: opts.provider, acquireSlot: opts.acquireSlot, now: opts.now });
+  poller?.start();
+  container.logger.info(
+    { scheduler: Boolean(scheduler), window: Boolean(watcher), deliveryReports: Boolean(poller) },
+    'campaign services started',
+  );
+  return {
+    scheduler,
+    async close() {
+      watcher?.stop();
+      await poller?.stop();
+      await scheduler?.close();
+    },
+  };
+}

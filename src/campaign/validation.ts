@@ -1,0 +1,94 @@
+/** Field rules for a new campaign (pure): name, type, DLT sender header, content, DLT ids, pack size. */
+import { ValidationError } from '../errors';
+
+export type CampaignType = 'transactional' | 'promotional';
+
+export interface RawCampaignFields {
+  name: string;
+  type: string;
+  from: string;
+  text?: string;
+  template?: string;
+  vars?: string[];
+  peid?: string;
+  ctid?: string;
+  packSize?: number;
+}
+
+export interface CampaignFields {
+  name: string;
+  type: CampaignType;
+  from: string;
+  text?: string;
+  template?: string;
+  vars: string[];
+  peid?: string;
+  ctid?: string;
+  packSize: number;
+}
+
+export interface SenderRules {
+  transactional: string;
+  promotional: string;
+}
+
+/** Largest comma list we put in one request; 2Factor documents no maximum (reference §7), so stay modest. */
+export const MAX_PACK_SIZE = 100;
+
+const DIGITS = /^\d{1,30}$/;
+
+export function validateSender(type: CampaignType, from: string, rules: SenderRules): string {
+  const pattern = type === 'transactional' ? rules.transactional : rules.promotional;
+  const human =
+    type === 'transactional'
+      ? 'transactional DLT headers are 6 letters, e.g. TFCTOR'
+      : 'promotional DLT headers are 6 digits, e.g. 123456';
+  if (!new RegExp(pattern).test(from)) {
+    throw new ValidationError(`--from: sender "${from}" is not valid for a ${type} campaign (${human}; rule ${pattern})`, 'from');
+  }
+  // Alphabetic headers are registered in upper case.
+  return /^[A-Za-z]+$/.test(from) ? from.toUpperCase() : from;
+}
+
+export function validateCampaignFields(input: RawCampaignFields, rules: SenderRules): CampaignFields {
+  const name = input.name?.trim();
+  if (!name) throw new ValidationError('--name: a campaign name is required', 'name');
+  if (input.type !== 'transactional' && input.type !== 'promotional') {
+    throw new ValidationError(`--type: "${input.type}" must be transactional or promotional`, 'type');
+  }
+  const type: CampaignType = input.type;
+  const from = validateSender(type, (input.from ?? '').trim(), rules);
+
+  const hasText = input.text !== undefined;
+  const hasTemplate = input.template !== undefined;
+  if (hasText === hasTemplate) {
+    throw new ValidationError('give exactly one of --text "<body>" or --template <name>', hasText ? 'template' : 'text');
+  }
+  if (hasText && input.text!.trim() === '') throw new ValidationError('--text: the message text is empty', 'text');
+  if (hasTemplate && input.template!.trim() === '') throw new ValidationError('--template: the template name is empty', 'template');
+  const vars = (input.vars ?? []).map((v) => v.trim());
+  if (hasText && vars.length) throw new ValidationError('--var is only used with --template (use {{column}} in --text)', 'vars');
+  if (vars.some((v) => v === '')) throw new ValidationError('--var: empty column name', 'vars');
+
+  for (const [flag, value] of [['--peid', input.peid], ['--ctid', input.ctid]] as const) {
+    // DLT ids are long digit strings: keep them as strings (never numbers, they exceed 2^53).
+    if (value !== undefined && !DIGITS.test(value)) throw new ValidationError(`${flag}: "${value}" must be digits only`, flag.slice(2));
+  }
+
+  const packSize = input.packSize ?? 1;
+  if (!Number.isInteger(packSize) || packSize < 1 || packSize > MAX_PACK_SIZE) {
+    throw new ValidationError(`--pack: ${input.packSize} must be a whole number from 1 to ${MAX_PACK_SIZE}`, 'packSize');
+  }
+
+  return {
+    name,
+    type,
+    from,
+    text: hasText ? input.text : undefined,
+    template: hasTemplate ? input.template!.trim() : undefined,
+    vars,
+    peid: input.peid,
+    ctid: input.ctid,
+    packSize,
+  };
+}

@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { isLoopbackAddress } from '../../api/auth';
+import type { ApiServices } from '../../api/deps';
+import { DEFAULT_MAX_UPLOAD_BYTES, buildServer } from '../../api/server';
+import { ServiceError, ValidationError } from '../../errors';
+import { installShutdown } from '../../lib/shutdown';
+import { createTwoFactorProviderFromConfig } from '../../provider/twofactor/client';
+import { withContainer } from '../context';
+
+interface ServeOptions {
+  port: string;
+  host: string;
+  maxUploadMb?: string;
+  queues: string;
+}
+
+/** The sending engine's queue (src/sending/keys.ts SEND_QUEUE) and the scheduler's (src/campaign/schedule-queue.ts). */
+const DEFAULT_QUEUES = 'send,campaign-schedule';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('HTTP API, dashboard (/dashboard/), delivery-report webhook, /metrics, /health, OpenAPI at /docs')
+    .option('--port <port>', 'TCP port (0 = any free port)', '3000')
+    .option('--host <host>', 'address to bind; non-loopback addresses require API_TOKEN', '127.0.0.1')
+    .option('--max-upload-mb <mb>', `largest CSV upload in MiB (default ${DEFAULT_MAX_UPLOAD_BYTES / 1024 / 1024})`)
+    .option('--queues <names>', 'comma-separated BullMQ queue names shown at /queues', DEFAULT_QUEUES)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bulksms serve\n  API_TOKEN=$(openssl rand -hex 24) WEBHOOK_SECRET=$(openssl rand -hex 24) bulksms serve --host 0.0.0.0 --port 8080',
+    )
+    .action(
+      withContainer(async (container, opts: ServeOptions) => {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError(`--port: invalid port "${opts.port}"`);
+        if (!container.config.API_TOKEN && !isLoopbackAddress(opts.host)) {
+          throw new ValidationError(
+            `refusing to bind ${opts.host} without API_TOKEN: set API_TOKEN (at least 16 characters) or bind 127.0.0.1`,
+          );
+        }
+        const maxMb = opts.maxUploadMb === undefined ? undefined : Number(opts.maxUploadMb);
+        if (maxMb !== undefined && !(maxMb > 0)) throw new ValidationError(`--max-upload-mb: invalid size "${opts.maxUploadMb}"`);
+        // Only for /health (reachability + key accepted, cached); sending happens in workers.
+        const provider = container.config.TWOFACTOR_API_KEY
+          ? createTwoFactorProviderFromConfig(container, { connections: 2 })
+          : undefined;
+        if (provider) container.onClose('provider', () => provider.close());
+        const app = await buildServer({
+          container,
+          services: wiredServices(),
+          ...(provider ? { provider } : {}),
+          options: {
+            queueNames: opts.queues.split(',').map((q) => q.trim()).filter(Boolean),
+            ...(maxMb ? { maxUploadBytes: Math.round(maxMb * 1024 * 1024) } : {}),
+          },
+        });
+        // The first Prisma query of a process pays the engine start-up (~seconds on a busy box): not the first user's.
+        await container.prisma.campaign.findFirst({ select: { id: true } });
+        const address = await app.listen({ port, host: opts.host });
+        container.logger.info({ address, auth: container.config.API_TOKEN ? 'bearer' : 'loopback-only' }, 'bulksms API listening');
+        process.stderr.write(`bulksms API listening on ${address} (dashboard ${address}/dashboard/, docs ${address}/docs)\n`);
+        installShutdown(async () => {
+          await app.close();
+          await container.close();
+        }, container.logger);
+        // Runs until a signal: installShutdown closes everything and exits.
+        await new Promise<never>(() => undefined);
+      }),
+    );
+}
+
+/** The domain services; each is replaced by the real implementation as its team's code lands on main. */
+function wiredServices(): ApiServices {
+  const notWired = (name: string) => async (): Promise<never> => {
+    throw new ServiceError(`${name} is not available in this build`);
+  };
+  return {
+    importContacts: notWired('importContacts'),
+    createCampaign: notWired('createCampaign'),
+    startCampaign: notWired('startCampaign'),
+    pauseCampaign: notWired('pauseCampaign'),
+    resumeCampaign: notWired('resumeCampaign'),
+    cancelCampaign: notWired('cancelCampaign'),
+    retryCampaign: notWired('retryCampaign'),
+    getCampaignStatus: notWired('getCampaignStatus'),
+    applyDeliveryCallback: notWired('applyDeliveryCallback'),
+  };
+}

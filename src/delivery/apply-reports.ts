@@ -1,0 +1,107 @@
+/**
+ * Applies delivery results to messages (shared by the pull poller and the push webhook). Only `sent` (or
+ * `unknown`) messages move, to `delivered` or `failed`, so a report that arrives twice changes nothing the second
+ * time. DLT-CNT-REJECT also raises a loud alert on the campaign: it is a template/sender problem that usually
+ * hits every message, and someone has to fix the DLT registration.
+ *
+ * Counters: campaign_runs counters are not touched here (nothing on main maintains them incrementally yet;
+ * status counts are derived from messages).
+ */
+import type { Container } from '../container';
+import { samePhone, type DeliveryState } from './status-map';
+
+export interface SessionMessage {
+  id: string;
+  phone: string;
+  campaignId: string;
+}
+
+export interface ResultEntry {
+  phone: string;
+  state: DeliveryState;
+  reason: string | null;
+  dltReject: boolean;
+}
+
+export interface ApplySummary {
+  delivered: number;
+  failed: number;
+  pending: number;
+  /** Entries that matched no open message (already final, or unknown phone). */
+  unmatched: number;
+  dltFlagged: string[];
+}
+
+type Deps = Pick<Container, 'pg' | 'logger'>;
+
+const OPEN = `('sent', 'unknown')`;
+
+export const DLT_ALERT =
+  'DLT-CNT-REJECT: operators rejected messages of this campaign (template text, sender header or PE/template id ' +
+  'not matching the DLT registration); fix the DLT template/header mapping before sending more';
+
+export async function loadOpenMessages(deps: Pick<Container, 'pg'>, sessionId: string): Promise<SessionMessage[]> {
+  const { rows } = await deps.pg.query<SessionMessage>(
+    `SELECT id::text AS id, phone, campaign_id AS "campaignId" FROM messages WHERE session_id = $1 AND status IN ${OPEN}`,
+    [sessionId],
+  );
+  return rows;
+}
+
+function match(messages: SessionMessage[], entries: ResultEntry[]): Array<[SessionMessage, ResultEntry]> {
+  // One recipient per session (the usual case): match even if the report writes the number differently.
+  if (messages.length === 1 && entries.length === 1) return [[messages[0]!, entries[0]!]];
+  const pairs: Array<[SessionMessage, ResultEntry]> = [];
+  const used = new Set<string>();
+  for (const e of entries) {
+    const m = messages.find((x) => !used.has(x.id) && samePhone(x.phone, e.phone));
+    if (m) {
+      used.add(m.id);
+      pairs.push([m, e]);
+    }
+  }
+  return pairs;
+}
+
+export async function applyResults(deps: Deps, messages: SessionMessage[], entries: ResultEntry[], now: Date): Promise<ApplySummary> {
+  const pairs = match(messages, entries);
+  const summary: ApplySummary = { delivered: 0, failed: 0, pending: 0, unmatched: entries.length - pairs.length, dltFlagged: [] };
+  const delivered = pairs.filter(([, e]) => e.state === 'delivered').map(([m]) => m.id);
+  const failed = pairs.filter(([, e]) => e.state === 'failed');
+  summary.pending = pairs.filter(([, e]) => e.state === 'pending').length;
+
+  if (delivered.length) {
+    const r = await deps.pg.query(
+      `UPDATE messages SET status = 'delivered', delivered_at = $2, updated_at = $2
+        WHERE id = ANY($1::bigint[]) AND status IN ${OPEN}`,
+      [delivered, now],
+    );
+    summary.delivered = r.rowCount ?? 0;
+  }
+  if (failed.length) {
+    const r = await deps.pg.query(
+      `UPDATE messages m SET status = 'failed', failure_reason = v.reason, failed_at = $3, updated_at = $3
+         FROM unnest($1::bigint[], $2::text[]) AS v(id, reason)
+        WHERE m.id = v.id AND m.status IN ${OPEN}`,
+      [failed.map(([m]) => m.id), failed.map(([, e]) => e.reason ?? 'FAILED'), now],
+    );
+    summary.failed = r.rowCount ?? 0;
+  }
+  const dltCampaigns = [...new Set(failed.filter(([, e]) => e.dltReject).map(([m]) => m.campaignId))];
+  if (dltCampaigns.length) summary.dltFlagged = await flagDltReject(deps, dltCampaigns);
+  return summary;
+}
+
+/** Sets the campaign alert once; logs at error level when a campaign is newly flagged. */
+async function flagDltReject(deps: Deps, campaignIds: string[]): Promise<string[]> {
+  const { rows } = await deps.pg.query<{ id: string; name: string }>(
+    `UPDATE campaigns SET alert = $2, updated_at = now()
+      WHERE id = ANY($1::uuid[]) AND (alert IS NULL OR alert NOT LIKE 'DLT-CNT-REJECT%')
+      RETURNING id, name`,
+    [campaignIds, DLT_ALERT],
+  );
+  for (const c of rows) {
+    deps.logger.error({ campaignId: c.id, campaign: c.name }, 'DLT-CNT-REJECT on campaign: template/sender rejected by the operator');
+  }
+  return rows.map((r) => r.id);
+}

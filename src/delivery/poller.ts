@@ -1,0 +1,151 @@
+/**
+ * Pull delivery reports (`RPT/TSMS/{sessionId}`) for `sent` messages.
+ *
+ * - Budget: every provider request first takes a slot from the injected `acquireSlot` (the sending team's
+ *   account-wide pacer), so report polling shares the provider's rate limit with sending and never exceeds it.
+ * - Batching: one request per session id (a packed send has several recipients under one session).
+ * - Back-off: a session is checked `baseDelayMs` after sending, then after 2x, 4x ... up to `maxDelayMs`
+ *   (`dlr_checks`, `dlr_checked_at`); claiming bumps both, so several pollers never ask for the same session.
+ * - Give up: messages sent more than `maxAgeMs` ago are no longer polled and stay `sent`.
+ */
+import type { Container } from '../container';
+import { coerceError } from '../errors';
+import type { DeliveryReportEntry, SmsProvider } from '../provider/sms-provider';
+import { applyResults, type ResultEntry, type SessionMessage } from './apply-reports';
+
+export interface DlrPollerOptions {
+  provider: Pick<SmsProvider, 'deliveryReport'>;
+  /** Resolves when one provider request may be made (shared account-wide pacer). */
+  acquireSlot: () => Promise<void>;
+  now?: () => Date;
+  /** Sessions per poll. */
+  batchSize?: number;
+  /** Parallel report requests (each still waits for a slot). */
+  concurrency?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  maxAgeMs?: number;
+  /** Pause between polls when there was nothing (or little) to do. */
+  idleMs?: number;
+}
+
+export interface PollSummary {
+  sessions: number;
+  requests: number;
+  delivered: number;
+  failed: number;
+  pending: number;
+  notFound: number;
+  errors: number;
+}
+
+export interface DlrPoller {
+  pollOnce(): Promise<PollSummary>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+type Deps = Pick<Container, 'pg' | 'logger' | 'config'>;
+
+/**
+ * Claims due sessions. The due condition is repeated in the UPDATE so that, when two pollers race, the second
+ * one re-checks the rows after the first committed its bump and skips them.
+ */
+const DUE = `m.status = 'sent' AND m.session_id IS NOT NULL
+   AND COALESCE(m.sent_at, m.updated_at) > $1::timestamptz - make_interval(secs => $2::float8 / 1000)
+   AND COALESCE(m.dlr_checked_at, m.sent_at, m.updated_at)
+       + make_interval(secs => LEAST($4::float8, $3::float8 * power(2, LEAST(m.dlr_checks, 30))) / 1000) <= $1::timestamptz`;
+
+const CLAIM_SQL = `
+  WITH due AS (SELECT DISTINCT m.session_id FROM messages m WHERE ${DUE} LIMIT $5)
+  UPDATE messages m SET dlr_checked_at = $1, dlr_checks = m.dlr_checks + 1
+    FROM due WHERE m.session_id = due.session_id AND ${DUE}
+  RETURNING m.id::text AS id, m.session_id AS "sessionId", m.phone, m.campaign_id AS "campaignId"`;
+
+const toResult = (e: DeliveryReportEntry): ResultEntry => ({
+  phone: e.phone,
+  state: e.state,
+  reason: e.state === 'failed' ? [e.statusDesc, e.errorId && e.errorId !== '0' ? `#${e.errorId}` : ''].filter(Boolean).join(' ') : null,
+  dltReject: e.dltReject,
+});
+
+export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
+  const now = opts.now ?? ((): Date => new Date());
+  const log = deps.logger.child({ component: 'dlr-poller' });
+  const batchSize = opts.batchSize ?? 100;
+  const baseDelayMs = opts.baseDelayMs ?? 10_000;
+  const maxDelayMs = opts.maxDelayMs ?? 30 * 60_000;
+  const maxAgeMs = opts.maxAgeMs ?? deps.config.DLR_MAX_AGE_HOURS * 3_600_000;
+  let loop: Promise<void> | null = null;
+  let stopping = false;
+  let wake: (() => void) | null = null;
+
+  async function pollSession(sessionId: string, messages: SessionMessage[], summary: PollSummary): Promise<void> {
+    await opts.acquireSlot();
+    summary.requests += 1;
+    try {
+      const report = await opts.provider.deliveryReport(sessionId);
+      if (!report.found) {
+        summary.notFound += 1;
+        return;
+      }
+      const r = await applyResults(deps, messages, report.entries.map(toResult), now());
+      summary.delivered += r.delivered;
+      summary.failed += r.failed;
+      summary.pending += r.pending;
+    } catch (err) {
+      summary.errors += 1;
+      log.warn({ sessionId, err: coerceError(err).message }, 'delivery report request failed; will retry after back-off');
+    }
+  }
+
+  async function pollOnce(): Promise<PollSummary> {
+    const t = now();
+    const { rows } = await deps.pg.query<SessionMessage & { sessionId: string }>(CLAIM_SQL, [t, maxAgeMs, baseDelayMs, maxDelayMs, batchSize]);
+    const bySession = new Map<string, SessionMessage[]>();
+    for (const r of rows) bySession.set(r.sessionId, [...(bySession.get(r.sessionId) ?? []), r]);
+    const summary: PollSummary = { sessions: bySession.size, requests: 0, delivered: 0, failed: 0, pending: 0, notFound: 0, errors: 0 };
+    const queue = [...bySession.entries()];
+    const lanes = Array.from({ length: Math.min(opts.concurrency ?? 4, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await pollSession(next[0], next[1], summary);
+    });
+    await Promise.all(lanes);
+    if (summary.sessions) log.debug(summary, 'delivery reports polled');
+    return summary;
+  }
+
+  async function run(): Promise<void> {
+    while (!stopping) {
+      let full = false;
+      try {
+        full = (await pollOnce()).sessions >= batchSize;
+      } catch (err) {
+        log.warn({ err: coerceError(err).message }, 'delivery report poll failed');
+      }
+      if (!full && !stopping) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, opts.idleMs ?? 2000);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    }
+  }
+
+  return {
+    pollOnce,
+    start() {
+      stopping = false;
+      loop ??= run();
+    },
+    async stop() {
+      stopping = true;
+      wake?.();
+      await loop;
+      loop = null;
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/** Detection on the first lines of a file (pure): the delimiter, the phone column, the variable names. */
+import { normaliseVariableName } from '../campaign/template';
+import { CsvParser, type CsvRecord } from './csv-parser';
+
+export const DELIMITERS = [',', ';', '\t', '|'] as const;
+
+function isBlank(fields: readonly string[]): boolean {
+  return fields.every((f) => f.trim() === '');
+}
+
+/**
+ * The delimiter whose header splits into the most columns with the rows agreeing with it: parses the
+ * sample once per candidate (quote-aware), prefers a candidate that yields >1 column, then the share of
+ * rows with exactly the header's column count, then the column count. Falls back to ','.
+ */
+export function detectDelimiter(sample: string, complete: boolean): string {
+  let best: { d: string; score: [number, number, number] } | null = null;
+  for (const d of DELIMITERS) {
+    let records: CsvRecord[];
+    try {
+      records = new CsvParser(d, Math.max(sample.length, 1)).push(sample, complete);
+    } catch {
+      records = [];
+    }
+    const rows = records.filter((r) => !isBlank(r.fields)).slice(0, 50);
+    if (rows.length === 0) continue;
+    const width = rows[0]!.fields.length;
+    const rest = rows.slice(1);
+    const agree = rest.length ? rest.filter((r) => r.fields.length === width).length / rest.length : 1;
+    const score: [number, number, number] = [width > 1 ? 1 : 0, agree, width];
+    if (!best || compare(score, best.score) > 0) best = { d, score };
+  }
+  return best && best.score[0] === 1 ? best.d : ',';
+}
+
+function compare(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+/** Header cell as shown to people: BOMs and surrounding whitespace removed, inner whitespace collapsed. */
+export function cleanHeader(cell: string): string {
+  return cell.replace(/\uFEFF/g, '').replace(/\s+/g, ' ').trim();
+}
+
+function headerKey(cell: string): string {
+  return cleanHeader(cell).toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/** Header keys that name the phone column exactly, best first. */
+const EXACT = [
+  'mobile', 'mobileno', 'mobilenumber', 'mobilephone', 'phone', 'phoneno', 'phonenumber', 'msisdn',
+  'whatsapp', 'whatsappno', 'whatsappnumber', 'cell', 'cellphone', 'cellno', 'cellnumber', 'contact',
+  'contactno', 'contactnumber', 'number', 'mob', 'mobno', 'tel', 'telephone', 'ph', 'phno',
+];
+/** Substrings that make a header a phone column when no header matches exactly. */
+const PARTIAL = ['mobile', 'phone', 'msisdn', 'whatsapp', 'cell', 'contactno', 'contactnum'];
+
+export interface ColumnMapping {
+  phoneIndex: number;
+  phoneHeader: string;
+  /**
+   * Every other column, with its variable name (normaliseVariableName of the header, unique). Columns
+   * without a header are `column_<n>` and `optional`: stored only when the row has a value there.
+   */
+  variables: { index: number; name: string; optional: boolean }[];
+}
+
+export type MappingResult = { ok: true; mapping: ColumnMapping } | { ok: false; reason: string };
+
+function findPhone(keys: string[], phoneColumn: string | undefined): number {
+  if (phoneColumn !== undefined) {
+    const wanted = headerKey(phoneColumn);
+    const byName = keys.indexOf(wanted);
+    if (byName !== -1) return byName;
+    // A 1-based column number, for files whose phone header is unhelpful.
+    if (/^\d+$/.test(phoneColumn.trim())) {
+      const index = Number(phoneColumn.trim()) - 1;
+      return index >= 0 && index < keys.length ? index : -1;
+    }
+    return -1;
+  }
+  let best = -1;
+  let bestRank = Infinity;
+  keys.forEach((key, i) => {
+    const exact = EXACT.indexOf(key);
+    const partial = PARTIAL.findIndex((p) => key.includes(p));
+    const rank = exact !== -1 ? exact : partial !== -1 ? 1000 + partial : Infinity;
+    if (rank < bestRank) {
+      best = i;
+      bestRank = rank;
+    }
+  });
+  return best;
+}
+
+export function mapColumns(header: readonly string[], phoneColumn?: string): MappingResult {
+  const cleaned = header.map(cleanHeader);
+  const keys = cleaned.map(headerKey);
+  const phoneIndex = findPhone(keys, phoneColumn);
+  if (phoneIndex === -1) {
+    const shown = cleaned.map((h) => JSON.stringify(h)).join(', ');
+    return {
+      ok: false,
+      reason:
+        phoneColumn !== undefined
+          ? `no column "${phoneColumn}" in the header (columns: ${shown})`
+          : `no recognisable phone column in the header (columns: ${shown}); name it phone/mobile/msisdn or pass --phone-column`,
+    };
+  }
+  const used = new Set<string>();
+  const variables: ColumnMapping['variables'] = [];
+  cleaned.forEach((h, index) => {
+    if (index === phoneIndex) return;
+    const base = normaliseVariableName(h) || `column_${index + 1}`;
+    let name = base;
+    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
+    used.add(name);
+    variables.push({ index, name, optional: h === '' });
+  });
+  return { ok: true, mapping: { phoneIndex, phoneHeader: cleaned[phoneIndex] || `column ${phoneIndex + 1}`, variables } };
+}
+
+export { isBlank };

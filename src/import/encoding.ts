@@ -1,0 +1,101 @@
+/**
+ * Encoding detection (pure): BOMs, well-known binary formats, UTF-16 without BOM, UTF-8 vs Windows-1252.
+ * Spreadsheet exports on Windows are often Windows-1252; decoding them as UTF-8 would store U+FFFD or
+ * mojibake, so a sample that is not valid UTF-8 (and shows no UTF-8 multi-byte sequence) is Windows-1252.
+ */
+import { isUtf8 } from 'node:buffer';
+
+export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+/** `ascii` = no byte ≥ 0x80 seen yet: UTF-8 and Windows-1252 are still both possible. */
+export type SniffedEncoding = TextEncoding | 'ascii';
+
+export type SniffResult = { ok: true; encoding: SniffedEncoding; bomLength: number } | { ok: false; reason: string };
+
+const MAGIC: ReadonlyArray<[number[], string]> = [
+  [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive (an Excel .xlsx workbook?); save it as "CSV UTF-8" first'],
+  [[0xd0, 0xcf, 0x11, 0xe0], 'a legacy Excel .xls workbook; save it as "CSV UTF-8" first'],
+  [[0x25, 0x50, 0x44, 0x46], 'a PDF document, not a CSV file'],
+  [[0x1f, 0x8b], 'a gzip archive; decompress it first'],
+  [[0x89, 0x50, 0x4e, 0x47], 'a PNG image, not a CSV file'],
+  [[0xff, 0xd8, 0xff], 'a JPEG image, not a CSV file'],
+  [[0x47, 0x49, 0x46, 0x38], 'a GIF image, not a CSV file'],
+];
+
+function startsWith(buf: Buffer, bytes: readonly number[]): boolean {
+  return buf.length >= bytes.length && bytes.every((b, i) => buf[i] === b);
+}
+
+/** True when the buffer holds at least one well-formed UTF-8 multi-byte sequence. */
+export function hasUtf8Multibyte(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length - 1; i++) {
+    const b = buf[i]!;
+    if (b < 0xc2 || b > 0xf4) continue;
+    const need = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : 1;
+    let ok = i + need < buf.length;
+    for (let k = 1; ok && k <= need; k++) ok = (buf[i + k]! & 0xc0) === 0x80;
+    if (ok) return true;
+  }
+  return false;
+}
+
+/** UTF-8 validity of a buffer that may end in the middle of a character (when more data follows). */
+export function isUtf8Prefix(buf: Buffer, complete: boolean): boolean {
+  if (complete) return isUtf8(buf);
+  for (let cut = 0; cut <= 3 && cut < buf.length; cut++) {
+    if (isUtf8(buf.subarray(0, buf.length - cut))) return true;
+  }
+  return buf.length === 0;
+}
+
+function utf16WithoutBom(sample: Buffer): 'utf-16le' | 'utf-16be' | null {
+  const pairs = Math.floor(sample.length / 2);
+  if (pairs < 4) return null;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let i = 0; i < pairs * 2; i += 2) {
+    if (sample[i] === 0) evenNul++;
+    if (sample[i + 1] === 0) oddNul++;
+  }
+  if (oddNul / pairs > 0.4 && evenNul / pairs < 0.05) return 'utf-16le';
+  if (evenNul / pairs > 0.4 && oddNul / pairs < 0.05) return 'utf-16be';
+  return null;
+}
+
+/**
+ * Share of control bytes (other than tab, CR, LF, FF) above which a file is treated as binary. Random
+ * binary has ~10%; a text export with a stray bell or escape character in a name has far less than 5%.
+ */
+const CONTROL_SHARE = 0.05;
+
+function controlShare(sample: Buffer): number {
+  let n = 0;
+  for (const b of sample) if ((b < 0x20 && b !== 9 && b !== 10 && b !== 13 && b !== 12) || b === 0x7f) n++;
+  return n / sample.length;
+}
+
+/** `complete` = the sample is the whole file (so a trailing partial UTF-8 sequence is an error, not a cut). */
+export function sniffEncoding(sample: Buffer, complete: boolean): SniffResult {
+  if (sample.length === 0) return { ok: false, reason: 'the file is empty' };
+  if (startsWith(sample, [0xff, 0xfe, 0x00, 0x00]) || startsWith(sample, [0x00, 0x00, 0xfe, 0xff])) {
+    return { ok: false, reason: 'UTF-32 is not supported; save the file as UTF-8' };
+  }
+  if (startsWith(sample, [0xef, 0xbb, 0xbf])) return { ok: true, encoding: 'utf-8', bomLength: 3 };
+  if (startsWith(sample, [0xff, 0xfe])) return { ok: true, encoding: 'utf-16le', bomLength: 2 };
+  if (startsWith(sample, [0xfe, 0xff])) return { ok: true, encoding: 'utf-16be', bomLength: 2 };
+  for (const [bytes, what] of MAGIC) {
+    if (startsWith(sample, bytes)) return { ok: false, reason: `this is ${what}` };
+  }
+  if (sample.includes(0)) {
+    const utf16 = utf16WithoutBom(sample);
+    if (utf16) return { ok: true, encoding: utf16, bomLength: 0 };
+    return { ok: false, reason: 'binary data (NUL bytes), not a text CSV file' };
+  }
+  if (controlShare(sample) > CONTROL_SHARE) return { ok: false, reason: 'binary data (control bytes), not a text CSV file' };
+  if (isUtf8Prefix(sample, complete)) {
+    return { ok: true, encoding: sample.some((b) => b >= 0x80) ? 'utf-8' : 'ascii', bomLength: 0 };
+  }
+  if (hasUtf8Multibyte(sample)) {
+    return { ok: false, reason: 'the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8' };
+  }
+  return { ok: true, encoding: 'windows-1252', bomLength: 0 };
+}

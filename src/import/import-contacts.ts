@@ -1,0 +1,141 @@
+/**
+ * Contact import: one streaming pipeline used by `bulksms import`, `bulksms send` and the HTTP upload.
+ * Readable → encoding detection/decoding → delimiter detection → CSV records → phone column + variables →
+ * E.164 → batched unnest inserts (dedupe + suppression in PostgreSQL) + reject report. Memory stays flat
+ * whatever the file size. Whole-file problems throw ImportError (exit 2 / HTTP 400); the list is then
+ * `failed` with the reason and holds no contacts.
+ */
+import type { Readable } from 'node:stream';
+import type { PoolClient } from 'pg';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+import type { Container } from '../container';
+import { AppError, ServiceError, ValidationError } from '../errors';
+import { ContactWriter } from './contact-writer';
+import { openCsvTable } from './csv-table';
+import { mapColumns } from './detect';
+import { ImportError } from './import-error';
+import { resolveLimits, type ImportLimits } from './limits';
+import { beginListTransaction, commitListTransaction, createImportingList, markFailed, markReady } from './list-store';
+import { RejectReport } from './reject-report';
+import { RowMapper } from './row-mapper';
+
+export type { ImportLimits } from './limits';
+export { ImportError } from './import-error';
+
+export interface ImportProgress {
+  rows: number;
+  bytes: number;
+}
+
+export interface ImportOptions {
+  listName: string;
+  /** Shown in errors and stored on the list (a path or an upload's original name). */
+  fileName: string;
+  /** Default country for numbers without an international prefix (ISO 3166 alpha-2); IN if absent. */
+  country?: string;
+  /** Header name (case/space-insensitive) or 1-based column number of the phone column. */
+  phoneColumn?: string;
+  limits?: Partial<ImportLimits>;
+  /** Connections writing contacts in parallel (default 2; PostgreSQL's share of the work is the larger). */
+  writers?: number;
+  /** Called after every decoded chunk (progress bars). */
+  onProgress?: (p: ImportProgress) => void;
+}
+
+export interface ImportResult {
+  listId: string;
+  rows: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  suppressed: number;
+  rejectReport: string | null;
+}
+
+export type ImportDeps = Pick<Container, 'config' | 'logger' | 'pg'>;
+
+export function resolveCountry(country: string | undefined): CountryCode {
+  const c = (country ?? 'IN').trim().toUpperCase();
+  if (!isSupportedCountry(c)) throw new ValidationError(`unknown country "${country}" (use an ISO code such as IN)`, 'country');
+  return c;
+}
+
+export async function importContacts(deps: ImportDeps, source: Readable, opts: ImportOptions): Promise<ImportResult> {
+  // An upload can fail before reading starts (while connections are set up); without a listener that
+  // 'error' event would crash the process. Reading the stream later rethrows it.
+  source.on('error', () => undefined);
+  const limits = resolveLimits(opts.limits);
+  const country = resolveCountry(opts.country);
+  const listName = opts.listName.trim();
+  if (!listName) throw new ValidationError('list name must not be empty', 'list');
+  const file = opts.fileName;
+  const started = Date.now();
+  const listId = await createImportingList(deps.pg, { name: listName, sourceFile: file, country });
+  const report = new RejectReport(deps.config.REPORTS_DIR, `import-${listId}`);
+  const clients: PoolClient[] = [];
+  let writer: ContactWriter | undefined;
+  try {
+    // Leave one pooled connection free for the list bookkeeping, so a small pool cannot deadlock.
+    const poolMax = deps.pg.options.max ?? 10;
+    const writers = Math.max(1, Math.min(opts.writers ?? 2, poolMax - 1));
+    for (let i = 0; i < writers; i++) clients.push(await deps.pg.connect());
+    const client = clients[0]!;
+    await beginListTransaction(clients, listId);
+    const table = await openCsvTable(source, file, limits);
+    const header = table.header;
+    if (header.fields.length > limits.maxColumns) {
+      throw new ImportError({ file, line: header.line }, `${header.fields.length} columns, more than the limit of ${limits.maxColumns}`);
+    }
+    const mapped = mapColumns(header.fields, opts.phoneColumn);
+    if (!mapped.ok) throw new ImportError({ file, line: header.line, column: opts.phoneColumn }, mapped.reason);
+    const { mapping } = mapped;
+    const anySuppressed = await client.query('SELECT 1 FROM suppressions LIMIT 1');
+    writer = new ContactWriter(clients, listId, mapping.phoneHeader, report, (anySuppressed.rowCount ?? 0) > 0);
+    const mapper = new RowMapper(mapping, country, limits.maxColumns, header.fields.length);
+    let rows = 0;
+    let rejected = 0;
+    for await (const batch of table.batches) {
+      for (const rec of batch) {
+        rows++;
+        const r = mapper.map(rec);
+        if (r.ok) writer.add(r.row);
+        else {
+          rejected++;
+          writer.reject(r.entry);
+        }
+        if (writer.full) await writer.flush();
+      }
+      opts.onProgress?.({ rows, bytes: table.bytesRead() });
+    }
+    if (rows === 0) throw new ImportError({ file, line: header.line }, 'the file has a header row but no data rows');
+    const counts = await writer.finish();
+    const rejectReport = await report.close();
+    const result: ImportResult = { listId, rows, accepted: counts.accepted, rejected, duplicates: counts.duplicates, suppressed: counts.suppressed, rejectReport };
+    await markReady(client, listId, {
+      ...result,
+      phoneColumn: mapping.phoneHeader,
+      columns: mapping.variables.map((v) => v.name),
+      rejectReportPath: rejectReport,
+    });
+    await commitListTransaction(clients);
+    deps.logger.info(
+      { file, encoding: table.encoding(), delimiter: table.delimiter, ...result, ms: Date.now() - started },
+      'contact import finished',
+    );
+    return result;
+  } catch (err) {
+    await writer?.settle();
+    for (const c of clients) await c.query('ROLLBACK').catch(() => undefined);
+    // A connection that saw an error mid-transaction is not trusted back into the pool.
+    for (const c of clients.splice(0)) c.release(true);
+    await report.discard().catch(() => undefined);
+    source.destroy();
+    const reason = err instanceof Error ? err.message : String(err);
+    await markFailed(deps.pg, listId, reason).catch((e: unknown) => deps.logger.error({ err: e, listId }, 'could not mark list failed'));
+    deps.logger.warn({ listId, file, reason }, 'contact import failed');
+    if (err instanceof AppError) throw err;
+    throw new ServiceError(`import of ${file} failed: ${reason}`, { cause: err });
+  } finally {
+    for (const c of clients) c.release();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * contact_lists lifecycle: `importing` → `ready`, or `failed` with the reason. Contacts are written in one
+ * transaction that also flips the list to `ready`, so a list is never `ready` without all its contacts and
+ * a failed or crashed import leaves no contact behind.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { ConflictError } from '../errors';
+
+export interface NewList {
+  name: string;
+  sourceFile: string;
+  country: string;
+}
+
+/**
+ * Creates the list row (status `importing`, committed so it is visible as such). A `failed` list of the
+ * same name is replaced; so is an `importing` one whose importer is gone (its row lock is free).
+ */
+export async function createImportingList(pg: Pool, list: NewList): Promise<string> {
+  const client = await pg.connect();
+  try {
+    await client.query('BEGIN');
+    const existing = await client.query<{ id: string; status: string }>(
+      'SELECT id, status FROM contact_lists WHERE name = $1',
+      [list.name],
+    );
+    const old = existing.rows[0];
+    if (old) {
+      if (old.status === 'ready') throw new ConflictError(`list "${list.name}" already exists (id ${old.id}); choose another name`);
+      const locked = await client.query('SELECT id FROM contact_lists WHERE id = $1 FOR UPDATE SKIP LOCKED', [old.id]);
+      if (locked.rowCount === 0) throw new ConflictError(`list "${list.name}" is being imported right now`);
+      const used = await client.query('SELECT 1 FROM campaigns WHERE list_id = $1 LIMIT 1', [old.id]);
+      if (used.rowCount) throw new ConflictError(`list "${list.name}" (${old.status}) is referenced by a campaign; choose another name`);
+      await client.query('DELETE FROM contact_lists WHERE id = $1', [old.id]);
+    }
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO contact_lists (name, status, source_file, country) VALUES ($1, 'importing', $2, $3) RETURNING id`,
+      [list.name, list.sourceFile, list.country],
+    );
+    await client.query('COMMIT');
+    return rows[0]!.id;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Starts the contacts transaction on every writer connection; the first holds the list row lock so a
+ * concurrent import cannot replace the list. NO KEY UPDATE, because the other writers' foreign-key checks
+ * take KEY SHARE on the same row, which FOR UPDATE would block.
+ */
+export async function beginListTransaction(clients: readonly PoolClient[], listId: string): Promise<void> {
+  for (const c of clients) await c.query('BEGIN');
+  await clients[0]!.query('SELECT id FROM contact_lists WHERE id = $1 FOR NO KEY UPDATE', [listId]);
+}
+
+/** Commits the secondary writers first and the one that flipped the list to `ready` last. */
+export async function commitListTransaction(clients: readonly PoolClient[]): Promise<void> {
+  for (let i = clients.length - 1; i >= 0; i--) await clients[i]!.query('COMMIT');
+}
+
+export interface ListOutcome {
+  phoneColumn: string;
+  columns: string[];
+  rows: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  suppressed: number;
+  rejectReportPath: string | null;
+}
+
+export async function markReady(client: PoolClient, listId: string, o: ListOutcome): Promise<void> {
+  await client.query(
+    `UPDATE contact_lists SET status = 'ready', phone_column = $2, columns = $3, rows = $4, accepted = $5,
+       rejected = $6, duplicates = $7, suppressed = $8, reject_report_path = $9, completed_at = now()
+     WHERE id = $1`,
+    [listId, o.phoneColumn, o.columns, o.rows, o.accepted, o.rejected, o.duplicates, o.suppressed, o.rejectReportPath],
+  );
+}
+
+/** Also deletes contacts a partly committed multi-connection import may have left. */
+export async function markFailed(pg: Pool, listId: string, reason: string): Promise<void> {
+  await pg.query('DELETE FROM contacts WHERE list_id = $1', [listId]);
+  await pg.query(
+    `UPDATE contact_lists SET status = 'failed', failure_reason = $2, completed_at = now() WHERE id = $1`,
+    [listId, reason.slice(0, 2000)],
+  );
+}

@@ -1,0 +1,71 @@
+/**
+ * Prometheus metrics (prom-client), in a registry of our own so nothing else in the process leaks into
+ * `/metrics`. Other domains import and increment these directly:
+ *
+ *   providerOutcomes.inc({ outcome: 'accepted' })            sending: one per provider answer (OutcomeKind)
+ *   sendLatency.observe({ outcome }, seconds)                 sending: provider round-trip
+ *   rateLimitWaits.inc(); rateLimitWaitSeconds.observe(s)     sending: each time the pacer makes a send wait
+ *   importRows.inc({ result: 'accepted' }, n)                 import: rows by result
+ *
+ * Gauges that mirror state (messages by status, queue depth) are refreshed by the API on each scrape.
+ * Label values are closed sets (statuses, outcome kinds, queue names): never the API key, a phone or free text.
+ * Counters are per process: `bulksms worker` processes count their own sends.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const metricsRegistry = new Registry();
+collectDefaultMetrics({ register: metricsRegistry, prefix: 'bulksms_' });
+
+export const messagesByStatus = new Gauge({
+  name: 'bulksms_messages',
+  help: 'Messages of unfinished campaign runs by status (from PostgreSQL, refreshed on scrape)',
+  labelNames: ['status'] as const,
+  registers: [metricsRegistry],
+});
+
+export const providerOutcomes = new Counter({
+  name: 'bulksms_provider_outcomes_total',
+  help: 'Provider answers by outcome class (accepted, permanent_recipient, permanent_campaign, account_fatal, retryable, ambiguous)',
+  labelNames: ['outcome'] as const,
+  registers: [metricsRegistry],
+});
+
+export const sendLatency = new Histogram({
+  name: 'bulksms_send_latency_seconds',
+  help: 'Provider send request latency by outcome class',
+  labelNames: ['outcome'] as const,
+  buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30],
+  registers: [metricsRegistry],
+});
+
+export const rateLimitWaits = new Counter({
+  name: 'bulksms_rate_limit_waits_total',
+  help: 'Times a send had to wait for the shared rate limiter',
+  registers: [metricsRegistry],
+});
+
+export const rateLimitWaitSeconds = new Histogram({
+  name: 'bulksms_rate_limit_wait_seconds',
+  help: 'Time sends spent waiting for the shared rate limiter',
+  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+  registers: [metricsRegistry],
+});
+
+export const queueDepth = new Gauge({
+  name: 'bulksms_queue_depth',
+  help: 'BullMQ jobs by queue and state (refreshed on scrape)',
+  labelNames: ['queue', 'state'] as const,
+  registers: [metricsRegistry],
+});
+
+export const importRows = new Counter({
+  name: 'bulksms_import_rows_total',
+  help: 'Imported CSV rows by result (accepted, rejected, duplicate, suppressed)',
+  labelNames: ['result'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Replaces the message gauge with fresh counts; statuses absent from `counts` are set to 0. */
+export function setMessageCounts(counts: Readonly<Record<string, number>>, statuses: readonly string[]): void {
+  for (const status of statuses) messagesByStatus.set({ status }, counts[status] ?? 0);
+}

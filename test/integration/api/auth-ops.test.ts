@@ -1,0 +1,186 @@
+import { loadConfig } from '../../../src/config';
+import { createContainer } from '../../../src/container';
+import { createLogger } from '../../../src/logger';
+import { providerOutcomes } from '../../../src/metrics';
+import { createTwoFactorProviderFromConfig } from '../../../src/provider/twofactor/client';
+import { startSimulator } from '../../../src/simulator/server';
+import { useTestEnv } from '../../helpers/env';
+import { stubServices } from '../../helpers/api-services';
+import { TEST_API_TOKEN, closedPort, http, startApi, type RunningApi } from '../../helpers/api-server';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
+
+describe('API auth, health, metrics and docs', () => {
+  let api: RunningApi;
+  beforeAll(async () => {
+    api = await startApi(env.container(), stubServices(), { queueNames: ['send'] });
+  });
+  afterAll(() => api.close());
+
+  it('answers 401 without a token and with a wrong one, 200 with the right one', async () => {
+    const none = await http('GET', `${api.url}/api/campaigns`, { token: null });
+    expect(none.status).toBe(401);
+    expect(none.json<{ error: { code: string } }>().error.code).toBe('unauthorized');
+    const wrong = await http('GET', `${api.url}/api/campaigns`, { token: 'not-the-token-at-all-xxxxxxxx' });
+    expect(wrong.status).toBe(401);
+    const malformed = await http('GET', `${api.url}/api/lists`, { token: null, headers: { authorization: 'Basic abc' } });
+    expect(malformed.status).toBe(401);
+    const ok = await http('GET', `${api.url}/api/campaigns`);
+    expect(ok.status).toBe(200);
+    expect(ok.json()).toEqual({ items: [] });
+  });
+
+  it('protects /metrics and /queues too, but not /health or /docs', async () => {
+    expect((await http('GET', `${api.url}/metrics`, { token: null })).status).toBe(401);
+    expect((await http('GET', `${api.url}/queues`, { token: null })).status).toBe(401);
+    expect((await http('GET', `${api.url}/health`, { token: null })).status).toBe(200);
+    const doc = await http('GET', `${api.url}/docs/json`, { token: null });
+    expect(doc.status).toBe(200);
+    const paths = Object.keys(doc.json<{ paths: Record<string, unknown> }>().paths);
+    expect(paths).toEqual(expect.arrayContaining(['/api/lists', '/api/campaigns/{id}/messages', '/health']));
+    const ui = await http('GET', `${api.url}/docs/`, { token: null });
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain('swagger');
+  });
+
+  it('accepts the token cookie on /queues only (bull-board fetches its API without our header)', async () => {
+    const cookie = { cookie: `bulksms_token=${TEST_API_TOKEN}` };
+    const board = await http('GET', `${api.url}/queues/api/queues?activeQueue=send`, { token: null, headers: cookie });
+    expect(board.status).toBe(200);
+    expect(board.json<{ queues: { name: string }[] }>().queues.map((q) => q.name)).toEqual(['send']);
+    expect((await http('GET', `${api.url}/queues`, { token: null, headers: cookie })).text).toContain('<html');
+    expect((await http('GET', `${api.url}/api/lists`, { token: null, headers: cookie })).status).toBe(401);
+  });
+
+  it('reports PostgreSQL and Redis with latencies on /health', async () => {
+    const res = await http('GET', `${api.url}/health`, { token: null });
+    const body = res.json<{ status: string; checks: Record<string, { status: string; latencyMs: number }> }>();
+    expect(body.status).toBe('ok');
+    expect(body.checks.postgres!.status).toBe('ok');
+    expect(body.checks.redis!.status).toBe('ok');
+    expect(body.checks.provider!.status).toBe('skipped');
+    expect(typeof body.checks.redis!.latencyMs).toBe('number');
+  });
+
+  it('answers 503 on /health when Redis is unreachable', async () => {
+    const port = await closedPort();
+    const config = loadConfig({ ...env.env, API_TOKEN: TEST_API_TOKEN, REDIS_URL: `redis://127.0.0.1:${port}` });
+    const broken = createContainer({ config, logger: createLogger({ level: 'silent' }) });
+    const second = await startApi(broken, stubServices(), { dashboard: false });
+    try {
+      const res = await http('GET', `${second.url}/health`, { token: null });
+      expect(res.status).toBe(503);
+      const body = res.json<{ status: string; checks: Record<string, { status: string; error?: string }> }>();
+      expect(body.status).toBe('down');
+      expect(body.checks.redis!.status).toBe('error');
+      expect(body.checks.redis!.error).toBeTruthy();
+      expect(body.checks.postgres!.status).toBe('ok');
+    } finally {
+      await second.close();
+      broken.redis.disconnect();
+      await broken.close().catch(() => undefined);
+    }
+  });
+
+  it('exposes Prometheus metrics with message counts from the database and never the API key', async () => {
+    const c = env.container();
+    const list = await c.prisma.contactList.create({ data: { name: 'metrics-list', status: 'ready' } });
+    const campaign = await c.prisma.campaign.create({
+      data: { name: 'm', listId: list.id, type: 'transactional', sender: 'ABCDEF', text: 'hi', status: 'running' },
+    });
+    const run = await c.prisma.campaignRun.create({ data: { campaignId: campaign.id, runNumber: 1, status: 'running' } });
+    await c.prisma.message.createMany({
+      data: [
+        ...Array.from({ length: 3 }, (_, i) => ({ runId: run.id, campaignId: campaign.id, phone: `+9190000000${i}`, status: 'queued' as const })),
+        { runId: run.id, campaignId: campaign.id, phone: '+919000000099', status: 'failed' as const },
+      ],
+    });
+    providerOutcomes.inc({ outcome: 'accepted' }, 2);
+    const res = await http('GET', `${api.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.text).toMatch(/^bulksms_messages\{status="queued"\} 3$/m);
+    expect(res.text).toMatch(/^bulksms_messages\{status="failed"\} 1$/m);
+    expect(res.text).toMatch(/^bulksms_messages\{status="delivered"\} 0$/m);
+    expect(res.text).toMatch(/^bulksms_provider_outcomes_total\{outcome="accepted"\} \d+$/m);
+    expect(res.text).toMatch(/^bulksms_queue_depth\{queue="send",state="waiting"\} 0$/m);
+    for (const name of ['bulksms_send_latency_seconds', 'bulksms_rate_limit_waits_total', 'bulksms_import_rows_total']) {
+      expect(res.text).toContain(`# TYPE ${name}`);
+    }
+    expect(res.text).not.toContain(env.config.TWOFACTOR_API_KEY!);
+  });
+});
+
+describe('API without API_TOKEN', () => {
+  it('lets loopback clients in (serve refuses to bind anything else)', async () => {
+    const { API_TOKEN: _unused, ...withoutToken } = env.env;
+    const config = loadConfig(withoutToken);
+    expect(config.API_TOKEN).toBeUndefined();
+    const c = createContainer({ config, logger: createLogger({ level: 'silent' }) });
+    const api = await startApi(c, stubServices(), { dashboard: false });
+    try {
+      const res = await http('GET', `${api.url}/api/lists`, { token: null });
+      expect(res.status).toBe(200);
+    } finally {
+      await api.close();
+      await c.close();
+    }
+  });
+});
+
+describe('API with API_ALLOW_IPS', () => {
+  it('answers 403 to clients outside the allow-list, even with the right token', async () => {
+    const config = loadConfig({ ...env.env, API_ALLOW_IPS: '10.0.0.0/8' });
+    const c = createContainer({ config, logger: createLogger({ level: 'silent' }) });
+    const api = await startApi(c, stubServices(), { dashboard: false });
+    try {
+      expect((await http('GET', `${api.url}/api/lists`)).status).toBe(403);
+      expect((await http('GET', `${api.url}/health`, { token: null })).status).toBe(200);
+    } finally {
+      await api.close();
+      await c.close();
+    }
+  });
+});
+
+describe('/health provider check against the simulator', () => {
+  it('is ok while the provider answers and 503 once it is gone', async () => {
+    const sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY! });
+    const config = loadConfig({ ...env.env, TWOFACTOR_BASE_URL: sim.url });
+    const c = createContainer({ config, logger: createLogger({ level: 'silent' }) });
+    const provider = createTwoFactorProviderFromConfig(c, { connections: 1 });
+    const api = await startApi(c, stubServices(), { dashboard: false, providerCheckCacheMs: 0 }, provider);
+    try {
+      const up = await http('GET', `${api.url}/health`, { token: null });
+      expect(up.status).toBe(200);
+      expect(up.json<{ checks: { provider: { status: string } } }>().checks.provider.status).toBe('ok');
+      await sim.close();
+      const down = await http('GET', `${api.url}/health`, { token: null });
+      expect(down.status).toBe(503);
+      const body = down.json<{ checks: { provider: { status: string; error: string } } }>();
+      expect(body.checks.provider.status).toBe('error');
+      expect(body.checks.provider.error).not.toContain(env.config.TWOFACTOR_API_KEY!);
+    } finally {
+      await api.close();
+      await provider.close();
+      await c.close();
+      await sim.close().catch(() => undefined);
+    }
+  });
+});
+
+describe('auth cannot be sidestepped by URL spelling', () => {
+  it('protects encoded, doubled and query-suffixed spellings of protected paths', async () => {
+    const c = createContainer({ config: loadConfig({ ...env.env, API_TOKEN: TEST_API_TOKEN }), logger: createLogger({ level: 'silent' }) });
+    const api = await startApi(c, stubServices(), { queueNames: ['send'] });
+    try {
+      for (const path of ['/%61pi/lists', '/api/lists?x=/health', '/api%2Flists', '/%6detrics', '/queues/api/queues', '/api/lists/']) {
+        const res = await http('GET', `${api.url}${path}`, { token: null });
+        expect({ path, ok: res.status === 401 || res.status === 404 }).toEqual({ path, ok: true });
+      }
+    } finally {
+      await api.close();
+      await c.close();
+    }
+  });
+});

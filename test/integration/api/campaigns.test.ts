@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { useTestEnv } from '../../helpers/env';
+import { stubServices, type StubServices } from '../../helpers/api-services';
+import { seedCampaign } from '../../helpers/api-fixtures';
+import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
+
+type ErrorBody = { error: { code: string; message: string; field?: string } };
+
+describe('campaign routes', () => {
+  let api: RunningApi;
+  let services: StubServices;
+  let listId: string;
+  beforeAll(async () => {
+    services = stubServices();
+    api = await startApi(env.container(), services, { dashboard: false });
+    const c = env.container();
+    const list = await c.prisma.contactList.create({ data: { name: 'vip', status: 'ready', accepted: 2 } });
+    listId = list.id;
+    await c.prisma.contact.createMany({
+      data: ['+919876543210', '+919876543211'].map((phone, i) => ({ listId, phone, rawPhone: phone, sourceLine: i + 2 })),
+    });
+  });
+  afterAll(() => api.close());
+
+  it('creates, lists, starts and reports a campaign with status counts', async () => {
+    const created = await http('POST', `${api.url}/api/campaigns`, {
+      json: { name: 'Diwali', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi {{name}}' },
+    });
+    expect(created.status).toBe(201);
+    const { campaignId, recipients } = created.json<{ campaignId: string; recipients: number }>();
+    expect(recipients).toBe(2);
+
+    const started = await http('POST', `${api.url}/api/campaigns/${campaignId}/start`, { json: {} });
+    expect(started.status).toBe(200);
+    expect(started.json()).toMatchObject({ campaignId, status: 'running' });
+
+    const one = await http('GET', `${api.url}/api/campaigns/${campaignId}`);
+    expect(one.status).toBe(200);
+    expect(one.json()).toMatchObject({
+      id: campaignId, name: 'Diwali', listName: 'vip', status: 'running', total: 2, counts: expect.objectContaining({ queued: 2, sent: 0 }),
+    });
+
+    const all = await http('GET', `${api.url}/api/campaigns`);
+    const items = all.json<{ items: { id: string; counts: Record<string, number>; total: number }[] }>().items;
+    expect(items.find((i) => i.id === campaignId)).toMatchObject({ total: 2, counts: expect.objectContaining({ queued: 2 }) });
+  });
+
+  it('runs pause, resume, cancel and retry through the services', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [
+      { status: 'failed', outcomeClass: 'retryable' },
+      { status: 'unknown', outcomeClass: 'ambiguous' },
+      { status: 'sent', outcomeClass: 'accepted' },
+    ]);
+    const post = (action: string, json: unknown = {}) => http('POST', `${api.url}/api/campaigns/${campaignId}/${action}`, { json });
+    expect((await post('pause', { reason: 'checking template' })).json()).toMatchObject({ status: 'paused' });
+    expect((await post('resume')).json()).toMatchObject({ status: 'running' });
+    // Clients may POST actions without any body at all.
+    const bare = await http('POST', `${api.url}/api/campaigns/${campaignId}/pause`);
+    expect(bare.status).toBe(200);
+    expect((await post('resume')).json()).toMatchObject({ status: 'running' });
+    expect((await post('retry')).json()).toEqual({ campaignId, requeued: 1 });
+    expect((await post('retry', { includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1 });
+    expect((await post('cancel')).json()).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('answers 400 naming the field for invalid bodies', async () => {
+    const base = { name: 'x', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'hi' };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...base, from: undefined }, 'from'],
+      [{ ...base, type: 'marketing' }, 'type'],
+      [{ ...base, packSize: 0 }, 'packSize'],
+      [{ ...base, colour: 'red' }, 'colour'],
+      [{ ...base, at: 'tomorrow' }, 'at'],
+    ];
+    for (const [json, field] of cases) {
+      const res = await http('POST', `${api.url}/api/campaigns`, { json });
+      expect(res.status).toBe(400);
+      const { error } = res.json<ErrorBody>();
+      expect({ field: error.field, code: error.code }).toEqual({ field, code: 'validation' });
+      expect(error.message).toContain(field === 'from' ? "'from'" : field);
+    }
+    const retry = await http('POST', `${api.url}/api/campaigns/${randomUUID()}/retry`, { json: { includeUnknown: 'maybe' } });
+    expect(retry.status).toBe(400);
+    expect(retry.json<ErrorBody>().error.field).toBe('includeUnknown');
+    const badId = await http('GET', `${api.url}/api/campaigns/not-a-uuid`);
+    expect(badId.status).toBe(400);
+    expect(badId.json<ErrorBody>().error.field).toBe('id');
+  });
+
+  it('answers 404 for unknown campaign ids on every campaign route', async () => {
+    const id = randomUUID();
+    const gets = ['', '/messages', '/failures.csv', '/failure-reasons'];
+    for (const suffix of gets) {
+      const res = await http('GET', `${api.url}/api/campaigns/${id}${suffix}`);
+      expect({ suffix, status: res.status }).toEqual({ suffix, status: 404 });
+      expect(res.json<ErrorBody>().error.code).toBe('not_found');
+    }
+    for (const action of ['start', 'pause', 'resume', 'cancel', 'retry']) {
+      const res = await http('POST', `${api.url}/api/campaigns/${id}/${action}`, { json: {} });
+      expect({ action, status: res.status }).toEqual({ action, status: 404 });
+    }
+    const unknownList = await http('POST', `${api.url}/api/campaigns`, {
+      json: { name: 'x', list: 'no-such-list', type: 'promotional', from: 'ACMEIN', text: 'hi' },
+    });
+    expect(unknownList.status).toBe(404);
+  });
+
+  it('groups failures by reason', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [
+      { status: 'failed', outcomeClass: 'permanent_recipient', failureReason: 'Invalid Phone Number' },
+      { status: 'failed', outcomeClass: 'permanent_recipient', failureReason: 'Invalid Phone Number' },
+      { status: 'unknown', outcomeClass: 'ambiguous', providerText: 'timeout after 10000 ms' },
+      { status: 'delivered', outcomeClass: 'accepted' },
+    ]);
+    const res = await http('GET', `${api.url}/api/campaigns/${campaignId}/failure-reasons`);
+    expect(res.json()).toEqual({
+      items: [
+        { status: 'failed', outcomeClass: 'permanent_recipient', reason: 'Invalid Phone Number', count: 2 },
+        { status: 'unknown', outcomeClass: 'ambiguous', reason: 'timeout after 10000 ms', count: 1 },
+      ],
+    });
+  });
+});

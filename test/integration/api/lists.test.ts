@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { FormData } from 'undici';
+import { useTestEnv } from '../../helpers/env';
+import { stubServices } from '../../helpers/api-services';
+import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
+const fixture = (name: string) => readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'api', name));
+const MAX_UPLOAD = 4096;
+
+function form(fields: Record<string, string>, file?: { name: string; content: Buffer | string }): FormData {
+  const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+  if (file) fd.append('file', new Blob([file.content], { type: 'text/csv' }), file.name);
+  return fd;
+}
+
+describe('POST /api/lists (streaming CSV upload)', () => {
+  let api: RunningApi;
+  beforeAll(async () => {
+    api = await startApi(env.container(), stubServices(), { maxUploadBytes: MAX_UPLOAD, dashboard: false });
+  });
+  afterAll(() => api.close());
+
+  it('imports the CSV and returns the import result', async () => {
+    const res = await http('POST', `${api.url}/api/lists`, {
+      body: form({ name: 'customers', country: 'in' }, { name: 'contacts.csv', content: fixture('contacts.csv') }),
+    });
+    expect(res.status).toBe(201);
+    const body = res.json<{ listId: string; rows: number; accepted: number; rejected: number }>();
+    expect(body).toMatchObject({ rows: 3, accepted: 2, rejected: 1 });
+    expect(await env.container().prisma.contact.count({ where: { listId: body.listId } })).toBe(2);
+    const metrics = await http('GET', `${api.url}/metrics`);
+    expect(metrics.text).toMatch(/^bulksms_import_rows_total\{result="rejected"\} [1-9]/m);
+    const lists = (await http('GET', `${api.url}/api/lists`)).json<{ items: { name: string; accepted: number }[] }>();
+    expect(lists.items).toEqual([expect.objectContaining({ name: 'customers', accepted: 2 })]);
+  });
+
+  it.each([
+    ['a little', 400],
+    ['far', 40_000],
+  ])('answers 413 for an upload %s over the limit and imports nothing', async (_label, lines) => {
+    const big = `phone,name\n${'9876543210,Somebody with a long name\n'.repeat(lines)}`;
+    expect(big.length).toBeGreaterThan(MAX_UPLOAD);
+    const res = await http('POST', `${api.url}/api/lists`, {
+      body: form({ name: `too-big-${lines}` }, { name: 'big.csv', content: big }),
+    });
+    expect(res.status).toBe(413);
+    expect(res.json<{ error: { code: string } }>().error.code).toBe('payload_too_large');
+    expect(await env.container().prisma.contactList.count({ where: { name: `too-big-${lines}` } })).toBe(0);
+    // The server is still healthy after abandoning the stream mid-way.
+    expect((await http('GET', `${api.url}/api/lists`)).status).toBe(200);
+  });
+
+  it('answers 400 with the importer’s reason for a bad CSV', async () => {
+    const res = await http('POST', `${api.url}/api/lists`, {
+      body: form({ name: 'bad' }, { name: 'no-phone.csv', content: fixture('no-phone-column.csv') }),
+    });
+    expect(res.status).toBe(400);
+    const { error } = res.json<{ error: { code: string; message: string } }>();
+    expect(error.code).toBe('validation');
+    expect(error.message).toMatch(/no-phone\.csv.*phone/);
+  });
+
+  it('answers 400 naming the missing field', async () => {
+    const noName = await http('POST', `${api.url}/api/lists`, {
+      body: form({}, { name: 'contacts.csv', content: fixture('contacts.csv') }),
+    });
+    expect(noName.status).toBe(400);
+    expect(noName.json<{ error: { field: string } }>().error.field).toBe('name');
+    const noFile = await http('POST', `${api.url}/api/lists`, { body: form({ name: 'x' }) });
+    expect(noFile.status).toBe(400);
+    expect(noFile.json<{ error: { field: string } }>().error.field).toBe('file');
+    const badCountry = await http('POST', `${api.url}/api/lists`, {
+      body: form({ name: 'y', country: 'India' }, { name: 'contacts.csv', content: fixture('contacts.csv') }),
+    });
+    expect(badCountry.status).toBe(400);
+    expect(badCountry.json<{ error: { field: string } }>().error.field).toBe('country');
+    const notMultipart = await http('POST', `${api.url}/api/lists`, { json: { name: 'z' } });
+    expect(notMultipart.status).toBe(400);
+  });
+
+  it('rejects an upload without the token before reading it', async () => {
+    const res = await http('POST', `${api.url}/api/lists`, {
+      token: null,
+      body: form({ name: 'anon' }, { name: 'contacts.csv', content: fixture('contacts.csv') }),
+    });
+    expect(res.status).toBe(401);
+    expect(await env.container().prisma.contactList.count({ where: { name: 'anon' } })).toBe(0);
+  });
+});

@@ -1,0 +1,143 @@
+import { parse } from 'csv-parse/sync';
+import { useTestEnv } from '../../helpers/env';
+import { stubServices, type StubServices } from '../../helpers/api-services';
+import { seedCampaign } from '../../helpers/api-fixtures';
+import { TEST_API_TOKEN, TEST_WEBHOOK_SECRET, http, startApi, type RunningApi } from '../../helpers/api-server';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
+
+interface Page {
+  items: { id: string; phone: string; status: string; outcomeClass: string | null }[];
+  nextCursor: string | null;
+}
+
+describe('messages, failures export and the delivery-report webhook', () => {
+  let api: RunningApi;
+  let services: StubServices;
+  beforeAll(async () => {
+    services = stubServices();
+    api = await startApi(env.container(), services, { dashboard: false });
+  });
+  afterAll(() => api.close());
+
+  it('pages through messages with a keyset cursor, without gaps or repeats, honouring filters', async () => {
+    const { campaignId } = await seedCampaign(
+      env.container(),
+      Array.from({ length: 25 }, (_, i) => ({
+        status: i % 5 === 0 ? ('failed' as const) : ('sent' as const),
+        outcomeClass: i % 5 === 0 ? ('permanent_recipient' as const) : ('accepted' as const),
+      })),
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const q: string = cursor ? `&cursor=${cursor}` : '';
+      const res = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?limit=10${q}`);
+      expect(res.status).toBe(200);
+      const page = res.json<Page>();
+      seen.push(...page.items.map((m) => m.id));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen).size).toBe(25);
+    expect([...seen].sort((a, b) => Number(a) - Number(b))).toEqual(seen);
+
+    const failed = (await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?status=failed`)).json<Page>();
+    expect(failed.items).toHaveLength(5);
+    expect(failed.items.every((m) => m.status === 'failed')).toBe(true);
+    expect(failed.nextCursor).toBeNull();
+    const byClass = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?outcomeClass=accepted&limit=100`);
+    expect(byClass.json<Page>().items).toHaveLength(20);
+    const byPhone = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?phone=${encodeURIComponent('+91 98 0000 0003')}`);
+    expect(byPhone.json<Page>().items.map((m) => m.phone)).toEqual(['+919800000003']);
+  });
+
+  it('answers 400 naming the field for bad filters and cursors', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [{ status: 'sent' }]);
+    const base = `${api.url}/api/campaigns/${campaignId}/messages`;
+    for (const [query, field] of [
+      ['status=lost', 'status'],
+      ['outcomeClass=bad', 'outcomeClass'],
+      ['limit=0', 'limit'],
+      ['cursor=xyz', 'cursor'],
+      ['sort=phone', 'sort'],
+    ]) {
+      const res = await http('GET', `${base}?${query}`);
+      expect({ query, status: res.status, field: res.json<{ error: { field?: string } }>().error.field }).toEqual({
+        query, status: 400, field,
+      });
+    }
+  });
+
+  it('streams failures as formula-safe CSV', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [
+      { status: 'failed', outcomeClass: 'permanent_recipient', failureReason: '=HYPERLINK("http://evil","x")' },
+      { status: 'unknown', outcomeClass: 'ambiguous', providerText: '@SUM(A1:A2)' },
+      { status: 'failed', failureReason: '-2+3', providerText: '\tcmd' },
+      { status: 'failed', failureReason: 'line one\r\nline "two"' },
+      { status: 'delivered', failureReason: 'not exported' },
+    ]);
+    const res = await http('GET', `${api.url}/api/campaigns/${campaignId}/failures.csv`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('text/csv');
+    expect(res.headers['content-disposition']).toContain(`failures-${campaignId}.csv`);
+    const rows = parse(res.text, { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(4);
+    expect(rows.map((r) => r.status)).toEqual(['failed', 'unknown', 'failed', 'failed']);
+    expect(rows[0]!.failure_reason).toBe(`'=HYPERLINK("http://evil","x")`);
+    expect(rows[1]!.provider_text).toBe("'@SUM(A1:A2)");
+    expect(rows[2]!.failure_reason).toBe("'-2+3");
+    expect(rows[2]!.provider_text).toBe("'\tcmd");
+    expect(rows[3]!.failure_reason).toBe('line one\r\nline "two"');
+    expect(rows[0]!.phone).toBe("'+919800000000");
+    for (const row of rows) for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+  });
+
+  it('applies a delivery callback posted with the right secret', async () => {
+    await seedCampaign(env.container(), [{ status: 'sent', sessionId: 'sess-42' }]);
+    const body = new URLSearchParams({ SessionId: 'sess-42', SmsTo: '919800000000', SmsStatus: 'DELIVERED', StatusId: '5' });
+    const res = await http('POST', `${api.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, {
+      token: null,
+      body: body.toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual({ ok: true, result: { updated: 1 } });
+    expect(services.callbacks.at(-1)).toMatchObject({ SessionId: 'sess-42', SmsStatus: 'DELIVERED', StatusId: '5' });
+    const msg = await env.container().prisma.message.findFirst({ where: { sessionId: 'sess-42' } });
+    expect(msg?.status).toBe('delivered');
+  });
+
+  it('rejects a wrong or missing secret without processing the callback', async () => {
+    const before = services.callbacks.length;
+    const form = { token: null, body: 'SessionId=sess-42&SmsStatus=FAILED', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    expect((await http('POST', `${api.url}/webhooks/dlr/wrong-secret-0123456789`, form)).status).toBe(401);
+    expect((await http('POST', `${api.url}/webhooks/dlr/`, form)).status).toBe(401);
+    expect(services.callbacks.length).toBe(before);
+    const msg = await env.container().prisma.message.findFirst({ where: { sessionId: 'sess-42' } });
+    expect(msg?.status).toBe('delivered');
+    const empty = await http('POST', `${api.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, { ...form, body: '' });
+    expect(empty.status).toBe(400);
+  });
+
+  it('returns 404 for the webhook when WEBHOOK_SECRET is not configured', async () => {
+    const { WEBHOOK_SECRET: _unused, ...rest } = env.env;
+    const { loadConfig } = await import('../../../src/config');
+    const { createContainer } = await import('../../../src/container');
+    const { createLogger } = await import('../../../src/logger');
+    const c = createContainer({ config: loadConfig(rest), logger: createLogger({ level: 'silent' }) });
+    const second = await startApi(c, stubServices(), { dashboard: false });
+    try {
+      const res = await http('POST', `${second.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, {
+        token: null, body: 'SessionId=x', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(res.status).toBe(404);
+    } finally {
+      await second.close();
+      await c.close();
+    }
+  });
+});

@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createCampaign, type CreateCampaignInput } from '../../../src/campaign/campaign-service';
+import { useTestEnv } from '../../helpers/env';
+import { manyContacts, seedList } from '../../fixtures/seed-list';
+
+const env = useTestEnv();
+const run = promisify(execFile);
+const BIN = path.join(__dirname, '../../../bin/bulksms.js');
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env.env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const base: CreateCampaignInput = { name: 'c', list: 'customers', type: 'transactional', from: 'TFCTOR', text: 'Hello {{name}}' };
+
+beforeAll(async () => {
+  const pg = env.container().pg;
+  await seedList(pg, 'customers', ['name', 'order_id'], [
+    { phone: '+919876500001', vars: { name: 'Asha', order_id: 'A1' } },
+    { phone: '+919876500002', vars: { name: 'राहुल', order_id: 'A2' } }, // Hindi name: that message is UCS-2
+    { phone: '+919876500003', vars: { name: 'B'.repeat(200), order_id: 'A3' } }, // long name: 2 segments
+    { phone: '+919876500004', vars: { name: '', order_id: 'A4' } }, // empty: cannot render
+    { phone: '+919876500005', vars: { name: 'Suppressed', order_id: 'A5' } },
+  ]);
+  await pg.query(`INSERT INTO suppressions (phone) VALUES ('+919876500005')`);
+  await seedList(pg, 'half-imported', ['name'], [], 'importing');
+  await seedList(pg, 'big', ['name'], manyContacts(12_000, (i) => ({ name: `N${i}` })));
+});
+
+describe('createCampaign', () => {
+  it('computes per-message encoding/segments over the list and stores a draft', async () => {
+    const c = env.container();
+    const r = await createCampaign(c, base);
+    expect(r).toMatchObject({ status: 'draft', recipients: 4, encoding: 'UCS-2', segmentsMin: 1, segmentsMax: 2, segments: 2 });
+    // Asha 1 + Hindi 1 + 206 GSM chars (2) = 4 credits; the unrenderable one costs nothing (it fails).
+    expect(r.credits).toBe(4);
+    expect(r.warnings.join('\n')).toMatch(/1 recipient\(s\) have an empty value/);
+    const row = await c.prisma.campaign.findUniqueOrThrow({ where: { id: r.campaignId } });
+    expect(row).toMatchObject({ status: 'draft', sender: 'TFCTOR', text: 'Hello {{name}}', encoding: 'UCS-2', segmentsMax: 2, credits: 4 });
+  });
+
+  it('streams a list larger than one page', async () => {
+    const r = await createCampaign(env.container(), { ...base, list: 'big', text: 'Hi {{name}} ^' });
+    expect(r).toMatchObject({ recipients: 12_000, encoding: 'GSM-7', segmentsMin: 1, segmentsMax: 1, credits: 12_000 });
+  });
+
+  it('warns above 6 segments', async () => {
+    const r = await createCampaign(env.container(), { ...base, text: 'x'.repeat(153 * 7) });
+    expect(r.segmentsMax).toBe(7);
+    expect(r.credits).toBe(4 * 7); // 4 sendable recipients (one suppressed)
+    expect(r.warnings.join('\n')).toMatch(/up to 7 segments/);
+  });
+
+  it('schedules with --at (IST when no zone) and --cron', async () => {
+    const c = env.container();
+    const now = new Date('2026-11-26T00:00:00Z');
+    const at = await createCampaign(c, { ...base, at: '2026-12-01T10:30' }, now);
+    expect(at).toMatchObject({ status: 'scheduled', scheduleAt: '2026-12-01T05:00:00.000Z' });
+    const cron = await createCampaign(c, { ...base, cron: '0 10 * * *' }, now);
+    expect(cron).toMatchObject({ status: 'scheduled', cron: '0 10 * * *' });
+    const row = await c.prisma.campaign.findUniqueOrThrow({ where: { id: cron.campaignId } });
+    expect(row).toMatchObject({ cron: '0 10 * * *', timezone: 'Asia/Kolkata' });
+  });
+
+  it.each<[string, Partial<CreateCampaignInput>, RegExp]>([
+    ['unknown list', { list: 'nope' }, /no contact list named or with id "nope"/],
+    ['list not ready', { list: 'half-imported' }, /"half-imported" is importing/],
+    ['letters sender for promotional', { type: 'promotional', from: 'TFCTOR' }, /sender "TFCTOR" is not valid for a promotional/],
+    ['digits sender for transactional', { from: '123456' }, /6 letters/],
+    ['empty text', { text: '   ' }, /message text is empty/],
+    ['unknown placeholder', { text: 'Hi {{name}} {{city}}' }, /placeholder "city" is not a column of list "customers"/],
+    ['unknown --var', { text: undefined, template: 'T1', vars: ['name', 'zip'] }, /--var column "zip" is not a column/],
+    ['both text and template', { template: 'T1' }, /exactly one of --text/],
+    ['past --at', { at: '2020-01-01T10:00' }, /in the past/],
+    ['bad cron', { cron: '99 * * * *' }, /not a valid cron/],
+  ])('refuses %s', async (_label, patch, message) => {
+    await expect(createCampaign(env.container(), { ...base, ...patch })).rejects.toThrow(message);
+  });
+});
+
+describe('bulksms campaign create (CLI)', () => {
+  it('prints one JSON object with the contract keys', async () => {
+    const r = await cli(['campaign', 'create', '--name', 'cli', '--list', 'customers', '--type', 'transactional', '--from', 'tfctor',
+      '--template', 'ORDER_SHIPPED', '--var', 'name', '--var', 'Order ID', '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({ status: 'draft', recipients: 4, encoding: 'UCS-2' });
+    for (const key of ['campaignId', 'recipients', 'encoding', 'segments', 'credits', 'segmentsMin', 'segmentsMax', 'warnings']) {
+      expect(out).toHaveProperty(key);
+    }
+  });
+
+  it('exits 2 naming the missing column', async () => {
+    const r = await cli(['campaign', 'create', '--name', 'bad', '--list', 'customers', '--type', 'transactional', '--from', 'TFCTOR',
+      '--text', 'Hi {{first name}}']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/placeholder "first name" is not a column of list "customers"/);
+    expect(r.stdout).toBe('');
+  });
+});

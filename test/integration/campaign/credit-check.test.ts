@@ -1,0 +1,63 @@
+import { createCampaign } from '../../../src/campaign/campaign-service';
+import { checkCredits } from '../../../src/campaign/credit-check';
+import type { BalanceKind } from '../../../src/provider/sms-provider';
+import { ValidationError } from '../../../src/errors';
+import { useTestEnv } from '../../helpers/env';
+import { manyContacts, seedList } from '../../fixtures/seed-list';
+
+const env = useTestEnv();
+
+function fakeBalance(balances: Record<BalanceKind, number>): { balance(kind: BalanceKind): Promise<number>; asked: BalanceKind[] } {
+  const asked: BalanceKind[] = [];
+  return {
+    asked,
+    balance: async (kind) => {
+      asked.push(kind);
+      return balances[kind];
+    },
+  };
+}
+
+let trans: string;
+let promo: string;
+
+beforeAll(async () => {
+  const c = env.container();
+  await seedList(c.pg, 'l', ['name'], manyContacts(10, (i) => ({ name: `N${i}` })));
+  // 170 GSM characters => 2 segments each => 20 credits.
+  trans = (await createCampaign(c, { name: 't', list: 'l', type: 'transactional', from: 'TFCTOR', text: `{{name}} ${'x'.repeat(166)}` })).campaignId;
+  promo = (await createCampaign(c, { name: 'p', list: 'l', type: 'promotional', from: '123456', text: 'Sale {{name}}' })).campaignId;
+});
+
+describe('checkCredits', () => {
+  it('passes when the balance of the right product covers the run', async () => {
+    const provider = fakeBalance({ TRANSACTIONAL_SMS: 20, PROMOTIONAL_SMS: 0 });
+    await expect(checkCredits(env.container(), provider, trans)).resolves.toMatchObject({ needed: 20, balance: 20, sufficient: true });
+    expect(provider.asked).toEqual(['TRANSACTIONAL_SMS']);
+  });
+
+  it('refuses with a clear message when short, naming the product and the numbers', async () => {
+    const provider = fakeBalance({ TRANSACTIONAL_SMS: 1000, PROMOTIONAL_SMS: 7 });
+    const err = await checkCredits(env.container(), provider, promo).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as Error).message).toMatch(/not enough PROMOTIONAL_SMS credits .* needs 10, balance 7 \(short by 3\).*--force/);
+    expect(provider.asked).toEqual(['PROMOTIONAL_SMS']);
+  });
+
+  it('--force overrides', async () => {
+    const provider = fakeBalance({ TRANSACTIONAL_SMS: 3, PROMOTIONAL_SMS: 0 });
+    await expect(checkCredits(env.container(), provider, trans, { force: true })).resolves.toMatchObject({ sufficient: false, forced: true });
+  });
+
+  it('uses the create-time figure while the list is unchanged, and recounts a list changed since', async () => {
+    const c = env.container();
+    const provider = fakeBalance({ TRANSACTIONAL_SMS: 0, PROMOTIONAL_SMS: 100 });
+    await c.prisma.campaign.update({ where: { id: promo }, data: { credits: 42 } });
+    await expect(checkCredits(c, provider, promo)).resolves.toMatchObject({ needed: 42 });
+    // Lists are immutable once ready; should one ever change, its newer completion time forces a recount.
+    const list = await c.prisma.contactList.findUniqueOrThrow({ where: { name: 'l' } });
+    await c.pg.query(`INSERT INTO contacts (list_id, phone, raw_phone, variables, source_line) VALUES ($1, '+919999999999', 'x', '{"name":"New"}', 99)`, [list.id]);
+    await c.prisma.contactList.update({ where: { id: list.id }, data: { completedAt: new Date(Date.now() + 1000) } });
+    await expect(checkCredits(c, provider, promo)).resolves.toMatchObject({ needed: 11 });
+  });
+});

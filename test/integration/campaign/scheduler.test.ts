@@ -1,0 +1,184 @@
+import { createCampaign } from '../../../src/campaign/campaign-service';
+import { startScheduler, type CampaignScheduler, type StartRun } from '../../../src/campaign/scheduler';
+import { ConflictError } from '../../../src/errors';
+import { useTestEnv } from '../../helpers/env';
+import { seedList } from '../../fixtures/seed-list';
+
+const env = useTestEnv();
+
+interface Call {
+  campaignId: string;
+  trigger: string;
+  dueAt: number;
+  calledAt: number;
+}
+
+function recorder(impl?: (campaignId: string) => Promise<void>): { startRun: StartRun; calls: Call[] } {
+  const calls: Call[] = [];
+  return {
+    calls,
+    startRun: async (campaignId, trigger, { dueAt }) => {
+      calls.push({ campaignId, trigger, dueAt: dueAt.getTime(), calledAt: Date.now() });
+      await impl?.(campaignId);
+    },
+  };
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const schedulers: CampaignScheduler[] = [];
+async function start(startRun: StartRun, now?: () => Date, prepareRun?: StartRun): Promise<CampaignScheduler> {
+  const s = await startScheduler(env.container(), { startRun, prepareRun, now, epochCheckMs: 200 });
+  schedulers.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  await Promise.all(schedulers.splice(0).map((s) => s.close()));
+});
+
+const create = (name: string, extra: { at?: string; cron?: string; type?: 'promotional' }) =>
+  createCampaign(env.container(), {
+    name,
+    list: 'l',
+    type: extra.type ?? 'transactional',
+    from: extra.type ? '123456' : 'TFCTOR',
+    text: 'Hi {{name}}',
+    ...extra,
+  });
+
+beforeAll(async () => {
+  await seedList(env.container().pg, 'l', ['name'], [{ phone: '+919876500001', vars: { name: 'A' } }]);
+});
+
+describe('campaign scheduler', () => {
+  it('--at prepares ahead of the instant, then starts the run within 1 s of it, once', async () => {
+    const rec = recorder();
+    const prepared = recorder();
+    await start(rec.startRun, undefined, prepared.startRun);
+    const due = Date.now() + 3000; // room for create (and the 1.5 s lead) even on a loaded machine
+    const c = await create('at', { at: new Date(due).toISOString() });
+    await waitFor(() => rec.calls.length > 0, 5000);
+    expect(rec.calls[0]).toMatchObject({ campaignId: c.campaignId, trigger: 'at', dueAt: due });
+    const late = rec.calls[0]!.calledAt - due;
+    expect(late).toBeGreaterThanOrEqual(0);
+    expect(late).toBeLessThan(1000);
+    expect(prepared.calls).toHaveLength(1);
+    expect(prepared.calls[0]!.calledAt).toBeLessThan(due); // checks done before the instant
+    await new Promise((r) => setTimeout(r, 500));
+    expect(rec.calls).toHaveLength(1);
+    const firing = await env.container().prisma.scheduleFiring.findMany({ where: { campaignId: c.campaignId } });
+    expect(firing).toMatchObject([{ trigger: 'at', outcome: 'started' }]);
+  });
+
+  it('--cron fires repeatedly, and two workers never start the same due run twice', async () => {
+    const rec = recorder();
+    await start(rec.startRun);
+    await start(rec.startRun);
+    const c = await create('cron', { cron: '* * * * * *' }); // every second
+    await waitFor(() => rec.calls.filter((x) => x.campaignId === c.campaignId).length >= 3, 8000);
+    const mine = rec.calls.filter((x) => x.campaignId === c.campaignId);
+    expect(mine.every((x) => x.trigger === 'cron')).toBe(true);
+    expect(new Set(mine.map((x) => x.dueAt)).size).toBe(mine.length);
+    for (const x of mine) expect(x.calledAt - x.dueAt).toBeLessThan(1000);
+    // Cancel: the next firing removes the scheduler instead of starting a run.
+    await env.container().prisma.campaign.update({ where: { id: c.campaignId }, data: { status: 'cancelled' } });
+    await new Promise((r) => setTimeout(r, 1500));
+    const count = rec.calls.filter((x) => x.campaignId === c.campaignId).length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(rec.calls.filter((x) => x.campaignId === c.campaignId).length).toBe(count);
+  });
+
+  it('rebuilds schedules from PostgreSQL after Redis loses them (and after a restart)', async () => {
+    const rec = recorder();
+    const due = Date.now() + 2500;
+    const c = await create('lost', { at: new Date(due).toISOString() });
+    await env.flushRedis(); // Redis lost everything: the delayed job and the epoch marker
+    await start(rec.startRun); // a worker starting now rebuilds from PostgreSQL
+    const s2 = await start(rec.startRun);
+    await env.flushRedis(); // lost again while the workers run: the epoch check notices within 200 ms
+    await waitFor(() => rec.calls.some((x) => x.campaignId === c.campaignId), 6000);
+    const call = rec.calls.find((x) => x.campaignId === c.campaignId)!;
+    expect(call.calledAt - due).toBeLessThan(1000);
+    expect(await s2.checkEpoch()).toBe(false);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(rec.calls.filter((x) => x.campaignId === c.campaignId)).toHaveLength(1);
+  });
+
+  it('a missed --at (worker was down) fires at start, once', async () => {
+    const rec = recorder();
+    const c = await create('missed', { at: new Date(Date.now() + 300).toISOString() });
+    await env.flushRedis();
+    await new Promise((r) => setTimeout(r, 500));
+    await start(rec.startRun);
+    await waitFor(() => rec.calls.some((x) => x.campaignId === c.campaignId), 3000);
+    const s = await start(rec.startRun); // another worker syncing later must not re-add it
+    expect((await s.syncSchedules()).at).toBe(0);
+  });
+
+  it('an --at campaign paused across its instant runs once it is resumed', async () => {
+    const rec = recorder();
+    const c = await create('paused', { at: new Date(Date.now() + 1000).toISOString() });
+    await env.container().prisma.campaign.update({ where: { id: c.campaignId }, data: { status: 'paused' } });
+    const s = await start(rec.startRun);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(rec.calls.filter((x) => x.campaignId === c.campaignId)).toHaveLength(0);
+    await env.container().prisma.campaign.update({ where: { id: c.campaignId }, data: { status: 'scheduled' } });
+    expect((await s.syncSchedules()).at).toBeGreaterThanOrEqual(1); // what the periodic resync does
+    await waitFor(() => rec.calls.some((x) => x.campaignId === c.campaignId), 3000);
+  });
+
+  it('defers a promotional firing outside the TRAI window to 09:00 IST', async () => {
+    const rec = recorder();
+    const night = new Date('2026-11-26T22:00:00+05:30');
+    const s = await start(rec.startRun, () => night);
+    const c = await create('promo', { type: 'promotional', at: new Date(Date.now() + 3_600_000).toISOString() });
+    const due = Date.now();
+    expect(await s.fire({ campaignId: c.campaignId, trigger: 'at', dueAt: due }, due)).toBe('deferred');
+    expect(rec.calls).toHaveLength(0);
+    const { Queue } = await import('bullmq');
+    const q = new Queue('campaign-schedule', { connection: env.container().redis, prefix: env.config.QUEUE_PREFIX });
+    const open = new Date('2026-11-27T09:00:00+05:30').getTime();
+    const job = await q.getJob(`defer-${c.campaignId}-${open}`);
+    await q.close();
+    expect(job?.data).toEqual({ campaignId: c.campaignId, trigger: 'at', dueAt: due });
+  });
+
+  it('records a conflict as skipped and any other failure as a campaign alert', async () => {
+    const c1 = await create('busy', { at: new Date(Date.now() + 3_600_000).toISOString() });
+    const c2 = await create('broken', { at: new Date(Date.now() + 3_600_000).toISOString() });
+    const rec = recorder(async (id) => {
+      if (id === c1.campaignId) throw new ConflictError('previous run still running');
+      throw new Error('not enough TRANSACTIONAL_SMS credits');
+    });
+    const s = await start(rec.startRun);
+    expect(await s.fire({ campaignId: c1.campaignId, trigger: 'at', dueAt: 1000 }, 1000)).toBe('skipped');
+    expect(await s.fire({ campaignId: c2.campaignId, trigger: 'at', dueAt: 1000 }, 1000)).toBe('failed');
+    expect(await s.fire({ campaignId: c2.campaignId, trigger: 'at', dueAt: 1000 }, 1000)).toBe('duplicate');
+    // A cron firing while the previous run is still going starts nothing, and says so.
+    await env.container().prisma.campaign.update({ where: { id: c1.campaignId }, data: { status: 'running' } });
+    expect(await s.fire({ campaignId: c1.campaignId, trigger: 'cron' }, 5000)).toBe('skipped');
+    const f = await env.container().prisma.scheduleFiring.findUniqueOrThrow({ where: { campaignId_dueAt: { campaignId: c1.campaignId, dueAt: new Date(5000) } } });
+    expect(f.outcome).toBe('skipped: campaign is running');
+    const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c2.campaignId } });
+    expect(row.alert).toMatch(/did not start: not enough TRANSACTIONAL_SMS credits/);
+  });
+
+  it('a failing pre-start check (credits) stops the run before it starts', async () => {
+    const c = await create('poor', { at: new Date(Date.now() + 3_600_000).toISOString() });
+    const rec = recorder();
+    const s = await start(rec.startRun, undefined, async () => {
+      throw new Error('not enough PROMOTIONAL_SMS credits: needs 10, balance 7');
+    });
+    expect(await s.fire({ campaignId: c.campaignId, trigger: 'at', dueAt: 2000 }, 2000)).toBe('failed');
+    expect(rec.calls).toHaveLength(0);
+    const firing = await env.container().prisma.scheduleFiring.findFirstOrThrow({ where: { campaignId: c.campaignId } });
+    expect(firing.outcome).toMatch(/^failed: not enough PROMOTIONAL_SMS credits/);
+  });
+});

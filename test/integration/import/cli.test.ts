@@ -1,0 +1,100 @@
+/** `bulksms import` and `bulksms suppress` end to end, in a subprocess, against this file's database. */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { useTestEnv } from '../../helpers/env';
+import { FIXTURES } from './helpers';
+
+const env = useTestEnv();
+const BIN = path.resolve(__dirname, '../../../bin/bulksms.js');
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env.env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('bulksms import (CLI)', () => {
+  it('imports a file and prints exactly one JSON object with the contract keys', async () => {
+    const r = await cli(['import', path.join(FIXTURES, 'numbers.csv'), '--list', 'cli-ok', '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(out).toEqual({
+      listId: expect.any(String),
+      rows: 16,
+      accepted: 9,
+      rejected: 5,
+      duplicates: 2,
+      suppressed: 0,
+      rejectReport: expect.stringContaining('-rejects.csv'),
+    });
+    expect(readFileSync(out.rejectReport as string, 'utf8')).toContain('duplicate of line 2');
+  });
+
+  it('exits 2 with a JSON error naming file and line for a file rejected whole, storing nothing', async () => {
+    const file = path.join(FIXTURES, 'header-only.csv');
+    const r = await cli(['import', file, '--list', 'cli-bad', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: { code: 'validation', message: `${file}, line 1: the file has a header row but no data rows` },
+    });
+    const { rows } = await env.container().pg.query(
+      `SELECT status, (SELECT count(*)::int FROM contacts c WHERE c.list_id = l.id) AS n FROM contact_lists l WHERE name = 'cli-bad'`,
+    );
+    expect(rows).toEqual([{ status: 'failed', n: 0 }]);
+  });
+
+  it('exits 2 for a missing file without creating a list', async () => {
+    const r = await cli(['import', '/nonexistent/x.csv', '--list', 'cli-missing', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toBe('/nonexistent/x.csv: cannot read the file (ENOENT)');
+    const { rowCount } = await env.container().pg.query(`SELECT 1 FROM contact_lists WHERE name = 'cli-missing'`);
+    expect(rowCount).toBe(0);
+  });
+
+  it('honours --phone-column and --country', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bulksms-cli-'));
+    const file = path.join(dir, 'gb.csv');
+    writeFileSync(file, 'who,tel number\nA,07911 123456\nB,9876543210\n');
+    const r = await cli(['import', file, '--list', 'cli-gb', '--phone-column', 'Tel Number', '--country', 'gb', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
+  });
+});
+
+describe('bulksms suppress (CLI)', () => {
+  it('adds one number idempotently and then keeps it out of imports', async () => {
+    const first = await cli(['suppress', '--phone', '+91 98765-43210', '--reason', 'STOP', '--json']);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ added: 1 });
+    const again = await cli(['suppress', '--phone', '09876543210', '--json']);
+    expect(JSON.parse(again.stdout)).toEqual({ added: 0 });
+    const imported = await cli(['import', path.join(FIXTURES, 'crlf.csv'), '--list', 'cli-supp', '--json']);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ rows: 3, accepted: 2, suppressed: 1 });
+  });
+
+  it('adds the numbers of a file (a header-less list of numbers works too)', async () => {
+    const r = await cli(['suppress', path.join(FIXTURES, 'headerless.csv'), '--reason', 'DND', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ added: 1, rows: 2, rejected: 0 }); // 9876543210 is already there
+    const { rows } = await env.container().pg.query(`SELECT phone, reason FROM suppressions ORDER BY phone`);
+    expect(rows).toEqual([
+      { phone: '+919876543210', reason: 'STOP' },
+      { phone: '+919876543211', reason: 'DND' },
+    ]);
+  });
+
+  it('exits 2 for an invalid number or bad usage', async () => {
+    const bad = await cli(['suppress', '--phone', '12345', '--json']);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout).error.message).toBe('invalid phone number: "12345" (invalid number (too short))');
+    const neither = await cli(['suppress', '--json']);
+    expect(neither.code).toBe(2);
+    expect(existsSync(BIN)).toBe(true);
+  });
+});

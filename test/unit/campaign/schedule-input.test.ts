@@ -1,0 +1,40 @@
+import { parseAt, parseCron } from '../../../src/campaign/schedule-input';
+import { ValidationError } from '../../../src/errors';
+
+describe('parseAt', () => {
+  it('reads a zone-less time as Asia/Kolkata by default', () => {
+    expect(parseAt('2026-12-01T10:30').toISOString()).toBe('2026-12-01T05:00:00.000Z');
+    expect(parseAt('2026-12-01 10:30:15.5').toISOString()).toBe('2026-12-01T05:00:15.500Z');
+  });
+
+  it('honours an explicit zone or offset', () => {
+    expect(parseAt('2026-12-01T10:30:00Z').toISOString()).toBe('2026-12-01T10:30:00.000Z');
+    expect(parseAt('2026-12-01T10:30:00+05:30').toISOString()).toBe('2026-12-01T05:00:00.000Z');
+    expect(parseAt('2026-12-01T10:30:00-0100').toISOString()).toBe('2026-12-01T11:30:00.000Z');
+  });
+
+  it('honours --tz for zone-less input, including DST zones', () => {
+    expect(parseAt('2026-07-01T09:00', 'Europe/London').toISOString()).toBe('2026-07-01T08:00:00.000Z');
+    expect(parseAt('2026-12-01T09:00', 'Europe/London').toISOString()).toBe('2026-12-01T09:00:00.000Z');
+  });
+
+  it('rejects garbage, impossible dates and unknown zones', () => {
+    expect(() => parseAt('tomorrow')).toThrow(/--at: "tomorrow" is not an ISO-8601/);
+    expect(() => parseAt('2026-02-30T10:00')).toThrow(/not a valid calendar/);
+    expect(() => parseAt('2026-12-01T10:00', 'Mars/Olympus')).toThrow(ValidationError);
+  });
+});
+
+describe('parseCron', () => {
+  const now = new Date('2026-11-26T00:00:00Z');
+  it('returns the next firing in the zone', () => {
+    // 10:00 IST = 04:30 UTC
+    expect(parseCron('0 10 * * *', 'Asia/Kolkata', now).toISOString()).toBe('2026-11-26T04:30:00.000Z');
+    expect(parseCron('*/10 * * * * *', 'Asia/Kolkata', now).toISOString()).toBe('2026-11-26T00:00:10.000Z');
+  });
+
+  it('rejects bad expressions with the field problem', () => {
+    expect(() => parseCron('61 * * * *')).toThrow(/--cron: "61 \* \* \* \*" is not a valid cron expression/);
+    expect(() => parseCron('* * *')).toThrow(/must have 5 fields/);
+  });
+});

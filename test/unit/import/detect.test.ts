@@ -1,0 +1,61 @@
+import { detectDelimiter, mapColumns } from '../../../src/import/detect';
+import { renderTemplate } from '../../../src/campaign/template';
+
+describe('detectDelimiter', () => {
+  it.each([
+    ['name,phone\nA,1\n', ','],
+    ['name;phone;amount\nA;1;1,5\nB;2;2,5\n', ';'],
+    ['name\tphone\nA, B\t1\n', '\t'],
+    ['name|phone|city\nA|1|Pune, MH\n', '|'],
+    ['"a,b";c;d\n"x,y";1;2\n', ';'],
+    ['phone\n9876543210\n', ','],
+    ['name,phone,note\nA,1,"x;y;z"\nB,2,"p;q;r"\n', ','],
+  ])('%j → %j', (sample, delimiter) => {
+    expect(detectDelimiter(sample, true)).toBe(delimiter);
+  });
+});
+
+describe('mapColumns', () => {
+  it.each([
+    [['Name', 'Phone'], 1],
+    [['name', ' MOBILE No. '], 1],
+    [['\uFEFFmsisdn', 'name'], 0],
+    [['Customer', 'WhatsApp Number'], 1],
+    [['id', 'Cell'], 1],
+    [['contact', 'email'], 0],
+    [['Name', 'Number'], 1],
+    [['Phone', 'Mobile'], 1], // "mobile" ranks above "phone"
+    [['home phone', 'notes'], 0], // partial match
+  ])('%j → column %i', (header, index) => {
+    const r = mapColumns(header);
+    expect(r.ok && r.mapping.phoneIndex).toBe(index);
+  });
+
+  it('uses --phone-column by name (case/space-insensitive) or 1-based number', () => {
+    const byName = mapColumns(['A', 'B Col', 'phone'], 'b col');
+    expect(byName.ok && byName.mapping.phoneIndex).toBe(1);
+    const byNumber = mapColumns(['A', 'B', 'C'], '3');
+    expect(byNumber.ok && byNumber.mapping.phoneIndex).toBe(2);
+    const missing = mapColumns(['A', 'B'], 'tel');
+    expect(missing.ok ? '' : missing.reason).toContain('no column "tel"');
+  });
+
+  it('explains a missing phone column', () => {
+    const r = mapColumns(['name', 'email']);
+    expect(r.ok ? '' : r.reason).toBe(
+      'no recognisable phone column in the header (columns: "name", "email"); name it phone/mobile/msisdn or pass --phone-column',
+    );
+  });
+
+  it('names variables so {{Column Name}} templating finds them, uniquely', () => {
+    const r = mapColumns([' First  Name', 'phone', 'first_name', '', 'CITY']);
+    expect(r.ok && r.mapping.variables).toEqual([
+      { index: 0, name: 'first_name', optional: false },
+      { index: 2, name: 'first_name_2', optional: false },
+      { index: 3, name: 'column_4', optional: true },
+      { index: 4, name: 'city', optional: false },
+    ]);
+    const vars = { first_name: 'Asha', city: 'Pune' };
+    expect(renderTemplate('Hi {{First Name}} from {{City}}', vars)).toEqual({ ok: true, text: 'Hi Asha from Pune' });
+  });
+});

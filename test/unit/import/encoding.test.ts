@@ -1,0 +1,90 @@
+import iconv from 'iconv-lite';
+import { TextSource, DecodeError } from '../../../src/import/decode';
+import { sniffEncoding } from '../../../src/import/encoding';
+
+async function decodeAll(chunks: Buffer[], max = 1e9): Promise<{ text: string; encoding: string }> {
+  async function* gen(): AsyncGenerator<Buffer> {
+    yield* chunks;
+  }
+  const src = new TextSource(gen(), max);
+  let text = '';
+  for await (const t of src.chunks()) text += t;
+  return { text, encoding: src.encoding };
+}
+
+describe('sniffEncoding', () => {
+  it.each([
+    ['UTF-8 BOM', Buffer.from('\uFEFFa,b', 'utf8'), 'utf-8', 3],
+    ['UTF-16LE BOM', Buffer.from([0xff, 0xfe, 0x61, 0]), 'utf-16le', 2],
+    ['UTF-16BE BOM', Buffer.from([0xfe, 0xff, 0, 0x61]), 'utf-16be', 2],
+    ['UTF-16LE without BOM', iconv.encode('phone,name\n9876543210,x\n', 'utf-16le'), 'utf-16le', 0],
+    ['UTF-16BE without BOM', iconv.encode('phone,name\n9876543210,x\n', 'utf-16be'), 'utf-16be', 0],
+    ['plain ASCII', Buffer.from('phone\n1\n'), 'ascii', 0],
+    ['UTF-8 text', Buffer.from('name\nJosé\n'), 'utf-8', 0],
+    ['Windows-1252 text', iconv.encode('name\nJosé € “x”\n', 'win1252'), 'windows-1252', 0],
+  ])('%s', (_name, sample, encoding, bomLength) => {
+    expect(sniffEncoding(sample, true)).toEqual({ ok: true, encoding, bomLength });
+  });
+
+  it.each([
+    ['empty', Buffer.alloc(0), 'the file is empty'],
+    ['xlsx', Buffer.from([0x50, 0x4b, 0x03, 0x04, 1, 2]), 'ZIP archive'],
+    ['xls', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 1]), 'legacy Excel'],
+    ['pdf', Buffer.from('%PDF-1.7'), 'PDF'],
+    ['gzip', Buffer.from([0x1f, 0x8b, 8, 0]), 'gzip'],
+    ['NUL bytes', Buffer.from([0x61, 0, 0, 0x62, 0x63, 0x64, 0, 0x65, 0x66, 0x67]), 'NUL bytes'],
+    ['control bytes', Buffer.from('a\x01b\x02c\x03d\x04e\x05f\x06'), 'control bytes'],
+    ['UTF-32', Buffer.from([0xff, 0xfe, 0, 0, 0x61, 0, 0, 0]), 'UTF-32'],
+    ['mixed UTF-8 and 1252', Buffer.concat([Buffer.from('José,'), Buffer.from([0x52, 0xe9, 0x2c])]), 'mixes UTF-8'],
+  ])('rejects %s', (_name, sample, reason) => {
+    const r = sniffEncoding(sample, true);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? '' : r.reason).toContain(reason);
+  });
+
+  it('does not mistake a UTF-8 character cut by the sample boundary for an error', () => {
+    const cut = Buffer.from('ab José').subarray(0, 7); // ends in the first byte of "é"
+    expect(sniffEncoding(cut, false)).toEqual({ ok: true, encoding: 'utf-8', bomLength: 0 });
+  });
+});
+
+describe('TextSource', () => {
+  it('decodes UTF-8 split across chunks inside a character', async () => {
+    const bytes = Buffer.from('\uFEFFname\nअनुराधा\n', 'utf8');
+    const chunks = Array.from({ length: bytes.length }, (_, i) => bytes.subarray(i, i + 1));
+    expect(await decodeAll(chunks)).toEqual({ text: 'name\nअनुराधा\n', encoding: 'utf-8' });
+  });
+
+  it('decodes UTF-16 split at odd bytes', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xfe, 0xff]), iconv.encode('n\nJosé\n', 'utf-16be')]);
+    const chunks = Array.from({ length: bytes.length }, (_, i) => bytes.subarray(i, i + 1));
+    expect(await decodeAll(chunks)).toEqual({ text: 'n\nJosé\n', encoding: 'utf-16be' });
+  });
+
+  it('settles on Windows-1252 when the first non-ASCII byte comes after the sample', async () => {
+    const ascii = Buffer.from(`${'a,b\n'.repeat(20000)}`);
+    const late = iconv.encode('Renée,€\n', 'win1252');
+    const r = await decodeAll([ascii, late]);
+    expect(r.encoding).toBe('windows-1252');
+    expect(r.text.endsWith('Renée,€\n')).toBe(true);
+  });
+
+  it('settles on UTF-8 when the first non-ASCII bytes after the sample are UTF-8', async () => {
+    const r = await decodeAll([Buffer.from('a,b\n'.repeat(20000)), Buffer.from('Renée\n')]);
+    expect(r.encoding).toBe('utf-8');
+    expect(r.text.endsWith('Renée\n')).toBe(true);
+  });
+
+  it('fails when valid UTF-8 is followed by bytes that are not', async () => {
+    const head = Buffer.from(`José\n${'a,b\n'.repeat(20000)}`);
+    await expect(decodeAll([head, Buffer.from([0x52, 0xe9, 0x0a])])).rejects.toThrow(/invalid UTF-8/);
+  });
+
+  it('fails on a NUL byte after the sample', async () => {
+    await expect(decodeAll([Buffer.from('a,b\n'.repeat(20000)), Buffer.from([0x61, 0])])).rejects.toBeInstanceOf(DecodeError);
+  });
+
+  it('enforces the file size limit while streaming', async () => {
+    await expect(decodeAll([Buffer.from('a,b\n'), Buffer.from('c,d\n')], 6)).rejects.toThrow('larger than the limit of 6 bytes');
+  });
+});

@@ -1,0 +1,52 @@
+import { instrumentProvider, recordImport } from '../../../src/metrics-instrument';
+import { importRows, providerOutcomes, sendLatency } from '../../../src/metrics';
+import type { SmsProvider } from '../../../src/provider/sms-provider';
+
+const value = async (metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number; metricName?: string }[] }> }, labels: Record<string, string>, name?: string) =>
+  (await metric.get()).values.find(
+    (v) => Object.entries(labels).every(([k, l]) => String(v.labels[k]) === l) && (name === undefined || v.metricName === name),
+  )?.value ?? 0;
+
+describe('metric instrumentation', () => {
+  const req = { module: 'TRANS_SMS' as const, to: ['+919876543210'], from: 'ACMEIN', content: { kind: 'text' as const, text: 'hi' } };
+
+  it('counts each provider answer by outcome class and observes its latency', async () => {
+    let t = 0;
+    const outcomes = [{ kind: 'accepted' as const, sessionId: 's1' }, { kind: 'retryable' as const, detail: '429', throttled: true }];
+    const fake: SmsProvider = {
+      send: async () => {
+        t += 250;
+        return outcomes.shift()!;
+      },
+      balance: async () => 42,
+      deliveryReport: async () => ({ found: false, detail: 'x' }),
+      close: async () => undefined,
+    };
+    const before = await value(providerOutcomes, { outcome: 'accepted' });
+    const p = instrumentProvider(fake, () => t);
+    await p.send(req);
+    await p.send(req);
+    expect(await value(providerOutcomes, { outcome: 'accepted' })).toBe(before + 1);
+    expect(await value(providerOutcomes, { outcome: 'retryable' })).toBeGreaterThanOrEqual(1);
+    expect(await value(sendLatency, { outcome: 'accepted', le: '0.3' } as Record<string, string>, 'bulksms_send_latency_seconds_bucket')).toBeGreaterThanOrEqual(1);
+    expect(await p.balance('TRANSACTIONAL_SMS')).toBe(42);
+  });
+
+  it('counts a throwing send as ambiguous and rethrows', async () => {
+    const before = await value(providerOutcomes, { outcome: 'ambiguous' });
+    const p = instrumentProvider({
+      send: async () => Promise.reject(new Error('aborted')),
+      balance: async () => 0,
+      deliveryReport: async () => ({ found: false, detail: '' }),
+      close: async () => undefined,
+    });
+    await expect(p.send(req)).rejects.toThrow('aborted');
+    expect(await value(providerOutcomes, { outcome: 'ambiguous' })).toBe(before + 1);
+  });
+
+  it('records import rows by result', async () => {
+    const before = await value(importRows, { result: 'duplicate' });
+    recordImport({ accepted: 5, rejected: 2, duplicates: 3, suppressed: 1 });
+    expect(await value(importRows, { result: 'duplicate' })).toBe(before + 3);
+  });
+});
