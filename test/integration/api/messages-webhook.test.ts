@@ -52,7 +52,7 @@ describe('messages, failures export and the delivery-report webhook', () => {
     const byClass = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?outcomeClass=accepted&limit=100`);
     expect(byClass.json<Page>().items).toHaveLength(20);
     const byPhone = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?phone=${encodeURIComponent('+91 98 0000 0003')}`);
-    expect(byPhone.json<Page>().items.map((m) => m.phone)).toEqual(['+919800000003']);
+    expect(byPhone.json<Page>().items.map((m) => m.phone)).toEqual(['+91******0003']); // masked: no OTP grant
   });
 
   it('answers 400 naming the field for bad filters and cursors', async () => {
@@ -92,7 +92,7 @@ describe('messages, failures export and the delivery-report webhook', () => {
     expect(rows[2]!.failure_reason).toBe("'-2+3");
     expect(rows[2]!.provider_text).toBe("'\tcmd");
     expect(rows[3]!.failure_reason).toBe('line one\r\nline "two"');
-    expect(rows[0]!.phone).toBe("'+919800000000");
+    expect(rows[0]!.phone).toBe("'+91******0000"); // masked: no OTP grant
     for (const row of rows) for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
   });
 
