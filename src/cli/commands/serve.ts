@@ -6,6 +6,8 @@ import { ServiceError, ValidationError } from '../../errors';
 import { installShutdown } from '../../lib/shutdown';
 import { createTwoFactorProviderFromConfig } from '../../provider/twofactor/client';
 import { withContainer } from '../context';
+import { createCampaign } from '../../campaign/campaign-service';
+import { applyDeliveryCallback } from '../../delivery/webhook';
 
 interface ServeOptions {
   port: string;
@@ -76,13 +78,13 @@ function wiredServices(): ApiServices {
   };
   return {
     importContacts: notWired('importContacts'),
-    createCampaign: notWired('createCampaign'),
+    createCampaign: (deps, input) => createCampaign(deps, input),
     startCampaign: notWired('startCampaign'),
     pauseCampaign: notWired('pauseCampaign'),
     resumeCampaign: notWired('resumeCampaign'),
     cancelCampaign: notWired('cancelCampaign'),
     retryCampaign: notWired('retryCampaign'),
     getCampaignStatus: notWired('getCampaignStatus'),
-    applyDeliveryCallback: notWired('applyDeliveryCallback'),
+    applyDeliveryCallback: (deps, fields) => applyDeliveryCallback(deps, fields),
   };
 }
