@@ -9,14 +9,14 @@ import type { SmsProvider } from '../provider/sms-provider';
 import { createBatchSender, type SenderStats } from './batch-sender';
 import { createCampaignStates } from './campaign-states';
 import { pauseCampaign, resumeCampaign, startCampaign } from './campaign-control';
-import { startCampaignServices, type CampaignServices } from '../campaign/services';
 import { checkCredits } from '../campaign/credit-check';
+import { startCampaignServices, type CampaignServicesOptions } from '../campaign/services';
+import { pacedSlot } from '../delivery/paced-slot';
 import { createDefaultProvider } from './default-provider';
 import { startFeeder } from './feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from './keys';
 import { OutcomeWriter } from './ledger';
 import { createPacer } from './pacer';
-import { pacedSlot } from '../delivery/paced-slot';
 import { expireStaleSending } from './recovery';
 
 export interface WorkerOptions {
@@ -37,8 +37,11 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   staleQueuedMs?: number;
   feederTickMs?: number;
-  /** The campaign team's scheduler (--at/--cron), TRAI window watcher and delivery-report poller. Default true. */
-  campaignServices?: boolean;
+  /**
+   * Scheduler (--at/--cron), TRAI window watcher and delivery-report poller (src/campaign, src/delivery). Off
+   * unless given: `bulksms worker` passes `{}` (all on); embedded and test workers stay send-only.
+   */
+  campaignServices?: false | Partial<Pick<CampaignServicesOptions, 'scheduler' | 'window' | 'deliveryReports' | 'dlr' | 'now'>>;
 }
 
 export interface RunningWorker {
@@ -128,18 +131,27 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
             lockKey: `bulksms-feeder:${prefix}`,
           },
         );
-  let services: CampaignServices | null = null;
-  if (opts.campaignServices !== false) {
-    services = await startCampaignServices(container, {
-      startRun: (campaignId, trigger) => startCampaign(container, campaignId, { trigger }),
-      prepareRun: (campaignId) => checkCredits(container, provider, campaignId),
-      pauseCampaign: (campaignId, reason) => pauseCampaign(container, campaignId, reason),
-      resumeCampaign: (campaignId) => resumeCampaign(container, campaignId),
-      provider,
-      // Delivery-report polls spend slots of the same account-wide budget as sends (a late slot is exchanged).
-      acquireSlot: pacedSlot(pacer, { lateToleranceMs: opts.lateToleranceMs ?? 6 }),
-    });
-  }
+  // Campaign services. Report polls and balance checks spend slots of the same account-wide request budget.
+  const acquireSlot = pacedSlot(pacer, { lateToleranceMs: opts.lateToleranceMs ?? 6 });
+  const pacedBalance = {
+    balance: async (kind: Parameters<SmsProvider['balance']>[0]): Promise<number> => {
+      await acquireSlot();
+      return provider.balance(kind);
+    },
+  };
+  const campaignServices =
+    opts.campaignServices === undefined || opts.campaignServices === false
+      ? null
+      : await startCampaignServices(container, {
+          ...opts.campaignServices,
+          // Credits are checked ahead of an --at instant; the run itself starts at the instant.
+          prepareRun: (campaignId) => checkCredits(container, pacedBalance, campaignId),
+          startRun: (campaignId, trigger) => startCampaign(container, campaignId, { trigger }),
+          pauseCampaign: (campaignId, reason) => pauseCampaign(container, campaignId, reason),
+          resumeCampaign: (campaignId) => resumeCampaign(container, campaignId),
+          provider,
+          acquireSlot,
+        });
   logger.info({ rate, concurrency, batchSize, chunkSize }, 'worker started');
 
   let closed: Promise<void> | null = null;
@@ -148,7 +160,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
     close() {
       closed ??= (async () => {
         closing = true;
-        await services?.close();
+        await campaignServices?.close();
         await feeder?.close();
         // Waits for active jobs: requests in flight finish and their outcomes are written.
         await worker.close();

@@ -14,6 +14,8 @@ import {
   retryCampaign,
   startCampaign,
 } from '../../sending/campaign-control';
+import { createCampaign } from '../../campaign/campaign-service';
+import { applyDeliveryCallback } from '../../delivery/webhook';
 
 interface ServeOptions {
   port: string;
@@ -84,13 +86,13 @@ function wiredServices(): ApiServices {
   };
   return {
     importContacts: notWired('importContacts'),
-    createCampaign: notWired('createCampaign'),
+    createCampaign: (deps, input) => createCampaign(deps, input),
     startCampaign,
     pauseCampaign,
     resumeCampaign,
     cancelCampaign,
     retryCampaign,
     getCampaignStatus,
-    applyDeliveryCallback: notWired('applyDeliveryCallback'),
+    applyDeliveryCallback: (deps, fields) => applyDeliveryCallback(deps, fields),
   };
 }
