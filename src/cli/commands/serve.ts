@@ -2,7 +2,11 @@ import type { Command } from 'commander';
 import { isLoopbackAddress } from '../../api/auth';
 import type { ApiServices } from '../../api/deps';
 import { DEFAULT_MAX_UPLOAD_BYTES, buildServer } from '../../api/server';
+import { createCampaign } from '../../campaign/campaign-service';
+import { SCHEDULE_QUEUE } from '../../campaign/schedule-queue';
+import { applyDeliveryCallback } from '../../delivery/webhook';
 import { ServiceError, ValidationError } from '../../errors';
+import { importContacts } from '../../import/import-contacts';
 import { installShutdown } from '../../lib/shutdown';
 import { createTwoFactorProviderFromConfig } from '../../provider/twofactor/client';
 import { withContainer } from '../context';
@@ -14,8 +18,8 @@ interface ServeOptions {
   queues: string;
 }
 
-/** The sending engine's queue (src/sending/keys.ts SEND_QUEUE) and the scheduler's (src/campaign/schedule-queue.ts). */
-const DEFAULT_QUEUES = 'send,campaign-schedule';
+/** The sending engine's queue (SEND_QUEUE in src/sending/keys.ts) and the scheduler's. */
+const DEFAULT_QUEUES = `send,${SCHEDULE_QUEUE}`;
 
 export function registerServe(program: Command): void {
   program
@@ -69,20 +73,23 @@ export function registerServe(program: Command): void {
     );
 }
 
-/** The domain services; each is replaced by the real implementation as its team's code lands on main. */
-function wiredServices(): ApiServices {
+/**
+ * The domain services, wired to their owners' implementations (interfaces.md). The sending engine's
+ * lifecycle functions are not on main yet: those routes answer 503 until they are wired here.
+ */
+export function wiredServices(): ApiServices {
   const notWired = (name: string) => async (): Promise<never> => {
     throw new ServiceError(`${name} is not available in this build`);
   };
   return {
-    importContacts: notWired('importContacts'),
-    createCampaign: notWired('createCampaign'),
+    importContacts,
+    createCampaign,
     startCampaign: notWired('startCampaign'),
     pauseCampaign: notWired('pauseCampaign'),
     resumeCampaign: notWired('resumeCampaign'),
     cancelCampaign: notWired('cancelCampaign'),
     retryCampaign: notWired('retryCampaign'),
     getCampaignStatus: notWired('getCampaignStatus'),
-    applyDeliveryCallback: notWired('applyDeliveryCallback'),
+    applyDeliveryCallback,
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { useTestEnv } from '../../helpers/env';
 import { stubServices, type StubServices } from '../../helpers/api-services';
+import { createCampaign } from '../../../src/campaign/campaign-service';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 
@@ -13,10 +14,11 @@ describe('campaign routes', () => {
   let services: StubServices;
   let listId: string;
   beforeAll(async () => {
-    services = stubServices();
+    // The real campaign service creates; the sending engine's lifecycle functions are stand-ins until merged.
+    services = { ...stubServices(), createCampaign };
     api = await startApi(env.container(), services, { dashboard: false });
     const c = env.container();
-    const list = await c.prisma.contactList.create({ data: { name: 'vip', status: 'ready', accepted: 2 } });
+    const list = await c.prisma.contactList.create({ data: { name: 'vip', status: 'ready', accepted: 2, rows: 2, columns: ['phone', 'name'], completedAt: new Date() } });
     listId = list.id;
     await c.prisma.contact.createMany({
       data: ['+919876543210', '+919876543211'].map((phone, i) => ({ listId, phone, rawPhone: phone, sourceLine: i + 2 })),
@@ -102,9 +104,10 @@ describe('campaign routes', () => {
       expect({ action, status: res.status }).toEqual({ action, status: 404 });
     }
     const unknownList = await http('POST', `${api.url}/api/campaigns`, {
-      json: { name: 'x', list: 'no-such-list', type: 'promotional', from: 'ACMEIN', text: 'hi' },
+      json: { name: 'x', list: 'no-such-list', type: 'transactional', from: 'ACMEIN', text: 'hi' },
     });
     expect(unknownList.status).toBe(404);
+    expect(unknownList.json<ErrorBody>().error.message).toContain('no-such-list');
   });
 
   it('groups failures by reason', async () => {
