@@ -5,6 +5,12 @@
 import { z } from 'zod';
 
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+/** "true"/"1"/"yes" and "false"/"0"/"no", case-insensitive. */
+const bool = z
+  .string()
+  .regex(/^(true|false|1|0|yes|no)$/i, 'true or false')
+  .transform((v) => /^(true|1|yes)$/i.test(v));
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 const schema = z.object({
@@ -33,6 +39,26 @@ const schema = z.object({
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Comma-separated CIDR allow-list for the HTTP API; empty = allow all. */
   API_ALLOW_IPS: z.string().optional(),
+  /** How long a verified SMS OTP lets an owner see unmasked per-message data (seconds). */
+  OTP_GRANT_TTL_SECONDS: positiveInt.default(900),
+  /** 2Factor OTP template name for the second factor (dashboard template with the XXXX placeholder); none = account default. */
+  OTP_TEMPLATE: z.string().min(1).optional(),
+  /** Days after a campaign run ends before its messages are archived and deleted (ordinary campaigns). */
+  RETENTION_DAYS: nonNegativeInt.default(365),
+  /** Same for campaigns marked `regulated` (banking): 7 years by default; `--older-than` never shortens it. */
+  RETENTION_REGULATED_DAYS: nonNegativeInt.default(2557),
+  /** Archive destination: a local directory or `s3://bucket/prefix` (S3-compatible, see ARCHIVE_S3_*). */
+  ARCHIVE_DEST: z.string().min(1).default('archive'),
+  /** Messages read per export page and deleted per statement once a run's archive is verified (short statements, short locks). */
+  ARCHIVE_DELETE_BATCH: positiveInt.default(5000),
+  /** S3-compatible endpoint (e.g. http://127.0.0.1:9000 for MinIO); unset = AWS. Credentials: the AWS SDK chain. */
+  ARCHIVE_S3_ENDPOINT: z.string().url().optional(),
+  /** S3 region (MinIO accepts any). */
+  ARCHIVE_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Path-style bucket addressing (needed by MinIO and most S3 look-alikes). */
+  ARCHIVE_S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Test hook only: `bulksms archive` stops at this stage (exported | deleting) so a test can kill it there. */
+  ARCHIVE_TEST_PAUSE: z.enum(['exported', 'deleting']).optional(),
   /** Where reject reports and exports are written. */
   REPORTS_DIR: z.string().default('reports'),
   /** Sender-id (DLT header) rule for transactional campaigns, a regular expression checked at create time. */

@@ -8,7 +8,13 @@ import { registerServe } from './commands/serve';
 import { registerImport } from './commands/import';
 import { registerSuppress } from './commands/suppress';
 import { registerCampaignCreate } from './commands/campaign-create';
+import { registerToken } from './commands/token';
+import { registerArchive } from './commands/archive';
+import { registerRestore } from './commands/restore';
+import { registerAudit } from './commands/audit';
 import { registerSimulator } from './commands/simulator';
+import { registerCampaignControl } from './commands/campaign-control';
+import { registerWorker } from './commands/worker';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -23,7 +29,13 @@ export function buildProgram(): Command {
   registerImport(program);
   registerSuppress(program);
   registerCampaignCreate(program);
+  registerToken(program);
+  registerArchive(program);
+  registerRestore(program);
+  registerAudit(program);
   registerSimulator(program);
+  registerCampaignControl(program);
+  registerWorker(program);
   return program;
 }
 

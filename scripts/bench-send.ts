@@ -1,0 +1,252 @@
+/**
+ * `npm run bench:send -- [--duration 10] [--scenario all|200|2000] [--workers 1,2] [--million]`
+ * Runs campaigns against the 2Factor simulator with sliding-window enforcement and prints, per scenario:
+ * achieved/limit, max requests in any 1 s window at the provider, 429s, duplicates, CPU-seconds per 1,000
+ * messages (worker processes + Redis + this database's PostgreSQL backends), Redis memory; with --million the
+ * Redis footprint while a 1M-recipient campaign is queued. Redis CPU/peak are server-wide: on a shared machine
+ * other users' load is included (noted in the output).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
+import { Redis } from 'ioredis';
+import { migrate } from '../src/db/migrate';
+import { maintenanceUrl, quoteIdent, withClient } from '../src/db/pg';
+import { startCampaign } from '../src/sending/campaign-control';
+import { loadConfig } from '../src/config';
+import { startSimulator, type RunningSimulator } from '../src/simulator/server';
+import { seedCampaign } from '../test/helpers/sending-fixtures';
+
+const args = process.argv.slice(2);
+const flag = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const duration = Number(flag('duration', '10'));
+const scenarioFlag = flag('scenario', 'all');
+const workerCounts = flag('workers', '1,2').split(',').map(Number);
+const million = args.includes('--million');
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const API_KEY = 'bench-key-0000-1111-2222-333344445555';
+const TICKS = 100; // clock ticks per second for /proc/<pid>/stat
+
+const scenarios = [
+  { rate: 200, latency: [100, 500] as [number, number] },
+  { rate: 2000, latency: [50, 150] as [number, number] },
+].filter((s) => scenarioFlag === 'all' || String(s.rate) === scenarioFlag);
+
+function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+async function redisCpu(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return get('used_cpu_sys') + get('used_cpu_user');
+}
+
+async function prefixMemory(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let bytes = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    for (const k of keys) bytes += Number((await redis.memory('USAGE', k)) ?? 0);
+  } while (cursor !== '0');
+  return bytes;
+}
+
+async function backendPids(pg: Pool, db: string): Promise<number[]> {
+  const { rows } = await pg.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [db]);
+  return rows.map((r) => r.pid);
+}
+
+const lastStats = new Map<number, string>();
+
+function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '-r', 'tsx/cjs', path.join(__dirname, '..', 'test', 'helpers', 'worker-process.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const text = d.toString();
+      const stats = /stats (\{.*\})/.exec(text);
+      if (stats) lastStats.set(child.pid!, stats[1]!);
+      if (text.includes('ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+}
+
+async function runScenario(rate: number, latency: [number, number], workers: number, sim: RunningSimulator): Promise<void> {
+  const suffix = randomBytes(4).toString('hex');
+  const database = `bulksms_bench_${suffix}`;
+  const url = new URL(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
+  url.pathname = `/${database}`;
+  const prefix = `bench-${suffix}`;
+  await migrate(url.toString());
+  const env = {
+    DATABASE_URL: url.toString(),
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    TWOFACTOR_API_KEY: API_KEY,
+    SMS_RATE_LIMIT: String(rate),
+    SMS_REQUEST_TIMEOUT_MS: '5000',
+    LOG_LEVEL: 'warn',
+    TWOFACTOR_BASE_URL: sim.url,
+    WORKER_OPTS: JSON.stringify({ concurrency: Math.ceil((rate * latency[1] * 1.5) / 1000 / workers) + 20 }),
+  };
+  const pg = new Pool({ connectionString: env.DATABASE_URL, max: 4 });
+  const redis = new Redis(REDIS_URL);
+  const children: ChildProcess[] = [];
+  try {
+    sim.configure({ rate, latencyMs: latency });
+    const config = loadConfig(env);
+    const recipients = rate * duration;
+    const { campaignId } = await seedCampaign(pg, { recipients, text: 'Your code is {{name}}' });
+    // Workers start idle; every counter starts just before the campaign does. Materialising the run (PostgreSQL)
+    // is a one-time cost per campaign: measured on its own and subtracted from the sending cost.
+    for (let i = 0; i < workers; i++) children.push(await spawnWorker(env));
+    await fetch(`${sim.url}/__reset`, { method: 'POST' });
+    const cpu0 = children.map((c) => procCpuSeconds(c.pid!));
+    const redis0 = await redisCpu(redis);
+    await redis.config('RESETSTAT');
+    const pgCpu0 = new Map((await backendPids(pg, database)).map((p) => [p, procCpuSeconds(p)]));
+    const m0 = Date.now();
+    await startCampaign({ pg, redis, config }, campaignId);
+    const materialiseMs = Date.now() - m0;
+    let materialisePgCpu = 0;
+    for (const p of await backendPids(pg, database)) materialisePgCpu += procCpuSeconds(p) - (pgCpu0.get(p) ?? 0);
+    let peakPrefix = 0;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      peakPrefix = Math.max(peakPrefix, await prefixMemory(redis, prefix));
+      for (const p of await backendPids(pg, database)) if (!pgCpu0.has(p)) pgCpu0.set(p, 0);
+      const { rows } = await pg.query<{ status: string }>(`SELECT status::text AS status FROM campaigns WHERE id = $1`, [campaignId]);
+      if (rows[0]!.status === 'completed') break;
+    }
+    const workerCpu = children.reduce((s, c, i) => s + procCpuSeconds(c.pid!) - cpu0[i]!, 0);
+    const redisCpuUsed = (await redisCpu(redis)) - redis0;
+    let pgCpu = -materialisePgCpu;
+    for (const [pid, start] of pgCpu0) pgCpu += procCpuSeconds(pid) - start;
+    const mem = await redis.info('memory');
+    const peak = Number(/^used_memory_peak:(\d+)/m.exec(mem)?.[1] ?? 0);
+    const after = sim.stats();
+    // Claim times track send times closely (a claim precedes its request by at most one chunk of slots).
+    const spanRow = await pg.query<{ span: number }>(
+      `SELECT extract(epoch FROM max(sending_at) - min(sending_at))::float8 AS span FROM messages WHERE campaign_id = $1`,
+      [campaignId],
+    );
+    const span = spanRow.rows[0]!.span;
+    const requests = after.requests;
+    const accepted = after.acceptedRecipients;
+    const counts = await pg.query<{ status: string; n: number }>(
+      `SELECT status::text AS status, count(*)::int AS n FROM messages WHERE campaign_id = $1 GROUP BY status`,
+      [campaignId],
+    );
+    const total = workerCpu + redisCpuUsed + pgCpu;
+    console.log(
+      JSON.stringify({
+        scenario: `${rate} rps, ${latency[0]}-${latency[1]} ms, ${workers} worker process(es), ${recipients} messages`,
+        achievedPerLimit: Number((requests / span / rate).toFixed(4)),
+        maxRequestsInAny1sWindow: after.maxWindow,
+        limit: rate,
+        throttled429: after.throttled,
+        duplicates: after.duplicates,
+        acceptedRecipients: accepted,
+        statuses: Object.fromEntries(counts.rows.map((r) => [r.status, r.n])),
+        cpuSecondsPer1000: {
+          total: Number(((total / accepted) * 1000).toFixed(4)),
+          workers: Number(((workerCpu / accepted) * 1000).toFixed(4)),
+          redisServerWide: Number(((redisCpuUsed / accepted) * 1000).toFixed(4)),
+          postgres: Number(((pgCpu / accepted) * 1000).toFixed(4)),
+        },
+        microsecondsCpuPerMessage: Number(((total / accepted) * 1e6).toFixed(1)),
+        materialise: { ms: materialiseMs, postgresCpuMicrosecondsPerMessage: Number(((materialisePgCpu / recipients) * 1e6).toFixed(1)) },
+        loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+        redisPeakMemoryServerWideMB: Number((peak / 1048576).toFixed(1)),
+        redisPeakKeysOfThisRunKB: Math.round(peakPrefix / 1024),
+        workerStats: children.map((c) => JSON.parse(lastStats.get(c.pid!) ?? '{}') as object),
+      }),
+    );
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    await cleanup(redis, prefix);
+    redis.disconnect();
+    await pg.end();
+    await withClient(maintenanceUrl(env.DATABASE_URL).adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`));
+  }
+}
+
+async function cleanup(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+/** Redis footprint of a 1M-recipient campaign while it is being fed (the window, not the campaign, is in Redis). */
+async function millionFootprint(sim: RunningSimulator): Promise<void> {
+  const suffix = randomBytes(4).toString('hex');
+  const database = `bulksms_bench_${suffix}`;
+  const url = new URL(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
+  url.pathname = `/${database}`;
+  const prefix = `bench-${suffix}`;
+  await migrate(url.toString());
+  const env = {
+    DATABASE_URL: url.toString(), REDIS_URL, QUEUE_PREFIX: prefix, TWOFACTOR_API_KEY: API_KEY, SMS_RATE_LIMIT: '2000',
+    LOG_LEVEL: 'warn', TWOFACTOR_BASE_URL: sim.url, WORKER_OPTS: '{}',
+  };
+  const pg = new Pool({ connectionString: env.DATABASE_URL, max: 4 });
+  const redis = new Redis(REDIS_URL);
+  let child: ChildProcess | undefined;
+  try {
+    sim.configure({ rate: 2000, latencyMs: [50, 150] });
+    const { campaignId } = await seedCampaign(pg, { recipients: 1_000_000 });
+    const t0 = Date.now();
+    await startCampaign({ pg, redis, config: loadConfig(env) }, campaignId);
+    const materialiseMs = Date.now() - t0;
+    child = await spawnWorker(env);
+    let peak = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      peak = Math.max(peak, await prefixMemory(redis, prefix));
+    }
+    console.log(JSON.stringify({ scenario: '1M-recipient campaign queued', materialiseMs, redisKeysOfThisCampaignPeakKB: Math.round(peak / 1024) }));
+  } finally {
+    child?.kill('SIGTERM');
+    if (child) await new Promise((r) => child!.once('exit', r));
+    await cleanup(redis, prefix);
+    redis.disconnect();
+    await pg.end();
+    await withClient(maintenanceUrl(env.DATABASE_URL).adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`));
+  }
+}
+
+async function main(): Promise<void> {
+  const sim = await startSimulator({ apiKey: API_KEY, rate: 200, latencyMs: [100, 500] });
+  try {
+    for (const s of scenarios) for (const w of workerCounts) await runScenario(s.rate, s.latency, w, sim);
+    if (million) await millionFootprint(sim);
+  } finally {
+    await sim.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

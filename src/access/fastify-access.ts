@@ -1,0 +1,170 @@
+/**
+ * Access control for the HTTP API. Routes declare their level in
+ * `config: { access: 'read'|'write'|'admin'|'unmasked'|'public', action?, audit? }`; the hooks here turn
+ * the caller's role (+ OTP grant) into allow/deny, phone masking and audit entries, and leave the
+ * outcome on `request.access`.
+ *
+ * Two ways to install it:
+ * - `installAccessControl(app, …)`: the whole pipeline in one onRequest hook —
+ *   IP allow-list → bearer token → role × route level → `request.access` → audit.
+ * - `installRoutePermissions(app, { principalOf })`: only the role × route part, after an existing
+ *   authentication hook (src/api/auth.ts) that already checked the IP and resolved the token.
+ * Denied requests are answered before their body is read, and logged without it.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config';
+import type { PrismaClient } from '../db/prisma';
+import { routeKey, type RouteRule } from './api-routes';
+import { recordAudit } from './audit';
+import { parseAllowList, type IpMatcher } from './ip-allow';
+import { activeGrant } from './otp';
+import { decide, maskPhone, type AccessLevel, type Role } from './policy';
+import { authenticate } from './tokens';
+
+export type RouteAccess = AccessLevel | 'public';
+
+/** What the access check decided for this request. */
+export interface AccessContext {
+  /** null for the legacy API_TOKEN (or unauthenticated loopback access). */
+  tokenId: string | null;
+  role: Role;
+  ip: string;
+  /** Phones in responses must go through `phoneFor(request, phone)`. */
+  maskPhones: boolean;
+  level: AccessLevel;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Access level of the route (src/access/policy.ts). */
+    access?: RouteAccess;
+    /** Audit action name (defaults to `METHOD /route/:pattern`). */
+    action?: string;
+    /** false: the handler writes its own audit entries (e.g. the OTP routes). */
+    audit?: boolean;
+  }
+  interface FastifyRequest {
+    access: AccessContext | null;
+  }
+}
+
+export interface AccessDeps {
+  prisma: PrismaClient;
+  config: Pick<Config, 'API_TOKEN' | 'API_ALLOW_IPS'>;
+}
+
+/** The minimal caller identity the permission check needs (src/api/auth.ts's Principal fits). */
+export interface CallerIdentity {
+  role: Role;
+  tokenId?: string | null;
+}
+
+function deny(reply: FastifyReply, status: 401 | 403, code: string, message: string): FastifyReply {
+  if (status === 401) reply.header('www-authenticate', 'Bearer realm="bulksms"');
+  return reply.code(status).send({ error: { code, message } });
+}
+
+function routeOf(request: FastifyRequest): string {
+  // The route pattern, never the raw URL: paths may carry secrets (webhook tokens) or phone numbers.
+  return `${request.method} ${request.routeOptions.url ?? '(no route)'}`;
+}
+
+/** A route's own config wins; then the route table; then the default. */
+function ruleFor(request: FastifyRequest, routes: Readonly<Record<string, RouteRule>> | undefined, fallback: RouteAccess): RouteRule {
+  const config = request.routeOptions.config;
+  const listed = routes?.[routeKey(request.method, request.routeOptions.url)];
+  return { access: config?.access ?? listed?.access ?? fallback, action: listed?.action };
+}
+
+/** Role × route level (+ OTP grant) → request.access, or a 403 reply. Returns false when it replied. */
+async function authorise(
+  deps: AccessDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  who: CallerIdentity,
+  access: AccessLevel,
+  tableAction?: string,
+): Promise<boolean> {
+  const tokenId = who.tokenId ?? null;
+  // Only an owner can hold a grant; skip the lookup for everyone else.
+  const needsGrant = who.role === 'owner' && tokenId !== null && (access === 'read' || access === 'unmasked');
+  const otpGranted = needsGrant ? (await activeGrant(deps, tokenId)) !== null : false;
+  const decision = decide(who.role, access, { otpGranted });
+  if (!decision.allow) {
+    const message =
+      decision.reason === 'otp_required'
+        ? 'unmasked message data needs a fresh SMS OTP: POST /api/access/otp, then POST /api/access/otp/verify'
+        : `role ${who.role} may not use this route (${access})`;
+    deny(reply, 403, decision.reason ?? 'forbidden', message);
+    return false;
+  }
+  request.access = { tokenId, role: who.role, ip: request.ip, maskPhones: decision.maskPhones, level: access };
+  if (decision.audit && request.routeOptions.config?.audit !== false) {
+    const params = request.params as Record<string, string> | undefined;
+    await recordAudit(deps, {
+      tokenId,
+      action: request.routeOptions.config?.action ?? tableAction ?? routeOf(request),
+      target: params?.id ?? null,
+      ip: request.ip,
+      details: { route: routeOf(request), level: access, role: who.role, unmasked: !decision.maskPhones },
+    });
+  }
+  return true;
+}
+
+export interface AccessControlOptions {
+  deps: AccessDeps;
+  /** Defaults to parsing deps.config.API_ALLOW_IPS (empty = allow all). */
+  allowList?: IpMatcher;
+  /** Level of routes that declare none: `admin` = deny by default for non-owners. */
+  defaultAccess?: RouteAccess;
+  /** Route table (`METHOD /pattern` → rule), e.g. API_ROUTE_ACCESS; a route's config.access wins. */
+  routes?: Readonly<Record<string, RouteRule>>;
+}
+
+/**
+ * The full pipeline. `public` routes (health, provider delivery-report webhooks) skip the allow-list
+ * and authentication entirely.
+ */
+export function installAccessControl(app: FastifyInstance, opts: AccessControlOptions): void {
+  const allowList = opts.allowList ?? parseAllowList(opts.deps.config.API_ALLOW_IPS);
+  const defaultAccess = opts.defaultAccess ?? 'admin';
+  app.decorateRequest('access', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const { access, action } = ruleFor(request, opts.routes, defaultAccess);
+    if (access === 'public') return;
+    if (!allowList.allows(request.ip)) {
+      request.log.warn({ ip: request.ip, route: routeOf(request) }, 'request from an address outside API_ALLOW_IPS refused');
+      return deny(reply, 403, 'ip_not_allowed', 'this address is not allowed to use the API');
+    }
+    const principal = await authenticate(opts.deps, request.headers.authorization);
+    if (!principal) return deny(reply, 401, 'unauthorized', 'missing or invalid API token');
+    await authorise(opts.deps, request, reply, principal, access, action);
+  });
+}
+
+export interface RoutePermissionOptions {
+  deps: Pick<AccessDeps, 'prisma'>;
+  /** The identity an earlier auth hook attached (e.g. `(req) => req.principal`); undefined = unprotected route. */
+  principalOf: (request: FastifyRequest) => CallerIdentity | undefined | null;
+  defaultAccess?: RouteAccess;
+  routes?: Readonly<Record<string, RouteRule>>;
+}
+
+/** Only the role × route check, for servers that authenticate in their own hook (registered before this). */
+export function installRoutePermissions(app: FastifyInstance, opts: RoutePermissionOptions): void {
+  const defaultAccess = opts.defaultAccess ?? 'admin';
+  app.decorateRequest('access', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const { access, action } = ruleFor(request, opts.routes, defaultAccess);
+    const who = opts.principalOf(request);
+    // No identity means the auth hook let the request through unprotected (health, docs, webhook).
+    if (access === 'public' || !who) return;
+    await authorise({ ...opts.deps, config: { API_TOKEN: undefined, API_ALLOW_IPS: undefined } }, request, reply, who, access, action);
+  });
+}
+
+/** The phone as this request may see it. */
+export function phoneFor(request: FastifyRequest, phone: string): string {
+  return request.access && !request.access.maskPhones ? phone : maskPhone(phone);
+}

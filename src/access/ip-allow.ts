@@ -1,0 +1,53 @@
+/**
+ * `API_ALLOW_IPS`: a comma-separated list of CIDRs (or bare addresses), IPv4 and IPv6. Empty or unset
+ * means "allow all". IPv4-mapped IPv6 peers (`::ffff:10.1.2.3`, what a dual-stack socket reports) are
+ * matched against the IPv4 rules as well as the IPv6 ones.
+ */
+import { BlockList, isIP } from 'node:net';
+import { ValidationError } from '../errors';
+
+export interface IpMatcher {
+  /** True if the list is empty (no restriction) or the address falls in one of its ranges. */
+  allows(address: string | undefined): boolean;
+  /** The normalised rules, for logs and `--help`. */
+  readonly rules: readonly string[];
+}
+
+const MAPPED_V4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+
+export function parseAllowList(spec: string | undefined | null): IpMatcher {
+  const entries = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (entries.length === 0) return { allows: () => true, rules: [] };
+  const list = new BlockList();
+  const rules: string[] = [];
+  for (const entry of entries) {
+    const [addrRaw, prefixRaw, extra] = entry.split('/');
+    const mapped = MAPPED_V4.exec(addrRaw ?? '');
+    const addr = mapped ? mapped[1]! : (addrRaw ?? '');
+    const family = isIP(addr);
+    if (family === 0 || extra !== undefined) {
+      throw new ValidationError(`API_ALLOW_IPS: "${entry}" is not an IP address or CIDR`, 'API_ALLOW_IPS');
+    }
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    const max = family === 4 ? 32 : 128;
+    // A mapped-v4 CIDR counts its prefix over 128 bits (::ffff:0:0/96 + v4 prefix).
+    let prefix = prefixRaw === undefined ? max : Number(prefixRaw);
+    if (mapped && prefixRaw !== undefined) prefix -= 96;
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixRaw !== undefined && !/^\d+$/.test(prefixRaw))) {
+      throw new ValidationError(`API_ALLOW_IPS: "${entry}" has an invalid prefix length (0-${max})`, 'API_ALLOW_IPS');
+    }
+    list.addSubnet(addr, prefix, type);
+    rules.push(`${addr}/${prefix}`);
+  }
+  return {
+    rules,
+    allows(address) {
+      if (!address) return false;
+      const mapped = MAPPED_V4.exec(address);
+      if (mapped && list.check(mapped[1]!, 'ipv4')) return true;
+      const family = isIP(address);
+      if (family === 0) return false;
+      return list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    },
+  };
+}

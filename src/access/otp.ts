@@ -1,0 +1,120 @@
+/**
+ * Second factor for unmasked message data: an SMS OTP to the token owner's registered phone, sent and
+ * checked through 2Factor's OTP API behind the `OtpSender` port. A verified challenge becomes a grant
+ * valid for OTP_GRANT_TTL_SECONDS. Each challenge verifies at most once: the provider session is claimed
+ * in the same UPDATE that records the grant, so a replayed OTP (even a concurrent one) fails.
+ */
+import type { Config } from '../config';
+import type { PrismaClient } from '../db/prisma';
+import { ValidationError } from '../errors';
+import { recordAudit } from './audit';
+import { ForbiddenError, OtpError, OtpRateLimitError } from './errors';
+import { maskPhone, type Role } from './policy';
+
+export type OtpVerdict = 'matched' | 'mismatch' | 'expired';
+
+/** Port implemented by the 2Factor client (provider team) and by twofactor-otp.ts. */
+export interface OtpSender {
+  /** Sends an auto-generated OTP; resolves to the provider's session id. */
+  sendOtp(phone: string, template?: string): Promise<string>;
+  verifyOtp(session: string, otp: string): Promise<OtpVerdict>;
+}
+
+export interface OtpDeps {
+  prisma: PrismaClient;
+  config: Pick<Config, 'OTP_GRANT_TTL_SECONDS' | 'OTP_TEMPLATE'>;
+  otp: OtpSender;
+}
+
+/** A challenge older than this cannot be verified any more (2Factor's own OTP lifetime is similar). */
+export const CHALLENGE_TTL_MS = 10 * 60_000;
+/** Wrong guesses allowed per challenge before it is burnt. */
+export const MAX_ATTEMPTS = 5;
+/** OTP SMS per token per CHALLENGE_TTL_MS: each one costs a credit and pesters the owner's phone. */
+export const MAX_CHALLENGES = 5;
+
+export interface OtpChallenge {
+  challengeId: string;
+  /** Masked destination, e.g. +91******3210. */
+  sentTo: string;
+}
+
+/** Who asks: the token (null = legacy API_TOKEN, which has no phone) and its role. */
+export interface OtpCaller {
+  tokenId: string | null;
+  role: Role;
+}
+
+export async function requestOtp(deps: OtpDeps, who: OtpCaller, ip?: string | null): Promise<OtpChallenge> {
+  if (!who.tokenId) throw new ForbiddenError('the legacy API_TOKEN has no registered phone; create a token with --phone');
+  if (who.role !== 'owner') throw new ForbiddenError(`role ${who.role} cannot see unmasked message data`);
+  const token = await deps.prisma.apiToken.findUnique({ where: { id: who.tokenId }, select: { phone: true, revokedAt: true } });
+  if (!token || token.revokedAt) throw new ForbiddenError('token revoked');
+  if (!token.phone) throw new ForbiddenError('this token has no registered phone; create one with `bulksms token create --phone`');
+  const recent = await deps.prisma.otpGrant.count({
+    where: { tokenId: who.tokenId, requestedAt: { gt: new Date(Date.now() - CHALLENGE_TTL_MS) } },
+  });
+  if (recent >= MAX_CHALLENGES) throw new OtpRateLimitError();
+  const sessionId = await deps.otp.sendOtp(token.phone, deps.config.OTP_TEMPLATE);
+  const row = await deps.prisma.otpGrant.create({
+    data: { tokenId: who.tokenId, phone: token.phone, sessionId, ip: ip ?? null },
+    select: { id: true },
+  });
+  await recordAudit(deps, { tokenId: who.tokenId, action: 'otp.request', target: row.id, ip });
+  return { challengeId: row.id, sentTo: maskPhone(token.phone) };
+}
+
+export interface OtpGrant {
+  challengeId: string;
+  expiresAt: Date;
+}
+
+export async function verifyOtp(
+  deps: OtpDeps,
+  who: Pick<OtpCaller, 'tokenId'>,
+  input: { challengeId: string; otp: string },
+  ip?: string | null,
+): Promise<OtpGrant> {
+  if (!/^\d{4,8}$/.test(input.otp)) throw new ValidationError('otp: expected 4-8 digits', 'otp');
+  if (!/^[0-9a-f-]{36}$/i.test(input.challengeId)) throw new ValidationError('challengeId: not a UUID', 'challengeId');
+  const challenge = who.tokenId
+    ? await deps.prisma.otpGrant.findFirst({ where: { id: input.challengeId, tokenId: who.tokenId } })
+    : null;
+  if (!challenge) throw new OtpError('otp_unknown', 'no such OTP challenge for this token');
+  const fail = async (failure: 'otp_mismatch' | 'otp_expired' | 'otp_used', message: string): Promise<never> => {
+    await recordAudit(deps, { tokenId: who.tokenId, action: 'otp.verify.failed', target: challenge.id, ip, details: { failure } });
+    throw new OtpError(failure, message);
+  };
+  if (challenge.verifiedAt) return fail('otp_used', 'this OTP was already used; request a new one');
+  if (Date.now() - challenge.requestedAt.getTime() > CHALLENGE_TTL_MS) return fail('otp_expired', 'the OTP expired; request a new one');
+  // Count the attempt before asking the provider, so parallel guessing cannot exceed the budget.
+  const counted = await deps.prisma.otpGrant.updateMany({
+    where: { id: challenge.id, verifiedAt: null, attempts: { lt: MAX_ATTEMPTS } },
+    data: { attempts: { increment: 1 } },
+  });
+  if (counted.count === 0) return fail('otp_expired', 'too many attempts for this OTP; request a new one');
+
+  const verdict = await deps.otp.verifyOtp(challenge.sessionId, input.otp);
+  if (verdict === 'mismatch') return fail('otp_mismatch', 'wrong OTP');
+  if (verdict === 'expired') return fail('otp_expired', 'the OTP expired; request a new one');
+
+  const expiresAt = new Date(Date.now() + deps.config.OTP_GRANT_TTL_SECONDS * 1000);
+  const claimed = await deps.prisma.otpGrant.updateMany({
+    where: { id: challenge.id, verifiedAt: null },
+    data: { verifiedAt: new Date(), expiresAt },
+  });
+  if (claimed.count === 0) return fail('otp_used', 'this OTP was already used; request a new one');
+  await recordAudit(deps, { tokenId: who.tokenId, action: 'otp.verify', target: challenge.id, ip, details: { expiresAt: expiresAt.toISOString() } });
+  return { challengeId: challenge.id, expiresAt };
+}
+
+/** The latest unexpired grant of a token, or null. */
+export async function activeGrant(deps: { prisma: PrismaClient }, tokenId: string | null): Promise<OtpGrant | null> {
+  if (!tokenId) return null;
+  const row = await deps.prisma.otpGrant.findFirst({
+    where: { tokenId, expiresAt: { gt: new Date() } },
+    orderBy: { expiresAt: 'desc' },
+    select: { id: true, expiresAt: true },
+  });
+  return row ? { challengeId: row.id, expiresAt: row.expiresAt! } : null;
+}

@@ -1,0 +1,214 @@
+/**
+ * `bulksms archive`: export each expired run's messages to a verified flat file, then delete them.
+ * Order per run, each step durable before the next:
+ *   1. export to a temp name, publish atomically (rename / PutObject)
+ *   2. re-read the published file: SHA-256 and row count must equal what was exported and what the
+ *      database holds for the run — otherwise stop, nothing deleted
+ *   3. manifest entry `exported` (atomic rewrite)
+ *   4. delete the rows in short batches (only ids inside the file's range)
+ *   5. manifest entry `deleted`
+ * A crash anywhere leaves either no manifest entry (re-run re-exports the identical file) or an
+ * `exported` entry (re-run re-verifies the file and finishes the deletion). One archiver per database
+ * (advisory lock).
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { Config } from '../config';
+import type { PrismaClient } from '../db/prisma';
+import { ConflictError, ServiceError } from '../errors';
+import type { Logger } from '../logger';
+import { recordAudit } from '../access/audit';
+import { loadManifest, emptyManifest, saveManifest, upsertFile, type Manifest, type ManifestFile } from './manifest';
+import { openDestination } from './open-destination';
+import { retentionCutoffs } from './retention';
+import {
+  checkFile, countRunRows, deleteRunRows, exportRun, findExpiredRuns, messageColumns, runIdRange, type ExpiredRun,
+} from './run-files';
+import type { ArchiveDestination } from './destination';
+
+const ADVISORY_LOCK_KEY = 727_073_691;
+
+export type ArchiveStage = 'exported' | 'deleting';
+
+export interface ArchiveDeps {
+  config: Config;
+  logger: Logger;
+  pg: Pool;
+  prisma: PrismaClient;
+}
+
+export interface ArchiveOptions {
+  olderThanDays?: number;
+  dest?: string;
+  dryRun?: boolean;
+  now?: Date;
+  /** Called at each durable stage (tests pause here to crash the process). */
+  onStage?: (stage: ArchiveStage, runId: string) => Promise<void>;
+  /** Duration of each DELETE statement (how long row locks are held), for benchmarks. */
+  onDeleteBatch?: (runId: string, rows: number, ms: number) => void;
+}
+
+export interface ArchiveResult {
+  runs: number;
+  rows: number;
+  files: number;
+  manifest: string;
+  dryRun: boolean;
+  runIds: string[];
+  /** Runs whose deletion an earlier, interrupted archive had left unfinished. */
+  resumed: number;
+}
+
+export function runFileKey(runId: string, minId: string | null, maxId: string | null): string {
+  return `runs/${runId}-${minId ?? 0}-${maxId ?? 0}.copy.gz`;
+}
+
+export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
+  const dest = openDestination(opts.dest ?? deps.config.ARCHIVE_DEST, deps.config);
+  const cutoffs = retentionCutoffs(opts.now ?? new Date(), {
+    retentionDays: deps.config.RETENTION_DAYS,
+    regulatedDays: deps.config.RETENTION_REGULATED_DAYS,
+    olderThanDays: opts.olderThanDays,
+  });
+  const db = await deps.pg.connect();
+  try {
+    // Timestamps render in UTC so identical data always gives a byte-identical file.
+    await db.query("SET TIME ZONE 'UTC'");
+    const locked = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ADVISORY_LOCK_KEY]);
+    if (!locked.rows[0]!.ok) throw new ConflictError('another `bulksms archive` is running against this database');
+    const result: ArchiveResult = { runs: 0, rows: 0, files: 0, manifest: dest.manifestLocation, dryRun: !!opts.dryRun, runIds: [], resumed: 0 };
+    if (opts.dryRun) {
+      for (const run of await findExpiredRuns(db, cutoffs)) {
+        result.runs++;
+        result.rows += await countRunRows(db, run.runId);
+        result.runIds.push(run.runId);
+      }
+      return result;
+    }
+    const removed = await dest.cleanupStaging();
+    if (removed) deps.logger.info({ removed }, 'archive: removed temp files of an interrupted run');
+    const manifest = (await loadManifest(dest)) ?? emptyManifest();
+    const ctx = { deps, db, dest, manifest, opts };
+    for (const entry of manifest.files.filter((f) => f.state === 'exported')) {
+      deps.logger.info({ runId: entry.runId, file: entry.file }, 'archive: resuming an interrupted deletion');
+      await finishDeletion(ctx, entry, await verifyResumable(ctx, entry));
+      result.resumed++;
+      tally(result, entry);
+    }
+    const columns = await messageColumns(db);
+    for (const run of await findExpiredRuns(db, cutoffs)) {
+      const entry = await exportAndVerify(ctx, run, columns);
+      result.files++;
+      await opts.onStage?.('exported', run.runId);
+      await finishDeletion(ctx, entry, entry.rows);
+      tally(result, entry);
+    }
+    return result;
+  } finally {
+    // Destroy rather than return the client: it carries the session lock and time zone.
+    db.release(true);
+  }
+}
+
+interface Ctx {
+  deps: ArchiveDeps;
+  db: PoolClient;
+  dest: ArchiveDestination;
+  manifest: Manifest;
+  opts: ArchiveOptions;
+}
+
+function tally(result: ArchiveResult, entry: ManifestFile): void {
+  if (!result.runIds.includes(entry.runId)) {
+    result.runs++;
+    result.runIds.push(entry.runId);
+  }
+  result.rows += entry.rows;
+}
+
+async function exportAndVerify(ctx: Ctx, run: ExpiredRun, columns: ManifestFile['columns']): Promise<ManifestFile> {
+  const { db, dest } = ctx;
+  // The key carries the id range, so a later export of the same run (new or restored rows) can never
+  // overwrite a file whose rows are already deleted; the same rows always give the same key and bytes.
+  const range = await runIdRange(db, run.runId);
+  const key = runFileKey(run.runId, range.minId, range.maxId);
+  const staged = await dest.stage(key);
+  let exported;
+  try {
+    exported = await exportRun(db, run.runId, columns, staged.path, range.maxId, ctx.deps.config.ARCHIVE_DELETE_BATCH);
+    await staged.commit();
+  } catch (err) {
+    await staged.discard();
+    throw err;
+  }
+
+  const check = await checkFile(dest, key);
+  const inDb = exported.minId ? await countRunRows(db, run.runId, { minId: exported.minId, maxId: exported.maxId! }) : 0;
+  if (check.rows !== exported.rows || inDb !== exported.rows) {
+    throw new ServiceError(
+      `archive of run ${run.runId} does not verify (exported ${exported.rows} rows, file holds ${check.rows}, database ${inDb}); nothing deleted`,
+    );
+  }
+  const entry: ManifestFile = {
+    runId: run.runId,
+    campaignId: run.campaignId,
+    runNumber: run.runNumber,
+    regulated: run.regulated,
+    endedAt: run.endedAt.toISOString(),
+    file: key,
+    table: 'messages',
+    format: 'copy-text+gzip',
+    columns,
+    rows: exported.rows,
+    bytes: check.bytes,
+    sha256: check.sha256,
+    minId: exported.minId,
+    maxId: exported.maxId,
+    state: 'exported',
+    exportedAt: new Date().toISOString(),
+    deletedAt: null,
+  };
+  upsertFile(ctx.manifest, entry);
+  await saveManifest(dest, ctx.manifest);
+  ctx.deps.logger.info({ runId: run.runId, rows: entry.rows, file: key }, 'archive: exported and verified');
+  return entry;
+}
+
+/** For an `exported` entry left by a crash: the file must still match, and the DB may hold only a subset. */
+async function verifyResumable(ctx: Ctx, entry: ManifestFile): Promise<number> {
+  const mismatch = (why: string) =>
+    new ServiceError(`archive file ${entry.file} no longer matches its manifest entry (${why}); nothing deleted for run ${entry.runId}`);
+  const check = await checkFile(ctx.dest, entry.file).catch((err: Error) => {
+    throw mismatch(err.message);
+  });
+  if (check.sha256 !== entry.sha256) throw mismatch('SHA-256 differs');
+  if (check.rows !== entry.rows) throw mismatch(`${check.rows} rows instead of ${entry.rows}`);
+  const remaining = entry.minId ? await countRunRows(ctx.db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
+  if (remaining > entry.rows) throw new ServiceError(`run ${entry.runId} has more rows than its archive file; nothing deleted`);
+  return remaining;
+}
+
+async function finishDeletion(ctx: Ctx, entry: ManifestFile, expected: number): Promise<void> {
+  const { deps, db, opts } = ctx;
+  let paused = false;
+  const deleted = entry.maxId
+    ? await deleteRunRows(db, entry.runId, entry.maxId, deps.config.ARCHIVE_DELETE_BATCH, async (total, ms) => {
+        opts.onDeleteBatch?.(entry.runId, total, ms);
+        if (!paused) {
+          paused = true;
+          await opts.onStage?.('deleting', entry.runId);
+        }
+      })
+    : 0;
+  const left = entry.minId ? await countRunRows(db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
+  if (left !== 0) throw new ServiceError(`run ${entry.runId}: ${left} archived rows are still in the database after deletion; re-run archive`);
+  if (deleted !== expected) deps.logger.warn({ runId: entry.runId, deleted, expected }, 'archive: deleted row count differs');
+  entry.state = 'deleted';
+  entry.deletedAt = new Date().toISOString();
+  await saveManifest(ctx.dest, ctx.manifest);
+  await recordAudit(deps, {
+    tokenId: null,
+    action: 'archive.run',
+    target: entry.runId,
+    details: { file: entry.file, rows: entry.rows, sha256: entry.sha256, deleted, destination: ctx.dest.location },
+  });
+}

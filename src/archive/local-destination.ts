@@ -1,0 +1,94 @@
+/** Local-directory archive destination: write to `.name.tmp-<pid>`, fsync, rename, fsync the directory. */
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ArchiveDestination, StagedFile } from './destination';
+import { MANIFEST_NAME } from './destination';
+
+const TEMP = /^\..+\.tmp-\d+-[0-9a-f]+$/;
+
+async function fsyncPath(p: string, flags: string): Promise<void> {
+  const fh = await open(p, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export function createLocalDestination(dir: string): ArchiveDestination {
+  const root = path.resolve(dir);
+  const full = (key: string) => {
+    const p = path.resolve(root, key);
+    if (!p.startsWith(root + path.sep)) throw new Error(`archive key escapes the destination: ${key}`);
+    return p;
+  };
+  const tempFor = (final: string) =>
+    path.join(path.dirname(final), `.${path.basename(final)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+
+  async function publish(temp: string, final: string): Promise<void> {
+    await fsyncPath(temp, 'r');
+    await rename(temp, final);
+    await fsyncPath(path.dirname(final), 'r');
+  }
+
+  return {
+    location: root,
+    manifestLocation: path.join(root, MANIFEST_NAME),
+    async stage(key): Promise<StagedFile> {
+      const final = full(key);
+      await mkdir(path.dirname(final), { recursive: true });
+      const temp = tempFor(final);
+      return { path: temp, commit: () => publish(temp, final), discard: () => rm(temp, { force: true }) };
+    },
+    async read(key) {
+      const p = full(key);
+      try {
+        const fh = await open(p, 'r');
+        await fh.close();
+      } catch {
+        return null;
+      }
+      return createReadStream(p);
+    },
+    async readText(key) {
+      try {
+        return await readFile(full(key), 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+    },
+    async writeText(key, text) {
+      const final = full(key);
+      await mkdir(path.dirname(final), { recursive: true });
+      const temp = tempFor(final);
+      const fh = await open(temp, 'w');
+      try {
+        await fh.writeFile(text, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(temp, final);
+      await fsyncPath(path.dirname(final), 'r');
+    },
+    async cleanupStaging() {
+      let removed = 0;
+      const walk = async (d: string): Promise<void> => {
+        const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
+        for (const e of entries) {
+          const p = path.join(d, e.name);
+          if (e.isDirectory()) await walk(p);
+          else if (TEMP.test(e.name)) {
+            await rm(p, { force: true });
+            removed++;
+          }
+        }
+      };
+      await walk(root);
+      return removed;
+    },
+  };
+}

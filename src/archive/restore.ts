@@ -1,0 +1,114 @@
+/**
+ * `bulksms restore <manifest>`: loads archived runs back into `messages`. Each file is verified against
+ * its manifest entry (SHA-256, row count) before a single row is inserted; rows go in with
+ * `ON CONFLICT (id) DO NOTHING`, so restoring twice (or after a partial restore) is harmless.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Pool, PoolClient } from 'pg';
+import type { Config } from '../config';
+import type { PrismaClient } from '../db/prisma';
+import { quoteIdent } from '../db/pg';
+import { NotFoundError, ServiceError } from '../errors';
+import type { Logger } from '../logger';
+import { recordAudit } from '../access/audit';
+import { decodeRow } from './copy-format';
+import { destinationOfManifest, type ArchiveDestination } from './destination';
+import { loadManifest, type ManifestFile } from './manifest';
+import { openDestination } from './open-destination';
+import { checkFile, countRunRows, messageColumns } from './run-files';
+
+const INSERT_BATCH = 5000;
+
+export interface RestoreResult {
+  runs: number;
+  /** Rows the restored files hold (all present in the database afterwards). */
+  rows: number;
+  /** Rows actually inserted by this call (0 when everything was already there). */
+  inserted: number;
+  files: number;
+}
+
+export async function restoreArchive(
+  deps: { config: Config; logger: Logger; pg: Pool; prisma: PrismaClient },
+  manifestPath: string,
+): Promise<RestoreResult> {
+  const { dest: spec, key } = destinationOfManifest(manifestPath);
+  const dest = openDestination(spec, deps.config);
+  const manifest = await loadManifest(dest, key);
+  if (!manifest) throw new NotFoundError(`no archive manifest at ${manifestPath}`);
+  const db = await deps.pg.connect();
+  const result: RestoreResult = { runs: 0, rows: 0, inserted: 0, files: 0 };
+  const runs = new Set<string>();
+  try {
+    const current = new Map((await messageColumns(db)).map((c) => [c.name, c.type]));
+    for (const entry of manifest.files) {
+      const check = await checkFile(dest, entry.file);
+      if (check.sha256 !== entry.sha256 || check.rows !== entry.rows) {
+        throw new ServiceError(`${entry.file}: SHA-256 or row count differs from the manifest; not restored`);
+      }
+      const run = await db.query('SELECT 1 FROM campaign_runs WHERE id = $1', [entry.runId]);
+      if (!run.rowCount) throw new ServiceError(`${entry.file}: campaign run ${entry.runId} no longer exists; not restored`);
+      const inserted = await loadFile(db, dest, entry, current);
+      const present = entry.minId ? await countRunRows(db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
+      if (present !== entry.rows) {
+        throw new ServiceError(`${entry.file}: ${entry.rows} rows archived but ${present} present after restore`);
+      }
+      deps.logger.info({ runId: entry.runId, rows: entry.rows, inserted }, 'restore: run loaded');
+      await recordAudit(deps, { tokenId: null, action: 'archive.restore', target: entry.runId, details: { file: entry.file, rows: entry.rows, inserted } });
+      runs.add(entry.runId);
+      result.rows += entry.rows;
+      result.inserted += inserted;
+      result.files++;
+    }
+  } finally {
+    db.release();
+  }
+  result.runs = runs.size;
+  return result;
+}
+
+async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: ManifestFile, current: Map<string, string>): Promise<number> {
+  for (const c of entry.columns) {
+    if (!current.has(c.name)) throw new ServiceError(`${entry.file}: column ${c.name} no longer exists in messages; not restored`);
+  }
+  // Types come from the live table, never from the (editable) manifest.
+  const names = entry.columns.map((c) => quoteIdent(c.name));
+  const sql =
+    `INSERT INTO messages (${names.join(', ')}) ` +
+    `SELECT ${entry.columns.map((c, i) => `t.c${i}::${current.get(c.name)}`).join(', ')} ` +
+    `FROM unnest(${entry.columns.map((_c, i) => `$${i + 1}::text[]`).join(', ')}) AS t(${entry.columns.map((_c, i) => `c${i}`).join(', ')}) ` +
+    'ON CONFLICT (id) DO NOTHING';
+  const source = await dest.read(entry.file);
+  if (!source) throw new ServiceError(`archive file ${entry.file} is missing`);
+  let inserted = 0;
+  let batch: (string | null)[][] = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    const columns = entry.columns.map((_c, i) => batch.map((row) => row[i]!));
+    const res = await db.query(sql, columns);
+    inserted += res.rowCount ?? 0;
+    batch = [];
+  };
+  let lineNo = 0;
+  for await (const line of lines(source.pipe(createGunzip()))) {
+    batch.push(decodeRow(line, entry.columns.length, ++lineNo));
+    if (batch.length >= INSERT_BATCH) await flush();
+  }
+  await flush();
+  return inserted;
+}
+
+/** Newline-separated UTF-8 lines of a stream (COPY text escapes embedded newlines, so this is exact). */
+async function* lines(stream: Readable): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of stream) {
+    const parts = (rest + decoder.write(chunk as Buffer)).split('\n');
+    rest = parts.pop()!;
+    yield* parts;
+  }
+  rest += decoder.end();
+  if (rest.length) yield rest;
+}

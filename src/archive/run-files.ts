@@ -1,0 +1,189 @@
+/**
+ * The SQL and file work of archiving one run: find expired runs, export a run's messages in keyset
+ * batches to a gzip COPY-text file, re-read a published file (hash + row count), delete a run's rows in
+ * short batches. Everything runs on one pg client that holds the archive's advisory lock.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import type { PoolClient } from 'pg';
+import { quoteIdent } from '../db/pg';
+import { ServiceError } from '../errors';
+import { encodeRow } from './copy-format';
+import type { ArchiveDestination } from './destination';
+import type { ArchiveColumn } from './manifest';
+import type { RetentionCutoffs } from './retention';
+
+export interface ExpiredRun {
+  runId: string;
+  campaignId: string;
+  runNumber: number;
+  regulated: boolean;
+  endedAt: Date;
+}
+
+/** The messages table's columns as they are now (so columns other teams add are archived too). */
+export async function messageColumns(db: PoolClient): Promise<ArchiveColumn[]> {
+  const { rows } = await db.query<ArchiveColumn>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a
+      WHERE a.attrelid = 'messages'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+  );
+  return rows;
+}
+
+/** Finished runs past their retention that still have messages, oldest first. */
+export async function findExpiredRuns(db: PoolClient, cutoffs: RetentionCutoffs): Promise<ExpiredRun[]> {
+  const { rows } = await db.query<{ id: string; campaign_id: string; run_number: number; regulated: boolean; ended_at: Date }>(
+    `SELECT r.id, r.campaign_id, r.run_number, c.regulated, COALESCE(r.completed_at, r.started_at, r.created_at) AS ended_at
+       FROM campaign_runs r
+       JOIN campaigns c ON c.id = r.campaign_id
+      WHERE r.status IN ('completed', 'cancelled', 'failed')
+        AND COALESCE(r.completed_at, r.started_at, r.created_at) < CASE WHEN c.regulated THEN $2::timestamptz ELSE $1::timestamptz END
+        AND EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id)
+      ORDER BY ended_at, r.id`,
+    [cutoffs.ordinary, cutoffs.regulated],
+  );
+  return rows.map((r) => ({ runId: r.id, campaignId: r.campaign_id, runNumber: r.run_number, regulated: r.regulated, endedAt: r.ended_at }));
+}
+
+export async function countRunRows(db: PoolClient, runId: string, range?: { minId: string; maxId: string }): Promise<number> {
+  const { rows } = range
+    ? await db.query<{ n: string }>('SELECT count(*) AS n FROM messages WHERE run_id = $1 AND id BETWEEN $2::bigint AND $3::bigint', [
+        runId, range.minId, range.maxId,
+      ])
+    : await db.query<{ n: string }>('SELECT count(*) AS n FROM messages WHERE run_id = $1', [runId]);
+  return Number(rows[0]!.n);
+}
+
+export interface ExportedRun {
+  rows: number;
+  minId: string | null;
+  maxId: string | null;
+}
+
+export async function runIdRange(db: PoolClient, runId: string): Promise<{ minId: string; maxId: string }> {
+  const { rows } = await db.query<{ min: string; max: string }>(
+    'SELECT min(id)::text AS min, max(id)::text AS max FROM messages WHERE run_id = $1',
+    [runId],
+  );
+  if (!rows[0]?.min) throw new ServiceError(`run ${runId} has no messages to archive`);
+  return { minId: rows[0].min, maxId: rows[0].max };
+}
+
+/** Writes the run's messages with id <= maxId (ordered by id) to `path` as gzip-compressed COPY text. */
+export async function exportRun(
+  db: PoolClient,
+  runId: string,
+  columns: ArchiveColumn[],
+  path: string,
+  maxId: string,
+  /** Rows per SELECT (keyset pages). */
+  batch = 5000,
+): Promise<ExportedRun> {
+  const idIndex = columns.findIndex((c) => c.name === 'id');
+  if (idIndex < 0) throw new ServiceError('messages has no id column');
+  // Qualified: `ORDER BY id` would sort by the text output column named id ('99' after '237').
+  const select = columns.map((c) => `m.${quoteIdent(c.name)}::text`).join(', ');
+  const gzip = createGzip({ level: 6 });
+  const done = pipeline(gzip, createWriteStream(path));
+  let rows = 0;
+  let minId: string | null = null;
+  let cursor = '0';
+  try {
+    for (;;) {
+      const res = await db.query<(string | null)[]>({
+        text: `SELECT ${select} FROM messages m WHERE m.run_id = $1 AND m.id > $2::bigint AND m.id <= $3::bigint ORDER BY m.id LIMIT ${batch}`,
+        values: [runId, cursor, maxId],
+        rowMode: 'array',
+      });
+      if (res.rows.length === 0) break;
+      minId ??= res.rows[0]![idIndex]!;
+      cursor = res.rows[res.rows.length - 1]![idIndex]!;
+      rows += res.rows.length;
+      if (!gzip.write(res.rows.map(encodeRow).join(''))) await once(gzip, 'drain');
+      if (res.rows.length < batch) break;
+    }
+    gzip.end();
+    await done;
+  } catch (err) {
+    gzip.destroy(err as Error);
+    await done.catch(() => undefined);
+    throw err;
+  }
+  return { rows, minId, maxId: rows ? cursor : null };
+}
+
+export interface FileCheck {
+  sha256: string;
+  bytes: number;
+  rows: number;
+}
+
+/** Re-reads a published file from the destination: SHA-256 of the stored bytes and the row count inside. */
+export async function checkFile(dest: ArchiveDestination, key: string): Promise<FileCheck> {
+  const source = await dest.read(key);
+  if (!source) throw new ServiceError(`archive file ${dest.location}/${key} is missing`);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let rows = 0;
+  const done = pipeline(
+    source,
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    }),
+    createGunzip(),
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
+        cb();
+      },
+    }),
+  );
+  try {
+    await done;
+  } catch (err) {
+    throw new ServiceError(`archive file ${dest.location}/${key} is damaged: ${(err as Error).message}`, { cause: err });
+  }
+  return { sha256: hash.digest('hex'), bytes, rows };
+}
+
+/**
+ * Deletes the run's rows up to maxId in batches of `batch`: the ids are picked by a keyset read on the
+ * primary key, then removed by `id = ANY(...)` (index lookups, never a scan of the whole table), so each
+ * DELETE is one short statement holding row locks only briefly. Returns the number deleted.
+ */
+export async function deleteRunRows(
+  db: PoolClient,
+  runId: string,
+  maxId: string,
+  batch: number,
+  afterBatch?: (deleted: number, statementMs: number) => Promise<void>,
+): Promise<number> {
+  let total = 0;
+  let cursor = '0';
+  for (;;) {
+    const picked = await db.query<[string]>({
+      // node-pg returns bigint as a string; no ::text here, or ORDER BY would sort the text ('99' > '100').
+      text: `SELECT id FROM messages WHERE run_id = $1 AND id > $2::bigint AND id <= $3::bigint ORDER BY id LIMIT ${batch}`,
+      values: [runId, cursor, maxId],
+      rowMode: 'array',
+    });
+    if (picked.rows.length === 0) return total;
+    const ids = picked.rows.map((r) => r[0]);
+    const started = performance.now();
+    const res = await db.query('DELETE FROM messages WHERE id = ANY($1::bigint[]) AND run_id = $2', [ids, runId]);
+    total += res.rowCount ?? 0;
+    cursor = ids[ids.length - 1]!;
+    if (afterBatch) await afterBatch(total, performance.now() - started);
+    if (ids.length < batch) return total;
+  }
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { archiveExpiredRuns, type ArchiveStage } from '../../archive/archive';
+import { ValidationError } from '../../errors';
+import { withContainer } from '../context';
+import { printResult } from '../output';
+
+interface ArchiveCliOptions {
+  olderThan?: string;
+  dest?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export function registerArchive(program: Command): void {
+  program
+    .command('archive')
+    .description('export expired campaign runs to verified gzip COPY files + manifest, then delete their messages')
+    .option('--older-than <days>', 'archive runs that ended more than <days> ago (default RETENTION_DAYS; regulated campaigns never below RETENTION_REGULATED_DAYS)')
+    .option('--dest <dir|s3://bucket/prefix>', 'destination (default ARCHIVE_DEST)')
+    .option('--dry-run', 'only report what would be archived')
+    .option('--json', 'print one JSON object')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bulksms archive --dry-run --json\n  bulksms archive --older-than 90 --dest /srv/bulksms-archive\n' +
+        '  ARCHIVE_S3_ENDPOINT=http://127.0.0.1:9000 ARCHIVE_S3_FORCE_PATH_STYLE=true bulksms archive --dest s3://archive/bulksms',
+    )
+    .action(
+      withContainer(async (c, opts: ArchiveCliOptions) => {
+        let olderThanDays: number | undefined;
+        if (opts.olderThan !== undefined) {
+          olderThanDays = Number(opts.olderThan);
+          if (!/^\d+$/.test(opts.olderThan)) throw new ValidationError(`--older-than: "${opts.olderThan}" is not a whole number of days`, 'older-than');
+        }
+        const pauseAt = c.config.ARCHIVE_TEST_PAUSE;
+        const result = await archiveExpiredRuns(c, {
+          olderThanDays,
+          dest: opts.dest,
+          dryRun: opts.dryRun,
+          onStage: pauseAt ? (stage, runId) => testPause(pauseAt, stage, runId) : undefined,
+        });
+        printResult(opts, result, () =>
+          result.dryRun
+            ? `would archive ${result.runs} run(s), ${result.rows} message(s)`
+            : `archived ${result.runs} run(s), ${result.rows} message(s) in ${result.files} new file(s); manifest ${result.manifest}`,
+        );
+      }),
+    );
+}
+
+/** ARCHIVE_TEST_PAUSE: announce the stage on stderr and stall, so a test can SIGKILL the process right here. */
+async function testPause(pauseAt: ArchiveStage, stage: ArchiveStage, runId: string): Promise<void> {
+  if (pauseAt !== stage) return;
+  process.stderr.write(`archive-test-pause ${stage} ${runId}\n`);
+  await new Promise((resolve) => setTimeout(resolve, 60_000));
+}

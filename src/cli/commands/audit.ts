@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { listAudit } from '../../access/audit';
+import { ValidationError } from '../../errors';
+import { withContainer } from '../context';
+import { printResult } from '../output';
+
+interface AuditCliOptions {
+  action?: string;
+  token?: string;
+  since?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+export function registerAudit(program: Command): void {
+  program
+    .command('audit')
+    .description('show the audit log (who did what, when, from where), newest first')
+    .option('--action <name>', 'only this action, e.g. campaign.start or message.export.unmasked')
+    .option('--token <id>', 'only this token')
+    .option('--since <ISO-8601>', 'only entries at or after this instant')
+    .option('--limit <n>', 'at most n entries (max 1000)', '100')
+    .option('--json', 'print one JSON object')
+    .action(
+      withContainer(async (c, opts: AuditCliOptions) => {
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new ValidationError(`--limit: "${opts.limit}" is not a positive integer`, 'limit');
+        const since = opts.since ? new Date(opts.since) : undefined;
+        if (since && Number.isNaN(since.getTime())) throw new ValidationError(`--since: "${opts.since}" is not an ISO-8601 instant`, 'since');
+        if (opts.token && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(opts.token)) {
+          throw new ValidationError(`--token: "${opts.token}" is not a token id (UUID)`, 'token');
+        }
+        const rows = await listAudit(c, { action: opts.action, tokenId: opts.token, since, limit });
+        const entries = rows.map((r) => ({ id: r.id.toString(), at: r.at, tokenId: r.tokenId, action: r.action, target: r.target, ip: r.ip, details: r.details }));
+        printResult(opts, { entries }, () =>
+          entries.length
+            ? entries.map((e) => `${e.at.toISOString()}  ${e.action.padEnd(24)} ${e.target ?? '-'}  token=${e.tokenId ?? '-'} ip=${e.ip ?? '-'}`).join('\n')
+            : 'no audit entries',
+        );
+      }),
+    );
+}

@@ -1,0 +1,98 @@
+/**
+ * `bulksms campaign start|pause|resume|cancel|status|retry <id>`. The `campaign` group is shared with
+ * `campaign create` (campaign team): whichever registers first creates it, the other adds to it.
+ */
+import type { Command } from 'commander';
+import type { Container } from '../../container';
+import { ValidationError } from '../../errors';
+import {
+  cancelCampaign,
+  getCampaignStatus,
+  pauseCampaign,
+  resumeCampaign,
+  retryCampaign,
+  startCampaign,
+  type CampaignStatusView,
+} from '../../sending/campaign-control';
+import { withContainer } from '../context';
+import { printResult, type OutputOptions } from '../output';
+
+const FINAL = new Set(['completed', 'cancelled', 'failed']);
+
+export function campaignGroup(program: Command): Command {
+  return program.commands.find((c) => c.name() === 'campaign') ?? program.command('campaign').description('create and run SMS campaigns');
+}
+
+function humanStatus(s: CampaignStatusView): string {
+  const c = s.counts;
+  const done = c.sent + c.delivered + c.failed + c.unknown + c.suppressed + c.cancelled;
+  return [
+    `campaign ${s.campaignId}: ${s.status}${s.pauseReason ? ` (${s.pauseReason})` : ''}`,
+    `  ${done}/${s.total} done — sent ${c.sent}, delivered ${c.delivered}, failed ${c.failed}, unknown ${c.unknown}, suppressed ${c.suppressed}, cancelled ${c.cancelled}`,
+    `  waiting: pending ${c.pending}, queued ${c.queued}, sending ${c.sending}`,
+  ].join('\n');
+}
+
+function contractStatus(s: CampaignStatusView): object {
+  return { campaignId: s.campaignId, status: s.status, pauseReason: s.pauseReason, total: s.total, counts: s.counts, runs: s.runs };
+}
+
+export function registerCampaignControl(program: Command): void {
+  const campaign = campaignGroup(program);
+  const simple = (name: string, description: string, run: (c: Container, id: string) => Promise<{ campaignId: string; status: string }>) =>
+    campaign
+      .command(`${name} <id>`)
+      .description(description)
+      .option('--json', 'print one JSON object')
+      .action(
+        withContainer(async (c, id: string, opts: OutputOptions) => {
+          const result = await run(c, id);
+          printResult(opts, result, () => `campaign ${result.campaignId}: ${result.status}`);
+        }),
+      );
+
+  simple('start', 'start sending now (materialises a run: one message per contact)', async (c, id) => {
+    const r = await startCampaign(c, id, { trigger: 'manual' });
+    return { campaignId: r.campaignId, runId: r.runId, status: r.status };
+  });
+  simple('pause', 'stop sending fleet-wide within 1 s; requests in flight finish and are recorded', (c, id) => pauseCampaign(c, id, 'paused by operator'));
+  simple('resume', 'continue exactly where the campaign stopped', (c, id) => resumeCampaign(c, id));
+  simple('cancel', 'cancel everything not yet sent', (c, id) => cancelCampaign(c, id));
+
+  campaign
+    .command('status <id>')
+    .description('progress and per-status counts')
+    .option('--watch', 're-print every second until the campaign ends')
+    .option('--json', 'print one JSON object (with --watch: the final state)')
+    .action(
+      withContainer(async (c, id: string, opts: OutputOptions & { watch?: boolean }) => {
+        let status = await getCampaignStatus(c, id);
+        while (opts.watch && !FINAL.has(status.status)) {
+          // Progress goes to stderr under --json so stdout carries exactly one object.
+          (opts.json ? process.stderr : process.stdout).write(`${humanStatus(status)}\n`);
+          await new Promise((r) => setTimeout(r, 1000));
+          status = await getCampaignStatus(c, id);
+        }
+        printResult(opts, contractStatus(status), () => humanStatus(status));
+      }),
+    );
+
+  campaign
+    .command('retry <id>')
+    .description('re-queue failed messages that were certainly not sent (and unknown ones with --include-unknown)')
+    .option('--include-unknown', 'also re-send messages whose outcome is unknown (may duplicate)')
+    .option('--json', 'print one JSON object')
+    .action(
+      withContainer(async (c, id: string, opts: OutputOptions & { includeUnknown?: boolean }) => {
+        const result = await retryCampaign(c, id, { includeUnknown: opts.includeUnknown === true });
+        printResult(opts, result, () => `campaign ${result.campaignId}: ${result.requeued} message(s) re-queued`);
+      }),
+    );
+}
+
+export function parseConcurrency(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new ValidationError(`--concurrency must be an integer between 1 and 10000 (got "${raw}")`, 'concurrency');
+  return n;
+}

@@ -1,0 +1,225 @@
+/**
+ * Sends one job's batch of messages: claim a chunk (queued → sending, durably), reserve paced slots, fire each
+ * request at its slot, record every outcome through the group-commit writer, and return only when all outcomes
+ * are durable (so the job is acknowledged after its outcomes, never before).
+ *
+ * Chunks keep the "claimed but not yet sent" set small: a crash turns at most the claimed messages into
+ * `unknown`, i.e. the requests in flight plus one chunk per running job.
+ */
+import type { Pool } from 'pg';
+import type { Logger } from '../logger';
+import type { SendRequest, SmsProvider } from '../provider/sms-provider';
+import type { SendOutcome } from '../provider/outcome';
+import type { CampaignSettings, CampaignStates } from './campaign-states';
+import { claimMessages, type ClaimedMessage, type OutcomeRow, type OutcomeWriter } from './ledger';
+import { decide } from './outcome-policy';
+import { sleepUntil, type Pacer } from './pacer';
+import type { SendJobData } from './keys';
+
+export interface BatchSenderOptions {
+  chunkSize: number;
+  maxAttempts: number;
+  /** A slot woken up later than this is given back and a new one reserved (keeps the sliding window safe). */
+  lateToleranceMs: number;
+  /** A claim older than this is released instead of sent, so the recovery lease can never hit a live request. */
+  sendDeadlineMs: number;
+  /** Fleet pause after a throttled answer. */
+  throttlePenaltyMs: number;
+}
+
+export interface BatchSenderDeps {
+  pg: Pool;
+  provider: SmsProvider;
+  pacer: Pacer;
+  writer: OutcomeWriter;
+  states: CampaignStates;
+  logger: Logger;
+  /** Pauses the campaign fleet-wide (account-fatal / permanent-campaign outcomes). */
+  pause(campaignId: string, reason: string): Promise<void>;
+  /** True once the worker is shutting down: stop claiming, finish what is in flight. */
+  closing(): boolean;
+  random?: () => number;
+}
+
+interface Group {
+  messages: ClaimedMessage[];
+  claimedAt: number;
+}
+
+/** Consecutive messages with identical content share one request (packing), up to packSize recipients. */
+export function packMessages(messages: readonly ClaimedMessage[], packSize: number): ClaimedMessage[][] {
+  const groups: ClaimedMessage[][] = [];
+  const key = (m: ClaimedMessage) => m.text ?? JSON.stringify(m.vars);
+  for (const m of messages) {
+    const last = groups[groups.length - 1];
+    if (last && packSize > 1 && last.length < packSize && key(last[0]!) === key(m)) last.push(m);
+    else groups.push([m]);
+  }
+  return groups;
+}
+
+export function buildRequest(campaign: CampaignSettings, messages: readonly ClaimedMessage[]): SendRequest {
+  const first = messages[0]!;
+  return {
+    module: campaign.module,
+    to: messages.map((m) => m.phone),
+    from: campaign.sender,
+    content: campaign.templateName
+      ? { kind: 'template', name: campaign.templateName, vars: first.vars ?? [] }
+      : { kind: 'text', text: first.text ?? '' },
+    ...(campaign.peid ? { peid: campaign.peid } : {}),
+    ...(campaign.ctid ? { ctid: campaign.ctid } : {}),
+  };
+}
+
+/** Counters for benchmarks and health: how often pacing slots were missed and exchanged. */
+export interface SenderStats {
+  requests: number;
+  lateSlots: number;
+  released: number;
+}
+
+export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOptions) {
+  const random = deps.random ?? Math.random;
+  const stats: SenderStats = { requests: 0, lateSlots: 0, released: 0 };
+
+  const record = (rows: OutcomeRow[]): Promise<unknown> => Promise.all(rows.map((r) => deps.writer.write(r)));
+  const release = (group: Group, extra: Partial<OutcomeRow> = {}): Promise<unknown> =>
+    record(group.messages.map((m) => ({ id: m.id, attempts: m.attempts, status: 'release', attemptsDelta: -1, ...extra })));
+
+  /**
+   * Waits for the slot. Waking up late (event-loop stall, CPU starvation) is handled without stalling further:
+   * the request goes now and one extra slot is reserved and left empty. Every sliding 1 s window into which the
+   * late request moved also contains that empty slot (it lies < 1 s after the missed one), so window counts
+   * never exceed what perfect timing would give. A slot missed by a lot (≥ 500 ms) is exchanged for a fresh one.
+   */
+  async function waitForSlot(at: number, earliest: number): Promise<void> {
+    await sleepUntil(at);
+    let late = performance.now() - earliest;
+    if (late <= opts.lateToleranceMs) return;
+    stats.lateSlots++;
+    if (late < 500) {
+      void deps.pacer.reserve(1).catch(() => undefined);
+      return;
+    }
+    while (late > opts.lateToleranceMs) {
+      const fresh = await deps.pacer.reserve(1);
+      await sleepUntil(fresh.firstAt);
+      late = performance.now() - fresh.earliestAt;
+      if (late > opts.lateToleranceMs && late < 500) {
+        void deps.pacer.reserve(1).catch(() => undefined);
+        return;
+      }
+    }
+  }
+
+  async function sendGroup(campaign: CampaignSettings, group: Group, slotAt: number, slotEarliest: number): Promise<void> {
+    await waitForSlot(slotAt, slotEarliest);
+    const status = deps.states.status(campaign.id);
+    if (status !== 'running' || performance.now() - group.claimedAt > opts.sendDeadlineMs) {
+      // Claimed but not sent: paused/cancelled meanwhile, or held too long. Certainly not sent.
+      stats.released += group.messages.length;
+      await release(group);
+      return;
+    }
+    stats.requests++;
+    let outcome: SendOutcome;
+    try {
+      outcome = await deps.provider.send(buildRequest(campaign, group.messages));
+    } catch (err) {
+      // The port promises outcomes, not throws; a throw after the request may have left is ambiguous.
+      outcome = { kind: 'ambiguous', detail: `provider client error: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    const attempts = group.messages[0]!.attempts;
+    const decision = decide({ outcome, attempts, maxAttempts: opts.maxAttempts, recipients: group.messages.length, random: random() });
+    const rows = (fields: Omit<OutcomeRow, 'id' | 'attempts'>): OutcomeRow[] =>
+      group.messages.map((m) => ({ id: m.id, attempts: m.attempts, ...fields }));
+    switch (decision.action) {
+      case 'sent':
+        await record(rows({ status: 'sent', sessionId: decision.sessionId, outcomeClass: 'accepted', providerText: null }));
+        return;
+      case 'failed':
+        await record(rows({ status: 'failed', outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: decision.reason }));
+        return;
+      case 'unknown':
+        await record(rows({ status: 'unknown', outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: decision.reason }));
+        return;
+      case 'retry':
+        if (decision.throttled) await deps.pacer.penalise(opts.throttlePenaltyMs).catch(() => undefined);
+        await record(
+          rows({
+            status: 'pending',
+            outcomeClass: decision.outcomeClass,
+            providerText: decision.providerText,
+            failureReason: decision.throttled ? 'throttled by the provider' : `will retry: ${decision.providerText}`,
+            delayMs: decision.delayMs,
+            attemptsDelta: decision.countAttempt ? 0 : -1,
+          }),
+        );
+        return;
+      case 'pause-campaign':
+        deps.states.set(campaign.id, 'paused');
+        await deps.pause(campaign.id, decision.providerText).catch((err: unknown) => deps.logger.error({ err }, 'could not pause campaign'));
+        await release(group, { outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: `campaign paused: ${decision.providerText}` });
+        return;
+      case 'unpack': {
+        // Some number in the pack was refused, none was sent: send each recipient on its own.
+        const slots = await deps.pacer.reserve(group.messages.length);
+        await Promise.all(
+          group.messages.map((m, i) =>
+            sendGroup(campaign, { messages: [m], claimedAt: group.claimedAt }, slots.firstAt + i * slots.intervalMs, slots.earliestAt + i * slots.intervalMs),
+          ),
+        );
+        return;
+      }
+    }
+  }
+
+  const processBatch = async (data: SendJobData): Promise<void> => {
+    const campaign = await deps.states.get(data.campaignId);
+    if (!campaign) return;
+    const inFlight: Promise<void>[] = [];
+    const leftover: string[] = [];
+    const unclaimed: string[] = [];
+    // A chunk is about chunkSize requests: with packing, that is chunkSize packs' worth of messages.
+    const chunkSize = opts.chunkSize * campaign.packSize;
+    for (let i = 0; i < data.ids.length; i += chunkSize) {
+      const chunk = data.ids.slice(i, i + chunkSize);
+      if (deps.closing() || deps.states.status(campaign.id) !== 'running') {
+        leftover.push(...data.ids.slice(i));
+        break;
+      }
+      const claimed = await claimMessages(deps.pg, chunk);
+      const claimedAt = performance.now();
+      if (claimed.length < chunk.length) {
+        const got = new Set(claimed.map((m) => m.id));
+        unclaimed.push(...chunk.filter((id) => !got.has(id)));
+      }
+      const groups = packMessages(claimed.filter((m) => m.status === 'sending'), campaign.packSize);
+      if (!groups.length) continue;
+      const slots = await deps.pacer.reserve(groups.length);
+      for (let g = 0; g < groups.length; g++) {
+        const offset = g * slots.intervalMs;
+        inFlight.push(sendGroup(campaign, { messages: groups[g]!, claimedAt }, slots.firstAt + offset, slots.earliestAt + offset));
+      }
+      // Do not claim the next chunk before this one's last slot: claimed-but-unsent stays one chunk per job.
+      await sleepUntil(slots.firstAt + (groups.length - 1) * slots.intervalMs);
+    }
+    if (leftover.length) {
+      // Shutting down or paused: unclaimed messages go back to the feeder instead of waiting for a stale sweep.
+      await deps.pg.query(`UPDATE messages SET status = 'pending', queued_at = NULL WHERE id = ANY($1::bigint[]) AND status = 'queued'`, [leftover]);
+    }
+    if (unclaimed.length) {
+      // Refused by the claim because the campaign is not running (the feeder raced a pause): hand them back
+      // now, so a resume finds them pending. Rows refused because they were no longer queued are untouched.
+      await deps.pg.query(
+        `UPDATE messages m SET status = 'pending', queued_at = NULL
+           FROM campaigns c
+          WHERE m.id = ANY($1::bigint[]) AND m.status = 'queued' AND c.id = m.campaign_id AND c.status <> 'running'`,
+        [unclaimed],
+      );
+    }
+    await Promise.all(inFlight);
+  };
+  return { processBatch, stats };
+}

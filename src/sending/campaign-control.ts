@@ -1,0 +1,231 @@
+/**
+ * Campaign lifecycle for operators (CLI, API) and for the engine itself (account-fatal pauses). Every change
+ * is one PostgreSQL transaction, then announced on Redis pub/sub so workers react within ~250 ms; workers also
+ * poll PostgreSQL, and the claim statement re-checks the campaign status, so a lost announcement is harmless.
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { Container } from '../container';
+import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import { refreshRunCounters } from './ledger';
+import { materialiseMessages, type CampaignRow } from './materialise';
+import { sendingKeys } from './keys';
+
+export type ControlDeps = Pick<Container, 'pg' | 'redis' | 'config'>;
+
+export const MESSAGE_STATUSES = ['pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled'] as const;
+export type MessageCounts = Record<(typeof MESSAGE_STATUSES)[number], number>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function inTransaction<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pg.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function lockCampaign(c: PoolClient, campaignId: string): Promise<CampaignRow> {
+  if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');
+  const { rows } = await c.query<CampaignRow>(
+    `SELECT id, status::text AS status, list_id, text, template_name, template_vars FROM campaigns WHERE id = $1 FOR UPDATE`,
+    [campaignId],
+  );
+  if (!rows[0]) throw new NotFoundError(`campaign ${campaignId} not found`);
+  return rows[0];
+}
+
+async function announce(deps: ControlDeps, campaignId: string, status: string): Promise<void> {
+  // Best effort: workers poll PostgreSQL anyway.
+  await deps.redis.publish(sendingKeys(deps.config.QUEUE_PREFIX).control, JSON.stringify({ campaignId, status })).catch(() => undefined);
+}
+
+export async function startCampaign(
+  deps: ControlDeps,
+  campaignId: string,
+  opts: { trigger?: 'manual' | 'at' | 'cron'; force?: boolean } = {},
+): Promise<{ campaignId: string; runId: string; status: string }> {
+  const trigger = opts.trigger ?? 'manual';
+  const result = await inTransaction(deps.pg, async (c) => {
+    const campaign = await lockCampaign(c, campaignId);
+    if (campaign.status === 'running' || campaign.status === 'paused') {
+      // Idempotent: starting a started campaign returns its current run.
+      const { rows } = await c.query<{ id: string }>(
+        `SELECT id FROM campaign_runs WHERE campaign_id = $1 ORDER BY run_number DESC LIMIT 1`,
+        [campaignId],
+      );
+      if (rows[0]) return { campaignId, runId: rows[0].id, status: campaign.status };
+    }
+    const startable = campaign.status === 'draft' || campaign.status === 'scheduled' || (trigger === 'cron' && campaign.status === 'completed');
+    if (!startable) throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be started`);
+    const list = await c.query<{ status: string }>(`SELECT status::text AS status FROM contact_lists WHERE id = $1`, [campaign.list_id]);
+    if (list.rows[0]?.status !== 'ready') throw new ConflictError(`the campaign's contact list is not ready (${list.rows[0]?.status ?? 'missing'})`);
+    const run = await c.query<{ id: string }>(
+      `INSERT INTO campaign_runs (campaign_id, run_number, trigger, status, started_at)
+       SELECT $1, COALESCE(MAX(run_number), 0) + 1, $2, 'running', now() FROM campaign_runs WHERE campaign_id = $1
+       RETURNING id`,
+      [campaignId, trigger],
+    );
+    const runId = run.rows[0]!.id;
+    await materialiseMessages(c, campaign, runId);
+    await c.query(
+      `UPDATE campaigns SET status = 'running', pause_reason = NULL, started_at = COALESCE(started_at, now()), completed_at = NULL, updated_at = now() WHERE id = $1`,
+      [campaignId],
+    );
+    return { campaignId, runId, status: 'running' };
+  });
+  await refreshRunCounters(deps.pg, [result.runId]);
+  await announce(deps, campaignId, result.status);
+  return result;
+}
+
+/** Stops claiming at once, fleet-wide; requests in flight finish and are recorded. Idempotent. */
+export async function pauseCampaign(deps: ControlDeps, campaignId: string, reason: string): Promise<{ campaignId: string; status: string }> {
+  const status = await inTransaction(deps.pg, async (c) => {
+    const campaign = await lockCampaign(c, campaignId);
+    if (campaign.status === 'paused') return 'paused';
+    if (campaign.status !== 'running' && campaign.status !== 'scheduled') {
+      throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be paused`);
+    }
+    await c.query(`UPDATE campaigns SET status = 'paused', pause_reason = $2, updated_at = now() WHERE id = $1`, [campaignId, reason]);
+    await c.query(`UPDATE campaign_runs SET status = 'paused', pause_reason = $2 WHERE campaign_id = $1 AND status = 'running'`, [campaignId, reason]);
+    // Queued messages' jobs will find the campaign paused and skip them; hand them back to the feeder.
+    await c.query(`UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now() WHERE campaign_id = $1 AND status = 'queued'`, [campaignId]);
+    return 'paused';
+  });
+  await announce(deps, campaignId, status);
+  return { campaignId, status };
+}
+
+export async function resumeCampaign(deps: ControlDeps, campaignId: string): Promise<{ campaignId: string; status: string }> {
+  const status = await inTransaction(deps.pg, async (c) => {
+    const campaign = await lockCampaign(c, campaignId);
+    if (campaign.status === 'running') return 'running';
+    if (campaign.status !== 'paused') throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be resumed`);
+    const runs = await c.query(`UPDATE campaign_runs SET status = 'running', pause_reason = NULL WHERE campaign_id = $1 AND status = 'paused'`, [campaignId]);
+    // A campaign paused before its first run (scheduled) goes back to waiting for its schedule.
+    const next = runs.rowCount ? 'running' : 'scheduled';
+    await c.query(`UPDATE campaigns SET status = $2::"CampaignStatus", pause_reason = NULL, updated_at = now() WHERE id = $1`, [campaignId, next]);
+    return next;
+  });
+  await announce(deps, campaignId, status);
+  return { campaignId, status };
+}
+
+/** Everything not yet sent (pending, queued) becomes cancelled; requests in flight finish and are recorded. */
+export async function cancelCampaign(deps: ControlDeps, campaignId: string): Promise<{ campaignId: string; status: string }> {
+  const runIds = await inTransaction(deps.pg, async (c) => {
+    const campaign = await lockCampaign(c, campaignId);
+    if (campaign.status === 'completed' || campaign.status === 'failed') {
+      throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be cancelled`);
+    }
+    await c.query(`UPDATE campaigns SET status = 'cancelled', updated_at = now(), completed_at = now() WHERE id = $1`, [campaignId]);
+    await c.query(
+      `UPDATE messages SET status = 'cancelled', failure_reason = 'campaign cancelled', updated_at = now()
+        WHERE campaign_id = $1 AND status IN ('pending', 'queued')`,
+      [campaignId],
+    );
+    const runs = await c.query<{ id: string }>(
+      `UPDATE campaign_runs SET status = 'cancelled', completed_at = now() WHERE campaign_id = $1 AND status IN ('pending', 'running', 'paused') RETURNING id`,
+      [campaignId],
+    );
+    return runs.rows.map((r) => r.id);
+  });
+  await refreshRunCounters(deps.pg, runIds);
+  await announce(deps, campaignId, 'cancelled');
+  return { campaignId, status: 'cancelled' };
+}
+
+/**
+ * Re-queues failures that were certainly not sent (outcome class retryable) and, when asked, `unknown` ones.
+ * Idempotent: a second call finds them pending/sent already. Attempts are kept, so they stay visible.
+ */
+export async function retryCampaign(
+  deps: ControlDeps,
+  campaignId: string,
+  opts: { includeUnknown?: boolean } = {},
+): Promise<{ campaignId: string; requeued: number }> {
+  const { requeued, status } = await inTransaction(deps.pg, async (c) => {
+    const campaign = await lockCampaign(c, campaignId);
+    if (campaign.status === 'cancelled' || campaign.status === 'draft') {
+      throw new ConflictError(`campaign ${campaignId} is ${campaign.status}: nothing to retry`);
+    }
+    const res = await c.query<{ run_id: string }>(
+      `UPDATE messages SET status = 'pending', next_attempt_at = NULL, sending_at = NULL, updated_at = now()
+        WHERE campaign_id = $1
+          AND ((status = 'failed' AND outcome_class = 'retryable') OR ($2::boolean AND status = 'unknown'))
+      RETURNING run_id`,
+      [campaignId, opts.includeUnknown === true],
+    );
+    const runIds = [...new Set(res.rows.map((r) => r.run_id))];
+    let next = campaign.status;
+    if (runIds.length) {
+      const paused = campaign.status === 'paused';
+      await c.query(
+        `UPDATE campaign_runs SET status = $2::"RunStatus", completed_at = NULL WHERE id = ANY($1::uuid[])`,
+        [runIds, paused ? 'paused' : 'running'],
+      );
+      if (!paused) {
+        next = 'running';
+        await c.query(`UPDATE campaigns SET status = 'running', completed_at = NULL, updated_at = now() WHERE id = $1`, [campaignId]);
+      }
+    }
+    return { requeued: res.rowCount ?? 0, status: next, runIds };
+  });
+  if (requeued) await announce(deps, campaignId, status);
+  return { campaignId, requeued };
+}
+
+export interface RunStatusView extends MessageCounts {
+  runId: string;
+  runNumber: number;
+  trigger: string;
+  status: string;
+  total: number;
+  startedAt: Date | null;
+  completedAt: Date | null;
+}
+
+export interface CampaignStatusView {
+  campaignId: string;
+  status: string;
+  pauseReason: string | null;
+  /** Counts of the latest run (a cron campaign has one run per firing; see `runs`). */
+  total: number;
+  counts: MessageCounts;
+  runs: RunStatusView[];
+}
+
+export async function getCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignId: string): Promise<CampaignStatusView> {
+  if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');
+  const campaign = await deps.pg.query<{ status: string; pause_reason: string | null }>(
+    `SELECT status::text AS status, pause_reason FROM campaigns WHERE id = $1`,
+    [campaignId],
+  );
+  if (!campaign.rows[0]) throw new NotFoundError(`campaign ${campaignId} not found`);
+  const runIds = await deps.pg.query<{ id: string }>(`SELECT id FROM campaign_runs WHERE campaign_id = $1`, [campaignId]);
+  await refreshRunCounters(deps.pg, runIds.rows.map((r) => r.id));
+  const runs = await deps.pg.query<RunStatusView & { pauseReason: string | null }>(
+    `SELECT id AS "runId", run_number AS "runNumber", trigger, status::text AS status, total, pending, queued, sending, sent,
+            delivered, failed, unknown, suppressed, cancelled, started_at AS "startedAt", completed_at AS "completedAt"
+       FROM campaign_runs WHERE campaign_id = $1 ORDER BY run_number`,
+    [campaignId],
+  );
+  const latest = runs.rows[runs.rows.length - 1];
+  const counts = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, latest ? latest[s] : 0])) as MessageCounts;
+  return {
+    campaignId,
+    status: campaign.rows[0].status,
+    pauseReason: campaign.rows[0].pause_reason,
+    total: latest?.total ?? 0,
+    counts,
+    runs: runs.rows,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Each worker's view of the campaigns it sends for: settings (sender, module, template, packing) and the
+ * current status. Pause/resume/cancel reach every worker within ~250 ms through pub/sub, with a PostgreSQL poll
+ * as the fallback (pub/sub messages are lost on reconnects; PostgreSQL is the source of truth). The claim
+ * statement re-checks the status in SQL, so this cache only decides about messages already claimed.
+ */
+import type { Pool } from 'pg';
+import type { Redis } from '../db/redis';
+import type { SmsModule } from '../provider/sms-provider';
+
+export interface CampaignSettings {
+  id: string;
+  status: string;
+  module: SmsModule;
+  sender: string;
+  templateName: string | null;
+  peid: string | null;
+  ctid: string | null;
+  packSize: number;
+}
+
+interface Row {
+  id: string;
+  status: string;
+  type: string;
+  sender: string;
+  template_name: string | null;
+  dlt_peid: string | null;
+  dlt_ctid: string | null;
+  pack_size: number;
+}
+
+export interface CampaignStates {
+  get(id: string): Promise<CampaignSettings | null>;
+  /** Last known status, synchronously (undefined when never loaded). */
+  status(id: string): string | undefined;
+  /** Applies a status change seen locally (e.g. this worker just paused the campaign). */
+  set(id: string, status: string): void;
+  close(): Promise<void>;
+}
+
+export async function loadCampaignSettings(pg: Pool, ids: readonly string[]): Promise<CampaignSettings[]> {
+  const { rows } = await pg.query<Row>(
+    `SELECT id, status::text AS status, type::text AS type, sender, template_name, dlt_peid, dlt_ctid, pack_size
+       FROM campaigns WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    status: r.status,
+    module: r.type === 'promotional' ? 'PROMO_SMS' : 'TRANS_SMS',
+    sender: r.sender,
+    templateName: r.template_name,
+    peid: r.dlt_peid,
+    ctid: r.dlt_ctid,
+    packSize: Math.max(1, r.pack_size),
+  }));
+}
+
+export async function createCampaignStates(
+  pg: Pool,
+  subscriber: Redis | null,
+  channel: string,
+  pollMs = 250,
+): Promise<CampaignStates> {
+  const cache = new Map<string, CampaignSettings>();
+  const loading = new Map<string, Promise<CampaignSettings | null>>();
+
+  const refresh = async (): Promise<void> => {
+    if (!cache.size) return;
+    for (const s of await loadCampaignSettings(pg, [...cache.keys()])) cache.set(s.id, s);
+  };
+  const timer = setInterval(() => void refresh().catch(() => undefined), pollMs);
+  timer.unref();
+
+  if (subscriber) {
+    subscriber.on('message', (_ch: string, message: string) => {
+      try {
+        const { campaignId, status } = JSON.parse(message) as { campaignId: string; status: string };
+        const known = cache.get(campaignId);
+        if (known) cache.set(campaignId, { ...known, status });
+      } catch {
+        // ignore foreign messages on the channel
+      }
+    });
+    await subscriber.subscribe(channel);
+  }
+
+  return {
+    async get(id) {
+      const hit = cache.get(id);
+      if (hit) return hit;
+      let p = loading.get(id);
+      if (!p) {
+        p = loadCampaignSettings(pg, [id]).then((rows) => {
+          loading.delete(id);
+          if (rows[0]) cache.set(id, rows[0]);
+          return rows[0] ?? null;
+        });
+        loading.set(id, p);
+      }
+      return p;
+    },
+    status: (id) => cache.get(id)?.status,
+    set(id, status) {
+      const known = cache.get(id);
+      if (known) cache.set(id, { ...known, status });
+    },
+    async close() {
+      clearInterval(timer);
+      if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    },
+  };
+}

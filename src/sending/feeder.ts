@@ -1,0 +1,211 @@
+/**
+ * The feeder moves messages from PostgreSQL into Redis in a bounded window: at most `window` messages of all
+ * running runs are `queued`/`sending` at any time, so a 1M-recipient campaign costs Redis a few dozen jobs, not
+ * a million. One feeder is active fleet-wide (PostgreSQL session advisory lock; a crashed leader's lock goes
+ * with its connection). The leader also completes finished runs, expires stale claims and detects Redis data loss.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Client, Pool } from 'pg';
+import type { Logger } from '../logger';
+import type { Redis } from '../db/redis';
+import { batchJobId, type SendJobData } from './keys';
+import { refreshRunCounters } from './ledger';
+import { expireStaleSending, requeueAllQueued, requeueStaleQueued } from './recovery';
+
+export interface FeederOptions {
+  /** Max messages queued+sending at once, fleet-wide. */
+  window: number;
+  /** Message ids per BullMQ job. */
+  batchSize: number;
+  tickMs: number;
+  /** `sending` older than this becomes `unknown`. */
+  leaseMs: number;
+  /** `queued` older than this is assumed to have lost its job. */
+  staleQueuedMs: number;
+  epochKey: string;
+  lockKey: string;
+}
+
+interface RunRow {
+  id: string;
+  campaign_id: string;
+}
+
+export interface Feeder {
+  /** One feeding pass (exposed for tests); returns messages enqueued. */
+  tick(): Promise<number>;
+  isLeader(): boolean;
+  close(): Promise<void>;
+}
+
+export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Redis; queue: Queue<SendJobData>; logger: Logger }, opts: FeederOptions): Feeder {
+  const { pg, redis, queue, logger } = deps;
+  let lockClient: Client | null = null;
+  let stopped = false;
+  let lastMaintenance = 0;
+  let lastCounters = 0;
+  let running: Promise<unknown> = Promise.resolve();
+  const generation = () => randomBytes(4).toString('hex');
+
+  async function acquire(): Promise<boolean> {
+    if (lockClient) return true;
+    const client = deps.newClient();
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [opts.lockKey]);
+      if (!rows[0]?.ok) {
+        await client.end();
+        return false;
+      }
+      client.on('end', () => {
+        if (lockClient === client) lockClient = null;
+      });
+      lockClient = client;
+      logger.info('feeder: this worker is the leader');
+      return true;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      logger.warn({ err }, 'feeder: could not take the leader lock');
+      return false;
+    }
+  }
+
+  /** Redis lost its data (FLUSHALL, failover without persistence): rebuild the queue from PostgreSQL. */
+  async function checkEpoch(): Promise<void> {
+    if (await redis.exists(opts.epochKey)) return;
+    const set = await redis.set(opts.epochKey, generation(), 'NX');
+    if (set !== 'OK') return;
+    const requeued = await requeueAllQueued(pg);
+    if (requeued) logger.warn({ requeued }, 'feeder: Redis lost its data; queued messages handed back to the feeder');
+  }
+
+  async function enqueue(run: RunRow, ids: string[]): Promise<void> {
+    const gen = generation();
+    const jobs = [];
+    for (let i = 0; i < ids.length; i += opts.batchSize) {
+      const batch = ids.slice(i, i + opts.batchSize);
+      const data: SendJobData = { campaignId: run.campaign_id, runId: run.id, ids: batch };
+      jobs.push({ name: 'send', data, opts: { jobId: batchJobId(run.id, batch[0]!, batch.length, gen) } });
+    }
+    try {
+      await queue.addBulk(jobs);
+    } catch (err) {
+      // Not enqueued: give the rows back so they are not stuck in `queued` until the stale sweep.
+      await pg.query(`UPDATE messages SET status = 'pending', queued_at = NULL WHERE id = ANY($1::bigint[]) AND status = 'queued'`, [ids]);
+      throw err;
+    }
+  }
+
+  async function completeFinished(runIds: string[]): Promise<void> {
+    if (!runIds.length) return;
+    const done = await pg.query<{ id: string; campaign_id: string }>(
+      `UPDATE campaign_runs r SET status = 'completed', completed_at = now()
+        WHERE r.id = ANY($1::uuid[]) AND r.status = 'running'
+          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id AND m.status IN ('pending', 'queued', 'sending'))
+      RETURNING r.id, r.campaign_id`,
+      [runIds],
+    );
+    if (!done.rows.length) return;
+    await refreshRunCounters(pg, done.rows.map((r) => r.id));
+    await pg.query(
+      `UPDATE campaigns c SET status = 'completed', completed_at = now(), updated_at = now()
+        WHERE c.id = ANY($1::uuid[]) AND c.status = 'running'
+          AND NOT EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = c.id AND r.status IN ('running', 'paused', 'pending'))`,
+      [done.rows.map((r) => r.campaign_id)],
+    );
+    logger.info({ runs: done.rows.map((r) => r.id) }, 'feeder: runs completed');
+  }
+
+  async function feed(): Promise<number> {
+    if (!(await acquire())) return 0;
+    await checkEpoch();
+    const now = Date.now();
+    if (now - lastMaintenance > 2000) {
+      lastMaintenance = now;
+      const expired = await expireStaleSending(pg, opts.leaseMs);
+      const stale = await requeueStaleQueued(pg, opts.staleQueuedMs);
+      if (expired || stale) logger.warn({ expired, stale }, 'feeder: recovered stale messages');
+    }
+    const runs = (
+      await pg.query<RunRow>({
+        name: 'bulksms-feeder-runs',
+        text: `SELECT r.id, r.campaign_id FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id
+          WHERE r.status = 'running' AND c.status = 'running' ORDER BY r.created_at`,
+      })
+    ).rows;
+    if (!runs.length) return 0;
+    const active = await pg.query<{ run_id: string; n: number }>({
+      name: 'bulksms-feeder-active',
+      text: `SELECT run_id, count(*)::int AS n FROM messages WHERE run_id = ANY($1::uuid[]) AND status IN ('queued', 'sending') GROUP BY run_id`,
+      values: [runs.map((r) => r.id)],
+    });
+    const inflight = new Map(active.rows.map((r) => [r.run_id, r.n]));
+    let room = opts.window - [...inflight.values()].reduce((a, b) => a + b, 0);
+    let enqueued = 0;
+    const idle: string[] = [];
+    // Share the window between runs so one huge campaign does not starve the others.
+    const share = Math.max(opts.batchSize, Math.ceil(room / runs.length));
+    for (const run of runs) {
+      const n = Math.min(room, share);
+      let ids: string[] = [];
+      if (n >= Math.min(opts.batchSize, opts.window)) {
+        const moved = await pg.query<{ id: string }>({
+          name: 'bulksms-feeder-move',
+          text: `UPDATE messages SET status = 'queued', queued_at = now(), updated_at = now()
+            WHERE id IN (SELECT id FROM messages
+                          WHERE run_id = $1 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+                          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+          RETURNING id::text AS id`,
+          values: [run.id, n],
+        });
+        ids = moved.rows.map((r) => r.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+        if (ids.length) await enqueue(run, ids);
+        room -= ids.length;
+        enqueued += ids.length;
+      }
+      if (!ids.length && !inflight.get(run.id)) idle.push(run.id);
+    }
+    await completeFinished(idle);
+    if (now - lastCounters > 5000) {
+      lastCounters = now;
+      await refreshRunCounters(pg, runs.map((r) => r.id));
+    }
+    return enqueued;
+  }
+
+  const tick = (): Promise<number> => {
+    const p = running.then(feed, feed);
+    running = p.catch(() => undefined);
+    return p;
+  };
+
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      let enqueued = 0;
+      try {
+        enqueued = await tick();
+      } catch (err) {
+        logger.warn({ err }, 'feeder: pass failed');
+      }
+      // Re-run at once while there is backlog to fill, otherwise wait a tick (and longer when not the leader).
+      const wait = lockClient ? (enqueued >= opts.window / 2 ? 0 : opts.tickMs) : 1000;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  };
+  const looping = loop();
+
+  return {
+    tick,
+    isLeader: () => lockClient !== null,
+    async close() {
+      stopped = true;
+      await looping;
+      await running;
+      const client = lockClient;
+      lockClient = null;
+      if (client) await client.end().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * The message ledger in PostgreSQL: set-based claims and group-committed outcomes. Every transition is a
+ * conditional UPDATE on the current status (and attempt number), so a stale or duplicated job can never move a
+ * message twice: that condition, not Redis, is what prevents duplicate sends.
+ */
+import type { Pool } from 'pg';
+
+export interface ClaimedMessage {
+  id: string;
+  status: 'sending' | 'suppressed';
+  phone: string;
+  text: string | null;
+  vars: string[] | null;
+  attempts: number;
+}
+
+/**
+ * queued → sending (attempts + 1, sending_at = now()) for the given ids, only while the campaign is running.
+ * A number suppressed since the run started becomes `suppressed` instead. Rows not `queued` any more are skipped.
+ */
+export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<ClaimedMessage[]> {
+  if (!ids.length) return [];
+  // Named = prepared once per connection: these run hundreds of times per second.
+  const { rows } = await pg.query<ClaimedMessage>({
+    name: 'bulksms-claim',
+    text: `UPDATE messages m
+        SET status = CASE WHEN x.suppressed THEN 'suppressed'::"MessageStatus" ELSE 'sending'::"MessageStatus" END,
+            attempts = m.attempts + CASE WHEN x.suppressed THEN 0 ELSE 1 END,
+            failure_reason = CASE WHEN x.suppressed THEN 'suppressed at send time' ELSE m.failure_reason END,
+            sending_at = now(), updated_at = now()
+       FROM (SELECT m2.id, EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = m2.phone) AS suppressed
+               FROM messages m2 JOIN campaigns c ON c.id = m2.campaign_id
+              WHERE m2.id = ANY($1::bigint[]) AND m2.status = 'queued' AND c.status = 'running') x
+      WHERE m.id = x.id AND m.status = 'queued'
+  RETURNING m.id::text AS id, m.status::text AS status, m.phone, m.text, m.vars, m.attempts`,
+    values: [ids],
+  });
+  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+}
+
+/** What a finished (or abandoned) attempt turns a `sending` message into. */
+export interface OutcomeRow {
+  id: string;
+  /** The attempt number the claim produced: guards against writing onto a newer attempt. */
+  attempts: number;
+  /** `release` = not sent after all (paused/cancelled meanwhile): back to pending, or cancelled. */
+  status: 'sent' | 'failed' | 'unknown' | 'pending' | 'release';
+  sessionId?: string | null;
+  outcomeClass?: string | null;
+  providerText?: string | null;
+  failureReason?: string | null;
+  /** For `pending`: earliest next attempt, ms from now. */
+  delayMs?: number | null;
+  /** -1 when this attempt must not count (throttled, campaign paused, released). */
+  attemptsDelta?: number;
+}
+
+export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Promise<number> {
+  if (!rows.length) return 0;
+  const res = await pg.query({
+    name: 'bulksms-outcomes',
+    text: `UPDATE messages m
+        SET status = (CASE WHEN v.status <> 'release' THEN v.status
+                           WHEN EXISTS (SELECT 1 FROM campaigns c WHERE c.id = m.campaign_id AND c.status = 'cancelled')
+                           THEN 'cancelled' ELSE 'pending' END)::"MessageStatus",
+            attempts = m.attempts + v.delta,
+            session_id = COALESCE(v.session_id, m.session_id),
+            outcome_class = COALESCE(v.outcome_class::"OutcomeClass", m.outcome_class),
+            provider_text = COALESCE(v.provider_text, m.provider_text),
+            failure_reason = CASE WHEN v.status = 'sent' THEN NULL ELSE COALESCE(v.failure_reason, m.failure_reason) END,
+            next_attempt_at = CASE WHEN v.delay_ms IS NULL THEN NULL ELSE now() + v.delay_ms * interval '1 millisecond' END,
+            sending_at = CASE WHEN v.status IN ('pending', 'release') THEN NULL ELSE m.sending_at END,
+            sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE m.sent_at END,
+            failed_at = CASE WHEN v.status = 'failed' THEN now() ELSE m.failed_at END,
+            updated_at = now()
+       FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[])
+            AS v(id, attempts, status, session_id, outcome_class, provider_text, failure_reason, delay_ms, delta)
+      WHERE m.id = v.id AND m.status = 'sending' AND m.attempts = v.attempts`,
+    values: [
+      rows.map((r) => r.id),
+      rows.map((r) => r.attempts),
+      rows.map((r) => r.status),
+      rows.map((r) => r.sessionId ?? null),
+      rows.map((r) => r.outcomeClass ?? null),
+      rows.map((r) => r.providerText ?? null),
+      rows.map((r) => r.failureReason ?? null),
+      rows.map((r) => (r.delayMs == null ? null : Math.round(r.delayMs))),
+      rows.map((r) => r.attemptsDelta ?? 0),
+    ],
+  });
+  return res.rowCount ?? 0;
+}
+
+export interface OutcomeWriterOptions {
+  /** Flush after this many ms even if the batch is small. */
+  flushMs?: number;
+  /** Flush as soon as this many rows wait. */
+  maxRows?: number;
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Group commit: outcomes from all concurrent sends are written by one UPDATE … FROM unnest every few ms. Each
+ * caller gets a promise that resolves once its row is durable, so a job is acknowledged only after that.
+ */
+export class OutcomeWriter {
+  private pending: { row: OutcomeRow; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private readonly flushMs: number;
+  private readonly maxRows: number;
+
+  constructor(
+    private readonly pg: Pool,
+    private readonly opts: OutcomeWriterOptions = {},
+  ) {
+    this.flushMs = opts.flushMs ?? 15;
+    this.maxRows = opts.maxRows ?? 500;
+  }
+
+  write(row: OutcomeRow): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ row, resolve, reject });
+      if (this.pending.length >= this.maxRows) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+    });
+  }
+
+  /** Writes everything queued so far (waits for a flush already running first). */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.flushing) await this.flushing;
+    if (!this.pending.length) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = this.commit(batch).finally(() => {
+      this.flushing = null;
+    });
+    await this.flushing;
+    if (this.pending.length && !this.timer) this.timer = setTimeout(() => void this.flush(), this.flushMs);
+  }
+
+  private async commit(batch: { row: OutcomeRow; resolve: () => void; reject: (e: unknown) => void }[]): Promise<void> {
+    // A PostgreSQL blip must not lose outcomes of requests that were really made: retry for a while.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeOutcomes(this.pg, batch.map((b) => b.row));
+        for (const b of batch) b.resolve();
+        return;
+      } catch (err) {
+        this.opts.onError?.(err);
+        if (attempt >= 8) {
+          for (const b of batch) b.reject(err);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    }
+  }
+}
+
+/** Makes the run's counters equal to the sums over its messages (run rows are small; counts use the index). */
+export async function refreshRunCounters(pg: Pool, runIds: readonly string[]): Promise<void> {
+  if (!runIds.length) return;
+  await pg.query(
+    `UPDATE campaign_runs r
+        SET total = x.total, pending = x.pending, queued = x.queued, sending = x.sending, sent = x.sent,
+            delivered = x.delivered, failed = x.failed, unknown = x.unknown, suppressed = x.suppressed,
+            cancelled = x.cancelled
+       FROM (SELECT r2.id,
+                    count(m.id)::int AS total,
+                    count(m.id) FILTER (WHERE m.status = 'pending')::int AS pending,
+                    count(m.id) FILTER (WHERE m.status = 'queued')::int AS queued,
+                    count(m.id) FILTER (WHERE m.status = 'sending')::int AS sending,
+                    count(m.id) FILTER (WHERE m.status = 'sent')::int AS sent,
+                    count(m.id) FILTER (WHERE m.status = 'delivered')::int AS delivered,
+                    count(m.id) FILTER (WHERE m.status = 'failed')::int AS failed,
+                    count(m.id) FILTER (WHERE m.status = 'unknown')::int AS unknown,
+                    count(m.id) FILTER (WHERE m.status = 'suppressed')::int AS suppressed,
+                    count(m.id) FILTER (WHERE m.status = 'cancelled')::int AS cancelled
+               FROM campaign_runs r2 LEFT JOIN messages m ON m.run_id = r2.id
+              WHERE r2.id = ANY($1::uuid[])
+              GROUP BY r2.id) x
+      WHERE r.id = x.id`,
+    [runIds],
+  );
+}

@@ -1,0 +1,85 @@
+/**
+ * Starting a campaign = materialising a run: one `messages` row per contact of the list, rendered now, in
+ * keyset pages inserted set-based (INSERT … SELECT FROM unnest). All in one transaction with the campaign row
+ * locked, so a crash leaves either no run or a complete one, and concurrent starts serialise.
+ */
+import type { PoolClient } from 'pg';
+import { normaliseVariableName, renderTemplate } from '../campaign/template';
+
+const PAGE = 5000;
+
+export interface CampaignRow {
+  id: string;
+  status: string;
+  list_id: string;
+  text: string | null;
+  template_name: string | null;
+  template_vars: string[];
+}
+
+interface ContactRow {
+  id: string;
+  phone: string;
+  variables: Record<string, unknown> | null;
+}
+
+export interface RenderedMessage {
+  status: 'pending' | 'failed';
+  text: string | null;
+  vars: string[] | null;
+  failureReason: string | null;
+}
+
+/** Pure: the message one contact gets (or why it cannot get one). */
+export function renderMessage(campaign: Pick<CampaignRow, 'text' | 'template_name' | 'template_vars'>, variables: Record<string, unknown>): RenderedMessage {
+  const strings: Record<string, string> = {};
+  for (const [k, v] of Object.entries(variables)) if (v !== null && v !== undefined) strings[k] = String(v);
+  if (campaign.template_name) {
+    const lookup = new Map(Object.entries(strings).map(([k, v]) => [normaliseVariableName(k), v]));
+    const vars = campaign.template_vars.map((name) => lookup.get(normaliseVariableName(name)) ?? '');
+    const missing = campaign.template_vars.filter((_n, i) => vars[i] === '');
+    if (missing.length) return { status: 'failed', text: null, vars: null, failureReason: `missing variable: ${missing.join(', ')}` };
+    return { status: 'pending', text: null, vars, failureReason: null };
+  }
+  const rendered = renderTemplate(campaign.text ?? '', strings);
+  if (!rendered.ok) return { status: 'failed', text: null, vars: null, failureReason: `missing variable: ${rendered.missing.join(', ')}` };
+  if (!rendered.text.trim()) return { status: 'failed', text: null, vars: null, failureReason: 'empty message text' };
+  return { status: 'pending', text: rendered.text, vars: null, failureReason: null };
+}
+
+/** Inserts the run's messages; returns how many were written. Runs inside the caller's transaction. */
+export async function materialiseMessages(client: PoolClient, campaign: CampaignRow, runId: string): Promise<number> {
+  let after = '0';
+  let total = 0;
+  for (;;) {
+    const { rows } = await client.query<ContactRow>(
+      `SELECT id::text AS id, phone, variables FROM contacts WHERE list_id = $1 AND contacts.id > $2::bigint ORDER BY contacts.id LIMIT ${PAGE}`,
+      [campaign.list_id, after],
+    );
+    if (!rows.length) return total;
+    const rendered = rows.map((c) => renderMessage(campaign, c.variables ?? {}));
+    await client.query(
+      `INSERT INTO messages (run_id, campaign_id, contact_id, phone, text, vars, status, failure_reason)
+       SELECT $1::uuid, $2::uuid, v.contact_id, v.phone, v.text,
+              CASE WHEN v.vars IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(v.vars::json)) END,
+              (CASE WHEN v.status = 'pending' AND EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = v.phone)
+                    THEN 'suppressed' ELSE v.status END)::"MessageStatus",
+              CASE WHEN v.status = 'pending' AND EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = v.phone)
+                   THEN 'suppressed at campaign start' ELSE v.failure_reason END
+         FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+              AS v(contact_id, phone, text, vars, status, failure_reason)`,
+      [
+        runId,
+        campaign.id,
+        rows.map((c) => c.id),
+        rows.map((c) => c.phone),
+        rendered.map((r) => r.text),
+        rendered.map((r) => (r.vars ? JSON.stringify(r.vars) : null)),
+        rendered.map((r) => r.status),
+        rendered.map((r) => r.failureReason),
+      ],
+    );
+    total += rows.length;
+    after = rows[rows.length - 1]!.id;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Crash recovery on the PostgreSQL side. A message stays `sending` only while some worker holds its claim; a
+ * worker that died (SIGKILL, OOM, host lost) leaves it there. After the lease (longer than any legitimate
+ * claim-to-outcome time: the sender gives up on claims older than `sendDeadline` and requests time out) the
+ * request may or may not have reached the provider, so the message becomes `unknown` — never re-sent.
+ */
+import type { Pool } from 'pg';
+
+/**
+ * Only campaigns that can have messages in flight are looked at, so these sweeps use the (campaign_id, status)
+ * index instead of scanning the whole history of messages. A cancelled campaign may still have requests in
+ * flight for a moment after the cancel.
+ */
+const LIVE_CAMPAIGNS = `SELECT id FROM campaigns
+  WHERE status IN ('running', 'paused') OR (status = 'cancelled' AND updated_at > now() - interval '1 day')`;
+
+export async function expireStaleSending(pg: Pool, leaseMs: number): Promise<number> {
+  const res = await pg.query(
+    `UPDATE messages
+        SET status = 'unknown', outcome_class = 'ambiguous',
+            failure_reason = 'worker lost while the request may have been in flight (claim lease expired)', updated_at = now()
+      WHERE campaign_id IN (${LIVE_CAMPAIGNS}) AND status = 'sending' AND sending_at < now() - $1 * interval '1 millisecond'`,
+    [leaseMs],
+  );
+  return res.rowCount ?? 0;
+}
+
+/** Queued rows whose jobs were lost (Redis data loss, failed enqueue): hand them back to the feeder. */
+export async function requeueStaleQueued(pg: Pool, olderThanMs: number): Promise<number> {
+  const res = await pg.query(
+    `UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now()
+      WHERE campaign_id IN (${LIVE_CAMPAIGNS}) AND status = 'queued' AND queued_at < now() - $1 * interval '1 millisecond'`,
+    [olderThanMs],
+  );
+  return res.rowCount ?? 0;
+}
+
+/** Redis lost everything: every queued message of every campaign lost its job. */
+export async function requeueAllQueued(pg: Pool): Promise<number> {
+  const res = await pg.query(
+    `UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now()
+      WHERE campaign_id IN (${LIVE_CAMPAIGNS}) AND status = 'queued'`,
+  );
+  return res.rowCount ?? 0;
+}

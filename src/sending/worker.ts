@@ -1,0 +1,146 @@
+/**
+ * `bulksms worker`: BullMQ send workers + the feeder (leader only) + crash recovery, in one process. Any number
+ * of these may run on any number of hosts against the same Redis and PostgreSQL.
+ */
+import { Queue, Worker } from 'bullmq';
+import { Client } from 'pg';
+import type { Container } from '../container';
+import type { SmsProvider } from '../provider/sms-provider';
+import { createBatchSender, type SenderStats } from './batch-sender';
+import { createCampaignStates } from './campaign-states';
+import { pauseCampaign } from './campaign-control';
+import { createDefaultProvider } from './default-provider';
+import { startFeeder } from './feeder';
+import { SEND_QUEUE, sendingKeys, type SendJobData } from './keys';
+import { OutcomeWriter } from './ledger';
+import { createPacer } from './pacer';
+import { expireStaleSending } from './recovery';
+
+export interface WorkerOptions {
+  /** Max requests in flight in this process (Little's law: rate × worst latency). */
+  concurrency?: number;
+  /** Defaults to the 2Factor client built from the configuration. */
+  provider?: SmsProvider;
+  /** Run the feeder in this process (it still only feeds while holding the fleet-wide lock). Default true. */
+  feeder?: boolean;
+  /** Tuning, mostly for tests and benchmarks. */
+  batchSize?: number;
+  chunkSize?: number;
+  window?: number;
+  paceFactor?: number;
+  lateToleranceMs?: number;
+  sendDeadlineMs?: number;
+  leaseMs?: number;
+  lockDurationMs?: number;
+  staleQueuedMs?: number;
+  feederTickMs?: number;
+}
+
+export interface RunningWorker {
+  close(): Promise<void>;
+  /** Live counters (requests made, pacing slots missed, claims released unsent). */
+  stats(): SenderStats;
+}
+
+export async function startWorker(container: Container, opts: WorkerOptions = {}): Promise<RunningWorker> {
+  const { config, logger, pg } = container;
+  const prefix = config.QUEUE_PREFIX;
+  const keys = sendingKeys(prefix);
+  const rate = config.SMS_RATE_LIMIT;
+  const concurrency = opts.concurrency ?? Math.ceil(rate * 0.6) + 20;
+  // ~20 jobs per second whatever the rate: per-job Redis overhead stays small, one job spans ~50 ms of slots.
+  const batchSize = opts.batchSize ?? Math.min(100, Math.max(5, Math.round(rate / 20)));
+  const chunkSize = opts.chunkSize ?? Math.max(5, Math.ceil(batchSize / 3));
+  const sendDeadlineMs = opts.sendDeadlineMs ?? 5000;
+  const leaseMs = opts.leaseMs ?? sendDeadlineMs + config.SMS_REQUEST_TIMEOUT_MS + 10_000;
+  const lockDuration = opts.lockDurationMs ?? 30_000;
+
+  const ownProvider = opts.provider ? null : createDefaultProvider(container, concurrency);
+  const provider = opts.provider ?? ownProvider!;
+
+  // A previous incarnation of some worker may have died mid-request.
+  const expired = await expireStaleSending(pg, leaseMs);
+  if (expired) logger.warn({ expired }, 'worker: stale claims from a lost worker marked unknown');
+
+  const states = await createCampaignStates(pg, container.newWorkerRedis(), keys.control);
+  const writer = new OutcomeWriter(pg, { onError: (err) => logger.warn({ err }, 'outcome write failed; retrying') });
+  const pacer = createPacer(container.redis, { key: keys.pacer, limit: rate, paceFactor: opts.paceFactor });
+  let closing = false;
+
+  const sender = createBatchSender(
+    {
+      pg,
+      provider,
+      pacer,
+      writer,
+      states,
+      logger,
+      closing: () => closing,
+      pause: async (campaignId, reason) => {
+        await pauseCampaign(container, campaignId, reason);
+        logger.error({ campaignId, reason }, 'campaign paused by a provider answer');
+      },
+    },
+    {
+      chunkSize,
+      maxAttempts: config.SMS_MAX_ATTEMPTS,
+      lateToleranceMs: opts.lateToleranceMs ?? 6,
+      sendDeadlineMs,
+      throttlePenaltyMs: 250,
+    },
+  );
+
+  const queue = new Queue<SendJobData>(SEND_QUEUE, {
+    connection: container.redis,
+    prefix,
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: 100 }, attempts: 3, backoff: { type: 'fixed', delay: 1000 } },
+  });
+  queue.on('error', (err) => logger.warn({ err }, 'send queue error'));
+
+  const worker = new Worker<SendJobData>(SEND_QUEUE, async (job) => sender.processBatch(job.data), {
+    connection: container.newWorkerRedis(),
+    prefix,
+    concurrency: Math.max(2, Math.ceil(concurrency / batchSize) + 1),
+    lockDuration,
+    stalledInterval: lockDuration,
+    maxStalledCount: 2,
+  });
+  worker.on('error', (err) => logger.warn({ err }, 'send worker error'));
+  worker.on('failed', (job, err) => logger.warn({ err, jobId: job?.id }, 'send job failed'));
+
+  const feeder =
+    opts.feeder === false
+      ? null
+      : startFeeder(
+          { pg, redis: container.redis, queue, logger, newClient: () => new Client({ connectionString: config.DATABASE_URL }) },
+          {
+            window: opts.window ?? Math.max(4 * batchSize, rate * 2),
+            batchSize,
+            tickMs: opts.feederTickMs ?? 100,
+            leaseMs,
+            staleQueuedMs: opts.staleQueuedMs ?? 120_000,
+            epochKey: keys.epoch,
+            lockKey: `bulksms-feeder:${prefix}`,
+          },
+        );
+  logger.info({ rate, concurrency, batchSize, chunkSize }, 'worker started');
+
+  let closed: Promise<void> | null = null;
+  return {
+    stats: () => ({ ...sender.stats }),
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        await feeder?.close();
+        // Waits for active jobs: requests in flight finish and their outcomes are written.
+        await worker.close();
+        await writer.flush();
+        await queue.close();
+        await states.close();
+        if (ownProvider) await ownProvider.close();
+        logger.info('worker stopped');
+      })();
+      return closed;
+    },
+  };
+}

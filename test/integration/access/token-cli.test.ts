@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { authenticate, hashToken } from '../../../src/access/tokens';
+import { useTestEnv } from '../../helpers/env';
+
+const run = promisify(execFile);
+const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
+jest.setTimeout(120_000);
+const env = useTestEnv({ API_TOKEN: 'legacy-token-0123456789abcdef' });
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, ...env.env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('bulksms token create / revoke', () => {
+  it('creates a hashed token that authenticates with its role until revoked', async () => {
+    const created = await cli(['token', 'create', '--role', 'viewer', '--name', 'support', '--phone', '9876543210', '--json']);
+    expect(created.code).toBe(0);
+    const out = JSON.parse(created.stdout) as { tokenId: string; token: string; role: string };
+    expect(out.role).toBe('viewer');
+    expect(out.token).toMatch(/^bsms_[A-Za-z0-9_-]{43}$/);
+
+    const c = env.container();
+    const row = await c.prisma.apiToken.findUniqueOrThrow({ where: { id: out.tokenId } });
+    expect(row.tokenHash).toBe(hashToken(out.token));
+    expect(JSON.stringify(row)).not.toContain(out.token);
+    expect(row.phone).toBe('+919876543210');
+
+    expect(await authenticate(c, `Bearer ${out.token}`)).toEqual({ tokenId: out.tokenId, role: 'viewer', phone: '+919876543210', name: 'support' });
+    expect(await authenticate(c, `Bearer ${out.token}x`)).toBeNull();
+    expect(await authenticate(c, 'Bearer legacy-token-0123456789abcdef')).toMatchObject({ tokenId: null, role: 'owner' });
+
+    const listed = JSON.parse((await cli(['token', 'list', '--json'])).stdout) as { tokens: { tokenId: string; phone: string; role: string }[] };
+    expect(listed.tokens).toEqual([expect.objectContaining({ tokenId: out.tokenId, role: 'viewer', phone: '+91******3210' })]);
+    expect(JSON.stringify(listed)).not.toContain(out.token);
+
+    const revoked = await cli(['token', 'revoke', out.tokenId, '--json']);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ tokenId: out.tokenId });
+    expect(await authenticate(c, `Bearer ${out.token}`)).toBeNull();
+
+    const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as { entries: { action: string; target: string }[] };
+    expect(audit.entries.filter((e) => e.target === out.tokenId).map((e) => e.action)).toEqual(['token.revoke', 'token.create']);
+  });
+
+  it('rejects a bad role with exit 2 and a JSON error', async () => {
+    const bad = await cli(['token', 'create', '--role', 'admin', '--json']);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout)).toEqual({ error: { code: 'validation', message: expect.stringContaining('--role') } });
+  });
+
+  it('revoking an unknown token exits 2', async () => {
+    const res = await cli(['token', 'revoke', '00000000-0000-4000-8000-000000000000', '--json']);
+    expect(res.code).toBe(2);
+    expect(JSON.parse(res.stdout).error.code).toBe('not_found');
+  });
+});

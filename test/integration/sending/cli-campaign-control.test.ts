@@ -1,0 +1,45 @@
+/** The operator contract for `campaign start|pause|resume|cancel|status|retry` (JSON keys, exit codes). */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { useTestEnv } from '../../helpers/env';
+import { seedCampaign } from '../../helpers/sending-fixtures';
+
+const env = useTestEnv();
+const run = promisify(execFile);
+const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
+
+async function cli(...args: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
+  try {
+    const { stdout } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env.env } });
+    return { code: 0, json: JSON.parse(stdout) as Record<string, unknown> };
+  } catch (err) {
+    const e = err as { code: number; stdout: string };
+    return { code: e.code, json: JSON.parse(e.stdout) as Record<string, unknown> };
+  }
+}
+
+describe('bulksms campaign lifecycle commands', () => {
+  it('start, status, pause, resume, cancel and retry print the contract JSON', async () => {
+    const { campaignId } = await seedCampaign(env.container().pg, { recipients: 3 });
+    expect(await cli('campaign', 'start', campaignId, '--json')).toMatchObject({ code: 0, json: { campaignId, status: 'running' } });
+    const status = await cli('campaign', 'status', campaignId, '--json');
+    expect(status.code).toBe(0);
+    expect(status.json).toMatchObject({
+      campaignId,
+      status: 'running',
+      total: 3,
+      counts: { pending: 3, queued: 0, sending: 0, sent: 0, delivered: 0, failed: 0, unknown: 0, suppressed: 0, cancelled: 0 },
+    });
+    expect(await cli('campaign', 'pause', campaignId, '--json')).toEqual({ code: 0, json: { campaignId, status: 'paused' } });
+    expect(await cli('campaign', 'resume', campaignId, '--json')).toEqual({ code: 0, json: { campaignId, status: 'running' } });
+    expect(await cli('campaign', 'retry', campaignId, '--json')).toEqual({ code: 0, json: { campaignId, requeued: 0 } });
+    expect(await cli('campaign', 'cancel', campaignId, '--json')).toEqual({ code: 0, json: { campaignId, status: 'cancelled' } });
+    const after = await cli('campaign', 'status', campaignId, '--json', '--watch');
+    expect(after.json).toMatchObject({ status: 'cancelled', counts: { cancelled: 3, pending: 0 } });
+    // Resuming a cancelled campaign is a conflict (exit 2), a bad id is bad input (exit 2).
+    expect((await cli('campaign', 'resume', campaignId, '--json')).code).toBe(2);
+    expect(await cli('campaign', 'pause', 'nope', '--json')).toMatchObject({ code: 2, json: { error: { code: 'validation' } } });
+    // Ten CLI processes, each starting TypeScript through tsx: slow on a busy machine.
+  }, 240_000);
+});

@@ -1,0 +1,47 @@
+import { parseAllowList } from '../../../src/access/ip-allow';
+import { ValidationError } from '../../../src/errors';
+
+describe('parseAllowList', () => {
+  it('allows everyone when unset or empty', () => {
+    expect(parseAllowList(undefined).allows('203.0.113.9')).toBe(true);
+    expect(parseAllowList(' , ').allows('::1')).toBe(true);
+  });
+
+  it('matches IPv4 CIDRs and single addresses', () => {
+    const m = parseAllowList('10.0.0.0/8, 192.168.1.7');
+    expect(m.rules).toEqual(['10.0.0.0/8', '192.168.1.7/32']);
+    expect(m.allows('10.200.3.4')).toBe(true);
+    expect(m.allows('192.168.1.7')).toBe(true);
+    expect(m.allows('192.168.1.8')).toBe(false);
+    expect(m.allows('11.0.0.1')).toBe(false);
+    expect(m.allows(undefined)).toBe(false);
+    expect(m.allows('not-an-ip')).toBe(false);
+  });
+
+  it('matches IPv4-mapped IPv6 peers against IPv4 rules', () => {
+    const m = parseAllowList('10.0.0.0/8');
+    expect(m.allows('::ffff:10.1.2.3')).toBe(true);
+    expect(m.allows('::FFFF:11.1.2.3')).toBe(false);
+  });
+
+  it('accepts mapped CIDRs in the list itself', () => {
+    const m = parseAllowList('::ffff:172.16.0.0/108');
+    expect(m.rules).toEqual(['172.16.0.0/12']);
+    expect(m.allows('172.20.1.1')).toBe(true);
+    expect(m.allows('::ffff:172.31.255.255')).toBe(true);
+    expect(m.allows('172.32.0.1')).toBe(false);
+  });
+
+  it('matches IPv6 CIDRs', () => {
+    const m = parseAllowList('2001:db8::/32,::1');
+    expect(m.allows('2001:db8:1::5')).toBe(true);
+    expect(m.allows('::1')).toBe(true);
+    expect(m.allows('2001:db9::1')).toBe(false);
+    expect(m.allows('10.0.0.1')).toBe(false);
+  });
+
+  it.each(['10.0.0.0/33', 'banana', '10.0.0.0/8/1', '2001:db8::/129', '10.0.0.0/x'])('rejects %s naming the entry', (bad) => {
+    expect(() => parseAllowList(`127.0.0.1,${bad}`)).toThrow(ValidationError);
+    expect(() => parseAllowList(bad)).toThrow(bad);
+  });
+});

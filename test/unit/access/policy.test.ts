@@ -1,0 +1,62 @@
+import { ACCESS_LEVELS, ACTIONS, decide, decideAction, maskPhone, ROLES, type Action, type Role } from '../../../src/access/policy';
+
+describe('role × access level matrix', () => {
+  // Expected outcome without / with an OTP grant: A = allow, F = forbidden, O = otp required.
+  const expected: Record<Role, Record<string, [string, string]>> = {
+    owner: { read: ['A', 'A'], write: ['A', 'A'], admin: ['A', 'A'], unmasked: ['O', 'A'] },
+    operator: { read: ['A', 'A'], write: ['A', 'A'], admin: ['F', 'F'], unmasked: ['F', 'F'] },
+    viewer: { read: ['A', 'A'], write: ['F', 'F'], admin: ['F', 'F'], unmasked: ['F', 'F'] },
+  };
+  const code = (d: ReturnType<typeof decide>) => (d.allow ? 'A' : d.reason === 'otp_required' ? 'O' : 'F');
+
+  for (const role of ROLES) {
+    for (const level of ACCESS_LEVELS) {
+      it(`${role} ${level}`, () => {
+        expect(code(decide(role, level, { otpGranted: false }))).toBe(expected[role][level]![0]);
+        expect(code(decide(role, level, { otpGranted: true }))).toBe(expected[role][level]![1]);
+      });
+    }
+  }
+
+  it('masks phones for everyone except an owner holding a grant', () => {
+    for (const role of ROLES) {
+      for (const granted of [false, true]) {
+        expect(decide(role, 'read', { otpGranted: granted }).maskPhones).toBe(!(role === 'owner' && granted));
+      }
+    }
+  });
+
+  it('audits state changes and unmasked reads, not masked reads', () => {
+    expect(decide('viewer', 'read').audit).toBe(false);
+    expect(decide('owner', 'read', { otpGranted: false }).audit).toBe(false);
+    expect(decide('owner', 'read', { otpGranted: true }).audit).toBe(true);
+    expect(decide('operator', 'write').audit).toBe(true);
+    expect(decide('owner', 'admin').audit).toBe(true);
+  });
+
+  it('covers every named action for every role', () => {
+    const allowed = (role: Role) =>
+      (Object.keys(ACTIONS) as Action[]).filter((a) => decideAction(role, a, { otpGranted: true }).allow).sort();
+    expect(allowed('viewer')).toEqual(['campaign.list', 'campaign.show', 'campaign.status', 'health.read', 'list.show', 'message.list', 'metrics.read']);
+    expect(allowed('operator')).toEqual([
+      'campaign.cancel', 'campaign.create', 'campaign.list', 'campaign.pause', 'campaign.resume', 'campaign.retry',
+      'campaign.show', 'campaign.start', 'campaign.status', 'health.read', 'list.import', 'list.show', 'message.list',
+      'metrics.read', 'suppression.add',
+    ]);
+    expect(allowed('owner')).toHaveLength(Object.keys(ACTIONS).length);
+    expect(decideAction('owner', 'message.export.unmasked', { otpGranted: false }).reason).toBe('otp_required');
+  });
+});
+
+describe('maskPhone', () => {
+  it.each([
+    ['+919876543210', '+91******3210'],
+    ['+14155550123', '+1******0123'],
+    ['+447911123456', '+44******3456'],
+    ['+9715012345678', '+971******5678'],
+    ['9876543210', '******3210'],
+    ['123', '***'],
+  ])('%s → %s', (input, output) => {
+    expect(maskPhone(input)).toBe(output);
+  });
+});

@@ -1,0 +1,67 @@
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { destinationOfManifest, parseS3Url, s3Key } from '../../../src/archive/destination';
+import { createLocalDestination } from '../../../src/archive/local-destination';
+import { s3ClientConfig } from '../../../src/archive/s3-destination';
+import { ValidationError } from '../../../src/errors';
+
+describe('S3 URLs and keys', () => {
+  it.each([
+    ['s3://archive', { bucket: 'archive', prefix: '' }],
+    ['s3://archive/', { bucket: 'archive', prefix: '' }],
+    ['s3://my.bucket-1/bulksms/prod/', { bucket: 'my.bucket-1', prefix: 'bulksms/prod' }],
+    ['S3://archive//a//b', { bucket: 'archive', prefix: 'a/b' }],
+  ])('%s', (url, loc) => {
+    expect(parseS3Url(url)).toEqual(loc);
+  });
+
+  it.each(['s3://', 's3://Upper/x', 's3://ab', 's3://a..b/x', 's3://bucket/../x', 'http://bucket/x'])('rejects %s', (url) => {
+    expect(() => parseS3Url(url)).toThrow(ValidationError);
+  });
+
+  it('joins keys under the prefix', () => {
+    expect(s3Key({ bucket: 'b', prefix: '' }, 'manifest.json')).toBe('manifest.json');
+    expect(s3Key({ bucket: 'b', prefix: 'p/q' }, 'runs/x.copy.gz')).toBe('p/q/runs/x.copy.gz');
+  });
+
+  it('finds the destination of a manifest argument', () => {
+    expect(destinationOfManifest('s3://bkt/p/manifest.json')).toEqual({ dest: 's3://bkt/p', key: 'manifest.json' });
+    expect(destinationOfManifest('s3://bkt/manifest.json')).toEqual({ dest: 's3://bkt', key: 'manifest.json' });
+    expect(destinationOfManifest('s3://bkt/p/q')).toEqual({ dest: 's3://bkt/p/q', key: 'manifest.json' });
+    expect(destinationOfManifest('/srv/a/manifest.json')).toEqual({ dest: '/srv/a', key: 'manifest.json' });
+    expect(destinationOfManifest('/srv/a')).toEqual({ dest: '/srv/a', key: 'manifest.json' });
+  });
+
+  it('builds an S3 client config for MinIO', () => {
+    expect(s3ClientConfig({ endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true })).toMatchObject({
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      region: 'us-east-1',
+    });
+    expect(s3ClientConfig({ region: 'ap-south-1', forcePathStyle: false })).not.toHaveProperty('endpoint');
+  });
+});
+
+describe('local destination', () => {
+  it('publishes atomically, reads back, and cleans temp files left by a crash', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-dest-'));
+    const dest = createLocalDestination(dir);
+    const staged = await dest.stage('runs/a.copy.gz');
+    await writeFile(staged.path, 'data');
+    expect(await readdir(path.join(dir, 'runs'))).toEqual([path.basename(staged.path)]);
+    expect(await dest.read('runs/a.copy.gz')).toBeNull();
+    await staged.commit();
+    expect(await readdir(path.join(dir, 'runs'))).toEqual(['a.copy.gz']);
+
+    const crashed = await dest.stage('runs/b.copy.gz');
+    await writeFile(crashed.path, 'half');
+    expect(await dest.cleanupStaging()).toBe(1);
+    expect(await readdir(path.join(dir, 'runs'))).toEqual(['a.copy.gz']);
+
+    await dest.writeText('manifest.json', '{"a":1}');
+    expect(await dest.readText('manifest.json')).toBe('{"a":1}');
+    expect(await dest.readText('missing.json')).toBeNull();
+    expect(() => dest.stage('../escape')).rejects.toThrow('escapes');
+  });
+});
