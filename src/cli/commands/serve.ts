@@ -5,9 +5,18 @@ import { DEFAULT_MAX_UPLOAD_BYTES, buildServer } from '../../api/server';
 import { createCampaign } from '../../campaign/campaign-service';
 import { SCHEDULE_QUEUE } from '../../campaign/schedule-queue';
 import { applyDeliveryCallback } from '../../delivery/webhook';
-import { ServiceError, ValidationError } from '../../errors';
+import { ValidationError } from '../../errors';
 import { importContacts } from '../../import/import-contacts';
 import { installShutdown } from '../../lib/shutdown';
+import {
+  cancelCampaign,
+  getCampaignStatus,
+  pauseCampaign,
+  resumeCampaign,
+  retryCampaign,
+  startCampaign,
+} from '../../sending/campaign-control';
+import { SEND_QUEUE } from '../../sending/keys';
 import { createTwoFactorProviderFromConfig } from '../../provider/twofactor/client';
 import { withContainer } from '../context';
 
@@ -18,8 +27,8 @@ interface ServeOptions {
   queues: string;
 }
 
-/** The sending engine's queue (SEND_QUEUE in src/sending/keys.ts) and the scheduler's. */
-const DEFAULT_QUEUES = `send,${SCHEDULE_QUEUE}`;
+/** The sending engine's queue and the scheduler's. */
+const DEFAULT_QUEUES = `${SEND_QUEUE},${SCHEDULE_QUEUE}`;
 
 export function registerServe(program: Command): void {
   program
@@ -73,23 +82,17 @@ export function registerServe(program: Command): void {
     );
 }
 
-/**
- * The domain services, wired to their owners' implementations (interfaces.md). The sending engine's
- * lifecycle functions are not on main yet: those routes answer 503 until they are wired here.
- */
+/** The domain services, wired to their owners' implementations (interfaces.md). */
 export function wiredServices(): ApiServices {
-  const notWired = (name: string) => async (): Promise<never> => {
-    throw new ServiceError(`${name} is not available in this build`);
-  };
   return {
     importContacts,
     createCampaign,
-    startCampaign: notWired('startCampaign'),
-    pauseCampaign: notWired('pauseCampaign'),
-    resumeCampaign: notWired('resumeCampaign'),
-    cancelCampaign: notWired('cancelCampaign'),
-    retryCampaign: notWired('retryCampaign'),
-    getCampaignStatus: notWired('getCampaignStatus'),
+    startCampaign,
+    pauseCampaign,
+    resumeCampaign,
+    cancelCampaign,
+    retryCampaign,
+    getCampaignStatus,
     applyDeliveryCallback,
   };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { useTestEnv } from '../../helpers/env';
-import { stubServices, type StubServices } from '../../helpers/api-services';
-import { createCampaign } from '../../../src/campaign/campaign-service';
+import { wiredServices } from '../../../src/cli/commands/serve';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 
@@ -11,17 +10,17 @@ type ErrorBody = { error: { code: string; message: string; field?: string } };
 
 describe('campaign routes', () => {
   let api: RunningApi;
-  let services: StubServices;
   let listId: string;
   beforeAll(async () => {
-    // The real campaign service creates; the sending engine's lifecycle functions are stand-ins until merged.
-    services = { ...stubServices(), createCampaign };
-    api = await startApi(env.container(), services, { dashboard: false });
+    // The real services, exactly as `bulksms serve` wires them.
+    api = await startApi(env.container(), wiredServices(), { dashboard: false });
     const c = env.container();
     const list = await c.prisma.contactList.create({ data: { name: 'vip', status: 'ready', accepted: 2, rows: 2, columns: ['phone', 'name'], completedAt: new Date() } });
     listId = list.id;
     await c.prisma.contact.createMany({
-      data: ['+919876543210', '+919876543211'].map((phone, i) => ({ listId, phone, rawPhone: phone, sourceLine: i + 2 })),
+      data: ['+919876543210', '+919876543211'].map((phone, i) => ({
+        listId, phone, rawPhone: phone, sourceLine: i + 2, variables: { phone, name: `N${i}` },
+      })),
     });
   });
   afterAll(() => api.close());
@@ -41,12 +40,12 @@ describe('campaign routes', () => {
     const one = await http('GET', `${api.url}/api/campaigns/${campaignId}`);
     expect(one.status).toBe(200);
     expect(one.json()).toMatchObject({
-      id: campaignId, name: 'Diwali', listName: 'vip', status: 'running', total: 2, counts: expect.objectContaining({ queued: 2, sent: 0 }),
+      id: campaignId, name: 'Diwali', listName: 'vip', status: 'running', total: 2, counts: expect.objectContaining({ pending: 2, failed: 0 }),
     });
 
     const all = await http('GET', `${api.url}/api/campaigns`);
     const items = all.json<{ items: { id: string; counts: Record<string, number>; total: number }[] }>().items;
-    expect(items.find((i) => i.id === campaignId)).toMatchObject({ total: 2, counts: expect.objectContaining({ queued: 2 }) });
+    expect(items.find((i) => i.id === campaignId)).toMatchObject({ total: 2, counts: expect.objectContaining({ pending: 2 }) });
   });
 
   it('runs pause, resume, cancel and retry through the services', async () => {
