@@ -13,6 +13,8 @@ import { registerArchive } from './commands/archive';
 import { registerRestore } from './commands/restore';
 import { registerAudit } from './commands/audit';
 import { registerSimulator } from './commands/simulator';
+import { registerSend } from './commands/send';
+import { registerDemo } from './commands/demo';
 import { registerCampaignControl } from './commands/campaign-control';
 import { registerWorker } from './commands/worker';
 
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerRestore(program);
   registerAudit(program);
   registerSimulator(program);
+  registerSend(program);
+  registerDemo(program);
   registerCampaignControl(program);
   registerWorker(program);
   return program;

@@ -1,10 +1,10 @@
 /**
  * Batched, pipelined contact writes inside the import's transaction(s). One `INSERT … SELECT FROM unnest`
  * per batch (one bind parameter per column). While PostgreSQL runs batch N the importer parses batch N+1
- * (at most one batch in flight), so parsing and writing overlap. PostgreSQL's side (index maintenance,
- * WAL, the foreign-key check) costs about twice the parsing, so each batch is split over several
- * connections by phone number (a number always goes to the same connection, so "first wins" still holds
- * per number and every duplicate is found on the connection that kept the first one).
+ * (at most one batch in flight), so parsing and writing overlap. Optionally each batch is split over
+ * several connections by phone number, for hosts where PostgreSQL has cores to spare (a number always goes
+ * to the same connection, so "first wins" still holds per number and every duplicate is found on the
+ * connection that kept the first one).
  *
  * De-duplication happens in PostgreSQL, so memory does not grow with the file (5M phone strings in a JS
  * Set would be ~400 MB): `ON CONFLICT (list_id, phone) DO NOTHING` keeps the first occurrence (rows are
@@ -154,12 +154,19 @@ export class ContactWriter {
     await this.report.write(entries);
   }
 
-  /** Splits rows (kept in line order) by the last digit of the number, one part per connection. */
+  /**
+   * Splits rows (kept in line order) into one part per connection by a leading digit of the number
+   * (`+91 9 [8]…`), so each connection inserts into its own key ranges of the two phone indexes instead
+   * of fighting over the same B-tree pages.
+   */
   private partition(rows: ContactRow[]): ContactRow[][] {
     const n = this.clients.length;
     if (n === 1) return [rows];
     const parts: ContactRow[][] = Array.from({ length: n }, () => []);
-    for (const r of rows) parts[r.phone.charCodeAt(r.phone.length - 1) % n]!.push(r);
+    for (const r of rows) {
+      const digit = r.phone.charCodeAt(4) - 48;
+      parts[digit >= 0 && digit <= 9 ? Math.floor((digit * n) / 10) : 0]!.push(r);
+    }
     return parts;
   }
 

@@ -23,7 +23,7 @@ export function campaignGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'campaign') ?? program.command('campaign').description('create and run SMS campaigns');
 }
 
-function humanStatus(s: CampaignStatusView): string {
+export function humanStatus(s: CampaignStatusView): string {
   const c = s.counts;
   const done = c.sent + c.delivered + c.failed + c.unknown + c.suppressed + c.cancelled;
   return [
@@ -33,7 +33,7 @@ function humanStatus(s: CampaignStatusView): string {
   ].join('\n');
 }
 
-function contractStatus(s: CampaignStatusView): object {
+export function contractStatus(s: CampaignStatusView): object {
   return { campaignId: s.campaignId, status: s.status, pauseReason: s.pauseReason, total: s.total, counts: s.counts, runs: s.runs };
 }
 

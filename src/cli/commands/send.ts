@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import type { CampaignType } from '../../campaign/validation';
+import { ValidationError } from '../../errors';
+import { withContainer } from '../context';
+import { printResult, type OutputOptions } from '../output';
+import { runSend } from '../run-send';
+import { contractStatus, humanStatus } from './campaign-control';
+
+interface SendOptions extends OutputOptions {
+  type: string;
+  from: string;
+  text?: string;
+  template?: string;
+  var: string[];
+  list?: string;
+  name?: string;
+  country?: string;
+  phoneColumn?: string;
+  peid?: string;
+  ctid?: string;
+  pack?: string;
+  force?: boolean;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function registerSend(program: Command): void {
+  program
+    .command('send <file.csv>')
+    .description('one shot: import the CSV, create and start a campaign, send with in-process workers until it ends')
+    .requiredOption('--type <type>', 'transactional | promotional')
+    .requiredOption('--from <SENDER>', 'DLT header: 6 letters (transactional) or 6 digits (promotional)')
+    .option('--text <body>', 'message text matching a DLT template; {{column}} is filled from the CSV')
+    .option('--template <name>', '2Factor template name (instead of --text)')
+    .option('--var <column>', 'CSV column for the next template variable (repeatable, in order)', collect, [])
+    .option('--list <name>', 'name of the list to create (default: file name + time)')
+    .option('--name <name>', 'campaign name (default: the list name)')
+    .option('--country <CC>', 'default country for numbers without a prefix', 'IN')
+    .option('--phone-column <column>', 'phone column header or 1-based number (default: detected)')
+    .option('--peid <id>', 'DLT principal entity id')
+    .option('--ctid <id>', 'DLT content template id')
+    .option('--pack <n>', 'recipients per request when the text is identical')
+    .option('--force', 'start even if the provider balance looks too low')
+    .option('--json', 'print one JSON object (the final campaign status)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  bulksms send customers.csv --type transactional --from ACMEIN \\\n' +
+        '    --text "Hi {{name}}, your order {{order_id}} has shipped"\n\n' +
+        'Exit code 0 when the campaign completed, 1 when it paused (the reason is printed), 2 for bad input.',
+    )
+    .action(
+      withContainer(async (container, file: string, opts: SendOptions) => {
+        if (opts.pack !== undefined && !/^\d+$/.test(opts.pack)) throw new ValidationError(`--pack: "${opts.pack}" must be a whole number`, 'packSize');
+        const result = await runSend(
+          container,
+          {
+            file,
+            type: opts.type as CampaignType,
+            from: opts.from,
+            text: opts.text,
+            template: opts.template,
+            vars: opts.var,
+            list: opts.list,
+            name: opts.name,
+            country: opts.country,
+            phoneColumn: opts.phoneColumn,
+            peid: opts.peid,
+            ctid: opts.ctid,
+            packSize: opts.pack === undefined ? undefined : Number(opts.pack),
+            force: opts.force,
+          },
+          { progress: !opts.json },
+        );
+        const s = result.status;
+        printResult(
+          opts,
+          { ...contractStatus(s), listId: result.imported.listId, import: result.imported, elapsedMs: result.elapsedMs },
+          () =>
+            [
+              `imported ${result.imported.accepted}/${result.imported.rows} rows into list ${result.imported.listId}` +
+                (result.imported.rejectReport ? ` (rejects: ${result.imported.rejectReport})` : ''),
+              humanStatus(s),
+            ].join('\n'),
+        );
+        return s.status === 'completed' ? 0 : 1;
+      }),
+    );
+}

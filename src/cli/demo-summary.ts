@@ -1,0 +1,66 @@
+/** The demo's closing summary: counts by status, achieved rate, failures by reason, provider-side checks. */
+import type { Container } from '../container';
+import type { SimulatorStats } from '../simulator/server';
+import type { SendOutcome } from './run-send';
+
+export interface DemoSummary {
+  campaignId: string;
+  status: string;
+  pauseReason: string | null;
+  counts: Record<string, number>;
+  imported: SendOutcome['imported'];
+  requests: number;
+  achievedRate: number;
+  limit: number;
+  elapsedSeconds: number;
+  failures: { status: string; reason: string; count: number }[];
+  provider: { maxWindow: number; throttled: number; duplicates: number };
+}
+
+export async function queryDemoSummary(container: Container, result: SendOutcome, stats: SimulatorStats): Promise<DemoSummary> {
+  const id = result.campaign.campaignId;
+  const timing = await container.pg.query<{ n: string; first: Date | null; last: Date | null }>(
+    `SELECT count(*) AS n, min(sent_at) AS first, max(sent_at) AS last FROM messages WHERE campaign_id = $1 AND sent_at IS NOT NULL`,
+    [id],
+  );
+  const t = timing.rows[0]!;
+  const span = t.first && t.last ? (t.last.getTime() - t.first.getTime()) / 1000 : 0;
+  const failures = await container.pg.query<{ status: string; reason: string; count: string }>(
+    `SELECT status::text AS status, COALESCE(failure_reason, provider_text, outcome_class::text, 'unknown') AS reason, count(*) AS count
+       FROM messages WHERE campaign_id = $1 AND status IN ('failed', 'unknown')
+      GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 10`,
+    [id],
+  );
+  return {
+    campaignId: id,
+    status: result.status.status,
+    pauseReason: result.status.pauseReason,
+    counts: result.status.counts,
+    imported: result.imported,
+    requests: stats.requests,
+    achievedRate: span > 0 ? (Number(t.n) - 1) / span : 0,
+    limit: container.config.SMS_RATE_LIMIT,
+    elapsedSeconds: result.elapsedMs / 1000,
+    failures: failures.rows.map((r) => ({ status: r.status, reason: r.reason, count: Number(r.count) })),
+    provider: { maxWindow: stats.maxWindow, throttled: stats.throttled, duplicates: stats.duplicates },
+  };
+}
+
+export function printDemoSummary(s: DemoSummary, out: NodeJS.WritableStream = process.stdout): void {
+  const rows: [string, string | number][] = [
+    ['campaign', `${s.campaignId} (${s.status}${s.pauseReason ? `: ${s.pauseReason}` : ''})`],
+    ['imported', `${s.imported.accepted} of ${s.imported.rows} rows (rejected ${s.imported.rejected}, duplicates ${s.imported.duplicates}, suppressed ${s.imported.suppressed})`],
+    ['reject report', s.imported.rejectReport ?? '(none)'],
+    ...Object.entries(s.counts).map(([k, v]): [string, number] => [`  ${k}`, v]),
+    ['achieved rate', `${s.achievedRate.toFixed(1)} msg/s of ${s.limit} (${((100 * s.achievedRate) / s.limit).toFixed(1)} %)`],
+    ['campaign time', `${s.elapsedSeconds.toFixed(1)} s`],
+    ['provider view', `max ${s.provider.maxWindow} requests in any 1 s, ${s.provider.throttled} throttled (429), ${s.provider.duplicates} duplicates`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = ['', 'Summary', ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)];
+  if (s.failures.length) {
+    lines.push('', 'Failures by reason');
+    for (const f of s.failures) lines.push(`  ${String(f.count).padStart(6)}  ${f.status.padEnd(8)} ${f.reason}`);
+  }
+  out.write(`${lines.join('\n')}\n`);
+}
