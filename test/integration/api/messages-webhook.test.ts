@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { useTestEnv } from '../../helpers/env';
-import { stubServices, type StubServices } from '../../helpers/api-services';
+import { stubServices } from '../../helpers/api-services';
+import { applyDeliveryCallback } from '../../../src/delivery/webhook';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { TEST_API_TOKEN, TEST_WEBHOOK_SECRET, http, startApi, type RunningApi } from '../../helpers/api-server';
 
@@ -13,10 +14,9 @@ interface Page {
 
 describe('messages, failures export and the delivery-report webhook', () => {
   let api: RunningApi;
-  let services: StubServices;
   beforeAll(async () => {
-    services = stubServices();
-    api = await startApi(env.container(), services, { dashboard: false });
+    // The real delivery-report handler (src/delivery/webhook.ts) behind the route.
+    api = await startApi(env.container(), { ...stubServices(), applyDeliveryCallback }, { dashboard: false });
   });
   afterAll(() => api.close());
 
@@ -105,20 +105,24 @@ describe('messages, failures export and the delivery-report webhook', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(res.status).toBe(200);
-    expect(res.json()).toEqual({ ok: true, result: { updated: 1 } });
-    expect(services.callbacks.at(-1)).toMatchObject({ SessionId: 'sess-42', SmsStatus: 'DELIVERED', StatusId: '5' });
+    expect(res.json()).toMatchObject({ ok: true, result: { sessionId: 'sess-42', state: 'delivered', updated: 1 } });
     const msg = await env.container().prisma.message.findFirst({ where: { sessionId: 'sess-42' } });
     expect(msg?.status).toBe('delivered');
   });
 
   it('rejects a wrong or missing secret without processing the callback', async () => {
-    const before = services.callbacks.length;
-    const form = { token: null, body: 'SessionId=sess-42&SmsStatus=FAILED', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    await seedCampaign(env.container(), [{ status: 'sent', sessionId: 'sess-43', phone: '+919800000043' }]);
+    const form = {
+      token: null,
+      body: 'SessionId=sess-43&SmsTo=919800000043&SmsStatus=FAILED&ErrorPermanent=true',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
     expect((await http('POST', `${api.url}/webhooks/dlr/wrong-secret-0123456789`, form)).status).toBe(401);
     expect((await http('POST', `${api.url}/webhooks/dlr/`, form)).status).toBe(401);
-    expect(services.callbacks.length).toBe(before);
-    const msg = await env.container().prisma.message.findFirst({ where: { sessionId: 'sess-42' } });
-    expect(msg?.status).toBe('delivered');
+    const msg = await env.container().prisma.message.findFirst({ where: { sessionId: 'sess-43' } });
+    expect(msg?.status).toBe('sent');
+    const missing = await http('POST', `${api.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, { ...form, body: 'SessionId=sess-43' });
+    expect(missing.status).toBe(400);
     const empty = await http('POST', `${api.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, { ...form, body: '' });
     expect(empty.status).toBe(400);
   });
