@@ -81,9 +81,11 @@ async function pausedThenResume(ctx: Ctx, reasonPattern: RegExp, fix: () => void
   }, 120_000, 200);
   ctx.notes.push(`paused: ${paused.pauseReason ?? '(no reason)'}`);
   if (!reasonPattern.test(paused.pauseReason ?? '')) ctx.failures.push(`pause reason "${paused.pauseReason}" does not match ${reasonPattern}`);
+  process.stderr.write(`chaos:   paused (${paused.pauseReason}); fixing the fault and resuming\n`);
   fix();
   await sleep(500);
   await resumeCampaign(ctx.deps(), ctx.campaignId);
+  process.stderr.write('chaos:   resumed\n');
 }
 
 const scenarios: Scenario[] = [
@@ -143,12 +145,8 @@ const scenarios: Scenario[] = [
     name: 'Invalid API Key, fixed',
     unknownBound: () => fleetInFlight,
     async fault(ctx) {
-      // Through /__config, as an operator's test rig would (the simulator may run out of process).
-      await fetch(`${ctx.t.sim.url}/__config`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ invalidKeyFromRequest: Math.max(2, Math.floor(RECIPIENTS / 4)) }),
-      });
+      // configure() is what POST /__config applies; in-process so no HTTP round trip can stall the suite.
+      ctx.t.sim.configure({ invalidKeyFromRequest: Math.max(2, Math.floor(RECIPIENTS / 4)) });
       await pausedThenResume(ctx, /invalid api key/i, () => ctx.t.sim.configure({ invalidKeyFromRequest: null }));
     },
   },
@@ -193,8 +191,11 @@ function spawnWorker(prefix: string, simUrl: string, stderrTail: string[]): Chil
   return child;
 }
 
-async function runScenario(s: Scenario, pg: Pool, redis: Redis): Promise<Row> {
+async function runScenario(s: Scenario, redis: Redis): Promise<Row> {
   if (s.skip) return { n: s.n, name: s.name, cells: [s.skip], ok: true, notes: [] };
+  // A pool per scenario: one scenario's broken or stuck connections (PostgreSQL restart) cannot starve the next.
+  const pg = new Pool({ connectionString: DATABASE_URL, max: 8 });
+  pg.on('error', () => undefined); // a PostgreSQL restart kills idle clients; the pool replaces them
   const prefix = `chaos-${suffix}-${s.n}`;
   const config = loadConfig({ DATABASE_URL, REDIS_URL, QUEUE_PREFIX: prefix, TWOFACTOR_API_KEY: API_KEY, SMS_RATE_LIMIT: String(RATE) });
   const t = await startTestSimulator({ apiKey: API_KEY, rate: RATE, latencyMs: [20, 150] });
@@ -245,6 +246,7 @@ async function runScenario(s: Scenario, pg: Pool, redis: Redis): Promise<Row> {
   if (unknown > bound) ctx.failures.push(`unknown ${unknown} > bound ${bound}`);
   await t.close();
   await deleteRedisPrefix(REDIS_URL, prefix);
+  void pg.end().catch(() => undefined);
   return {
     n: s.n,
     name: s.name,
@@ -266,18 +268,15 @@ function printTable(rows: Row[]): void {
 
 async function main(): Promise<void> {
   await migrate(DATABASE_URL);
-  const pg = new Pool({ connectionString: DATABASE_URL, max: 4 });
-  pg.on('error', () => undefined); // a PostgreSQL restart kills idle clients; the pool replaces them
   const redis = new Redis(REDIS_URL);
   const rows: Row[] = [];
   try {
     for (const s of scenarios.filter((x) => !ONLY || String(x.n) === ONLY)) {
       process.stderr.write(`chaos: scenario ${s.n} (${s.name}), ${RECIPIENTS} recipients at ${RATE}/s…\n`);
-      rows.push(await runScenario(s, pg, redis));
+      rows.push(await runScenario(s, redis));
     }
   } finally {
     printTable(rows);
-    await pg.end();
     redis.disconnect();
     for (const s of scenarios) await deleteRedisPrefix(REDIS_URL, `chaos-${suffix}-${s.n}`);
     await withClient(maintenanceUrl(DATABASE_URL).adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(`bulksms_chaos_${suffix}`)} WITH (FORCE)`));
