@@ -104,7 +104,7 @@ async function runScenario(rate: number, latency: [number, number], workers: num
     SMS_REQUEST_TIMEOUT_MS: '5000',
     LOG_LEVEL: 'warn',
     TWOFACTOR_BASE_URL: sim.url,
-    WORKER_OPTS: JSON.stringify({ concurrency: Math.ceil((rate * latency[1] * 1.5) / 1000 / workers) + 20 }),
+    WORKER_OPTS: JSON.stringify({ campaignServices: false, concurrency: Math.ceil((rate * latency[1] * 1.5) / 1000 / workers) + 20 }),
   };
   const pg = new Pool({ connectionString: env.DATABASE_URL, max: 4 });
   const redis = new Redis(REDIS_URL);
@@ -208,7 +208,7 @@ async function millionFootprint(sim: RunningSimulator): Promise<void> {
   await migrate(url.toString());
   const env = {
     DATABASE_URL: url.toString(), REDIS_URL, QUEUE_PREFIX: prefix, TWOFACTOR_API_KEY: API_KEY, SMS_RATE_LIMIT: '2000',
-    LOG_LEVEL: 'warn', TWOFACTOR_BASE_URL: sim.url, WORKER_OPTS: '{}',
+    LOG_LEVEL: 'warn', TWOFACTOR_BASE_URL: sim.url, WORKER_OPTS: '{"campaignServices":false}',
   };
   const pg = new Pool({ connectionString: env.DATABASE_URL, max: 4 });
   const redis = new Redis(REDIS_URL);

@@ -44,8 +44,10 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 }
 
 export interface AuthOptions {
-  /** Empty = no token configured: loopback clients only. */
+  /** Tried in order: the static API_TOKEN and the role tokens of src/access/tokens.ts. */
   verifiers: TokenVerifier[];
+  /** No API_TOKEN configured: loopback clients without a token get in as owner. */
+  loopbackWithoutToken: boolean;
   /** Path prefixes that need a principal. */
   protectedPrefixes: readonly string[];
   /**
@@ -76,12 +78,13 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
 }
 
 async function authenticate(req: FastifyRequest, opts: AuthOptions, allowCookie: boolean): Promise<Principal | UnauthorizedError> {
-  if (opts.verifiers.length === 0) {
+  const token = presentedToken(req, allowCookie);
+  // Without API_TOKEN, loopback clients need no token (role tokens from `bulksms token create` still work).
+  if (!token && opts.loopbackWithoutToken) {
     return isLoopbackAddress(req.socket.remoteAddress)
       ? { kind: 'loopback', role: 'owner' }
       : new UnauthorizedError('API_TOKEN is not configured: only loopback clients are allowed');
   }
-  const token = presentedToken(req, allowCookie);
   if (!token) return new UnauthorizedError('missing bearer token (Authorization: Bearer <API_TOKEN>)');
   for (const verify of opts.verifiers) {
     const principal = await verify(token);

@@ -7,6 +7,11 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { API_ROUTE_ACCESS } from '../access/api-routes';
+import { installRoutePermissions } from '../access/fastify-access';
+import { registerOtpRoutes } from '../access/fastify-otp-routes';
+import { dbTokenVerifier } from '../access/tokens';
+import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client';
 import { registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
@@ -37,13 +42,20 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   registerErrorHandler(app);
-  const verifiers: TokenVerifier[] = container.config.API_TOKEN ? [staticTokenVerifier(container.config.API_TOKEN)] : [];
+  const verifiers: TokenVerifier[] = [
+    ...(container.config.API_TOKEN ? [staticTokenVerifier(container.config.API_TOKEN)] : []),
+    dbTokenVerifier(container),
+  ];
   registerAuth(app, {
     verifiers,
+    loopbackWithoutToken: !container.config.API_TOKEN,
     protectedPrefixes: PROTECTED_PREFIXES,
     cookiePrefixes: ['/queues'],
     allowIp: parseAllowList(container.config.API_ALLOW_IPS),
   });
+  // Roles: route levels from API_ROUTE_ACCESS (unlisted protected routes, e.g. bull-board, are owner-only),
+  // phone masking, OTP grants and the audit log (src/access).
+  installRoutePermissions(app, { deps: container, principalOf: (req) => req.principal, routes: API_ROUTE_ACCESS });
 
   await app.register(formbody);
   await app.register(multipart, {
@@ -62,6 +74,12 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerCampaignRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerWebhookRoutes(app, deps);
+  if (container.config.TWOFACTOR_API_KEY) {
+    // The second factor for unmasked message data: SMS OTP through 2Factor's OTP API.
+    const otpClient = createTwoFactorProviderFromConfig(container, { connections: 2 });
+    app.addHook('onClose', () => otpClient.close());
+    registerOtpRoutes(app, { prisma: container.prisma, config: container.config, otp: otpClient });
+  }
 
   const queues = openQueues(container, deps.options?.queueNames ?? []);
   app.addHook('onClose', async () => {

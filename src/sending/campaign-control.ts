@@ -6,6 +6,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Container } from '../container';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import { windowPauseReason } from '../campaign/window-watcher';
 import { refreshRunCounters } from './ledger';
 import { materialiseMessages, type CampaignRow } from './materialise';
 import { sendingKeys } from './keys';
@@ -35,7 +36,7 @@ async function inTransaction<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>): Pr
 async function lockCampaign(c: PoolClient, campaignId: string): Promise<CampaignRow> {
   if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');
   const { rows } = await c.query<CampaignRow>(
-    `SELECT id, status::text AS status, list_id, text, template_name, template_vars FROM campaigns WHERE id = $1 FOR UPDATE`,
+    `SELECT id, status::text AS status, type::text AS type, list_id, text, template_name, template_vars FROM campaigns WHERE id = $1 FOR UPDATE`,
     [campaignId],
   );
   if (!rows[0]) throw new NotFoundError(`campaign ${campaignId} not found`);
@@ -47,10 +48,15 @@ async function announce(deps: ControlDeps, campaignId: string, status: string): 
   await deps.redis.publish(sendingKeys(deps.config.QUEUE_PREFIX).control, JSON.stringify({ campaignId, status })).catch(() => undefined);
 }
 
+/**
+ * Materialises a new run and sets the campaign running. A promotional run outside the TRAI window (09:00–21:00
+ * Asia/Kolkata) is materialised but starts paused with the window as its reason; the window watcher resumes it.
+ * The balance check (`force`) is the caller's: the scheduler's prepareRun / the API call checkCredits first.
+ */
 export async function startCampaign(
   deps: ControlDeps,
   campaignId: string,
-  opts: { trigger?: 'manual' | 'at' | 'cron'; force?: boolean } = {},
+  opts: { trigger?: 'manual' | 'at' | 'cron'; force?: boolean; now?: Date } = {},
 ): Promise<{ campaignId: string; runId: string; status: string }> {
   const trigger = opts.trigger ?? 'manual';
   const result = await inTransaction(deps.pg, async (c) => {
@@ -67,19 +73,22 @@ export async function startCampaign(
     if (!startable) throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be started`);
     const list = await c.query<{ status: string }>(`SELECT status::text AS status FROM contact_lists WHERE id = $1`, [campaign.list_id]);
     if (list.rows[0]?.status !== 'ready') throw new ConflictError(`the campaign's contact list is not ready (${list.rows[0]?.status ?? 'missing'})`);
+    const pauseReason = windowPauseReason(campaign.type, opts.now ?? new Date());
+    const status = pauseReason ? 'paused' : 'running';
     const run = await c.query<{ id: string }>(
-      `INSERT INTO campaign_runs (campaign_id, run_number, trigger, status, started_at)
-       SELECT $1, COALESCE(MAX(run_number), 0) + 1, $2, 'running', now() FROM campaign_runs WHERE campaign_id = $1
+      `INSERT INTO campaign_runs (campaign_id, run_number, trigger, status, pause_reason, started_at)
+       SELECT $1, COALESCE(MAX(run_number), 0) + 1, $2, $3::"RunStatus", $4, now() FROM campaign_runs WHERE campaign_id = $1
        RETURNING id`,
-      [campaignId, trigger],
+      [campaignId, trigger, status, pauseReason],
     );
     const runId = run.rows[0]!.id;
     await materialiseMessages(c, campaign, runId);
     await c.query(
-      `UPDATE campaigns SET status = 'running', pause_reason = NULL, started_at = COALESCE(started_at, now()), completed_at = NULL, updated_at = now() WHERE id = $1`,
-      [campaignId],
+      `UPDATE campaigns SET status = $2::"CampaignStatus", pause_reason = $3, started_at = COALESCE(started_at, now()), completed_at = NULL,
+              updated_at = now() WHERE id = $1`,
+      [campaignId, status, pauseReason],
     );
-    return { campaignId, runId, status: 'running' };
+    return { campaignId, runId, status };
   });
   await refreshRunCounters(deps.pg, [result.runId]);
   await announce(deps, campaignId, result.status);

@@ -156,9 +156,10 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
           text: `UPDATE messages SET status = 'queued', queued_at = now(), updated_at = now()
             WHERE id IN (SELECT id FROM messages
                           WHERE run_id = $1 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+                            AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $3 AND c.status = 'running')
                           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
           RETURNING id::text AS id`,
-          values: [run.id, n],
+          values: [run.id, n, run.campaign_id],
         });
         ids = moved.rows.map((r) => r.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
         if (ids.length) await enqueue(run, ids);

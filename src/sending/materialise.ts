@@ -1,6 +1,7 @@
 /**
  * Starting a campaign = materialising a run: one `messages` row per contact of the list, rendered now, in
- * keyset pages inserted set-based (INSERT … SELECT FROM unnest). All in one transaction with the campaign row
+ * keyset pages inserted set-based (INSERT … SELECT FROM unnest, in contact order so ids follow the list and
+ * packing sees consecutive identical texts). All in one transaction with the campaign row
  * locked, so a crash leaves either no run or a complete one, and concurrent starts serialise.
  */
 import type { PoolClient } from 'pg';
@@ -11,6 +12,7 @@ const PAGE = 5000;
 export interface CampaignRow {
   id: string;
   status: string;
+  type: 'transactional' | 'promotional';
   list_id: string;
   text: string | null;
   template_name: string | null;
@@ -62,12 +64,12 @@ export async function materialiseMessages(client: PoolClient, campaign: Campaign
       `INSERT INTO messages (run_id, campaign_id, contact_id, phone, text, vars, status, failure_reason)
        SELECT $1::uuid, $2::uuid, v.contact_id, v.phone, v.text,
               CASE WHEN v.vars IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(v.vars::json)) END,
-              (CASE WHEN v.status = 'pending' AND EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = v.phone)
-                    THEN 'suppressed' ELSE v.status END)::"MessageStatus",
-              CASE WHEN v.status = 'pending' AND EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = v.phone)
-                   THEN 'suppressed at campaign start' ELSE v.failure_reason END
+              (CASE WHEN v.status = 'pending' AND s.phone IS NOT NULL THEN 'suppressed' ELSE v.status END)::"MessageStatus",
+              CASE WHEN v.status = 'pending' AND s.phone IS NOT NULL THEN 'suppressed at campaign start' ELSE v.failure_reason END
          FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-              AS v(contact_id, phone, text, vars, status, failure_reason)`,
+              WITH ORDINALITY AS v(contact_id, phone, text, vars, status, failure_reason, ord)
+         LEFT JOIN suppressions s ON s.phone = v.phone
+        ORDER BY v.ord`,
       [
         runId,
         campaign.id,

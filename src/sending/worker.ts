@@ -8,7 +8,10 @@ import type { Container } from '../container';
 import type { SmsProvider } from '../provider/sms-provider';
 import { createBatchSender, type SenderStats } from './batch-sender';
 import { createCampaignStates } from './campaign-states';
-import { pauseCampaign } from './campaign-control';
+import { pauseCampaign, resumeCampaign, startCampaign } from './campaign-control';
+import { checkCredits } from '../campaign/credit-check';
+import { startCampaignServices, type CampaignServicesOptions } from '../campaign/services';
+import { pacedSlot } from '../delivery/paced-slot';
 import { createDefaultProvider } from './default-provider';
 import { startFeeder } from './feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from './keys';
@@ -34,6 +37,11 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   staleQueuedMs?: number;
   feederTickMs?: number;
+  /**
+   * Scheduler (--at/--cron), TRAI window watcher and delivery-report poller (src/campaign, src/delivery). Off
+   * unless given: `bulksms worker` passes `{}` (all on); embedded and test workers stay send-only.
+   */
+  campaignServices?: false | Partial<Pick<CampaignServicesOptions, 'scheduler' | 'window' | 'deliveryReports' | 'dlr' | 'now'>>;
 }
 
 export interface RunningWorker {
@@ -123,6 +131,27 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
             lockKey: `bulksms-feeder:${prefix}`,
           },
         );
+  // Campaign services. Report polls and balance checks spend slots of the same account-wide request budget.
+  const acquireSlot = pacedSlot(pacer, { lateToleranceMs: opts.lateToleranceMs ?? 6 });
+  const pacedBalance = {
+    balance: async (kind: Parameters<SmsProvider['balance']>[0]): Promise<number> => {
+      await acquireSlot();
+      return provider.balance(kind);
+    },
+  };
+  const campaignServices =
+    opts.campaignServices === undefined || opts.campaignServices === false
+      ? null
+      : await startCampaignServices(container, {
+          ...opts.campaignServices,
+          // Credits are checked ahead of an --at instant; the run itself starts at the instant.
+          prepareRun: (campaignId) => checkCredits(container, pacedBalance, campaignId),
+          startRun: (campaignId, trigger) => startCampaign(container, campaignId, { trigger }),
+          pauseCampaign: (campaignId, reason) => pauseCampaign(container, campaignId, reason),
+          resumeCampaign: (campaignId) => resumeCampaign(container, campaignId),
+          provider,
+          acquireSlot,
+        });
   logger.info({ rate, concurrency, batchSize, chunkSize }, 'worker started');
 
   let closed: Promise<void> | null = null;
@@ -131,6 +160,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
     close() {
       closed ??= (async () => {
         closing = true;
+        await campaignServices?.close();
         await feeder?.close();
         // Waits for active jobs: requests in flight finish and their outcomes are written.
         await worker.close();

@@ -1,6 +1,7 @@
 /** Per-message listing (keyset pagination) and the formula-safe failures export. */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { phoneFor } from '../../access/fastify-access';
 import { NotFoundError } from '../../errors';
 import type { Pool } from 'pg';
 import type { MessageStatus, OutcomeClass } from '../../generated/prisma/enums';
@@ -99,6 +100,8 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       );
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
+      // Phones masked unless the caller is an owner holding a fresh SMS-OTP grant (src/access).
+      for (const m of page) m.phone = phoneFor(req, m.phone);
       return { items: page, nextCursor: rows.length > limit && last ? encodeCursor(BigInt(last.id)) : null };
     },
   );
@@ -119,7 +122,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="failures-${req.params.id}.csv"`);
-      return reply.send(Readable.from(failureLines(pg, req.params.id)));
+      return reply.send(Readable.from(failureLines(pg, req.params.id, (phone) => phoneFor(req, phone))));
     },
   );
 }
@@ -129,7 +132,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
  * the export, one batch in memory at a time. If the client goes away, the stream is destroyed, the generator's
  * `finally` runs and the connection goes back to the pool.
  */
-async function* failureLines(pool: Pool, campaignId: string): AsyncGenerator<string> {
+async function* failureLines(pool: Pool, campaignId: string, showPhone: (phone: string) => string): AsyncGenerator<string> {
   const client = await pool.connect();
   let ok = false;
   try {
@@ -147,7 +150,8 @@ async function* failureLines(pool: Pool, campaignId: string): AsyncGenerator<str
         rowMode: 'array',
       });
       if (rows.length === 0) break;
-      yield rows.map((r) => csvLine(r)).join('');
+      // Column 2 is the phone (see the DECLARE above).
+      yield rows.map((r) => csvLine(r.map((v, i) => (i === 2 && typeof v === 'string' ? showPhone(v) : v)))).join('');
     }
     ok = true;
   } finally {

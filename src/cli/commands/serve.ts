@@ -2,8 +2,21 @@ import type { Command } from 'commander';
 import { isLoopbackAddress } from '../../api/auth';
 import type { ApiServices } from '../../api/deps';
 import { DEFAULT_MAX_UPLOAD_BYTES, buildServer } from '../../api/server';
-import { ServiceError, ValidationError } from '../../errors';
+import { createCampaign } from '../../campaign/campaign-service';
+import { SCHEDULE_QUEUE } from '../../campaign/schedule-queue';
+import { applyDeliveryCallback } from '../../delivery/webhook';
+import { ValidationError } from '../../errors';
+import { importContacts } from '../../import/import-contacts';
 import { installShutdown } from '../../lib/shutdown';
+import {
+  cancelCampaign,
+  getCampaignStatus,
+  pauseCampaign,
+  resumeCampaign,
+  retryCampaign,
+  startCampaign,
+} from '../../sending/campaign-control';
+import { SEND_QUEUE } from '../../sending/keys';
 import { createTwoFactorProviderFromConfig } from '../../provider/twofactor/client';
 import { withContainer } from '../context';
 
@@ -14,8 +27,8 @@ interface ServeOptions {
   queues: string;
 }
 
-/** The sending engine's queue (src/sending/keys.ts SEND_QUEUE) and the scheduler's (src/campaign/schedule-queue.ts). */
-const DEFAULT_QUEUES = 'send,campaign-schedule';
+/** The sending engine's queue and the scheduler's. */
+const DEFAULT_QUEUES = `${SEND_QUEUE},${SCHEDULE_QUEUE}`;
 
 export function registerServe(program: Command): void {
   program
@@ -69,20 +82,17 @@ export function registerServe(program: Command): void {
     );
 }
 
-/** The domain services; each is replaced by the real implementation as its team's code lands on main. */
-function wiredServices(): ApiServices {
-  const notWired = (name: string) => async (): Promise<never> => {
-    throw new ServiceError(`${name} is not available in this build`);
-  };
+/** The domain services, wired to their owners' implementations (interfaces.md). */
+export function wiredServices(): ApiServices {
   return {
-    importContacts: notWired('importContacts'),
-    createCampaign: notWired('createCampaign'),
-    startCampaign: notWired('startCampaign'),
-    pauseCampaign: notWired('pauseCampaign'),
-    resumeCampaign: notWired('resumeCampaign'),
-    cancelCampaign: notWired('cancelCampaign'),
-    retryCampaign: notWired('retryCampaign'),
-    getCampaignStatus: notWired('getCampaignStatus'),
-    applyDeliveryCallback: notWired('applyDeliveryCallback'),
+    importContacts,
+    createCampaign,
+    startCampaign,
+    pauseCampaign,
+    resumeCampaign,
+    cancelCampaign,
+    retryCampaign,
+    getCampaignStatus,
+    applyDeliveryCallback,
   };
 }

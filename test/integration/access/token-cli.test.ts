@@ -6,7 +6,8 @@ import { useTestEnv } from '../../helpers/env';
 
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
-jest.setTimeout(120_000);
+// Five CLI subprocesses in one test: tsx start-up takes seconds each on a loaded machine.
+jest.setTimeout(300_000);
 const env = useTestEnv({ API_TOKEN: 'legacy-token-0123456789abcdef' });
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { useTestEnv } from '../../helpers/env';
-import { stubServices, type StubServices } from '../../helpers/api-services';
+import { wiredServices } from '../../../src/cli/commands/serve';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 
@@ -10,16 +10,17 @@ type ErrorBody = { error: { code: string; message: string; field?: string } };
 
 describe('campaign routes', () => {
   let api: RunningApi;
-  let services: StubServices;
   let listId: string;
   beforeAll(async () => {
-    services = stubServices();
-    api = await startApi(env.container(), services, { dashboard: false });
+    // The real services, exactly as `bulksms serve` wires them.
+    api = await startApi(env.container(), wiredServices(), { dashboard: false });
     const c = env.container();
-    const list = await c.prisma.contactList.create({ data: { name: 'vip', status: 'ready', accepted: 2 } });
+    const list = await c.prisma.contactList.create({ data: { name: 'vip', status: 'ready', accepted: 2, rows: 2, columns: ['phone', 'name'], completedAt: new Date() } });
     listId = list.id;
     await c.prisma.contact.createMany({
-      data: ['+919876543210', '+919876543211'].map((phone, i) => ({ listId, phone, rawPhone: phone, sourceLine: i + 2 })),
+      data: ['+919876543210', '+919876543211'].map((phone, i) => ({
+        listId, phone, rawPhone: phone, sourceLine: i + 2, variables: { phone, name: `N${i}` },
+      })),
     });
   });
   afterAll(() => api.close());
@@ -39,12 +40,12 @@ describe('campaign routes', () => {
     const one = await http('GET', `${api.url}/api/campaigns/${campaignId}`);
     expect(one.status).toBe(200);
     expect(one.json()).toMatchObject({
-      id: campaignId, name: 'Diwali', listName: 'vip', status: 'running', total: 2, counts: expect.objectContaining({ queued: 2, sent: 0 }),
+      id: campaignId, name: 'Diwali', listName: 'vip', status: 'running', total: 2, counts: expect.objectContaining({ pending: 2, failed: 0 }),
     });
 
     const all = await http('GET', `${api.url}/api/campaigns`);
     const items = all.json<{ items: { id: string; counts: Record<string, number>; total: number }[] }>().items;
-    expect(items.find((i) => i.id === campaignId)).toMatchObject({ total: 2, counts: expect.objectContaining({ queued: 2 }) });
+    expect(items.find((i) => i.id === campaignId)).toMatchObject({ total: 2, counts: expect.objectContaining({ pending: 2 }) });
   });
 
   it('runs pause, resume, cancel and retry through the services', async () => {
@@ -102,9 +103,10 @@ describe('campaign routes', () => {
       expect({ action, status: res.status }).toEqual({ action, status: 404 });
     }
     const unknownList = await http('POST', `${api.url}/api/campaigns`, {
-      json: { name: 'x', list: 'no-such-list', type: 'promotional', from: 'ACMEIN', text: 'hi' },
+      json: { name: 'x', list: 'no-such-list', type: 'transactional', from: 'ACMEIN', text: 'hi' },
     });
     expect(unknownList.status).toBe(404);
+    expect(unknownList.json<ErrorBody>().error.message).toContain('no-such-list');
   });
 
   it('groups failures by reason', async () => {

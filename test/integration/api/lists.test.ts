@@ -3,6 +3,7 @@ import path from 'node:path';
 import { FormData } from 'undici';
 import { useTestEnv } from '../../helpers/env';
 import { stubServices } from '../../helpers/api-services';
+import { importContacts } from '../../../src/import/import-contacts';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
@@ -19,7 +20,8 @@ function form(fields: Record<string, string>, file?: { name: string; content: Bu
 describe('POST /api/lists (streaming CSV upload)', () => {
   let api: RunningApi;
   beforeAll(async () => {
-    api = await startApi(env.container(), stubServices(), { maxUploadBytes: MAX_UPLOAD, dashboard: false });
+    // The real importer (src/import); nothing else is needed here.
+    api = await startApi(env.container(), { ...stubServices(), importContacts }, { maxUploadBytes: MAX_UPLOAD, dashboard: false });
   });
   afterAll(() => api.close());
 
@@ -48,19 +50,28 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     });
     expect(res.status).toBe(413);
     expect(res.json<{ error: { code: string } }>().error.code).toBe('payload_too_large');
-    expect(await env.container().prisma.contactList.count({ where: { name: `too-big-${lines}` } })).toBe(0);
+    const leftovers = await env.container().prisma.contactList.findMany({ where: { name: `too-big-${lines}` } });
+    // The importer keeps a `failed` list naming the reason, with no contacts.
+    expect(leftovers.map((l) => [l.status, l.failureReason])).toEqual([['failed', expect.stringContaining('exceeds the limit')]]);
+    expect(await env.container().prisma.contact.count({ where: { listId: leftovers[0]!.id } })).toBe(0);
     // The server is still healthy after abandoning the stream mid-way.
     expect((await http('GET', `${api.url}/api/lists`)).status).toBe(200);
   });
 
   it('answers 400 with the importer’s reason for a bad CSV', async () => {
     const res = await http('POST', `${api.url}/api/lists`, {
-      body: form({ name: 'bad' }, { name: 'no-phone.csv', content: fixture('no-phone-column.csv') }),
+      body: form({ name: 'bad' }, { name: 'broken.csv', content: fixture('unclosed-quote.csv') }),
     });
     expect(res.status).toBe(400);
     const { error } = res.json<{ error: { code: string; message: string } }>();
     expect(error.code).toBe('validation');
-    expect(error.message).toMatch(/no-phone\.csv.*phone/);
+    expect(error.message).toMatch(/^broken\.csv, line 3: /);
+    const empty = await http('POST', `${api.url}/api/lists`, {
+      body: form({ name: 'empty' }, { name: 'empty.csv', content: 'phone,name\n' }),
+    });
+    expect(empty.status).toBe(400);
+    expect(empty.json<{ error: { message: string } }>().error.message).toMatch(/empty\.csv.*no data rows/);
+    expect(await env.container().prisma.contactList.count({ where: { name: { in: ['bad', 'empty'] }, status: 'ready' } })).toBe(0);
   });
 
   it('answers 400 naming the missing field', async () => {

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { useTestEnv } from '../../helpers/env';
-import { stubServices, type StubServices } from '../../helpers/api-services';
+import { stubServices } from '../../helpers/api-services';
+import { applyDeliveryCallback } from '../../../src/delivery/webhook';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { TEST_API_TOKEN, TEST_WEBHOOK_SECRET, http, startApi, type RunningApi } from '../../helpers/api-server';
 
@@ -13,10 +14,9 @@ interface Page {
 
 describe('messages, failures export and the delivery-report webhook', () => {
   let api: RunningApi;
-  let services: StubServices;
   beforeAll(async () => {
-    services = stubServices();
-    api = await startApi(env.container(), services, { dashboard: false });
+    // The real delivery-report handler (src/delivery/webhook.ts) behind the route.
+    api = await startApi(env.container(), { ...stubServices(), applyDeliveryCallback }, { dashboard: false });
   });
   afterAll(() => api.close());
 
@@ -52,7 +52,7 @@ describe('messages, failures export and the delivery-report webhook', () => {
     const byClass = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?outcomeClass=accepted&limit=100`);
     expect(byClass.json<Page>().items).toHaveLength(20);
     const byPhone = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?phone=${encodeURIComponent('+91 98 0000 0003')}`);
-    expect(byPhone.json<Page>().items.map((m) => m.phone)).toEqual(['+919800000003']);
+    expect(byPhone.json<Page>().items.map((m) => m.phone)).toEqual(['+91******0003']); // masked: no OTP grant
   });
 
   it('answers 400 naming the field for bad filters and cursors', async () => {
@@ -92,7 +92,7 @@ describe('messages, failures export and the delivery-report webhook', () => {
     expect(rows[2]!.failure_reason).toBe("'-2+3");
     expect(rows[2]!.provider_text).toBe("'\tcmd");
     expect(rows[3]!.failure_reason).toBe('line one\r\nline "two"');
-    expect(rows[0]!.phone).toBe("'+919800000000");
+    expect(rows[0]!.phone).toBe("'+91******0000"); // masked: no OTP grant
     for (const row of rows) for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
   });
 
@@ -105,20 +105,24 @@ describe('messages, failures export and the delivery-report webhook', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(res.status).toBe(200);
-    expect(res.json()).toEqual({ ok: true, result: { updated: 1 } });
-    expect(services.callbacks.at(-1)).toMatchObject({ SessionId: 'sess-42', SmsStatus: 'DELIVERED', StatusId: '5' });
+    expect(res.json()).toMatchObject({ ok: true, result: { sessionId: 'sess-42', state: 'delivered', updated: 1 } });
     const msg = await env.container().prisma.message.findFirst({ where: { sessionId: 'sess-42' } });
     expect(msg?.status).toBe('delivered');
   });
 
   it('rejects a wrong or missing secret without processing the callback', async () => {
-    const before = services.callbacks.length;
-    const form = { token: null, body: 'SessionId=sess-42&SmsStatus=FAILED', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    await seedCampaign(env.container(), [{ status: 'sent', sessionId: 'sess-43', phone: '+919800000043' }]);
+    const form = {
+      token: null,
+      body: 'SessionId=sess-43&SmsTo=919800000043&SmsStatus=FAILED&ErrorPermanent=true',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
     expect((await http('POST', `${api.url}/webhooks/dlr/wrong-secret-0123456789`, form)).status).toBe(401);
     expect((await http('POST', `${api.url}/webhooks/dlr/`, form)).status).toBe(401);
-    expect(services.callbacks.length).toBe(before);
-    const msg = await env.container().prisma.message.findFirst({ where: { sessionId: 'sess-42' } });
-    expect(msg?.status).toBe('delivered');
+    const msg = await env.container().prisma.message.findFirst({ where: { sessionId: 'sess-43' } });
+    expect(msg?.status).toBe('sent');
+    const missing = await http('POST', `${api.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, { ...form, body: 'SessionId=sess-43' });
+    expect(missing.status).toBe(400);
     const empty = await http('POST', `${api.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, { ...form, body: '' });
     expect(empty.status).toBe(400);
   });

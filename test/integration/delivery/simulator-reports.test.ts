@@ -39,7 +39,7 @@ async function statuses(runId: string): Promise<string[]> {
 }
 
 it('pull: polls RPT/TSMS, waits while pending, then applies DELIVERED / FAILED / DLT-CNT-REJECT', async () => {
-  sim.configure({ dltRejectRate: 0, dlrFailRate: 0, dlrDelayMs: 1000 });
+  sim.configure({ dltRejectRate: 0, dlrFailRate: 0, dlrDelayMs: 3000 });
   const ok = await sendAndRecord('pull-ok', ['+919876500001', '+919876500002']);
   sim.configure({ dltRejectRate: 1 });
   const dlt = await sendAndRecord('pull-dlt', ['+919876500003']);
@@ -51,7 +51,7 @@ it('pull: polls RPT/TSMS, waits while pending, then applies DELIVERED / FAILED /
     maxDelayMs: 200,
   });
   const before = sim.stats().apiRequests;
-  // Reports stay pending for 1 s: the first poll asks, finds nothing final, and backs off.
+  // Reports stay pending for 3 s: the first poll asks, finds nothing final, and backs off.
   await new Promise((r) => setTimeout(r, 100));
   expect((await poller.pollOnce()).requests).toBeGreaterThan(0);
   expect(await statuses(ok.runId)).toEqual(['sent', 'sent']);

@@ -16,13 +16,14 @@ async function breakNumber(pg: import('pg').Pool, phone: string): Promise<string
 
 describe('a campaign run end to end', () => {
   let t: TestSimulator;
-  let worker: RunningWorker | undefined;
+  let worker: RunningWorker;
 
   beforeAll(async () => {
     t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 1000, latencyMs: [5, 30] });
+    worker = await startWorker(env.container(), { provider: t.provider({ connections: 200 }), concurrency: 200, campaignServices: false });
   });
   afterAll(async () => {
-    await worker?.close();
+    await worker.close();
     await t.close();
   });
 
@@ -41,7 +42,6 @@ describe('a campaign run end to end', () => {
     // Opted out after the start: must not be sent either.
     await c.pg.query(`INSERT INTO suppressions (phone) VALUES ($1)`, [phones[599]]);
 
-    worker = await startWorker(c, { provider: t.provider({ connections: 200 }), concurrency: 200 });
     await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed');
 
     expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 583, failed: 12 + 2, suppressed: 3 });

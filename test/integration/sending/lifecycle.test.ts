@@ -34,7 +34,7 @@ describe('campaign lifecycle while sending', () => {
       deliveryReport: (id, signal) => target().deliveryReport(id, signal),
       close: () => Promise.resolve(),
     };
-    worker = await startWorker(env.container(), { provider: routed, concurrency: 100 });
+    worker = await startWorker(env.container(), { provider: routed, concurrency: 100, campaignServices: false });
   });
   afterAll(async () => {
     await worker.close();

@@ -28,7 +28,7 @@ describe('Redis data loss mid-campaign', () => {
     const c = env.container();
     const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 1500 });
     await startCampaign(c, campaignId);
-    worker = await startWorker(c, { provider: t.provider(), concurrency: 100 });
+    worker = await startWorker(c, { provider: t.provider(), concurrency: 100, campaignServices: false });
     await waitFor('some accepted', async () => t.sim.stats().acceptedRecipients >= 300, 30_000, 20);
     const epoch = await c.redis.get(sendingKeys(env.config.QUEUE_PREFIX).epoch);
     expect(epoch).not.toBeNull();
