@@ -19,18 +19,7 @@ import { campaignStatus, waitFor } from '../../helpers/sending-fixtures';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
 import { createContainer } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
-import { importContacts } from '../../../src/import/import-contacts';
-import { createCampaign } from '../../../src/campaign/campaign-service';
-import {
-  cancelCampaign,
-  getCampaignStatus,
-  pauseCampaign,
-  resumeCampaign,
-  retryCampaign,
-  startCampaign,
-} from '../../../src/sending/campaign-control';
-import { applyDeliveryCallback } from '../../../src/delivery/webhook';
-import type { ApiServices } from '../../../src/api/deps';
+import { wiredServices } from '../../../src/cli/commands/serve';
 
 const env = useTestEnv({ LOG_LEVEL: 'debug', API_TOKEN: TEST_API_TOKEN, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
 const KEY = env.config.TWOFACTOR_API_KEY!;
@@ -41,20 +30,6 @@ async function cli(args: string[], extra: Record<string, string> = {}): Promise<
   output.push(r.stdout, r.stderr);
   if (r.code !== 0) throw new Error(`bulksms ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-800)}`);
   return r.stdout;
-}
-
-function realServices(): ApiServices {
-  return {
-    importContacts,
-    createCampaign,
-    startCampaign,
-    pauseCampaign,
-    resumeCampaign,
-    cancelCampaign,
-    retryCampaign,
-    getCampaignStatus,
-    applyDeliveryCallback,
-  };
 }
 
 describe('secret scan: the API key appears nowhere', () => {
@@ -114,7 +89,7 @@ describe('secret scan: the API key appears nowhere', () => {
       config,
       logger: createLogger({ level: 'debug', secrets: [KEY, config.API_TOKEN, config.WEBHOOK_SECRET], destination: logs }),
     });
-    const api = await startApi(container, realServices(), { maxUploadBytes: 4096 });
+    const api = await startApi(container, wiredServices(), { maxUploadBytes: 4096 });
     try {
       expect((await http('GET', `${api.url}/api/campaigns`, { token: null })).status).toBe(401);
       expect((await http('GET', `${api.url}/api/campaigns`, { token: 'wrong-token-0123456789abcdef' })).status).toBe(401);
