@@ -1,0 +1,298 @@
+/**
+ * `npm run chaos -- [--recipients 20000] [--only <n>] [--rate 200] [--allow-pg-restart]`
+ * Chaos suite (issue 8): each scenario runs one campaign against real PostgreSQL, Redis, two real
+ * `bulksms worker` processes and the 2Factor simulator (sliding-window enforcement, duplicate accounting),
+ * injects one fault, waits for the campaign to complete and prints one table row. Counts come from the
+ * contract statuses in PostgreSQL (messages table); duplicates and window violations from the simulator.
+ * Exits 1 when any expectation fails: 0 duplicates, 0 skipped, 0 window violations, unknown ≤ requests that
+ * could have been in flight at the fault, and (5, 6) the campaign paused with the reason, then completed.
+ *
+ * Redis is shared with other work on this machine, so "Redis wiped" deletes every key under the scenario's
+ * QUEUE_PREFIX instead of FLUSHALL — for bulksms the same event, since all of its keys live under the prefix.
+ * Restarting PostgreSQL would break every other run on a shared server: scenario 3 runs only with
+ * --allow-pg-restart. The scratch database and every prefix are removed at the end.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { Pool } from 'pg';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config';
+import { migrate } from '../src/db/migrate';
+import { maintenanceUrl, quoteIdent, withClient } from '../src/db/pg';
+import { getCampaignStatus, resumeCampaign, startCampaign } from '../src/sending/campaign-control';
+import { deleteRedisPrefix } from '../test/helpers/env';
+import { seedCampaign, statusCounts, waitFor } from '../test/helpers/sending-fixtures';
+import { startTestSimulator, type TestSimulator } from '../test/helpers/sending-simulator';
+
+const args = process.argv.slice(2);
+const flag = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const RECIPIENTS = Number(flag('recipients', '20000'));
+const RATE = Number(flag('rate', '200'));
+const ONLY = flag('only', '');
+const ALLOW_PG_RESTART = args.includes('--allow-pg-restart');
+/** Per-worker requests in flight; 200 rps × ≤150 ms latency needs ~30. */
+const CONCURRENCY = 50;
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const API_KEY = 'chaos-key-0000-1111-2222-333344445555';
+const BIN = path.join(__dirname, '..', 'bin', 'bulksms.js');
+const suffix = randomBytes(4).toString('hex');
+const baseUrl = new URL(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
+baseUrl.pathname = `/bulksms_chaos_${suffix}`;
+const DATABASE_URL = baseUrl.toString();
+
+interface Ctx {
+  t: TestSimulator;
+  pg: Pool;
+  redis: Redis;
+  prefix: string;
+  campaignId: string;
+  workers: ChildProcess[];
+  spawnWorker(): ChildProcess;
+  /** Waits until the provider accepted this many recipients in this scenario. */
+  accepted(n: number): Promise<void>;
+  deps(): Parameters<typeof resumeCampaign>[0];
+  notes: string[];
+  /** Failed expectations specific to the scenario. */
+  failures: string[];
+}
+
+interface Scenario {
+  n: number;
+  name: string;
+  /** Upper bound for `unknown`: requests that could have been in flight when the fault hit. */
+  unknownBound(ctx: Ctx): number;
+  fault(ctx: Ctx): Promise<void>;
+  skip?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Both workers' in-flight requests plus one batch each claimed but not yet sent. */
+const fleetInFlight = 2 * 2 * CONCURRENCY;
+
+async function pausedThenResume(ctx: Ctx, reasonPattern: RegExp, fix: () => void): Promise<void> {
+  const paused = await waitFor('campaign paused', async () => {
+    const s = await getCampaignStatus(ctx, ctx.campaignId);
+    return s.status === 'paused' ? s : null;
+  }, 120_000, 200);
+  ctx.notes.push(`paused: ${paused.pauseReason ?? '(no reason)'}`);
+  if (!reasonPattern.test(paused.pauseReason ?? '')) ctx.failures.push(`pause reason "${paused.pauseReason}" does not match ${reasonPattern}`);
+  process.stderr.write(`chaos:   paused (${paused.pauseReason}); fixing the fault and resuming\n`);
+  fix();
+  await sleep(500);
+  await resumeCampaign(ctx.deps(), ctx.campaignId);
+  process.stderr.write('chaos:   resumed\n');
+}
+
+const scenarios: Scenario[] = [
+  {
+    n: 1,
+    name: 'SIGKILL a worker ×3',
+    unknownBound: () => 3 * 2 * CONCURRENCY,
+    async fault(ctx) {
+      for (let k = 1; k <= 3; k++) {
+        await ctx.accepted(Math.floor((RECIPIENTS * k) / 5));
+        const victim = ctx.workers[k % 2]!;
+        victim.kill('SIGKILL');
+        await new Promise((r) => (victim.exitCode !== null || victim.signalCode !== null ? r(null) : victim.once('exit', r)));
+        ctx.workers[k % 2] = ctx.spawnWorker();
+      }
+    },
+  },
+  {
+    n: 2,
+    name: 'Redis wiped (prefix)',
+    unknownBound: () => fleetInFlight,
+    async fault(ctx) {
+      await ctx.accepted(Math.floor(RECIPIENTS / 3));
+      await deleteRedisPrefix(REDIS_URL, ctx.prefix);
+    },
+  },
+  {
+    n: 3,
+    name: 'PostgreSQL restarted',
+    skip: ALLOW_PG_RESTART ? undefined : 'skipped: needs exclusive PostgreSQL (--allow-pg-restart)',
+    unknownBound: () => fleetInFlight,
+    async fault(ctx) {
+      await ctx.accepted(Math.floor(RECIPIENTS / 3));
+      const version = execFileSync('pg_lsclusters', ['-h']).toString().trim().split(/\s+/)[0]!;
+      // Our own pools lose their connections too; pg.Pool replaces broken clients on the next query.
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'inherit' });
+    },
+  },
+  {
+    n: 4,
+    name: 'provider 502/hang/429',
+    // A hung request is in doubt by definition, and the client deliberately treats an HTML 502 as "may have
+    // reached the provider" (a real gateway 502 can follow processing), so each is one request in flight at a
+    // fault. 429s are certainly not sent and are retried. Timeouts of slow (not hung) answers exceed this bound.
+    unknownBound: (ctx) => (ctx.t.sim.stats().errors.hang ?? 0) + (ctx.t.sim.stats().errors.http_502 ?? 0),
+    async fault(ctx) {
+      ctx.t.sim.configure({ failRate: 0.05, hangRate: 0.01 });
+      for (let burst = 1; burst <= 2; burst++) {
+        await ctx.accepted(Math.floor((RECIPIENTS * burst) / 4));
+        ctx.t.sim.configure({ rate: Math.max(1, Math.floor(RATE / 4)) });
+        await sleep(1500);
+        ctx.t.sim.configure({ rate: RATE });
+      }
+      ctx.notes.push(`429s=${ctx.t.sim.stats().throttled}`);
+    },
+  },
+  {
+    n: 5,
+    name: 'Invalid API Key, fixed',
+    unknownBound: () => fleetInFlight,
+    async fault(ctx) {
+      // configure() is what POST /__config applies; in-process so no HTTP round trip can stall the suite.
+      ctx.t.sim.configure({ invalidKeyFromRequest: Math.max(2, Math.floor(RECIPIENTS / 4)) });
+      await pausedThenResume(ctx, /invalid api key/i, () => ctx.t.sim.configure({ invalidKeyFromRequest: null }));
+    },
+  },
+  {
+    n: 6,
+    name: 'balance out, topped up',
+    unknownBound: () => fleetInFlight,
+    async fault(ctx) {
+      ctx.t.sim.configure({ balance: Math.floor(RECIPIENTS / 2) });
+      await pausedThenResume(ctx, /balance|credit/i, () => ctx.t.sim.configure({ balance: null }));
+    },
+  },
+];
+
+interface Row {
+  n: number;
+  name: string;
+  cells: (string | number)[];
+  ok: boolean;
+  notes: string[];
+}
+
+function spawnWorker(prefix: string, simUrl: string, stderrTail: string[]): ChildProcess {
+  const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', String(CONCURRENCY)], {
+    env: {
+      ...process.env,
+      DATABASE_URL,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      TWOFACTOR_BASE_URL: simUrl,
+      TWOFACTOR_API_KEY: API_KEY,
+      SMS_RATE_LIMIT: String(RATE),
+      SMS_REQUEST_TIMEOUT_MS: '2000',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderrTail.push(d.toString());
+    if (stderrTail.length > 20) stderrTail.shift();
+  });
+  return child;
+}
+
+async function runScenario(s: Scenario, redis: Redis): Promise<Row> {
+  if (s.skip) return { n: s.n, name: s.name, cells: Array<string>(9).fill('-'), ok: true, notes: [s.skip] };
+  // A pool per scenario: one scenario's broken or stuck connections (PostgreSQL restart) cannot starve the next.
+  const pg = new Pool({ connectionString: DATABASE_URL, max: 8 });
+  pg.on('error', () => undefined); // a PostgreSQL restart kills idle clients; the pool replaces them
+  const prefix = `chaos-${suffix}-${s.n}`;
+  const config = loadConfig({ DATABASE_URL, REDIS_URL, QUEUE_PREFIX: prefix, TWOFACTOR_API_KEY: API_KEY, SMS_RATE_LIMIT: String(RATE) });
+  const t = await startTestSimulator({ apiKey: API_KEY, rate: RATE, latencyMs: [20, 150] });
+  const stderrTail: string[] = [];
+  const workers = [spawnWorker(prefix, t.sim.url, stderrTail), spawnWorker(prefix, t.sim.url, stderrTail)];
+  const { campaignId, phones } = await seedCampaign(pg, { recipients: RECIPIENTS, text: 'Chaos {{name}}' });
+  const ctx: Ctx = {
+    t, pg, redis, prefix, campaignId, workers,
+    spawnWorker: () => spawnWorker(prefix, t.sim.url, stderrTail),
+    accepted: (n) => waitFor(`${n} accepted`, async () => t.sim.stats().acceptedRecipients >= n, 300_000, 50).then(() => undefined),
+    deps: () => ({ pg, redis, config }),
+    notes: [],
+    failures: [],
+  };
+  const started = Date.now();
+  try {
+    await startCampaign(ctx.deps(), campaignId);
+    await s.fault(ctx);
+    const timeoutMs = Math.max(180_000, (RECIPIENTS / RATE) * 10_000);
+    await waitFor('campaign completed', async () => (await getCampaignStatus(ctx, campaignId)).status === 'completed', timeoutMs, 250);
+  } catch (err) {
+    ctx.failures.push(String(err));
+    if (stderrTail.length) ctx.notes.push(`worker stderr: ${stderrTail.join('').slice(-500)}`);
+  } finally {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => (w.exitCode !== null || w.signalCode !== null ? null : new Promise((r) => w.once('exit', r)))));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const counts = await statusCounts(pg, campaignId);
+  const accepted = await t.accepted();
+  const stats = t.sim.stats();
+  const { rows } = await pg.query<{ phone: string; status: string }>(`SELECT phone, status::text AS status FROM messages WHERE campaign_id = $1`, [campaignId]);
+  const status = new Map(rows.map((r) => [r.phone, r.status]));
+  // Skipped: no final-or-unknown state, or recorded as sent although the provider never accepted it.
+  const skipped = phones.filter((p) => {
+    const st = status.get(p);
+    if (st === 'sent' || st === 'delivered') return !accepted.has(p);
+    return st !== 'failed' && st !== 'unknown';
+  }).length;
+  const duplicates = Math.max(stats.duplicates, phones.filter((p) => (accepted.get(p) ?? 0) > 1).length);
+  const violations = Math.max(0, stats.maxWindow - RATE);
+  const sent = (counts.sent ?? 0) + (counts.delivered ?? 0);
+  const unknown = counts.unknown ?? 0;
+  const bound = s.unknownBound(ctx);
+  if (duplicates) ctx.failures.push(`${duplicates} duplicates`);
+  if (skipped) ctx.failures.push(`${skipped} skipped`);
+  if (violations) ctx.failures.push(`window ${stats.maxWindow} > ${RATE}`);
+  if (unknown > bound) ctx.failures.push(`unknown ${unknown} > bound ${bound}`);
+  const reasons = await pg.query<{ reason: string; n: number }>(
+    `SELECT coalesce(failure_reason, '(none)') AS reason, count(*)::int AS n FROM messages WHERE campaign_id = $1 AND status = 'unknown' GROUP BY 1 ORDER BY 2 DESC LIMIT 3`,
+    [campaignId],
+  );
+  for (const r of reasons.rows) ctx.notes.push(`unknown ×${r.n}: ${r.reason.slice(0, 120)}`);
+  await t.close();
+  await deleteRedisPrefix(REDIS_URL, prefix);
+  void pg.end().catch(() => undefined);
+  return {
+    n: s.n,
+    name: s.name,
+    cells: [RECIPIENTS, sent, counts.failed ?? 0, `${unknown}≤${bound}`, duplicates, skipped, violations, `${stats.maxWindow}/${RATE}`, seconds.toFixed(1)],
+    ok: ctx.failures.length === 0,
+    notes: [...ctx.failures.map((f) => `FAIL ${f}`), ...ctx.notes],
+  };
+}
+
+function printTable(rows: Row[]): void {
+  const head = ['#', 'scenario', 'recipients', 'sent', 'failed', 'unknown≤bound', 'dups', 'skipped', 'violations', 'maxWin/limit', 'seconds', 'ok'];
+  const body = rows.map((r) => [String(r.n), r.name, ...r.cells.map(String), r.ok ? 'ok' : 'FAIL']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > i + 1 || i < 2).map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? c.length)).join(' | ')} |`;
+  process.stdout.write(`${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`);
+  for (const b of body) process.stdout.write(`${line(b)}\n`);
+  for (const r of rows) for (const n of r.notes) process.stdout.write(`  #${r.n}: ${n}\n`);
+}
+
+async function main(): Promise<void> {
+  await migrate(DATABASE_URL);
+  const redis = new Redis(REDIS_URL);
+  const rows: Row[] = [];
+  try {
+    for (const s of scenarios.filter((x) => !ONLY || String(x.n) === ONLY)) {
+      process.stderr.write(`chaos: scenario ${s.n} (${s.name}), ${RECIPIENTS} recipients at ${RATE}/s…\n`);
+      rows.push(await runScenario(s, redis));
+    }
+  } finally {
+    printTable(rows);
+    redis.disconnect();
+    for (const s of scenarios) await deleteRedisPrefix(REDIS_URL, `chaos-${suffix}-${s.n}`);
+    await withClient(maintenanceUrl(DATABASE_URL).adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(`bulksms_chaos_${suffix}`)} WITH (FORCE)`));
+  }
+  process.stdout.write(`load average: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  if (rows.some((r) => !r.ok)) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`chaos failed: ${String(err)}\n`);
+  process.exit(1);
+});
