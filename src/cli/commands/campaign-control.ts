@@ -14,6 +14,7 @@ import {
   startCampaign,
   type CampaignStatusView,
 } from '../../sending/campaign-control';
+import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
 import { printResult, type OutputOptions } from '../output';
 
@@ -47,6 +48,7 @@ export function registerCampaignControl(program: Command): void {
       .action(
         withContainer(async (c, id: string, opts: OutputOptions) => {
           const result = await run(c, id);
+          await auditCliAction(c, `campaign.${name}`, id, { status: result.status });
           printResult(opts, result, () => `campaign ${result.campaignId}: ${result.status}`);
         }),
       );
@@ -85,6 +87,7 @@ export function registerCampaignControl(program: Command): void {
     .action(
       withContainer(async (c, id: string, opts: OutputOptions & { includeUnknown?: boolean }) => {
         const result = await retryCampaign(c, id, { includeUnknown: opts.includeUnknown === true });
+        await auditCliAction(c, 'campaign.retry', id, { requeued: result.requeued, includeUnknown: opts.includeUnknown === true });
         printResult(opts, result, () => `campaign ${result.campaignId}: ${result.requeued} message(s) re-queued`);
       }),
     );

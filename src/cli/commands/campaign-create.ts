@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createCampaign, type CreateCampaignInput } from '../../campaign/campaign-service';
 import { ValidationError } from '../../errors';
+import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
 import { printResult } from '../output';
 import { campaignGroup } from './campaign-group';
@@ -73,6 +74,7 @@ export function registerCampaignCreate(program: Command): void {
           packSize: parsePack(opts.pack),
         };
         const result = await createCampaign(container, input);
+        await auditCliAction(container, 'campaign.create', result.campaignId, { name: input.name, type: input.type });
         printResult(opts, result, () =>
           [
             `campaign ${result.campaignId} (${result.status})`,

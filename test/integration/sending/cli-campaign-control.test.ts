@@ -39,6 +39,14 @@ describe('bulksms campaign lifecycle commands', () => {
     expect(after.json).toMatchObject({ status: 'cancelled', counts: { cancelled: 3, pending: 0 } });
     // Resuming a cancelled campaign is a conflict (exit 2), a bad id is bad input (exit 2).
     expect((await cli('campaign', 'resume', campaignId, '--json')).code).toBe(2);
+    // Every successful campaign action from the CLI is audited (the failed resume above is not).
+    const audit = await env.container().pg.query<{ action: string; via: string }>(
+      `SELECT action, details->>'via' AS via FROM audit_log WHERE target = $1 ORDER BY id`,
+      [campaignId],
+    );
+    expect(audit.rows).toEqual(
+      ['campaign.start', 'campaign.pause', 'campaign.resume', 'campaign.retry', 'campaign.cancel'].map((action) => ({ action, via: 'cli' })),
+    );
     expect(await cli('campaign', 'pause', 'nope', '--json')).toMatchObject({ code: 2, json: { error: { code: 'validation' } } });
     // Ten CLI processes, each starting TypeScript through tsx: slow on a busy machine.
   }, 240_000);
