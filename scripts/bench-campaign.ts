@@ -6,6 +6,7 @@
  *   npm run bench:campaign -- [--contacts 200000] [--schedules 20] [--db postgresql://…/bulksms_bench_campaign]
  */
 import { randomBytes } from 'node:crypto';
+import { deleteKeysWithPrefix } from '../src/db/redis';
 import { loadConfig } from '../src/config';
 import { createContainer } from '../src/container';
 import { createLogger } from '../src/logger';
@@ -78,12 +79,7 @@ async function main(): Promise<void> {
     await c.close();
     const { Redis } = await import('ioredis');
     const redis = new Redis(config.REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
     if (!process.argv.includes('--db')) {
       await withClient(maintenanceUrl(dbUrl).adminUrl, (pg) => pg.query(`DROP DATABASE IF EXISTS ${quoteIdent(maintenanceUrl(dbUrl).database)} WITH (FORCE)`));

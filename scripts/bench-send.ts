@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { Redis } from 'ioredis';
 import { migrate } from '../src/db/migrate';
+import { deleteKeysWithPrefix } from '../src/db/redis';
 import { maintenanceUrl, quoteIdent, withClient } from '../src/db/pg';
 import { startCampaign } from '../src/sending/campaign-control';
 import { loadConfig } from '../src/config';
@@ -190,12 +191,7 @@ async function runScenario(rate: number, latency: [number, number], workers: num
 }
 
 async function cleanup(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
 }
 
 /** Redis footprint of a 1M-recipient campaign while it is being fed (the window, not the campaign, is in Redis). */

@@ -64,8 +64,8 @@ export function stubServices(): StubServices {
         data: { name: input.name, listId: list.id, type: input.type, sender: input.from, text: input.text ?? null },
       });
       return {
-        campaignId: campaign.id, status: campaign.status, recipients: list.accepted, encoding: 'GSM-7',
-        segments: 1, segmentsMin: 1, segmentsMax: 1, credits: list.accepted, warnings: [],
+        campaignId: campaign.id, status: 'draft', recipients: list.accepted, encoding: 'GSM-7',
+        segments: 1, segmentsMin: 1, segmentsMax: 1, credits: list.accepted, scheduleAt: null, cron: null, warnings: [],
       };
     },
     async startCampaign(c: Container, campaignId) {

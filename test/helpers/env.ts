@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createContainer, type Container } from '../../src/container';
 import { createLogger } from '../../src/logger';
 import { maintenanceUrl, quoteIdent, withClient } from '../../src/db/pg';
+import { deleteKeysWithPrefix } from '../../src/db/redis';
 import { TEST_REDIS_URL, testServerUrl } from './urls';
 
 export interface TestEnv {
@@ -25,12 +26,7 @@ export async function deleteRedisPrefix(redisUrl: string, prefix: string): Promi
   const redis = new Redis(redisUrl, { lazyConnect: true });
   await redis.connect();
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }
