@@ -29,6 +29,12 @@ const schema = z.object({
   TWOFACTOR_API_KEY: z.string().min(1).optional(),
   /** Account-wide requests per second, shared by every worker on every host. */
   SMS_RATE_LIMIT: positiveInt.default(200),
+  /**
+   * Jitter budget (ms) between a request's admission and its arrival at the provider: requests are spaced at
+   * limit × 1000 / (1000 + guard) and no more than the limit are admitted in any 1 s + ¾ guard (pacer.ts).
+   * Raise it on a network with more jitter than a LAN; 8 ms = 99.2 % of the limit.
+   */
+  SMS_RATE_GUARD_MS: nonNegativeInt.default(8),
   /** Per-request timeout towards the provider (ms). */
   SMS_REQUEST_TIMEOUT_MS: positiveInt.default(10_000),
   /** Attempts for retryable-and-not-sent outcomes before a message is `failed`. */

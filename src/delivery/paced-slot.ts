@@ -1,28 +1,23 @@
 /**
- * Adapts the sending engine's account-wide pacer (GCRA reservations in Redis) to the `acquireSlot()` the
- * delivery-report poller needs. A slot we wake up for too late is dropped and a fresh one reserved, for the same
- * reason the send path does it: a late request could land in the next slot's 1 s window and exceed the limit.
+ * Adapts the sending engine's account-wide pacer to the `acquireSlot()` the delivery-report poller and the
+ * balance checks need: wait for a spaced slot, then for admission into the fleet-wide sliding window (which
+ * records the real dispatch time, so waking up late cannot push the provider over its limit).
  */
+import { sleepUntil } from '../sending/pacer';
+
 export interface SlotReserver {
   reserve(n: number): Promise<{ firstAt: number }>;
+  admit(): Promise<unknown>;
 }
 
-/** Resolves at local monotonic time `at` (performance.now() ms); never early. */
-async function sleepUntil(at: number): Promise<void> {
-  for (let delay = at - performance.now(); delay > 0; delay = at - performance.now()) {
-    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(delay))));
-  }
-}
-
-export function pacedSlot(pacer: SlotReserver, opts: { lateToleranceMs?: number; maxTries?: number } = {}): () => Promise<void> {
-  const tolerance = opts.lateToleranceMs ?? 3;
-  const maxTries = opts.maxTries ?? 20;
+/**
+ * Resolves when the caller may send. The lag between admission and the request is not re-checked here (the
+ * caller sends at once and these requests are a small share of the budget); the guard absorbs it.
+ */
+export function pacedSlot(pacer: SlotReserver): () => Promise<void> {
   return async () => {
-    for (let i = 0; i < maxTries; i++) {
-      const { firstAt } = await pacer.reserve(1);
-      await sleepUntil(firstAt);
-      if (performance.now() - firstAt <= tolerance) return;
-    }
-    throw new Error(`no on-time request slot after ${maxTries} tries (event loop overloaded?)`);
+    const { firstAt } = await pacer.reserve(1);
+    await sleepUntil(firstAt);
+    await pacer.admit();
   };
 }

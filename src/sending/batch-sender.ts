@@ -19,7 +19,7 @@ import type { SendJobData } from './keys';
 export interface BatchSenderOptions {
   chunkSize: number;
   maxAttempts: number;
-  /** A slot woken up later than this is given back and a new one reserved (keeps the sliding window safe). */
+  /** A slot woken up later than this counts as late in the stats (informational: admission keeps the window). */
   lateToleranceMs: number;
   /** A claim older than this is released instead of sent, so the recovery lease can never hit a live request. */
   sendDeadlineMs: number;
@@ -72,46 +72,35 @@ export function buildRequest(campaign: CampaignSettings, messages: readonly Clai
   };
 }
 
-/** Counters for benchmarks and health: how often pacing slots were missed and exchanged. */
+/** Counters for benchmarks and health: requests made, slots woken up for late, admission waits, claims released. */
 export interface SenderStats {
   requests: number;
   lateSlots: number;
+  /** Requests that had to wait for the sliding window (after lateness bunched requests together). */
+  admitWaits: number;
+  /** Requests that left noticeably after their admission and were recorded a second time (costs one slot). */
+  lateAdmissions: number;
   released: number;
 }
 
 export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOptions) {
   const random = deps.random ?? Math.random;
-  const stats: SenderStats = { requests: 0, lateSlots: 0, released: 0 };
+  const stats: SenderStats = { requests: 0, lateSlots: 0, admitWaits: 0, lateAdmissions: 0, released: 0 };
 
   const record = (rows: OutcomeRow[]): Promise<unknown> => Promise.all(rows.map((r) => deps.writer.write(r)));
   const release = (group: Group, extra: Partial<OutcomeRow> = {}): Promise<unknown> =>
     record(group.messages.map((m) => ({ id: m.id, attempts: m.attempts, status: 'release', attemptsDelta: -1, ...extra })));
 
   /**
-   * Waits for the slot. Waking up late (event-loop stall, CPU starvation) is handled without stalling further:
-   * the request goes now and one extra slot is reserved and left empty. Every sliding 1 s window into which the
-   * late request moved also contains that empty slot (it lies < 1 s after the missed one), so window counts
-   * never exceed what perfect timing would give. A slot missed by a lot (≥ 500 ms) is exchanged for a fresh one.
+   * Waits for the paced slot, then for admission into the fleet-wide sliding window. Waking up late (event-loop
+   * stall, CPU starvation) needs no special handling: admission records the real dispatch time, so a late
+   * request can never push a 1 s window over the limit — at worst it waits a moment for the window to slide.
    */
   async function waitForSlot(at: number, earliest: number): Promise<void> {
     await sleepUntil(at);
-    let late = performance.now() - earliest;
-    if (late <= opts.lateToleranceMs) return;
-    stats.lateSlots++;
-    if (late < 500) {
-      void deps.pacer.reserve(1).catch(() => undefined);
-      return;
-    }
-    while (late > opts.lateToleranceMs) {
-      const fresh = await deps.pacer.reserve(1);
-      await sleepUntil(fresh.firstAt);
-      late = performance.now() - fresh.earliestAt;
-      if (late > opts.lateToleranceMs && late < 500) {
-        void deps.pacer.reserve(1).catch(() => undefined);
-        return;
-      }
-    }
+    if (performance.now() - earliest > opts.lateToleranceMs) stats.lateSlots++;
   }
+
 
   async function sendGroup(campaign: CampaignSettings, group: Group, slotAt: number, slotEarliest: number): Promise<void> {
     await waitForSlot(slotAt, slotEarliest);
@@ -122,10 +111,14 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       await release(group);
       return;
     }
+    const admission = await deps.pacer.admit();
+    if (admission.waitedMs >= 1) stats.admitWaits++;
     stats.requests++;
     let outcome: SendOutcome;
     try {
-      outcome = await deps.provider.send(buildRequest(campaign, group.messages));
+      const sending = deps.provider.send(buildRequest(campaign, group.messages));
+      if (deps.pacer.dispatched(admission)) stats.lateAdmissions++;
+      outcome = await sending;
     } catch (err) {
       // The port promises outcomes, not throws; a throw after the request may have left is ambiguous.
       outcome = { kind: 'ambiguous', detail: `provider client error: ${err instanceof Error ? err.message : String(err)}` };

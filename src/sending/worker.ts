@@ -30,7 +30,8 @@ export interface WorkerOptions {
   batchSize?: number;
   chunkSize?: number;
   window?: number;
-  paceFactor?: number;
+  /** Jitter allowance between admission and arrival at the provider (pacer.ts). */
+  guardMs?: number;
   lateToleranceMs?: number;
   sendDeadlineMs?: number;
   leaseMs?: number;
@@ -72,7 +73,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
 
   const states = await createCampaignStates(pg, container.newWorkerRedis(), keys.control);
   const writer = new OutcomeWriter(pg, { onError: (err) => logger.warn({ err }, 'outcome write failed; retrying') });
-  const pacer = createPacer(container.redis, { key: keys.pacer, limit: rate, paceFactor: opts.paceFactor });
+  const pacer = createPacer(container.redis, { key: keys.pacer, limit: rate, guardMs: opts.guardMs ?? config.SMS_RATE_GUARD_MS });
   let closing = false;
 
   const sender = createBatchSender(
@@ -94,7 +95,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
       maxAttempts: config.SMS_MAX_ATTEMPTS,
       lateToleranceMs: opts.lateToleranceMs ?? 6,
       sendDeadlineMs,
-      throttlePenaltyMs: 250,
+      throttlePenaltyMs: 100,
     },
   );
 
@@ -132,7 +133,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
           },
         );
   // Campaign services. Report polls and balance checks spend slots of the same account-wide request budget.
-  const acquireSlot = pacedSlot(pacer, { lateToleranceMs: opts.lateToleranceMs ?? 6 });
+  const acquireSlot = pacedSlot(pacer);
   const pacedBalance = {
     balance: async (kind: Parameters<SmsProvider['balance']>[0]): Promise<number> => {
       await acquireSlot();

@@ -13,6 +13,8 @@ export interface SimulatorStats {
   duplicates: number;
   /** Most send requests that arrived within any sliding 1-second window. */
   maxWindow: number;
+  /** Milliseconds between the first and the last send request since the last reset (achieved rate = requests / span). */
+  arrivalSpanMs: number;
   /** Requests answered 429 (sends, and V1 calls when rateScope is 'all'). */
   throttled: number;
   /** Error answers by kind (invalid_key, balance, http_502, hang, invalid_number, ...). */
@@ -35,6 +37,8 @@ export class StatsCounters {
   errors: Record<string, number> = {};
   callbacks = { sent: 0, failed: 0 };
   private arrivals = new SlidingWindow();
+  private firstArrival: number | null = null;
+  private lastArrival = 0;
   /** text hash → recipients accepted with that text. */
   private seen = new Map<string, Set<string>>();
 
@@ -44,6 +48,8 @@ export class StatsCounters {
 
   arrival(now: number): void {
     this.requests++;
+    this.firstArrival ??= now;
+    this.lastArrival = now;
     this.maxWindow = Math.max(this.maxWindow, this.arrivals.add(now));
   }
 
@@ -66,6 +72,7 @@ export class StatsCounters {
       acceptedRecipients: this.acceptedRecipients,
       duplicates: this.duplicates,
       maxWindow: this.maxWindow,
+      arrivalSpanMs: this.firstArrival === null ? 0 : Math.round((this.lastArrival - this.firstArrival) * 1000) / 1000,
       throttled: this.throttled,
       errors: { ...this.errors },
       balance,

@@ -1,11 +1,12 @@
 /** Spawns test/helpers/worker-process.ts as a real OS process (for SIGKILL and multi-process tests). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { SenderStats } from '../../src/sending/batch-sender';
 
 export interface WorkerProcess {
   child: ChildProcess;
   /** Last `stats` line the worker printed. */
-  stats(): { requests: number; lateSlots: number; released: number } | null;
+  stats(): SenderStats | null;
   exited: Promise<number | null>;
 }
 
@@ -35,7 +36,7 @@ export async function spawnWorkerProcess(env: Record<string, string>, timeoutMs 
   });
   return {
     child,
-    stats: () => (last ? (JSON.parse(last) as { requests: number; lateSlots: number; released: number }) : null),
+    stats: () => (last ? (JSON.parse(last) as SenderStats) : null),
     exited,
   };
 }

@@ -40,6 +40,9 @@ it('a stream paced at the limit is never throttled', async () => {
     expect(sim.stats()).toMatchObject({ requests: 45, throttled: 0 });
     expect(sim.stats().maxWindow).toBeLessThanOrEqual(20);
     expect(sim.stats().maxWindow).toBeGreaterThanOrEqual(15);
+    // 44 gaps of ≥ 50 ms between the first and the last arrival: the span the benchmarks divide by.
+    expect(sim.stats().arrivalSpanMs).toBeGreaterThanOrEqual(44 * 50);
+    expect(sim.stats().arrivalSpanMs).toBeLessThan(44 * 50 * 3);
   } finally {
     sim.configure({ rate: 10 });
   }

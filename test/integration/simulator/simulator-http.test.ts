@@ -89,7 +89,7 @@ it('GET /__stats, POST /__config (validated, key hidden) and POST /__reset', asy
   await send({ to: '9876543210', msg: 'x' });
   expect(sim.stats().requests).toBeGreaterThan(0);
   const reset = (await (await fetch(`${sim.url}/__reset`, { method: 'POST' })).json()) as Record<string, unknown>;
-  expect(reset).toMatchObject({ requests: 0, accepted: 0, acceptedRecipients: 0, duplicates: 0, maxWindow: 0, throttled: 0, errors: {}, balance: 4 });
+  expect(reset).toMatchObject({ requests: 0, accepted: 0, acceptedRecipients: 0, duplicates: 0, maxWindow: 0, arrivalSpanMs: 0, throttled: 0, errors: {}, balance: 4 });
 });
 
 it('the OTP mismatch answer is HTTP 400 with the real text', async () => {

@@ -1,0 +1,51 @@
+/**
+ * The 2Factor simulator in its own process, for benchmarks: a provider does not share an event loop with the
+ * harness that polls PostgreSQL and Redis, and arrival times measured in a busy harness would show jitter the
+ * sender did not cause. Same surface as the in-process RunningSimulator, over the simulator's admin endpoints.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { SimulatorStats } from '../../src/simulator/server';
+
+export interface SimulatorProcess {
+  url: string;
+  configure(patch: Record<string, unknown>): Promise<void>;
+  stats(): Promise<SimulatorStats>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const BIN = path.join(__dirname, '..', '..', 'bin', 'bulksms.js');
+
+export async function startSimulatorProcess(apiKey: string, args: string[] = []): Promise<SimulatorProcess> {
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'simulator', '--port', '0', ...args], {
+    env: { ...process.env, TWOFACTOR_API_KEY: apiKey, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}: ${err}`)));
+  });
+  const post = async (p: string, body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    if (!res.ok) throw new Error(`simulator ${p}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  return {
+    url,
+    configure: async (patch) => void (await post('/__config', patch)),
+    reset: async () => void (await post('/__reset')),
+    stats: async () => (await (await fetch(`${url}/__stats`)).json()) as SimulatorStats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,93 @@
+/** The account-wide pacer against real Redis: spacing (GCRA), slow start, 429 penalty and sliding-window admission. */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createPacer } from '../../../src/sending/pacer';
+import { deleteKeysWithPrefix } from '../../../src/db/redis';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `pacer-test-${randomBytes(4).toString('hex')}`;
+const a = new Redis(REDIS_URL);
+const b = new Redis(REDIS_URL);
+let n = 0;
+const freshKey = () => `${prefix}:${n++}`;
+
+afterAll(async () => {
+  await deleteKeysWithPrefix(a, prefix);
+  a.disconnect();
+  b.disconnect();
+});
+
+/** Most timestamps (ms) inside any window of `spanMs`. */
+function maxInWindow(times: number[], spanMs: number): number {
+  const t = [...times].sort((x, y) => x - y);
+  let best = 0;
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (t[i]! - t[j]! >= spanMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+it('admits at most the limit in any sliding second, fleet-wide, and makes the rest wait for the window to slide', async () => {
+  const key = freshKey();
+  const workers = [createPacer(a, { key, limit: 20 }), createPacer(b, { key, limit: 20 })];
+  const t0 = performance.now();
+  const admittedAt = await Promise.all(
+    Array.from({ length: 50 }, async (_, i) => {
+      await workers[i % 2]!.admit();
+      return performance.now() - t0;
+    }),
+  );
+  // Redis' own record of admission times (µs), the clock the window is enforced on.
+  const log = await a.zrange(`${key}:admitted`, '0', '-1', 'WITHSCORES');
+  const scores = log.filter((_, i) => i % 2 === 1).map((s) => Number(s) / 1000);
+  expect(maxInWindow(scores, 1000)).toBeLessThanOrEqual(20);
+  const sorted = admittedAt.sort((x, y) => x - y);
+  expect(sorted[19]!).toBeLessThan(500); // the first 20 go at once
+  expect(sorted[20]!).toBeGreaterThanOrEqual(1000); // the 21st waits for the first to leave the window
+  expect(sorted[40]!).toBeGreaterThanOrEqual(2000);
+  expect(sorted[49]!).toBeLessThan(4000); // and nobody waits much longer than needed
+});
+
+it('spaces reserved slots evenly at limit × 1000/(1000 + guard), easing in after an idle fleet', async () => {
+  const key = freshKey();
+  const pacer = createPacer(a, { key, limit: 100, guardMs: 10 });
+  const base = (1000 + 10) / 100; // 10.1 ms
+  expect(pacer.intervalMs).toBeCloseTo(base, 2);
+  const first = await pacer.reserve(10);
+  // Slow start: the first slots after an idle fleet are up to 30 % further apart.
+  expect(first.intervalMs).toBeGreaterThan(base * 1.2);
+  expect(first.intervalMs).toBeLessThanOrEqual(base * 1.3 + 0.01);
+  const second = await pacer.reserve(1);
+  expect(second.firstAt - first.firstAt).toBeGreaterThanOrEqual(10 * first.intervalMs - 5); // local clocks: ± one round trip
+  // Half a second of slots later the ramp is over: plain spacing.
+  await pacer.reserve(60);
+  const later = await pacer.reserve(1);
+  expect(later.intervalMs).toBeCloseTo(base, 1);
+});
+
+it('a throttled answer holds the whole fleet and slows it by 10 %, compounding only once per 200 ms', async () => {
+  const key = freshKey();
+  const one = createPacer(a, { key, limit: 100, guardMs: 0 });
+  const other = createPacer(b, { key, limit: 100, guardMs: 0 });
+  await one.reserve(80); // past the slow start
+  const before = await one.reserve(1);
+  await one.penalise(300);
+  await one.penalise(300); // a burst of 429s from requests already in flight counts once
+  const after = await other.reserve(1);
+  expect(after.firstAt - performance.now()).toBeGreaterThan(250);
+  expect(after.intervalMs / before.intervalMs).toBeCloseTo(1.1, 1);
+});
+
+it('a request that leaves well after its admission is recorded a second time, a punctual one is not', async () => {
+  const key = freshKey();
+  const pacer = createPacer(a, { key, limit: 100, guardMs: 8 });
+  const punctual = await pacer.admit();
+  expect(pacer.dispatched(punctual)).toBe(false);
+  const late = await pacer.admit();
+  await new Promise((r) => setTimeout(r, 20)); // a busy event loop between admission and the HTTP write
+  expect(pacer.dispatched(late)).toBe(true);
+  await new Promise((r) => setTimeout(r, 20));
+  // 2 admissions + 1 second entry: the late request counts in every window its real departure falls into.
+  expect(await a.zcard(`${key}:admitted`)).toBe(3);
+});
