@@ -4,14 +4,21 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { useTestEnv } from '../../helpers/env';
 import { seedCampaign } from '../../helpers/sending-fixtures';
+import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
 
 const env = useTestEnv();
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
+// `campaign start` checks the provider balance first: the simulator answers it (unlimited balance).
+let sim: RunningSimulator;
+beforeAll(async () => {
+  sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: null, latencyMs: [0, 0] });
+});
+afterAll(() => sim?.close());
 
 async function cli(...args: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
   try {
-    const { stdout } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env.env } });
+    const { stdout } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: sim.url } });
     return { code: 0, json: JSON.parse(stdout) as Record<string, unknown> };
   } catch (err) {
     const e = err as { code: number; stdout: string };
