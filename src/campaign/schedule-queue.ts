@@ -69,14 +69,16 @@ export async function enqueueDeferred(queue: Queue<ScheduleJobData>, data: Sched
 
 /**
  * Removes whatever Redis holds for a campaign's schedule (after cancel, or when it no longer exists): the cron
- * job scheduler (with its next delayed job), the `--at` job, and any firing deferred to the next TRAI window.
+ * job scheduler (with its next delayed job), the `--at` job, and any firing deferred or waiting to be processed.
  */
 export async function dequeueSchedule(queue: Queue<ScheduleJobData>, campaignId: string, scheduleAt: Date | null): Promise<void> {
   await queue.removeJobScheduler(cronSchedulerId(campaignId));
   if (scheduleAt) await queue.remove(atJobId(campaignId, scheduleAt.getTime())).catch(() => 0);
-  // Deferred ids carry the window's opening instant, unknown here; there is at most one per scheduled campaign.
-  for (const job of await queue.getDelayed()) {
-    if (job.id?.startsWith(`defer-${campaignId}-`)) await job.remove().catch(() => undefined);
+  // Firings deferred to a window opening (their id carries an instant unknown here) and any firing already due but
+  // not yet picked up. One job or two per scheduled campaign, so the scan stays small; active jobs are left alone
+  // (fire() finds the campaign cancelled).
+  for (const job of await queue.getJobs(['delayed', 'waiting', 'prioritized'])) {
+    if (job.data?.campaignId === campaignId) await job.remove().catch(() => undefined);
   }
 }
 
