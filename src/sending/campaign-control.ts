@@ -174,7 +174,9 @@ export async function cancelCampaign(deps: ControlDeps, campaignId: string): Pro
     return { runIds: runs.rows.map((r) => r.id), scheduleAt: at, scheduled: at !== null || cron !== null };
   });
   await refreshRunCounters(deps.pg, runIds);
-  if (scheduled) await unscheduleCampaign(deps, campaignId, scheduleAt);
+  // Best effort, like the announcement: the cancel is committed, and should Redis not answer now, the scheduler drops
+  // the schedule when it fires (it re-checks the status) or resyncs from PostgreSQL.
+  if (scheduled) await unscheduleCampaign(deps, campaignId, scheduleAt).catch(() => undefined);
   await announce(deps, campaignId, 'cancelled');
   return { campaignId, status: 'cancelled' };
 }
