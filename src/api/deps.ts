@@ -23,6 +23,8 @@ export interface CampaignStatusResult {
   campaignId: string;
   status: string;
   pauseReason: string | null;
+  /** campaigns.alert (DLT-CNT-REJECT, a scheduled run that did not start); the stub services may omit it. */
+  alert?: string | null;
   total: number;
   counts: StatusCounts;
   runs?: unknown;

@@ -1,13 +1,14 @@
 /**
  * Balance check before a run starts: the credits the run needs against the provider's balance for the product.
- * Called before a run is materialised (the scheduler's prepareRun; startCampaign for manual starts).
+ * Called before a run is materialised: the scheduler's prepareRun (checkCredits) and every manual start
+ * (src/sending/manual-start.ts, measureCredits).
  *
  * A `ready` list never changes (imports cannot add to it), and suppressions only lower the need, so the figure
  * computed at create time is a safe upper bound and is used as is: O(1) even for a 1M list, which keeps a
  * scheduled run on time. It is recomputed over the list only when missing or older than the list.
  */
 import type { Container } from '../container';
-import { NotFoundError, ValidationError } from '../errors';
+import { NotFoundError, ServiceError, ValidationError, coerceError } from '../errors';
 import type { BalanceKind, SmsProvider } from '../provider/sms-provider';
 import { estimateCampaign, type CampaignContent } from './estimate';
 
@@ -21,16 +22,26 @@ export interface CreditCheck {
   forced: boolean;
 }
 
+/** The provider's balance could not be read (unreachable, key refused, unreadable answer): never guessed. */
+export class BalanceUnavailableError extends ServiceError {
+  constructor(readonly kind: BalanceKind, cause: unknown) {
+    super(`could not read the ${kind} balance from the provider (${coerceError(cause).message})`, { cause });
+  }
+}
+
 export function balanceKindFor(type: 'transactional' | 'promotional'): BalanceKind {
   return type === 'transactional' ? 'TRANSACTIONAL_SMS' : 'PROMOTIONAL_SMS';
 }
 
-export async function checkCredits(
-  deps: Pick<Container, 'prisma' | 'pg' | 'logger'>,
+/**
+ * The credits a run of the campaign needs and the provider's balance for its product, without judging them.
+ * A failed balance lookup throws BalanceUnavailableError.
+ */
+export async function measureCredits(
+  deps: Pick<Container, 'prisma' | 'pg'>,
   provider: Pick<SmsProvider, 'balance'>,
   campaignId: string,
-  opts: { force?: boolean } = {},
-): Promise<CreditCheck> {
+): Promise<Omit<CreditCheck, 'forced'>> {
   const campaign = await deps.prisma.campaign.findUnique({
     where: { id: campaignId },
     select: {
@@ -48,9 +59,21 @@ export async function checkCredits(
       : { kind: 'template', name: campaign.templateName ?? '', vars: campaign.templateVars };
   const [needed, balance] = await Promise.all([
     stored !== null ? Promise.resolve(stored) : estimateCampaign(deps.pg, campaign.listId, content).then((e) => e.credits),
-    provider.balance(kind),
+    provider.balance(kind).catch((err: unknown) => {
+      throw new BalanceUnavailableError(kind, err);
+    }),
   ]);
-  const sufficient = balance >= needed;
+  return { campaignId, kind, needed, balance, sufficient: balance >= needed };
+}
+
+/** The scheduler's pre-start check: throws when the balance is short (unless forced), which alerts the campaign. */
+export async function checkCredits(
+  deps: Pick<Container, 'prisma' | 'pg' | 'logger'>,
+  provider: Pick<SmsProvider, 'balance'>,
+  campaignId: string,
+  opts: { force?: boolean } = {},
+): Promise<CreditCheck> {
+  const { kind, needed, balance, sufficient } = await measureCredits(deps, provider, campaignId);
   const result: CreditCheck = { campaignId, kind, needed, balance, sufficient, forced: !sufficient && Boolean(opts.force) };
   if (!sufficient && !opts.force) {
     throw new ValidationError(

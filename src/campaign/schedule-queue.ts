@@ -67,10 +67,19 @@ export async function enqueueDeferred(queue: Queue<ScheduleJobData>, data: Sched
   await queue.add('deferred', data, { ...JOB_OPTS, jobId: deferJobId(data.campaignId, openMs), delay: Math.max(0, openMs - now) });
 }
 
-/** Removes whatever Redis holds for a campaign's schedule (after cancel, or when it no longer exists). */
+/**
+ * Removes whatever Redis holds for a campaign's schedule (after cancel, or when it no longer exists): the cron
+ * job scheduler (with its next delayed job), the `--at` job, and any firing deferred or waiting to be processed.
+ */
 export async function dequeueSchedule(queue: Queue<ScheduleJobData>, campaignId: string, scheduleAt: Date | null): Promise<void> {
   await queue.removeJobScheduler(cronSchedulerId(campaignId));
   if (scheduleAt) await queue.remove(atJobId(campaignId, scheduleAt.getTime())).catch(() => 0);
+  // Firings deferred to a window opening (their id carries an instant unknown here) and any firing already due but
+  // not yet picked up. One job or two per scheduled campaign, so the scan stays small; active jobs are left alone
+  // (fire() finds the campaign cancelled).
+  for (const job of await queue.getJobs(['delayed', 'waiting', 'prioritized'])) {
+    if (job.data?.campaignId === campaignId) await job.remove().catch(() => undefined);
+  }
 }
 
 /** One-shot helper for producers (campaign create, API): enqueue a campaign's schedule right away. */
@@ -87,12 +96,11 @@ export async function scheduleCampaign(deps: Pick<Container, 'config' | 'redis' 
   }
 }
 
-/** One-shot helper for cancel: remove a campaign's schedule from Redis. */
-export async function unscheduleCampaign(deps: Pick<Container, 'config' | 'redis' | 'prisma'>, campaignId: string): Promise<void> {
-  const c = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { scheduleAt: true } });
+/** One-shot helper for cancel: remove a campaign's schedule from Redis (`scheduleAt` as stored in PostgreSQL). */
+export async function unscheduleCampaign(deps: Pick<Container, 'config' | 'redis'>, campaignId: string, scheduleAt: Date | null): Promise<void> {
   const queue = createScheduleQueue(deps);
   try {
-    await dequeueSchedule(queue, campaignId, c?.scheduleAt ?? null);
+    await dequeueSchedule(queue, campaignId, scheduleAt);
   } finally {
     await queue.close();
   }

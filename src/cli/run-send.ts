@@ -8,7 +8,8 @@ import { createCampaign, type CreateCampaignInput, type CreateCampaignResult } f
 import type { Container } from '../container';
 import { importContacts, type ImportResult } from '../import/import-contacts';
 import type { SmsProvider } from '../provider/sms-provider';
-import { getCampaignStatus, startCampaign, type CampaignStatusView } from '../sending/campaign-control';
+import { getCampaignStatus, type CampaignStatusView } from '../sending/campaign-control';
+import { startCampaignManually } from '../sending/manual-start';
 import { startWorker } from '../sending/worker';
 import { createProgressView } from './campaign-progress';
 import { progressBar, requireFile } from './commands/import';
@@ -58,7 +59,8 @@ export async function runSend(
   const view = createProgressView({ enabled: opts.progress });
   const started = Date.now();
   try {
-    await startCampaign(container, campaign.campaignId, { trigger: 'manual', force: input.force });
+    // Refused (balance too low or unreadable, unless --force): the list and the draft campaign stay for a later start.
+    await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider });
     let status = await getCampaignStatus(container, campaign.campaignId);
     // A paused campaign (provider said the account or campaign cannot send) ends the one-shot run too:
     // the operator fixes the cause and runs `bulksms campaign resume <id>`.

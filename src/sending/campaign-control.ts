@@ -6,6 +6,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Container } from '../container';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import { unscheduleCampaign } from '../campaign/schedule-queue';
 import { windowPauseReason } from '../campaign/window-watcher';
 import { refreshRunCounters } from './ledger';
 import { materialiseMessages, type CampaignRow } from './materialise';
@@ -33,8 +34,23 @@ async function inTransaction<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>): Pr
   }
 }
 
-async function lockCampaign(c: PoolClient, campaignId: string): Promise<CampaignRow> {
+function assertCampaignId(campaignId: string): void {
   if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');
+}
+
+/** Statuses a start materialises a new run from (a cron firing may also start a completed campaign). */
+export const STARTABLE_STATUSES: ReadonlySet<string> = new Set(['draft', 'scheduled']);
+
+/** The campaign's current status (no lock): ValidationError for a malformed id, NotFoundError for an unknown one. */
+export async function readCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignId: string): Promise<string> {
+  assertCampaignId(campaignId);
+  const { rows } = await deps.pg.query<{ status: string }>(`SELECT status::text AS status FROM campaigns WHERE id = $1`, [campaignId]);
+  if (!rows[0]) throw new NotFoundError(`campaign ${campaignId} not found`);
+  return rows[0].status;
+}
+
+async function lockCampaign(c: PoolClient, campaignId: string): Promise<CampaignRow> {
+  assertCampaignId(campaignId);
   const { rows } = await c.query<CampaignRow>(
     `SELECT id, status::text AS status, type::text AS type, list_id, text, template_name, template_vars FROM campaigns WHERE id = $1 FOR UPDATE`,
     [campaignId],
@@ -51,7 +67,8 @@ async function announce(deps: ControlDeps, campaignId: string, status: string): 
 /**
  * Materialises a new run and sets the campaign running. A promotional run outside the TRAI window (09:00–21:00
  * Asia/Kolkata) is materialised but starts paused with the window as its reason; the window watcher resumes it.
- * The balance check (`force`) is the caller's: the scheduler's prepareRun / the API call checkCredits first.
+ * The balance check is the caller's: the scheduler's prepareRun (checkCredits) and, for manual starts (CLI, API,
+ * `send`), startCampaignManually in manual-start.ts, which honours `force`.
  */
 export async function startCampaign(
   deps: ControlDeps,
@@ -69,7 +86,7 @@ export async function startCampaign(
       );
       if (rows[0]) return { campaignId, runId: rows[0].id, status: campaign.status };
     }
-    const startable = campaign.status === 'draft' || campaign.status === 'scheduled' || (trigger === 'cron' && campaign.status === 'completed');
+    const startable = STARTABLE_STATUSES.has(campaign.status) || (trigger === 'cron' && campaign.status === 'completed');
     if (!startable) throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be started`);
     const list = await c.query<{ status: string }>(`SELECT status::text AS status FROM contact_lists WHERE id = $1`, [campaign.list_id]);
     if (list.rows[0]?.status !== 'ready') throw new ConflictError(`the campaign's contact list is not ready (${list.rows[0]?.status ?? 'missing'})`);
@@ -128,13 +145,21 @@ export async function resumeCampaign(deps: ControlDeps, campaignId: string): Pro
   return { campaignId, status };
 }
 
-/** Everything not yet sent (pending, queued) becomes cancelled; requests in flight finish and are recorded. */
+/**
+ * Everything not yet sent (pending, queued) becomes cancelled; requests in flight finish and are recorded. An
+ * `--at`/`--cron` schedule is removed from Redis at once (the scheduler would also drop it when it fires or
+ * resyncs, and a firing already under way finds the campaign cancelled and starts nothing).
+ */
 export async function cancelCampaign(deps: ControlDeps, campaignId: string): Promise<{ campaignId: string; status: string }> {
-  const runIds = await inTransaction(deps.pg, async (c) => {
+  const { runIds, scheduleAt, scheduled } = await inTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'completed' || campaign.status === 'failed') {
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be cancelled`);
     }
+    const schedule = await c.query<{ schedule_at: Date | null; cron: string | null }>(
+      `SELECT schedule_at, cron FROM campaigns WHERE id = $1`,
+      [campaignId],
+    );
     await c.query(`UPDATE campaigns SET status = 'cancelled', updated_at = now(), completed_at = now() WHERE id = $1`, [campaignId]);
     await c.query(
       `UPDATE messages SET status = 'cancelled', failure_reason = 'campaign cancelled', updated_at = now()
@@ -145,9 +170,13 @@ export async function cancelCampaign(deps: ControlDeps, campaignId: string): Pro
       `UPDATE campaign_runs SET status = 'cancelled', completed_at = now() WHERE campaign_id = $1 AND status IN ('pending', 'running', 'paused') RETURNING id`,
       [campaignId],
     );
-    return runs.rows.map((r) => r.id);
+    const { schedule_at: at = null, cron = null } = schedule.rows[0] ?? {};
+    return { runIds: runs.rows.map((r) => r.id), scheduleAt: at, scheduled: at !== null || cron !== null };
   });
   await refreshRunCounters(deps.pg, runIds);
+  // Best effort, like the announcement: the cancel is committed, and should Redis not answer now, the scheduler drops
+  // the schedule when it fires (it re-checks the status) or resyncs from PostgreSQL.
+  if (scheduled) await unscheduleCampaign(deps, campaignId, scheduleAt).catch(() => undefined);
   await announce(deps, campaignId, 'cancelled');
   return { campaignId, status: 'cancelled' };
 }
@@ -206,6 +235,8 @@ export interface CampaignStatusView {
   campaignId: string;
   status: string;
   pauseReason: string | null;
+  /** Something the operator must look at (DLT-CNT-REJECT, a scheduled run that did not start); null when none. */
+  alert: string | null;
   /** Counts of the latest run (a cron campaign has one run per firing; see `runs`). */
   total: number;
   counts: MessageCounts;
@@ -213,9 +244,9 @@ export interface CampaignStatusView {
 }
 
 export async function getCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignId: string): Promise<CampaignStatusView> {
-  if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');
-  const campaign = await deps.pg.query<{ status: string; pause_reason: string | null }>(
-    `SELECT status::text AS status, pause_reason FROM campaigns WHERE id = $1`,
+  assertCampaignId(campaignId);
+  const campaign = await deps.pg.query<{ status: string; pause_reason: string | null; alert: string | null }>(
+    `SELECT status::text AS status, pause_reason, alert FROM campaigns WHERE id = $1`,
     [campaignId],
   );
   if (!campaign.rows[0]) throw new NotFoundError(`campaign ${campaignId} not found`);
@@ -233,6 +264,7 @@ export async function getCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignI
     campaignId,
     status: campaign.rows[0].status,
     pauseReason: campaign.rows[0].pause_reason,
+    alert: campaign.rows[0].alert,
     total: latest?.total ?? 0,
     counts,
     runs: runs.rows,

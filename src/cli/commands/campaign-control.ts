@@ -11,12 +11,12 @@ import {
   pauseCampaign,
   resumeCampaign,
   retryCampaign,
-  startCampaign,
   type CampaignStatusView,
 } from '../../sending/campaign-control';
+import { startCampaignManually } from '../../sending/manual-start';
 import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
-import { printResult, type OutputOptions } from '../output';
+import { colour, printResult, type OutputOptions } from '../output';
 
 const FINAL = new Set(['completed', 'cancelled', 'failed']);
 
@@ -24,18 +24,21 @@ export function campaignGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'campaign') ?? program.command('campaign').description('create and run SMS campaigns');
 }
 
-export function humanStatus(s: CampaignStatusView): string {
+/** `stream` is where the text goes (colour only on a terminal). */
+export function humanStatus(s: CampaignStatusView, stream: NodeJS.WriteStream = process.stdout): string {
   const c = s.counts;
   const done = c.sent + c.delivered + c.failed + c.unknown + c.suppressed + c.cancelled;
   return [
     `campaign ${s.campaignId}: ${s.status}${s.pauseReason ? ` (${s.pauseReason})` : ''}`,
+    // Right under the status line, in red on a terminal: it needs the operator (DLT rejection, a run that did not start).
+    ...(s.alert ? [colour(31, `  ALERT: ${s.alert}`, stream)] : []),
     `  ${done}/${s.total} done — sent ${c.sent}, delivered ${c.delivered}, failed ${c.failed}, unknown ${c.unknown}, suppressed ${c.suppressed}, cancelled ${c.cancelled}`,
     `  waiting: pending ${c.pending}, queued ${c.queued}, sending ${c.sending}`,
   ].join('\n');
 }
 
 export function contractStatus(s: CampaignStatusView): object {
-  return { campaignId: s.campaignId, status: s.status, pauseReason: s.pauseReason, total: s.total, counts: s.counts, runs: s.runs };
+  return { campaignId: s.campaignId, status: s.status, pauseReason: s.pauseReason, alert: s.alert, total: s.total, counts: s.counts, runs: s.runs };
 }
 
 export function registerCampaignControl(program: Command): void {
@@ -53,10 +56,19 @@ export function registerCampaignControl(program: Command): void {
         }),
       );
 
-  simple('start', 'start sending now (materialises a run: one message per contact)', async (c, id) => {
-    const r = await startCampaign(c, id, { trigger: 'manual' });
-    return { campaignId: r.campaignId, runId: r.runId, status: r.status };
-  });
+  campaign
+    .command('start <id>')
+    .description('start sending now (materialises a run: one message per contact) after checking the provider balance')
+    .option('--force', 'start without checking the provider balance (even if it looks too low or cannot be read)')
+    .option('--json', 'print one JSON object')
+    .action(
+      withContainer(async (c, id: string, opts: OutputOptions & { force?: boolean }) => {
+        const r = await startCampaignManually(c, id, { force: opts.force === true });
+        const result = { campaignId: r.campaignId, runId: r.runId, status: r.status };
+        await auditCliAction(c, 'campaign.start', id, { status: result.status, ...(opts.force ? { force: true } : {}) });
+        printResult(opts, result, () => `campaign ${result.campaignId}: ${result.status}`);
+      }),
+    );
   simple('pause', 'stop sending fleet-wide within 1 s; requests in flight finish and are recorded', (c, id) => pauseCampaign(c, id, 'paused by operator'));
   simple('resume', 'continue exactly where the campaign stopped', (c, id) => resumeCampaign(c, id));
   simple('cancel', 'cancel everything not yet sent', (c, id) => cancelCampaign(c, id));
@@ -71,7 +83,8 @@ export function registerCampaignControl(program: Command): void {
         let status = await getCampaignStatus(c, id);
         while (opts.watch && !FINAL.has(status.status)) {
           // Progress goes to stderr under --json so stdout carries exactly one object.
-          (opts.json ? process.stderr : process.stdout).write(`${humanStatus(status)}\n`);
+          const out = opts.json ? process.stderr : process.stdout;
+          out.write(`${humanStatus(status, out)}\n`);
           await new Promise((r) => setTimeout(r, 1000));
           status = await getCampaignStatus(c, id);
         }

@@ -14,9 +14,9 @@ import {
   pauseCampaign,
   resumeCampaign,
   retryCampaign,
-  startCampaign,
 } from '../../sending/campaign-control';
 import { SEND_QUEUE } from '../../sending/keys';
+import { startCampaignManually, type BalanceSource } from '../../sending/manual-start';
 import { createTwoFactorProviderFromConfig } from '../../provider/twofactor/client';
 import { withContainer } from '../context';
 
@@ -53,14 +53,15 @@ export function registerServe(program: Command): void {
         }
         const maxMb = opts.maxUploadMb === undefined ? undefined : Number(opts.maxUploadMb);
         if (maxMb !== undefined && !(maxMb > 0)) throw new ValidationError(`--max-upload-mb: invalid size "${opts.maxUploadMb}"`);
-        // Only for /health (reachability + key accepted, cached); sending happens in workers.
+        // For /health (reachability + key accepted, cached) and the balance check of manual starts; sending happens
+        // in workers.
         const provider = container.config.TWOFACTOR_API_KEY
           ? createTwoFactorProviderFromConfig(container, { connections: 2 })
           : undefined;
         if (provider) container.onClose('provider', () => provider.close());
         const app = await buildServer({
           container,
-          services: wiredServices(),
+          services: wiredServices(provider),
           ...(provider ? { provider } : {}),
           options: {
             queueNames: opts.queues.split(',').map((q) => q.trim()).filter(Boolean),
@@ -82,12 +83,15 @@ export function registerServe(program: Command): void {
     );
 }
 
-/** The domain services, wired to their owners' implementations (interfaces.md). */
-export function wiredServices(): ApiServices {
+/**
+ * The domain services, wired to their owners' implementations (interfaces.md). Starts through the API are manual:
+ * they check the provider balance first (`balances`, or a client built from the configuration; `force` skips it).
+ */
+export function wiredServices(balances?: BalanceSource): ApiServices {
   return {
     importContacts,
     createCampaign,
-    startCampaign,
+    startCampaign: (deps, campaignId, opts = {}) => startCampaignManually(deps, campaignId, { force: opts.force, balances }),
     pauseCampaign,
     resumeCampaign,
     cancelCampaign,

@@ -3,6 +3,7 @@ import { useTestEnv } from '../../helpers/env';
 import { wiredServices } from '../../../src/cli/commands/serve';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 
@@ -10,10 +11,12 @@ type ErrorBody = { error: { code: string; message: string; field?: string } };
 
 describe('campaign routes', () => {
   let api: RunningApi;
+  let sim: TestSimulator;
   let listId: string;
   beforeAll(async () => {
-    // The real services, exactly as `bulksms serve` wires them.
-    api = await startApi(env.container(), wiredServices(), { dashboard: false });
+    // The real services, exactly as `bulksms serve` wires them; starts check the balance with the simulator.
+    sim = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: null });
+    api = await startApi(env.container(), wiredServices(sim.provider()), { dashboard: false });
     const c = env.container();
     const list = await c.prisma.contactList.create({ data: { name: 'vip', status: 'ready', accepted: 2, rows: 2, columns: ['phone', 'name'], completedAt: new Date() } });
     listId = list.id;
@@ -23,7 +26,10 @@ describe('campaign routes', () => {
       })),
     });
   });
-  afterAll(() => api.close());
+  afterAll(async () => {
+    await api?.close();
+    await sim?.close();
+  });
 
   it('creates, lists, starts and reports a campaign with status counts', async () => {
     const created = await http('POST', `${api.url}/api/campaigns`, {

@@ -34,7 +34,8 @@ describe('dashboard end to end (real services, simulator, headless Chromium)', (
   let page: Page;
 
   beforeAll(async () => {
-    api = await startApi(env.container(), wiredServices(), { queueNames: ['send'] });
+    // The simulator needs the API's URL for its callbacks, so it starts second; starts ask it for the balance.
+    api = await startApi(env.container(), wiredServices({ balance: (kind) => sim.provider().balance(kind) }), { queueNames: ['send'] });
     sim = await startTestSimulator({
       apiKey: env.config.TWOFACTOR_API_KEY!,
       rate: 200,

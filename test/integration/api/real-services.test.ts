@@ -43,7 +43,8 @@ describe('API over the real services and the simulator', () => {
   let worker: RunningWorker | undefined;
 
   beforeAll(async () => {
-    api = await startApi(env.container(), wiredServices(), { dashboard: false });
+    // The simulator needs the API's URL for its callbacks, so it starts second; starts ask it for the balance.
+    api = await startApi(env.container(), wiredServices({ balance: (kind) => sim.provider().balance(kind) }), { dashboard: false });
     sim = await startTestSimulator({
       apiKey: env.config.TWOFACTOR_API_KEY!,
       rate: 500,

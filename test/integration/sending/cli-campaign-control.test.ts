@@ -4,14 +4,21 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { useTestEnv } from '../../helpers/env';
 import { seedCampaign } from '../../helpers/sending-fixtures';
+import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
 
 const env = useTestEnv();
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
+// `campaign start` checks the provider balance first: the simulator answers it (unlimited balance).
+let sim: RunningSimulator;
+beforeAll(async () => {
+  sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: null, latencyMs: [0, 0] });
+});
+afterAll(() => sim?.close());
 
 async function cli(...args: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
   try {
-    const { stdout } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env.env } });
+    const { stdout } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: sim.url } });
     return { code: 0, json: JSON.parse(stdout) as Record<string, unknown> };
   } catch (err) {
     const e = err as { code: number; stdout: string };
@@ -28,6 +35,7 @@ describe('bulksms campaign lifecycle commands', () => {
     expect(status.json).toMatchObject({
       campaignId,
       status: 'running',
+      alert: null,
       total: 3,
       counts: { pending: 3, queued: 0, sending: 0, sent: 0, delivered: 0, failed: 0, unknown: 0, suppressed: 0, cancelled: 0 },
     });
@@ -50,4 +58,15 @@ describe('bulksms campaign lifecycle commands', () => {
     expect(await cli('campaign', 'pause', 'nope', '--json')).toMatchObject({ code: 2, json: { error: { code: 'validation' } } });
     // Ten CLI processes, each starting TypeScript through tsx: slow on a busy machine.
   }, 240_000);
+
+  it('campaign status shows the campaign alert (JSON key `alert`, a prominent line for humans)', async () => {
+    const { campaignId } = await seedCampaign(env.container().pg, { recipients: 2 });
+    const alert = 'DLT-CNT-REJECT: the operator rejected the content template (2 messages)';
+    await env.container().pg.query(`UPDATE campaigns SET alert = $2 WHERE id = $1`, [campaignId, alert]);
+    expect(await cli('campaign', 'status', campaignId, '--json')).toMatchObject({ code: 0, json: { campaignId, status: 'draft', alert } });
+    const human = await run(process.execPath, [BIN, 'campaign', 'status', campaignId], { env: { ...process.env, ...env.env } });
+    const lines = human.stdout.split('\n');
+    expect(lines[0]).toBe(`campaign ${campaignId}: draft`);
+    expect(lines[1]).toBe(`  ALERT: ${alert}`);
+  }, 120_000);
 });
