@@ -181,7 +181,7 @@ function spawnWorker(prefix: string, simUrl: string, stderrTail: string[]): Chil
       TWOFACTOR_BASE_URL: simUrl,
       TWOFACTOR_API_KEY: API_KEY,
       SMS_RATE_LIMIT: String(RATE),
-      SMS_REQUEST_TIMEOUT_MS: '2000',
+      SMS_REQUEST_TIMEOUT_MS: '5000',
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'pipe'],

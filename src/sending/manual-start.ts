@@ -83,8 +83,8 @@ function configuredProvider(deps: ManualStartDeps, campaignId: string): SmsProvi
 
 /** The lookup spends one slot of the account-wide request budget, like every other call to the provider. */
 function pacedBalance(deps: ManualStartDeps, provider: BalanceSource): BalanceSource {
-  const pacer = createPacer(deps.redis, { key: sendingKeys(deps.config.QUEUE_PREFIX).pacer, limit: deps.config.SMS_RATE_LIMIT });
-  const acquireSlot = pacedSlot(pacer, { lateToleranceMs: 6 });
+  const pacer = createPacer(deps.redis, { key: sendingKeys(deps.config.QUEUE_PREFIX).pacer, limit: deps.config.SMS_RATE_LIMIT, guardMs: deps.config.SMS_RATE_GUARD_MS });
+  const acquireSlot = pacedSlot(pacer);
   return {
     balance: async (kind) => {
       await acquireSlot();
