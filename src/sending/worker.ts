@@ -11,11 +11,12 @@ import { createCampaignStates } from './campaign-states';
 import { pauseCampaign, resumeCampaign, startCampaign } from './campaign-control';
 import { checkCredits } from '../campaign/credit-check';
 import { startCampaignServices, type CampaignServicesOptions } from '../campaign/services';
+import { applyParkedReports } from '../delivery/early-reports';
 import { pacedSlot } from '../delivery/paced-slot';
 import { createDefaultProvider } from './default-provider';
 import { startFeeder } from './feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from './keys';
-import { OutcomeWriter } from './ledger';
+import { OutcomeWriter, type OutcomeRow } from './ledger';
 import { createPacer } from './pacer';
 import { expireStaleSending } from './recovery';
 
@@ -71,7 +72,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   if (expired) logger.warn({ expired }, 'worker: stale claims from a lost worker marked unknown');
 
   const states = await createCampaignStates(pg, container.newWorkerRedis(), keys.control);
-  const writer = new OutcomeWriter(pg, { onError: (err) => logger.warn({ err }, 'outcome write failed; retrying') });
+  const writer = createOutcomeWriter(container);
   const pacer = createPacer(container.redis, { key: keys.pacer, limit: rate, paceFactor: opts.paceFactor });
   let closing = false;
 
@@ -173,4 +174,17 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
       return closed;
     },
   };
+}
+
+/** The group-commit outcome writer of a worker, wired to apply delivery reports that arrived before the outcome. */
+export function createOutcomeWriter(container: Pick<Container, 'pg' | 'logger'>): OutcomeWriter {
+  return new OutcomeWriter(container.pg, {
+    onError: (err) => container.logger.warn({ err }, 'outcome write failed; retrying'),
+    // Delivery reports pushed before these session ids were committed are waiting for them.
+    afterCommit: (rows) => applyParkedReports(container, sessionIdsOf(rows)),
+  });
+}
+
+function sessionIdsOf(rows: readonly OutcomeRow[]): string[] {
+  return [...new Set(rows.filter((r) => r.status === 'sent' && r.sessionId).map((r) => r.sessionId!))];
 }
