@@ -13,6 +13,7 @@ import { checkCredits } from '../campaign/credit-check';
 import { startCampaignServices, type CampaignServicesOptions } from '../campaign/services';
 import { applyParkedReports } from '../delivery/early-reports';
 import { pacedSlot } from '../delivery/paced-slot';
+import { instrumentPacer, instrumentProvider } from '../metrics-instrument';
 import { createDefaultProvider } from './default-provider';
 import { startFeeder } from './feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from './keys';
@@ -38,6 +39,8 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   staleQueuedMs?: number;
   feederTickMs?: number;
+  /** Record Prometheus metrics of this process (provider requests/outcomes/latency, rate-limit waits). */
+  metrics?: boolean;
   /**
    * Scheduler (--at/--cron), TRAI window watcher and delivery-report poller (src/campaign, src/delivery). Off
    * unless given: `bulksms worker` passes `{}` (all on); embedded and test workers stay send-only.
@@ -65,7 +68,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   const lockDuration = opts.lockDurationMs ?? 30_000;
 
   const ownProvider = opts.provider ? null : createDefaultProvider(container, concurrency);
-  const provider = opts.provider ?? ownProvider!;
+  const provider = opts.metrics ? instrumentProvider(opts.provider ?? ownProvider!) : (opts.provider ?? ownProvider!);
 
   // A previous incarnation of some worker may have died mid-request.
   const expired = await expireStaleSending(pg, leaseMs);
@@ -73,7 +76,8 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
 
   const states = await createCampaignStates(pg, container.newWorkerRedis(), keys.control);
   const writer = createOutcomeWriter(container);
-  const pacer = createPacer(container.redis, { key: keys.pacer, limit: rate, paceFactor: opts.paceFactor });
+  const rawPacer = createPacer(container.redis, { key: keys.pacer, limit: rate, paceFactor: opts.paceFactor });
+  const pacer = opts.metrics ? instrumentPacer(rawPacer) : rawPacer;
   let closing = false;
 
   const sender = createBatchSender(
