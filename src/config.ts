@@ -71,6 +71,10 @@ const schema = z.object({
   SENDER_PATTERN_TRANSACTIONAL: z.string().default('^[A-Za-z]{6}$'),
   /** Sender-id (DLT header) rule for promotional campaigns (numeric headers under DLT). */
   SENDER_PATTERN_PROMOTIONAL: z.string().default('^[0-9]{6}$'),
+  /** `bulksms worker` serves Prometheus /metrics of its own process on this port (0 = any free port); off when unset. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address the worker's /metrics binds (no auth: keep it on loopback or a private interface). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
   /** Stop polling delivery reports for a message this long after it was sent (it stays `sent`). */
   DLR_MAX_AGE_HOURS: positiveInt.default(72),
   LOG_LEVEL: logLevel.default('info'),

@@ -3,6 +3,7 @@
  * `/metrics`. Other domains import and increment these directly:
  *
  *   providerOutcomes.inc({ outcome: 'accepted' })            sending: one per provider answer (OutcomeKind)
+ *   providerRequests.inc({ kind: 'send' })                    every provider request (send, balance, report)
  *   sendLatency.observe({ outcome }, seconds)                 sending: provider round-trip
  *   rateLimitWaits.inc(); rateLimitWaitSeconds.observe(s)     sending: each time the pacer makes a send wait
  *   importRows.inc({ result: 'accepted' }, n)                 import: rows by result
@@ -27,6 +28,13 @@ export const providerOutcomes = new Counter({
   name: 'bulksms_provider_outcomes_total',
   help: 'Provider answers by outcome class (accepted, permanent_recipient, permanent_campaign, account_fatal, retryable, ambiguous)',
   labelNames: ['outcome'] as const,
+  registers: [metricsRegistry],
+});
+
+export const providerRequests = new Counter({
+  name: 'bulksms_provider_requests_total',
+  help: 'Requests made to the provider by kind (send, balance, report)',
+  labelNames: ['kind'] as const,
   registers: [metricsRegistry],
 });
 

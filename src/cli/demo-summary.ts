@@ -1,6 +1,7 @@
 /** The demo's closing summary: counts by status, achieved rate, failures by reason, provider-side checks. */
 import type { Container } from '../container';
 import type { SimulatorStats } from '../simulator/server';
+import type { DemoWebhookStats } from './demo-webhook';
 import type { SendOutcome } from './run-send';
 
 export interface DemoSummary {
@@ -15,9 +16,16 @@ export interface DemoSummary {
   elapsedSeconds: number;
   failures: { status: string; reason: string; count: number }[];
   provider: { maxWindow: number; throttled: number; duplicates: number };
+  /** Delivery reports: final states from reports, how they came in, and what is still awaited. */
+  reports: { delivered: number; failed: number; awaiting: number; waitedSeconds: number; callbacks: number; early: number };
 }
 
-export async function queryDemoSummary(container: Container, result: SendOutcome, stats: SimulatorStats): Promise<DemoSummary> {
+export async function queryDemoSummary(
+  container: Container,
+  result: SendOutcome,
+  stats: SimulatorStats,
+  webhook: DemoWebhookStats = { received: 0, early: 0 },
+): Promise<DemoSummary> {
   const id = result.campaign.campaignId;
   const timing = await container.pg.query<{ n: string; first: Date | null; last: Date | null }>(
     `SELECT count(*) AS n, min(sent_at) AS first, max(sent_at) AS last FROM messages WHERE campaign_id = $1 AND sent_at IS NOT NULL`,
@@ -29,6 +37,11 @@ export async function queryDemoSummary(container: Container, result: SendOutcome
     `SELECT status::text AS status, COALESCE(failure_reason, provider_text, outcome_class::text, 'unknown') AS reason, count(*) AS count
        FROM messages WHERE campaign_id = $1 AND status IN ('failed', 'unknown')
       GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 10`,
+    [id],
+  );
+  // Failed by a delivery report (the provider had accepted it, so it has a session id) vs failed before sending.
+  const reported = await container.pg.query<{ failed: string }>(
+    `SELECT count(*) AS failed FROM messages WHERE campaign_id = $1 AND status = 'failed' AND session_id IS NOT NULL`,
     [id],
   );
   return {
@@ -43,6 +56,14 @@ export async function queryDemoSummary(container: Container, result: SendOutcome
     elapsedSeconds: result.elapsedMs / 1000,
     failures: failures.rows.map((r) => ({ status: r.status, reason: r.reason, count: Number(r.count) })),
     provider: { maxWindow: stats.maxWindow, throttled: stats.throttled, duplicates: stats.duplicates },
+    reports: {
+      delivered: result.status.counts.delivered,
+      failed: Number(reported.rows[0]!.failed),
+      awaiting: result.reports.awaiting,
+      waitedSeconds: result.reports.waitedMs / 1000,
+      callbacks: webhook.received,
+      early: webhook.early,
+    },
   };
 }
 
@@ -54,6 +75,12 @@ export function printDemoSummary(s: DemoSummary, out: NodeJS.WritableStream = pr
     ...Object.entries(s.counts).map(([k, v]): [string, number] => [`  ${k}`, v]),
     ['achieved rate', `${s.achievedRate.toFixed(1)} msg/s of ${s.limit} (${((100 * s.achievedRate) / s.limit).toFixed(1)} %)`],
     ['campaign time', `${s.elapsedSeconds.toFixed(1)} s`],
+    [
+      'delivery reports',
+      `${s.reports.delivered} delivered, ${s.reports.failed} failed, ${s.reports.awaiting} still awaited ` +
+        `(waited ${s.reports.waitedSeconds.toFixed(1)} s after sending; ${s.reports.callbacks} webhook callbacks, ` +
+        `${s.reports.early} of them before their send outcome: kept, then applied)`,
+    ],
     ['provider view', `max ${s.provider.maxWindow} requests in any 1 s, ${s.provider.throttled} throttled (429), ${s.provider.duplicates} duplicates`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -1,10 +1,12 @@
 /**
  * The one-shot main job behind `bulksms send` and `bulksms demo`: import the CSV, create the campaign, start
- * it, run send workers in this process until the campaign ends (or pauses), and return the final state.
+ * it, run send workers in this process until the campaign ends (or pauses), wait a bounded time for delivery
+ * reports (the poller runs in this process too), and return the final state.
  */
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { createCampaign, type CreateCampaignInput, type CreateCampaignResult } from '../campaign/campaign-service';
+import type { CampaignServicesOptions } from '../campaign/services';
 import type { Container } from '../container';
 import { importContacts, type ImportResult } from '../import/import-contacts';
 import type { SmsProvider } from '../provider/sms-provider';
@@ -27,16 +29,41 @@ export interface SendOutcome {
   imported: ImportResult;
   campaign: CreateCampaignResult;
   status: CampaignStatusView;
-  /** From start to the end of the campaign. */
+  /** From start to the end of the campaign's sending (the wait for delivery reports is not included). */
   elapsedMs: number;
+  /** The wait for delivery reports after sending: how long, and how many `sent` messages still await one. */
+  reports: { waitedMs: number; awaiting: number };
 }
+
+export interface SendRunOptions {
+  progress: boolean;
+  provider?: SmsProvider;
+  concurrency?: number;
+  pollMs?: number;
+  /**
+   * Once sending has completed, keep polling delivery reports until no message is left `sent` or this long
+   * (ms; 0 = do not wait). Default DEFAULT_WAIT_REPORTS_MS.
+   */
+  waitReportsMs?: number;
+  /** Delivery-report poller tuning (defaults: first check 2 s after sending, then 4, 8, … s). */
+  dlr?: NonNullable<CampaignServicesOptions['dlr']>;
+}
+
+export const DEFAULT_WAIT_REPORTS_MS = 10_000;
+
+/**
+ * The one-shot run polls reports sooner than a long-running worker (10 s): it has seconds, not hours, and a
+ * report is often there within 2–6 s (reference §5: clients poll at 2 s intervals). Each poll still takes a slot
+ * of the account-wide budget; 8 lanes keep that to a small share of it while sending.
+ */
+const SEND_DLR: NonNullable<CampaignServicesOptions['dlr']> = { baseDelayMs: 2000, idleMs: 250, concurrency: 8 };
 
 const FINAL = new Set(['completed', 'cancelled', 'failed']);
 
 export async function runSend(
   container: Container,
   input: SendInput,
-  opts: { progress: boolean; provider?: SmsProvider; concurrency?: number; pollMs?: number },
+  opts: SendRunOptions,
 ): Promise<SendOutcome> {
   const size = requireFile(input.file);
   const base = path.basename(input.file).replace(/\.[^.]+$/, '');
@@ -55,7 +82,12 @@ export async function runSend(
     bar.stop();
   }
   const campaign = await createCampaign(container, { ...input, name: input.name ?? listName, list: imported.listId });
-  const worker = await startWorker(container, { provider: opts.provider, concurrency: opts.concurrency });
+  // Send workers plus the delivery-report poller (no scheduler or TRAI window: this run starts now and ends).
+  const worker = await startWorker(container, {
+    provider: opts.provider,
+    concurrency: opts.concurrency,
+    campaignServices: { scheduler: false, window: false, dlr: { ...SEND_DLR, ...opts.dlr } },
+  });
   const view = createProgressView({ enabled: opts.progress });
   const started = Date.now();
   try {
@@ -69,8 +101,18 @@ export async function runSend(
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
       status = await getCampaignStatus(container, campaign.campaignId);
     }
+    const elapsedMs = Date.now() - started;
+    const waitStarted = Date.now();
+    if (status.status === 'completed') {
+      const deadline = waitStarted + (opts.waitReportsMs ?? DEFAULT_WAIT_REPORTS_MS);
+      while (status.counts.sent > 0 && Date.now() < deadline) {
+        view.update(status);
+        await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 500, Math.max(0, deadline - Date.now()))));
+        status = await getCampaignStatus(container, campaign.campaignId);
+      }
+    }
     view.update(status);
-    return { imported, campaign, status, elapsedMs: Date.now() - started };
+    return { imported, campaign, status, elapsedMs, reports: { waitedMs: Date.now() - waitStarted, awaiting: status.counts.sent } };
   } finally {
     view.stop();
     await worker.close();

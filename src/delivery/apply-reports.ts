@@ -65,7 +65,12 @@ function match(messages: SessionMessage[], entries: ResultEntry[]): Array<[Sessi
 
 export async function applyResults(deps: Deps, messages: SessionMessage[], entries: ResultEntry[], now: Date): Promise<ApplySummary> {
   const pairs = match(messages, entries);
-  const summary: ApplySummary = { delivered: 0, failed: 0, pending: 0, unmatched: entries.length - pairs.length, dltFlagged: [] };
+  return { ...(await applyPairs(deps, pairs, now)), unmatched: entries.length - pairs.length };
+}
+
+/** Applies already matched (message, result) pairs, possibly of many sessions, in at most two UPDATEs. */
+export async function applyPairs(deps: Deps, pairs: ReadonlyArray<readonly [SessionMessage, ResultEntry]>, now: Date): Promise<ApplySummary> {
+  const summary: ApplySummary = { delivered: 0, failed: 0, pending: 0, unmatched: 0, dltFlagged: [] };
   const delivered = pairs.filter(([, e]) => e.state === 'delivered').map(([m]) => m.id);
   const failed = pairs.filter(([, e]) => e.state === 'failed');
   summary.pending = pairs.filter(([, e]) => e.state === 'pending').length;

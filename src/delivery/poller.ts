@@ -7,11 +7,13 @@
  * - Back-off: a session is checked `baseDelayMs` after sending, then after 2x, 4x ... up to `maxDelayMs`
  *   (`dlr_checks`, `dlr_checked_at`); claiming bumps both, so several pollers never ask for the same session.
  * - Give up: messages sent more than `maxAgeMs` ago are no longer polled and stay `sent`.
+ * - Backstop for pushed reports that arrived before their send outcome (early-reports.ts): swept every poll.
  */
 import type { Container } from '../container';
 import { coerceError } from '../errors';
 import type { DeliveryReportEntry, SmsProvider } from '../provider/sms-provider';
 import { applyResults, type ResultEntry, type SessionMessage } from './apply-reports';
+import { sweepEarlyReports } from './early-reports';
 
 export interface DlrPollerOptions {
   provider: Pick<SmsProvider, 'deliveryReport'>;
@@ -119,6 +121,7 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
       let full = false;
       try {
         full = (await pollOnce()).sessions >= batchSize;
+        await sweepEarlyReports(deps, now());
       } catch (err) {
         log.warn({ err: coerceError(err).message }, 'delivery report poll failed');
       }

@@ -2,11 +2,13 @@
  * Push delivery reports: the provider platform POSTs one form per recipient (reference §5, the Dial2Verify
  * format: SessionId, SmsTo, SmsStatus, StatusId, ErrorId, ErrorName, ErrorPermanent, ...). Pure apart from the
  * database: the HTTP route (`POST /webhooks/dlr/:secret`, API team) authenticates and passes the fields here.
- * Idempotent: the same report twice changes nothing the second time.
+ * Idempotent: the same report twice changes nothing the second time. A report that arrives before its send
+ * outcome is committed is kept and applied when the outcome lands (early-reports.ts).
  */
 import type { Container } from '../container';
 import { ValidationError } from '../errors';
 import { applyResults, loadOpenMessages } from './apply-reports';
+import { applyParkedReports, parkReport, sessionKnown } from './early-reports';
 import { mapDeliveryStatus, type DeliveryState } from './status-map';
 
 export type DeliveryCallbackForm = Readonly<Record<string, string | string[] | undefined>>;
@@ -19,6 +21,11 @@ export interface DeliveryCallbackResult {
   /** The session or phone matched no open message (unknown session, or already final: a repeat). */
   unmatched: boolean;
   dltReject: boolean;
+  /**
+   * The session id is not recorded yet (the report beat the send outcome's commit): the report was kept and
+   * is applied when the outcome lands (src/delivery/early-reports.ts).
+   */
+  parked: boolean;
 }
 
 /** Field names are matched case-insensitively; a repeated field takes its first value. */
@@ -47,17 +54,25 @@ export async function applyDeliveryCallback(
     errorDescription: field(form, 'ErrorDescription'),
     errorPermanent: field(form, 'ErrorPermanent'),
   });
-  const messages = await loadOpenMessages(deps, sessionId!);
-  if (mapped.state === 'pending' || messages.length === 0) {
-    if (messages.length === 0) deps.logger.debug({ sessionId }, 'delivery callback for no open message (repeat or unknown session)');
-    return { sessionId: sessionId!, state: mapped.state, updated: 0, unmatched: messages.length === 0, dltReject: mapped.dltReject };
+  const base = { sessionId: sessionId!, state: mapped.state, dltReject: mapped.dltReject, parked: false };
+  if (mapped.state === 'pending') return { ...base, updated: 0, unmatched: false };
+  let messages = await loadOpenMessages(deps, sessionId!);
+  if (messages.length === 0) {
+    if (!(await sessionKnown(deps, sessionId!))) {
+      // Early: park it, then look again (the outcome may have committed meanwhile; see early-reports.ts).
+      await parkReport(deps, { sessionId: sessionId!, phone: phone!, state: mapped.state, reason: mapped.reason, dltReject: mapped.dltReject }, now);
+      const applied = await applyParkedReports(deps, [sessionId!], now);
+      const updated = applied.delivered + applied.failed;
+      if (!updated) deps.logger.debug({ sessionId }, 'delivery callback before its send outcome: kept until the session id is recorded');
+      return { ...base, updated, unmatched: updated === 0, parked: updated === 0 };
+    }
+    // Known session: a repeat, unless its outcome committed between the two reads above.
+    messages = await loadOpenMessages(deps, sessionId!);
+    if (messages.length === 0) {
+      deps.logger.debug({ sessionId }, 'delivery callback for no open message (a repeat)');
+      return { ...base, updated: 0, unmatched: true };
+    }
   }
   const summary = await applyResults(deps, messages, [{ phone: phone!, ...mapped }], now);
-  return {
-    sessionId: sessionId!,
-    state: mapped.state,
-    updated: summary.delivered + summary.failed,
-    unmatched: summary.unmatched > 0,
-    dltReject: mapped.dltReject,
-  };
+  return { ...base, updated: summary.delivered + summary.failed, unmatched: summary.unmatched > 0 };
 }

@@ -97,6 +97,11 @@ export interface OutcomeWriterOptions {
   /** Flush as soon as this many rows wait. */
   maxRows?: number;
   onError?: (err: unknown) => void;
+  /**
+   * Runs after each committed batch (its callers already released), e.g. to apply delivery reports that
+   * arrived before these outcomes (src/delivery/early-reports.ts). Its errors go to `onError`, never to callers.
+   */
+  afterCommit?: (rows: readonly OutcomeRow[]) => Promise<unknown>;
 }
 
 /**
@@ -147,6 +152,7 @@ export class OutcomeWriter {
       try {
         await writeOutcomes(this.pg, batch.map((b) => b.row));
         for (const b of batch) b.resolve();
+        if (this.opts.afterCommit) await this.opts.afterCommit(batch.map((b) => b.row)).catch((err: unknown) => this.opts.onError?.(err));
         return;
       } catch (err) {
         this.opts.onError?.(err);

@@ -11,11 +11,13 @@ import { createCampaignStates } from './campaign-states';
 import { pauseCampaign, resumeCampaign, startCampaign } from './campaign-control';
 import { checkCredits } from '../campaign/credit-check';
 import { startCampaignServices, type CampaignServicesOptions } from '../campaign/services';
+import { applyParkedReports } from '../delivery/early-reports';
 import { pacedSlot } from '../delivery/paced-slot';
+import { instrumentPacer, instrumentProvider } from '../metrics-instrument';
 import { createDefaultProvider } from './default-provider';
 import { startFeeder } from './feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from './keys';
-import { OutcomeWriter } from './ledger';
+import { OutcomeWriter, type OutcomeRow } from './ledger';
 import { createPacer } from './pacer';
 import { expireStaleSending } from './recovery';
 
@@ -38,6 +40,8 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   staleQueuedMs?: number;
   feederTickMs?: number;
+  /** Record Prometheus metrics of this process (provider requests/outcomes/latency, rate-limit waits). */
+  metrics?: boolean;
   /**
    * Scheduler (--at/--cron), TRAI window watcher and delivery-report poller (src/campaign, src/delivery). Off
    * unless given: `bulksms worker` passes `{}` (all on); embedded and test workers stay send-only.
@@ -65,15 +69,16 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   const lockDuration = opts.lockDurationMs ?? 30_000;
 
   const ownProvider = opts.provider ? null : createDefaultProvider(container, concurrency);
-  const provider = opts.provider ?? ownProvider!;
+  const provider = opts.metrics ? instrumentProvider(opts.provider ?? ownProvider!) : (opts.provider ?? ownProvider!);
 
   // A previous incarnation of some worker may have died mid-request.
   const expired = await expireStaleSending(pg, leaseMs);
   if (expired) logger.warn({ expired }, 'worker: stale claims from a lost worker marked unknown');
 
   const states = await createCampaignStates(pg, container.newWorkerRedis(), keys.control);
-  const writer = new OutcomeWriter(pg, { onError: (err) => logger.warn({ err }, 'outcome write failed; retrying') });
-  const pacer = createPacer(container.redis, { key: keys.pacer, limit: rate, guardMs: opts.guardMs ?? config.SMS_RATE_GUARD_MS });
+  const writer = createOutcomeWriter(container);
+  const rawPacer = createPacer(container.redis, { key: keys.pacer, limit: rate, guardMs: opts.guardMs ?? config.SMS_RATE_GUARD_MS });
+  const pacer = opts.metrics ? instrumentPacer(rawPacer) : rawPacer;
   let closing = false;
 
   const sender = createBatchSender(
@@ -174,4 +179,17 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
       return closed;
     },
   };
+}
+
+/** The group-commit outcome writer of a worker, wired to apply delivery reports that arrived before the outcome. */
+export function createOutcomeWriter(container: Pick<Container, 'pg' | 'logger'>): OutcomeWriter {
+  return new OutcomeWriter(container.pg, {
+    onError: (err) => container.logger.warn({ err }, 'outcome write failed; retrying'),
+    // Delivery reports pushed before these session ids were committed are waiting for them.
+    afterCommit: (rows) => applyParkedReports(container, sessionIdsOf(rows)),
+  });
+}
+
+function sessionIdsOf(rows: readonly OutcomeRow[]): string[] {
+  return [...new Set(rows.filter((r) => r.status === 'sent' && r.sessionId).map((r) => r.sessionId!))];
 }

@@ -3,7 +3,7 @@ import type { CampaignType } from '../../campaign/validation';
 import { ValidationError } from '../../errors';
 import { withContainer } from '../context';
 import { printResult, type OutputOptions } from '../output';
-import { runSend } from '../run-send';
+import { DEFAULT_WAIT_REPORTS_MS, runSend } from '../run-send';
 import { contractStatus, humanStatus } from './campaign-control';
 
 interface SendOptions extends OutputOptions {
@@ -20,6 +20,16 @@ interface SendOptions extends OutputOptions {
   ctid?: string;
   pack?: string;
   force?: boolean;
+  waitReports: string;
+}
+
+/** `--wait-reports <s>`: seconds (decimals allowed), 0 to 3600. */
+export function parseWaitReports(raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 3600) {
+    throw new ValidationError(`--wait-reports must be a number of seconds between 0 and 3600 (got "${raw}")`, 'waitReports');
+  }
+  return Math.round(n * 1000);
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -41,6 +51,7 @@ export function registerSend(program: Command): void {
     .option('--ctid <id>', 'DLT content template id')
     .option('--pack <n>', 'recipients per request when the text is identical')
     .option('--force', 'start even if the provider balance looks too low')
+    .option('--wait-reports <s>', 'after sending, wait up to this many seconds for delivery reports (0 = do not wait)', String(DEFAULT_WAIT_REPORTS_MS / 1000))
     .option('--json', 'print one JSON object (the final campaign status)')
     .addHelpText(
       'after',
@@ -50,6 +61,7 @@ export function registerSend(program: Command): void {
     )
     .action(
       withContainer(async (container, file: string, opts: SendOptions) => {
+        const waitReportsMs = parseWaitReports(opts.waitReports);
         if (opts.pack !== undefined && !/^\d+$/.test(opts.pack)) throw new ValidationError(`--pack: "${opts.pack}" must be a whole number`, 'packSize');
         const result = await runSend(
           container,
@@ -69,17 +81,18 @@ export function registerSend(program: Command): void {
             packSize: opts.pack === undefined ? undefined : Number(opts.pack),
             force: opts.force,
           },
-          { progress: !opts.json },
+          { progress: !opts.json, waitReportsMs },
         );
         const s = result.status;
         printResult(
           opts,
-          { ...contractStatus(s), listId: result.imported.listId, import: result.imported, elapsedMs: result.elapsedMs },
+          { ...contractStatus(s), listId: result.imported.listId, import: result.imported, elapsedMs: result.elapsedMs, reports: result.reports },
           () =>
             [
               `imported ${result.imported.accepted}/${result.imported.rows} rows into list ${result.imported.listId}` +
                 (result.imported.rejectReport ? ` (rejects: ${result.imported.rejectReport})` : ''),
               humanStatus(s),
+              `  delivery reports: ${s.counts.delivered} delivered, ${result.reports.awaiting} still awaited after waiting ${(result.reports.waitedMs / 1000).toFixed(1)} s`,
             ].join('\n'),
         );
         return s.status === 'completed' ? 0 : 1;

@@ -1,23 +1,53 @@
-/** `bulksms worker [--concurrency n]`: send workers + feeder + recovery until SIGTERM/SIGINT (graceful drain). */
+/** `bulksms worker [--concurrency n] [--metrics-port n]`: send workers + feeder + recovery until SIGTERM/SIGINT (graceful drain). */
 import type { Command } from 'commander';
+import { ValidationError } from '../../errors';
 import { installShutdown } from '../../lib/shutdown';
+import { startMetricsServer } from '../../metrics-server';
 import { startWorker } from '../../sending/worker';
 import { withContainer } from '../context';
 import { parseConcurrency } from './campaign-control';
+
+interface WorkerCliOptions {
+  concurrency?: string;
+  metricsPort?: string;
+  metricsHost?: string;
+}
+
+export function parseMetricsPort(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 65535) throw new ValidationError(`--metrics-port must be a TCP port 0-65535 (got "${raw}")`, 'metricsPort');
+  return n;
+}
 
 export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run send workers, the feeder, crash recovery, the campaign scheduler, the TRAI window and delivery-report polling until SIGTERM (in-flight requests finish and are recorded)')
     .option('--concurrency <n>', 'max requests in flight in this process (default: rate × 0.6 s + 20)')
-    .addHelpText('after', '\nExample:\n  SMS_RATE_LIMIT=200 TWOFACTOR_API_KEY=... bulksms worker --concurrency 150')
+    .option('--metrics-port <n>', 'serve Prometheus /metrics of this process on this port, 0 = any free port (default: METRICS_PORT, else off)')
+    .option('--metrics-host <addr>', 'address for /metrics, which has no auth (default: METRICS_HOST, else 127.0.0.1)')
+    .addHelpText('after', '\nExample:\n  SMS_RATE_LIMIT=200 TWOFACTOR_API_KEY=... bulksms worker --concurrency 150 --metrics-port 9464')
     .action(
-      withContainer(async (c, opts: { concurrency?: string }) => {
-        const worker = await startWorker(c, { concurrency: parseConcurrency(opts.concurrency), campaignServices: {} });
+      withContainer(async (c, opts: WorkerCliOptions) => {
+        const concurrency = parseConcurrency(opts.concurrency);
+        const metricsPort = parseMetricsPort(opts.metricsPort) ?? c.config.METRICS_PORT;
+        const metricsHost = opts.metricsHost ?? c.config.METRICS_HOST;
+        // Bound first: a port already in use fails before any work is taken.
+        const metrics = metricsPort === undefined ? null : await startMetricsServer({ port: metricsPort, host: metricsHost });
+        if (metrics) {
+          c.logger.info({ metricsPort: metrics.port, metricsHost }, 'worker metrics listening');
+          process.stderr.write(`bulksms worker metrics on http://${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${metrics.port}/metrics\n`);
+        }
+        const worker = await startWorker(c, { concurrency, campaignServices: {}, metrics: metrics !== null }).catch(async (err: unknown) => {
+          await metrics?.close();
+          throw err;
+        });
         await new Promise<void>((resolve) => {
           installShutdown(
             async () => {
               await worker.close();
+              await metrics?.close();
               await c.close();
               resolve();
             },

@@ -37,7 +37,7 @@ describe('applyDeliveryCallback', () => {
       { phone: '+919876500003', sessionId: 'W3' },
     ]);
     const first = await applyDeliveryCallback(c, form('W1', '919876500001', 'DELIVERED'));
-    expect(first).toEqual({ sessionId: 'W1', state: 'delivered', updated: 1, unmatched: false, dltReject: false });
+    expect(first).toEqual({ sessionId: 'W1', state: 'delivered', updated: 1, unmatched: false, dltReject: false, parked: false });
     const again = await applyDeliveryCallback(c, form('W1', '919876500001', 'DELIVERED'));
     expect(again).toMatchObject({ state: 'delivered', updated: 0, unmatched: true });
     expect(await applyDeliveryCallback(c, form('W2', '919876500002', 'PENDING'))).toMatchObject({ state: 'pending', updated: 0 });

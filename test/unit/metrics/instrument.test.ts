@@ -1,5 +1,6 @@
-import { instrumentProvider, recordImport } from '../../../src/metrics-instrument';
-import { importRows, providerOutcomes, sendLatency } from '../../../src/metrics';
+import { instrumentPacer, instrumentProvider, recordImport } from '../../../src/metrics-instrument';
+import { importRows, providerOutcomes, providerRequests, rateLimitWaitSeconds, rateLimitWaits, sendLatency } from '../../../src/metrics';
+import type { Pacer } from '../../../src/sending/pacer';
 import type { SmsProvider } from '../../../src/provider/sms-provider';
 
 const value = async (metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number; metricName?: string }[] }> }, labels: Record<string, string>, name?: string) =>
@@ -42,6 +43,45 @@ describe('metric instrumentation', () => {
     });
     await expect(p.send(req)).rejects.toThrow('aborted');
     expect(await value(providerOutcomes, { outcome: 'ambiguous' })).toBe(before + 1);
+  });
+
+  it('counts every provider request by kind', async () => {
+    const before = { send: await value(providerRequests, { kind: 'send' }), balance: await value(providerRequests, { kind: 'balance' }), report: await value(providerRequests, { kind: 'report' }) };
+    const p = instrumentProvider({
+      send: async () => ({ kind: 'accepted', sessionId: 's' }),
+      balance: async () => 1,
+      deliveryReport: async () => ({ found: false, detail: '' }),
+      close: async () => undefined,
+    });
+    await p.send(req);
+    await p.balance('PROMOTIONAL_SMS');
+    await p.deliveryReport('s');
+    await p.deliveryReport('s');
+    expect(await value(providerRequests, { kind: 'send' })).toBe(before.send + 1);
+    expect(await value(providerRequests, { kind: 'balance' })).toBe(before.balance + 1);
+    expect(await value(providerRequests, { kind: 'report' })).toBe(before.report + 2);
+  });
+
+  it('counts slots the pacer hands out in the future as rate-limit waits, with their wait time', async () => {
+    // Slots at +0 ms (no wait), +10 ms and +20 ms.
+    const fake: Pacer = {
+      intervalMs: 10,
+      penalise: async () => undefined,
+      reserve: async (n) => ({ firstAt: performance.now(), earliestAt: performance.now(), intervalMs: 10, count: n }),
+      admit: async () => ({ waitedMs: 7, askedAt: performance.now() }),
+      dispatched: () => false,
+    };
+    const waits = await value(rateLimitWaits, {});
+    const observed = await value(rateLimitWaitSeconds, {}, 'bulksms_rate_limit_wait_seconds_count');
+    const p = instrumentPacer(fake);
+    expect(p.intervalMs).toBe(10);
+    const r = await p.reserve(3);
+    expect(r.count).toBe(3);
+    expect(await value(rateLimitWaits, {})).toBe(waits + 2);
+    expect(await value(rateLimitWaitSeconds, {}, 'bulksms_rate_limit_wait_seconds_count')).toBe(observed + 2);
+    // An admission that waited 7 ms for the sliding window is one more wait.
+    expect((await p.admit()).waitedMs).toBe(7);
+    expect(await value(rateLimitWaits, {})).toBe(waits + 3);
   });
 
   it('records import rows by result', async () => {

@@ -1,0 +1,115 @@
+/**
+ * Delivery reports that arrive before their send outcome is committed ("early reports").
+ *
+ * A report can be pushed moments after the provider accepted a message, before our group-committed outcome
+ * write has stored the session id (the send answer takes 100–500 ms, the outcome is committed a few ms later,
+ * and a handset can answer faster than that). The webhook would then find no message for the session.
+ *
+ * Why we park the report instead of answering non-2xx and letting the provider retry: 2Factor documents no
+ * callback at all, and the sister platform's callback document (reference §5, Dial2Verify) says nothing about
+ * retries, so a 4xx/5xx most likely loses the report for good; an endpoint failing a share of callbacks also
+ * looks broken to the provider's operations. So the webhook answers 200, keeps the report in PostgreSQL
+ * (`early_delivery_reports`, for EARLY_REPORT_TTL_MS at most) and it is applied as soon as the session id lands:
+ *   - the outcome writer applies parked reports for the session ids it has just committed (`afterCommit`);
+ *   - the delivery-report poller sweeps the table on every poll, a backstop for a worker that died between its
+ *     commit and that hook, and drops reports older than the TTL (sessions we never learned, e.g. `unknown`).
+ * No lock is needed: the webhook parks *then* re-reads the messages, the writer commits *then* reads the parked
+ * reports, so at least one of them sees the other's write. Applying is a conditional UPDATE on `sent/unknown`,
+ * so when both see it the message still changes status exactly once.
+ */
+import type { Container } from '../container';
+import { applyPairs, type ApplySummary, type ResultEntry, type SessionMessage } from './apply-reports';
+import { samePhone } from './status-map';
+
+/** Reports for sessions still unknown after this long are dropped (the session id was never recorded). */
+export const EARLY_REPORT_TTL_MS = 6 * 3_600_000;
+
+type Deps = Pick<Container, 'pg' | 'logger'>;
+
+export interface EarlyReport extends ResultEntry {
+  sessionId: string;
+  state: 'delivered' | 'failed';
+}
+
+/** Keeps a final report for a session not (yet) in `messages`. A repeat of the same report is a no-op. */
+export async function parkReport(deps: Pick<Container, 'pg'>, report: EarlyReport, now: Date): Promise<void> {
+  await deps.pg.query(
+    `INSERT INTO early_delivery_reports (session_id, phone, state, reason, dlt_reject, received_at)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, phone) DO NOTHING`,
+    [report.sessionId, report.phone, report.state, report.reason, report.dltReject, now],
+  );
+}
+
+/** True when some message already carries this session id (whatever its status). */
+export async function sessionKnown(deps: Pick<Container, 'pg'>, sessionId: string): Promise<boolean> {
+  const { rows } = await deps.pg.query(`SELECT 1 FROM messages WHERE session_id = $1 LIMIT 1`, [sessionId]);
+  return rows.length > 0;
+}
+
+interface ParkedRow {
+  sessionId: string;
+  phone: string;
+  state: 'delivered' | 'failed';
+  reason: string | null;
+  dltReject: boolean;
+}
+
+const PARKED_COLUMNS = `e.session_id AS "sessionId", e.phone, e.state, e.reason, e.dlt_reject AS "dltReject"`;
+
+/**
+ * Applies parked reports whose session is now in `messages` and deletes them. `sessionIds` limits it to those
+ * sessions (the outcome writer's hook: one indexed lookup, nearly always empty); `null` sweeps the whole table.
+ */
+export async function applyParkedReports(deps: Deps, sessionIds: readonly string[] | null, now: Date = new Date()): Promise<ApplySummary> {
+  const none: ApplySummary = { delivered: 0, failed: 0, pending: 0, unmatched: 0, dltFlagged: [] };
+  if (sessionIds && sessionIds.length === 0) return none;
+  const parked = sessionIds
+    ? await deps.pg.query<ParkedRow>(`SELECT ${PARKED_COLUMNS} FROM early_delivery_reports e WHERE e.session_id = ANY($1::text[])`, [sessionIds])
+    : await deps.pg.query<ParkedRow>(
+        `SELECT ${PARKED_COLUMNS} FROM early_delivery_reports e
+          WHERE EXISTS (SELECT 1 FROM messages m WHERE m.session_id = e.session_id) LIMIT 1000`,
+      );
+  if (!parked.rows.length) return none;
+
+  const sessions = [...new Set(parked.rows.map((r) => r.sessionId))];
+  const { rows: messages } = await deps.pg.query<SessionMessage & { sessionId: string; open: boolean }>(
+    `SELECT id::text AS id, phone, campaign_id AS "campaignId", session_id AS "sessionId", status IN ('sent', 'unknown') AS open
+       FROM messages WHERE session_id = ANY($1::text[])`,
+    [sessions],
+  );
+  const pairs: Array<[SessionMessage, ResultEntry]> = [];
+  const resolved: ParkedRow[] = [];
+  for (const sessionId of sessions) {
+    const reports = parked.rows.filter((r) => r.sessionId === sessionId);
+    const all = messages.filter((m) => m.sessionId === sessionId);
+    if (!all.length) continue; // still early: keep it
+    // One message and one report: the numbers may be written differently (applyResults' rule). Otherwise (a
+    // packed send) a report only pairs with its own number, never with another recipient's message.
+    const single = all.length === 1 && reports.length === 1;
+    for (const report of reports) {
+      const m = single ? all[0] : all.find((x) => samePhone(x.phone, report.phone));
+      if (!m) continue;
+      // Done once its recipient's message exists: applied now, or already final (a repeat).
+      resolved.push(report);
+      if (m.open) pairs.push([{ id: m.id, phone: m.phone, campaignId: m.campaignId }, report]);
+    }
+  }
+  const summary = await applyPairs(deps, pairs, now);
+  if (resolved.length) {
+    await deps.pg.query(
+      `DELETE FROM early_delivery_reports e USING unnest($1::text[], $2::text[]) AS v(session_id, phone)
+        WHERE e.session_id = v.session_id AND e.phone = v.phone`,
+      [resolved.map((r) => r.sessionId), resolved.map((r) => r.phone)],
+    );
+  }
+  if (summary.delivered + summary.failed) deps.logger.debug({ ...summary, sessions: sessions.length }, 'early delivery reports applied');
+  return summary;
+}
+
+/** The poller's backstop: apply what can be applied, drop what expired. */
+export async function sweepEarlyReports(deps: Deps, now: Date = new Date(), ttlMs = EARLY_REPORT_TTL_MS): Promise<{ applied: number; expired: number }> {
+  const r = await applyParkedReports(deps, null, now);
+  const expired = await deps.pg.query(`DELETE FROM early_delivery_reports WHERE received_at < $1`, [new Date(now.getTime() - ttlMs)]);
+  if (expired.rowCount) deps.logger.warn({ expired: expired.rowCount }, 'early delivery reports expired: their session id was never recorded');
+  return { applied: r.delivered + r.failed, expired: expired.rowCount ?? 0 };
+}

@@ -1,0 +1,59 @@
+/** `bulksms send` waits (bounded) for delivery reports after sending, polling them in the same process. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../../helpers/cli';
+import { useTestEnv } from '../../helpers/env';
+import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+
+const env = useTestEnv({ SMS_RATE_LIMIT: '300' });
+
+interface SendJson {
+  status: string;
+  counts: Record<string, number>;
+  reports: { waitedMs: number; awaiting: number };
+}
+
+describe('bulksms send: delivery reports', () => {
+  let t: TestSimulator;
+  let csv: string;
+  beforeAll(async () => {
+    t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 300, latencyMs: [10, 40], dlrDelayMs: 300 });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-send-'));
+    csv = path.join(dir, 'contacts.csv');
+    const rows = Array.from({ length: 25 }, (_v, i) => `98765${String(40000 + i)},N${i}`);
+    await writeFile(csv, ['phone,name', ...rows, '12345,bad'].join('\n'));
+  });
+  afterAll(() => t.close());
+
+  const send = (list: string, waitReports: string) =>
+    runCli(['send', csv, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi {{name}}', '--list', list, '--wait-reports', waitReports, '--json'], {
+      ...env.env,
+      TWOFACTOR_BASE_URL: t.sim.url,
+    });
+
+  it('shows delivered counts from delivery reports in --json', async () => {
+    const r = await send('with-reports', '15');
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as SendJson;
+    expect(out.status).toBe('completed');
+    expect(out.counts).toMatchObject({ delivered: 25, sent: 0, failed: 0 });
+    expect(out.reports.awaiting).toBe(0);
+    expect(out.reports.waitedMs).toBeLessThan(15_000);
+  }, 60_000);
+
+  it('--wait-reports 0 returns as soon as sending is done, reports still outstanding', async () => {
+    const r = await send('no-wait', '0');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as SendJson;
+    expect(out.counts).toMatchObject({ sent: 25, delivered: 0 });
+    expect(out.reports).toMatchObject({ awaiting: 25 });
+  }, 60_000);
+
+  it('rejects a bad --wait-reports with exit code 2', async () => {
+    const r = await send('bad', 'soon');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--wait-reports/);
+  });
+});

@@ -1,0 +1,66 @@
+/** `bulksms worker --metrics-port`: the worker process serves Prometheus counters of its own sends. */
+import { spawn } from 'node:child_process';
+import { request } from 'undici';
+import { startCampaign } from '../../../src/sending/campaign-control';
+import { BIN } from '../../helpers/cli';
+import { useTestEnv } from '../../helpers/env';
+import { campaignStatus, seedCampaign, waitFor } from '../../helpers/sending-fixtures';
+import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+
+const env = useTestEnv({ SMS_RATE_LIMIT: '300' });
+
+/** Sum of a metric's samples whose labels contain `labels` (e.g. `outcome="accepted"`). */
+function sample(text: string, name: string, labels = ''): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .filter((l) => l.includes(labels))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+describe('bulksms worker --metrics-port', () => {
+  let t: TestSimulator;
+  beforeAll(async () => {
+    t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 300, latencyMs: [10, 40] });
+  });
+  afterAll(() => t.close());
+
+  it('serves provider outcomes, send latency, requests and rate-limit waits of that worker', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 120 });
+    const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', '40', '--metrics-port', '0'], {
+      env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: t.sim.url },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await waitFor('metrics address', async () => stderr.match(/metrics on (http:\/\/\S+\/metrics)/)?.[1], 30_000);
+      const before = await (await request(url)).body.text();
+      expect(sample(before, 'bulksms_provider_outcomes_total')).toBe(0);
+
+      await startCampaign(c, campaignId);
+      await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed', 50_000);
+      const res = await request(url);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/plain/);
+      const text = await res.body.text();
+      expect(sample(text, 'bulksms_provider_outcomes_total', 'outcome="accepted"')).toBe(120);
+      expect(sample(text, 'bulksms_send_latency_seconds_count', 'outcome="accepted"')).toBe(120);
+      expect(sample(text, 'bulksms_send_latency_seconds_sum')).toBeGreaterThan(0);
+      expect(sample(text, 'bulksms_provider_requests_total', 'kind="send"')).toBe(120);
+      expect(sample(text, 'bulksms_rate_limit_waits_total')).toBeGreaterThan(0);
+      expect(sample(text, 'bulksms_rate_limit_wait_seconds_count')).toBe(sample(text, 'bulksms_rate_limit_waits_total'));
+      expect((await request(url.replace('/metrics', '/other'))).statusCode).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 90_000);
+
+  it('rejects a bad --metrics-port with exit code 2', async () => {
+    const child = spawn(process.execPath, [BIN, 'worker', '--metrics-port', '70000'], { env: { ...process.env, ...env.env }, stdio: 'ignore' });
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(2);
+  });
+});
