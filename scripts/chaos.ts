@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- [--recipients 20000] [--only <n>] [--rate 200] [--allow-pg-restart]`
+ * `npm run chaos -- [--recipients 20000] [--only <n>] [--rate 400] [--allow-pg-restart]` (400/s keeps 6 × 20,000 under 10 min)
  * Chaos suite (issue 8): each scenario runs one campaign against real PostgreSQL, Redis, two real
  * `bulksms worker` processes and the 2Factor simulator (sliding-window enforcement, duplicate accounting),
  * injects one fault, waits for the campaign to complete and prints one table row. Counts come from the
@@ -32,7 +32,7 @@ const flag = (name: string, def: string): string => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : def;
 };
 const RECIPIENTS = Number(flag('recipients', '20000'));
-const RATE = Number(flag('rate', '200'));
+const RATE = Number(flag('rate', '400'));
 const ONLY = flag('only', '');
 const ALLOW_PG_RESTART = args.includes('--allow-pg-restart');
 /** Per-worker requests in flight; 200 rps × ≤150 ms latency needs ~30. */

@@ -109,7 +109,7 @@ describe('bulksms send: balance check', () => {
 
     sim.configure({ balance: 100 });
     try {
-      const sent = await cli([...args, '--list', 'send-rich']);
+      const sent = await cli([...args, '--list', 'send-rich', '--wait-reports', '0']);
       expect(sent.code).toBe(0);
       expect(json(sent)).toMatchObject({ status: 'completed', counts: { sent: 3 } });
     } finally {
