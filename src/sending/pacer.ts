@@ -111,7 +111,7 @@ export interface PacerOptions {
    * at the provider; spacing runs at limit × 1000 / (1000 + guardMs). Default 8 ms (99.2 % of the limit).
    */
   guardMs?: number;
-  /** Admission-to-dispatch lag above which a second entry is recorded (default ¼ guard). */
+  /** Admission-to-dispatch lag above which a second entry is recorded (default ½ guard). */
   maxLagMs?: number;
 }
 
@@ -171,7 +171,7 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
   const intervalUs = Math.ceil(((1000 + guardMs) * 1000) / opts.limit);
   const windowUs = Math.round((1000 + guardMs * 0.75) * 1000);
   const admittedKey = `${opts.key}:admitted`;
-  const maxLagMs = opts.maxLagMs ?? guardMs / 4;
+  const maxLagMs = opts.maxLagMs ?? guardMs / 2;
   const memberPrefix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}-`;
   let seq = 0;
   return {
