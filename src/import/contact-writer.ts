@@ -7,14 +7,19 @@
  * connection that kept the first one).
  *
  * De-duplication happens in PostgreSQL, so memory does not grow with the file (5M phone strings in a JS
- * Set would be ~400 MB): `ON CONFLICT (list_id, phone) DO NOTHING` keeps the first occurrence (rows are
- * inserted in array order, i.e. line order, and batches in sequence) and the statement returns only the
- * lines that lost. The line each duplicate lost to is looked up afterwards (about 1% of rows).
+ * Set would be ~400 MB). A fixed-size Bloom filter (seen-phones.ts) splits each batch: numbers certainly
+ * not written before go in with a plain INSERT (one unique-index descent per row); the rest (duplicates
+ * and rare false positives) follow on the same connection with `ON CONFLICT (list_id, phone) DO NOTHING`,
+ * which keeps the first occurrence (rows are inserted in array order, i.e. line order, and batches in
+ * sequence; a number's first occurrence is never in the second statement while a later one is in the
+ * first) and returns only the lines that lost. The line each duplicate lost to is looked up afterwards
+ * (about 1% of rows).
  * Suppressed numbers are filtered out before the insert with one indexed lookup per batch, skipped
  * entirely while the suppression list is empty (checked at start; sending checks suppressions again).
  */
 import type { PoolClient } from 'pg';
 import type { RejectEntry, RejectReport } from './reject-report';
+import { SeenPhones } from './seen-phones';
 
 export interface ContactRow {
   phone: string;
@@ -32,12 +37,17 @@ export interface WriteCounts {
   suppressed: number;
 }
 
+const COLUMNS = `contacts (list_id, phone, raw_phone, variables, source_line)`;
+const ROWS = `unnest($2::text[], $3::text[], $4::text[], $5::int4[]) AS u(phone, raw_phone, variables, source_line)`;
+
+/** Numbers the Bloom filter has certainly not seen: a unique violation here would be a bug, and fails the import. */
+const INSERT_NEW_SQL = `INSERT INTO ${COLUMNS} SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line FROM ${ROWS}`;
+
 // Without a join or ORDER BY the executor inserts unnest's rows in array order, so "first wins" holds.
-const INSERT_SQL = `
+const INSERT_MAYBE_SEEN_SQL = `
 WITH ins AS (
-  INSERT INTO contacts (list_id, phone, raw_phone, variables, source_line)
-  SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line
-  FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[]) AS u(phone, raw_phone, variables, source_line)
+  INSERT INTO ${COLUMNS}
+  SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line FROM ${ROWS}
   ON CONFLICT (list_id, phone) DO NOTHING
   RETURNING source_line
 )
@@ -64,7 +74,8 @@ export function textArray(values: readonly string[]): string {
 }
 
 const SUPPRESSED_SQL = `SELECT phone, reason FROM suppressions WHERE phone = ANY($1::text[])`;
-const KEPT_SQL = `SELECT phone, source_line AS line FROM contacts WHERE list_id = $1 AND phone = ANY($2::text[])`;
+// COLLATE "C" so the lookup can use the (list_id, phone COLLATE "C") unique index.
+const KEPT_SQL = `SELECT phone, source_line AS line FROM contacts WHERE list_id = $1 AND phone COLLATE "C" = ANY($2::text[])`;
 
 class Batch {
   rows: ContactRow[] = [];
@@ -76,6 +87,7 @@ export class ContactWriter {
   readonly counts: WriteCounts = { accepted: 0, duplicates: 0, suppressed: 0 };
   private batch = new Batch();
   private inFlight: Promise<void> | null = null;
+  private readonly seen = new SeenPhones();
 
   constructor(
     /** One or more connections, each inside its own open transaction. */
@@ -173,16 +185,29 @@ export class ContactWriter {
   /** Inserts one part; returns report entries for its duplicates. */
   private async insert(client: PoolClient, rows: ContactRow[]): Promise<RejectEntry[]> {
     if (rows.length === 0) return [];
-    const { rows: res } = await client.query<{ losers: number[] }>(INSERT_SQL, [
+    const fresh: ContactRow[] = [];
+    const maybeSeen: ContactRow[] = [];
+    for (const r of rows) (this.seen.testAndAdd(r.phone) ? maybeSeen : fresh).push(r);
+    // Both statements are queued at once on the one connection, which runs them in this order.
+    const inserted = fresh.length ? client.query(INSERT_NEW_SQL, this.params(fresh)) : null;
+    const settled = maybeSeen.length ? client.query<{ losers: number[] }>(INSERT_MAYBE_SEEN_SQL, this.params(maybeSeen)) : null;
+    // Wait for both before surfacing either error: the transaction is rolled back only once both are done.
+    const [a, b] = await Promise.allSettled([inserted, settled]);
+    if (a.status === 'rejected') throw a.reason;
+    if (b.status === 'rejected') throw b.reason;
+    const losers = b.value?.rows[0]?.losers ?? [];
+    this.counts.accepted += rows.length - losers.length;
+    return losers.length ? this.describeDuplicates(client, maybeSeen, losers) : [];
+  }
+
+  private params(rows: readonly ContactRow[]): [string, string, string, string, string] {
+    return [
       this.listId,
       plainArray(rows.map((r) => r.phone)),
       textArray(rows.map((r) => r.raw)),
       `{"${rows.map((r) => r.variablesLiteral).join('","')}"}`,
       plainArray(rows.map((r) => r.line)),
-    ]);
-    const losers = res[0]?.losers ?? [];
-    this.counts.accepted += rows.length - losers.length;
-    return losers.length ? this.describeDuplicates(client, rows, losers) : [];
+    ];
   }
 
   private async describeDuplicates(client: PoolClient, rows: ContactRow[], lines: number[]): Promise<RejectEntry[]> {
