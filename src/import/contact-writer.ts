@@ -6,14 +6,13 @@
  * to the same connection, so "first wins" still holds per number and every duplicate is found on the
  * connection that kept the first one).
  *
- * De-duplication happens in PostgreSQL, so memory does not grow with the file (5M phone strings in a JS
- * Set would be ~400 MB). A fixed-size Bloom filter (seen-phones.ts) splits each batch: numbers certainly
- * not written before go in with a plain INSERT (one unique-index descent per row); the rest (duplicates
- * and rare false positives) follow on the same connection with `ON CONFLICT (list_id, phone) DO NOTHING`,
- * which keeps the first occurrence (rows are inserted in array order, i.e. line order, and batches in
- * sequence; a number's first occurrence is never in the second statement while a later one is in the
- * first) and returns only the lines that lost. The line each duplicate lost to is looked up afterwards
- * (about 1% of rows).
+ * De-duplication must not keep every number in memory (5M phone strings in a JS Set would be ~400 MB).
+ * Numbers repeated within one batch are resolved in JS (a map bounded by the batch size). Across batches,
+ * a fixed-size Bloom filter (seen-phones.ts) marks almost every row as certainly new: those are inserted
+ * without any lookup, one unique-index insert each. Only the rest (real duplicates of earlier batches
+ * and rare false positives) are checked against the table, in the same statement, which also returns the
+ * line each duplicate lost to. This replaced `ON CONFLICT DO NOTHING`, whose speculative insertion
+ * searched the unique index twice per row. First occurrence wins: lines go in order, batches in sequence.
  * Suppressed numbers are filtered out before the insert with one indexed lookup per batch, skipped
  * entirely while the suppression list is empty (checked at start; sending checks suppressions again).
  */
@@ -37,28 +36,30 @@ export interface WriteCounts {
   suppressed: number;
 }
 
-const COLUMNS = `contacts (list_id, phone, raw_phone, variables, source_line)`;
-const ROWS = `unnest($2::text[], $3::text[], $4::text[], $5::int4[]) AS u(phone, raw_phone, variables, source_line)`;
-
-/** Numbers the Bloom filter has certainly not seen: a unique violation here would be a bug, and fails the import. */
-const INSERT_NEW_SQL = `INSERT INTO ${COLUMNS} SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line FROM ${ROWS}`;
-
-// Without a join or ORDER BY the executor inserts unnest's rows in array order, so "first wins" holds.
-const INSERT_MAYBE_SEEN_SQL = `
+/**
+ * One statement per batch part, rows in line order (so ids follow line order). `fresh` rows (the Bloom
+ * filter has certainly not seen the number) are inserted without any lookup; the unique index alone
+ * would still refuse a duplicate, which fails the import rather than losing a row. Other rows are
+ * inserted only if no earlier batch stored the number (NOT EXISTS runs only for them: OR stops at a true
+ * `fresh`). Numbers repeated within the batch never get here (the writer resolves those itself), so
+ * rows of one statement cannot conflict with each other. The SELECT shares the INSERT's snapshot: for
+ * the numbers in $7 it returns what earlier batches stored, i.e. exactly the rows each duplicate lost to.
+ */
+const INSERT_SQL = `
 WITH ins AS (
-  INSERT INTO ${COLUMNS}
-  SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line FROM ${ROWS}
-  ON CONFLICT (list_id, phone) DO NOTHING
-  RETURNING source_line
+  INSERT INTO contacts (list_id, phone, raw_phone, variables, source_line)
+  SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line
+  FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[], $6::bool[]) AS u(phone, raw_phone, variables, source_line, fresh)
+  WHERE u.fresh OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.list_id = $1::uuid AND c.phone COLLATE "C" = u.phone)
 )
-SELECT ARRAY(SELECT unnest($5::int4[]) EXCEPT ALL SELECT source_line FROM ins) AS losers`;
+SELECT c.phone, c.source_line AS line FROM contacts c WHERE c.list_id = $1::uuid AND c.phone COLLATE "C" = ANY($7::text[])`;
 
 /**
  * PostgreSQL array literals built here rather than by node-postgres, whose per-element escaping (two
  * regex passes plus a type check per value) was the importer's largest JS cost after GC. E.164 numbers
  * and integers never need quoting; other text is quoted with `\` and `"` escaped.
  */
-export function plainArray(values: readonly (string | number)[]): string {
+export function plainArray(values: readonly (string | number | boolean)[]): string {
   return `{${values.join(',')}}`;
 }
 
@@ -74,8 +75,6 @@ export function textArray(values: readonly string[]): string {
 }
 
 const SUPPRESSED_SQL = `SELECT phone, reason FROM suppressions WHERE phone = ANY($1::text[])`;
-// COLLATE "C" so the lookup can use the (list_id, phone COLLATE "C") unique index.
-const KEPT_SQL = `SELECT phone, source_line AS line FROM contacts WHERE list_id = $1 AND phone COLLATE "C" = ANY($2::text[])`;
 
 class Batch {
   rows: ContactRow[] = [];
@@ -87,7 +86,6 @@ export class ContactWriter {
   readonly counts: WriteCounts = { accepted: 0, duplicates: 0, suppressed: 0 };
   private batch = new Batch();
   private inFlight: Promise<void> | null = null;
-  private readonly seen = new SeenPhones();
 
   constructor(
     /** One or more connections, each inside its own open transaction. */
@@ -98,6 +96,8 @@ export class ContactWriter {
     /** False while the suppression list is empty: saves one query per batch. */
     private readonly checkSuppressions: boolean,
     private readonly batchSize = 5000,
+    /** Numbers written so far (approximately); one per import, shared by all its connections. */
+    private readonly seen = new SeenPhones(),
   ) {}
 
   get full(): boolean {
@@ -185,46 +185,46 @@ export class ContactWriter {
   /** Inserts one part; returns report entries for its duplicates. */
   private async insert(client: PoolClient, rows: ContactRow[]): Promise<RejectEntry[]> {
     if (rows.length === 0) return [];
-    const fresh: ContactRow[] = [];
+    const send: ContactRow[] = [];
+    const fresh: boolean[] = [];
     const maybeSeen: ContactRow[] = [];
-    for (const r of rows) (this.seen.testAndAdd(r.phone) ? maybeSeen : fresh).push(r);
-    // Both statements are queued at once on the one connection, which runs them in this order.
-    const inserted = fresh.length ? client.query(INSERT_NEW_SQL, this.params(fresh)) : null;
-    const settled = maybeSeen.length ? client.query<{ losers: number[] }>(INSERT_MAYBE_SEEN_SQL, this.params(maybeSeen)) : null;
-    // Wait for both before surfacing either error: the transaction is rolled back only once both are done.
-    const [a, b] = await Promise.allSettled([inserted, settled]);
-    if (a.status === 'rejected') throw a.reason;
-    if (b.status === 'rejected') throw b.reason;
-    const losers = b.value?.rows[0]?.losers ?? [];
-    this.counts.accepted += rows.length - losers.length;
-    return losers.length ? this.describeDuplicates(client, maybeSeen, losers) : [];
-  }
-
-  private params(rows: readonly ContactRow[]): [string, string, string, string, string] {
-    return [
+    const repeats: ContactRow[] = [];
+    // Bounded by the batch size: the first line of each number within this batch.
+    const firstInBatch = new Map<string, number>();
+    for (const r of rows) {
+      if (firstInBatch.has(r.phone)) {
+        repeats.push(r);
+        continue;
+      }
+      firstInBatch.set(r.phone, r.line);
+      const isFresh = !this.seen.testAndAdd(r.phone);
+      send.push(r);
+      fresh.push(isFresh);
+      if (!isFresh) maybeSeen.push(r);
+    }
+    const { rows: earlier } = await client.query<{ phone: string; line: number }>(INSERT_SQL, [
       this.listId,
-      plainArray(rows.map((r) => r.phone)),
-      textArray(rows.map((r) => r.raw)),
-      `{"${rows.map((r) => r.variablesLiteral).join('","')}"}`,
-      plainArray(rows.map((r) => r.line)),
-    ];
-  }
-
-  private async describeDuplicates(client: PoolClient, rows: ContactRow[], lines: number[]): Promise<RejectEntry[]> {
-    const lost = new Set(lines);
-    const losers = rows.filter((r) => lost.has(r.line));
-    const kept = new Map<string, number>();
-    const { rows: found } = await client.query<{ phone: string; line: number }>(KEPT_SQL, [
-      this.listId,
-      [...new Set(losers.map((l) => l.phone))],
+      plainArray(send.map((r) => r.phone)),
+      textArray(send.map((r) => r.raw)),
+      `{"${send.map((r) => r.variablesLiteral).join('","')}"}`,
+      plainArray(send.map((r) => r.line)),
+      plainArray(fresh),
+      plainArray(maybeSeen.map((r) => r.phone)),
     ]);
-    for (const f of found) kept.set(f.phone, f.line);
-    this.counts.duplicates += losers.length;
-    return losers.map((r) => ({
-      line: r.line,
-      raw: r.rawRow,
-      column: this.phoneColumn,
-      reason: `duplicate of line ${kept.get(r.phone) ?? '?'}: ${r.phone}`,
-    }));
+    // A number stored by an earlier batch beat every occurrence in this one; otherwise the batch's first did.
+    const earlierLine = new Map(earlier.map((e) => [e.phone, e.line]));
+    const lost: RejectEntry[] = [];
+    for (const r of maybeSeen) {
+      const kept = earlierLine.get(r.phone);
+      if (kept !== undefined) lost.push(this.duplicate(r, kept));
+    }
+    for (const r of repeats) lost.push(this.duplicate(r, earlierLine.get(r.phone) ?? firstInBatch.get(r.phone)!));
+    this.counts.duplicates += lost.length;
+    this.counts.accepted += rows.length - lost.length;
+    return lost;
+  }
+
+  private duplicate(r: ContactRow, keptLine: number): RejectEntry {
+    return { line: r.line, raw: r.rawRow, column: this.phoneColumn, reason: `duplicate of line ${keptLine}: ${r.phone}` };
   }
 }

@@ -8,8 +8,6 @@
  * Memory is fixed (8 MB) whatever the file size: the false-positive rate is ~1e-6 at 1M numbers,
  * ~0.3 % at 5M and degrades gracefully beyond.
  */
-const BITS_LOG2 = 26; // 64 Mi bits = 8 MB
-const MASK = (1 << BITS_LOG2) - 1;
 const PROBES = 5;
 
 /** murmur3's finaliser: numbers differ mostly in their last digits, which must reach every bit. */
@@ -20,7 +18,15 @@ function mix(h: number): number {
 }
 
 export class SeenPhones {
-  private readonly bits = new Int32Array(1 << (BITS_LOG2 - 5));
+  private readonly bits: Int32Array;
+  private readonly mask: number;
+
+  /** 2^bitsLog2 bits; the default 26 = 64 Mi bits = 8 MB. Tests pass a tiny size to force false positives. */
+  constructor(bitsLog2 = 26) {
+    if (!Number.isInteger(bitsLog2) || bitsLog2 < 5 || bitsLog2 > 30) throw new RangeError('bitsLog2 must be an integer in 5..30');
+    this.bits = new Int32Array(1 << (bitsLog2 - 5));
+    this.mask = (1 << bitsLog2) - 1;
+  }
 
   /** Records the number; returns true if it was (maybe) recorded before, false if certainly not. */
   testAndAdd(phone: string): boolean {
@@ -36,7 +42,7 @@ export class SeenPhones {
     h2 = mix(h2) | 1;
     let seen = true;
     for (let k = 0; k < PROBES; k++) {
-      const bit = (h1 + Math.imul(k, h2)) & MASK;
+      const bit = (h1 + Math.imul(k, h2)) & this.mask;
       const word = bit >>> 5;
       const flag = 1 << (bit & 31);
       if ((this.bits[word]! & flag) === 0) {
