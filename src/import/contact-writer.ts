@@ -188,19 +188,24 @@ export class ContactWriter {
     const send: ContactRow[] = [];
     const fresh: boolean[] = [];
     const maybeSeen: ContactRow[] = [];
-    const repeats: ContactRow[] = [];
-    // Bounded by the batch size: the first line of each number within this batch.
-    const firstInBatch = new Map<string, number>();
+    const repeats: { row: ContactRow; first: number }[] = [];
+    // Numbers repeated within this batch, by hash → index in `send` (small-integer keys: no string hashing).
+    // Only rows the filter has maybe seen can be repeats; a fresh row is new to the batch too.
+    const byHash = new Map<number, number>();
     for (const r of rows) {
-      if (firstInBatch.has(r.phone)) {
-        repeats.push(r);
-        continue;
-      }
-      firstInBatch.set(r.phone, r.line);
       const isFresh = !this.seen.testAndAdd(r.phone);
+      const hash = this.seen.lastHash;
+      if (!isFresh) {
+        const first = this.firstInBatch(send, byHash.get(hash), r.phone);
+        if (first !== undefined) {
+          repeats.push({ row: r, first: first.line });
+          continue;
+        }
+        maybeSeen.push(r);
+      }
+      if (!byHash.has(hash)) byHash.set(hash, send.length);
       send.push(r);
       fresh.push(isFresh);
-      if (!isFresh) maybeSeen.push(r);
     }
     const { rows: earlier } = await client.query<{ phone: string; line: number }>(INSERT_SQL, [
       this.listId,
@@ -218,10 +223,17 @@ export class ContactWriter {
       const kept = earlierLine.get(r.phone);
       if (kept !== undefined) lost.push(this.duplicate(r, kept));
     }
-    for (const r of repeats) lost.push(this.duplicate(r, earlierLine.get(r.phone) ?? firstInBatch.get(r.phone)!));
+    for (const { row, first } of repeats) lost.push(this.duplicate(row, earlierLine.get(row.phone) ?? first));
     this.counts.duplicates += lost.length;
     this.counts.accepted += rows.length - lost.length;
     return lost;
+  }
+
+  /** The batch's earlier row with this number, if any: the hash's first row, else (collision) a scan. */
+  private firstInBatch(send: readonly ContactRow[], candidate: number | undefined, phone: string): ContactRow | undefined {
+    if (candidate === undefined) return undefined;
+    if (send[candidate]!.phone === phone) return send[candidate];
+    return send.find((r) => r.phone === phone);
   }
 
   private duplicate(r: ContactRow, keptLine: number): RejectEntry {

@@ -20,6 +20,8 @@ function mix(h: number): number {
 export class SeenPhones {
   private readonly bits: Int32Array;
   private readonly mask: number;
+  /** A 32-bit hash of the number last passed to testAndAdd (for callers' own small hash tables). */
+  lastHash = 0;
 
   /** 2^bitsLog2 bits; the default 26 = 64 Mi bits = 8 MB. Tests pass a tiny size to force false positives. */
   constructor(bitsLog2 = 26) {
@@ -39,6 +41,7 @@ export class SeenPhones {
       h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     }
     h1 = mix(h1);
+    this.lastHash = h1;
     h2 = mix(h2) | 1;
     let seen = true;
     for (let k = 0; k < PROBES; k++) {

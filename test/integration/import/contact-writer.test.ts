@@ -13,6 +13,12 @@ import { reportLines } from './helpers';
 const env = useTestEnv();
 
 /**
+ * Two numbers with the same 32-bit hash in SeenPhones (found by search): the writer's in-batch repeat
+ * lookup must compare numbers, not just hashes. Line 952 repeats 951, whose hash 950 had first.
+ */
+const HASH_TWINS: Record<number, string> = { 950: '+919870049599', 951: '+919870212382', 952: '+919870212382' };
+
+/**
  * 1,000 lines in batches of 100; past line 352 every 7th repeats the number of line n-350 (an earlier
  * batch); 500 repeats 499 (same batch); 900 and 901 both repeat line 3 (an earlier batch, twice in one).
  */
@@ -20,7 +26,7 @@ function rows(): ContactRow[] {
   const out: ContactRow[] = [];
   for (let line = 2; line < 1002; line++) {
     const n = line % 7 === 0 && line > 352 ? line - 350 : line === 500 ? 499 : line === 900 || line === 901 ? 3 : line;
-    const phone = `+9198760${String(n).padStart(5, '0')}`;
+    const phone = HASH_TWINS[line] ?? `+9198760${String(n).padStart(5, '0')}`;
     out.push({ phone, raw: phone, variablesLiteral: `{\\"n\\":\\"${line}\\"}`, line, rawRow: `P${line},${phone}` });
   }
   return out;
@@ -77,5 +83,6 @@ describe('ContactWriter', () => {
     expect(real.report).toContain('357,"P357,+919876000007",phone,duplicate of line 7: +919876000007');
     expect(real.report).toContain('900,"P900,+919876000003",phone,duplicate of line 3: +919876000003');
     expect(real.report).toContain('901,"P901,+919876000003",phone,duplicate of line 3: +919876000003');
+    expect(real.report).toContain('952,"P952,+919870212382",phone,duplicate of line 951: +919870212382');
   });
 });
