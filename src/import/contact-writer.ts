@@ -95,7 +95,7 @@ export class ContactWriter {
     private readonly report: RejectReport,
     /** False while the suppression list is empty: saves one query per batch. */
     private readonly checkSuppressions: boolean,
-    private readonly batchSize = 5000,
+    private readonly batchSize = 2000,
     /** Numbers written so far (approximately); one per import, shared by all its connections. */
     private readonly seen = new SeenPhones(),
   ) {}
