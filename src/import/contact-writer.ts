@@ -76,6 +76,14 @@ export function textArray(values: readonly string[]): string {
 
 const SUPPRESSED_SQL = `SELECT phone, reason FROM suppressions WHERE phone = ANY($1::text[])`;
 
+interface PlannedPart {
+  /** Rows in the part, repeats included. */
+  rows: number;
+  params: string[];
+  maybeSeen: ContactRow[];
+  repeats: { row: ContactRow; first: number }[];
+}
+
 class Batch {
   rows: ContactRow[] = [];
   /** Rows rejected while parsing this batch's lines, so the report stays in line order. */
@@ -112,12 +120,17 @@ export class ContactWriter {
     this.batch.rejects.push(entry);
   }
 
-  /** Sends the current batch once the previous one is done (keeps one batch in flight). */
+  /**
+   * Sends the current batch once the previous one is done (keeps one batch in flight). Without suppressions
+   * to look up, the batch's statement parameters are built before waiting, so PostgreSQL gets the next
+   * batch the moment it finishes one.
+   */
   async flush(): Promise<void> {
     const batch = this.batch;
     this.batch = new Batch();
+    const planned = this.checkSuppressions ? null : this.plan(batch.rows);
     if (this.inFlight) await this.inFlight;
-    const p = this.write(batch);
+    const p = this.write(batch, planned);
     // Handled later by the next flush()/finish(); the no-op catch stops an "unhandled rejection" meanwhile.
     p.catch(() => undefined);
     this.inFlight = p;
@@ -134,10 +147,10 @@ export class ContactWriter {
     await this.inFlight?.catch(() => undefined);
   }
 
-  private async write(batch: Batch): Promise<void> {
+  private async write(batch: Batch, planned: PlannedPart[] | null): Promise<void> {
     const entries = batch.rejects;
     let rows = batch.rows;
-    if (rows.length && this.checkSuppressions) {
+    if (planned === null && rows.length) {
       const { rows: hits } = await this.clients[0]!.query<{ phone: string; reason: string | null }>(SUPPRESSED_SQL, [
         rows.map((r) => r.phone),
       ]);
@@ -154,8 +167,8 @@ export class ContactWriter {
         }
       }
     }
-    if (rows.length) {
-      const parts = this.partition(rows);
+    const parts = planned ?? this.plan(rows);
+    if (parts.length) {
       const settled = await Promise.allSettled(parts.map((part, i) => this.insert(this.clients[i]!, part)));
       for (const r of settled) {
         if (r.status === 'rejected') throw r.reason;
@@ -182,9 +195,16 @@ export class ContactWriter {
     return parts;
   }
 
-  /** Inserts one part; returns report entries for its duplicates. */
-  private async insert(client: PoolClient, rows: ContactRow[]): Promise<RejectEntry[]> {
-    if (rows.length === 0) return [];
+  /** One planned part per connection (none for an empty batch). */
+  private plan(rows: ContactRow[]): PlannedPart[] {
+    return rows.length ? this.partition(rows).map((part) => this.planPart(part)) : [];
+  }
+
+  /**
+   * Sorts a part's rows into: repeats of a number earlier in the batch (settled here), rows the filter
+   * has certainly not seen, and rows it may have seen (checked against the table); builds the parameters.
+   */
+  private planPart(rows: ContactRow[]): PlannedPart {
     const send: ContactRow[] = [];
     const fresh: boolean[] = [];
     const maybeSeen: ContactRow[] = [];
@@ -207,7 +227,7 @@ export class ContactWriter {
       send.push(r);
       fresh.push(isFresh);
     }
-    const { rows: earlier } = await client.query<{ phone: string; line: number }>(INSERT_SQL, [
+    const params = [
       this.listId,
       plainArray(send.map((r) => r.phone)),
       textArray(send.map((r) => r.raw)),
@@ -215,7 +235,15 @@ export class ContactWriter {
       plainArray(send.map((r) => r.line)),
       plainArray(fresh),
       plainArray(maybeSeen.map((r) => r.phone)),
-    ]);
+    ];
+    return { rows: rows.length, params, maybeSeen, repeats };
+  }
+
+  /** Inserts one planned part; returns report entries for its duplicates. */
+  private async insert(client: PoolClient, part: PlannedPart): Promise<RejectEntry[]> {
+    if (part.rows === 0) return [];
+    const { maybeSeen, repeats } = part;
+    const { rows: earlier } = await client.query<{ phone: string; line: number }>(INSERT_SQL, part.params);
     // A number stored by an earlier batch beat every occurrence in this one; otherwise the batch's first did.
     const earlierLine = new Map(earlier.map((e) => [e.phone, e.line]));
     const lost: RejectEntry[] = [];
@@ -225,7 +253,7 @@ export class ContactWriter {
     }
     for (const { row, first } of repeats) lost.push(this.duplicate(row, earlierLine.get(row.phone) ?? first));
     this.counts.duplicates += lost.length;
-    this.counts.accepted += rows.length - lost.length;
+    this.counts.accepted += part.rows - lost.length;
     return lost;
   }
 
