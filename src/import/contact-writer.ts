@@ -6,15 +6,19 @@
  * to the same connection, so "first wins" still holds per number and every duplicate is found on the
  * connection that kept the first one).
  *
- * De-duplication happens in PostgreSQL, so memory does not grow with the file (5M phone strings in a JS
- * Set would be ~400 MB): `ON CONFLICT (list_id, phone) DO NOTHING` keeps the first occurrence (rows are
- * inserted in array order, i.e. line order, and batches in sequence) and the statement returns only the
- * lines that lost. The line each duplicate lost to is looked up afterwards (about 1% of rows).
+ * De-duplication must not keep every number in memory (5M phone strings in a JS Set would be ~400 MB).
+ * Numbers repeated within one batch are resolved in JS (a map bounded by the batch size). Across batches,
+ * a fixed-size Bloom filter (seen-phones.ts) marks almost every row as certainly new: those are inserted
+ * without any lookup, one unique-index insert each. Only the rest (real duplicates of earlier batches
+ * and rare false positives) are checked against the table, in the same statement, which also returns the
+ * line each duplicate lost to. This replaced `ON CONFLICT DO NOTHING`, whose speculative insertion
+ * searched the unique index twice per row. First occurrence wins: lines go in order, batches in sequence.
  * Suppressed numbers are filtered out before the insert with one indexed lookup per batch, skipped
  * entirely while the suppression list is empty (checked at start; sending checks suppressions again).
  */
 import type { PoolClient } from 'pg';
 import type { RejectEntry, RejectReport } from './reject-report';
+import { SeenPhones } from './seen-phones';
 
 export interface ContactRow {
   phone: string;
@@ -32,23 +36,30 @@ export interface WriteCounts {
   suppressed: number;
 }
 
-// Without a join or ORDER BY the executor inserts unnest's rows in array order, so "first wins" holds.
+/**
+ * One statement per batch part, rows in line order (so ids follow line order). `fresh` rows (the Bloom
+ * filter has certainly not seen the number) are inserted without any lookup; the unique index alone
+ * would still refuse a duplicate, which fails the import rather than losing a row. Other rows are
+ * inserted only if no earlier batch stored the number (NOT EXISTS runs only for them: OR stops at a true
+ * `fresh`). Numbers repeated within the batch never get here (the writer resolves those itself), so
+ * rows of one statement cannot conflict with each other. The SELECT shares the INSERT's snapshot: for
+ * the numbers in $7 it returns what earlier batches stored, i.e. exactly the rows each duplicate lost to.
+ */
 const INSERT_SQL = `
 WITH ins AS (
   INSERT INTO contacts (list_id, phone, raw_phone, variables, source_line)
   SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line
-  FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[]) AS u(phone, raw_phone, variables, source_line)
-  ON CONFLICT (list_id, phone) DO NOTHING
-  RETURNING source_line
+  FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[], $6::bool[]) AS u(phone, raw_phone, variables, source_line, fresh)
+  WHERE u.fresh OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.list_id = $1::uuid AND c.phone COLLATE "C" = u.phone)
 )
-SELECT ARRAY(SELECT unnest($5::int4[]) EXCEPT ALL SELECT source_line FROM ins) AS losers`;
+SELECT c.phone, c.source_line AS line FROM contacts c WHERE c.list_id = $1::uuid AND c.phone COLLATE "C" = ANY($7::text[])`;
 
 /**
  * PostgreSQL array literals built here rather than by node-postgres, whose per-element escaping (two
  * regex passes plus a type check per value) was the importer's largest JS cost after GC. E.164 numbers
  * and integers never need quoting; other text is quoted with `\` and `"` escaped.
  */
-export function plainArray(values: readonly (string | number)[]): string {
+export function plainArray(values: readonly (string | number | boolean)[]): string {
   return `{${values.join(',')}}`;
 }
 
@@ -64,7 +75,14 @@ export function textArray(values: readonly string[]): string {
 }
 
 const SUPPRESSED_SQL = `SELECT phone, reason FROM suppressions WHERE phone = ANY($1::text[])`;
-const KEPT_SQL = `SELECT phone, source_line AS line FROM contacts WHERE list_id = $1 AND phone = ANY($2::text[])`;
+
+interface PlannedPart {
+  /** Rows in the part, repeats included. */
+  rows: number;
+  params: string[];
+  maybeSeen: ContactRow[];
+  repeats: { row: ContactRow; first: number }[];
+}
 
 class Batch {
   rows: ContactRow[] = [];
@@ -85,7 +103,9 @@ export class ContactWriter {
     private readonly report: RejectReport,
     /** False while the suppression list is empty: saves one query per batch. */
     private readonly checkSuppressions: boolean,
-    private readonly batchSize = 5000,
+    private readonly batchSize = 2000,
+    /** Numbers written so far (approximately); one per import, shared by all its connections. */
+    private readonly seen = new SeenPhones(),
   ) {}
 
   get full(): boolean {
@@ -100,12 +120,17 @@ export class ContactWriter {
     this.batch.rejects.push(entry);
   }
 
-  /** Sends the current batch once the previous one is done (keeps one batch in flight). */
+  /**
+   * Sends the current batch once the previous one is done (keeps one batch in flight). Without suppressions
+   * to look up, the batch's statement parameters are built before waiting, so PostgreSQL gets the next
+   * batch the moment it finishes one.
+   */
   async flush(): Promise<void> {
     const batch = this.batch;
     this.batch = new Batch();
+    const planned = this.checkSuppressions ? null : this.plan(batch.rows);
     if (this.inFlight) await this.inFlight;
-    const p = this.write(batch);
+    const p = this.write(batch, planned);
     // Handled later by the next flush()/finish(); the no-op catch stops an "unhandled rejection" meanwhile.
     p.catch(() => undefined);
     this.inFlight = p;
@@ -122,10 +147,10 @@ export class ContactWriter {
     await this.inFlight?.catch(() => undefined);
   }
 
-  private async write(batch: Batch): Promise<void> {
+  private async write(batch: Batch, planned: PlannedPart[] | null): Promise<void> {
     const entries = batch.rejects;
     let rows = batch.rows;
-    if (rows.length && this.checkSuppressions) {
+    if (planned === null && rows.length) {
       const { rows: hits } = await this.clients[0]!.query<{ phone: string; reason: string | null }>(SUPPRESSED_SQL, [
         rows.map((r) => r.phone),
       ]);
@@ -142,8 +167,8 @@ export class ContactWriter {
         }
       }
     }
-    if (rows.length) {
-      const parts = this.partition(rows);
+    const parts = planned ?? this.plan(rows);
+    if (parts.length) {
       const settled = await Promise.allSettled(parts.map((part, i) => this.insert(this.clients[i]!, part)));
       for (const r of settled) {
         if (r.status === 'rejected') throw r.reason;
@@ -170,36 +195,76 @@ export class ContactWriter {
     return parts;
   }
 
-  /** Inserts one part; returns report entries for its duplicates. */
-  private async insert(client: PoolClient, rows: ContactRow[]): Promise<RejectEntry[]> {
-    if (rows.length === 0) return [];
-    const { rows: res } = await client.query<{ losers: number[] }>(INSERT_SQL, [
-      this.listId,
-      plainArray(rows.map((r) => r.phone)),
-      textArray(rows.map((r) => r.raw)),
-      `{"${rows.map((r) => r.variablesLiteral).join('","')}"}`,
-      plainArray(rows.map((r) => r.line)),
-    ]);
-    const losers = res[0]?.losers ?? [];
-    this.counts.accepted += rows.length - losers.length;
-    return losers.length ? this.describeDuplicates(client, rows, losers) : [];
+  /** One planned part per connection (none for an empty batch). */
+  private plan(rows: ContactRow[]): PlannedPart[] {
+    return rows.length ? this.partition(rows).map((part) => this.planPart(part)) : [];
   }
 
-  private async describeDuplicates(client: PoolClient, rows: ContactRow[], lines: number[]): Promise<RejectEntry[]> {
-    const lost = new Set(lines);
-    const losers = rows.filter((r) => lost.has(r.line));
-    const kept = new Map<string, number>();
-    const { rows: found } = await client.query<{ phone: string; line: number }>(KEPT_SQL, [
+  /**
+   * Sorts a part's rows into: repeats of a number earlier in the batch (settled here), rows the filter
+   * has certainly not seen, and rows it may have seen (checked against the table); builds the parameters.
+   */
+  private planPart(rows: ContactRow[]): PlannedPart {
+    const send: ContactRow[] = [];
+    const fresh: boolean[] = [];
+    const maybeSeen: ContactRow[] = [];
+    const repeats: { row: ContactRow; first: number }[] = [];
+    // Numbers repeated within this batch, by hash → index in `send` (small-integer keys: no string hashing).
+    // Only rows the filter has maybe seen can be repeats; a fresh row is new to the batch too.
+    const byHash = new Map<number, number>();
+    for (const r of rows) {
+      const isFresh = !this.seen.testAndAdd(r.phone);
+      const hash = this.seen.lastHash;
+      if (!isFresh) {
+        const first = this.firstInBatch(send, byHash.get(hash), r.phone);
+        if (first !== undefined) {
+          repeats.push({ row: r, first: first.line });
+          continue;
+        }
+        maybeSeen.push(r);
+      }
+      if (!byHash.has(hash)) byHash.set(hash, send.length);
+      send.push(r);
+      fresh.push(isFresh);
+    }
+    const params = [
       this.listId,
-      [...new Set(losers.map((l) => l.phone))],
-    ]);
-    for (const f of found) kept.set(f.phone, f.line);
-    this.counts.duplicates += losers.length;
-    return losers.map((r) => ({
-      line: r.line,
-      raw: r.rawRow,
-      column: this.phoneColumn,
-      reason: `duplicate of line ${kept.get(r.phone) ?? '?'}: ${r.phone}`,
-    }));
+      plainArray(send.map((r) => r.phone)),
+      textArray(send.map((r) => r.raw)),
+      `{"${send.map((r) => r.variablesLiteral).join('","')}"}`,
+      plainArray(send.map((r) => r.line)),
+      plainArray(fresh),
+      plainArray(maybeSeen.map((r) => r.phone)),
+    ];
+    return { rows: rows.length, params, maybeSeen, repeats };
+  }
+
+  /** Inserts one planned part; returns report entries for its duplicates. */
+  private async insert(client: PoolClient, part: PlannedPart): Promise<RejectEntry[]> {
+    if (part.rows === 0) return [];
+    const { maybeSeen, repeats } = part;
+    const { rows: earlier } = await client.query<{ phone: string; line: number }>(INSERT_SQL, part.params);
+    // A number stored by an earlier batch beat every occurrence in this one; otherwise the batch's first did.
+    const earlierLine = new Map(earlier.map((e) => [e.phone, e.line]));
+    const lost: RejectEntry[] = [];
+    for (const r of maybeSeen) {
+      const kept = earlierLine.get(r.phone);
+      if (kept !== undefined) lost.push(this.duplicate(r, kept));
+    }
+    for (const { row, first } of repeats) lost.push(this.duplicate(row, earlierLine.get(row.phone) ?? first));
+    this.counts.duplicates += lost.length;
+    this.counts.accepted += part.rows - lost.length;
+    return lost;
+  }
+
+  /** The batch's earlier row with this number, if any: the hash's first row, else (collision) a scan. */
+  private firstInBatch(send: readonly ContactRow[], candidate: number | undefined, phone: string): ContactRow | undefined {
+    if (candidate === undefined) return undefined;
+    if (send[candidate]!.phone === phone) return send[candidate];
+    return send.find((r) => r.phone === phone);
+  }
+
+  private duplicate(r: ContactRow, keptLine: number): RejectEntry {
+    return { line: r.line, raw: r.rawRow, column: this.phoneColumn, reason: `duplicate of line ${keptLine}: ${r.phone}` };
   }
 }

@@ -49,7 +49,7 @@ export async function createImportingList(pg: Pool, list: NewList): Promise<stri
 
 /**
  * Starts the contacts transaction on every writer connection; the first holds the list row lock so a
- * concurrent import cannot replace the list. NO KEY UPDATE, because the other writers' foreign-key checks
+ * concurrent import cannot replace the list. NO KEY UPDATE, because the other writers' list checks (contacts_check_list trigger)
  * take KEY SHARE on the same row, which FOR UPDATE would block.
  */
 export async function beginListTransaction(clients: readonly PoolClient[], listId: string): Promise<void> {
