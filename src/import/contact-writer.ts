@@ -37,22 +37,30 @@ export interface WriteCounts {
 }
 
 /**
- * One statement per batch part, rows in line order (so ids follow line order). `fresh` rows (the Bloom
- * filter has certainly not seen the number) are inserted without any lookup; the unique index alone
- * would still refuse a duplicate, which fails the import rather than losing a row. Other rows are
- * inserted only if no earlier batch stored the number (NOT EXISTS runs only for them: OR stops at a true
- * `fresh`). Numbers repeated within the batch never get here (the writer resolves those itself), so
- * rows of one statement cannot conflict with each other. The SELECT shares the INSERT's snapshot: for
- * the numbers in $7 it returns what earlier batches stored, i.e. exactly the rows each duplicate lost to.
+ * One statement per batch part, rows in line order (so ids follow line order). `earlier` looks up what
+ * previous batches stored for the numbers the Bloom filter may have seen ($7): one unique-index probe
+ * per number (LATERAL … LIMIT 1 keeps it that way whatever the table statistics say; a hashed subplan or
+ * an `= ANY` filter would scan the whole list per batch when statistics are missing, as on a freshly
+ * vacuumed table). Those rows lost; every other row is inserted. Rows the filter has certainly not seen
+ * are never looked up, and the unique index alone would still refuse a duplicate, failing the import
+ * rather than losing a row. Numbers repeated within the batch never get here (the writer settles those),
+ * so rows of one statement cannot conflict with each other. All parts share one snapshot, so `earlier`
+ * never sees this statement's own rows.
  */
 const INSERT_SQL = `
-WITH ins AS (
+WITH earlier AS MATERIALIZED (
+  SELECT m.phone, k.line
+  FROM unnest($7::text[]) AS m(phone)
+  CROSS JOIN LATERAL (
+    SELECT c.source_line AS line FROM contacts c WHERE c.list_id = $1::uuid AND c.phone COLLATE "C" = m.phone LIMIT 1
+  ) k
+), ins AS (
   INSERT INTO contacts (list_id, phone, raw_phone, variables, source_line)
   SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line
   FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[], $6::bool[]) AS u(phone, raw_phone, variables, source_line, fresh)
-  WHERE u.fresh OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.list_id = $1::uuid AND c.phone COLLATE "C" = u.phone)
+  WHERE u.fresh OR NOT EXISTS (SELECT 1 FROM earlier e WHERE e.phone = u.phone)
 )
-SELECT c.phone, c.source_line AS line FROM contacts c WHERE c.list_id = $1::uuid AND c.phone COLLATE "C" = ANY($7::text[])`;
+SELECT phone, line FROM earlier`;
 
 /**
  * PostgreSQL array literals built here rather than by node-postgres, whose per-element escaping (two
