@@ -47,7 +47,7 @@ export interface WriteCounts {
  * so rows of one statement cannot conflict with each other. All parts share one snapshot, so `earlier`
  * never sees this statement's own rows.
  */
-const INSERT_SQL = `
+export const INSERT_SQL = `
 WITH earlier AS MATERIALIZED (
   SELECT m.phone, k.line
   FROM unnest($7::text[]) AS m(phone)
