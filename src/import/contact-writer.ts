@@ -10,9 +10,9 @@
  * Numbers repeated within one batch are resolved in JS (a map bounded by the batch size). Across batches,
  * a fixed-size Bloom filter (seen-phones.ts) marks almost every row as certainly new: those are inserted
  * without any lookup, one unique-index insert each. Only the rest (real duplicates of earlier batches
- * and rare false positives) are checked against the table, in the same statement, which also returns the
- * line each duplicate lost to. This replaced `ON CONFLICT DO NOTHING`, whose speculative insertion
- * searched the unique index twice per row. First occurrence wins: lines go in order, batches in sequence.
+ * and rare false positives) take ON CONFLICT, in the same statement, which also returns the line each
+ * duplicate lost to. ON CONFLICT for every row, as before, searched the unique index twice per row
+ * (speculative insertion). First occurrence wins: lines go in order, batches in sequence.
  * Suppressed numbers are filtered out before the insert with one indexed lookup per batch, skipped
  * entirely while the suppression list is empty (checked at start; sending checks suppressions again).
  */
@@ -37,22 +37,27 @@ export interface WriteCounts {
 }
 
 /**
- * One statement per batch part, rows in line order (so ids follow line order). `fresh` rows (the Bloom
- * filter has certainly not seen the number) are inserted without any lookup; the unique index alone
- * would still refuse a duplicate, which fails the import rather than losing a row. Other rows are
- * inserted only if no earlier batch stored the number (NOT EXISTS runs only for them: OR stops at a true
- * `fresh`). Numbers repeated within the batch never get here (the writer resolves those itself), so
- * rows of one statement cannot conflict with each other. The SELECT shares the INSERT's snapshot: for
- * the numbers in $7 it returns what earlier batches stored, i.e. exactly the rows each duplicate lost to.
+ * One statement per batch part. Ids are drawn in line order first (so they follow line order whichever
+ * insert writes the row). Rows the Bloom filter has certainly not seen are inserted blind: no lookup, and
+ * the unique index alone would still refuse a duplicate, failing the import rather than losing a row.
+ * The others go through ON CONFLICT on the (list_id, phone) unique index, which needs no plan choice:
+ * lookups planned from statistics once scanned the whole list per batch on a table vacuumed while empty.
+ * The no-op DO UPDATE makes RETURNING give, for every such row, the line stored for its number: its own
+ * (inserted) or an earlier batch's (it lost to that line). Numbers repeated within the batch never get
+ * here (the writer settles those), so no row of one statement conflicts with another.
  */
-const INSERT_SQL = `
-WITH ins AS (
-  INSERT INTO contacts (list_id, phone, raw_phone, variables, source_line)
-  SELECT $1::uuid, u.phone, u.raw_phone, u.variables::jsonb, u.source_line
+export const INSERT_SQL = `
+WITH b AS MATERIALIZED (
+  SELECT nextval('contacts_id_seq'::regclass) AS id, u.*
   FROM unnest($2::text[], $3::text[], $4::text[], $5::int4[], $6::bool[]) AS u(phone, raw_phone, variables, source_line, fresh)
-  WHERE u.fresh OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.list_id = $1::uuid AND c.phone COLLATE "C" = u.phone)
+), blind AS (
+  INSERT INTO contacts (id, list_id, phone, raw_phone, variables, source_line)
+  SELECT id, $1::uuid, phone, raw_phone, variables::jsonb, source_line FROM b WHERE fresh
 )
-SELECT c.phone, c.source_line AS line FROM contacts c WHERE c.list_id = $1::uuid AND c.phone COLLATE "C" = ANY($7::text[])`;
+INSERT INTO contacts (id, list_id, phone, raw_phone, variables, source_line)
+SELECT id, $1::uuid, phone, raw_phone, variables::jsonb, source_line FROM b WHERE NOT fresh
+ON CONFLICT (list_id, phone) DO UPDATE SET source_line = contacts.source_line
+RETURNING phone, source_line AS line`;
 
 /**
  * PostgreSQL array literals built here rather than by node-postgres, whose per-element escaping (two
@@ -234,7 +239,6 @@ export class ContactWriter {
       `{"${send.map((r) => r.variablesLiteral).join('","')}"}`,
       plainArray(send.map((r) => r.line)),
       plainArray(fresh),
-      plainArray(maybeSeen.map((r) => r.phone)),
     ];
     return { rows: rows.length, params, maybeSeen, repeats };
   }
@@ -243,15 +247,15 @@ export class ContactWriter {
   private async insert(client: PoolClient, part: PlannedPart): Promise<RejectEntry[]> {
     if (part.rows === 0) return [];
     const { maybeSeen, repeats } = part;
-    const { rows: earlier } = await client.query<{ phone: string; line: number }>(INSERT_SQL, part.params);
-    // A number stored by an earlier batch beat every occurrence in this one; otherwise the batch's first did.
-    const earlierLine = new Map(earlier.map((e) => [e.phone, e.line]));
+    const { rows: stored } = await client.query<{ phone: string; line: number }>(INSERT_SQL, part.params);
+    // The line stored for each maybe-seen number; a number the batch inserted blind is its first line.
+    const keptLine = new Map(stored.map((e) => [e.phone, e.line]));
     const lost: RejectEntry[] = [];
     for (const r of maybeSeen) {
-      const kept = earlierLine.get(r.phone);
-      if (kept !== undefined) lost.push(this.duplicate(r, kept));
+      const kept = keptLine.get(r.phone)!;
+      if (kept !== r.line) lost.push(this.duplicate(r, kept));
     }
-    for (const { row, first } of repeats) lost.push(this.duplicate(row, earlierLine.get(row.phone) ?? first));
+    for (const { row, first } of repeats) lost.push(this.duplicate(row, keptLine.get(row.phone) ?? first));
     this.counts.duplicates += lost.length;
     this.counts.accepted += part.rows - lost.length;
     return lost;

@@ -49,8 +49,8 @@ export async function createImportingList(pg: Pool, list: NewList): Promise<stri
 
 /**
  * Starts the contacts transaction on every writer connection; the first holds the list row lock so a
- * concurrent import cannot replace the list. NO KEY UPDATE, because the other writers' list checks (contacts_check_list trigger)
- * take KEY SHARE on the same row, which FOR UPDATE would block.
+ * concurrent import cannot replace the list. NO KEY UPDATE, because the other writers' list checks (the
+ * contacts_check_list trigger) take KEY SHARE on the same row, which FOR UPDATE would block.
  */
 export async function beginListTransaction(clients: readonly PoolClient[], listId: string): Promise<void> {
   for (const c of clients) await c.query('BEGIN');

@@ -3,10 +3,11 @@
  * rest only if no earlier batch stored the number. A filter far too small (every row "maybe seen") and
  * the real one must store exactly the same contacts and report exactly the same duplicates.
  */
-import { ContactWriter, type ContactRow } from '../../../src/import/contact-writer';
+import { ContactWriter, INSERT_SQL, type ContactRow } from '../../../src/import/contact-writer';
 import { beginListTransaction, commitListTransaction, createImportingList } from '../../../src/import/list-store';
 import { RejectReport } from '../../../src/import/reject-report';
 import { SeenPhones } from '../../../src/import/seen-phones';
+import { manyContacts, seedList } from '../../fixtures/seed-list';
 import { useTestEnv } from '../../helpers/env';
 import { reportLines } from './helpers';
 
@@ -84,5 +85,21 @@ describe('ContactWriter', () => {
     expect(real.report).toContain('900,"P900,+919876000003",phone,duplicate of line 3: +919876000003');
     expect(real.report).toContain('901,"P901,+919876000003",phone,duplicate of line 3: +919876000003');
     expect(real.report).toContain('952,"P952,+919870212382",phone,duplicate of line 951: +919870212382');
+  });
+
+  it('finds earlier batches through the unique index, never through a planned scan of the list', async () => {
+    // Vacuumed while empty, then filled: lookups planned from those statistics once scanned the whole
+    // list for every batch (a hashed subplan, or the (list_id, id) index with a filter on the number).
+    const pg = env.container().pg;
+    await pg.query('DELETE FROM contact_lists');
+    await pg.query('VACUUM contacts');
+    const listId = await seedList(pg, 'big', [], manyContacts(30_000));
+    const maybe = Array.from({ length: 40 }, (_, i) => `+9190${String(i * 997).padStart(8, '0')}`);
+    const { rows } = await pg.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${INSERT_SQL}`, [
+      listId, `{${maybe.join(',')}}`, `{${maybe.join(',')}}`, `{${maybe.map(() => '"{}"').join(',')}}`, `{${maybe.map((_, i) => i + 2).join(',')}}`, `{${maybe.map(() => 'f').join(',')}}`,
+    ]);
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toContain('Conflict Arbiter Indexes: contacts_list_id_phone_key');
+    expect(plan).not.toMatch(/Scan[^\n]* on contacts/);
   });
 });
