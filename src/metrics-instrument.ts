@@ -10,11 +10,11 @@ import type { Pacer } from './sending/pacer';
 
 export function instrumentProvider(provider: SmsProvider, now: () => number = () => performance.now()): SmsProvider {
   return {
-    async send(req, signal) {
+    async send(req, signal, onWrite) {
       providerRequests.inc({ kind: 'send' });
       const started = now();
       try {
-        const outcome = await provider.send(req, signal);
+        const outcome = await provider.send(req, signal, onWrite);
         providerOutcomes.inc({ outcome: outcome.kind });
         sendLatency.observe({ outcome: outcome.kind }, (now() - started) / 1000);
         return outcome;

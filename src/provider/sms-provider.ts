@@ -38,7 +38,8 @@ export type DeliveryReport =
   | { found: false; detail: string };
 
 export interface SmsProvider {
-  send(req: SendRequest, signal?: AbortSignal): Promise<SendOutcome>;
+  /** `onWrite` runs right before the request is written to a connection (the pacer measures lateness there). */
+  send(req: SendRequest, signal?: AbortSignal, onWrite?: () => void): Promise<SendOutcome>;
   balance(kind: BalanceKind, signal?: AbortSignal): Promise<number>;
   deliveryReport(sessionId: string, signal?: AbortSignal): Promise<DeliveryReport>;
   close(): Promise<void>;

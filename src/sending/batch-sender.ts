@@ -116,8 +116,17 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     stats.requests++;
     let outcome: SendOutcome;
     try {
-      const sending = deps.provider.send(buildRequest(campaign, group.messages));
-      if (deps.pacer.dispatched(admission)) stats.lateAdmissions++;
+      // Lateness is judged when the request is written to a connection (a new connection's set-up counts),
+      // and once more right after the hand-over for providers that do not report writes (test doubles).
+      let recorded = false;
+      const judge = (): void => {
+        if (!recorded && deps.pacer.dispatched(admission)) {
+          recorded = true;
+          stats.lateAdmissions++;
+        }
+      };
+      const sending = deps.provider.send(buildRequest(campaign, group.messages), undefined, judge);
+      judge();
       outcome = await sending;
     } catch (err) {
       // The port promises outcomes, not throws; a throw after the request may have left is ambiguous.

@@ -48,7 +48,7 @@ export class TwoFactorClient implements SmsProvider {
    * reports no per-number result, so a `permanent_recipient` on a multi-number request does not say which
    * number is bad; callers should re-send such a pack one number at a time.
    */
-  async send(req: SendRequest, signal?: AbortSignal): Promise<SendOutcome> {
+  async send(req: SendRequest, signal?: AbortSignal, onWrite?: () => void): Promise<SendOutcome> {
     if (req.to.length === 0) throw new ValidationError('a send needs at least one recipient', 'to');
     const body = buildSendForm(req, this.apiKey).toString();
     const result = await this.http.request({
@@ -57,6 +57,7 @@ export class TwoFactorClient implements SmsProvider {
       body,
       contentType: 'application/x-www-form-urlencoded; charset=utf-8',
       signal,
+      onWrite,
     });
     const raw = result.ok ? classifySendResponse(result.response) : classifyTransportFailure(result.failure);
     const outcome: SendOutcome = raw.kind === 'accepted' ? raw : { ...raw, detail: this.scrub(raw.detail) };

@@ -42,6 +42,8 @@ export interface HttpRequest {
   body?: string;
   contentType?: string;
   signal?: AbortSignal;
+  /** Called synchronously right before the request is written to a connection (after any connect). */
+  onWrite?: () => void;
 }
 
 /** `code: message` of an undici/Node error, e.g. `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1`. */
@@ -112,6 +114,7 @@ export class HttpTransport {
             return;
           }
           written = true;
+          req.onWrite?.();
         },
         onResponseStart: (_c, statusCode, responseHeaders) => {
           status = statusCode;

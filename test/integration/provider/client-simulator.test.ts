@@ -41,6 +41,19 @@ describe('send', () => {
     expect(sim.stats()).toMatchObject({ requests: 3, accepted: 3, acceptedRecipients: 4, duplicates: 1 });
   });
 
+  it('reports the moment the request is written, once, before the answer (the pacer judges lateness there)', async () => {
+    const fresh = clientFor(KEY); // no connection yet: the write follows the connect
+    try {
+      const events: string[] = [];
+      const answer = fresh.send(text('Order 44 shipped', [A]), undefined, () => events.push('write'));
+      expect(events).toEqual([]); // not written synchronously: the connection is still being opened
+      await answer.then(() => events.push('answer'));
+      expect(events).toEqual(['write', 'answer']);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('accepts a template send and renders its variables into the report', async () => {
     sim.configure({ templates: { ORDER: 'Hi {#var#}, order {#var#} shipped' } });
     const out = await client.send({ module: 'PROMO_SMS', to: [A], from: 'ACMEIN', content: { kind: 'template', name: 'ORDER', vars: ['Asha', '42'] } });
