@@ -14,6 +14,16 @@ export interface SlotReserver {
  * Resolves when the caller may send. The lag between admission and the request is not re-checked here (the
  * caller sends at once and these requests are a small share of the budget); the guard absorbs it.
  */
+/** A balance source whose every lookup first takes a slot (balance checks spend the same request budget). */
+export function pacedBalance<K>(acquireSlot: () => Promise<void>, source: { balance(kind: K): Promise<number> }): { balance(kind: K): Promise<number> } {
+  return {
+    balance: async (kind: K) => {
+      await acquireSlot();
+      return source.balance(kind);
+    },
+  };
+}
+
 export function pacedSlot(pacer: SlotReserver): () => Promise<void> {
   return async () => {
     const { firstAt } = await pacer.reserve(1);

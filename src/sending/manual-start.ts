@@ -9,7 +9,7 @@
  */
 import type { Container } from '../container';
 import { BalanceUnavailableError, measureCredits } from '../campaign/credit-check';
-import { pacedSlot } from '../delivery/paced-slot';
+import { pacedBalance, pacedSlot } from '../delivery/paced-slot';
 import { ConflictError, ServiceError, ValidationError } from '../errors';
 import type { SmsProvider } from '../provider/sms-provider';
 import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client';
@@ -47,7 +47,7 @@ export async function startCampaignManually(
 async function requireCredits(deps: ManualStartDeps, campaignId: string, balances: BalanceSource | undefined): Promise<void> {
   const own = balances ? null : configuredProvider(deps, campaignId);
   try {
-    const check = await measureCredits(deps, pacedBalance(deps, balances ?? own!), campaignId).catch((err: unknown) => {
+    const check = await measureCredits(deps, budgetedBalance(deps, balances ?? own!), campaignId).catch((err: unknown) => {
       if (!(err instanceof BalanceUnavailableError)) throw err;
       throw new ServiceError(
         `campaign ${campaignId} not started: ${err.message}. Nothing was sent; try again when the provider answers, ` +
@@ -82,13 +82,7 @@ function configuredProvider(deps: ManualStartDeps, campaignId: string): SmsProvi
 }
 
 /** The lookup spends one slot of the account-wide request budget, like every other call to the provider. */
-function pacedBalance(deps: ManualStartDeps, provider: BalanceSource): BalanceSource {
+function budgetedBalance(deps: ManualStartDeps, provider: BalanceSource): BalanceSource {
   const pacer = createPacer(deps.redis, { key: sendingKeys(deps.config.QUEUE_PREFIX).pacer, limit: deps.config.SMS_RATE_LIMIT, guardMs: deps.config.SMS_RATE_GUARD_MS });
-  const acquireSlot = pacedSlot(pacer);
-  return {
-    balance: async (kind) => {
-      await acquireSlot();
-      return provider.balance(kind);
-    },
-  };
+  return pacedBalance(pacedSlot(pacer), provider);
 }

@@ -12,7 +12,7 @@ import { pauseCampaign, resumeCampaign, startCampaign } from './campaign-control
 import { checkCredits } from '../campaign/credit-check';
 import { startCampaignServices, type CampaignServicesOptions } from '../campaign/services';
 import { applyParkedReports } from '../delivery/early-reports';
-import { pacedSlot } from '../delivery/paced-slot';
+import { pacedBalance, pacedSlot } from '../delivery/paced-slot';
 import { instrumentPacer, instrumentProvider } from '../metrics-instrument';
 import { createDefaultProvider } from './default-provider';
 import { startFeeder } from './feeder';
@@ -139,19 +139,14 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
         );
   // Campaign services. Report polls and balance checks spend slots of the same account-wide request budget.
   const acquireSlot = pacedSlot(pacer);
-  const pacedBalance = {
-    balance: async (kind: Parameters<SmsProvider['balance']>[0]): Promise<number> => {
-      await acquireSlot();
-      return provider.balance(kind);
-    },
-  };
+  const balances = pacedBalance(acquireSlot, provider);
   const campaignServices =
     opts.campaignServices === undefined || opts.campaignServices === false
       ? null
       : await startCampaignServices(container, {
           ...opts.campaignServices,
           // Credits are checked ahead of an --at instant; the run itself starts at the instant.
-          prepareRun: (campaignId) => checkCredits(container, pacedBalance, campaignId),
+          prepareRun: (campaignId) => checkCredits(container, balances, campaignId),
           startRun: (campaignId, trigger) => startCampaign(container, campaignId, { trigger }),
           pauseCampaign: (campaignId, reason) => pauseCampaign(container, campaignId, reason),
           resumeCampaign: (campaignId) => resumeCampaign(container, campaignId),

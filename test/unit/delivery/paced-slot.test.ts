@@ -1,4 +1,4 @@
-import { pacedSlot } from '../../../src/delivery/paced-slot';
+import { pacedBalance, pacedSlot } from '../../../src/delivery/paced-slot';
 
 describe('pacedSlot', () => {
   it('waits for the reserved slot, never goes early, and is admitted only after the slot', async () => {
@@ -32,5 +32,16 @@ describe('pacedSlot', () => {
     });
     await slot();
     expect(admitted).toBe(true);
+  });
+
+  it('pacedBalance takes a slot before every lookup', async () => {
+    const events: string[] = [];
+    const balances = pacedBalance(
+      async () => void events.push('slot'),
+      { balance: async (kind: string) => (events.push(`lookup ${kind}`), 42) },
+    );
+    expect(await balances.balance('TRANSACTIONAL_SMS')).toBe(42);
+    await balances.balance('PROMOTIONAL_SMS');
+    expect(events).toEqual(['slot', 'lookup TRANSACTIONAL_SMS', 'slot', 'lookup PROMOTIONAL_SMS']);
   });
 });
