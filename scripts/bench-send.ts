@@ -90,6 +90,97 @@ function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
 }
 
 async function runScenario(rate: number, latency: [number, number], workers: number, sim: RunningSimulator): Promise<void> {
+  const extraEnv = {
+    SMS_RATE_LIMIT: String(rate),
+    SMS_REQUEST_TIMEOUT_MS: '5000',
+    WORKER_OPTS: JSON.stringify({ campaignServices: false, concurrency: Math.ceil((rate * latency[1] * 1.5) / 1000 / workers) + 20 }),
+  };
+  await withScratchDeployment(sim, extraEnv, async ({ database, prefix, env, pg, redis }) => {
+    const children: ChildProcess[] = [];
+    try {
+      await sim.configure({ rate, latencyMs: latency });
+      const config = loadConfig(env);
+      const recipients = rate * duration;
+      const { campaignId } = await seedCampaign(pg, { recipients, text: 'Your code is {{name}}' });
+      // Workers start idle; every counter starts just before the campaign does. Materialising the run (PostgreSQL)
+      // is a one-time cost per campaign: measured on its own and subtracted from the sending cost.
+      for (let i = 0; i < workers; i++) children.push(await spawnWorker(env));
+      await sim.reset();
+      const cpu0 = children.map((c) => procCpuSeconds(c.pid!));
+      const redis0 = await redisCpu(redis);
+      await redis.config('RESETSTAT');
+      const pgCpu0 = new Map((await backendPids(pg, database)).map((p) => [p, procCpuSeconds(p)]));
+      const m0 = Date.now();
+      await startCampaign({ pg, redis, config }, campaignId);
+      const materialiseMs = Date.now() - m0;
+      let materialisePgCpu = 0;
+      for (const p of await backendPids(pg, database)) materialisePgCpu += procCpuSeconds(p) - (pgCpu0.get(p) ?? 0);
+      let peakPrefix = 0;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1000));
+        peakPrefix = Math.max(peakPrefix, await prefixMemory(redis, prefix));
+        for (const p of await backendPids(pg, database)) if (!pgCpu0.has(p)) pgCpu0.set(p, 0);
+        const { rows } = await pg.query<{ status: string }>(`SELECT status::text AS status FROM campaigns WHERE id = $1`, [campaignId]);
+        if (rows[0]!.status === 'completed') break;
+      }
+      const workerCpu = children.reduce((s, c, i) => s + procCpuSeconds(c.pid!) - cpu0[i]!, 0);
+      const redisCpuUsed = (await redisCpu(redis)) - redis0;
+      let pgCpu = -materialisePgCpu;
+      for (const [pid, start] of pgCpu0) pgCpu += procCpuSeconds(pid) - start;
+      const mem = await redis.info('memory');
+      const peak = Number(/^used_memory_peak:(\d+)/m.exec(mem)?.[1] ?? 0);
+      const after = await sim.stats();
+      // Achieved rate as the provider saw it: requests between the first and the last arrival.
+      const span = after.arrivalSpanMs / 1000;
+      const requests = after.requests - 1;
+      const accepted = after.acceptedRecipients;
+      const counts = await pg.query<{ status: string; n: number }>(
+        `SELECT status::text AS status, count(*)::int AS n FROM messages WHERE campaign_id = $1 GROUP BY status`,
+        [campaignId],
+      );
+      const total = workerCpu + redisCpuUsed + pgCpu;
+      console.log(
+        JSON.stringify({
+          scenario: `${rate} rps, ${latency[0]}-${latency[1]} ms, ${workers} worker process(es), ${recipients} messages`,
+          achievedPerLimit: Number((requests / span / rate).toFixed(4)),
+          maxRequestsInAny1sWindow: after.maxWindow,
+          limit: rate,
+          throttled429: after.throttled,
+          duplicates: after.duplicates,
+          acceptedRecipients: accepted,
+          statuses: Object.fromEntries(counts.rows.map((r) => [r.status, r.n])),
+          cpuSecondsPer1000: {
+            total: Number(((total / accepted) * 1000).toFixed(4)),
+            workers: Number(((workerCpu / accepted) * 1000).toFixed(4)),
+            redisServerWide: Number(((redisCpuUsed / accepted) * 1000).toFixed(4)),
+            postgres: Number(((pgCpu / accepted) * 1000).toFixed(4)),
+          },
+          microsecondsCpuPerMessage: Number(((total / accepted) * 1e6).toFixed(1)),
+          materialise: { ms: materialiseMs, postgresCpuMicrosecondsPerMessage: Number(((materialisePgCpu / recipients) * 1e6).toFixed(1)) },
+          loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+          redisPeakMemoryServerWideMB: Number((peak / 1048576).toFixed(1)),
+          redisPeakKeysOfThisRunKB: Math.round(peakPrefix / 1024),
+          workerStats: children.map((c) => JSON.parse(lastStats.get(c.pid!) ?? '{}') as object),
+        }),
+      );
+    } finally {
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    }
+  });
+}
+
+interface ScratchDeployment {
+  database: string;
+  prefix: string;
+  /** Environment for worker processes and loadConfig(). */
+  env: Record<string, string>;
+  pg: Pool;
+  redis: Redis;
+}
+
+/** A migrated scratch database and Redis prefix for one measurement, removed afterwards whatever happens. */
+async function withScratchDeployment(sim: RunningSimulator, extraEnv: Record<string, string>, fn: (d: ScratchDeployment) => Promise<void>): Promise<void> {
   const suffix = randomBytes(4).toString('hex');
   const database = `bulksms_bench_${suffix}`;
   const url = new URL(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
@@ -101,131 +192,44 @@ async function runScenario(rate: number, latency: [number, number], workers: num
     REDIS_URL,
     QUEUE_PREFIX: prefix,
     TWOFACTOR_API_KEY: API_KEY,
-    SMS_RATE_LIMIT: String(rate),
-    SMS_REQUEST_TIMEOUT_MS: '5000',
     LOG_LEVEL: 'warn',
     TWOFACTOR_BASE_URL: sim.url,
-    WORKER_OPTS: JSON.stringify({ campaignServices: false, concurrency: Math.ceil((rate * latency[1] * 1.5) / 1000 / workers) + 20 }),
+    ...extraEnv,
   };
   const pg = new Pool({ connectionString: env.DATABASE_URL, max: 4 });
   const redis = new Redis(REDIS_URL);
-  const children: ChildProcess[] = [];
   try {
-    await sim.configure({ rate, latencyMs: latency });
-    const config = loadConfig(env);
-    const recipients = rate * duration;
-    const { campaignId } = await seedCampaign(pg, { recipients, text: 'Your code is {{name}}' });
-    // Workers start idle; every counter starts just before the campaign does. Materialising the run (PostgreSQL)
-    // is a one-time cost per campaign: measured on its own and subtracted from the sending cost.
-    for (let i = 0; i < workers; i++) children.push(await spawnWorker(env));
-    await sim.reset();
-    const cpu0 = children.map((c) => procCpuSeconds(c.pid!));
-    const redis0 = await redisCpu(redis);
-    await redis.config('RESETSTAT');
-    const pgCpu0 = new Map((await backendPids(pg, database)).map((p) => [p, procCpuSeconds(p)]));
-    const m0 = Date.now();
-    await startCampaign({ pg, redis, config }, campaignId);
-    const materialiseMs = Date.now() - m0;
-    let materialisePgCpu = 0;
-    for (const p of await backendPids(pg, database)) materialisePgCpu += procCpuSeconds(p) - (pgCpu0.get(p) ?? 0);
-    let peakPrefix = 0;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 1000));
-      peakPrefix = Math.max(peakPrefix, await prefixMemory(redis, prefix));
-      for (const p of await backendPids(pg, database)) if (!pgCpu0.has(p)) pgCpu0.set(p, 0);
-      const { rows } = await pg.query<{ status: string }>(`SELECT status::text AS status FROM campaigns WHERE id = $1`, [campaignId]);
-      if (rows[0]!.status === 'completed') break;
-    }
-    const workerCpu = children.reduce((s, c, i) => s + procCpuSeconds(c.pid!) - cpu0[i]!, 0);
-    const redisCpuUsed = (await redisCpu(redis)) - redis0;
-    let pgCpu = -materialisePgCpu;
-    for (const [pid, start] of pgCpu0) pgCpu += procCpuSeconds(pid) - start;
-    const mem = await redis.info('memory');
-    const peak = Number(/^used_memory_peak:(\d+)/m.exec(mem)?.[1] ?? 0);
-    const after = await sim.stats();
-    // Achieved rate as the provider saw it: requests between the first and the last arrival.
-    const span = after.arrivalSpanMs / 1000;
-    const requests = after.requests - 1;
-    const accepted = after.acceptedRecipients;
-    const counts = await pg.query<{ status: string; n: number }>(
-      `SELECT status::text AS status, count(*)::int AS n FROM messages WHERE campaign_id = $1 GROUP BY status`,
-      [campaignId],
-    );
-    const total = workerCpu + redisCpuUsed + pgCpu;
-    console.log(
-      JSON.stringify({
-        scenario: `${rate} rps, ${latency[0]}-${latency[1]} ms, ${workers} worker process(es), ${recipients} messages`,
-        achievedPerLimit: Number((requests / span / rate).toFixed(4)),
-        maxRequestsInAny1sWindow: after.maxWindow,
-        limit: rate,
-        throttled429: after.throttled,
-        duplicates: after.duplicates,
-        acceptedRecipients: accepted,
-        statuses: Object.fromEntries(counts.rows.map((r) => [r.status, r.n])),
-        cpuSecondsPer1000: {
-          total: Number(((total / accepted) * 1000).toFixed(4)),
-          workers: Number(((workerCpu / accepted) * 1000).toFixed(4)),
-          redisServerWide: Number(((redisCpuUsed / accepted) * 1000).toFixed(4)),
-          postgres: Number(((pgCpu / accepted) * 1000).toFixed(4)),
-        },
-        microsecondsCpuPerMessage: Number(((total / accepted) * 1e6).toFixed(1)),
-        materialise: { ms: materialiseMs, postgresCpuMicrosecondsPerMessage: Number(((materialisePgCpu / recipients) * 1e6).toFixed(1)) },
-        loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
-        redisPeakMemoryServerWideMB: Number((peak / 1048576).toFixed(1)),
-        redisPeakKeysOfThisRunKB: Math.round(peakPrefix / 1024),
-        workerStats: children.map((c) => JSON.parse(lastStats.get(c.pid!) ?? '{}') as object),
-      }),
-    );
+    await fn({ database, prefix, env, pg, redis });
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
-    await cleanup(redis, prefix);
+    await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
     await pg.end();
     await withClient(maintenanceUrl(env.DATABASE_URL).adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`));
   }
-}
-
-async function cleanup(redis: Redis, prefix: string): Promise<void> {
-  await deleteKeysWithPrefix(redis, prefix);
 }
 
 /** Redis footprint of a 1M-recipient campaign while it is being fed (the window, not the campaign, is in Redis). */
 async function millionFootprint(sim: RunningSimulator): Promise<void> {
-  const suffix = randomBytes(4).toString('hex');
-  const database = `bulksms_bench_${suffix}`;
-  const url = new URL(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
-  url.pathname = `/${database}`;
-  const prefix = `bench-${suffix}`;
-  await migrate(url.toString());
-  const env = {
-    DATABASE_URL: url.toString(), REDIS_URL, QUEUE_PREFIX: prefix, TWOFACTOR_API_KEY: API_KEY, SMS_RATE_LIMIT: '2000',
-    LOG_LEVEL: 'warn', TWOFACTOR_BASE_URL: sim.url, WORKER_OPTS: '{"campaignServices":false}',
-  };
-  const pg = new Pool({ connectionString: env.DATABASE_URL, max: 4 });
-  const redis = new Redis(REDIS_URL);
-  let child: ChildProcess | undefined;
-  try {
-    await sim.configure({ rate: 2000, latencyMs: [50, 150] });
-    const { campaignId } = await seedCampaign(pg, { recipients: 1_000_000 });
-    const t0 = Date.now();
-    await startCampaign({ pg, redis, config: loadConfig(env) }, campaignId);
-    const materialiseMs = Date.now() - t0;
-    child = await spawnWorker(env);
-    let peak = 0;
-    for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      peak = Math.max(peak, await prefixMemory(redis, prefix));
+  await withScratchDeployment(sim, { SMS_RATE_LIMIT: '2000', WORKER_OPTS: '{"campaignServices":false}' }, async ({ prefix, env, pg, redis }) => {
+    let child: ChildProcess | undefined;
+    try {
+      await sim.configure({ rate: 2000, latencyMs: [50, 150] });
+      const { campaignId } = await seedCampaign(pg, { recipients: 1_000_000 });
+      const t0 = Date.now();
+      await startCampaign({ pg, redis, config: loadConfig(env) }, campaignId);
+      const materialiseMs = Date.now() - t0;
+      child = await spawnWorker(env);
+      let peak = 0;
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        peak = Math.max(peak, await prefixMemory(redis, prefix));
+      }
+      console.log(JSON.stringify({ scenario: '1M-recipient campaign queued', materialiseMs, redisKeysOfThisCampaignPeakKB: Math.round(peak / 1024) }));
+    } finally {
+      child?.kill('SIGTERM');
+      if (child) await new Promise((r) => child!.once('exit', r));
     }
-    console.log(JSON.stringify({ scenario: '1M-recipient campaign queued', materialiseMs, redisKeysOfThisCampaignPeakKB: Math.round(peak / 1024) }));
-  } finally {
-    child?.kill('SIGTERM');
-    if (child) await new Promise((r) => child!.once('exit', r));
-    await cleanup(redis, prefix);
-    redis.disconnect();
-    await pg.end();
-    await withClient(maintenanceUrl(env.DATABASE_URL).adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`));
-  }
+  });
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@
  *   npm run bench:simulator -- [--duration 5] [--connections 64] [--recipients 1] [--baseline]
  *   (env BENCH_DURATION_S / BENCH_CONNECTIONS / BENCH_RECIPIENTS work as well)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
@@ -17,6 +17,7 @@ import { Pool } from 'undici';
 import { resolveOptions } from '../src/simulator/options';
 import { handleSend } from '../src/simulator/r1';
 import { Simulator } from '../src/simulator/simulator';
+import { spawnListening } from './lib/simulator-process';
 
 function arg(name: string, env: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,19 +50,7 @@ function cpuSeconds(pid: number): number {
 }
 
 async function startChild(args: string[]): Promise<{ url: string; pid: number; stop: () => void }> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, TWOFACTOR_API_KEY: KEY, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
-  });
+  const { child, url } = await spawnListening(args, KEY);
   return { url, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 

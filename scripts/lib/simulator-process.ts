@@ -17,10 +17,11 @@ export interface SimulatorProcess {
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'bulksms.js');
 
-export async function startSimulatorProcess(apiKey: string, args: string[] = []): Promise<SimulatorProcess> {
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'simulator', '--port', '0', ...args], {
+/** Starts a node process that prints `listening on <url>` on stderr; resolves with the URL. */
+export async function spawnListening(args: string[], apiKey: string): Promise<{ child: ChildProcess; url: string }> {
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, TWOFACTOR_API_KEY: apiKey, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'inherit', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
@@ -29,8 +30,13 @@ export async function startSimulatorProcess(apiKey: string, args: string[] = [])
       const m = /listening on (http:\/\/\S+)/.exec(err);
       if (m) resolve(m[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}: ${err}`)));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
   });
+  return { child, url };
+}
+
+export async function startSimulatorProcess(apiKey: string, args: string[] = []): Promise<SimulatorProcess> {
+  const { child, url } = await spawnListening([BIN, 'simulator', '--port', '0', ...args], apiKey);
   const post = async (p: string, body?: unknown): Promise<unknown> => {
     const res = await fetch(`${url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
     if (!res.ok) throw new Error(`simulator ${p}: ${res.status} ${await res.text()}`);
