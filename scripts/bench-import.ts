@@ -15,21 +15,11 @@ import { createLogger } from '../src/logger';
 import { migrate } from '../src/db/migrate';
 import { importContacts } from '../src/import/import-contacts';
 import { fastIndianMobile } from '../src/import/phone';
+import { prng } from '../src/demo/sample-csv';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i !== -1 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-
-/** Deterministic PRNG so every run imports the same file. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NAMES = ['Aarav', 'Priya', 'Rohan', 'Ananya', 'Vikram', 'Sneha', 'Arjun', 'Kavya', 'Rahul', 'Isha'];
@@ -48,7 +38,7 @@ function spell(n: string, r: number): string {
 }
 
 async function generate(file: string, rows: number): Promise<void> {
-  const rnd = mulberry32(42);
+  const rnd = prng(42);
   const out = createWriteStream(file);
   const recent: string[] = [];
   let chunk = 'Name,Mobile Number,City,Amount,Note\n';

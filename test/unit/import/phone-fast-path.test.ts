@@ -4,16 +4,7 @@
  * libphonenumber with the same E.164, and it accepts (nearly) every spelling libphonenumber accepts.
  */
 import { fastIndianMobile, slowNormalise } from '../../../src/import/phone';
-
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../../src/demo/sample-csv';
 
 const SPELLINGS: ((n: string) => string)[] = [
   (n) => n,
@@ -29,7 +20,7 @@ const SPELLINGS: ((n: string) => string)[] = [
 ];
 
 describe('fast path for Indian mobiles', () => {
-  const random = rng(7);
+  const random = prng(7);
   const inputs: string[] = [];
   for (let i = 0; i < 20000; i++) {
     // Every leading digit, so landlines, toll-free and unallocated ranges are covered, not just 6-9.
