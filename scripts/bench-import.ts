@@ -3,7 +3,7 @@
  * a few variable columns, some quoted fields), imports it into a scratch database and prints rows/s, wall
  * time and peak RSS.
  *
- *   npm run bench:import -- [--rows 1000000] [--writers 2] [--keep-file] [--db postgresql://…/bulksms_bench]
+ *   npm run bench:import -- [--rows 1000000] [--keep-file] [--db postgresql://…/bulksms_bench]
  */
 import { createReadStream, createWriteStream, existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { once } from 'node:events';
@@ -107,8 +107,7 @@ async function main(): Promise<void> {
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   try {
-    const writers = process.argv.includes('--writers') ? Number(arg('writers', '2')) : undefined;
-    const result = await importContacts(c, createReadStream(file, { highWaterMark: 64 * 1024 }), { listName, fileName: file, writers });
+    const result = await importContacts(c, createReadStream(file, { highWaterMark: 64 * 1024 }), { listName, fileName: file });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     clearInterval(sampler);
     const cpu = process.cpuUsage(cpuBefore);

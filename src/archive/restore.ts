@@ -13,7 +13,7 @@ import { quoteIdent } from '../db/pg';
 import { NotFoundError, ServiceError } from '../errors';
 import type { Logger } from '../logger';
 import { recordAudit } from '../access/audit';
-import { decodeRow } from './copy-format';
+import { decodeRow } from '../db/copy-text';
 import { destinationOfManifest, type ArchiveDestination } from './destination';
 import { loadManifest, type ManifestFile } from './manifest';
 import { openDestination } from './open-destination';

@@ -12,7 +12,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { PoolClient } from 'pg';
 import { quoteIdent } from '../db/pg';
 import { ServiceError } from '../errors';
-import { encodeRow } from './copy-format';
+import { encodeRow } from '../db/copy-text';
 import type { ArchiveDestination } from './destination';
 import type { ArchiveColumn } from './manifest';
 import type { RetentionCutoffs } from './retention';

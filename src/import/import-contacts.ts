@@ -1,7 +1,7 @@
 /**
  * Contact import: one streaming pipeline used by `bulksms import`, `bulksms send` and the HTTP upload.
  * Readable → encoding detection/decoding → delimiter detection → CSV records → phone column + variables →
- * E.164 → batched unnest inserts (dedupe + suppression in PostgreSQL) + reject report. Memory stays flat
+ * E.164 → batched COPY (suppression per batch, duplicates settled at the end) + reject report. Memory stays flat
  * whatever the file size. Whole-file problems throw ImportError (exit 2 / HTTP 400); the list is then
  * `failed` with the reason and holds no contacts.
  */
@@ -11,12 +11,14 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import type { Container } from '../container';
 import { AppError, ServiceError, ValidationError } from '../errors';
 import { ContactWriter } from './contact-writer';
+import { duplicateVerdicts } from './duplicates';
 import { openCsvTable } from './csv-table';
 import { mapColumns } from './detect';
 import { ImportError } from './import-error';
 import { resolveLimits, type ImportLimits } from './limits';
-import { beginListTransaction, commitListTransaction, createImportingList, markFailed, markReady } from './list-store';
+import { beginListTransaction, createImportingList, markFailed, markReady } from './list-store';
 import { RejectReport } from './reject-report';
+import { ReportSpool, writeReport } from './report-spool';
 import { RowMapper } from './row-mapper';
 
 export type { ImportLimits } from './limits';
@@ -36,13 +38,6 @@ export interface ImportOptions {
   /** Header name (case/space-insensitive) or 1-based column number of the phone column. */
   phoneColumn?: string;
   limits?: Partial<ImportLimits>;
-  /**
-   * Connections writing contacts in parallel (default 1). On this 2-core box one writer already keeps both
-   * cores busy (node parses while PostgreSQL inserts); a second one measured at most ~10 % faster, within
-   * the shared box's noise, and makes the final commit span connections. More help where PostgreSQL has
-   * cores to spare.
-   */
-  writers?: number;
   /** Called after every decoded chunk (progress bars). */
   onProgress?: (p: ImportProgress) => void;
 }
@@ -77,15 +72,12 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
   const started = Date.now();
   const listId = await createImportingList(deps.pg, { name: listName, sourceFile: file, country });
   const report = new RejectReport(deps.config.REPORTS_DIR, `import-${listId}`);
-  const clients: PoolClient[] = [];
+  const spool = new ReportSpool(deps.config.REPORTS_DIR, `import-${listId}`);
+  let client: PoolClient | undefined;
   let writer: ContactWriter | undefined;
   try {
-    // Leave one pooled connection free for the list bookkeeping, so a small pool cannot deadlock.
-    const poolMax = deps.pg.options.max ?? 10;
-    const writers = Math.max(1, Math.min(opts.writers ?? 1, poolMax - 1));
-    for (let i = 0; i < writers; i++) clients.push(await deps.pg.connect());
-    const client = clients[0]!;
-    await beginListTransaction(clients, listId);
+    client = await deps.pg.connect();
+    await beginListTransaction(client, listId);
     const table = await openCsvTable(source, file, limits);
     const header = table.header;
     if (header.fields.length > limits.maxColumns) {
@@ -95,7 +87,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     if (!mapped.ok) throw new ImportError({ file, line: header.line, column: opts.phoneColumn }, mapped.reason);
     const { mapping } = mapped;
     const anySuppressed = await client.query('SELECT 1 FROM suppressions LIMIT 1');
-    writer = new ContactWriter(clients, listId, mapping.phoneHeader, report, (anySuppressed.rowCount ?? 0) > 0);
+    writer = await ContactWriter.open(client, listId, mapping.phoneHeader, spool, (anySuppressed.rowCount ?? 0) > 0);
     const mapper = new RowMapper(mapping, country, limits.maxColumns, header.fields.length);
     let rows = 0;
     let rejected = 0;
@@ -114,6 +106,8 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     }
     if (rows === 0) throw new ImportError({ file, line: header.line }, 'the file has a header row but no data rows');
     const counts = await writer.finish();
+    await writeReport(spool, duplicateVerdicts(client), report, mapping.phoneHeader);
+    await spool.discard();
     const rejectReport = await report.close();
     const result: ImportResult = { listId, rows, accepted: counts.accepted, rejected, duplicates: counts.duplicates, suppressed: counts.suppressed, rejectReport };
     await markReady(client, listId, {
@@ -122,7 +116,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
       columns: mapping.variables.map((v) => v.name),
       rejectReportPath: rejectReport,
     });
-    await commitListTransaction(clients);
+    await client.query('COMMIT');
     deps.logger.info(
       { file, encoding: table.encoding(), delimiter: table.delimiter, ...result, ms: Date.now() - started },
       'contact import finished',
@@ -130,10 +124,12 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     return result;
   } catch (err) {
     await writer?.settle();
-    for (const c of clients) await c.query('ROLLBACK').catch(() => undefined);
+    await client?.query('ROLLBACK').catch(() => undefined);
     // A connection that saw an error mid-transaction is not trusted back into the pool.
-    for (const c of clients.splice(0)) c.release(true);
+    client?.release(true);
+    client = undefined;
     await report.discard().catch(() => undefined);
+    await spool.discard().catch(() => undefined);
     source.destroy();
     const reason = err instanceof Error ? err.message : String(err);
     await markFailed(deps.pg, listId, reason).catch((e: unknown) => deps.logger.error({ err: e, listId }, 'could not mark list failed'));
@@ -141,6 +137,6 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     if (err instanceof AppError) throw err;
     throw new ServiceError(`import of ${file} failed: ${reason}`, { cause: err });
   } finally {
-    for (const c of clients) c.release();
+    client?.release();
   }
 }

@@ -47,19 +47,10 @@ export async function createImportingList(pg: Pool, list: NewList): Promise<stri
   }
 }
 
-/**
- * Starts the contacts transaction on every writer connection; the first holds the list row lock so a
- * concurrent import cannot replace the list. NO KEY UPDATE, because the other writers' list checks (the
- * contacts_check_list trigger) take KEY SHARE on the same row, which FOR UPDATE would block.
- */
-export async function beginListTransaction(clients: readonly PoolClient[], listId: string): Promise<void> {
-  for (const c of clients) await c.query('BEGIN');
-  await clients[0]!.query('SELECT id FROM contact_lists WHERE id = $1 FOR NO KEY UPDATE', [listId]);
-}
-
-/** Commits the secondary writers first and the one that flipped the list to `ready` last. */
-export async function commitListTransaction(clients: readonly PoolClient[]): Promise<void> {
-  for (let i = clients.length - 1; i >= 0; i--) await clients[i]!.query('COMMIT');
+/** Starts the contacts transaction and locks the list row, so a concurrent import cannot replace the list. */
+export async function beginListTransaction(client: PoolClient, listId: string): Promise<void> {
+  await client.query('BEGIN');
+  await client.query('SELECT id FROM contact_lists WHERE id = $1 FOR NO KEY UPDATE', [listId]);
 }
 
 export interface ListOutcome {
@@ -82,7 +73,7 @@ export async function markReady(client: PoolClient, listId: string, o: ListOutco
   );
 }
 
-/** Also deletes contacts a partly committed multi-connection import may have left. */
+/** Also deletes any contacts of the list (none after a rolled-back import; kept for lists failed by hand). */
 export async function markFailed(pg: Pool, listId: string, reason: string): Promise<void> {
   await pg.query('DELETE FROM contacts WHERE list_id = $1', [listId]);
   await pg.query(

@@ -1,9 +1,8 @@
 /**
  * One CSV record → a contact row (E.164 phone + variables) or a reject entry. Pure.
  *
- * The variables are built directly as an element of a PostgreSQL text[] literal (JSON with `"` and `\`
- * backslash-escaped once more): escaping whole JSON strings afterwards was the importer's largest JS
- * cost, and most values need no escaping at all.
+ * The variables are built directly as a COPY text field (JSON with its backslashes doubled): escaping
+ * whole JSON strings afterwards was once the importer's largest JS cost, and most values need no escaping.
  */
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { ContactRow } from './contact-writer';
@@ -30,12 +29,15 @@ function quote(raw: string): string {
 /** Characters JSON must escape inside a string. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what needs escaping
 const JSON_SPECIAL = /["\\\u0000-\u001F]/;
-const LITERAL_SPECIAL = /[\\"]/g;
+const BACKSLASH = /\\/g;
 
-/** JSON text of a value, escaped for a PostgreSQL array literal element. */
-export function literalJson(value: string): string {
-  if (!JSON_SPECIAL.test(value)) return `\\"${value}\\"`;
-  return JSON.stringify(value).replace(LITERAL_SPECIAL, '\\$&');
+/**
+ * JSON text of a value as it goes into a COPY text field. JSON itself escapes every control character
+ * (tab and newline included), so the only COPY escape left to add is doubling JSON's backslashes.
+ */
+export function copyJson(value: string): string {
+  if (!JSON_SPECIAL.test(value)) return `"${value}"`;
+  return JSON.stringify(value).replace(BACKSLASH, '\\\\');
 }
 
 export type MappedRow = { ok: true; row: ContactRow } | { ok: false; entry: RejectEntry };
@@ -54,7 +56,7 @@ export class RowMapper {
     private readonly maxColumns: number,
     headerWidth: number,
   ) {
-    this.keys = mapping.variables.map((v) => `${literalJson(v.name)}:`);
+    this.keys = mapping.variables.map((v) => `${copyJson(v.name)}:`);
     this.indexes = mapping.variables.map((v) => v.index);
     this.optional = mapping.variables.map((v) => v.optional);
     this.width = headerWidth;
@@ -78,15 +80,15 @@ export class RowMapper {
       const value = clean(f[this.indexes[k]!] ?? '');
       if (value === '' && this.optional[k]) continue;
       if (json.length > 1) json += ',';
-      json += this.keys[k]! + literalJson(value);
+      json += this.keys[k]! + copyJson(value);
     }
     // Ragged rows: missing trailing fields are empty; extra non-empty ones are kept as column_<n>.
     for (let i = this.width; i < f.length; i++) {
       const extra = clean(f[i]!);
-      if (extra !== '') json += `${json.length > 1 ? ',' : ''}${literalJson(`column_${i + 1}`)}:${literalJson(extra)}`;
+      if (extra !== '') json += `${json.length > 1 ? ',' : ''}${copyJson(`column_${i + 1}`)}:${copyJson(extra)}`;
     }
     json += '}';
-    return { ok: true, row: { phone: phone.e164, raw, variablesLiteral: json, line: rec.line, rawRow: rec.raw } };
+    return { ok: true, row: { phone: phone.e164, raw, variablesCopy: json, line: rec.line, rawRow: rec.raw } };
   }
 
   private reject(rec: CsvRecord, column: string, reason: string): MappedRow {

@@ -1,9 +1,8 @@
 /**
  * Fixed-size Bloom filter over the numbers an import has already written. It answers "certainly new" for
- * almost every row, which lets the writer use a plain INSERT for those: `ON CONFLICT DO NOTHING` costs
- * PostgreSQL a second descent of the unique index per row (the speculative pre-check) on top of the
- * insert itself. Only the "maybe seen" rows (real duplicates plus a few false positives) go through
- * ON CONFLICT. A false positive costs a little speed, never correctness; a false negative cannot happen.
+ * almost every row; only the "maybe seen" rows (every later occurrence of a number plus a few false
+ * positives) are noted for the end-of-import duplicate pass (duplicates.ts), which then looks at those
+ * numbers only. A false positive costs a little work, never correctness; a false negative cannot happen.
  *
  * Memory is fixed (8 MB) whatever the file size: the false-positive rate is ~1e-6 at 1M numbers,
  * ~0.3 % at 5M and degrades gracefully beyond.
@@ -20,8 +19,6 @@ function mix(h: number): number {
 export class SeenPhones {
   private readonly bits: Int32Array;
   private readonly mask: number;
-  /** A 32-bit hash of the number last passed to testAndAdd (for callers' own small hash tables). */
-  lastHash = 0;
 
   /** 2^bitsLog2 bits; the default 26 = 64 Mi bits = 8 MB. Tests pass a tiny size to force false positives. */
   constructor(bitsLog2 = 26) {
@@ -41,7 +38,6 @@ export class SeenPhones {
       h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     }
     h1 = mix(h1);
-    this.lastHash = h1;
     h2 = mix(h2) | 1;
     let seen = true;
     for (let k = 0; k < PROBES; k++) {

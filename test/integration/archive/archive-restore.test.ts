@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { decodeRow } from '../../../src/archive/copy-format';
+import { decodeRow } from '../../../src/db/copy-text';
 import { parseManifest } from '../../../src/archive/manifest';
 import { archiveExpiredRuns } from '../../../src/archive/archive';
 import { restoreArchive } from '../../../src/archive/restore';

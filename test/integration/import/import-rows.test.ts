@@ -54,14 +54,14 @@ describe('import: rows', () => {
     ]);
   });
 
-  it.each([1, 2, 3])('keeps the first occurrence across batch boundaries (%i writer connections)', async (writers) => {
+  it('keeps the first occurrence across batch boundaries', async () => {
     // 12,000 rows = three insert batches; row k repeats row k-6000 for every 1000th row past 6000.
     const lines = ['name,phone'];
     for (let i = 0; i < 12000; i++) {
       const n = i >= 6000 && i % 1000 === 0 ? i - 6000 : i;
       lines.push(`P${i},${i % 2 ? '+91 ' : ''}${9876000000 + n}`);
     }
-    const r = await imp.stream(Readable.from([lines.join('\n')]), { writers });
+    const r = await imp.stream(Readable.from([lines.join('\n')]));
     expect(r).toMatchObject({ rows: 12000, accepted: 11994, rejected: 0, duplicates: 6, suppressed: 0 });
     expect(reportLines(r.rejectReport).slice(1)).toEqual(
       [6000, 7000, 8000, 9000, 10000, 11000].map((i) => `${i + 2},"P${i},${9876000000 + i - 6000}",phone,duplicate of line ${i - 6000 + 2}: +91${9876000000 + i - 6000}`),

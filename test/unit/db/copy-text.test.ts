@@ -1,4 +1,4 @@
-import { decodeField, decodeRow, encodeField, encodeRow } from '../../../src/archive/copy-format';
+import { decodeField, decodeRow, encodeField, encodeRow } from '../../../src/db/copy-text';
 import { retentionCutoffs } from '../../../src/archive/retention';
 
 describe('COPY text format', () => {

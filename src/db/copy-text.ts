@@ -1,7 +1,11 @@
 /**
- * PostgreSQL COPY text format (tab-separated, `\N` for NULL, backslash escapes), one row per line, so
- * an archive file loads back with plain `COPY messages (<columns>) FROM STDIN` as well as `bulksms restore`.
+ * PostgreSQL COPY text format (tab-separated, `\N` for NULL, backslash escapes), one row per line: the
+ * archive's file format (it loads back with plain `COPY messages (<columns>) FROM STDIN` as well as
+ * `bulksms restore`) and the contact import's bulk load.
  */
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 const UNESCAPES: Record<string, string> = { '\\': '\\', n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v' };
 
@@ -25,4 +29,17 @@ export function decodeRow(line: string, columns: number, lineNo: number): (strin
   const fields = line.split('\t');
   if (fields.length !== columns) throw new Error(`line ${lineNo}: expected ${columns} fields, found ${fields.length}`);
   return fields.map(decodeField);
+}
+
+/**
+ * Runs `COPY … FROM STDIN` with rows already in COPY text format (a string or its UTF-8 bytes); resolves with the rows PostgreSQL loaded.
+ * One write of the whole text: the callers batch (thousands of rows) and one chunk is cheapest.
+ */
+export function copyText(client: PoolClient, sql: string, text: string | Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stream = client.query(copyFrom(sql));
+    stream.on('error', reject);
+    stream.on('finish', () => resolve(stream.rowCount));
+    stream.end(text);
+  });
 }
