@@ -4,7 +4,7 @@
  * Every row is loaded (COPY, in line order) without looking anything up. The numbers the Bloom filter
  * (seen-phones.ts) could not call certainly new — every later occurrence of a number, plus rare false
  * positives — are noted in a temporary table. At the end one statement walks the list's rows (the
- * (list_id, id) index), keeps the first line of each noted number and deletes the later ones. A unique
+ * (list_id, id) index) and finds, for each noted number, its later occurrences; those are deleted. A unique
  * (list_id, phone) index did the same per row, but random inserts into it were ~40 % of PostgreSQL's
  * import work; the importer is the only writer of a list's contacts, so it can guarantee uniqueness itself.
  */
@@ -16,33 +16,57 @@ export const COPY_CANDIDATES_SQL = 'COPY pg_temp.import_candidates (phone) FROM 
 /** Both tables vanish with the import's transaction, whether it commits or rolls back. */
 export async function createDuplicateTables(client: PoolClient): Promise<void> {
   await client.query('CREATE TEMP TABLE import_candidates (phone text) ON COMMIT DROP');
-  await client.query('CREATE TEMP TABLE import_losers (line int4, kept int4, phone text) ON COMMIT DROP');
+  await client.query('CREATE TEMP TABLE import_losers (id int8, line int4, kept int4, phone text) ON COMMIT DROP');
 }
 
 /**
- * Deletes every later occurrence of a noted number from the list; the verdicts are kept for the report.
- * Analyzing the candidates first lets the planner see how few they are: a hash of them probed by the list's
- * rows, never a scan of the whole contacts table.
+ * Every later occurrence of a noted number in the list, with the line that keeps the number.
+ *
+ * The planner cannot be trusted here: the list's rows are not in the statistics yet (they are this
+ * transaction's own), so it believes the list holds one row and picked a nested loop probing every
+ * candidate for every row — hours for 1M rows. Hash joins only, with enough memory to stay off disk, make
+ * it one pass over the list whatever the statistics say.
  */
-export const REMOVE_DUPLICATES_SQL = `
-WITH occurrences AS (
+export const FIND_DUPLICATES_SQL = `
+INSERT INTO pg_temp.import_losers
+SELECT id, source_line, kept, phone FROM (
   SELECT id, phone, source_line, min(source_line) OVER (PARTITION BY phone) AS kept
     FROM contacts
    WHERE list_id = $1 AND phone IN (SELECT phone FROM pg_temp.import_candidates)
-), removed AS (
-  DELETE FROM contacts c USING occurrences o
-   WHERE c.id = o.id AND o.source_line > o.kept
-  RETURNING o.source_line, o.kept, o.phone
-)
-INSERT INTO pg_temp.import_losers SELECT * FROM removed`;
+) o WHERE source_line > kept`;
 
-/** Removes the list's duplicates; returns how many rows it removed. */
-export async function removeDuplicates(client: PoolClient, listId: string): Promise<number> {
-  await client.query('ANALYZE pg_temp.import_candidates');
-  const res = await client.query(REMOVE_DUPLICATES_SQL, [listId]);
-  return res.rowCount ?? 0;
+const HASH_JOINS_ONLY = ['SET LOCAL enable_nestloop = off', 'SET LOCAL enable_mergejoin = off', "SET LOCAL work_mem = '64MB'"];
+const PLANNER_DEFAULTS = ['RESET enable_nestloop', 'RESET enable_mergejoin', 'RESET work_mem'];
+
+/** Runs `fn` with the planner limited to hash joins (inside the current transaction), then restores it. */
+export async function withHashJoinsOnly<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
+  for (const sql of HASH_JOINS_ONLY) await client.query(sql);
+  try {
+    return await fn();
+  } finally {
+    for (const sql of PLANNER_DEFAULTS) await client.query(sql);
+  }
 }
 
+/**
+ * Removes the list's duplicates; returns how many rows it removed. The deletes go by primary key, a page
+ * of ids at a time (`id = ANY(…)` is an index lookup whatever the statistics say).
+ */
+export async function removeDuplicates(client: PoolClient, listId: string, pageSize = 10_000): Promise<number> {
+  const found = (await withHashJoinsOnly(client, () => client.query(FIND_DUPLICATES_SQL, [listId]))).rowCount ?? 0;
+  if (found === 0) return 0;
+  await client.query('DECLARE import_loser_ids NO SCROLL CURSOR FOR SELECT id FROM pg_temp.import_losers');
+  let removed = 0;
+  for (;;) {
+    const { rows } = await client.query<{ id: string }>(`FETCH ${pageSize} FROM import_loser_ids`);
+    if (rows.length === 0) break;
+    const res = await client.query('DELETE FROM contacts WHERE id = ANY($1::int8[])', [rows.map((r) => r.id)]);
+    removed += res.rowCount ?? 0;
+  }
+  await client.query('CLOSE import_loser_ids');
+  if (removed !== found) throw new Error(`duplicate pass removed ${removed} rows but found ${found}`);
+  return removed;
+}
 /** The removed rows in line order, a page at a time (a cursor: a file of repeats must not fill memory). */
 export async function* duplicateVerdicts(client: PoolClient, pageSize = 5000): AsyncGenerator<DuplicateVerdict[]> {
   await client.query('DECLARE import_verdicts NO SCROLL CURSOR FOR SELECT line, kept, phone FROM pg_temp.import_losers ORDER BY line');
