@@ -4,6 +4,10 @@
  * `bulksms worker` processes and the 2Factor simulator (sliding-window enforcement, duplicate accounting),
  * injects one fault, waits for the campaign to complete and prints one table row. Counts come from the
  * contract statuses in PostgreSQL (messages table); duplicates and window violations from the simulator.
+ * The simulator runs in its own process (scripts/lib/simulator-process.ts, real-time priority where allowed),
+ * configured over /__config and read over /__stats, like a provider on its own hardware: in the harness's
+ * event loop, which also polls PostgreSQL and spawns workers, its stalls stamped arrivals late and bunched
+ * (a window of 404 at 400/s, while the workers' written stream never exceeded the limit).
  * Exits 1 when any expectation fails: 0 duplicates, 0 skipped, 0 window violations, unknown ≤ requests that
  * could have been in flight at the fault, and (5, 6) the campaign paused with the reason, then completed.
  *
@@ -15,6 +19,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { Redis } from 'ioredis';
@@ -24,7 +30,8 @@ import { maintenanceUrl, quoteIdent, withClient } from '../src/db/pg';
 import { getCampaignStatus, resumeCampaign, startCampaign } from '../src/sending/campaign-control';
 import { deleteRedisPrefix } from '../test/helpers/env';
 import { seedCampaign, statusCounts, waitFor } from '../test/helpers/sending-fixtures';
-import { startTestSimulator, type TestSimulator } from '../test/helpers/sending-simulator';
+import type { SimulatorStats } from '../src/simulator/server';
+import { startSimulatorProcess, type SimulatorProcess } from './lib/simulator-process';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string): string => {
@@ -46,7 +53,7 @@ baseUrl.pathname = `/bulksms_chaos_${suffix}`;
 const DATABASE_URL = baseUrl.toString();
 
 interface Ctx {
-  t: TestSimulator;
+  sim: SimulatorProcess;
   pg: Pool;
   redis: Redis;
   prefix: string;
@@ -64,8 +71,8 @@ interface Ctx {
 interface Scenario {
   n: number;
   name: string;
-  /** Upper bound for `unknown`: requests that could have been in flight when the fault hit. */
-  unknownBound(ctx: Ctx): number;
+  /** Upper bound for `unknown`: requests that could have been in flight when the fault hit (final simulator stats). */
+  unknownBound(stats: SimulatorStats): number;
   fault(ctx: Ctx): Promise<void>;
   skip?: string;
 }
@@ -74,7 +81,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Both workers' in-flight requests plus one batch each claimed but not yet sent. */
 const fleetInFlight = 2 * 2 * CONCURRENCY;
 
-async function pausedThenResume(ctx: Ctx, reasonPattern: RegExp, fix: () => void): Promise<void> {
+async function pausedThenResume(ctx: Ctx, reasonPattern: RegExp, fix: () => Promise<void>): Promise<void> {
   const paused = await waitFor('campaign paused', async () => {
     const s = await getCampaignStatus(ctx, ctx.campaignId);
     return s.status === 'paused' ? s : null;
@@ -82,7 +89,7 @@ async function pausedThenResume(ctx: Ctx, reasonPattern: RegExp, fix: () => void
   ctx.notes.push(`paused: ${paused.pauseReason ?? '(no reason)'}`);
   if (!reasonPattern.test(paused.pauseReason ?? '')) ctx.failures.push(`pause reason "${paused.pauseReason}" does not match ${reasonPattern}`);
   process.stderr.write(`chaos:   paused (${paused.pauseReason}); fixing the fault and resuming\n`);
-  fix();
+  await fix();
   await sleep(500);
   await resumeCampaign(ctx.deps(), ctx.campaignId);
   process.stderr.write('chaos:   resumed\n');
@@ -130,16 +137,16 @@ const scenarios: Scenario[] = [
     // A hung request is in doubt by definition, and the client deliberately treats an HTML 502 as "may have
     // reached the provider" (a real gateway 502 can follow processing), so each is one request in flight at a
     // fault. 429s are certainly not sent and are retried. Timeouts of slow (not hung) answers exceed this bound.
-    unknownBound: (ctx) => (ctx.t.sim.stats().errors.hang ?? 0) + (ctx.t.sim.stats().errors.http_502 ?? 0),
+    unknownBound: (stats) => (stats.errors.hang ?? 0) + (stats.errors.http_502 ?? 0),
     async fault(ctx) {
-      ctx.t.sim.configure({ failRate: 0.05, hangRate: 0.01 });
+      await ctx.sim.configure({ failRate: 0.05, hangRate: 0.01 });
       for (let burst = 1; burst <= 2; burst++) {
         await ctx.accepted(Math.floor((RECIPIENTS * burst) / 4));
-        ctx.t.sim.configure({ rate: Math.max(1, Math.floor(RATE / 4)) });
+        await ctx.sim.configure({ rate: Math.max(1, Math.floor(RATE / 4)) });
         await sleep(1500);
-        ctx.t.sim.configure({ rate: RATE });
+        await ctx.sim.configure({ rate: RATE });
       }
-      ctx.notes.push(`429s=${ctx.t.sim.stats().throttled}`);
+      ctx.notes.push(`429s=${(await ctx.sim.stats()).throttled}`);
     },
   },
   {
@@ -147,9 +154,9 @@ const scenarios: Scenario[] = [
     name: 'Invalid API Key, fixed',
     unknownBound: () => fleetInFlight,
     async fault(ctx) {
-      // configure() is what POST /__config applies; in-process so no HTTP round trip can stall the suite.
-      ctx.t.sim.configure({ invalidKeyFromRequest: Math.max(2, Math.floor(RECIPIENTS / 4)) });
-      await pausedThenResume(ctx, /invalid api key/i, () => ctx.t.sim.configure({ invalidKeyFromRequest: null }));
+      // Counted in API requests since the simulator started (one process per scenario).
+      await ctx.sim.configure({ invalidKeyFromRequest: Math.max(2, Math.floor(RECIPIENTS / 4)) });
+      await pausedThenResume(ctx, /invalid api key/i, () => ctx.sim.configure({ invalidKeyFromRequest: null }));
     },
   },
   {
@@ -157,8 +164,8 @@ const scenarios: Scenario[] = [
     name: 'balance out, topped up',
     unknownBound: () => fleetInFlight,
     async fault(ctx) {
-      ctx.t.sim.configure({ balance: Math.floor(RECIPIENTS / 2) });
-      await pausedThenResume(ctx, /balance|credit/i, () => ctx.t.sim.configure({ balance: null }));
+      await ctx.sim.configure({ balance: Math.floor(RECIPIENTS / 2) });
+      await pausedThenResume(ctx, /balance|credit/i, () => ctx.sim.configure({ balance: null }));
     },
   },
 ];
@@ -193,21 +200,32 @@ function spawnWorker(prefix: string, simUrl: string, stderrTail: string[]): Chil
   return child;
 }
 
-async function runScenario(s: Scenario, redis: Redis): Promise<Row> {
+/** The simulator as chaos ran it in-process before: 20–150 ms answers, final delivery reports at once. */
+const SIMULATOR_ARGS = ['--rate', String(RATE), '--latency', '20-150', '--dlr-delay-ms', '0'];
+
+async function runScenario(s: Scenario, redis: Redis, logDir: string): Promise<Row> {
   if (s.skip) return { n: s.n, name: s.name, cells: Array<string>(9).fill('-'), ok: true, notes: [s.skip] };
+  const sim = await startSimulatorProcess(API_KEY, SIMULATOR_ARGS, { logPath: path.join(logDir, `accepted-${s.n}.jsonl`) });
+  try {
+    return await runCampaign(s, redis, sim);
+  } finally {
+    await sim.close();
+  }
+}
+
+async function runCampaign(s: Scenario, redis: Redis, sim: SimulatorProcess): Promise<Row> {
   // A pool per scenario: one scenario's broken or stuck connections (PostgreSQL restart) cannot starve the next.
   const pg = new Pool({ connectionString: DATABASE_URL, max: 8 });
   pg.on('error', () => undefined); // a PostgreSQL restart kills idle clients; the pool replaces them
   const prefix = `chaos-${suffix}-${s.n}`;
   const config = loadConfig({ DATABASE_URL, REDIS_URL, QUEUE_PREFIX: prefix, TWOFACTOR_API_KEY: API_KEY, SMS_RATE_LIMIT: String(RATE) });
-  const t = await startTestSimulator({ apiKey: API_KEY, rate: RATE, latencyMs: [20, 150] });
   const stderrTail: string[] = [];
-  const workers = [spawnWorker(prefix, t.sim.url, stderrTail), spawnWorker(prefix, t.sim.url, stderrTail)];
+  const workers = [spawnWorker(prefix, sim.url, stderrTail), spawnWorker(prefix, sim.url, stderrTail)];
   const { campaignId, phones } = await seedCampaign(pg, { recipients: RECIPIENTS, text: 'Chaos {{name}}' });
   const ctx: Ctx = {
-    t, pg, redis, prefix, campaignId, workers,
-    spawnWorker: () => spawnWorker(prefix, t.sim.url, stderrTail),
-    accepted: (n) => waitFor(`${n} accepted`, async () => t.sim.stats().acceptedRecipients >= n, 300_000, 50).then(() => undefined),
+    sim, pg, redis, prefix, campaignId, workers,
+    spawnWorker: () => spawnWorker(prefix, sim.url, stderrTail),
+    accepted: (n) => waitFor(`${n} accepted`, async () => (await sim.stats()).acceptedRecipients >= n, 300_000, 50).then(() => undefined),
     deps: () => ({ pg, redis, config }),
     notes: [],
     failures: [],
@@ -227,8 +245,8 @@ async function runScenario(s: Scenario, redis: Redis): Promise<Row> {
   }
   const seconds = (Date.now() - started) / 1000;
   const counts = await statusCounts(pg, campaignId);
-  const accepted = await t.accepted();
-  const stats = t.sim.stats();
+  const stats = await sim.stats();
+  const accepted = await sim.accepted();
   const { rows } = await pg.query<{ phone: string; status: string }>(`SELECT phone, status::text AS status FROM messages WHERE campaign_id = $1`, [campaignId]);
   const status = new Map(rows.map((r) => [r.phone, r.status]));
   // Skipped: no final-or-unknown state, or recorded as sent although the provider never accepted it.
@@ -241,7 +259,7 @@ async function runScenario(s: Scenario, redis: Redis): Promise<Row> {
   const violations = Math.max(0, stats.maxWindow - RATE);
   const sent = (counts.sent ?? 0) + (counts.delivered ?? 0);
   const unknown = counts.unknown ?? 0;
-  const bound = s.unknownBound(ctx);
+  const bound = s.unknownBound(stats);
   if (duplicates) ctx.failures.push(`${duplicates} duplicates`);
   if (skipped) ctx.failures.push(`${skipped} skipped`);
   if (violations) ctx.failures.push(`window ${stats.maxWindow} > ${RATE}`);
@@ -251,7 +269,6 @@ async function runScenario(s: Scenario, redis: Redis): Promise<Row> {
     [campaignId],
   );
   for (const r of reasons.rows) ctx.notes.push(`unknown ×${r.n}: ${r.reason.slice(0, 120)}`);
-  await t.close();
   await deleteRedisPrefix(REDIS_URL, prefix);
   void pg.end().catch(() => undefined);
   return {
@@ -276,19 +293,21 @@ function printTable(rows: Row[]): void {
 async function main(): Promise<void> {
   await migrate(DATABASE_URL);
   const redis = new Redis(REDIS_URL);
+  const logDir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-chaos-'));
   const rows: Row[] = [];
   try {
     for (const s of scenarios.filter((x) => !ONLY || String(x.n) === ONLY)) {
       process.stderr.write(`chaos: scenario ${s.n} (${s.name}), ${RECIPIENTS} recipients at ${RATE}/s…\n`);
-      rows.push(await runScenario(s, redis));
+      rows.push(await runScenario(s, redis, logDir));
     }
   } finally {
     printTable(rows);
     redis.disconnect();
+    await rm(logDir, { recursive: true, force: true });
     for (const s of scenarios) await deleteRedisPrefix(REDIS_URL, `chaos-${suffix}-${s.n}`);
     await withClient(maintenanceUrl(DATABASE_URL).adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(`bulksms_chaos_${suffix}`)} WITH (FORCE)`));
   }
-  process.stdout.write(`load average: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  process.stdout.write(`load average: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   if (rows.some((r) => !r.ok)) process.exitCode = 1;
 }
 

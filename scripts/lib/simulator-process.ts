@@ -9,17 +9,29 @@
  * at 200/s). So the simulator runs at real-time priority where we may set it (root, `chrt`): it then gets a
  * core the moment a request arrives, as a provider on its own hardware would. Otherwise it runs as it is
  * and the harness says so.
+ *
+ * With a `logPath` the process appends accepted recipients there (`--log`), and accepted() reads them back
+ * per number, as the in-process test simulator does, for per-recipient duplicate and gap checks.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { SimulatorStats } from '../../src/simulator/server';
+import type { SimulatorOptions, SimulatorStats } from '../../src/simulator/server';
+import { readAcceptedLog } from '../../test/helpers/accepted-log';
 
 export interface SimulatorProcess {
   url: string;
-  configure(patch: Record<string, unknown>): Promise<void>;
+  /** POST /__config: validated by the simulator, a rejected patch throws. */
+  configure(patch: Partial<SimulatorOptions>): Promise<void>;
   stats(): Promise<SimulatorStats>;
   reset(): Promise<void>;
+  /** Accepted count per number (with the leading +) from the `--log` file; needs `logPath`, call before close(). */
+  accepted(): Promise<Map<string, number>>;
   close(): Promise<void>;
+}
+
+export interface SimulatorProcessOptions {
+  /** JSONL log of accepted recipients (`--log`). */
+  logPath?: string;
 }
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'bulksms.js');
@@ -51,8 +63,9 @@ export function realTimePriority(pid: number): boolean {
   return r.status === 0;
 }
 
-export async function startSimulatorProcess(apiKey: string, args: string[] = []): Promise<SimulatorProcess> {
-  const { child, url } = await spawnListening([BIN, 'simulator', '--port', '0', ...args], apiKey);
+export async function startSimulatorProcess(apiKey: string, args: string[] = [], opts: SimulatorProcessOptions = {}): Promise<SimulatorProcess> {
+  const logArgs = opts.logPath ? ['--log', opts.logPath] : [];
+  const { child, url } = await spawnListening([BIN, 'simulator', '--port', '0', ...args, ...logArgs], apiKey);
   if (!realTimePriority(child.pid!)) {
     process.stderr.write('note: could not give the simulator real-time priority (needs root and chrt); its arrival times include CPU contention\n');
   }
@@ -61,14 +74,23 @@ export async function startSimulatorProcess(apiKey: string, args: string[] = [])
     if (!res.ok) throw new Error(`simulator ${p}: ${res.status} ${await res.text()}`);
     return res.json();
   };
+  const stats = async (): Promise<SimulatorStats> => {
+    const res = await fetch(`${url}/__stats`);
+    if (!res.ok) throw new Error(`simulator /__stats: ${res.status} ${await res.text()}`);
+    return (await res.json()) as SimulatorStats;
+  };
   return {
     url,
     configure: async (patch) => void (await post('/__config', patch)),
     reset: async () => void (await post('/__reset')),
-    stats: async () => (await (await fetch(`${url}/__stats`)).json()) as SimulatorStats,
+    stats,
+    async accepted() {
+      if (!opts.logPath) throw new Error('accepted() needs the simulator process started with a logPath');
+      return readAcceptedLog(opts.logPath, (await stats()).acceptedRecipients);
+    },
     close: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

@@ -1,5 +1,6 @@
 /** `bulksms simulator` as a real process: prints its URL on stderr, serves, stops on SIGTERM. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,19 +20,32 @@ function run(args: string[], env: Record<string, string | undefined>): { child: 
   return { child, stderr: () => err, exit };
 }
 
+function listening(p: ReturnType<typeof run>): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = /listening on (http:\/\/\S+)/.exec(p.stderr());
+      if (m) {
+        clearInterval(timer);
+        resolve(m[1]!);
+      }
+    }, 20);
+    void p.exit.then(() => {
+      clearInterval(timer);
+      reject(new Error(`exited early: ${p.stderr()}`));
+    });
+  });
+}
+
+async function postConfig(url: string, patch: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/__config`, { method: 'POST', body: JSON.stringify(patch) });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Record<string, unknown>;
+}
+
 it('serves on the printed URL until SIGTERM, then exits 0', async () => {
   const p = run(['--port', '0', '--latency', '0', '--rate', '50'], { TWOFACTOR_API_KEY: KEY });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const m = /listening on (http:\/\/\S+)/.exec(p.stderr());
-        if (m) {
-          clearInterval(timer);
-          resolve(m[1]!);
-        }
-      }, 20);
-      void p.exit.then(() => reject(new Error(`exited early: ${p.stderr()}`)));
-    });
+    const url = await listening(p);
     const bal = await fetch(`${url}/API/V1/${KEY}/ADDON_SERVICES/BAL/TRANSACTIONAL_SMS`);
     expect(await bal.json()).toEqual({ Status: 'Success', Details: '1000000000' });
     const wrong = await fetch(`${url}/API/V1/not-the-key/ADDON_SERVICES/BAL/TRANSACTIONAL_SMS`);
@@ -52,4 +66,31 @@ it('exits 2 without TWOFACTOR_API_KEY or with a bad flag', async () => {
   expect(noKey.stderr()).toContain('TWOFACTOR_API_KEY');
   expect(await bad.exit).toBe(2);
   expect(bad.stderr()).toContain('--latency');
+});
+
+// The chaos suite drives a simulator process with these flags and patches faults in over /__config.
+it('passes every fault flag to the simulator, takes patches over /__config, and flushes --log on SIGTERM', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulksms-sim-cli-'));
+  const log = join(dir, 'accepted.jsonl');
+  const flags = ['--rate', '400', '--latency', '20-150', '--dlr-delay-ms', '0', '--fail-rate', '0.05', '--hang-rate', '0.01'];
+  const p = run(['--port', '0', ...flags, '--balance', '7', '--invalid-key-from', '5000', '--log', log], { TWOFACTOR_API_KEY: KEY });
+  try {
+    const url = await listening(p);
+    // An empty patch answers the options in force (key hidden).
+    expect(await postConfig(url, {})).toMatchObject({
+      rate: 400, latencyMs: [20, 150], dlrDelayMs: 0, failRate: 0.05, hangRate: 0.01, balance: 7, invalidKeyFromRequest: 5000, logPath: log,
+    });
+    const cleared = await postConfig(url, { failRate: 0, hangRate: 0, balance: null, invalidKeyFromRequest: null, rate: 100 });
+    expect(cleared).toMatchObject({ failRate: 0, hangRate: 0, balance: null, invalidKeyFromRequest: null, rate: 100 });
+    const body = new URLSearchParams({ module: 'TRANS_SMS', apikey: KEY, from: 'ACMEIN', to: '919000000001,919000000002', msg: 'logged' });
+    const sent = await fetch(`${url}/API/R1/`, { method: 'POST', body });
+    expect(await sent.json()).toMatchObject({ Status: 'Success' });
+    p.child.kill('SIGTERM');
+    expect(await p.exit).toBe(0);
+    const logged = readFileSync(log, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { to: string }).to);
+    expect(logged).toEqual(['919000000001', '919000000002']);
+  } finally {
+    p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
