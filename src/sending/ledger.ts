@@ -20,7 +20,10 @@ export interface ClaimedMessage {
  */
 export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<ClaimedMessage[]> {
   if (!ids.length) return [];
-  // Named = prepared once per connection: these run hundreds of times per second.
+  // Named = prepared once per connection: these run hundreds of times per second. The ids are looked up by
+  // primary key only (OFFSET 0 keeps the subquery from being flattened): joined to the campaign's status, the
+  // planner used to walk every queued row of the campaign through (campaign_id, status) and filter on id —
+  // thousands of rows per chunk — and evaluated the suppression check once per CASE.
   const { rows } = await pg.query<ClaimedMessage>({
     name: 'bulksms-claim',
     text: `UPDATE messages m
@@ -29,9 +32,9 @@ export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<C
             failure_reason = CASE WHEN x.suppressed THEN 'suppressed at send time' ELSE m.failure_reason END,
             sending_at = now(), updated_at = now()
        FROM (SELECT m2.id, EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = m2.phone) AS suppressed
-               FROM messages m2 JOIN campaigns c ON c.id = m2.campaign_id
-              WHERE m2.id = ANY($1::bigint[]) AND m2.status = 'queued' AND c.status = 'running') x
-      WHERE m.id = x.id AND m.status = 'queued'
+               FROM messages m2 WHERE m2.id = ANY($1::bigint[]) AND m2.status = 'queued' OFFSET 0) x,
+            campaigns c
+      WHERE m.id = x.id AND m.status = 'queued' AND c.id = m.campaign_id AND c.status = 'running'
   RETURNING m.id::text AS id, m.status::text AS status, m.phone, m.text, m.vars, m.attempts`,
     values: [ids],
   });
