@@ -95,7 +95,12 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
 }
 
 export interface OutcomeWriterOptions {
-  /** Flush after this many ms even if the batch is small. */
+  /**
+   * Flush after this many ms even if the batch is small (default 40). Each flush is one UPDATE plus the
+   * afterCommit lookup; at 2000/s, 40 ms makes batches of ~80 rows, which cost PostgreSQL ~15 µs less per
+   * message than batches of 30 (15 ms). The price: a worker killed mid-flight leaves that much more of its
+   * finished requests to become `unknown`, small next to the requests in flight.
+   */
   flushMs?: number;
   /** Flush as soon as this many rows wait. */
   maxRows?: number;
@@ -122,7 +127,7 @@ export class OutcomeWriter {
     private readonly pg: Pool,
     private readonly opts: OutcomeWriterOptions = {},
   ) {
-    this.flushMs = opts.flushMs ?? 15;
+    this.flushMs = opts.flushMs ?? 40;
     this.maxRows = opts.maxRows ?? 500;
   }
 
