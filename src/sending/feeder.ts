@@ -44,7 +44,6 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
   let lockClient: Client | null = null;
   let stopped = false;
   let lastMaintenance = 0;
-  let lastCounters = 0;
   let lastCompletionCheck = 0;
   let running: Promise<unknown> = Promise.resolve();
   const generation = () => randomBytes(4).toString('hex');
@@ -178,10 +177,9 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
       lastCompletionCheck = now;
       await completeFinished(drained);
     }
-    if (now - lastCounters > 5000) {
-      lastCounters = now;
-      await refreshRunCounters(pg, runs.map((r) => r.id));
-    }
+    // Run counters are not refreshed here while a run sends: every reader goes through getCampaignStatus,
+    // which refreshes them, and the refresh scans the whole run (every 5 s it cost ~0.5 µs per message of the
+    // run: 10 % of a core for a 1M-recipient run). Completion (above), start and cancel refresh them too.
     return enqueued;
   }
 
