@@ -5,6 +5,14 @@
  */
 import type { Pool } from 'pg';
 
+/**
+ * SQL condition: the message belongs to the campaign whose id is the given parameter, found through its runs.
+ * Status lookups of a campaign then use the (run_id, status, id) index: messages has no (campaign_id, status)
+ * index, because each of the three status updates of a sent message would insert into it
+ * (migration 20261127030000_drop_messages_campaign_status_index).
+ */
+export const inCampaignRuns = (param: string): string => `run_id IN (SELECT id FROM campaign_runs WHERE campaign_id = ${param})`;
+
 export interface ClaimedMessage {
   id: string;
   status: 'sending' | 'suppressed';
