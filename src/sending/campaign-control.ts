@@ -8,7 +8,7 @@ import type { Container } from '../container';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { unscheduleCampaign } from '../campaign/schedule-queue';
 import { windowPauseReason } from '../campaign/window-watcher';
-import { refreshRunCounters } from './ledger';
+import { inCampaignRuns, refreshRunCounters } from './ledger';
 import { materialiseMessages, type CampaignRow } from './materialise';
 import { sendingKeys } from './keys';
 
@@ -17,6 +17,7 @@ export type ControlDeps = Pick<Container, 'pg' | 'redis' | 'config'>;
 export const MESSAGE_STATUSES = ['pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled'] as const;
 export type MessageCounts = Record<(typeof MESSAGE_STATUSES)[number], number>;
 
+const RUN_OF_CAMPAIGN = inCampaignRuns('$1');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function inTransaction<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
@@ -123,7 +124,7 @@ export async function pauseCampaign(deps: ControlDeps, campaignId: string, reaso
     await c.query(`UPDATE campaigns SET status = 'paused', pause_reason = $2, updated_at = now() WHERE id = $1`, [campaignId, reason]);
     await c.query(`UPDATE campaign_runs SET status = 'paused', pause_reason = $2 WHERE campaign_id = $1 AND status = 'running'`, [campaignId, reason]);
     // Queued messages' jobs will find the campaign paused and skip them; hand them back to the feeder.
-    await c.query(`UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now() WHERE campaign_id = $1 AND status = 'queued'`, [campaignId]);
+    await c.query(`UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now() WHERE ${RUN_OF_CAMPAIGN} AND status = 'queued'`, [campaignId]);
     return 'paused';
   });
   await announce(deps, campaignId, status);
@@ -163,7 +164,7 @@ export async function cancelCampaign(deps: ControlDeps, campaignId: string): Pro
     await c.query(`UPDATE campaigns SET status = 'cancelled', updated_at = now(), completed_at = now() WHERE id = $1`, [campaignId]);
     await c.query(
       `UPDATE messages SET status = 'cancelled', failure_reason = 'campaign cancelled', updated_at = now()
-        WHERE campaign_id = $1 AND status IN ('pending', 'queued')`,
+        WHERE ${RUN_OF_CAMPAIGN} AND status IN ('pending', 'queued')`,
       [campaignId],
     );
     const runs = await c.query<{ id: string }>(
@@ -197,7 +198,7 @@ export async function retryCampaign(
     }
     const res = await c.query<{ run_id: string }>(
       `UPDATE messages SET status = 'pending', next_attempt_at = NULL, sending_at = NULL, updated_at = now()
-        WHERE campaign_id = $1
+        WHERE ${RUN_OF_CAMPAIGN}
           AND ((status = 'failed' AND outcome_class = 'retryable') OR ($2::boolean AND status = 'unknown'))
       RETURNING run_id`,
       [campaignId, opts.includeUnknown === true],

@@ -5,6 +5,14 @@
  */
 import type { Pool } from 'pg';
 
+/**
+ * SQL condition: the message belongs to the campaign whose id is the given parameter, found through its runs.
+ * Status lookups of a campaign then use the (run_id, status, id) index: messages has no (campaign_id, status)
+ * index, because each of the three status updates of a sent message would insert into it
+ * (migration 20261127030000_drop_messages_campaign_status_index).
+ */
+export const inCampaignRuns = (param: string): string => `run_id IN (SELECT id FROM campaign_runs WHERE campaign_id = ${param})`;
+
 export interface ClaimedMessage {
   id: string;
   status: 'sending' | 'suppressed';
@@ -20,7 +28,10 @@ export interface ClaimedMessage {
  */
 export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<ClaimedMessage[]> {
   if (!ids.length) return [];
-  // Named = prepared once per connection: these run hundreds of times per second.
+  // Named = prepared once per connection: these run hundreds of times per second. The ids are looked up by
+  // primary key only (OFFSET 0 keeps the subquery from being flattened): joined to the campaign's status, the
+  // planner used to walk every queued row of the campaign through (campaign_id, status) and filter on id —
+  // thousands of rows per chunk — and evaluated the suppression check once per CASE.
   const { rows } = await pg.query<ClaimedMessage>({
     name: 'bulksms-claim',
     text: `UPDATE messages m
@@ -29,9 +40,9 @@ export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<C
             failure_reason = CASE WHEN x.suppressed THEN 'suppressed at send time' ELSE m.failure_reason END,
             sending_at = now(), updated_at = now()
        FROM (SELECT m2.id, EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = m2.phone) AS suppressed
-               FROM messages m2 JOIN campaigns c ON c.id = m2.campaign_id
-              WHERE m2.id = ANY($1::bigint[]) AND m2.status = 'queued' AND c.status = 'running') x
-      WHERE m.id = x.id AND m.status = 'queued'
+               FROM messages m2 WHERE m2.id = ANY($1::bigint[]) AND m2.status = 'queued' OFFSET 0) x,
+            campaigns c
+      WHERE m.id = x.id AND m.status = 'queued' AND c.id = m.campaign_id AND c.status = 'running'
   RETURNING m.id::text AS id, m.status::text AS status, m.phone, m.text, m.vars, m.attempts`,
     values: [ids],
   });
@@ -92,7 +103,12 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
 }
 
 export interface OutcomeWriterOptions {
-  /** Flush after this many ms even if the batch is small. */
+  /**
+   * Flush after this many ms even if the batch is small (default 40). Each flush is one UPDATE plus the
+   * afterCommit lookup; at 2000/s, 40 ms makes batches of ~80 rows, which cost PostgreSQL ~15 µs less per
+   * message than batches of 30 (15 ms). The price: a worker killed mid-flight leaves that much more of its
+   * finished requests to become `unknown`, small next to the requests in flight.
+   */
   flushMs?: number;
   /** Flush as soon as this many rows wait. */
   maxRows?: number;
@@ -119,7 +135,7 @@ export class OutcomeWriter {
     private readonly pg: Pool,
     private readonly opts: OutcomeWriterOptions = {},
   ) {
-    this.flushMs = opts.flushMs ?? 15;
+    this.flushMs = opts.flushMs ?? 40;
     this.maxRows = opts.maxRows ?? 500;
   }
 

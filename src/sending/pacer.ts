@@ -9,7 +9,9 @@
  *    leaves, `admit()` records it if fewer than `limit` requests were admitted in the last `1 s + guard`, and
  *    otherwise says how long to wait. Lateness cannot push any window over the limit, because the log records
  *    real dispatch times, not planned ones; the guard covers the jitter between admission and arrival at the
- *    provider (Redis round trip, HTTP write, network).
+ *    provider (Redis round trip, HTTP write, network). Admissions asked for in the same event-loop turn go to
+ *    Redis in one script call, decided in order as separate calls would be (one round trip instead of one per
+ *    request: the largest per-message cost of the worker and of Redis at high rates).
  *
  * Why both: admission alone would let a backlog out in bursts of `limit` every second; spacing alone has to
  * keep a margin for worst-case lateness (measured: p99.9 9 ms, max 20 ms at 200/s on a quiet 2-core box),
@@ -79,27 +81,42 @@ return math.floor(slow * 1000)
 
 /**
  * Sliding-window admission: KEYS[1] is a sorted set of admitted requests scored by admission time (µs).
- * ARGV: window µs, limit, a member unique to this request, and '1' to record without checking (a late
- * request's second entry, see Pacer.dispatched). Returns 0 when recorded, otherwise µs to wait.
+ * ARGV: window µs, limit, then one (member unique to the request, force) pair per request, force '1' to record
+ * without checking (a late request's second entry, see Pacer.dispatched). Requests are decided in order, exactly
+ * as separate calls run back to back would be: for each, 0 when recorded, otherwise µs to wait. One call carries
+ * every admission asked for in the same event-loop turn (slots 0.5 ms apart share a timer tick at 2000/s).
  */
 const ADMIT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local stamp = string.format('%.0f', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
-if ARGV[4] == '1' or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 1000)
-  return 0
+local count = redis.call('ZCARD', KEYS[1])
+local out = {}
+local wait = nil
+for i = 3, #ARGV, 2 do
+  if ARGV[i + 1] == '1' or count < limit then
+    redis.call('ZADD', KEYS[1], stamp, ARGV[i])
+    count = count + 1
+    out[#out + 1] = 0
+  else
+    if not wait then
+      local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+      wait = math.max(1, math.floor(tonumber(oldest[2]) + window - now) + 1)
+    end
+    out[#out + 1] = wait
+  end
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, math.floor(tonumber(oldest[2]) + window - now) + 1)
+redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 1000)
+return out
 `;
 
 type PacerRedis = Redis & {
   bulksmsPacerReserve(key: string, intervalUs: number, n: number): Promise<[number, number]>;
   bulksmsPacerPenalise(key: string, penaltyUs: number): Promise<number>;
-  bulksmsPacerAdmit(key: string, windowUs: number, limit: number, member: string, force: '0' | '1'): Promise<number>;
+  bulksmsPacerAdmitMany(key: string, windowUs: number, limit: number, ...memberForcePairs: string[]): Promise<number[]>;
 };
 
 export interface PacerOptions {
@@ -163,7 +180,7 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
   if (typeof r.bulksmsPacerReserve !== 'function') {
     redis.defineCommand('bulksmsPacerReserve', { numberOfKeys: 1, lua: RESERVE });
     redis.defineCommand('bulksmsPacerPenalise', { numberOfKeys: 1, lua: PENALISE });
-    redis.defineCommand('bulksmsPacerAdmit', { numberOfKeys: 1, lua: ADMIT });
+    redis.defineCommand('bulksmsPacerAdmitMany', { numberOfKeys: 1, lua: ADMIT });
   }
   const guardMs = opts.guardMs ?? 8;
   // Spacing leaves half the guard as slack over the admission window, so a slot that is only a little late
@@ -174,21 +191,37 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
   const maxLagMs = opts.maxLagMs ?? guardMs / 2;
   const memberPrefix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}-`;
   let seq = 0;
+  // Admissions asked for in this event-loop turn, sent together once the turn's timers and I/O callbacks ran.
+  let batch: { member: string; force: boolean; done: (waitUs: number) => void; fail: (err: unknown) => void }[] = [];
+  const flush = (): void => {
+    const asks = batch;
+    batch = [];
+    const args = asks.flatMap((a) => [a.member, a.force ? '1' : '0']);
+    r.bulksmsPacerAdmitMany(admittedKey, windowUs, opts.limit, ...args).then(
+      (waits) => asks.forEach((a, i) => a.done(Number(waits[i]))),
+      (err: unknown) => asks.forEach((a) => a.fail(err)),
+    );
+  };
+  const ask = (force: boolean): Promise<number> =>
+    new Promise((done, fail) => {
+      if (!batch.length) setImmediate(flush);
+      batch.push({ member: memberPrefix + (seq++).toString(36), force, done, fail });
+    });
   return {
     intervalMs: intervalUs / 1000,
     async admit() {
       const started = performance.now();
-      const member = memberPrefix + (seq++).toString(36);
       for (;;) {
+        // Lag is judged from here, so the wait for the batch counts as lateness (never hides it).
         const askedAt = performance.now();
-        const waitUs = Number(await r.bulksmsPacerAdmit(admittedKey, windowUs, opts.limit, member, '0'));
+        const waitUs = await ask(false);
         if (waitUs <= 0) return { waitedMs: askedAt - started, askedAt };
         await sleepUntil(performance.now() + waitUs / 1000);
       }
     },
     dispatched(admission) {
       if (performance.now() - admission.askedAt <= maxLagMs) return false;
-      void r.bulksmsPacerAdmit(admittedKey, windowUs, opts.limit, memberPrefix + (seq++).toString(36), '1').catch(() => undefined);
+      void ask(true).catch(() => undefined);
       return true;
     },
     async reserve(n) {

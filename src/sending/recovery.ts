@@ -7,19 +7,19 @@
 import type { Pool } from 'pg';
 
 /**
- * Only campaigns that can have messages in flight are looked at, so these sweeps use the (campaign_id, status)
- * index instead of scanning the whole history of messages. A cancelled campaign may still have requests in
- * flight for a moment after the cancel.
+ * Only runs of campaigns that can have messages in flight are looked at, so these sweeps use the
+ * (run_id, status, id) index instead of scanning the whole history of messages. A cancelled campaign may still
+ * have requests in flight for a moment after the cancel.
  */
-const LIVE_CAMPAIGNS = `SELECT id FROM campaigns
-  WHERE status IN ('running', 'paused') OR (status = 'cancelled' AND updated_at > now() - interval '1 day')`;
+const LIVE_RUNS = `SELECT r.id FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id
+  WHERE c.status IN ('running', 'paused') OR (c.status = 'cancelled' AND c.updated_at > now() - interval '1 day')`;
 
 export async function expireStaleSending(pg: Pool, leaseMs: number): Promise<number> {
   const res = await pg.query(
     `UPDATE messages
         SET status = 'unknown', outcome_class = 'ambiguous',
             failure_reason = 'worker lost while the request may have been in flight (claim lease expired)', updated_at = now()
-      WHERE campaign_id IN (${LIVE_CAMPAIGNS}) AND status = 'sending' AND sending_at < now() - $1 * interval '1 millisecond'`,
+      WHERE run_id IN (${LIVE_RUNS}) AND status = 'sending' AND sending_at < now() - $1 * interval '1 millisecond'`,
     [leaseMs],
   );
   return res.rowCount ?? 0;
@@ -29,7 +29,7 @@ export async function expireStaleSending(pg: Pool, leaseMs: number): Promise<num
 export async function requeueStaleQueued(pg: Pool, olderThanMs: number): Promise<number> {
   const res = await pg.query(
     `UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now()
-      WHERE campaign_id IN (${LIVE_CAMPAIGNS}) AND status = 'queued' AND queued_at < now() - $1 * interval '1 millisecond'`,
+      WHERE run_id IN (${LIVE_RUNS}) AND status = 'queued' AND queued_at < now() - $1 * interval '1 millisecond'`,
     [olderThanMs],
   );
   return res.rowCount ?? 0;
@@ -39,7 +39,7 @@ export async function requeueStaleQueued(pg: Pool, olderThanMs: number): Promise
 export async function requeueAllQueued(pg: Pool): Promise<number> {
   const res = await pg.query(
     `UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now()
-      WHERE campaign_id IN (${LIVE_CAMPAIGNS}) AND status = 'queued'`,
+      WHERE run_id IN (${LIVE_RUNS}) AND status = 'queued'`,
   );
   return res.rowCount ?? 0;
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors';
 import type { ApiDeps, CreateCampaignInput } from '../deps';
 import { createStatusCache } from '../status-cache';
+import { inCampaignRuns } from '../../sending/ledger';
 import { errorResponses, idParams } from './schemas';
 
 const createBody = {
@@ -174,7 +175,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       await mustExist(req.params.id);
       const { rows } = await container.pg.query<{ status: string; outcome_class: string | null; reason: string; count: string }>(
         `SELECT status, outcome_class, COALESCE(failure_reason, provider_text, '(no reason recorded)') AS reason, count(*) AS count
-           FROM messages WHERE campaign_id = $1 AND status IN ('failed', 'unknown')
+           FROM messages WHERE ${inCampaignRuns('$1')} AND status IN ('failed', 'unknown')
           GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 100`,
         [req.params.id],
       );

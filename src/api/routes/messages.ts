@@ -6,6 +6,7 @@ import { NotFoundError } from '../../errors';
 import type { Pool } from 'pg';
 import type { MessageStatus, OutcomeClass } from '../../generated/prisma/enums';
 import type { ApiDeps } from '../deps';
+import { inCampaignRuns } from '../../sending/ledger';
 import { csvLine } from '../csv-safe';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { MESSAGE_STATUS_ENUM, OUTCOME_CLASS_ENUM, errorResponses, idParams } from './schemas';
@@ -89,7 +90,8 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
         params.push(value);
         where.push(sql.replace('?', `$${params.length}`));
       };
-      if (status) add('status = ?::"MessageStatus"', status);
+      // Through the campaign's runs too, so the planner can pick (run_id, status, id) for a rare status.
+      if (status) add(`${inCampaignRuns('$1')} AND status = ?::"MessageStatus"`, status);
       if (phone) add('phone = ?', normalisePhoneFilter(phone));
       if (outcomeClass) add('outcome_class = ?::"OutcomeClass"', outcomeClass);
       if (after !== undefined) add('id > ?::bigint', after.toString());
@@ -140,7 +142,7 @@ async function* failureLines(pool: Pool, campaignId: string, showPhone: (phone: 
     await client.query(
       `DECLARE failures NO SCROLL CURSOR FOR
          SELECT id::text, run_id, phone, status::text, outcome_class::text, failure_reason, provider_text, attempts, updated_at
-           FROM messages WHERE campaign_id = $1 AND status IN ('failed', 'unknown') ORDER BY messages.id`,
+           FROM messages WHERE ${inCampaignRuns('$1')} AND status IN ('failed', 'unknown') ORDER BY messages.id`,
       [campaignId],
     );
     yield csvLine(CSV_HEADER);
