@@ -58,7 +58,7 @@ export async function spawnListening(args: string[], apiKey: string): Promise<{ 
  * Gives all of a process's threads real-time (SCHED_FIFO) priority; returns false where that is not allowed.
  * Safe for a mostly idle event-loop process; the kernel's RT throttling keeps 5 % of each second for others.
  */
-export function realTimePriority(pid: number): boolean {
+function realTimePriority(pid: number): boolean {
   if (process.env.BENCH_SIMULATOR_RT === '0') return false; // for A/B runs without it
   const r = spawnSync('chrt', ['--all-tasks', '--fifo', '--pid', '20', String(pid)], { stdio: 'ignore' });
   return r.status === 0;

@@ -33,7 +33,7 @@ export interface WriteCounts {
   suppressed: number;
 }
 
-export const COPY_CONTACTS_SQL = 'COPY contacts (list_id, phone, raw_phone, variables, source_line) FROM STDIN';
+const COPY_CONTACTS_SQL = 'COPY contacts (list_id, phone, raw_phone, variables, source_line) FROM STDIN';
 
 const SUPPRESSED_SQL = `SELECT phone, reason FROM suppressions WHERE phone = ANY($1::text[])`;
 
@@ -54,10 +54,6 @@ class CopyBuffer {
       this.buf = bigger;
     }
     this.len += this.buf.write(text, this.len);
-  }
-
-  get empty(): boolean {
-    return this.len === 0;
   }
 
   bytes(): Buffer {

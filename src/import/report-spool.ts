@@ -80,25 +80,14 @@ export async function writeReport(
   report: RejectReport,
   phoneColumn: string,
 ): Promise<void> {
-  const pending = verdicts[Symbol.asyncIterator]();
-  let page: DuplicateVerdict[] = [];
-  let at = 0;
-  const nextVerdict = async (): Promise<DuplicateVerdict | undefined> => {
-    while (at >= page.length) {
-      const r = await pending.next();
-      if (r.done) return undefined;
-      page = r.value;
-      at = 0;
-    }
-    return page[at];
-  };
+  const pending = flatten(verdicts);
+  const nextVerdict = async (): Promise<DuplicateVerdict | undefined> => (await pending.next()).value ?? undefined;
   let out: RejectEntry[] = [];
   let verdict = await nextVerdict();
   for await (const rec of spool.records()) {
     if (rec.length === 4) out.push({ line: rec[0], raw: rec[1], column: rec[2], reason: rec[3] });
     else if (verdict && verdict.line === rec[0]) {
       out.push({ line: rec[0], raw: rec[1], column: phoneColumn, reason: `duplicate of line ${verdict.kept}: ${verdict.phone}` });
-      at++;
       verdict = await nextVerdict();
     }
     if (out.length >= 1000) {
@@ -108,4 +97,9 @@ export async function writeReport(
   }
   await report.write(out);
   if (verdict) throw new Error(`duplicate on line ${verdict.line} is not among the spooled rows: report and contacts disagree`);
+}
+
+async function* flatten<T>(pages: AsyncIterable<T[]>): AsyncGenerator<T, undefined> {
+  for await (const page of pages) yield* page;
+  return undefined;
 }
