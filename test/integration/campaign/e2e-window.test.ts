@@ -11,7 +11,9 @@ it('the TRAI window pauses and resumes a real promotional run through the sendin
   const c = env.container();
   await seedList(c.pg, 'l', ['name'], manyContacts(10, (i) => ({ name: `N${i}` })));
   const promo = await createCampaign(c, { name: 'promo', list: 'l', type: 'promotional', from: '123456', text: 'Sale {{name}}' });
-  await startCampaign(c, promo.campaignId);
+  // Started inside the window on the test's own clock: with the real one, a start between 21:00 and 09:00 IST
+  // is paused at once and the watcher finds nothing to pause (this test failed every such evening).
+  await startCampaign(c, promo.campaignId, { now: ist('2026-11-26T20:59:00') });
   let clock = ist('2026-11-26T21:00:00');
   const watcher = createWindowWatcher(c, {
     pause: (id, reason) => pauseCampaign(c, id, reason),
