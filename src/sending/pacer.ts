@@ -82,7 +82,8 @@ return math.floor(slow * 1000)
 /**
  * Sliding-window admission: KEYS[1] is a sorted set of admitted requests scored by admission time (µs).
  * ARGV: window µs, limit, then one (member unique to the request, force) pair per request, force '1' to record
- * without checking (a late request's second entry, see Pacer.dispatched). Requests are decided in order, exactly
+ * without checking: a late request's entry moved to its real dispatch time (see Pacer.dispatched; ZADD of an
+ * existing member only changes its score, so the request still counts once). Requests are decided in order, exactly
  * as separate calls run back to back would be: for each, 0 when recorded, otherwise µs to wait. One call carries
  * every admission asked for in the same event-loop turn (slots 0.5 ms apart share a timer tick at 2000/s).
  */
@@ -98,8 +99,7 @@ local out = {}
 local wait = nil
 for i = 3, #ARGV, 2 do
   if ARGV[i + 1] == '1' or count < limit then
-    redis.call('ZADD', KEYS[1], stamp, ARGV[i])
-    count = count + 1
+    count = count + redis.call('ZADD', KEYS[1], stamp, ARGV[i])
     out[#out + 1] = 0
   else
     if not wait then
@@ -128,7 +128,7 @@ export interface PacerOptions {
    * at the provider; spacing runs at limit × 1000 / (1000 + guardMs). Default 8 ms (99.2 % of the limit).
    */
   guardMs?: number;
-  /** Admission-to-dispatch lag above which a second entry is recorded (default ½ guard). */
+  /** Admission-to-dispatch lag above which the admission is re-stamped at dispatch (default ½ guard). */
   maxLagMs?: number;
 }
 
@@ -153,6 +153,8 @@ export interface Admission {
   waitedMs: number;
   /** Local monotonic time the successful admission was asked for: the recorded time is not earlier. */
   askedAt: number;
+  /** The request's entry in the fleet-wide log. */
+  member: string;
 }
 
 export interface Pacer {
@@ -166,8 +168,12 @@ export interface Pacer {
   /**
    * Call right after the request was handed to the HTTP client. If more than `maxLagMs` passed since the
    * admission was asked for (slow Redis answer, busy event loop), the request may leave that much later than
-   * the time the window recorded, so a second entry is recorded now: every window that could contain the late
-   * arrival then counts it. Returns true when it did.
+   * the time the window recorded, so its entry is moved to now: every window that could contain the late
+   * arrival then counts it. It is moved, not doubled: a second entry per late request (~10 per second at
+   * 200/s with a busy event loop) filled the log with requests that never happened and cost ~5 % of the
+   * limit. Moving it later is safe: every admission decided after the move sees it, and none decided
+   * before the move could have been decided in a window the move adds it to (those start ≥ 1 s after
+   * its admission). Returns true when it moved it.
    */
   dispatched(admission: Admission): boolean;
   /** Slows the fleet down by `ms` (e.g. after a 429). */
@@ -202,26 +208,27 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
       (err: unknown) => asks.forEach((a) => a.fail(err)),
     );
   };
-  const ask = (force: boolean): Promise<number> =>
+  const ask = (member: string, force: boolean): Promise<number> =>
     new Promise((done, fail) => {
       if (!batch.length) setImmediate(flush);
-      batch.push({ member: memberPrefix + (seq++).toString(36), force, done, fail });
+      batch.push({ member, force, done, fail });
     });
   return {
     intervalMs: intervalUs / 1000,
     async admit() {
       const started = performance.now();
+      const member = memberPrefix + (seq++).toString(36);
       for (;;) {
         // Lag is judged from here, so the wait for the batch counts as lateness (never hides it).
         const askedAt = performance.now();
-        const waitUs = await ask(false);
-        if (waitUs <= 0) return { waitedMs: askedAt - started, askedAt };
+        const waitUs = await ask(member, false);
+        if (waitUs <= 0) return { waitedMs: askedAt - started, askedAt, member };
         await sleepUntil(performance.now() + waitUs / 1000);
       }
     },
     dispatched(admission) {
       if (performance.now() - admission.askedAt <= maxLagMs) return false;
-      void ask(true).catch(() => undefined);
+      void ask(admission.member, true).catch(() => undefined);
       return true;
     },
     async reserve(n) {

@@ -1,6 +1,9 @@
 /** Real worker processes: SIGKILL mid-campaign and restart; two processes sharing one account-wide limit. */
 import { useTestEnv } from '../../helpers/env';
-import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import { startSimulatorProcess, type SimulatorProcess } from '../../../scripts/lib/simulator-process';
 import { spawnWorkerProcess, type WorkerProcess } from '../../helpers/worker-processes';
 import { campaignStatus, deliveryCheck, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
@@ -14,21 +17,24 @@ const jobs = Math.ceil(100 / 20) + 1;
 const inFlightBound = jobs * 20;
 
 describe('crash safety with real worker processes', () => {
-  let t: TestSimulator;
+  // The simulator runs in its own process (as in bench:send and chaos): in this test's process its arrival
+  // stamps would wait behind the test's own polling and put requests into the wrong second.
+  let sim: SimulatorProcess;
   const procs: WorkerProcess[] = [];
   const spawnWorker = async (opts: object = workerOpts, extraEnv: Record<string, string> = {}) => {
-    const p = await spawnWorkerProcess({ ...env.env, TWOFACTOR_BASE_URL: t.sim.url, WORKER_OPTS: JSON.stringify(opts), ...extraEnv });
+    const p = await spawnWorkerProcess({ ...env.env, TWOFACTOR_BASE_URL: sim.url, WORKER_OPTS: JSON.stringify(opts), ...extraEnv });
     procs.push(p);
     return p;
   };
 
   beforeAll(async () => {
-    t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: null, latencyMs: [20, 120] });
+    const logPath = path.join(await mkdtemp(path.join(os.tmpdir(), 'bulksms-crash-')), 'accepted.jsonl');
+    sim = await startSimulatorProcess(env.config.TWOFACTOR_API_KEY!, ['--rate', '0', '--latency', '20-120'], { logPath });
   });
   afterAll(async () => {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
-    await t.close();
+    await sim.close();
   });
 
   it('SIGKILL mid-campaign, restart: no duplicate, no skipped recipient, unknown only for requests that may have been in flight', async () => {
@@ -36,7 +42,7 @@ describe('crash safety with real worker processes', () => {
     const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 1500 });
     await startCampaign(c, campaignId);
     const first = await spawnWorker();
-    await waitFor('some accepted', async () => t.sim.stats().acceptedRecipients >= 300, 30_000, 20);
+    await waitFor('some accepted', async () => (await sim.stats()).acceptedRecipients >= 300, 30_000, 20);
     first.child.kill('SIGKILL');
     await first.exited;
 
@@ -45,7 +51,7 @@ describe('crash safety with real worker processes', () => {
 
     const counts = await statusCounts(c.pg, campaignId);
     expect(Object.keys(counts).filter((s) => s !== 'sent' && s !== 'unknown')).toEqual([]);
-    const accepted = await t.accepted();
+    const accepted = await sim.accepted();
     const { duplicates, missing } = deliveryCheck(accepted, phones);
     expect(duplicates).toEqual([]);
     const rows = await c.pg.query<{ phone: string; status: string }>(`SELECT phone, status::text FROM messages WHERE campaign_id = $1`, [campaignId]);
@@ -58,7 +64,7 @@ describe('crash safety with real worker processes', () => {
     // jobs × batch bounds it; the chunking keeps the part that never reached the provider much smaller.
     const unknownPhones = phones.filter((p) => status.get(p) === 'unknown');
     expect(unknownPhones.length).toBeLessThanOrEqual(inFlightBound);
-    expect(t.sim.stats().duplicates).toBe(0);
+    expect((await sim.stats()).duplicates).toBe(0);
     const unknownReasons = await c.pg.query<{ failure_reason: string }>(
       `SELECT DISTINCT failure_reason FROM messages WHERE campaign_id = $1 AND status = 'unknown'`,
       [campaignId],
@@ -74,12 +80,12 @@ describe('crash safety with real worker processes', () => {
     // Production-like timeouts and leases here: a slow answer on a busy machine must not turn into `unknown`.
     const relaxed = { concurrency: 100, campaignServices: false };
     const [a, b] = [await spawnWorker(relaxed, { SMS_REQUEST_TIMEOUT_MS: '10000' }), await spawnWorker(relaxed, { SMS_REQUEST_TIMEOUT_MS: '10000' })];
-    await fetch(`${t.sim.url}/__reset`, { method: 'POST' });
+    await sim.reset();
     await startCampaign(c, campaignId);
     await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed', 50_000);
     expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 1600 });
-    expect(deliveryCheck(await t.accepted(), phones)).toEqual({ duplicates: [], missing: [] });
-    const max = t.sim.stats().maxWindow;
+    expect(deliveryCheck(await sim.accepted(), phones)).toEqual({ duplicates: [], missing: [] });
+    const max = (await sim.stats()).maxWindow;
     expect(max).toBeLessThanOrEqual(400);
     expect(max).toBeGreaterThan(100);
     a.child.kill('SIGTERM');

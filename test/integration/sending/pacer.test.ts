@@ -83,16 +83,35 @@ it('a throttled answer holds the whole fleet and slows it by 10 %, compounding o
   expect(after.intervalMs / before.intervalMs).toBeCloseTo(1.1, 1);
 });
 
-it('a request that leaves well after its admission is recorded a second time, a punctual one is not', async () => {
+it('a request that leaves well after its admission is re-stamped at its departure (counted once), a punctual one is not', async () => {
   const key = freshKey();
   const pacer = createPacer(a, { key, limit: 100, guardMs: 8 });
-  await pacer.admit();
-  await pacer.admit();
+  const punctual = await pacer.admit();
+  const late = await pacer.admit();
+  const stamp = async (member: string) => Number(await a.zscore(`${key}:admitted`, member));
+  const admittedAt = await stamp(late.member);
   // Judged from when the admission was asked for (not from the Redis answer, whose delay varies with load).
-  expect(pacer.dispatched({ waitedMs: 0, askedAt: performance.now() - 1 })).toBe(false);
+  expect(pacer.dispatched({ ...punctual, askedAt: performance.now() - 1 })).toBe(false);
+  await new Promise((r) => setTimeout(r, 30));
   // A busy event loop or a connection set-up of 20 ms between admission and the HTTP write:
-  expect(pacer.dispatched({ waitedMs: 0, askedAt: performance.now() - 20 })).toBe(true);
+  expect(pacer.dispatched({ ...late, askedAt: performance.now() - 20 })).toBe(true);
   await new Promise((r) => setTimeout(r, 50));
-  // 2 admissions + 1 second entry: the late request counts in every window its real departure falls into.
+  // Still 2 entries (a second entry per late request filled the log with requests that never left), and the
+  // late one now carries its departure time, so every window its real departure falls into counts it.
+  expect(await a.zcard(`${key}:admitted`)).toBe(2);
+  expect((await stamp(late.member)) - admittedAt).toBeGreaterThanOrEqual(25_000);
+});
+
+it('a full window still refuses a request while a late one is re-stamped, and lets it go once the window slides', async () => {
+  const key = freshKey();
+  const pacer = createPacer(a, { key, limit: 3, guardMs: 0 });
+  const admitted = [await pacer.admit(), await pacer.admit(), await pacer.admit()];
+  pacer.dispatched({ ...admitted[2]!, askedAt: performance.now() - 50 });
+  await new Promise((r) => setTimeout(r, 20));
   expect(await a.zcard(`${key}:admitted`)).toBe(3);
+  const started = performance.now();
+  const fourth = await pacer.admit();
+  // It waited for the oldest entry to leave the 1 s window (judged on Redis' clock, so allow a little).
+  expect(fourth.waitedMs).toBeGreaterThan(900);
+  expect(performance.now() - started).toBeGreaterThan(900);
 });

@@ -68,7 +68,7 @@ describe('metric instrumentation', () => {
       intervalMs: 10,
       penalise: async () => undefined,
       reserve: async (n) => ({ firstAt: performance.now(), earliestAt: performance.now(), intervalMs: 10, count: n }),
-      admit: async () => ({ waitedMs: 7, askedAt: performance.now() }),
+      admit: async () => ({ waitedMs: 7, askedAt: performance.now(), member: 'm' }),
       dispatched: () => false,
     };
     const waits = await value(rateLimitWaits, {});
