@@ -4,7 +4,8 @@
  * are durable (so the job is acknowledged after its outcomes, never before).
  *
  * Chunks keep the "claimed but not yet sent" set small: a crash turns at most the claimed messages into
- * `unknown`, i.e. the requests in flight plus one chunk per running job.
+ * `unknown`, i.e. the requests in flight plus up to two chunks per running job (the one being sent and the
+ * next, claimed shortly before the current one's last slot).
  */
 import type { Pool } from 'pg';
 import type { Logger } from '../logger';
@@ -25,6 +26,14 @@ export interface BatchSenderOptions {
   sendDeadlineMs: number;
   /** Fleet pause after a throttled answer. */
   throttlePenaltyMs: number;
+  /**
+   * A job claims and reserves its next chunk this long before the current chunk's last slot (default 50 ms).
+   * Slots are handed out back to back in one fleet-wide sequence; when every job is between chunks (claiming,
+   * waiting for Redis, or stalled by GC) the sequence falls behind the clock and those slots are lost for good —
+   * a sliding window cannot make them up later. Waiting for the last slot measured 3.2 % of the time lost at
+   * 2000/s; a 50 ms lead 0.4 %. Costs at most one more chunk claimed-but-unsent per job (still within its batch).
+   */
+  reserveLeadMs?: number;
 }
 
 export interface BatchSenderDeps {
@@ -85,6 +94,7 @@ export interface SenderStats {
 
 export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOptions) {
   const random = deps.random ?? Math.random;
+  const reserveLeadMs = opts.reserveLeadMs ?? 50;
   const stats: SenderStats = { requests: 0, lateSlots: 0, admitWaits: 0, lateAdmissions: 0, released: 0 };
 
   const record = (rows: OutcomeRow[]): Promise<unknown> => Promise.all(rows.map((r) => deps.writer.write(r)));
@@ -207,8 +217,9 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
         const offset = g * slots.intervalMs;
         inFlight.push(sendGroup(campaign, { messages: groups[g]!, claimedAt }, slots.firstAt + offset, slots.earliestAt + offset));
       }
-      // Do not claim the next chunk before this one's last slot: claimed-but-unsent stays one chunk per job.
-      await sleepUntil(slots.firstAt + (groups.length - 1) * slots.intervalMs);
+      // Claim the next chunk shortly before this one's last slot (see reserveLeadMs), not earlier: claimed but
+      // unsent stays within two chunks per job.
+      await sleepUntil(slots.firstAt + (groups.length - 1) * slots.intervalMs - reserveLeadMs);
     }
     if (leftover.length) {
       // Shutting down or paused: unclaimed messages go back to the feeder instead of waiting for a stale sweep.

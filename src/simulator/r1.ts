@@ -59,8 +59,8 @@ function checkParams(sim: Simulator, params: URLSearchParams): Checked {
   return { ok: true, recipients: recipients as string[], text };
 }
 
-export function handleSend(sim: Simulator, params: URLSearchParams, res: ServerResponse): void {
-  const now = performance.now();
+/** `now`: when the request arrived (performance.now() ms), which is what the rate window counts. */
+export function handleSend(sim: Simulator, params: URLSearchParams, res: ServerResponse, now: number): void {
   const c = sim.counters;
   c.arrival(now);
   const key = params.get('apikey') ?? '';
