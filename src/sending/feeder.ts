@@ -27,6 +27,14 @@ export interface FeederOptions {
   lockKey: string;
 }
 
+/**
+ * Numeric order of bigint ids in their decimal text (no sign, no leading zeros): shorter is smaller, equal
+ * lengths compare as strings. A `BigInt()` pair per comparison cost ~10 ms of event loop per 4,000-id feed.
+ */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 interface RunRow {
   id: string;
   campaign_id: string;
@@ -169,7 +177,7 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
         RETURNING id::text AS id`,
         values: [run.id, n, run.campaign_id],
       });
-      const ids = moved.rows.map((r) => r.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+      const ids = moved.rows.map((r) => r.id).sort(compareIds);
       if (ids.length) await enqueue(run, ids);
       else drained.push(run.id);
       room -= ids.length;
