@@ -125,7 +125,7 @@ export interface PacerOptions {
   limit: number;
   /**
    * Jitter budget. Admission window = 1 s + ¾ guardMs, which covers the jitter between admission and arrival
-   * at the provider; spacing runs at limit × 1000 / (1000 + guardMs). Default 8 ms (99.2 % of the limit).
+   * at the provider; spacing runs at limit × 1000 / (1000 + guardMs). Default 12 ms (98.8 % of the limit).
    */
   guardMs?: number;
   /** Admission-to-dispatch lag above which the admission is re-stamped at dispatch (default ½ guard). */
@@ -188,7 +188,7 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
     redis.defineCommand('bulksmsPacerPenalise', { numberOfKeys: 1, lua: PENALISE });
     redis.defineCommand('bulksmsPacerAdmitMany', { numberOfKeys: 1, lua: ADMIT });
   }
-  const guardMs = opts.guardMs ?? 8;
+  const guardMs = opts.guardMs ?? 12;
   // Spacing leaves half the guard as slack over the admission window, so a slot that is only a little late
   // relative to the one a second before it is admitted without waiting (a wait makes the next second late too).
   const intervalUs = Math.ceil(((1000 + guardMs) * 1000) / opts.limit);
