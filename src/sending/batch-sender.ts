@@ -129,8 +129,7 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       // Lateness is judged right after the hand-over (for providers that do not report writes: test doubles)
       // and again when the request is really written to a connection, which can be much later (a new
       // connection's set-up, every connection busy). Each late judgement moves the admission's stamp to that
-      // moment, so the last one — the real write — wins; stopping at the first once let requests leave well
-      // after their stamp (two workers put 424 requests into one second at a limit of 400).
+      // moment, so the last one — the real write — wins.
       let late = false;
       const judge = (): void => {
         if (deps.pacer.dispatched(admission) && !late) {
