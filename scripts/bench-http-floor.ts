@@ -9,12 +9,10 @@ import { readFileSync } from 'node:fs';
 import { TwoFactorClient } from '../src/provider/twofactor/client';
 import { createLogger } from '../src/logger';
 import { startSimulatorProcess } from './lib/simulator-process';
+import { readFlags } from './lib/flags';
 
-const args = process.argv.slice(2);
-const flag = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
+const flags = readFlags();
+const flag = flags.value;
 const rate = Number(flag('rate', '2000'));
 const duration = Number(flag('duration', '20'));
 const API_KEY = 'bench-key-0000-1111-2222-333344445555';

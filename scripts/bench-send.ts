@@ -19,16 +19,14 @@ import { startCampaign } from '../src/sending/campaign-control';
 import { loadConfig } from '../src/config';
 import { startSimulatorProcess, type SimulatorProcess as RunningSimulator } from './lib/simulator-process';
 import { seedCampaign } from '../test/helpers/sending-fixtures';
+import { readFlags } from './lib/flags';
 
-const args = process.argv.slice(2);
-const flag = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
+const flags = readFlags();
+const flag = flags.value;
 const duration = Number(flag('duration', '10'));
 const scenarioFlag = flag('scenario', 'all');
 const workerCounts = flag('workers', '1,2').split(',').map(Number);
-const million = args.includes('--million');
+const million = flags.has('million');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const API_KEY = 'bench-key-0000-1111-2222-333344445555';
 const TICKS = 100; // clock ticks per second for /proc/<pid>/stat

@@ -32,16 +32,14 @@ import { deleteRedisPrefix } from '../test/helpers/env';
 import { seedCampaign, statusCounts, waitFor } from '../test/helpers/sending-fixtures';
 import type { SimulatorStats } from '../src/simulator/server';
 import { startSimulatorProcess, type SimulatorProcess } from './lib/simulator-process';
+import { readFlags } from './lib/flags';
 
-const args = process.argv.slice(2);
-const flag = (name: string, def: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
+const flags = readFlags();
+const flag = flags.value;
 const RECIPIENTS = Number(flag('recipients', '20000'));
 const RATE = Number(flag('rate', '400'));
 const ONLY = flag('only', '');
-const ALLOW_PG_RESTART = args.includes('--allow-pg-restart');
+const ALLOW_PG_RESTART = flags.has('allow-pg-restart');
 /** Per-worker requests in flight; 200 rps × ≤150 ms latency needs ~30. */
 const CONCURRENCY = 50;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
