@@ -126,19 +126,25 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     stats.requests++;
     let outcome: SendOutcome;
     try {
-      // Lateness is judged right after the hand-over (for providers that do not report writes: test doubles)
-      // and again when the request is really written to a connection, which can be much later (a new
-      // connection's set-up, every connection busy). Each late judgement moves the admission's stamp to that
-      // moment, so the last one — the real write — wins.
+      // Lateness is judged when the request is really written to a connection, which can be much later than
+      // the hand-over (a new connection's set-up, every connection busy), and right after the hand-over only if
+      // no write was reported yet (providers that do not report writes: test doubles). Each late judgement moves
+      // the admission's stamp to that moment, so the last one — the real write — wins; a write reported during
+      // the hand-over is not judged twice (that was a second Redis call for every late request).
       let late = false;
+      let written = false;
       const judge = (): void => {
         if (deps.pacer.dispatched(admission) && !late) {
           late = true;
           stats.lateAdmissions++;
         }
       };
-      const sending = deps.provider.send(buildRequest(campaign, group.messages), undefined, judge);
-      judge();
+      const onWrite = (): void => {
+        written = true;
+        judge();
+      };
+      const sending = deps.provider.send(buildRequest(campaign, group.messages), undefined, onWrite);
+      if (!written) judge();
       outcome = await sending;
     } catch (err) {
       // The port promises outcomes, not throws; a throw after the request may have left is ambiguous.
