@@ -10,6 +10,7 @@ import { TwoFactorClient } from '../src/provider/twofactor/client';
 import { createLogger } from '../src/logger';
 import { startSimulatorProcess } from './lib/simulator-process';
 import { readFlags } from './lib/flags';
+import { processCpuSeconds } from './lib/proc-cpu';
 
 const flags = readFlags();
 const flag = flags.value;
@@ -17,11 +18,7 @@ const rate = Number(flag('rate', '2000'));
 const duration = Number(flag('duration', '20'));
 const API_KEY = 'bench-key-0000-1111-2222-333344445555';
 
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const procCpuSeconds = (pid: number): number => processCpuSeconds(pid) ?? 0;
 
 async function main(): Promise<void> {
   const sim = await startSimulatorProcess(API_KEY, ['--rate', '0', '--latency', '50-150']);

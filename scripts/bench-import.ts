@@ -5,7 +5,7 @@
  *
  *   npm run bench:import -- [--rows 1000000] [--keep-file] [--db postgresql://…/bulksms_bench]
  */
-import { createReadStream, createWriteStream, existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, statSync, unlinkSync } from 'node:fs';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { migrate } from '../src/db/migrate';
 import { importContacts } from '../src/import/import-contacts';
 import { fastIndianMobile } from '../src/import/phone';
 import { prng } from '../src/demo/sample-csv';
+import { processCpuSeconds } from './lib/proc-cpu';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -70,17 +71,13 @@ async function generate(file: string, rows: number): Promise<void> {
 /** CPU seconds used so far by the PostgreSQL backends serving this database (same host only). */
 async function backendCpuSeconds(pg: { query: (sql: string) => Promise<{ rows: { pid: number }[] }> }): Promise<number | null> {
   const { rows } = await pg.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
-  let ticks = 0;
+  let seconds = 0;
   for (const { pid } of rows) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime + stime
-    } catch {
-      return null; // not on this host (or not Linux)
-    }
+    const used = processCpuSeconds(pid);
+    if (used === null) return null; // not on this host (or not Linux)
+    seconds += used;
   }
-  return ticks / 100; // USER_HZ
+  return seconds;
 }
 
 async function main(): Promise<void> {

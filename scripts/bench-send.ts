@@ -20,6 +20,7 @@ import { loadConfig } from '../src/config';
 import { startSimulatorProcess, type SimulatorProcess as RunningSimulator } from './lib/simulator-process';
 import { seedCampaign } from '../test/helpers/sending-fixtures';
 import { readFlags } from './lib/flags';
+import { processCpuSeconds } from './lib/proc-cpu';
 
 const flags = readFlags();
 const flag = flags.value;
@@ -29,22 +30,13 @@ const workerCounts = flag('workers', '1,2').split(',').map(Number);
 const million = flags.has('million');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const API_KEY = 'bench-key-0000-1111-2222-333344445555';
-const TICKS = 100; // clock ticks per second for /proc/<pid>/stat
 
 const scenarios = [
   { rate: 200, latency: [100, 500] as [number, number] },
   { rate: 2000, latency: [50, 150] as [number, number] },
 ].filter((s) => scenarioFlag === 'all' || String(s.rate) === scenarioFlag);
 
-function procCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS;
-  } catch {
-    return 0;
-  }
-}
+const procCpuSeconds = (pid: number): number => processCpuSeconds(pid) ?? 0;
 
 async function redisCpu(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');

@@ -9,8 +9,6 @@
  *   npm run bench:simulator -- [--duration 5] [--connections 64] [--recipients 1] [--baseline]
  *   (env BENCH_DURATION_S / BENCH_CONNECTIONS / BENCH_RECIPIENTS work as well)
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { Pool } from 'undici';
@@ -18,6 +16,7 @@ import { resolveOptions } from '../src/simulator/options';
 import { handleSend } from '../src/simulator/r1';
 import { Simulator } from '../src/simulator/simulator';
 import { spawnListening } from './lib/simulator-process';
+import { processCpuSeconds } from './lib/proc-cpu';
 
 function arg(name: string, env: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,7 +31,6 @@ const CONNECTIONS = arg('connections', 'BENCH_CONNECTIONS', 64);
 const RECIPIENTS = arg('recipients', 'BENCH_RECIPIENTS', 1);
 const BASELINE = process.argv.includes('--baseline');
 const KEY = 'bench-key-00000000-0000-0000-0000-000000000000';
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 const BARE_SERVER = `
 const s = require('node:http').createServer((req, res) => {
@@ -42,12 +40,7 @@ const s = require('node:http').createServer((req, res) => {
 });
 s.listen(0, '127.0.0.1', () => process.stderr.write('listening on http://127.0.0.1:' + s.address().port + '\\n'));`;
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // After "pid (comm) ", utime and stime are the 12th and 13th fields.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
+const cpuSeconds = (pid: number): number => processCpuSeconds(pid) ?? 0;
 
 async function startChild(args: string[]): Promise<{ url: string; pid: number; stop: () => void }> {
   const { child, url } = await spawnListening(args, KEY);
