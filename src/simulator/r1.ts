@@ -89,7 +89,7 @@ export function handleSend(sim: Simulator, params: URLSearchParams, res: ServerR
   if (!sim.charge(checked.recipients.length)) return fail('balance', 'Access Denied - Balance is too low');
 
   const id = randomUUID().replace(/-/g, '');
-  const hash = createHash('sha1').update(checked.text).digest('base64url').slice(0, 16);
+  const digest = createHash('sha1').update(checked.text).digest();
   const { dlrFailRate, dltRejectRate, dlrDelayMs } = sim.opts;
   sim.record({
     id,
@@ -97,7 +97,7 @@ export function handleSend(sim: Simulator, params: URLSearchParams, res: ServerR
     recipients: checked.recipients.map((to) => ({ to, final: drawFinal(Math.random(), dlrFailRate, dltRejectRate) })),
     finalAt: Date.now() + dlrDelayMs,
   });
-  c.accept(checked.recipients, hash);
-  sim.writeLog(checked.recipients, hash, id);
+  c.accept(checked.recipients, digest.readUIntBE(0, 6));
+  sim.writeLog(checked.recipients, digest, id);
   sim.later(() => envelope(res, 'Success', id));
 }

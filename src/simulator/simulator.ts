@@ -5,6 +5,7 @@ import { CallbackPusher } from './callbacks';
 import type { Session } from './delivery';
 import { applyPatch, type SimulatorOptions } from './options';
 import { OtpStore } from './otp-store';
+import { SessionStore } from './session-store';
 import { SlidingWindow } from './sliding-window';
 import { StatsCounters, type SimulatorStats } from './stats';
 
@@ -15,7 +16,7 @@ export const SESSION_RETENTION_MS = 6 * 60 * 60 * 1000;
 export class Simulator {
   opts: SimulatorOptions;
   counters = new StatsCounters();
-  readonly sessions = new Map<string, Session>();
+  readonly sessions = new SessionStore(SESSION_RETENTION_MS);
   readonly otps = new OtpStore();
   readonly callbacks: CallbackPusher;
   private windows = new Map<string, SlidingWindow>();
@@ -82,18 +83,13 @@ export class Simulator {
   }
 
   record(session: Session): void {
-    // Map order is insertion order, which is (almost) finalAt order: drop expired sessions from the front.
-    const cutoff = Date.now() - SESSION_RETENTION_MS;
-    for (const [id, s] of this.sessions) {
-      if (s.finalAt >= cutoff) break;
-      this.sessions.delete(id);
-    }
-    this.sessions.set(session.id, session);
+    this.sessions.add(session);
     this.callbacks.schedule(session, Math.max(0, session.finalAt - Date.now()));
   }
 
-  writeLog(recipients: readonly string[], hash: string, sessionId: string): void {
-    this.log?.write(recipients, hash, sessionId);
+  /** `digest`: the text's SHA-1, logged as its first 16 base64url characters. */
+  writeLog(recipients: readonly string[], digest: Buffer, sessionId: string): void {
+    this.log?.write(recipients, digest.toString('base64url').slice(0, 16), sessionId);
   }
 
   stats(): SimulatorStats {
