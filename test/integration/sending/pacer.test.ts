@@ -70,28 +70,45 @@ it('spaces reserved slots evenly at limit × 1000/(1000 + guard), easing in afte
   expect(later.intervalMs).toBeCloseTo(base, 1);
 });
 
-it('a throttled answer holds the whole fleet and slows it by 10 %, compounding only once per 200 ms', async () => {
+it('an isolated 429 changes nothing; one soon after another holds and slows the fleet, compounding once per 200 ms', async () => {
   const key = freshKey();
   const one = createPacer(a, { key, limit: 100, guardMs: 0 });
   const other = createPacer(b, { key, limit: 100, guardMs: 0 });
-  await one.reserve(80); // past the slow start
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await one.reserve(60); // past the slow start, then let the slots run out so nothing is queued ahead
+  await sleep(900);
   const before = await one.reserve(1);
+  // The first throttle after a calm spell is taken for jitter: no hold, no slow-down (the request is retried).
   await one.penalise(600);
   await one.penalise(600); // a burst of 429s from requests already in flight counts once
-  const after = await other.reserve(1);
-  expect(after.firstAt - performance.now()).toBeGreaterThan(250);
-  expect(after.intervalMs / before.intervalMs).toBeCloseTo(1.1, 1);
+  const calm = await other.reserve(1);
+  expect(calm.intervalMs / before.intervalMs).toBeCloseTo(1, 2);
+  expect(calm.firstAt - performance.now()).toBeLessThan(50);
+  // 250 ms later another: heat 0.5^0.25 ≈ 0.84 → a hold of ~0.84 × 600 ms and ~8.4 % slower, for everyone.
+  await sleep(250);
+  await one.penalise(600);
+  const held = await other.reserve(1);
+  expect(held.firstAt - performance.now()).toBeGreaterThan(400);
+  expect(held.intervalMs / before.intervalMs).toBeGreaterThan(1.07);
+  expect(held.intervalMs / before.intervalMs).toBeLessThan(1.095);
+  // A third while it is hot: the full 10 % on top (the first step's excess has decayed a little meanwhile).
+  await sleep(250);
+  await other.penalise(600);
+  const hot = await one.reserve(1);
+  expect(hot.intervalMs / held.intervalMs).toBeGreaterThan(1.08);
+  expect(hot.intervalMs / held.intervalMs).toBeLessThan(1.1);
 });
 
 it('a request that leaves well after its admission is re-stamped at its departure (counted once), a punctual one is not', async () => {
   const key = freshKey();
-  const pacer = createPacer(a, { key, limit: 100, guardMs: 8 });
+  const pacer = createPacer(a, { key, limit: 100, guardMs: 12 }); // re-stamped when later than 2 ms (guard / 6)
   const punctual = await pacer.admit();
   const late = await pacer.admit();
   const stamp = async (member: string) => Number(await a.zscore(`${key}:admitted`, member));
   const admittedAt = await stamp(late.member);
   // Judged from when the admission was asked for (not from the Redis answer, whose delay varies with load).
-  expect(pacer.dispatched({ ...punctual, askedAt: performance.now() - 1 })).toBe(false);
+  expect(pacer.dispatched({ ...punctual, askedAt: performance.now() - 0.5 })).toBe(false);
+  expect(pacer.dispatched({ ...punctual, askedAt: performance.now() - 2.5 })).toBe(true);
   await new Promise((r) => setTimeout(r, 30));
   // A busy event loop or a connection set-up of 20 ms between admission and the HTTP write:
   expect(pacer.dispatched({ ...late, askedAt: performance.now() - 20 })).toBe(true);
