@@ -4,10 +4,12 @@
 // If `npm run build` produced dist/, the compiled output is used instead (faster start, no transpiler).
 const path = require('node:path');
 const fs = require('node:fs');
-const compiled = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+// `simulator` loads only what it runs (src/cli/simulator-main.ts says why).
+const entry = process.argv[2] === 'simulator' ? 'simulator-main' : 'main';
+const compiled = path.join(__dirname, '..', 'dist', 'src', 'cli', `${entry}.js`);
 if (process.env.BULKSMS_USE_DIST === '1' && fs.existsSync(compiled)) {
   require(compiled).main(process.argv);
 } else {
   require('tsx/cjs');
-  require('../src/cli/main.ts').main(process.argv);
+  require(`../src/cli/${entry}.ts`).main(process.argv);
 }

@@ -2,7 +2,8 @@
  * `bulksms` command line (commander). Each command lives in ./commands and registers itself here.
  * Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { runProgram } from './run-program';
 import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
 import { registerImport } from './commands/import';
@@ -44,15 +45,5 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version "fail" with exit code 0; everything else commander rejects is bad usage.
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    throw err;
-  }
+  await runProgram(buildProgram(), argv);
 }

@@ -33,6 +33,11 @@ export const optionsSchema = z.object({
   invalidKeyFromRequest: z.number().int().positive().nullable(),
   /** Time from acceptance to the final delivery state. */
   dlrDelayMs: z.number().int().min(0),
+  /**
+   * How long a session's delivery report stays readable after it turned final. Benchmarks that poll no reports
+   * shorten it: every kept session is heap the simulator's collector walks, and its pauses are the clock's jitter.
+   */
+  reportRetentionMs: z.number().int().min(0),
   /** Share of recipients whose delivery report ends FAILED. */
   dlrFailRate: share,
   /** Share of recipients whose delivery report ends DLT-CNT-REJECT. */
@@ -63,6 +68,7 @@ export const DEFAULT_OPTIONS: Omit<SimulatorOptions, 'apiKey'> = {
   balance: null,
   invalidKeyFromRequest: null,
   dlrDelayMs: 0,
+  reportRetentionMs: 6 * 60 * 60 * 1000,
   dlrFailRate: 0,
   dltRejectRate: 0,
   callbackUrl: null,

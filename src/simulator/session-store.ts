@@ -43,12 +43,10 @@ const finalAtOf = (packed: string): number => Number(packed.slice(0, packed.inde
 export class SessionStore {
   private readonly packed = new Map<string, string>();
 
-  /** Sessions are dropped `retentionMs` after they turned final. */
-  constructor(private readonly retentionMs: number) {}
-
-  add(session: Session, now = Date.now()): void {
+  /** Stores a session and drops those that turned final more than `retentionMs` ago. */
+  add(session: Session, retentionMs: number, now = Date.now()): void {
     // Map order is insertion order, which is (almost) finalAt order: drop expired sessions from the front.
-    const cutoff = now - this.retentionMs;
+    const cutoff = now - retentionMs;
     for (const [id, p] of this.packed) {
       if (finalAtOf(p) >= cutoff) break;
       this.packed.delete(id);

@@ -10,13 +10,11 @@ import { SlidingWindow } from './sliding-window';
 import { StatsCounters, type SimulatorStats } from './stats';
 
 export const INVALID_KEY = 'Invalid API Key - No Account Exists';
-/** Reports are kept this long after they turn final, so a long-running simulator does not grow forever. */
-export const SESSION_RETENTION_MS = 6 * 60 * 60 * 1000;
 
 export class Simulator {
   opts: SimulatorOptions;
   counters = new StatsCounters();
-  readonly sessions = new SessionStore(SESSION_RETENTION_MS);
+  readonly sessions = new SessionStore();
   readonly otps = new OtpStore();
   readonly callbacks: CallbackPusher;
   private windows = new Map<string, SlidingWindow>();
@@ -83,7 +81,8 @@ export class Simulator {
   }
 
   record(session: Session): void {
-    this.sessions.add(session);
+    // Reports are dropped reportRetentionMs after they turn final, so a long-running simulator does not grow forever.
+    this.sessions.add(session, this.opts.reportRetentionMs);
     this.callbacks.schedule(session, Math.max(0, session.finalAt - Date.now()));
   }
 

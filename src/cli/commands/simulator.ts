@@ -18,6 +18,7 @@ interface SimulatorCliOptions {
   balance?: string;
   invalidKeyFrom?: string;
   dlrDelayMs: string;
+  reportRetentionMs: string;
   dlrFailRate: string;
   dltRejectRate: string;
   callbackUrl?: string;
@@ -50,6 +51,7 @@ export function registerSimulator(program: Command): void {
     .option('--balance <credits>', 'credits (one per recipient); unlimited when omitted')
     .option('--invalid-key-from <n>', 'answer "Invalid API Key" from the Nth API request on')
     .option('--dlr-delay-ms <ms>', 'time until delivery reports are final', '3000')
+    .option('--report-retention-ms <ms>', 'how long a final delivery report stays readable', '21600000')
     .option('--dlr-fail-rate <share>', 'share of recipients that end FAILED', '0')
     .option('--dlt-reject-rate <share>', 'share of recipients that end DLT-CNT-REJECT', '0')
     .option('--callback-url <url>', 'push final delivery states here (form POST)')
@@ -76,6 +78,7 @@ export function registerSimulator(program: Command): void {
           balance: o.balance === undefined ? null : num('--balance', o.balance),
           invalidKeyFromRequest: o.invalidKeyFrom === undefined ? null : num('--invalid-key-from', o.invalidKeyFrom),
           dlrDelayMs: num('--dlr-delay-ms', o.dlrDelayMs),
+          reportRetentionMs: num('--report-retention-ms', o.reportRetentionMs),
           dlrFailRate: num('--dlr-fail-rate', o.dlrFailRate),
           dltRejectRate: num('--dlt-reject-rate', o.dltRejectRate),
           callbackUrl: o.callbackUrl ?? null,

@@ -102,3 +102,16 @@ it('the OTP mismatch answer is HTTP 400 with the real text', async () => {
   const ok = await fetch(`${sim.url}/API/V1/${KEY}/SMS/VERIFY/${sent.Details}/${otp}`);
   expect(await ok.json()).toEqual({ Status: 'Success', Details: 'OTP Matched' });
 });
+
+it('keeps a final delivery report for reportRetentionMs, then forgets it (checked when a later send arrives)', async () => {
+  const report = (id: string) => fetch(`${sim.url}/API/V1/${KEY}/ADDON_SERVICES/RPT/TSMS/${id}`).then((r) => r.text());
+  const sessionOf = async (res: Promise<Response>) => ((await (await res).json()) as { Details: string }).Details;
+  sim.configure({ reportRetentionMs: 50 });
+  const first = await sessionOf(send({ to: '919876543210', msg: 'kept a while' }));
+  await send({ to: '919876543211', msg: 'next' }); // right away: the first is still within its retention
+  expect(await report(first)).toContain('<smsTo>919876543210</smsTo>');
+  await new Promise((r) => setTimeout(r, 80));
+  await send({ to: '919876543212', msg: 'later' }); // 80 ms after the first turned final: it is dropped
+  expect(await report(first)).toContain('<logStatus>Invalid</logStatus>');
+  sim.configure({ reportRetentionMs: 6 * 60 * 60 * 1000 });
+});

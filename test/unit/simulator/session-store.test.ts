@@ -22,12 +22,12 @@ describe('SessionStore', () => {
   });
 
   it('finds sessions by id and drops them once they have been final longer than the retention', () => {
-    const store = new SessionStore(1000);
-    store.add(session('old', 10_000), 10_000);
-    store.add(session('new', 10_900), 10_900);
+    const store = new SessionStore();
+    store.add(session('old', 10_000), 1000, 10_000);
+    store.add(session('new', 10_900), 1000, 10_900);
     expect(store.get('old')?.recipients.map((r) => r.final)).toEqual(['DELIVERED', 'FAILED', 'DLT-CNT-REJECT']);
     expect(store.get('missing')).toBeUndefined();
-    store.add(session('newest', 11_500), 11_500); // 'old' turned final 1.5 s ago: gone; 'new' 0.6 s ago: kept
+    store.add(session('newest', 11_500), 1000, 11_500); // 'old' turned final 1.5 s ago: gone; 'new' 0.6 s ago: kept
     expect(store.get('old')).toBeUndefined();
     expect(store.get('new')?.finalAt).toBe(10_900);
     expect(store.size).toBe(2);
