@@ -132,15 +132,14 @@ export interface PacerOptions {
   limit: number;
   /**
    * Jitter budget. Admission window = 1 s + ¾ guardMs, which covers the jitter between admission and arrival
-   * at the provider; spacing runs at limit × 1000 / (1000 + guardMs). Default 8 ms (99.2 % of the limit).
+   * at the provider; spacing runs at limit × 1000 / (1000 + guardMs). Default 12 ms (98.8 % of the limit).
    */
   guardMs?: number;
   /**
-   * Admission-to-dispatch lag above which the admission is re-stamped at dispatch (default guard / 6: 1.3 ms at
-   * the default 8 ms guard). The window's ¾ guard is shared between this lag and the provider-side jitter (its
-   * clock's pauses): at ½ guard (12 ms guard) our own lag took 6 of the 9 ms, and full-GC pauses of the
-   * provider's process of 5–7 ms were enough for 429 bursts. Re-stamping costs one batched Redis call per late
-   * request (8–13 % of requests at 2000/s).
+   * Admission-to-dispatch lag above which the admission is re-stamped at dispatch (default guard / 6, 2 ms at
+   * the default guard). The window's ¾ guard is shared between this lag and the provider-side jitter (its
+   * clock's pauses): at ½ guard our own lag took 6 of the 9 ms, and full-GC pauses of the provider's process
+   * of 5–7 ms were enough for 429 bursts. Re-stamping costs one batched Redis call per late request.
    */
   maxLagMs?: number;
 }
@@ -201,7 +200,7 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
     redis.defineCommand('bulksmsPacerPenalise', { numberOfKeys: 1, lua: PENALISE });
     redis.defineCommand('bulksmsPacerAdmitMany', { numberOfKeys: 1, lua: ADMIT });
   }
-  const guardMs = opts.guardMs ?? 8;
+  const guardMs = opts.guardMs ?? 12;
   // Spacing leaves a quarter of the guard as slack over the admission window, so a slot that is only a little
   // late relative to the one a second before it is admitted without waiting (a wait makes the next second late
   // too). Measured: spacing at 0.8 × guard made ~70 % of requests wait at 200/s and gained only 0.2 %.
