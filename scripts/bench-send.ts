@@ -1,12 +1,12 @@
 /**
- * `npm run bench:send -- [--duration 10] [--scenario all|200|2000] [--workers 1,2] [--pack N] [--million]`
+ * `npm run bench:send -- [--duration 10] [--scenario all|200|2000|none] [--workers 1,2] [--pack N] [--million]`
  * Runs campaigns against the 2Factor simulator with sliding-window enforcement and prints, per scenario:
  * achieved/limit, max requests in any 1 s window at the provider, 429s, duplicates, CPU-seconds per 1,000
  * messages (worker processes + Redis + this database's PostgreSQL backends), Redis memory; with --million the
  * Redis footprint while a 1M-recipient campaign is queued. With --pack N, one more scenario: 2000 messages/s of
  * one identical text packed N numbers per request (opt-in packing), i.e. 2000/N requests/s — what a promotional
- * blast reaches on an account limited in requests. Redis CPU/peak are server-wide: on a shared machine other
- * users' load is included (noted in the output).
+ * blast reaches on an account limited in requests (`--scenario none --pack 10` runs only that one). Redis
+ * CPU/peak are server-wide: on a shared machine other users' load is included (noted in the output).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
