@@ -3,8 +3,9 @@
  * messages of all running runs are `queued`/`sending` at any time, so a 1M-recipient campaign costs Redis a few
  * dozen jobs, not a million. Window and batches count requests, not messages: a run packing P numbers per
  * request (opt-in packing) gets P messages per unit, or it would starve at 1/P of the rate (measured: a run
- * packed 10 per request at 200 requests/s reached 568 messages/s of its 2,000 with message-counted units). One feeder is active fleet-wide (PostgreSQL session advisory lock; a crashed leader's lock goes
- * with its connection). The leader also completes finished runs, expires stale claims and detects Redis data loss.
+ * packed 10 per request at 200 requests/s reached 568 messages/s of its 2,000 with message-counted units).
+ * One feeder is active fleet-wide (PostgreSQL session advisory lock; a crashed leader's lock goes with its
+ * connection). The leader also completes finished runs, expires stale claims and detects Redis data loss.
  */
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
@@ -45,7 +46,7 @@ interface RunRow {
 }
 
 export interface Feeder {
-  /** One feeding pass (exposed for tests); returns messages enqueued. */
+  /** One feeding pass (exposed for tests); returns requests' worth enqueued (the window's unit). */
   tick(): Promise<number>;
   isLeader(): boolean;
   close(): Promise<void>;
@@ -162,7 +163,7 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
     // Units are requests: a job holds batchSize requests' worth of its run's messages.
     const jobs = await jobsInQueue();
     let room = opts.window - jobs * opts.batchSize;
-    let enqueued = 0;
+    let enqueued = 0; // requests' worth, like room
     const drained: string[] = [];
     // Share the window between runs so one huge campaign does not starve the others.
     const share = Math.max(opts.batchSize, Math.ceil(room / runs.length));
@@ -186,8 +187,9 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
       const ids = moved.rows.map((r) => r.id).sort(compareIds);
       if (ids.length) await enqueue(run, ids);
       else drained.push(run.id);
-      room -= Math.ceil(ids.length / run.pack);
-      enqueued += ids.length;
+      const units = Math.ceil(ids.length / run.pack);
+      room -= units;
+      enqueued += units;
     }
     // A run that moved nothing may be finished. Checked at once when the queue is empty, otherwise at most every
     // half second: the NOT EXISTS walks the dead index entries of the run's moved rows (~2 ms at 40k messages).

@@ -57,20 +57,25 @@ async function handleAdmin(sim: Simulator, req: IncomingMessage, res: ServerResp
   html(res, 404, 'Not Found');
 }
 
+/**
+ * A send's work runs after every other request that arrived with it was stamped too (setImmediate runs after
+ * the poll phase). Stamping after the work made the n-th request of a burst wait for n - 1 others' handling
+ * (~150 µs each, bench:http-floor): a burst of 40 shifted the last stamp ~6 ms, and a late stamp at the start
+ * of a second is one too many in it.
+ */
+function deferSend(sim: Simulator, res: ServerResponse, arrivedAt: number, params: () => URLSearchParams): void {
+  setImmediate(() => {
+    try {
+      handleSend(sim, params(), res, arrivedAt);
+    } catch {
+      html(res, 500, 'Internal Server Error');
+    }
+  });
+}
+
 function handle(sim: Simulator, req: IncomingMessage, res: ServerResponse): void {
-  // A send's arrival is stamped here, when its headers are parsed, and its work is done after every other
-  // request that arrived with it was stamped too (setImmediate runs after the poll phase). Stamping after the
-  // work made the n-th request of a burst wait for n - 1 others' handling (~150 µs each, bench:http-floor): a
-  // burst of 40 shifted the last stamp ~6 ms, and a late stamp at the start of a second is one too many in it.
+  // A send's arrival is stamped here, when its headers are parsed (see deferSend).
   const arrivedAt = performance.now();
-  const send = (params: () => URLSearchParams): void =>
-    void setImmediate(() => {
-      try {
-        handleSend(sim, params(), res, arrivedAt);
-      } catch {
-        html(res, 500, 'Internal Server Error');
-      }
-    });
   // Split by hand: `new URL()` per request is a measurable share of the simulator's CPU.
   const raw = req.url ?? '/';
   const q = raw.indexOf('?');
@@ -88,10 +93,10 @@ function handle(sim: Simulator, req: IncomingMessage, res: ServerResponse): void
   sim.counters.apiRequests++;
   if (segments) return handleV1(sim, segments, res);
   const query = q < 0 ? '' : raw.slice(q + 1);
-  if (req.method !== 'POST') return send(() => new URLSearchParams(query));
+  if (req.method !== 'POST') return deferSend(sim, res, arrivedAt, () => new URLSearchParams(query));
   onBody(req, (body) => {
     if (body === null) return html(res, 413, 'Request Entity Too Large');
-    send(() => {
+    deferSend(sim, res, arrivedAt, () => {
       const params = new URLSearchParams(body);
       // Form fields win over query parameters (2Factor's precedence is unverified; clients send one or the other).
       if (query) for (const [k, v] of new URLSearchParams(query)) if (!params.has(k)) params.set(k, v);

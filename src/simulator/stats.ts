@@ -44,7 +44,7 @@ export class StatsCounters {
    * the usual single text. Numbers rather than strings and sets: every accepted request adds an entry that
    * lives as long as the run, and the simulator's heap is what its GC pauses (its clock's jitter) scale with.
    */
-  private seen = new Map<number | string, number | number[]>();
+  private seen = new Map<number, number | number[]>();
 
   error(kind: string): void {
     this.errors[kind] = (this.errors[kind] ?? 0) + 1;
@@ -62,7 +62,7 @@ export class StatsCounters {
     this.accepted++;
     this.acceptedRecipients += recipients.length;
     for (const to of recipients) {
-      const who = /^\d{1,15}$/.test(to) ? Number(to) : to;
+      const who = Number(to); // recipients are normalised (91 + 10 digits) before they are accepted
       const texts = this.seen.get(who);
       if (texts === undefined) this.seen.set(who, textKey);
       else if (texts === textKey || (Array.isArray(texts) && texts.includes(textKey))) this.duplicates++;
