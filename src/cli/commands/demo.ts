@@ -14,7 +14,7 @@ import { loadConfig } from '../../config';
 import { createContainer } from '../../container';
 import { migrate } from '../../db/migrate';
 import { writeSampleCsv } from '../../demo/sample-csv';
-import { startSimulator } from '../../simulator/server';
+import { startSimulatorChild } from '../../simulator/child-process';
 import { withErrors } from '../context';
 import { colour } from '../output';
 import { runSend } from '../run-send';
@@ -56,13 +56,8 @@ export function registerDemo(program: Command): void {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         const file = path.join(os.tmpdir(), `bulksms-demo-${stamp}.csv`);
         const sample = await writeSampleCsv(file, { rows });
-        const simulator = await startSimulator({
-          apiKey,
-          rate: base.SMS_RATE_LIMIT,
-          latencyMs: [minLatency ?? 100, maxLatency ?? 500],
-          dlrDelayMs: DEMO_DLR_DELAY_MS,
-          dlrFailRate: 0.02,
-        });
+        // In its own process, as the provider is: in ours its arrival stamps would wait for the worker's work.
+        const simulator = await startSimulatorChild(apiKey);
         // Info logs would drown the progress bar; LOG_LEVEL still wins when set.
         const webhookSecret = randomBytes(24).toString('hex');
         const config = loadConfig({
@@ -76,10 +71,16 @@ export function registerDemo(program: Command): void {
         const say = (line: string) => process.stderr.write(`${line}\n`);
         let webhook: DemoWebhook | null = null;
         try {
+          await simulator.configure({
+            rate: base.SMS_RATE_LIMIT,
+            latencyMs: [minLatency ?? 100, maxLatency ?? 500],
+            dlrDelayMs: DEMO_DLR_DELAY_MS,
+            dlrFailRate: 0.02,
+          });
           // Delivery reports are pushed to the real webhook route (as in production: `bulksms serve`), so they
           // cost none of the account's request budget; the in-process poller is the backstop.
           webhook = await startDemoWebhook(container);
-          simulator.configure({ callbackUrl: `${webhook.url}/webhooks/dlr/${webhookSecret}` });
+          await simulator.configure({ callbackUrl: `${webhook.url}/webhooks/dlr/${webhookSecret}` });
           say(colour(1, `bulksms demo: ${rows} recipients (${sample.invalid} invalid, ${sample.duplicates} duplicates) → simulator at ${simulator.url}, ${config.SMS_RATE_LIMIT} req/s, ${opts.latency} ms`, process.stderr));
           say(`sample list: ${file}`);
           const result = await runSend(
@@ -87,7 +88,7 @@ export function registerDemo(program: Command): void {
             { file, list: `demo-${stamp}`, type: 'transactional', from: 'BLKSMS', text: 'Hi {{name}}, your order {{order id}} from {{city}} has shipped.' },
             { progress: true, waitReportsMs },
           );
-          const summary = await queryDemoSummary(container, result, simulator.stats(), webhook.stats());
+          const summary = await queryDemoSummary(container, result, await simulator.stats(), webhook.stats());
           printDemoSummary(summary);
           return result.status.status === 'completed' ? 0 : 1;
         } finally {
