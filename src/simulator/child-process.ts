@@ -53,8 +53,11 @@ export async function spawnListening(args: string[], apiKey: string): Promise<{ 
   const child: ChildProcess = spawn(process.execPath, args, {
     // The simulator's one valid key; its logs stay quiet unless something is wrong.
     env: { ...process.env, TWOFACTOR_API_KEY: apiKey, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'pipe'],
+    // The IPC channel is how the child knows when this process is gone, however it ended (`bulksms simulator`
+    // leaves on 'disconnect'); unreferenced, so it never keeps this process alive by itself.
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
+  child.channel?.unref();
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -68,7 +71,7 @@ export async function spawnListening(args: string[], apiKey: string): Promise<{ 
   return { child, url };
 }
 
-/** `bulksms simulator --port 0 …args` in a child process; it dies with this process. */
+/** `bulksms simulator --port 0 …args` in a child process; it exits when this process does, even when killed. */
 export async function startSimulatorChild(apiKey: string, args: string[] = []): Promise<SimulatorChild> {
   const { child, url } = await spawnListening([...SIMULATOR_NODE_ARGS, binPath(), 'simulator', '--port', '0', ...args], apiKey);
   const killChild = (): void => void child.kill('SIGTERM');

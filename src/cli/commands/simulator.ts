@@ -87,6 +87,9 @@ export function registerSimulator(program: Command): void {
         });
         process.stderr.write(`2Factor simulator listening on ${sim.url} (stats: ${sim.url}/__stats)\n`);
         installShutdown(() => sim.close(), logger, 5_000);
+        // Started by another process with an IPC channel (the demo, benchmarks: child-process.ts): leave when it
+        // is gone, however it ended (Ctrl-C, SIGKILL), instead of staying behind holding a port and memory.
+        if (process.channel) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
       }),
     );
 }
