@@ -10,7 +10,8 @@ import type { CampaignServicesOptions } from '../campaign/services';
 import type { Container } from '../container';
 import { importContacts, type ImportResult } from '../import/import-contacts';
 import type { SmsProvider } from '../provider/sms-provider';
-import { getCampaignStatus, type CampaignStatusView } from '../sending/campaign-control';
+import { ConflictError } from '../errors';
+import { getCampaignStatus, pauseCampaign, type CampaignStatusView } from '../sending/campaign-control';
 import { startCampaignManually } from '../sending/manual-start';
 import { startWorker } from '../sending/worker';
 import { createProgressView } from './campaign-progress';
@@ -60,6 +61,35 @@ const SEND_DLR: NonNullable<CampaignServicesOptions['dlr']> = { baseDelayMs: 200
 
 const FINAL = new Set(['completed', 'cancelled', 'failed']);
 
+/**
+ * Ctrl-C (or SIGTERM) while sending pauses the campaign instead of abandoning it: the in-process workers stop
+ * claiming, requests in flight finish and their outcomes are recorded, and the run ends with the campaign
+ * `paused` (exit 1), resumable. After sending, it ends the wait for delivery reports. Killed outright instead, it would stay `running` with nobody sending, and its
+ * requests in flight would stay `sending` until some worker's recovery marked them `unknown`. A second signal
+ * exits at once: that is the crash the ledger is built for.
+ */
+function pauseOnSignal(container: Container, campaignId: string, onStopped: () => void): () => void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    process.stderr.write(`\n${signal}: pausing campaign ${campaignId}; requests in flight finish and are recorded (${signal} again quits at once)\n`);
+    const reason = `interrupted (${signal}) during bulksms send; continue with: bulksms campaign resume ${campaignId}, and a running bulksms worker`;
+    pauseCampaign(container, campaignId, reason).then(onStopped, (err: unknown) => {
+      // Not running any more (completed, or paused by the provider's answer): only the wait for reports is left.
+      if (err instanceof ConflictError) return onStopped();
+      process.stderr.write(`could not pause campaign ${campaignId}: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(130);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
 export async function runSend(
   container: Container,
   input: SendInput,
@@ -90,9 +120,14 @@ export async function runSend(
   });
   const view = createProgressView({ enabled: opts.progress });
   const started = Date.now();
+  let interrupted = false;
+  let stopListening = (): void => undefined;
+  let outcome: SendOutcome;
   try {
     // Refused (balance too low or unreadable, unless --force): the list and the draft campaign stay for a later start.
     await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider });
+    // From here on there is a running campaign to pause; before, a signal ends the process as usual (nothing sent).
+    stopListening = pauseOnSignal(container, campaign.campaignId, () => (interrupted = true));
     let status = await getCampaignStatus(container, campaign.campaignId);
     // A paused campaign (provider said the account or campaign cannot send) ends the one-shot run too:
     // the operator fixes the cause and runs `bulksms campaign resume <id>`.
@@ -105,16 +140,24 @@ export async function runSend(
     const waitStarted = Date.now();
     if (status.status === 'completed') {
       const deadline = waitStarted + (opts.waitReportsMs ?? DEFAULT_WAIT_REPORTS_MS);
-      while (status.counts.sent > 0 && Date.now() < deadline) {
+      while (status.counts.sent > 0 && Date.now() < deadline && !interrupted) {
         view.update(status);
         await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 500, Math.max(0, deadline - Date.now()))));
         status = await getCampaignStatus(container, campaign.campaignId);
       }
     }
     view.update(status);
-    return { imported, campaign, status, elapsedMs, reports: { waitedMs: Date.now() - waitStarted, awaiting: status.counts.sent } };
+    outcome = { imported, campaign, status, elapsedMs, reports: { waitedMs: Date.now() - waitStarted, awaiting: status.counts.sent } };
   } finally {
     view.stop();
     await worker.close();
+    stopListening();
   }
+  // Interrupted while sending: the counts read above still showed the requests in flight; closing the workers
+  // recorded them.
+  if (interrupted) {
+    const status = await getCampaignStatus(container, campaign.campaignId);
+    outcome = { ...outcome, status, reports: { ...outcome.reports, awaiting: status.counts.sent } };
+  }
+  return outcome;
 }

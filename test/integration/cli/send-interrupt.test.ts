@@ -1,0 +1,81 @@
+/**
+ * Ctrl-C during `bulksms send` pauses the campaign: the requests in flight finish and are recorded, nothing is
+ * left `sending`, every request the provider accepted is `sent` in the ledger, and the campaign can be resumed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { BIN, runCli } from '../../helpers/cli';
+import { useTestEnv } from '../../helpers/env';
+import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+
+const env = useTestEnv({ SMS_RATE_LIMIT: '40' });
+
+interface SendJson {
+  campaignId: string;
+  status: string;
+  pauseReason: string | null;
+  total: number;
+  counts: { pending: number; queued: number; sending: number; sent: number; unknown: number };
+}
+
+describe('bulksms send: interrupted', () => {
+  let t: TestSimulator;
+  let csv: string;
+  beforeAll(async () => {
+    // Slow answers, so requests are in flight at any instant the signal can arrive.
+    t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 40, latencyMs: [200, 400] });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-interrupt-'));
+    csv = path.join(dir, 'contacts.csv');
+    const rows = Array.from({ length: 400 }, (_v, i) => `98765${String(40000 + i)},N${i}`);
+    await writeFile(csv, ['phone,name', ...rows].join('\n'));
+  });
+  afterAll(() => t.close());
+
+  it('pauses the campaign on SIGINT with every accepted request recorded, and it can be resumed', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'send', csv, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi {{name}}', '--wait-reports', '0', '--json'],
+      { env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: t.sim.url }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    // Interrupt once the provider has accepted some 40 requests (~1 s of sending).
+    while (t.sim.stats().accepted < 40) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const code = await exited;
+
+    expect(stderr).toMatch(/SIGINT: pausing campaign/);
+    expect(code).toBe(1);
+    const out = JSON.parse(stdout) as SendJson;
+    expect(out.status).toBe('paused');
+    expect(out.pauseReason).toMatch(/interrupted \(SIGINT\).*bulksms campaign resume/);
+    // Nothing left in flight or guessed: what the provider accepted is exactly what the ledger calls sent.
+    expect(out.counts).toMatchObject({ sending: 0, queued: 0, unknown: 0 });
+    const stats = t.sim.stats();
+    expect(out.counts.sent).toBe(stats.acceptedRecipients);
+    expect(out.counts.sent).toBeLessThan(400);
+    expect(out.counts.pending + out.counts.sent).toBe(out.total);
+
+    // Resumed and sent by a worker: everyone once, nobody twice.
+    const resumed = await runCli(['campaign', 'resume', out.campaignId, '--json'], { ...env.env, TWOFACTOR_BASE_URL: t.sim.url });
+    expect(resumed.code).toBe(0);
+    const worker = spawn(process.execPath, [BIN, 'worker'], {
+      env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: t.sim.url, LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    try {
+      for (const end = Date.now() + 40_000; Date.now() < end && t.sim.stats().acceptedRecipients < 400; ) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
+    }
+    const accepted = await t.accepted();
+    expect(accepted.size).toBe(400);
+    expect([...accepted.values()].every((n) => n === 1)).toBe(true);
+  }, 90_000);
+});
