@@ -36,6 +36,8 @@ export interface CampaignStates {
   status(id: string): string | undefined;
   /** Applies a status change seen locally (e.g. this worker just paused the campaign). */
   set(id: string, status: string): void;
+  /** Called for every status change announced on the control channel (any campaign, cached or not). */
+  onAnnounce(listener: (campaignId: string, status: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function createCampaignStates(
 ): Promise<CampaignStates> {
   const cache = new Map<string, CampaignSettings>();
   const loading = new Map<string, Promise<CampaignSettings | null>>();
+  const listeners: ((campaignId: string, status: string) => void)[] = [];
 
   const refresh = async (): Promise<void> => {
     if (!cache.size) return;
@@ -79,6 +82,7 @@ export async function createCampaignStates(
         const { campaignId, status } = JSON.parse(message) as { campaignId: string; status: string };
         const known = cache.get(campaignId);
         if (known) cache.set(campaignId, { ...known, status });
+        for (const listener of listeners) listener(campaignId, status);
       } catch {
         // ignore foreign messages on the channel
       }
@@ -102,6 +106,7 @@ export async function createCampaignStates(
       return p;
     },
     status: (id) => cache.get(id)?.status,
+    onAnnounce: (listener) => void listeners.push(listener),
     set(id, status) {
       const known = cache.get(id);
       if (known) cache.set(id, { ...known, status });

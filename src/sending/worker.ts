@@ -40,6 +40,8 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   staleQueuedMs?: number;
   feederTickMs?: number;
+  /** Feeder wait between passes while nothing runs (FeederOptions.idleTickMs). */
+  feederIdleTickMs?: number;
   /** Record Prometheus metrics of this process (provider requests/outcomes/latency, rate-limit waits). */
   metrics?: boolean;
   /**
@@ -131,12 +133,17 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
             window: opts.window ?? Math.max(4 * batchSize, rate * 2),
             batchSize,
             tickMs: opts.feederTickMs ?? 100,
+            idleTickMs: opts.feederIdleTickMs,
             leaseMs,
             staleQueuedMs: opts.staleQueuedMs ?? 120_000,
             epochKey: keys.epoch,
             lockKey: `bulksms-feeder:${prefix}`,
           },
         );
+  // A start or resume is fed at once rather than after the idle feeder's next pass.
+  states.onAnnounce((_campaignId, status) => {
+    if (status === 'running') feeder?.wake();
+  });
   // Campaign services. Report polls and balance checks spend slots of the same account-wide request budget.
   const acquireSlot = pacedSlot(pacer);
   const balances = pacedBalance(acquireSlot, provider);
