@@ -11,6 +11,7 @@ import type { Container } from '../container';
 import { importContacts, type ImportResult } from '../import/import-contacts';
 import type { SmsProvider } from '../provider/sms-provider';
 import { ConflictError } from '../errors';
+import { onTerminationSignals } from '../lib/shutdown';
 import { getCampaignStatus, pauseCampaign, type CampaignStatusView } from '../sending/campaign-control';
 import { startCampaignManually } from '../sending/manual-start';
 import { startWorker } from '../sending/worker';
@@ -82,12 +83,7 @@ function pauseOnSignal(container: Container, campaignId: string, onStopped: () =
       process.exit(130);
     });
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
+  return onTerminationSignals(onSignal);
 }
 
 export async function runSend(

@@ -25,10 +25,15 @@ export function installShutdown(close: () => Promise<void>, logger: Logger, grac
         process.exit(1);
       });
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  return onTerminationSignals(onSignal);
+}
+
+/** Calls `handler` on SIGTERM and SIGINT (instead of the default exit) until the returned function is called. */
+export function onTerminationSignals(handler: (signal: NodeJS.Signals) => void): () => void {
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
   return () => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
   };
 }

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { migrate } from '../../src/db/migrate';
 import { maintenanceUrl, quoteIdent, withClient } from '../../src/db/pg';
+import { pidAlive } from './process';
 import { testServerUrl } from './urls';
 
 export default async function globalSetup(): Promise<void> {
@@ -32,11 +33,3 @@ export default async function globalSetup(): Promise<void> {
   process.env.BULKSMS_TEST_RUN_PID = String(process.pid);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -5,18 +5,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startSimulatorChild, type SimulatorChild } from '../../../src/simulator/child-process';
+import { pidAlive } from '../../helpers/process';
 
 const KEY = 'child-key-1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d';
 const ROOT = join(__dirname, '../../..');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (check()) return true;
@@ -65,11 +57,11 @@ describe('simulator child process', () => {
       parent.once('exit', (code) => reject(new Error(`parent exited with ${code}`)));
     });
     try {
-      expect(alive(pid)).toBe(true);
+      expect(pidAlive(pid)).toBe(true);
       parent.kill('SIGKILL');
-      expect(await waitUntil(() => !alive(pid), 10_000)).toBe(true);
+      expect(await waitUntil(() => !pidAlive(pid), 10_000)).toBe(true);
     } finally {
-      if (alive(pid)) process.kill(pid, 'SIGKILL'); // an orphan would hold this test's pipes open
+      if (pidAlive(pid)) process.kill(pid, 'SIGKILL'); // an orphan would hold this test's pipes open
     }
   }, 30_000);
 });
