@@ -1,12 +1,14 @@
 # One image for api, worker and simulator (see docker-compose.yml).
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
+# With dev dependencies: the build needs them (prisma generate, tsc). NODE_ENV=production before this line made
+# npm omit them, and the image did not build.
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run generate && npm run build
-ENV BULKSMS_USE_DIST=1
+RUN npm run generate && npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+# The compiled dist/ runs; migrations, bin/ and the dashboard's files are read from the project root.
+ENV NODE_ENV=production BULKSMS_USE_DIST=1
 ENTRYPOINT ["node", "bin/bulksms.js"]
 CMD ["--help"]

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { projectPath } from '../lib/project-path';
 
 const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
@@ -15,7 +16,7 @@ const FILES: Record<string, string> = {
 function dashboardDir(): string {
   const candidates = [
     path.join(__dirname, 'dashboard'),
-    path.join(__dirname, '..', '..', '..', 'src', 'api', 'dashboard'),
+    projectPath('src', 'api', 'dashboard'),
   ];
   const found = candidates.find((dir) => existsSync(path.join(dir, 'index.html')));
   if (!found) throw new Error(`dashboard files not found (looked in ${candidates.join(', ')})`);

@@ -8,9 +8,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from 'pg';
+import { projectPath } from '../lib/project-path';
 import { maintenanceUrl, quoteIdent, withClient } from './pg';
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'prisma', 'migrations');
+export const MIGRATIONS_DIR = projectPath('prisma', 'migrations');
 /** Arbitrary constant: one migrator at a time per database. */
 const ADVISORY_LOCK_KEY = 727_073_690;
 

@@ -8,8 +8,7 @@
  * limit of 200 in some runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { projectPath } from '../lib/project-path';
 import type { SimulatorOptions, SimulatorStats } from './server';
 
 export interface SimulatorChild {
@@ -39,15 +38,6 @@ export interface SimulatorChild {
  */
 export const SIMULATOR_NODE_ARGS = ['--max-semi-space-size=1', '--single-threaded-gc', '--heap-growing-percent=50'];
 
-/** bin/bulksms.js, found from here whether this file runs from src/ (tsx) or dist/src/ (compiled). */
-function binPath(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'bin', 'bulksms.js');
-    if (existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) throw new Error(`bin/bulksms.js not found above ${__dirname}`);
-  }
-}
-
 /** Starts a node process that prints `listening on <url>` on stderr; resolves with the URL. */
 export async function spawnListening(args: string[], apiKey: string): Promise<{ child: ChildProcess; url: string }> {
   const child: ChildProcess = spawn(process.execPath, args, {
@@ -73,7 +63,7 @@ export async function spawnListening(args: string[], apiKey: string): Promise<{ 
 
 /** `bulksms simulator --port 0 …args` in a child process; it exits when this process does, even when killed. */
 export async function startSimulatorChild(apiKey: string, args: string[] = []): Promise<SimulatorChild> {
-  const { child, url } = await spawnListening([...SIMULATOR_NODE_ARGS, binPath(), 'simulator', '--port', '0', ...args], apiKey);
+  const { child, url } = await spawnListening([...SIMULATOR_NODE_ARGS, projectPath('bin', 'bulksms.js'), 'simulator', '--port', '0', ...args], apiKey);
   const killChild = (): void => void child.kill('SIGTERM');
   process.once('exit', killChild);
   const post = async (p: string, body?: unknown): Promise<void> => {

@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config';
 import { createContainer } from '../../container';
 import { migrate } from '../../db/migrate';
+import { projectPath } from '../../lib/project-path';
 import { writeSampleCsv } from '../../demo/sample-csv';
 import { startSimulatorChild } from '../../simulator/child-process';
 import { withErrors } from '../context';
@@ -49,7 +50,7 @@ export function registerDemo(program: Command): void {
         const rows = Number(opts.rows);
         const waitReportsMs = parseWaitReports(opts.waitReports);
         const [minLatency, maxLatency] = opts.latency.split('-').map(Number);
-        execFileSync(process.execPath, [path.join(__dirname, '..', '..', '..', 'scripts', 'ensure-services.js')], { stdio: 'inherit' });
+        execFileSync(process.execPath, [projectPath('scripts', 'ensure-services.js')], { stdio: 'inherit' });
         const base = loadConfig();
         const apiKey = base.TWOFACTOR_API_KEY ?? DEMO_KEY;
         await migrate(base.DATABASE_URL);
