@@ -11,7 +11,10 @@ export interface SimulatorStats {
   acceptedRecipients: number;
   /** Accepted recipients that had already been accepted with the same text. */
   duplicates: number;
-  /** Most send requests that arrived within any sliding 1-second window. */
+  /**
+   * Most requests the rate limit counts (sends, and V1 calls when rateScope is 'all': balances, reports, OTP)
+   * that arrived within any sliding 1-second window — the provider's view of the limit.
+   */
   maxWindow: number;
   /** Milliseconds between the first and the last send request since the last reset (achieved rate = requests / span). */
   arrivalSpanMs: number;
@@ -50,10 +53,16 @@ export class StatsCounters {
     this.errors[kind] = (this.errors[kind] ?? 0) + 1;
   }
 
+  /** A send request arrived (it counts towards the rate limit). */
   arrival(now: number): void {
     this.requests++;
     this.firstArrival ??= now;
     this.lastArrival = now;
+    this.limited(now);
+  }
+
+  /** A request that counts towards the rate limit arrived. */
+  limited(now: number): void {
     this.maxWindow = Math.max(this.maxWindow, this.arrivals.add(now));
   }
 

@@ -19,7 +19,9 @@ export function handleV1(sim: Simulator, segments: string[], res: ServerResponse
     return;
   }
   const c = sim.counters;
-  if (sim.opts.rateScope === 'all' && !sim.admit(key, performance.now())) {
+  const now = performance.now();
+  if (sim.opts.rateScope === 'all') c.limited(now);
+  if (sim.opts.rateScope === 'all' && !sim.admit(key, now)) {
     c.throttled++;
     envelope(res, 'Error', 'Too Many Requests', 429, { 'retry-after': '1' });
     return;

@@ -77,12 +77,16 @@ it("rateScope 'all' counts balance and report calls against the same window; 'se
     expect(await client.send(REQ)).toMatchObject({ kind: 'retryable', throttled: true });
     await expect(client.balance('TRANSACTIONAL_SMS')).rejects.toMatchObject({ kind: 'retryable' });
     expect(sim.stats().throttled).toBe(2);
+    // The provider's view of the limit counts what the limit counts: 2 sends + 2 balances + 1 report.
+    expect(sim.stats().maxWindow).toBe(5);
 
     await sleep(1_050);
     sim.configure({ rateScope: 'send' });
+    await fetch(`${sim.url}/__reset`, { method: 'POST' });
     for (let i = 0; i < 5; i++) await client.balance('TRANSACTIONAL_SMS');
     const sends = await Promise.all([1, 2, 3, 4].map(() => client.send(REQ)));
     expect(sends.filter((o) => o.kind === 'accepted')).toHaveLength(3);
+    expect(sim.stats().maxWindow).toBe(4); // the sends only
   } finally {
     sim.configure({ rate: 10, rateScope: 'all' });
   }
