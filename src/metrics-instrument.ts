@@ -25,13 +25,13 @@ export function instrumentProvider(provider: SmsProvider, now: () => number = ()
         throw err;
       }
     },
-    balance: (kind, signal) => {
+    balance: (kind, signal, onWrite) => {
       providerRequests.inc({ kind: 'balance' });
-      return provider.balance(kind, signal);
+      return provider.balance(kind, signal, onWrite);
     },
-    deliveryReport: (sessionId, signal) => {
+    deliveryReport: (sessionId, signal, onWrite) => {
       providerRequests.inc({ kind: 'report' });
-      return provider.deliveryReport(sessionId, signal);
+      return provider.deliveryReport(sessionId, signal, onWrite);
     },
     close: () => provider.close(),
   };

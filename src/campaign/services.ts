@@ -4,6 +4,7 @@
  * module does not import src/sending (startWorker plugs them in).
  */
 import type { Container } from '../container';
+import type { Slot } from '../delivery/paced-slot';
 import { createDlrPoller, type DlrPollerOptions } from '../delivery/poller';
 import type { SmsProvider } from '../provider/sms-provider';
 import { startScheduler, type CampaignScheduler, type StartRun } from './scheduler';
@@ -18,7 +19,7 @@ export interface CampaignServicesOptions {
   resumeCampaign: (campaignId: string) => Promise<unknown>;
   provider: Pick<SmsProvider, 'deliveryReport'>;
   /** One slot of the account-wide request budget (the sending engine's pacer). */
-  acquireSlot: () => Promise<void>;
+  acquireSlot: () => Promise<Slot | void>;
   /** Turn single services off (tests, or a worker dedicated to sending). All on by default. */
   scheduler?: boolean;
   window?: boolean;

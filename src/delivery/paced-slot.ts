@@ -1,33 +1,52 @@
 /**
  * Adapts the sending engine's account-wide pacer to the `acquireSlot()` the delivery-report poller and the
- * balance checks need: wait for a spaced slot, then for admission into the fleet-wide sliding window (which
- * records the real dispatch time, so waking up late cannot push the provider over its limit).
+ * balance checks need: wait for a spaced slot, then for admission into the fleet-wide sliding window.
  */
-import { sleepUntil } from '../sending/pacer';
+import { sleepUntil, type Admission } from '../sending/pacer';
 
 export interface SlotReserver {
   reserve(n: number): Promise<{ firstAt: number }>;
-  admit(): Promise<unknown>;
+  admit(): Promise<Admission>;
+  dispatched(admission: Admission): boolean;
 }
 
-/**
- * Resolves when the caller may send. The lag between admission and the request is not re-checked here (the
- * caller sends at once and these requests are a small share of the budget); the guard absorbs it.
- */
+/** A slot taken: pass `onWrite` to the request so its admission is judged where it is really written. */
+export interface Slot {
+  /**
+   * Right before the request is written to a connection. Written later than the pacer's lag threshold after its
+   * admission, its entry in the window moves to now, exactly as for sends: these requests count against the
+   * same limit at the provider, and un-judged they put 401–428 requests into one second at a limit of 400 in
+   * the chaos suite once its provider view counted them.
+   */
+  onWrite(): void;
+}
+
 /** A balance source whose every lookup first takes a slot (balance checks spend the same request budget). */
-export function pacedBalance<K>(acquireSlot: () => Promise<void>, source: { balance(kind: K): Promise<number> }): { balance(kind: K): Promise<number> } {
+export function pacedBalance<K>(
+  acquireSlot: () => Promise<Slot | void>,
+  source: { balance(kind: K, signal?: AbortSignal, onWrite?: () => void): Promise<number> },
+): { balance(kind: K): Promise<number> } {
   return {
     balance: async (kind: K) => {
-      await acquireSlot();
-      return source.balance(kind);
+      const slot = await acquireSlot();
+      return source.balance(kind, undefined, slot ? slot.onWrite : undefined);
     },
   };
 }
 
-export function pacedSlot(pacer: SlotReserver): () => Promise<void> {
+/** Resolves when the caller may make one provider request, with the slot to judge its write by. */
+export function pacedSlot(pacer: SlotReserver): () => Promise<Slot> {
   return async () => {
     const { firstAt } = await pacer.reserve(1);
     await sleepUntil(firstAt);
-    await pacer.admit();
+    const admission = await pacer.admit();
+    let judged = false;
+    return {
+      onWrite: () => {
+        if (judged) return;
+        judged = true;
+        pacer.dispatched(admission);
+      },
+    };
   };
 }

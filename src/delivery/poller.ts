@@ -14,11 +14,12 @@ import { coerceError } from '../errors';
 import type { DeliveryReportEntry, SmsProvider } from '../provider/sms-provider';
 import { applyResults, type ResultEntry, type SessionMessage } from './apply-reports';
 import { sweepEarlyReports } from './early-reports';
+import type { Slot } from './paced-slot';
 
 export interface DlrPollerOptions {
   provider: Pick<SmsProvider, 'deliveryReport'>;
   /** Resolves when one provider request may be made (shared account-wide pacer). */
-  acquireSlot: () => Promise<void>;
+  acquireSlot: () => Promise<Slot | void>;
   now?: () => Date;
   /** Sessions per poll. */
   batchSize?: number;
@@ -83,10 +84,10 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
   let wake: (() => void) | null = null;
 
   async function pollSession(sessionId: string, messages: SessionMessage[], summary: PollSummary): Promise<void> {
-    await opts.acquireSlot();
+    const slot = await opts.acquireSlot();
     summary.requests += 1;
     try {
-      const report = await opts.provider.deliveryReport(sessionId);
+      const report = await opts.provider.deliveryReport(sessionId, undefined, slot ? slot.onWrite : undefined);
       if (!report.found) {
         summary.notFound += 1;
         return;

@@ -40,7 +40,7 @@ export type DeliveryReport =
 export interface SmsProvider {
   /** `onWrite` runs right before the request is written to a connection (the pacer measures lateness there). */
   send(req: SendRequest, signal?: AbortSignal, onWrite?: () => void): Promise<SendOutcome>;
-  balance(kind: BalanceKind, signal?: AbortSignal): Promise<number>;
-  deliveryReport(sessionId: string, signal?: AbortSignal): Promise<DeliveryReport>;
+  balance(kind: BalanceKind, signal?: AbortSignal, onWrite?: () => void): Promise<number>;
+  deliveryReport(sessionId: string, signal?: AbortSignal, onWrite?: () => void): Promise<DeliveryReport>;
   close(): Promise<void>;
 }

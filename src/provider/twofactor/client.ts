@@ -71,16 +71,16 @@ export class TwoFactorClient implements SmsProvider {
     return outcome;
   }
 
-  async balance(kind: BalanceKind, signal?: AbortSignal): Promise<number> {
-    const res = await this.getV1('balance', `ADDON_SERVICES/BAL/${kind}`, signal);
+  async balance(kind: BalanceKind, signal?: AbortSignal, onWrite?: () => void): Promise<number> {
+    const res = await this.getV1('balance', `ADDON_SERVICES/BAL/${kind}`, signal, onWrite);
     const details = this.expectSuccess('balance', res);
     const credits = Number(details);
     if (!Number.isFinite(credits)) throw this.fail('balance', { kind: 'ambiguous', detail: 'balance is not a number' });
     return credits;
   }
 
-  async deliveryReport(sessionId: string, signal?: AbortSignal): Promise<DeliveryReport> {
-    const res = await this.getV1('delivery report', `ADDON_SERVICES/RPT/TSMS/${encodeURIComponent(sessionId)}`, signal);
+  async deliveryReport(sessionId: string, signal?: AbortSignal, onWrite?: () => void): Promise<DeliveryReport> {
+    const res = await this.getV1('delivery report', `ADDON_SERVICES/RPT/TSMS/${encodeURIComponent(sessionId)}`, signal, onWrite);
     // Errors (bad key, ...) come as the JSON envelope; reports come as XML.
     if (parseEnvelope(res.body) || res.status !== 200) this.expectSuccess('delivery report', res);
     return parseDeliveryReport(res.body);
@@ -110,8 +110,8 @@ export class TwoFactorClient implements SmsProvider {
     await this.http.close();
   }
 
-  private async getV1(operation: string, rest: string, signal?: AbortSignal): Promise<HttpResponse> {
-    const result = await this.http.request({ method: 'GET', path: `/API/V1/${encodeURIComponent(this.apiKey)}/${rest}`, signal });
+  private async getV1(operation: string, rest: string, signal?: AbortSignal, onWrite?: () => void): Promise<HttpResponse> {
+    const result = await this.http.request({ method: 'GET', path: `/API/V1/${encodeURIComponent(this.apiKey)}/${rest}`, signal, onWrite });
     if (!result.ok) throw this.fail(operation, classifyTransportFailure(result.failure));
     return result.response;
   }

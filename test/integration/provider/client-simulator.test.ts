@@ -112,6 +112,13 @@ describe('send', () => {
 });
 
 describe('balance', () => {
+  it('reports the write of balance and report lookups too (they count against the same limit)', async () => {
+    const events: string[] = [];
+    await client.balance('TRANSACTIONAL_SMS', undefined, () => events.push('balance written')).then(() => events.push('balance answered'));
+    await client.deliveryReport('0123456789abcdef0123456789abcdef', undefined, () => events.push('report written')).then(() => events.push('report answered'));
+    expect(events).toEqual(['balance written', 'balance answered', 'report written', 'report answered']);
+  });
+
   it('reads credits for both products, unlimited as a large number', async () => {
     sim.configure({ balance: 10 });
     await client.send(text('x', [A, B]));

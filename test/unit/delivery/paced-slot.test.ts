@@ -12,8 +12,9 @@ describe('pacedSlot', () => {
       },
       admit: async () => {
         events.push(performance.now() >= slotAt ? 'admit-after-slot' : 'admit-early');
-        return { waitedMs: 0, askedAt: performance.now() };
+        return { waitedMs: 0, askedAt: performance.now(), member: 'm1' };
       },
+      dispatched: () => false,
     });
     await slot();
     expect(events).toEqual(['reserve', 'admit-after-slot']);
@@ -27,11 +28,40 @@ describe('pacedSlot', () => {
       admit: async () => {
         await new Promise((r) => setTimeout(r, 20));
         admitted = true;
-        return { waitedMs: 20, askedAt: performance.now() };
+        return { waitedMs: 20, askedAt: performance.now(), member: 'm2' };
       },
+      dispatched: () => false,
     });
     await slot();
     expect(admitted).toBe(true);
+  });
+
+  it("judges the request's write against its admission, once (a late write moves its entry in the window)", async () => {
+    const judged: string[] = [];
+    const slot = await pacedSlot({
+      reserve: async () => ({ firstAt: performance.now() }),
+      admit: async () => ({ waitedMs: 0, askedAt: performance.now(), member: 'poll-7' }),
+      dispatched: (a) => (judged.push(a.member), true),
+    })();
+    expect(judged).toEqual([]);
+    slot.onWrite();
+    slot.onWrite();
+    expect(judged).toEqual(['poll-7']);
+  });
+
+  it('pacedBalance passes the slot to the lookup as its onWrite', async () => {
+    const written: string[] = [];
+    const balances = pacedBalance(
+      async () => ({ onWrite: () => void written.push('judged') }),
+      {
+        balance: async (_kind: string, _signal?: AbortSignal, onWrite?: () => void) => {
+          onWrite?.();
+          return 7;
+        },
+      },
+    );
+    expect(await balances.balance('TRANSACTIONAL_SMS')).toBe(7);
+    expect(written).toEqual(['judged']);
   });
 
   it('pacedBalance takes a slot before every lookup', async () => {
