@@ -132,3 +132,36 @@ it('a full window still refuses a request while a late one is re-stamped, and le
   expect(fourth.waitedMs).toBeGreaterThan(900);
   expect(performance.now() - started).toBeGreaterThan(900);
 });
+
+it('rebuilds a full window when Redis loses the pacing state mid-stream, so the next second cannot double the limit', async () => {
+  const key = freshKey();
+  const pacer = createPacer(a, { key, limit: 20, guardMs: 0 });
+  await pacer.reserve(1);
+  await Promise.all(Array.from({ length: 20 }, () => pacer.admit())); // the provider saw 20 just now
+  await a.del(key, `${key}:admitted`); // Redis lost its data
+  await pacer.reserve(1); // this process reserved a moment ago: the state is missing mid-stream
+  const t0 = performance.now();
+  const admittedAt = await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      await pacer.admit();
+      return performance.now() - t0;
+    }),
+  );
+  admittedAt.sort((x, y) => x - y);
+  // Rebuilt as 20 entries spread over the last second: they expire one every 50 ms, and so are new ones admitted.
+  expect(admittedAt[0]!).toBeLessThan(200);
+  expect(admittedAt[19]!).toBeGreaterThanOrEqual(850);
+  expect(admittedAt[19]!).toBeLessThan(2000);
+});
+
+it('does not rebuild the window when the state merely expired after a quiet spell', async () => {
+  const key = freshKey();
+  const pacer = createPacer(a, { key, limit: 20, guardMs: 0 });
+  await pacer.reserve(1);
+  await new Promise((r) => setTimeout(r, 1100)); // longer than the window: nothing of ours is still counted
+  await a.del(key, `${key}:admitted`);
+  await pacer.reserve(1);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 20 }, () => pacer.admit()));
+  expect(performance.now() - t0).toBeLessThan(300);
+});
