@@ -65,9 +65,10 @@ const FINAL = new Set(['completed', 'cancelled', 'failed']);
 /**
  * Ctrl-C (or SIGTERM) while sending pauses the campaign instead of abandoning it: the in-process workers stop
  * claiming, requests in flight finish and their outcomes are recorded, and the run ends with the campaign
- * `paused` (exit 1), resumable. After sending, it ends the wait for delivery reports. Killed outright instead, it would stay `running` with nobody sending, and its
- * requests in flight would stay `sending` until some worker's recovery marked them `unknown`. A second signal
- * exits at once: that is the crash the ledger is built for.
+ * `paused` (exit 1), resumable; after sending, it ends the wait for delivery reports. Killed outright instead,
+ * the campaign would stay `running` with nobody sending (the next one-shot run's workers would pick it up), and
+ * its requests in flight would stay `sending` until some worker's recovery marked them `unknown`. A second
+ * signal exits at once: that is the crash the ledger is built for.
  */
 function pauseOnSignal(container: Container, campaignId: string, onStopped: () => void): () => void {
   let signalled = false;
