@@ -13,14 +13,11 @@ const FILES: Record<string, string> = {
   'style.css': 'text/css; charset=utf-8',
 };
 
+/** The source tree's copy, whether this runs from src/ or from a tsc build (tsc does not copy non-TS files). */
 function dashboardDir(): string {
-  const candidates = [
-    path.join(__dirname, 'dashboard'),
-    projectPath('src', 'api', 'dashboard'),
-  ];
-  const found = candidates.find((dir) => existsSync(path.join(dir, 'index.html')));
-  if (!found) throw new Error(`dashboard files not found (looked in ${candidates.join(', ')})`);
-  return found;
+  const dir = projectPath('src', 'api', 'dashboard');
+  if (!existsSync(path.join(dir, 'index.html'))) throw new Error(`dashboard files not found in ${dir}`);
+  return dir;
 }
 
 export function registerDashboard(app: FastifyInstance): void {
