@@ -19,12 +19,14 @@ export function handleV1(sim: Simulator, segments: string[], res: ServerResponse
     return;
   }
   const c = sim.counters;
-  const now = performance.now();
-  if (sim.opts.rateScope === 'all') c.limited(now);
-  if (sim.opts.rateScope === 'all' && !sim.admit(key, now)) {
-    c.throttled++;
-    envelope(res, 'Error', 'Too Many Requests', 429, { 'retry-after': '1' });
-    return;
+  if (sim.opts.rateScope === 'all') {
+    const now = performance.now();
+    c.limited(now);
+    if (!sim.admit(key, now)) {
+      c.throttled++;
+      envelope(res, 'Error', 'Too Many Requests', 429, { 'retry-after': '1' });
+      return;
+    }
   }
   if (!sim.keyValid(key)) {
     c.error('invalid_key');
