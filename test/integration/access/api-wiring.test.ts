@@ -28,7 +28,7 @@ beforeAll(async () => {
   api = await startApi(c, stubServices(), { dashboard: false });
 });
 
-afterAll(async () => {
+env.cleanup(async () => {
   await api?.close();
   await c?.close();
   await sim?.close();

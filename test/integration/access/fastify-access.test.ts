@@ -50,7 +50,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 });
 
-afterAll(async () => {
+env.cleanup(async () => {
   await app?.close();
   await client?.close();
   await sim?.close();

@@ -17,7 +17,7 @@ beforeAll(async () => {
   await seedList(env.container().pg, 'l', ['name'], manyContacts(30, (i) => ({ name: `N${i}` })).map((c, i) => ({ ...c, phone: `+91981${String(1000000 + i)}` })));
   worker = await startWorker(env.container(), { provider, concurrency: 50, campaignServices: { dlr: { baseDelayMs: 200, idleMs: 100 } } });
 });
-afterAll(async () => {
+env.cleanup(async () => {
   await worker.close();
   await provider.close();
   await sim.close();
