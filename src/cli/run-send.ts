@@ -109,22 +109,26 @@ export async function runSend(
     bar.stop();
   }
   const campaign = await createCampaign(container, { ...input, name: input.name ?? listName, list: imported.listId });
+  // Refused (balance too low or unreadable, unless --force): the list and the draft campaign stay for a later start.
+  // Checked before any worker exists: a worker feeds every running campaign of the database, so one started first
+  // sent other campaigns' messages while this run was being refused ("Nothing was sent" was not true).
+  await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider });
+  // From here on there is a running campaign to pause; before, a signal ends the process as usual (nothing sent).
+  let interrupted = false;
+  const stopListening = pauseOnSignal(container, campaign.campaignId, () => (interrupted = true));
+  const view = createProgressView({ enabled: opts.progress });
+  const started = Date.now();
+  let outcome: SendOutcome;
   // Send workers plus the delivery-report poller (no scheduler or TRAI window: this run starts now and ends).
   const worker = await startWorker(container, {
     provider: opts.provider,
     concurrency: opts.concurrency,
     campaignServices: { scheduler: false, window: false, dlr: { ...SEND_DLR, ...opts.dlr } },
+  }).catch((err: unknown) => {
+    stopListening();
+    throw err;
   });
-  const view = createProgressView({ enabled: opts.progress });
-  const started = Date.now();
-  let interrupted = false;
-  let stopListening = (): void => undefined;
-  let outcome: SendOutcome;
   try {
-    // Refused (balance too low or unreadable, unless --force): the list and the draft campaign stay for a later start.
-    await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider });
-    // From here on there is a running campaign to pause; before, a signal ends the process as usual (nothing sent).
-    stopListening = pauseOnSignal(container, campaign.campaignId, () => (interrupted = true));
     let status = await getCampaignStatus(container, campaign.campaignId);
     // A paused campaign (provider said the account or campaign cannot send) ends the one-shot run too:
     // the operator fixes the cause and runs `bulksms campaign resume <id>`.

@@ -13,7 +13,7 @@ import { createLogger } from '../../../src/logger';
 import { useTestEnv } from '../../helpers/env';
 import { runCli, type CliResult } from '../../helpers/cli';
 import { TEST_API_TOKEN, closedPort, http, startApi, type RunningApi } from '../../helpers/api-server';
-import { seedCampaign } from '../../helpers/sending-fixtures';
+import { seedCampaign, statusCounts } from '../../helpers/sending-fixtures';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 const KEY = env.config.TWOFACTOR_API_KEY!;
@@ -28,7 +28,7 @@ beforeAll(async () => {
   env.container().onClose('test-provider', () => provider.close());
   api = await startApi(env.container(), wiredServices(provider), { dashboard: false });
 });
-afterAll(async () => {
+env.cleanup(async () => {
   await api?.close();
   await sim?.close();
 });
@@ -97,7 +97,17 @@ describe('bulksms send: balance check', () => {
     const csv = path.join(dir, 'three.csv');
     await writeFile(csv, 'phone,name\n9876500001,A\n9876500002,B\n9876500003,C\n');
     const args = ['send', csv, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi {{name}}', '--json'];
-    const refused = await cli([...args, '--list', 'send-poor']);
+    // Another campaign runs in the database with no worker sending it, and the balance answer takes a while: a
+    // refused send must not send anything for anyone (its worker, started before the check, used to send those).
+    const other = await threeRecipients();
+    expect((await cli(['campaign', 'start', other, '--force', '--json'])).code).toBe(0);
+    sim.configure({ latencyMs: [400, 400] });
+    let refused: CliResult;
+    try {
+      refused = await cli([...args, '--list', 'send-poor']);
+    } finally {
+      sim.configure({ latencyMs: [0, 0] });
+    }
     expect(refused.code).toBe(2);
     expect(json(refused).error!.message).toMatch(/needs 3 TRANSACTIONAL_SMS credits but the provider balance is 2.*--force/);
     const { rows } = await env.container().pg.query<{ id: string }>(
@@ -106,6 +116,7 @@ describe('bulksms send: balance check', () => {
     expect(rows).toHaveLength(1);
     expect(await state(rows[0]!.id)).toEqual({ status: 'draft', runs: 0, messages: 0 });
     expect(sim.stats().acceptedRecipients).toBe(0);
+    expect(await statusCounts(env.container().pg, other)).toEqual({ pending: 3 });
 
     sim.configure({ balance: 100 });
     try {
