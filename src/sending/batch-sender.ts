@@ -14,7 +14,7 @@ import type { SendOutcome } from '../provider/outcome';
 import type { CampaignSettings, CampaignStates } from './campaign-states';
 import { claimMessages, type ClaimedMessage, type OutcomeRow, type OutcomeWriter } from './ledger';
 import { decide } from './outcome-policy';
-import { sleepUntil, type Pacer } from './pacer';
+import { sleepUntil, type Admission, type Pacer, type Reservation } from './pacer';
 import type { SendJobData } from './keys';
 
 export interface BatchSenderOptions {
@@ -121,7 +121,16 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       await release(group);
       return;
     }
-    const admission = await deps.pacer.admit();
+    let admission: Admission;
+    try {
+      admission = await deps.pacer.admit();
+    } catch (err) {
+      // Redis unreachable (restart, failover): certainly not sent. Handed back now rather than left `sending` for
+      // the recovery lease to call `unknown` — we know it did not leave.
+      stats.released += group.messages.length;
+      await release(group);
+      throw err;
+    }
     if (admission.waitedMs >= 1) stats.admitWaits++;
     stats.requests++;
     let outcome: SendOutcome;
@@ -184,7 +193,11 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
         return;
       case 'unpack': {
         // Some number in the pack was refused, none was sent: send each recipient on its own.
-        const slots = await deps.pacer.reserve(group.messages.length);
+        const slots = await deps.pacer.reserve(group.messages.length).catch(async (err: unknown) => {
+          stats.released += group.messages.length;
+          await release(group);
+          throw err;
+        });
         await Promise.all(
           group.messages.map((m, i) =>
             sendGroup(campaign, { messages: [m], claimedAt: group.claimedAt }, slots.firstAt + i * slots.intervalMs, slots.earliestAt + i * slots.intervalMs),
@@ -195,44 +208,16 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     }
   }
 
-  const processBatch = async (data: SendJobData): Promise<void> => {
-    const campaign = await deps.states.get(data.campaignId);
-    if (!campaign) return;
-    const inFlight: Promise<void>[] = [];
-    const leftover: string[] = [];
-    const unclaimed: string[] = [];
-    // A chunk is about chunkSize requests: with packing, that is chunkSize packs' worth of messages.
-    const chunkSize = opts.chunkSize * campaign.packSize;
-    for (let i = 0; i < data.ids.length; i += chunkSize) {
-      const chunk = data.ids.slice(i, i + chunkSize);
-      if (deps.closing() || deps.states.status(campaign.id) !== 'running') {
-        leftover.push(...data.ids.slice(i));
-        break;
-      }
-      const claimed = await claimMessages(deps.pg, chunk);
-      const claimedAt = performance.now();
-      if (claimed.length < chunk.length) {
-        const got = new Set(claimed.map((m) => m.id));
-        unclaimed.push(...chunk.filter((id) => !got.has(id)));
-      }
-      const groups = packMessages(claimed.filter((m) => m.status === 'sending'), campaign.packSize);
-      if (!groups.length) continue;
-      const slots = await deps.pacer.reserve(groups.length);
-      for (let g = 0; g < groups.length; g++) {
-        const offset = g * slots.intervalMs;
-        inFlight.push(sendGroup(campaign, { messages: groups[g]!, claimedAt }, slots.firstAt + offset, slots.earliestAt + offset));
-      }
-      // Claim the next chunk shortly before this one's last slot (see reserveLeadMs), not earlier: claimed but
-      // unsent stays within two chunks per job.
-      await sleepUntil(slots.firstAt + (groups.length - 1) * slots.intervalMs - reserveLeadMs);
-    }
+  /**
+   * Messages of a batch that were never claimed go back to the feeder now instead of waiting for a stale sweep:
+   * `leftover` (shutting down, paused or failing) and `unclaimed` rows the claim refused because the campaign is
+   * not running (the feeder raced a pause), so a resume finds them pending. Rows no longer queued are untouched.
+   */
+  async function handBack(leftover: readonly string[], unclaimed: readonly string[]): Promise<void> {
     if (leftover.length) {
-      // Shutting down or paused: unclaimed messages go back to the feeder instead of waiting for a stale sweep.
       await deps.pg.query(`UPDATE messages SET status = 'pending', queued_at = NULL WHERE id = ANY($1::bigint[]) AND status = 'queued'`, [leftover]);
     }
     if (unclaimed.length) {
-      // Refused by the claim because the campaign is not running (the feeder raced a pause): hand them back
-      // now, so a resume finds them pending. Rows refused because they were no longer queued are untouched.
       await deps.pg.query(
         `UPDATE messages m SET status = 'pending', queued_at = NULL
            FROM campaigns c
@@ -240,7 +225,63 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
         [unclaimed],
       );
     }
+  }
+
+  const processBatch = async (data: SendJobData): Promise<void> => {
+    const campaign = await deps.states.get(data.campaignId);
+    if (!campaign) return;
+    const inFlight: Promise<void>[] = [];
+    // The first failure of this batch (Redis or PostgreSQL unreachable): no further chunk is claimed, what was
+    // claimed and not sent is handed back, and the job fails once the requests in flight are recorded. Every
+    // group's promise is observed at once: one rejecting while the loop sleeps was an unhandled rejection, and
+    // Node ends the process on those (a 1.5 s Redis restart killed the worker).
+    const failures: unknown[] = [];
+    const track = (sending: Promise<void>): void => {
+      inFlight.push(sending.catch((error: unknown) => void failures.push(error)));
+    };
+    const leftover: string[] = [];
+    const unclaimed: string[] = [];
+    // A chunk is about chunkSize requests: with packing, that is chunkSize packs' worth of messages.
+    const chunkSize = opts.chunkSize * campaign.packSize;
+    try {
+      for (let i = 0; i < data.ids.length; i += chunkSize) {
+        const chunk = data.ids.slice(i, i + chunkSize);
+        if (failures.length || deps.closing() || deps.states.status(campaign.id) !== 'running') {
+          leftover.push(...data.ids.slice(i));
+          break;
+        }
+        const claimed = await claimMessages(deps.pg, chunk);
+        const claimedAt = performance.now();
+        if (claimed.length < chunk.length) {
+          const got = new Set(claimed.map((m) => m.id));
+          unclaimed.push(...chunk.filter((id) => !got.has(id)));
+        }
+        const groups = packMessages(claimed.filter((m) => m.status === 'sending'), campaign.packSize);
+        if (!groups.length) continue;
+        let slots: Reservation;
+        try {
+          slots = await deps.pacer.reserve(groups.length);
+        } catch (error) {
+          failures.push(error);
+          stats.released += groups.reduce((n, g) => n + g.length, 0);
+          await Promise.all(groups.map((messages) => release({ messages, claimedAt })));
+          leftover.push(...data.ids.slice(i + chunkSize));
+          break;
+        }
+        for (let g = 0; g < groups.length; g++) {
+          const offset = g * slots.intervalMs;
+          track(sendGroup(campaign, { messages: groups[g]!, claimedAt }, slots.firstAt + offset, slots.earliestAt + offset));
+        }
+        // Claim the next chunk shortly before this one's last slot (see reserveLeadMs), not earlier: claimed but
+        // unsent stays within two chunks per job.
+        await sleepUntil(slots.firstAt + (groups.length - 1) * slots.intervalMs - reserveLeadMs);
+      }
+      await handBack(leftover, unclaimed);
+    } catch (error) {
+      failures.push(error);
+    }
     await Promise.all(inFlight);
+    if (failures.length) throw failures[0];
   };
   return { processBatch, stats };
 }
