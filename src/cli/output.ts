@@ -1,6 +1,7 @@
 /** CLI output rules: with --json exactly one JSON object on stdout; everything else (logs, progress) on stderr. */
 import { AppError } from '../errors';
 import { ConfigError } from '../config';
+import { scrubString } from '../logger';
 
 export interface OutputOptions {
   json?: boolean;
@@ -28,11 +29,34 @@ export function exitCodeFor(err: unknown): 1 | 2 {
 /** Prints an error for a human (stderr) or as the single JSON object (stdout) and returns the exit code. */
 export function reportError(err: unknown, opts: OutputOptions): 1 | 2 {
   const code = exitCodeFor(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const message = scrubString(err instanceof Error ? err.message : String(err), environmentSecrets());
   if (opts.json) {
     const kind = err instanceof AppError ? err.code : err instanceof ConfigError ? 'config' : 'runtime';
     process.stdout.write(`${JSON.stringify({ error: { code: kind, message } })}\n`);
   }
   process.stderr.write(`${colour(31, 'error', process.stderr)}: ${message}\n`);
   return code;
+}
+
+/**
+ * The secrets a message could carry (the API key travels in 2Factor's URLs and bodies): error text bypasses the
+ * logger and its redaction, so it is scrubbed the same way before it reaches a terminal or a log collector.
+ */
+function environmentSecrets(): string[] {
+  return [process.env.TWOFACTOR_API_KEY, process.env.API_TOKEN, process.env.WEBHOOK_SECRET].filter((s): s is string => !!s);
+}
+
+/**
+ * Last resort for an error nothing awaited (a bug): Node would print it raw, secrets and all, and exit. Reported
+ * scrubbed, then the process exits 1 as Node would — a worker's state is not trustworthy after it, and the
+ * ledger is built for a worker that dies at any instant.
+ */
+export function installCrashReporter(): void {
+  const crash = (err: unknown): void => {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`${colour(31, 'fatal', process.stderr)}: unexpected error, exiting: ${scrubString(detail, environmentSecrets())}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
 }

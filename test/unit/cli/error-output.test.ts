@@ -1,0 +1,41 @@
+/**
+ * Error text bypasses the logger's redaction: command errors and crashes are scrubbed of the secrets the
+ * environment holds (the 2Factor key travels in its URLs) before they are printed.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { reportError } from '../../../src/cli/output';
+
+const KEY = 'c0ffee00-1234-5678-9abc-def012345678';
+
+describe('reportError', () => {
+  const saved = process.env.TWOFACTOR_API_KEY;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TWOFACTOR_API_KEY;
+    else process.env.TWOFACTOR_API_KEY = saved;
+    jest.restoreAllMocks();
+  });
+
+  it('scrubs the API key from the message on stderr and in the --json object', () => {
+    process.env.TWOFACTOR_API_KEY = KEY;
+    const out: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    jest.spyOn(process.stderr, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    const code = reportError(new Error(`request to https://2factor.in/API/R1/?module=X&apikey=${KEY} failed; key ${KEY}`), { json: true });
+    expect(code).toBe(1);
+    expect(out.join('')).not.toContain(KEY);
+    expect(out.join('')).toContain('[REDACTED]');
+    expect(JSON.parse(out[0]!)).toEqual({ error: { code: 'runtime', message: expect.stringContaining('failed; key [REDACTED]') } });
+  });
+});
+
+describe('installCrashReporter', () => {
+  it('reports an unhandled rejection scrubbed and exits 1', () => {
+    const script = `require(${JSON.stringify(path.resolve('src/cli/output.ts'))}).installCrashReporter();
+      Promise.reject(new Error('GET /API/V1/${KEY}/BAL/TRANSACTIONAL_SMS hung up; key ${KEY}'));`;
+    const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { env: { ...process.env, TWOFACTOR_API_KEY: KEY }, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/fatal: unexpected error, exiting: Error: GET \/API\/V1\/\[REDACTED\]\/BAL/);
+    expect(r.stderr).not.toContain(KEY);
+  });
+});
