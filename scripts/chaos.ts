@@ -14,7 +14,9 @@
  * Redis is shared with other work on this machine, so "Redis wiped" deletes every key under the scenario's
  * QUEUE_PREFIX instead of FLUSHALL — for bulksms the same event, since all of its keys live under the prefix.
  * Restarting PostgreSQL would break every other run on a shared server: scenario 3 runs only with
- * --allow-pg-restart. The scratch database and every prefix are removed at the end.
+ * --allow-pg-restart. Scenario 7 restarts Redis for real — every connection drops, every key is lost — on a
+ * redis-server of its own (scripts/lib/redis-server.ts), so it needs no flag. The scratch database and every
+ * prefix are removed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +35,7 @@ import { seedCampaign, statusCounts, waitFor } from '../test/helpers/sending-fix
 import type { SimulatorStats } from '../src/simulator/server';
 import { startSimulatorProcess, type SimulatorProcess } from './lib/simulator-process';
 import { readFlags } from './lib/flags';
+import { startRedisServer, type RedisServer } from './lib/redis-server';
 
 const flags = readFlags();
 const flag = flags.value;
@@ -54,6 +57,8 @@ interface Ctx {
   sim: SimulatorProcess;
   pg: Pool;
   redis: Redis;
+  /** The scenario's own redis-server (scenarios with ownRedis). */
+  redisServer: RedisServer | null;
   prefix: string;
   campaignId: string;
   workers: ChildProcess[];
@@ -73,6 +78,8 @@ interface Scenario {
   unknownBound(stats: SimulatorStats): number;
   fault(ctx: Ctx): Promise<void>;
   skip?: string;
+  /** Runs against a redis-server of its own instead of REDIS_URL (it restarts it). */
+  ownRedis?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -166,6 +173,18 @@ const scenarios: Scenario[] = [
       await pausedThenResume(ctx, /balance|credit/i, () => ctx.sim.configure({ balance: null }));
     },
   },
+  {
+    n: 7,
+    name: 'Redis restarted (empty)',
+    ownRedis: true,
+    unknownBound: () => fleetInFlight,
+    async fault(ctx) {
+      await ctx.accepted(Math.floor(RECIPIENTS / 3));
+      await ctx.redisServer!.stop();
+      await sleep(1500);
+      await ctx.redisServer!.start();
+    },
+  },
 ];
 
 interface Row {
@@ -176,12 +195,12 @@ interface Row {
   notes: string[];
 }
 
-function spawnWorker(prefix: string, simUrl: string, stderrTail: string[]): ChildProcess {
+function spawnWorker(prefix: string, redisUrl: string, simUrl: string, stderrTail: string[], crashed: string[]): ChildProcess {
   const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', String(CONCURRENCY)], {
     env: {
       ...process.env,
       DATABASE_URL,
-      REDIS_URL,
+      REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
       TWOFACTOR_BASE_URL: simUrl,
       TWOFACTOR_API_KEY: API_KEY,
@@ -195,6 +214,10 @@ function spawnWorker(prefix: string, simUrl: string, stderrTail: string[]): Chil
     stderrTail.push(d.toString());
     if (stderrTail.length > 20) stderrTail.shift();
   });
+  // Killed by the suite: a signal, or exit 0 after its SIGTERM. Anything else is a worker that died by itself.
+  child.once('exit', (code) => {
+    if (code !== null && code !== 0) crashed.push(`worker ${child.pid} exited with code ${code} by itself`);
+  });
   return child;
 }
 
@@ -204,25 +227,33 @@ const SIMULATOR_ARGS = ['--rate', String(RATE), '--latency', '20-150', '--dlr-de
 async function runScenario(s: Scenario, redis: Redis, logDir: string): Promise<Row> {
   if (s.skip) return { n: s.n, name: s.name, cells: Array<string>(9).fill('-'), ok: true, notes: [s.skip] };
   const sim = await startSimulatorProcess(API_KEY, SIMULATOR_ARGS, { logPath: path.join(logDir, `accepted-${s.n}.jsonl`) });
+  const redisServer = s.ownRedis ? await startRedisServer() : null;
+  const ownClient = redisServer ? new Redis(redisServer.url) : null;
+  ownClient?.on('error', () => undefined); // it reconnects after the restart
   try {
-    return await runCampaign(s, redis, sim);
+    return await runCampaign(s, ownClient ?? redis, redisServer, sim);
   } finally {
+    ownClient?.disconnect();
+    await redisServer?.stop();
     await sim.close();
   }
 }
 
-async function runCampaign(s: Scenario, redis: Redis, sim: SimulatorProcess): Promise<Row> {
+async function runCampaign(s: Scenario, redis: Redis, redisServer: RedisServer | null, sim: SimulatorProcess): Promise<Row> {
   // A pool per scenario: one scenario's broken or stuck connections (PostgreSQL restart) cannot starve the next.
   const pg = new Pool({ connectionString: DATABASE_URL, max: 8 });
   pg.on('error', () => undefined); // a PostgreSQL restart kills idle clients; the pool replaces them
   const prefix = `chaos-${suffix}-${s.n}`;
-  const config = loadConfig({ DATABASE_URL, REDIS_URL, QUEUE_PREFIX: prefix, TWOFACTOR_API_KEY: API_KEY, SMS_RATE_LIMIT: String(RATE) });
+  const redisUrl = redisServer?.url ?? REDIS_URL;
+  const config = loadConfig({ DATABASE_URL, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, TWOFACTOR_API_KEY: API_KEY, SMS_RATE_LIMIT: String(RATE) });
   const stderrTail: string[] = [];
-  const workers = [spawnWorker(prefix, sim.url, stderrTail), spawnWorker(prefix, sim.url, stderrTail)];
+  const crashed: string[] = [];
+  const spawnOne = (): ChildProcess => spawnWorker(prefix, redisUrl, sim.url, stderrTail, crashed);
+  const workers = [spawnOne(), spawnOne()];
   const { campaignId, phones } = await seedCampaign(pg, { recipients: RECIPIENTS, text: 'Chaos {{name}}' });
   const ctx: Ctx = {
-    sim, pg, redis, prefix, campaignId, workers,
-    spawnWorker: () => spawnWorker(prefix, sim.url, stderrTail),
+    sim, pg, redis, redisServer, prefix, campaignId, workers,
+    spawnWorker: spawnOne,
     accepted: (n) => waitFor(`${n} accepted`, async () => (await sim.stats()).acceptedRecipients >= n, 300_000, 50).then(() => undefined),
     deps: () => ({ pg, redis, config }),
     notes: [],
@@ -258,6 +289,7 @@ async function runCampaign(s: Scenario, redis: Redis, sim: SimulatorProcess): Pr
   const sent = (counts.sent ?? 0) + (counts.delivered ?? 0);
   const unknown = counts.unknown ?? 0;
   const bound = s.unknownBound(stats);
+  ctx.failures.push(...crashed);
   if (duplicates) ctx.failures.push(`${duplicates} duplicates`);
   if (skipped) ctx.failures.push(`${skipped} skipped`);
   if (violations) ctx.failures.push(`window ${stats.maxWindow} > ${RATE}`);
@@ -267,7 +299,7 @@ async function runCampaign(s: Scenario, redis: Redis, sim: SimulatorProcess): Pr
     [campaignId],
   );
   for (const r of reasons.rows) ctx.notes.push(`unknown ×${r.n}: ${r.reason.slice(0, 120)}`);
-  await deleteRedisPrefix(REDIS_URL, prefix);
+  await deleteRedisPrefix(redisUrl, prefix);
   void pg.end().catch(() => undefined);
   return {
     n: s.n,

@@ -76,12 +76,15 @@ export function useTestEnv(overrides: Record<string, string> = {}): TestEnv {
   });
 
   afterAll(async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn();
+    // Every clean-up runs even when one fails (a worker that cannot close must not leave a server behind).
+    const errors: unknown[] = [];
+    for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch((err: unknown) => void errors.push(err));
     if (container) await container.close().catch(() => undefined);
     await deleteRedisPrefix(TEST_REDIS_URL, prefix);
     await withClient(maintenanceUrl(env.DATABASE_URL!).adminUrl, (c) =>
       c.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`),
     );
+    if (errors.length) throw errors[0];
   });
 
   return {

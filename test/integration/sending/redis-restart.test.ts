@@ -8,18 +8,18 @@ import { createLogger } from '../../../src/logger';
 import { startCampaign } from '../../../src/sending/campaign-control';
 import { startWorker, type RunningWorker } from '../../../src/sending/worker';
 import { useTestEnv } from '../../helpers/env';
-import { startPrivateRedis, type PrivateRedis } from '../../helpers/private-redis';
+import { startRedisServer, type RedisServer } from '../../../scripts/lib/redis-server';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
 import { campaignStatus, deliveryCheck, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '400', SMS_REQUEST_TIMEOUT_MS: '2000' });
-let redis: PrivateRedis;
+let redis: RedisServer;
 let c: Container;
 let t: TestSimulator;
 let worker: RunningWorker | undefined;
 
 beforeAll(async () => {
-  redis = await startPrivateRedis();
+  redis = await startRedisServer();
   c = createContainer({ config: { ...env.config, REDIS_URL: redis.url }, logger: createLogger({ level: 'silent' }) });
   t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 400, latencyMs: [10, 60], dlrDelayMs: 300 });
 });
