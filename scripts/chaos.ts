@@ -69,6 +69,8 @@ interface Ctx {
   notes: string[];
   /** Failed expectations specific to the scenario. */
   failures: string[];
+  /** When the fault was injected (epoch ms), to place the worst second relative to it. */
+  faultAt?: number;
 }
 
 interface Scenario {
@@ -121,6 +123,7 @@ const scenarios: Scenario[] = [
     unknownBound: () => fleetInFlight,
     async fault(ctx) {
       await ctx.accepted(Math.floor(RECIPIENTS / 3));
+      ctx.faultAt = Date.now();
       await deleteRedisPrefix(REDIS_URL, ctx.prefix);
     },
   },
@@ -133,6 +136,7 @@ const scenarios: Scenario[] = [
       await ctx.accepted(Math.floor(RECIPIENTS / 3));
       const version = execFileSync('pg_lsclusters', ['-h']).toString().trim().split(/\s+/)[0]!;
       // Our own pools lose their connections too; pg.Pool replaces broken clients on the next query.
+      ctx.faultAt = Date.now();
       execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'inherit' });
     },
   },
@@ -180,6 +184,7 @@ const scenarios: Scenario[] = [
     unknownBound: () => fleetInFlight,
     async fault(ctx) {
       await ctx.accepted(Math.floor(RECIPIENTS / 3));
+      ctx.faultAt = Date.now();
       await ctx.redisServer!.stop();
       await sleep(1500);
       await ctx.redisServer!.start();
@@ -292,7 +297,11 @@ async function runCampaign(s: Scenario, redis: Redis, redisServer: RedisServer |
   ctx.failures.push(...crashed);
   if (duplicates) ctx.failures.push(`${duplicates} duplicates`);
   if (skipped) ctx.failures.push(`${skipped} skipped`);
-  if (violations) ctx.failures.push(`window ${stats.maxWindow} > ${RATE}`);
+  if (violations) {
+    const at = stats.maxWindowAt;
+    const where = at === null ? '' : ctx.faultAt ? ` (the worst second ended ${((at - ctx.faultAt) / 1000).toFixed(2)} s after the fault)` : ` (the worst second ended ${((at - started) / 1000).toFixed(2)} s into the run)`;
+    ctx.failures.push(`window ${stats.maxWindow} > ${RATE}${where}`);
+  }
   if (unknown > bound) ctx.failures.push(`unknown ${unknown} > bound ${bound}`);
   const reasons = await pg.query<{ reason: string; n: number }>(
     `SELECT coalesce(failure_reason, '(none)') AS reason, count(*)::int AS n FROM messages WHERE campaign_id = $1 AND status = 'unknown' GROUP BY 1 ORDER BY 2 DESC LIMIT 3`,

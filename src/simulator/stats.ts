@@ -16,6 +16,8 @@ export interface SimulatorStats {
    * that arrived within any sliding 1-second window — the provider's view of the limit.
    */
   maxWindow: number;
+  /** When the window holding `maxWindow` ended (epoch ms; null before any request): where to look for a burst. */
+  maxWindowAt: number | null;
   /** Milliseconds between the first and the last send request since the last reset (achieved rate = requests / span). */
   arrivalSpanMs: number;
   /** Requests answered 429 (sends, and V1 calls when rateScope is 'all'). */
@@ -36,6 +38,7 @@ export class StatsCounters {
   acceptedRecipients = 0;
   duplicates = 0;
   maxWindow = 0;
+  maxWindowAt: number | null = null;
   throttled = 0;
   errors: Record<string, number> = {};
   callbacks = { sent: 0, failed: 0 };
@@ -63,7 +66,11 @@ export class StatsCounters {
 
   /** A request that counts towards the rate limit arrived. */
   limited(now: number): void {
-    this.maxWindow = Math.max(this.maxWindow, this.arrivals.add(now));
+    const inWindow = this.arrivals.add(now);
+    if (inWindow > this.maxWindow) {
+      this.maxWindow = inWindow;
+      this.maxWindowAt = Math.round(performance.timeOrigin + now);
+    }
   }
 
   /** `textKey`: a 48-bit prefix of the text's hash (textKeyOf). */
@@ -87,6 +94,7 @@ export class StatsCounters {
       acceptedRecipients: this.acceptedRecipients,
       duplicates: this.duplicates,
       maxWindow: this.maxWindow,
+      maxWindowAt: this.maxWindowAt,
       arrivalSpanMs: this.firstArrival === null ? 0 : Math.round((this.lastArrival - this.firstArrival) * 1000) / 1000,
       throttled: this.throttled,
       errors: { ...this.errors },

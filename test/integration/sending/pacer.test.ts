@@ -133,13 +133,8 @@ it('a full window still refuses a request while a late one is re-stamped, and le
   expect(performance.now() - started).toBeGreaterThan(900);
 });
 
-it('rebuilds a full window when Redis loses the pacing state mid-stream, so the next second cannot double the limit', async () => {
-  const key = freshKey();
-  const pacer = createPacer(a, { key, limit: 20, guardMs: 0 });
-  await pacer.reserve(1);
-  await Promise.all(Array.from({ length: 20 }, () => pacer.admit())); // the provider saw 20 just now
-  await a.del(key, `${key}:admitted`); // Redis lost its data
-  await pacer.reserve(1); // this process reserved a moment ago: the state is missing mid-stream
+/** Admits 20 at once and returns when each was admitted (ms from the call). */
+async function admitTwenty(pacer: ReturnType<typeof createPacer>): Promise<number[]> {
   const t0 = performance.now();
   const admittedAt = await Promise.all(
     Array.from({ length: 20 }, async () => {
@@ -147,21 +142,54 @@ it('rebuilds a full window when Redis loses the pacing state mid-stream, so the 
       return performance.now() - t0;
     }),
   );
-  admittedAt.sort((x, y) => x - y);
-  // Rebuilt as 20 entries spread over the last second: they expire one every 50 ms, and so are new ones admitted.
-  expect(admittedAt[0]!).toBeLessThan(200);
-  expect(admittedAt[19]!).toBeGreaterThanOrEqual(850);
-  expect(admittedAt[19]!).toBeLessThan(2000);
-});
+  return admittedAt.sort((x, y) => x - y);
+}
 
-it('does not rebuild the window when the state merely expired after a quiet spell', async () => {
+it('pauses a window when Redis loses the log mid-stream, then admits at the limit: the next second cannot exceed it', async () => {
   const key = freshKey();
   const pacer = createPacer(a, { key, limit: 20, guardMs: 0 });
   await pacer.reserve(1);
+  await Promise.all(Array.from({ length: 20 }, () => pacer.admit())); // the provider saw 20 just now
+  await a.del(key, `${key}:admitted`); // Redis lost its data
+  // No reservation in between: admissions already on their way must not slip through the emptied log.
+  const admittedAt = await admitTwenty(pacer);
+  // Rebuilt as 20 entries over the next second: nothing for a window, then one every 50 ms as they expire.
+  expect(admittedAt[0]!).toBeGreaterThanOrEqual(950);
+  expect(admittedAt[19]!).toBeGreaterThanOrEqual(1850);
+  expect(admittedAt[19]!).toBeLessThan(3000);
+});
+
+it('pauses even when another worker, with nothing of its own to miss, wrote to the emptied log first', async () => {
+  const key = freshKey();
+  const busy = createPacer(a, { key, limit: 20, guardMs: 0 });
+  const fresh = createPacer(b, { key, limit: 20, guardMs: 0 });
+  await Promise.all(Array.from({ length: 20 }, () => busy.admit()));
+  await a.del(key, `${key}:admitted`);
+  await fresh.admit(); // recreates the log with one entry: nothing tells this worker anything was lost
+  const admittedAt = await admitTwenty(busy);
+  // Its own latest admission is missing: rebuilt, so nothing more is admitted for a window.
+  expect(admittedAt[0]!).toBeGreaterThanOrEqual(950);
+});
+
+it('pauses the spacing for a window after a rebuild, so no backlog of slots waits for admission', async () => {
+  const key = freshKey();
+  const pacer = createPacer(a, { key, limit: 20, guardMs: 0 });
+  await Promise.all(Array.from({ length: 20 }, () => pacer.admit()));
+  await a.del(key, `${key}:admitted`);
+  const rebuilding = pacer.admit(); // finds the log lost and rebuilds it
+  await new Promise((r) => setTimeout(r, 50));
+  const asked = performance.now();
+  const { firstAt } = await pacer.reserve(1);
+  expect(firstAt - asked).toBeGreaterThanOrEqual(900);
+  await rebuilding;
+});
+
+it('does not rebuild the window when the log merely expired after a quiet spell', async () => {
+  const key = freshKey();
+  const pacer = createPacer(a, { key, limit: 20, guardMs: 0 });
+  await Promise.all(Array.from({ length: 20 }, () => pacer.admit()));
   await new Promise((r) => setTimeout(r, 1100)); // longer than the window: nothing of ours is still counted
   await a.del(key, `${key}:admitted`);
-  await pacer.reserve(1);
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: 20 }, () => pacer.admit()));
-  expect(performance.now() - t0).toBeLessThan(300);
+  const admittedAt = await admitTwenty(pacer);
+  expect(admittedAt[19]!).toBeLessThan(300);
 });
