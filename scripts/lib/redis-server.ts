@@ -4,8 +4,8 @@
  * persistence: a restart drops every connection and loses every key. Used by the Redis-restart test and chaos row.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from './free-port';
 
 export interface RedisServer {
   readonly url: string;
@@ -13,15 +13,6 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty; resolves once it answers PING. */
   start(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const address = srv.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 export async function startRedisServer(): Promise<RedisServer> {

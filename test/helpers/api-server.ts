@@ -1,5 +1,5 @@
 /** Starts the real API (buildServer + listen on an ephemeral port) over a test env's container. */
-import { createServer } from 'node:net';
+import { freePort } from '../../scripts/lib/free-port';
 import type { FastifyInstance } from 'fastify';
 import { request, type FormData } from 'undici';
 import type { Container } from '../../src/container';
@@ -59,11 +59,4 @@ export async function http(
 }
 
 /** A TCP port with nothing listening on it (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const address = srv.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+export const closedPort = freePort;
