@@ -19,7 +19,7 @@
  * steady state admission waits only after a stall.
  *
  * Redis `TIME` is the single clock and callers receive *delays*, not absolute times, so host clock skew does
- * not matter.
+ * not matter. If Redis loses the log mid-stream, admission notices and pauses the fleet for one window (ADMIT).
  */
 import type { Redis } from '../db/redis';
 
@@ -93,8 +93,8 @@ return math.floor(slow * 1000)
  * to record without checking: a late request's entry moved to its real dispatch time (see Pacer.dispatched; ZADD
  * of an existing member only changes its score, so the request still counts once). Requests are decided in
  * order, exactly as separate calls run back to back would be: for each, 0 when recorded, otherwise µs to wait;
- * then 1 if the log was rebuilt (below), else 0. One call carries every admission asked for in the same event-loop turn (slots 0.5 ms apart share a timer tick
- * at 2000/s).
+ * then 1 if the log was rebuilt (below), else 0. One call carries every admission asked for in the same
+ * event-loop turn (slots 0.5 ms apart share a timer tick at 2000/s).
  *
  * `expected` is the caller's latest admission if it was asked for well within the last window (else ''): it must
  * still be in the log. When it is not, Redis lost the log (FLUSHALL, a restart or failover without persistence)
