@@ -69,6 +69,8 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
   /** The last pass found no running run. */
   let idle = false;
   let wakeUp: (() => void) | null = null;
+  /** A wake (or close) came while no nap was running: the next nap returns at once instead of sleeping. */
+  let woken = false;
   let running: Promise<unknown> = Promise.resolve();
   const generation = () => randomBytes(4).toString('hex');
 
@@ -234,12 +236,21 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
       await nap(wait);
     }
   };
-  /** Sleeps `ms`, or less when woken. */
+  /**
+   * Sleeps `ms`, or less when woken. A wake that came during the pass counts: a start announced while the pass
+   * was reading the runs would otherwise wait an idle tick, and a close a whole one (60 s in a test: a hook timeout).
+   */
   const nap = (ms: number): Promise<void> =>
     new Promise((resolve) => {
+      if (woken || stopped) {
+        woken = false;
+        resolve();
+        return;
+      }
       const done = (): void => {
         clearTimeout(timer);
         wakeUp = null;
+        woken = false;
         resolve();
       };
       const timer = setTimeout(done, ms);
@@ -250,7 +261,10 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
   return {
     tick,
     isLeader: () => lockClient !== null,
-    wake: () => wakeUp?.(),
+    wake: () => {
+      woken = true;
+      wakeUp?.();
+    },
     async close() {
       stopped = true;
       wakeUp?.();

@@ -47,6 +47,24 @@ describe('idle feeder', () => {
     }
   });
 
+  it('closes at once when closed during a pass, instead of sleeping an idle tick first', async () => {
+    const c = env.container();
+    const queue = new Queue<SendJobData>(SEND_QUEUE, { connection: c.redis, prefix: env.config.QUEUE_PREFIX });
+    const keys = sendingKeys(env.config.QUEUE_PREFIX);
+    try {
+      const feeder = startFeeder(
+        { pg: c.pg, redis: c.redis, queue, logger: c.logger, newClient: () => new Client({ connectionString: env.config.DATABASE_URL }) },
+        { window: 20, batchSize: 5, tickMs: 20, idleTickMs: IDLE_MS, leaseMs: 60_000, staleQueuedMs: 60_000, epochKey: keys.epoch, lockKey: `feeder-close:${env.config.QUEUE_PREFIX}` },
+      );
+      // The loop's first pass is running now (taking the leader lock): no nap to cut short yet.
+      const started = Date.now();
+      await feeder.close();
+      expect(Date.now() - started).toBeLessThan(IDLE_MS / 4);
+    } finally {
+      await queue.close();
+    }
+  });
+
   describe('in a worker', () => {
     let t: TestSimulator;
     let worker: RunningWorker;
