@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { request } from 'undici';
 import { installAccessControl, installRoutePermissions, phoneFor, type CallerIdentity } from '../../../src/access/fastify-access';
@@ -147,7 +147,7 @@ describe('refused addresses are logged without their body', () => {
         cb();
       },
     });
-    const logged = Fastify({ loggerInstance: pino({ level: 'info' }, sink) as FastifyBaseLogger, trustProxy: true, disableRequestLogging: true });
+    const logged = Fastify({ loggerInstance: pino({ level: 'info' }, sink) as FastifyBaseLogger, trustProxy: true, logController: new LogController({ disableRequestLogging: true }) });
     installAccessControl(logged, { deps: env.container(), allowList: parseAllowList('10.0.0.0/8') });
     logged.post('/api/lists/:name', { config: { access: 'write' } }, async () => ({ ok: true }));
     await logged.listen({ port: 0, host: '127.0.0.1' });
