@@ -3,11 +3,14 @@
  * connection drops for a moment and every key is gone. The worker's Redis calls fail meanwhile; no recipient may
  * be lost or sent twice, and messages the worker knows it did not send must not be recorded `unknown`.
  */
+import { createCampaign } from '../../../src/campaign/campaign-service';
+import { startScheduler } from '../../../src/campaign/scheduler';
 import { createContainer, type Container } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
 import { startCampaign } from '../../../src/sending/campaign-control';
 import { startWorker, type RunningWorker } from '../../../src/sending/worker';
 import { useTestEnv } from '../../helpers/env';
+import { seedList } from '../../fixtures/seed-list';
 import { startRedisServer, type RedisServer } from '../../../scripts/lib/redis-server';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
 import { campaignStatus, deliveryCheck, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
@@ -47,4 +50,26 @@ it('finishes every recipient exactly once after Redis restarts empty, with nothi
   const counts = await statusCounts(c.pg, campaignId);
   expect(Object.keys(counts).filter((s) => s !== 'sent' && s !== 'delivered')).toEqual([]);
   expect((counts.sent ?? 0) + (counts.delivered ?? 0)).toBe(1500);
+  // Its scheduler would race the next test's for the scheduled run.
+  await worker.close();
+  worker = undefined;
 }, 120_000);
+
+it('a scheduled run still starts, once, when Redis restarts empty before its instant', async () => {
+  await seedList(c.pg, 'sched', ['name'], [{ phone: '+919876500001', vars: { name: 'A' } }]);
+  const calls: string[] = [];
+  const scheduler = await startScheduler(c, { startRun: async (campaignId) => void calls.push(campaignId), epochCheckMs: 200 });
+  try {
+    const due = Date.now() + 4000;
+    const { campaignId } = await createCampaign(c, { name: 'sched', list: 'sched', type: 'transactional', from: 'TFCTOR', text: 'Hi {{name}}', at: new Date(due).toISOString() });
+    // The delayed job, the epoch marker and every connection go; the scheduler's own Redis calls fail meanwhile.
+    await redis.stop();
+    await new Promise((r) => setTimeout(r, 1500));
+    await redis.start();
+    await waitFor('the run started', async () => calls.includes(campaignId), 15_000, 50);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(calls.filter((id) => id === campaignId)).toHaveLength(1);
+  } finally {
+    await scheduler.close();
+  }
+}, 60_000);
