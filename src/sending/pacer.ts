@@ -170,6 +170,8 @@ export interface PacerOptions {
    * of 5–7 ms were enough for 429 bursts. Re-stamping costs one batched Redis call per late request.
    */
   maxLagMs?: number;
+  /** Called when this caller found the admission log lost and paused the fleet for a window (ADMIT). */
+  onLostLog?: () => void;
 }
 
 export interface Reservation {
@@ -256,7 +258,10 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
       (waits) => {
         // A rebuilt log no longer holds the member checked: expect its newest entry instead, or every call
         // would rebuild it again.
-        if (Number(waits[asks.length]) === 1) latest = { member: `lost:${opts.limit}`, askedAt };
+        if (Number(waits[asks.length]) === 1) {
+          latest = { member: `lost:${opts.limit}`, askedAt };
+          opts.onLostLog?.();
+        }
         asks.forEach((a, i) => {
           if (Number(waits[i]) <= 0) latest = { member: a.member, askedAt };
           a.done(Number(waits[i]));

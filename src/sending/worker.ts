@@ -79,7 +79,12 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
 
   const states = await createCampaignStates(pg, container.newWorkerRedis(), keys.control);
   const writer = createOutcomeWriter(container);
-  const rawPacer = createPacer(container.redis, { key: keys.pacer, limit: rate, guardMs: opts.guardMs ?? config.SMS_RATE_GUARD_MS });
+  const rawPacer = createPacer(container.redis, {
+    key: keys.pacer,
+    limit: rate,
+    guardMs: opts.guardMs ?? config.SMS_RATE_GUARD_MS,
+    onLostLog: () => logger.warn('pacer: Redis lost the admission log while sending; the fleet pauses one window (the provider still counts the last second)'),
+  });
   const pacer = opts.metrics ? instrumentPacer(rawPacer) : rawPacer;
   let closing = false;
 

@@ -147,9 +147,11 @@ async function admitTwenty(pacer: ReturnType<typeof createPacer>): Promise<numbe
 
 it('pauses a window when Redis loses the log mid-stream, then admits at the limit: the next second cannot exceed it', async () => {
   const key = freshKey();
-  const pacer = createPacer(a, { key, limit: 20, guardMs: 0 });
+  let lost = 0;
+  const pacer = createPacer(a, { key, limit: 20, guardMs: 0, onLostLog: () => lost++ });
   await pacer.reserve(1);
   await Promise.all(Array.from({ length: 20 }, () => pacer.admit())); // the provider saw 20 just now
+  expect(lost).toBe(0);
   await a.del(key, `${key}:admitted`); // Redis lost its data
   // No reservation in between: admissions already on their way must not slip through the emptied log.
   const admittedAt = await admitTwenty(pacer);
@@ -157,6 +159,7 @@ it('pauses a window when Redis loses the log mid-stream, then admits at the limi
   expect(admittedAt[0]!).toBeGreaterThanOrEqual(950);
   expect(admittedAt[19]!).toBeGreaterThanOrEqual(1850);
   expect(admittedAt[19]!).toBeLessThan(3000);
+  expect(lost).toBe(1); // reported once, not at every admission that waited for the rebuilt log
 });
 
 it('pauses even when another worker, with nothing of its own to miss, wrote to the emptied log first', async () => {
@@ -186,10 +189,12 @@ it('pauses the spacing for a window after a rebuild, so no backlog of slots wait
 
 it('does not rebuild the window when the log merely expired after a quiet spell', async () => {
   const key = freshKey();
-  const pacer = createPacer(a, { key, limit: 20, guardMs: 0 });
+  let lost = 0;
+  const pacer = createPacer(a, { key, limit: 20, guardMs: 0, onLostLog: () => lost++ });
   await Promise.all(Array.from({ length: 20 }, () => pacer.admit()));
   await new Promise((r) => setTimeout(r, 1100)); // longer than the window: nothing of ours is still counted
   await a.del(key, `${key}:admitted`);
   const admittedAt = await admitTwenty(pacer);
   expect(admittedAt[19]!).toBeLessThan(300);
+  expect(lost).toBe(0);
 });
