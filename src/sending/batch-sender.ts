@@ -100,6 +100,11 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
   const record = (rows: OutcomeRow[]): Promise<unknown> => Promise.all(rows.map((r) => deps.writer.write(r)));
   const release = (group: Group, extra: Partial<OutcomeRow> = {}): Promise<unknown> =>
     record(group.messages.map((m) => ({ id: m.id, attempts: m.attempts, status: 'release', attemptsDelta: -1, ...extra })));
+  /** Claimed but certainly not sent (paused meanwhile, held too long, Redis unreachable): counted and handed back. */
+  const handBackUnsent = (group: Group): Promise<unknown> => {
+    stats.released += group.messages.length;
+    return release(group);
+  };
 
   /**
    * Waits for the paced slot, then for admission into the fleet-wide sliding window. Waking up late (event-loop
@@ -111,14 +116,12 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     if (performance.now() - earliest > opts.lateToleranceMs) stats.lateSlots++;
   }
 
-
   async function sendGroup(campaign: CampaignSettings, group: Group, slotAt: number, slotEarliest: number): Promise<void> {
     await waitForSlot(slotAt, slotEarliest);
     const status = deps.states.status(campaign.id);
     if (status !== 'running' || performance.now() - group.claimedAt > opts.sendDeadlineMs) {
       // Claimed but not sent: paused/cancelled meanwhile, or held too long. Certainly not sent.
-      stats.released += group.messages.length;
-      await release(group);
+      await handBackUnsent(group);
       return;
     }
     let admission: Admission;
@@ -127,8 +130,7 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     } catch (err) {
       // Redis unreachable (restart, failover): certainly not sent. Handed back now rather than left `sending` for
       // the recovery lease to call `unknown` — we know it did not leave.
-      stats.released += group.messages.length;
-      await release(group);
+      await handBackUnsent(group);
       throw err;
     }
     if (admission.waitedMs >= 1) stats.admitWaits++;
@@ -194,8 +196,7 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       case 'unpack': {
         // Some number in the pack was refused, none was sent: send each recipient on its own.
         const slots = await deps.pacer.reserve(group.messages.length).catch(async (err: unknown) => {
-          stats.released += group.messages.length;
-          await release(group);
+          await handBackUnsent(group);
           throw err;
         });
         await Promise.all(
@@ -263,8 +264,7 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
           slots = await deps.pacer.reserve(groups.length);
         } catch (error) {
           failures.push(error);
-          stats.released += groups.reduce((n, g) => n + g.length, 0);
-          await Promise.all(groups.map((messages) => release({ messages, claimedAt })));
+          await Promise.all(groups.map((messages) => handBackUnsent({ messages, claimedAt })));
           leftover.push(...data.ids.slice(i + chunkSize));
           break;
         }
