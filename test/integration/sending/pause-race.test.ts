@@ -1,0 +1,61 @@
+/**
+ * A pause (or cancel) that commits while a feeding pass runs must not leave the pass's rows `queued` under a
+ * campaign that is not running. The feeder's move used to read the campaign's status from its statement's
+ * snapshot: a pause committing after that snapshot and before the move committed found nothing queued to hand
+ * back, and the move then queued rows of a paused campaign (CI: `bulksms send` interrupted reported 10 queued).
+ * A cancel also rewrites the pending rows, so the move skips them as locked; it is here so that stays true.
+ */
+import { Queue } from 'bullmq';
+import { Client } from 'pg';
+import { useTestEnv } from '../../helpers/env';
+import { seedCampaign, statusCounts } from '../../helpers/sending-fixtures';
+import { startCampaign } from '../../../src/sending/campaign-control';
+import { startFeeder, type Feeder } from '../../../src/sending/feeder';
+import { SEND_QUEUE, sendingKeys, type SendJobData } from '../../../src/sending/keys';
+
+const env = useTestEnv({ SMS_RATE_LIMIT: '200' });
+
+describe('feeder racing a status change', () => {
+  it.each([
+    ['paused', `UPDATE messages SET status = 'pending', queued_at = NULL WHERE campaign_id = $1 AND status = 'queued'`],
+    ['cancelled', `UPDATE messages SET status = 'cancelled' WHERE campaign_id = $1 AND status IN ('pending', 'queued')`],
+  ])('a campaign %s while a pass runs gets nothing queued by that pass', async (next, release) => {
+    const c = env.container();
+    const queue = new Queue<SendJobData>(SEND_QUEUE, { connection: c.redis, prefix: env.config.QUEUE_PREFIX });
+    const keys = sendingKeys(env.config.QUEUE_PREFIX);
+    const control = new Client({ connectionString: env.config.DATABASE_URL });
+    await control.connect();
+    let feeder: Feeder | undefined;
+    try {
+      // Started first, with nothing running: its own first pass finds nothing and it naps far past this test.
+      feeder = startFeeder(
+        { pg: c.pg, redis: c.redis, queue, logger: c.logger, newClient: () => new Client({ connectionString: env.config.DATABASE_URL }) },
+        { window: 20, batchSize: 5, tickMs: 20, idleTickMs: 600_000, leaseMs: 60_000, staleQueuedMs: 60_000, epochKey: keys.epoch, lockKey: `pause-race-${next}:${env.config.QUEUE_PREFIX}` },
+      );
+      expect(await feeder.tick()).toBe(0);
+      const { campaignId } = await seedCampaign(c.pg, { recipients: 50 });
+      await startCampaign(c, campaignId);
+
+      // The status change, as campaign-control makes it: campaign row locked, status changed, queued rows released
+      // — held open while the feeder's pass starts, then committed.
+      await control.query('BEGIN');
+      await control.query(`SELECT id FROM campaigns WHERE id = $1 FOR UPDATE`, [campaignId]);
+      await control.query(`UPDATE campaigns SET status = $2::"CampaignStatus" WHERE id = $1`, [campaignId, next]);
+      await control.query(`UPDATE campaign_runs SET status = $2::"RunStatus" WHERE campaign_id = $1`, [campaignId, next === 'paused' ? 'paused' : 'cancelled']);
+      await control.query(release, [campaignId]);
+      const pass = feeder.tick();
+      await new Promise((r) => setTimeout(r, 300));
+      await control.query('COMMIT');
+
+      expect(await pass).toBe(0);
+      expect((await statusCounts(c.pg, campaignId)).queued ?? 0).toBe(0);
+      expect(await queue.count()).toBe(0);
+    } finally {
+      await control.query('ROLLBACK').catch(() => undefined);
+      await control.end();
+      await feeder?.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});
