@@ -3,9 +3,10 @@
  * is one PostgreSQL transaction, then announced on Redis pub/sub so workers react within ~250 ms; workers also
  * poll PostgreSQL, and the claim statement re-checks the campaign status, so a lost announcement is harmless.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import type { Container } from '../container';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import { inTransaction } from '../db/transaction';
 import { unscheduleCampaign } from '../campaign/schedule-queue';
 import { windowPauseReason } from '../campaign/window-watcher';
 import { inCampaignRuns, refreshRunCounters } from './ledger';
@@ -19,21 +20,6 @@ export type MessageCounts = Record<(typeof MESSAGE_STATUSES)[number], number>;
 
 const RUN_OF_CAMPAIGN = inCampaignRuns('$1');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-async function inTransaction<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pg.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 function assertCampaignId(campaignId: string): void {
   if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');

@@ -13,8 +13,8 @@ import type { Client, Pool } from 'pg';
 import type { Logger } from '../logger';
 import type { Redis } from '../db/redis';
 import { batchJobId, type SendJobData } from './keys';
-import { refreshRunCounters } from './ledger';
 import { expireStaleSending, requeueAllQueued, requeueStaleQueued } from './recovery';
+import { completeFinishedRuns } from './run-completion';
 
 export interface FeederOptions {
   /** Max requests' worth of messages queued+sending at once, fleet-wide (a request carries a run's pack size). */
@@ -131,23 +131,8 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
   }
 
   async function completeFinished(runIds: string[]): Promise<void> {
-    if (!runIds.length) return;
-    const done = await pg.query<{ id: string; campaign_id: string }>(
-      `UPDATE campaign_runs r SET status = 'completed', completed_at = now()
-        WHERE r.id = ANY($1::uuid[]) AND r.status = 'running'
-          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id AND m.status IN ('pending', 'queued', 'sending'))
-      RETURNING r.id, r.campaign_id`,
-      [runIds],
-    );
-    if (!done.rows.length) return;
-    await refreshRunCounters(pg, done.rows.map((r) => r.id));
-    await pg.query(
-      `UPDATE campaigns c SET status = 'completed', completed_at = now(), updated_at = now()
-        WHERE c.id = ANY($1::uuid[]) AND c.status = 'running'
-          AND NOT EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = c.id AND r.status IN ('running', 'paused', 'pending'))`,
-      [done.rows.map((r) => r.campaign_id)],
-    );
-    logger.info({ runs: done.rows.map((r) => r.id) }, 'feeder: runs completed');
+    const done = await completeFinishedRuns(pg, runIds);
+    if (done.length) logger.info({ runs: done.map((r) => r.runId) }, 'feeder: runs completed');
   }
 
   async function feed(): Promise<number> {

@@ -3,7 +3,7 @@
  * conditional UPDATE on the current status (and attempt number), so a stale or duplicated job can never move a
  * message twice: that condition, not Redis, is what prevents duplicate sends.
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 
 /**
  * SQL condition: the message belongs to the campaign whose id is the given parameter, found through its runs.
@@ -183,7 +183,7 @@ export class OutcomeWriter {
 }
 
 /** Makes the run's counters equal to the sums over its messages (run rows are small; counts use the index). */
-export async function refreshRunCounters(pg: Pool, runIds: readonly string[]): Promise<void> {
+export async function refreshRunCounters(pg: Pool | PoolClient, runIds: readonly string[]): Promise<void> {
   if (!runIds.length) return;
   await pg.query(
     `UPDATE campaign_runs r

@@ -1,0 +1,42 @@
+/**
+ * A run is completed when none of its messages is pending, queued or sending; its campaign when none of its runs
+ * is still running, paused or pending. Called by the feeder's leader for runs that moved nothing.
+ */
+import type { Pool } from 'pg';
+import { inTransaction } from '../db/transaction';
+import { refreshRunCounters } from './ledger';
+
+export interface CompletedRun {
+  runId: string;
+  campaignId: string;
+}
+
+export async function completeFinishedRuns(pg: Pool, runIds: readonly string[]): Promise<CompletedRun[]> {
+  if (!runIds.length) return [];
+  return inTransaction(pg, async (c) => {
+    // Campaign rows first, as every control change takes them (no deadlock), and the checks below in statements
+    // of their own: a statement's snapshot predates a concurrent retry's commit, and re-checking the run row after
+    // waiting for it does not re-run the NOT EXISTS — one UPDATE completed a run whose failed messages a retry
+    // had just made pending (never sent). Under the lock, a retry has either committed or not begun.
+    await c.query(
+      `SELECT id FROM campaigns WHERE id IN (SELECT campaign_id FROM campaign_runs WHERE id = ANY($1::uuid[])) ORDER BY id FOR UPDATE`,
+      [runIds],
+    );
+    const done = await c.query<CompletedRun>(
+      `UPDATE campaign_runs r SET status = 'completed', completed_at = now()
+        WHERE r.id = ANY($1::uuid[]) AND r.status = 'running'
+          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id AND m.status IN ('pending', 'queued', 'sending'))
+      RETURNING r.id AS "runId", r.campaign_id AS "campaignId"`,
+      [runIds],
+    );
+    if (!done.rows.length) return [];
+    await refreshRunCounters(c, done.rows.map((r) => r.runId));
+    await c.query(
+      `UPDATE campaigns c SET status = 'completed', completed_at = now(), updated_at = now()
+        WHERE c.id = ANY($1::uuid[]) AND c.status = 'running'
+          AND NOT EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = c.id AND r.status IN ('running', 'paused', 'pending'))`,
+      [done.rows.map((r) => r.campaignId)],
+    );
+    return done.rows;
+  });
+}
