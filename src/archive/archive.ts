@@ -14,6 +14,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
+import { ARCHIVE_LOCK, RUN_ARCHIVE_LOCK_CLASS } from '../db/advisory-locks';
 import { ConflictError, ServiceError } from '../errors';
 import type { Logger } from '../logger';
 import { recordAudit } from '../access/audit';
@@ -24,8 +25,6 @@ import {
   checkFile, countRunRows, deleteRunRows, exportRun, findExpiredRuns, messageColumns, runIdRange, type ExpiredRun,
 } from './run-files';
 import type { ArchiveDestination } from './destination';
-
-const ADVISORY_LOCK_KEY = 727_073_691;
 
 export type ArchiveStage = 'exported' | 'deleting';
 
@@ -73,7 +72,7 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
   try {
     // Timestamps render in UTC so identical data always gives a byte-identical file.
     await db.query("SET TIME ZONE 'UTC'");
-    const locked = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ADVISORY_LOCK_KEY]);
+    const locked = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ARCHIVE_LOCK]);
     if (!locked.rows[0]!.ok) throw new ConflictError('another `bulksms archive` is running against this database');
     const result: ArchiveResult = { runs: 0, rows: 0, files: 0, manifest: dest.manifestLocation, dryRun: !!opts.dryRun, runIds: [], resumed: 0 };
     if (opts.dryRun) {
@@ -89,18 +88,22 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
     const manifest = (await loadManifest(dest)) ?? emptyManifest();
     const ctx = { deps, db, dest, manifest, opts };
     for (const entry of manifest.files.filter((f) => f.state === 'exported')) {
-      deps.logger.info({ runId: entry.runId, file: entry.file }, 'archive: resuming an interrupted deletion');
-      await finishDeletion(ctx, entry, await verifyResumable(ctx, entry));
-      result.resumed++;
-      tally(result, entry);
+      await whileRunFinished(ctx, entry.runId, async () => {
+        deps.logger.info({ runId: entry.runId, file: entry.file }, 'archive: resuming an interrupted deletion');
+        await finishDeletion(ctx, entry, await verifyResumable(ctx, entry));
+        result.resumed++;
+        tally(result, entry);
+      });
     }
     const columns = await messageColumns(db);
     for (const run of await findExpiredRuns(db, cutoffs)) {
-      const entry = await exportAndVerify(ctx, run, columns);
-      result.files++;
-      await opts.onStage?.('exported', run.runId);
-      await finishDeletion(ctx, entry, entry.rows);
-      tally(result, entry);
+      await whileRunFinished(ctx, run.runId, async () => {
+        const entry = await exportAndVerify(ctx, run, columns);
+        result.files++;
+        await opts.onStage?.('exported', run.runId);
+        await finishDeletion(ctx, entry, entry.rows);
+        tally(result, entry);
+      });
     }
     return result;
   } finally {
@@ -115,6 +118,27 @@ interface Ctx {
   dest: ArchiveDestination;
   manifest: Manifest;
   opts: ArchiveOptions;
+}
+
+/**
+ * Runs `fn` holding the run's archive lock (a retry skips the run meanwhile), if the run is still finished once
+ * the lock is held: a retry that committed after the run was picked (or after an interrupted deletion) made it
+ * running again, and its re-queued messages must not be deleted. Such a run is left for a later archive.
+ */
+async function whileRunFinished(ctx: Ctx, runId: string, fn: () => Promise<void>): Promise<void> {
+  const { db, deps } = ctx;
+  await db.query('SELECT pg_advisory_lock($1, hashtext($2::text))', [RUN_ARCHIVE_LOCK_CLASS, runId]);
+  try {
+    const { rows } = await db.query<{ status: string }>('SELECT status::text AS status FROM campaign_runs WHERE id = $1', [runId]);
+    const status = rows[0]?.status;
+    if (status !== 'completed' && status !== 'cancelled' && status !== 'failed') {
+      deps.logger.warn({ runId, status }, 'archive: run is sending again (retried); left for a later archive');
+      return;
+    }
+    await fn();
+  } finally {
+    await db.query('SELECT pg_advisory_unlock($1, hashtext($2::text))', [RUN_ARCHIVE_LOCK_CLASS, runId]).catch(() => undefined);
+  }
 }
 
 function tally(result: ArchiveResult, entry: ManifestFile): void {

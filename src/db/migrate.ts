@@ -9,11 +9,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from 'pg';
 import { projectPath } from '../lib/project-path';
+import { MIGRATE_LOCK } from './advisory-locks';
 import { maintenanceUrl, quoteIdent, withClient } from './pg';
 
 export const MIGRATIONS_DIR = projectPath('prisma', 'migrations');
-/** Arbitrary constant: one migrator at a time per database. */
-const ADVISORY_LOCK_KEY = 727_073_690;
 
 export interface Migration {
   name: string;
@@ -117,11 +116,11 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
   const createdDatabase = await ensureDatabase(databaseUrl);
   const migrations = await readMigrations(dir);
   const result = await withClient(databaseUrl, async (client) => {
-    await client.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY]);
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK]);
     try {
       return await applyPending(client, migrations);
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEY]).catch(() => undefined);
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK]).catch(() => undefined);
     }
   });
   return { ...result, createdDatabase };

@@ -6,6 +6,7 @@
 import type { PoolClient } from 'pg';
 import type { Container } from '../container';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import { runNotBeingArchived } from '../db/advisory-locks';
 import { inTransaction } from '../db/transaction';
 import { unscheduleCampaign } from '../campaign/schedule-queue';
 import { windowPauseReason } from '../campaign/window-watcher';
@@ -184,7 +185,7 @@ export async function retryCampaign(
     }
     const res = await c.query<{ run_id: string }>(
       `UPDATE messages SET status = 'pending', next_attempt_at = NULL, sending_at = NULL, updated_at = now()
-        WHERE ${RUN_OF_CAMPAIGN}
+        WHERE run_id IN (SELECT id FROM campaign_runs WHERE campaign_id = $1 AND ${runNotBeingArchived('id')})
           AND ((status = 'failed' AND outcome_class = 'retryable') OR ($2::boolean AND status = 'unknown'))
       RETURNING run_id`,
       [campaignId, opts.includeUnknown === true],

@@ -1,0 +1,22 @@
+/**
+ * PostgreSQL advisory-lock keys, in one place so no two uses collide. The one-key (bigint) and two-key (int, int)
+ * forms are separate key spaces.
+ */
+
+/** One `bulksms migrate` at a time (session lock). */
+export const MIGRATE_LOCK = 727_073_690;
+
+/** One `bulksms archive` per database (session lock). */
+export const ARCHIVE_LOCK = 727_073_691;
+
+/**
+ * A run whose messages are being exported and deleted: the archiver holds this exclusively (two-key form, second
+ * key the run id's hash) from its last status check until the deletion is done; a retry takes it shared for each
+ * run it re-queues, or skips the run. Without it a retry could make a run's failed messages pending between the
+ * export and the deletion, and the deletion would remove recipients the retry had promised to send.
+ */
+export const RUN_ARCHIVE_LOCK_CLASS = 727_073_692;
+
+/** SQL: true when no archiver holds the run (`runIdSql` is an expression of type uuid); held shared to commit. */
+export const runNotBeingArchived = (runIdSql: string): string =>
+  `pg_try_advisory_xact_lock_shared(${RUN_ARCHIVE_LOCK_CLASS}, hashtext((${runIdSql})::text))`;
