@@ -66,13 +66,19 @@ export interface OutcomeRow {
   attemptsDelta?: number;
 }
 
+/**
+ * Writes attempts' outcomes in one statement. A release reads the campaign's status under its row lock (FOR SHARE,
+ * only for releases; the status is read after the lock, not filtered before it, so a cancel being committed is
+ * waited for): a cancel does not touch `sending` rows, and a release judged on the statement's snapshot left the
+ * message `pending` under a campaign cancelled mid-statement.
+ */
 export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Promise<number> {
   if (!rows.length) return 0;
   const res = await pg.query({
     name: 'bulksms-outcomes',
     text: `UPDATE messages m
         SET status = (CASE WHEN v.status <> 'release' THEN v.status
-                           WHEN EXISTS (SELECT 1 FROM campaigns c WHERE c.id = m.campaign_id AND c.status = 'cancelled')
+                           WHEN (SELECT c.status FROM campaigns c WHERE c.id = m.campaign_id FOR SHARE) = 'cancelled'
                            THEN 'cancelled' ELSE 'pending' END)::"MessageStatus",
             attempts = m.attempts + v.delta,
             session_id = COALESCE(v.session_id, m.session_id),

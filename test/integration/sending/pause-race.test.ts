@@ -4,12 +4,15 @@
  * snapshot: a pause committing after that snapshot and before the move committed found nothing queued to hand
  * back, and the move then queued rows of a paused campaign (CI: `bulksms send` interrupted reported 10 queued).
  * A cancel also rewrites the pending rows, so the move skips them as locked; it is here so that stays true.
+ * Likewise a message released by the outcome writer (claimed, not sent: pause, shutdown) while a cancel commits
+ * must end `cancelled`, not `pending` under a cancelled campaign.
  */
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { useTestEnv } from '../../helpers/env';
 import { seedCampaign, statusCounts } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
+import { writeOutcomes } from '../../../src/sending/ledger';
 import { startFeeder, type Feeder } from '../../../src/sending/feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from '../../../src/sending/keys';
 
@@ -57,5 +60,36 @@ describe('feeder racing a status change', () => {
       await queue.obliterate({ force: true });
       await queue.close();
     }
+  });
+});
+
+describe('outcome writer racing a cancel', () => {
+  it('a message released while the campaign is cancelled ends cancelled', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 3 });
+    await startCampaign(c, campaignId);
+    const claimed = await c.pg.query<{ id: string; attempts: number }>(
+      `UPDATE messages SET status = 'sending', attempts = attempts + 1, sending_at = now()
+        WHERE id = (SELECT min(id) FROM messages WHERE campaign_id = $1) RETURNING id::text AS id, attempts`,
+      [campaignId],
+    );
+    const { id, attempts } = claimed.rows[0]!;
+    const control = new Client({ connectionString: env.config.DATABASE_URL });
+    await control.connect();
+    try {
+      // The cancel as campaign-control makes it, held open while the writer releases the claimed message.
+      await control.query('BEGIN');
+      await control.query(`SELECT id FROM campaigns WHERE id = $1 FOR UPDATE`, [campaignId]);
+      await control.query(`UPDATE campaigns SET status = 'cancelled' WHERE id = $1`, [campaignId]);
+      await control.query(`UPDATE messages SET status = 'cancelled' WHERE campaign_id = $1 AND status IN ('pending', 'queued')`, [campaignId]);
+      const released = writeOutcomes(c.pg, [{ id, attempts, status: 'release', attemptsDelta: -1 }]);
+      await new Promise((r) => setTimeout(r, 300));
+      await control.query('COMMIT');
+      expect(await released).toBe(1);
+    } finally {
+      await control.query('ROLLBACK').catch(() => undefined);
+      await control.end();
+    }
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ cancelled: 3 });
   });
 });
