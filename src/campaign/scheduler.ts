@@ -3,7 +3,9 @@
  * calls the injected `startRun` (the sending team's `startCampaign`) once per due instant.
  *
  * - Exactly once per due instant: the firing is claimed by inserting `schedule_firings (campaign_id, due_at)`;
- *   a second worker, or a job BullMQ re-runs after a stall, loses the insert and does nothing.
+ *   a second worker, or a job BullMQ re-runs after a stall, loses the insert and does nothing. A claim whose
+ *   worker died before the run started (no outcome after `claimLeaseMs`, no run created since the claim) is
+ *   taken over by the next resync: a deploy in the seconds before an `--at` instant used to lose the run.
  * - Survives restarts and the loss of Redis: `syncSchedules()` rebuilds every delayed job and job scheduler from
  *   PostgreSQL at start, and again whenever the epoch marker in Redis disappears or changes (Redis flushed,
  *   failed over to an empty replica, restarted without persistence).
@@ -44,6 +46,12 @@ export interface SchedulerOptions {
    */
   resyncMs?: number;
   concurrency?: number;
+  /**
+   * A claimed firing with no outcome after this long (ms) was abandoned by a worker that stopped between the
+   * claim and the start, and may be claimed again. Longer than a claim ever lasts: the pre-start checks (one
+   * balance request, bounded by its timeout), the `--at` lead and the start itself. Default 2 minutes.
+   */
+  claimLeaseMs?: number;
 }
 
 export type FiringOutcome = 'started' | 'duplicate' | 'deferred' | 'skipped' | 'failed';
@@ -67,11 +75,14 @@ type Deps = Pick<Container, 'config' | 'logger' | 'prisma' | 'redis' | 'newWorke
 
 const ACTIVE_CRON_SQL = `
   SELECT id, schedule_at AS "scheduleAt", cron, timezone FROM campaigns WHERE cron IS NOT NULL AND status <> 'cancelled'`;
-/** `--at` campaigns still waiting for their instant (not yet claimed by a firing). */
+/** `--at` campaigns still waiting for their instant (not claimed by a firing, or by one abandoned; $1 = lease ms). */
 const PENDING_AT_SQL = `
   SELECT id, schedule_at AS "scheduleAt", cron, timezone FROM campaigns c
    WHERE c.cron IS NULL AND c.schedule_at IS NOT NULL AND c.status = 'scheduled'
-     AND NOT EXISTS (SELECT 1 FROM schedule_firings f WHERE f.campaign_id = c.id AND f.due_at = c.schedule_at)`;
+     AND NOT EXISTS (SELECT 1 FROM schedule_firings f WHERE f.campaign_id = c.id AND f.due_at = c.schedule_at
+                       AND (f.outcome IS NOT NULL OR f.fired_at >= now() - $1::int * interval '1 millisecond'))`;
+
+const DEFAULT_CLAIM_LEASE_MS = 120_000;
 
 /** Real-time wait (not the injectable clock): the run must start at the real instant. */
 async function sleepUntilWallClock(ms: number): Promise<void> {
@@ -81,6 +92,7 @@ async function sleepUntilWallClock(ms: number): Promise<void> {
 export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promise<CampaignScheduler> {
   const now = opts.now ?? ((): Date => new Date());
   const log = deps.logger.child({ component: 'scheduler' });
+  const leaseMs = opts.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
   const queue: Queue<ScheduleJobData> = createScheduleQueue(deps);
   queue.on('error', (err) => log.warn({ err }, 'schedule queue error'));
   const epochKey = `${deps.config.QUEUE_PREFIX}:${SCHEDULE_QUEUE}:epoch`;
@@ -89,7 +101,7 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
   async function syncSchedules(): Promise<SyncResult> {
     const t = now().getTime();
     const cron = await deps.prisma.$queryRawUnsafe<Array<{ id: string; scheduleAt: Date | null; cron: string; timezone: string }>>(ACTIVE_CRON_SQL);
-    const at = await deps.prisma.$queryRawUnsafe<Array<{ id: string; scheduleAt: Date; cron: null; timezone: string }>>(PENDING_AT_SQL);
+    const at = await deps.prisma.$queryRawUnsafe<Array<{ id: string; scheduleAt: Date; cron: null; timezone: string }>>(PENDING_AT_SQL, leaseMs);
     for (const c of [...cron, ...at]) {
       await enqueueSchedule(queue, c, t).catch((err: unknown) => log.error({ err, campaignId: c.id }, 'could not schedule campaign'));
     }
@@ -103,10 +115,18 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     return { at: at.length, cron: cron.length, removed };
   }
 
-  async function claim(campaignId: string, dueMs: number, trigger: ScheduleTrigger): Promise<boolean> {
-    const rows = await deps.prisma.$queryRaw<Array<{ claimed: number }>>`
-      INSERT INTO schedule_firings (campaign_id, due_at, trigger) VALUES (${campaignId}::uuid, ${new Date(dueMs)}, ${trigger})
-      ON CONFLICT DO NOTHING RETURNING 1 AS claimed`;
+  /**
+   * Claims the firing: a new row, or an abandoned claim (no outcome after the lease) whose worker got no run
+   * started — a run created since the claim means the start happened and only its outcome was not recorded.
+   */
+  async function claim(campaignId: string, dueMs: number, trigger: ScheduleTrigger, clog: typeof log): Promise<boolean> {
+    const rows = await deps.prisma.$queryRaw<Array<{ reclaimed: boolean }>>`
+      INSERT INTO schedule_firings AS f (campaign_id, due_at, trigger) VALUES (${campaignId}::uuid, ${new Date(dueMs)}, ${trigger})
+      ON CONFLICT (campaign_id, due_at) DO UPDATE SET fired_at = now()
+       WHERE f.outcome IS NULL AND f.fired_at < now() - ${leaseMs}::int * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = f.campaign_id AND r.created_at >= f.fired_at)
+      RETURNING (f.xmax <> 0) AS reclaimed`;
+    if (rows[0]?.reclaimed) clog.warn('firing claimed by a worker that stopped before starting the run: taken over');
     return rows.length === 1;
   }
 
@@ -137,7 +157,7 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       clog.info({ opensAt: new Date(open).toISOString() }, 'promotional run waits for the TRAI window (09:00–21:00 IST)');
       return 'deferred';
     }
-    if (!(await claim(campaignId, dueMs, trigger))) {
+    if (!(await claim(campaignId, dueMs, trigger, clog))) {
       clog.info('due run already started by another worker');
       return 'duplicate';
     }

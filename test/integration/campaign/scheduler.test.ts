@@ -33,8 +33,8 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
 }
 
 const schedulers: CampaignScheduler[] = [];
-async function start(startRun: StartRun, now?: () => Date, prepareRun?: StartRun): Promise<CampaignScheduler> {
-  const s = await startScheduler(env.container(), { startRun, prepareRun, now, epochCheckMs: 200 });
+async function start(startRun: StartRun, now?: () => Date, prepareRun?: StartRun, claimLeaseMs?: number): Promise<CampaignScheduler> {
+  const s = await startScheduler(env.container(), { startRun, prepareRun, now, epochCheckMs: 200, claimLeaseMs });
   schedulers.push(s);
   return s;
 }
@@ -181,5 +181,54 @@ describe('campaign scheduler', () => {
     expect(rec.calls).toHaveLength(0);
     const firing = await env.container().prisma.scheduleFiring.findFirstOrThrow({ where: { campaignId: c.campaignId } });
     expect(firing.outcome).toMatch(/^failed: not enough PROMOTIONAL_SMS credits/);
+  });
+
+  describe('a claim whose worker stopped before starting the run', () => {
+    /** The firing row a worker leaves when it dies between its claim and the start: no outcome. */
+    const abandon = (campaignId: string, dueAt: Date, trigger: string, agoMs: number) =>
+      env.container().pg.query(
+        `INSERT INTO schedule_firings (campaign_id, due_at, trigger, fired_at) VALUES ($1, $2, $3, now() - $4::int * interval '1 millisecond')`,
+        [campaignId, dueAt, trigger, agoMs],
+      );
+
+    it('an --at firing is taken over by the next resync once the lease has passed, and starts once', async () => {
+      const c = await create('abandoned', { at: new Date(Date.now() + 200).toISOString() });
+      const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c.campaignId } });
+      await abandon(c.campaignId, row.scheduleAt!, 'at', 10_000);
+      await env.flushRedis(); // the claimer's job went with it
+      const rec = recorder();
+      await start(rec.startRun, undefined, undefined, 2_000);
+      await waitFor(() => rec.calls.some((x) => x.campaignId === c.campaignId), 5000);
+      const firing = await env.container().prisma.scheduleFiring.findFirstOrThrow({ where: { campaignId: c.campaignId } });
+      expect(firing.outcome).toBe('started');
+      // Another worker syncing later finds it fired: no second start.
+      await start(rec.startRun, undefined, undefined, 2_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(rec.calls.filter((x) => x.campaignId === c.campaignId)).toHaveLength(1);
+    });
+
+    it('a claim younger than the lease is left to its worker', async () => {
+      const c = await create('claimed', { at: new Date(Date.now() + 3_600_000).toISOString() });
+      const rec = recorder();
+      const s = await start(rec.startRun, undefined, undefined, 60_000);
+      await abandon(c.campaignId, new Date(3000), 'at', 1_000);
+      expect(await s.fire({ campaignId: c.campaignId, trigger: 'at', dueAt: 3000 }, 3000)).toBe('duplicate');
+      expect(rec.calls).toHaveLength(0);
+    });
+
+    it('a cron firing whose worker got the run started is not started again', async () => {
+      const c = await create('cron-abandoned', { cron: '0 3 * * *' });
+      const rec = recorder();
+      const s = await start(rec.startRun, undefined, undefined, 2_000);
+      await abandon(c.campaignId, new Date(4000), 'cron', 10_000);
+      // The run it started has already finished; only the firing's outcome was never written.
+      await env.container().pg.query(`INSERT INTO campaign_runs (campaign_id, run_number, trigger, status) VALUES ($1, 1, 'cron', 'completed')`, [c.campaignId]);
+      await env.container().pg.query(`UPDATE campaigns SET status = 'completed' WHERE id = $1`, [c.campaignId]);
+      expect(await s.fire({ campaignId: c.campaignId, trigger: 'cron' }, 4000)).toBe('duplicate');
+      await abandon(c.campaignId, new Date(5000), 'cron', 10_000);
+      await env.container().pg.query(`UPDATE campaign_runs SET created_at = now() - interval '1 minute' WHERE campaign_id = $1`, [c.campaignId]);
+      expect(await s.fire({ campaignId: c.campaignId, trigger: 'cron' }, 5000)).toBe('started');
+      expect(rec.calls.map((x) => x.dueAt)).toEqual([5000]);
+    });
   });
 });
