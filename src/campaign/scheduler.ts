@@ -5,7 +5,8 @@
  * - Exactly once per due instant: the firing is claimed by inserting `schedule_firings (campaign_id, due_at)`;
  *   a second worker, or a job BullMQ re-runs after a stall, loses the insert and does nothing. A claim whose
  *   worker died before the run started (no outcome after `claimLeaseMs`, no run created since the claim) is
- *   taken over by the next resync: a deploy in the seconds before an `--at` instant used to lose the run.
+ *   taken over by the next resync (an `--at` job re-added, a cron instant re-fired by a one-off job): a deploy
+ *   in the seconds before an `--at` instant used to lose the run.
  * - Survives restarts and the loss of Redis: `syncSchedules()` rebuilds every delayed job and job scheduler from
  *   PostgreSQL at start, and again whenever the epoch marker in Redis disappears or changes (Redis flushed,
  *   failed over to an empty replica, restarted without persistence).
@@ -82,6 +83,13 @@ const PENDING_AT_SQL = `
      AND NOT EXISTS (SELECT 1 FROM schedule_firings f WHERE f.campaign_id = c.id AND f.due_at = c.schedule_at
                        AND (f.outcome IS NOT NULL OR f.fired_at >= now() - $1::int * interval '1 millisecond'))`;
 
+/** Cron firings abandoned by their claimer (no outcome after the lease $1 ms, no run created since the claim). */
+const ABANDONED_CRON_SQL = `
+  SELECT f.campaign_id AS "campaignId", f.due_at AS "dueAt" FROM schedule_firings f JOIN campaigns c ON c.id = f.campaign_id
+   WHERE f.trigger = 'cron' AND f.outcome IS NULL AND f.fired_at < now() - $1::int * interval '1 millisecond'
+     AND c.status <> 'cancelled' AND c.cron IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = f.campaign_id AND r.created_at >= f.fired_at)`;
+
 const DEFAULT_CLAIM_LEASE_MS = 120_000;
 
 /** Real-time wait (not the injectable clock): the run must start at the real instant. */
@@ -104,6 +112,14 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     const at = await deps.prisma.$queryRawUnsafe<Array<{ id: string; scheduleAt: Date; cron: null; timezone: string }>>(PENDING_AT_SQL, leaseMs);
     for (const c of [...cron, ...at]) {
       await enqueueSchedule(queue, c, t).catch((err: unknown) => log.error({ err, campaignId: c.id }, 'could not schedule campaign'));
+    }
+    // A cron instant's job is gone once fired; an abandoned firing of it is fired again by a one-off job.
+    const abandoned = await deps.prisma.$queryRawUnsafe<Array<{ campaignId: string; dueAt: Date }>>(ABANDONED_CRON_SQL, leaseMs);
+    for (const f of abandoned) {
+      const dueMs = f.dueAt.getTime();
+      await enqueueDeferred(queue, { campaignId: f.campaignId, trigger: 'cron', dueAt: dueMs }, dueMs, t).catch((err: unknown) =>
+        log.error({ err, campaignId: f.campaignId }, 'could not re-fire an abandoned cron firing'),
+      );
     }
     // Schedulers whose campaign was cancelled or deleted while this worker was away.
     const wanted = new Set(cron.map((c) => cronSchedulerId(c.id)));

@@ -207,6 +207,18 @@ describe('campaign scheduler', () => {
       expect(rec.calls.filter((x) => x.campaignId === c.campaignId)).toHaveLength(1);
     });
 
+    it('a cron instant is fired again by the next resync once the lease has passed', async () => {
+      const c = await create('cron-retaken', { cron: '0 3 * * *' });
+      const due = new Date(Date.now() - 5_000);
+      await abandon(c.campaignId, due, 'cron', 10_000);
+      const rec = recorder();
+      await start(rec.startRun, undefined, undefined, 2_000);
+      await waitFor(() => rec.calls.some((x) => x.campaignId === c.campaignId), 5000);
+      expect(rec.calls.filter((x) => x.campaignId === c.campaignId).map((x) => [x.trigger, x.dueAt])).toEqual([['cron', due.getTime()]]);
+      const firing = await env.container().prisma.scheduleFiring.findUniqueOrThrow({ where: { campaignId_dueAt: { campaignId: c.campaignId, dueAt: due } } });
+      expect(firing.outcome).toBe('started');
+    });
+
     it('a claim younger than the lease is left to its worker', async () => {
       const c = await create('claimed', { at: new Date(Date.now() + 3_600_000).toISOString() });
       const rec = recorder();
