@@ -40,6 +40,11 @@ export interface ImportOptions {
   limits?: Partial<ImportLimits>;
   /** Called after every decoded chunk (progress bars). */
   onProgress?: (p: ImportProgress) => void;
+  /**
+   * Last check before the list becomes ready (the HTTP upload reads the rest of its request here); throwing
+   * rolls the import back like any failure: the list ends `failed` and holds no contacts.
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 export interface ImportResult {
@@ -116,6 +121,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
       columns: mapping.variables.map((v) => v.name),
       rejectReportPath: rejectReport,
     });
+    await opts.beforeCommit?.();
     await client.query('COMMIT');
     deps.logger.info(
       { file, encoding: table.encoding(), delimiter: table.delimiter, ...result, ms: Date.now() - started },

@@ -1,6 +1,6 @@
 /** Contact lists: streaming CSV upload into the importer, and the list index. */
 import type { FastifyInstance } from 'fastify';
-import type { MultipartFile } from '@fastify/multipart';
+import type { Multipart, MultipartFile } from '@fastify/multipart';
 import { ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
 import { guardUpload } from '../upload-stream';
@@ -9,6 +9,30 @@ import { errorResponses } from './schemas';
 
 const TEXT_FIELDS = ['name', 'phoneColumn', 'country'] as const;
 type TextField = (typeof TEXT_FIELDS)[number];
+const isTextField = (name: string): name is TextField => (TEXT_FIELDS as readonly string[]).includes(name);
+
+/** Reads the parts after the CSV: a known field or any file there is refused (fields must precede the file). */
+async function rejectTrailingParts(parts: AsyncIterator<Multipart>): Promise<void> {
+  for (;;) {
+    let next: IteratorResult<Multipart>;
+    try {
+      next = await parts.next();
+    } catch (err) {
+      // busboy's file limit (1): a second file, not an oversize one.
+      if ((err as { code?: string }).code === 'FST_FILES_LIMIT') throw new ValidationError('send exactly one CSV file, as "file"', 'file');
+      throw err;
+    }
+    if (next.done) return;
+    const part = next.value;
+    if (part.type === 'file') {
+      part.file.resume();
+      throw new ValidationError(`unexpected file field "${part.fieldname}" after the CSV: send exactly one CSV as "file"`, part.fieldname);
+    }
+    if (isTextField(part.fieldname)) {
+      throw new ValidationError(`field "${part.fieldname}" must come before the file (the CSV is imported as it arrives)`, part.fieldname);
+    }
+  }
+}
 
 export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, maxUploadBytes: number): void {
   const { container, services } = deps;
@@ -28,31 +52,33 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, maxUploa
       const fields: Partial<Record<TextField, string>> = {};
       let result: ImportResult | undefined;
       // Fields must precede the file: the import streams the file and needs the list name before the first byte.
-      for await (const part of req.parts()) {
+      // What follows the file is read before the import commits (`rejectTrailingParts`): a field or file there is
+      // a 400 and nothing is imported, not a list imported with the wrong country or phone column.
+      const parts = req.parts();
+      for await (const part of parts) {
         if (part.type === 'field') {
-          if ((TEXT_FIELDS as readonly string[]).includes(part.fieldname)) {
-            fields[part.fieldname as TextField] = String(part.value).trim();
-          }
+          if (isTextField(part.fieldname)) fields[part.fieldname] = String(part.value).trim();
           continue;
         }
-        if (part.fieldname !== 'file' || result) {
+        if (part.fieldname !== 'file') {
           part.file.resume();
           throw new ValidationError(`unexpected file field "${part.fieldname}": send exactly one CSV as "file"`, part.fieldname);
         }
-        result = await importPart(part, fields);
+        result = await importPart(part, fields, () => rejectTrailingParts(parts));
       }
       if (!result) throw new ValidationError('field "file" (the CSV) is required', 'file');
       return reply.status(201).send(result);
     },
   );
 
-  async function importPart(part: MultipartFile, fields: Partial<Record<TextField, string>>): Promise<ImportResult> {
+  async function importPart(part: MultipartFile, fields: Partial<Record<TextField, string>>, beforeCommit: () => Promise<void>): Promise<ImportResult> {
     const upload = guardUpload(part.file, maxUploadBytes);
     try {
       const opts = validateFields(fields);
       const result = await services.importContacts(container, upload.stream, {
         ...opts,
         fileName: part.filename || 'upload.csv',
+        beforeCommit,
       });
       // Belt and braces: an importer must never report success on a stream that was cut at the size limit.
       if (upload.exceeded()) throw new Error('importer finished on a truncated upload');

@@ -92,6 +92,30 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     expect(notMultipart.status).toBe(400);
   });
 
+  it.each([
+    ['a field after the file', (fd: FormData) => fd.append('country', 'US'), 'country'],
+    ['a second file', (fd: FormData) => fd.append('file', new Blob(['phone\n9876543211\n']), 'b.csv'), 'file'],
+    ['a file under another name', (fd: FormData) => fd.append('other', new Blob(['phone\n9876543211\n']), 'b.csv'), 'file'],
+  ])('answers 400 for %s and imports nothing; the same name then imports', async (label, append, field) => {
+    const name = `trailing-${label.replace(/ /g, '-')}`;
+    const fd = form({ name }, { name: 'mixed.csv', content: 'mobile,home\n9175551234,2125550000\n' });
+    append(fd);
+    const res = await http('POST', `${api.url}/api/lists`, { body: fd });
+    expect({ label, status: res.status }).toEqual({ label, status: 400 });
+    expect(res.json<{ error: { field: string } }>().error.field).toBe(field);
+    const { rows } = await env.container().pg.query(
+      `SELECT l.status, count(c.id)::int AS contacts FROM contact_lists l LEFT JOIN contacts c ON c.list_id = l.id WHERE l.name = $1 GROUP BY l.status`,
+      [name],
+    );
+    expect(rows).toEqual([{ status: 'failed', contacts: 0 }]);
+    const retry = await http('POST', `${api.url}/api/lists`, {
+      body: form({ name, country: 'US', phoneColumn: 'home' }, { name: 'mixed.csv', content: 'mobile,home\n9175551234,2125550000\n' }),
+    });
+    expect(retry.status).toBe(201);
+    const stored = await env.container().pg.query(`SELECT c.phone FROM contacts c JOIN contact_lists l ON l.id = c.list_id WHERE l.name = $1`, [name]);
+    expect(stored.rows).toEqual([{ phone: '+12125550000' }]);
+  });
+
   it('rejects an upload without the token before reading it', async () => {
     const res = await http('POST', `${api.url}/api/lists`, {
       token: null,
