@@ -9,14 +9,14 @@ import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import type { Container } from '../container';
-import { AppError, ServiceError, ValidationError } from '../errors';
+import { AppError, ConflictError, ServiceError, ValidationError } from '../errors';
 import { ContactWriter } from './contact-writer';
 import { duplicateVerdicts } from './duplicates';
 import { openCsvTable } from './csv-table';
 import { mapColumns } from './detect';
 import { ImportError } from './import-error';
 import { resolveLimits, type ImportLimits } from './limits';
-import { beginListTransaction, createImportingList, markFailed, markReady } from './list-store';
+import { beginListTransaction, claimListName, createImportingList, markFailed, markReady } from './list-store';
 import { RejectReport } from './reject-report';
 import { ReportSpool, writeReport } from './report-spool';
 import { RowMapper } from './row-mapper';
@@ -75,13 +75,23 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
   if (!listName) throw new ValidationError('list name must not be empty', 'list');
   const file = opts.fileName;
   const started = Date.now();
-  const listId = await createImportingList(deps.pg, { name: listName, sourceFile: file, country });
+  // One connection for the whole import: it claims the name, creates the list and writes the contacts.
+  let client: PoolClient | undefined = await deps.pg.connect();
+  let claim: Awaited<ReturnType<typeof claimListName>> = null;
+  let listId: string;
+  try {
+    claim = await claimListName(client, listName);
+    if (!claim) throw new ConflictError(`list "${listName}" is being imported right now`);
+    listId = await createImportingList(client, { name: listName, sourceFile: file, country });
+  } catch (err) {
+    await claim?.release().catch(() => undefined);
+    client.release();
+    throw err;
+  }
   const report = new RejectReport(deps.config.REPORTS_DIR, `import-${listId}`);
   const spool = new ReportSpool(deps.config.REPORTS_DIR, `import-${listId}`);
-  let client: PoolClient | undefined;
   let writer: ContactWriter | undefined;
   try {
-    client = await deps.pg.connect();
     await beginListTransaction(client, listId);
     const table = await openCsvTable(source, file, limits);
     const header = table.header;
@@ -130,19 +140,23 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     return result;
   } catch (err) {
     await writer?.settle();
-    await client?.query('ROLLBACK').catch(() => undefined);
-    // A connection that saw an error mid-transaction is not trusted back into the pool.
-    client?.release(true);
-    client = undefined;
+    await client.query('ROLLBACK').catch(() => undefined);
     await report.discard().catch(() => undefined);
     await spool.discard().catch(() => undefined);
     source.destroy();
     const reason = err instanceof Error ? err.message : String(err);
+    // Marked failed while the name is still claimed, so no other import of it sees the row half-way.
     await markFailed(deps.pg, listId, reason).catch((e: unknown) => deps.logger.error({ err: e, listId }, 'could not mark list failed'));
+    // A connection that saw an error mid-transaction is not trusted back into the pool (closing it ends the claim).
+    client.release(true);
+    client = undefined;
     deps.logger.warn({ listId, file, reason }, 'contact import failed');
     if (err instanceof AppError) throw err;
     throw new ServiceError(`import of ${file} failed: ${reason}`, { cause: err });
   } finally {
-    client?.release();
+    if (client) {
+      await claim?.release().catch(() => undefined);
+      client.release();
+    }
   }
 }

@@ -1,0 +1,42 @@
+/**
+ * Imports of one list name at the same time: exactly one imports, every other is refused with a conflict (HTTP 409,
+ * exit 2) — not a raw unique-violation (500), and never by deleting the winner's brand-new list.
+ */
+import { Readable } from 'node:stream';
+import { importContacts } from '../../../src/import/import-contacts';
+import { ConflictError } from '../../../src/errors';
+import { useTestEnv } from '../../helpers/env';
+
+const env = useTestEnv();
+
+describe('concurrent imports of one list name', () => {
+  it('one wins, the others get a conflict, and the winner’s list is whole', async () => {
+    const c = env.container();
+    for (let round = 0; round < 10; round++) {
+      const name = `same-${round}`;
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_v, i) =>
+          importContacts(c, Readable.from([`phone\n98765${String(43210 + i)}\n98765${String(53210 + i)}\n`]), { listName: name, fileName: `${i}.csv` }),
+        ),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(refused.map((r) => (r.reason as Error).constructor.name)).toEqual(refused.map(() => ConflictError.name));
+      const listId = won[0]!.value.listId;
+      const { rows } = await c.pg.query(
+        `SELECT l.id, l.status, l.accepted, count(x.id)::int AS contacts FROM contact_lists l LEFT JOIN contacts x ON x.list_id = l.id
+          WHERE l.name = $1 GROUP BY l.id`,
+        [name],
+      );
+      expect(rows).toEqual([{ id: listId, status: 'ready', accepted: 2, contacts: 2 }]);
+    }
+  });
+
+  it('a failed import’s name can be imported again at once', async () => {
+    const c = env.container();
+    await expect(importContacts(c, Readable.from(['phone\n']), { listName: 'again', fileName: 'empty.csv' })).rejects.toThrow(/no data rows/);
+    const ok = await importContacts(c, Readable.from(['phone\n9876543210\n']), { listName: 'again', fileName: 'ok.csv' });
+    expect(ok.accepted).toBe(1);
+  });
+});
