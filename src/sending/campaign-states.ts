@@ -96,8 +96,9 @@ export async function createCampaignStates(
       if (hit) return hit;
       let p = loading.get(id);
       if (!p) {
-        p = loadCampaignSettings(pg, [id]).then((rows) => {
-          loading.delete(id);
+        // Settled either way: a failed load (PostgreSQL blip) kept in `loading` failed every later job of the
+        // campaign on this worker for good.
+        p = loadCampaignSettings(pg, [id]).finally(() => loading.delete(id)).then((rows) => {
           if (rows[0]) cache.set(id, rows[0]);
           return rows[0] ?? null;
         });
