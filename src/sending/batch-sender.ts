@@ -98,8 +98,8 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
   const stats: SenderStats = { requests: 0, lateSlots: 0, admitWaits: 0, lateAdmissions: 0, released: 0 };
 
   const record = (rows: OutcomeRow[]): Promise<unknown> => Promise.all(rows.map((r) => deps.writer.write(r)));
-  const release = (group: Group, extra: Partial<OutcomeRow> = {}): Promise<unknown> =>
-    record(group.messages.map((m) => ({ id: m.id, attempts: m.attempts, status: 'release', attemptsDelta: -1, ...extra })));
+  const release = (group: Group, extra: Partial<Omit<OutcomeRow, 'id' | 'attempts' | 'claimedAt'>> = {}): Promise<unknown> =>
+    record(group.messages.map((m) => ({ id: m.id, attempts: m.attempts, claimedAt: m.claimedAt, status: 'release', attemptsDelta: -1, ...extra })));
   /** Claimed but certainly not sent (paused meanwhile, held too long, Redis unreachable): counted and handed back. */
   const handBackUnsent = (group: Group): Promise<unknown> => {
     stats.released += group.messages.length;
@@ -163,8 +163,8 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     }
     const attempts = group.messages[0]!.attempts;
     const decision = decide({ outcome, attempts, maxAttempts: opts.maxAttempts, recipients: group.messages.length, random: random() });
-    const rows = (fields: Omit<OutcomeRow, 'id' | 'attempts'>): OutcomeRow[] =>
-      group.messages.map((m) => ({ id: m.id, attempts: m.attempts, ...fields }));
+    const rows = (fields: Omit<OutcomeRow, 'id' | 'attempts' | 'claimedAt'>): OutcomeRow[] =>
+      group.messages.map((m) => ({ id: m.id, attempts: m.attempts, claimedAt: m.claimedAt, ...fields }));
     switch (decision.action) {
       case 'sent':
         await record(rows({ status: 'sent', sessionId: decision.sessionId, outcomeClass: 'accepted', providerText: null }));

@@ -20,7 +20,17 @@ export interface ClaimedMessage {
   text: string | null;
   vars: string[] | null;
   attempts: number;
+  /** This claim's identity (its sending_at in µs since the epoch, as text): what its outcome must match. */
+  claimedAt: string;
 }
+
+/**
+ * SQL for a message's claim identity: its sending_at in whole microseconds (a claim sets it to its transaction's
+ * now(), so no two claims of one message share it). Not the attempt number alone: a release or a throttled retry
+ * gives the attempt back (attempts − 1), so the next claim has the same number — and an outcome write retried
+ * after a commit whose answer was lost would then land on that newer claim, in flight.
+ */
+export const CLAIM_TOKEN_SQL = (alias: string): string => `(extract(epoch FROM ${alias}.sending_at) * 1000000)::bigint`;
 
 /**
  * queued → sending (attempts + 1, sending_at = now()) for the given ids, only while the campaign is running.
@@ -43,7 +53,7 @@ export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<C
                FROM messages m2 WHERE m2.id = ANY($1::bigint[]) AND m2.status = 'queued' OFFSET 0) x,
             campaigns c
       WHERE m.id = x.id AND m.status = 'queued' AND c.id = m.campaign_id AND c.status = 'running'
-  RETURNING m.id::text AS id, m.status::text AS status, m.phone, m.text, m.vars, m.attempts`,
+  RETURNING m.id::text AS id, m.status::text AS status, m.phone, m.text, m.vars, m.attempts, ${CLAIM_TOKEN_SQL('m')}::text AS "claimedAt"`,
     values: [ids],
   });
   return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
@@ -52,8 +62,10 @@ export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<C
 /** What a finished (or abandoned) attempt turns a `sending` message into. */
 export interface OutcomeRow {
   id: string;
-  /** The attempt number the claim produced: guards against writing onto a newer attempt. */
+  /** The attempt number the claim produced. */
   attempts: number;
+  /** The claim's identity (ClaimedMessage.claimedAt): the write applies only to that claim, never a newer one. */
+  claimedAt: string;
   /** `release` = not sent after all (paused/cancelled meanwhile): back to pending, or cancelled. */
   status: 'sent' | 'failed' | 'unknown' | 'pending' | 'release';
   sessionId?: string | null;
@@ -67,17 +79,18 @@ export interface OutcomeRow {
 }
 
 /**
- * Writes attempts' outcomes in one statement. A release reads the campaign's status under its row lock (FOR SHARE,
- * only for releases; the status is read after the lock, not filtered before it, so a cancel being committed is
- * waited for): a cancel does not touch `sending` rows, and a release judged on the statement's snapshot left the
- * message `pending` under a campaign cancelled mid-statement.
+ * Writes attempts' outcomes in one statement. A message going back to `pending` (released, or a retry later)
+ * becomes `cancelled` instead when its campaign is: a cancel does not touch `sending` rows, so a retryable answer
+ * arriving after it left the message pending under a cancelled campaign for good. The campaign's status is read
+ * under its row lock (FOR SHARE, only for these rows; read after the lock, not filtered before it, so a cancel
+ * being committed is waited for) — judged on the statement's snapshot, one committing mid-statement was missed.
  */
 export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Promise<number> {
   if (!rows.length) return 0;
   const res = await pg.query({
     name: 'bulksms-outcomes',
     text: `UPDATE messages m
-        SET status = (CASE WHEN v.status <> 'release' THEN v.status
+        SET status = (CASE WHEN v.status NOT IN ('release', 'pending') THEN v.status
                            WHEN (SELECT c.status FROM campaigns c WHERE c.id = m.campaign_id FOR SHARE) = 'cancelled'
                            THEN 'cancelled' ELSE 'pending' END)::"MessageStatus",
             attempts = m.attempts + v.delta,
@@ -90,9 +103,9 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
             sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE m.sent_at END,
             failed_at = CASE WHEN v.status = 'failed' THEN now() ELSE m.failed_at END,
             updated_at = now()
-       FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[])
-            AS v(id, attempts, status, session_id, outcome_class, provider_text, failure_reason, delay_ms, delta)
-      WHERE m.id = v.id AND m.status = 'sending' AND m.attempts = v.attempts`,
+       FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[])
+            AS v(id, attempts, status, session_id, outcome_class, provider_text, failure_reason, delay_ms, delta, claimed_at)
+      WHERE m.id = v.id AND m.status = 'sending' AND m.attempts = v.attempts AND ${CLAIM_TOKEN_SQL('m')} = v.claimed_at`,
     values: [
       rows.map((r) => r.id),
       rows.map((r) => r.attempts),
@@ -103,6 +116,7 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
       rows.map((r) => r.failureReason ?? null),
       rows.map((r) => (r.delayMs == null ? null : Math.round(r.delayMs))),
       rows.map((r) => r.attemptsDelta ?? 0),
+      rows.map((r) => r.claimedAt),
     ],
   });
   return res.rowCount ?? 0;

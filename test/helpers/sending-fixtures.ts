@@ -1,5 +1,6 @@
 /** Test data for the sending engine, written straight to PostgreSQL (the campaign service is another team's). */
 import type { Pool } from 'pg';
+import { CLAIM_TOKEN_SQL } from '../../src/sending/ledger';
 
 export function phoneFor(i: number): string {
   return `+9198${String(i).padStart(8, '0')}`;
@@ -71,4 +72,11 @@ export function deliveryCheck(accepted: Map<string, number>, phones: readonly st
     duplicates: phones.filter((p) => (accepted.get(p) ?? 0) > 1),
     missing: phones.filter((p) => !accepted.has(p)),
   };
+}
+
+/** The claim token of a `sending` message (what its outcome row must carry), as the claim statement returns it. */
+export async function claimTokenOf(pg: Pool, id: string): Promise<string> {
+  const { rows } = await pg.query<{ token: string | null }>(`SELECT ${CLAIM_TOKEN_SQL('m')}::text AS token FROM messages m WHERE m.id = $1`, [id]);
+  if (!rows[0]?.token) throw new Error(`message ${id} has no claim (sending_at is null)`);
+  return rows[0].token;
 }

@@ -11,7 +11,7 @@ import { createOutcomeWriter, startWorker } from '../../../src/sending/worker';
 import { startApi, http, TEST_WEBHOOK_SECRET, type RunningApi } from '../../helpers/api-server';
 import { stubServices } from '../../helpers/api-services';
 import { useTestEnv } from '../../helpers/env';
-import { seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
+import { claimTokenOf, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
 import { startTestSimulator } from '../../helpers/sending-simulator';
 import { seedSentMessages } from '../../fixtures/seed-messages';
 
@@ -31,7 +31,7 @@ const form = (sessionId: string, smsTo: string, status = 'DELIVERED'): Record<st
 async function seedInFlight(name: string, phones: string[]): Promise<Map<string, string>> {
   const pg = env.container().pg;
   const s = await seedSentMessages(pg, name, phones.map((phone) => ({ phone, sessionId: 'x', status: 'sending' })));
-  await pg.query(`UPDATE messages SET session_id = NULL, sent_at = NULL, attempts = 1 WHERE run_id = $1`, [s.runId]);
+  await pg.query(`UPDATE messages SET session_id = NULL, sent_at = NULL, attempts = 1, sending_at = now() WHERE run_id = $1`, [s.runId]);
   return s.ids;
 }
 
@@ -87,7 +87,7 @@ describe('delivery reports that arrive before the send outcome', () => {
 
     // The send outcome lands through the worker's group-commit writer.
     const writer = createOutcomeWriter(env.container());
-    await writer.write({ id, attempts: 1, status: 'sent', sessionId: 'E1', outcomeClass: 'accepted' });
+    await writer.write({ id, attempts: 1, claimedAt: await claimTokenOf(env.container().pg, id), status: 'sent', sessionId: 'E1', outcomeClass: 'accepted' });
     await writer.flush();
     const delivered = await message(id);
     expect(delivered.status).toBe('delivered');
@@ -107,7 +107,7 @@ describe('delivery reports that arrive before the send outcome', () => {
     const id = ids.get('+919876510011')!;
     const c = env.container();
     await c.pg.query(`INSERT INTO early_delivery_reports (session_id, phone, state, reason) VALUES ('R1', '919876510011', 'failed', 'UNDELIVERED #1')`);
-    await writeOutcomes(c.pg, [{ id, attempts: 1, status: 'sent', sessionId: 'R1' }]);
+    await writeOutcomes(c.pg, [{ id, attempts: 1, claimedAt: await claimTokenOf(c.pg, id), status: 'sent', sessionId: 'R1' }]);
     const results = await Promise.all([applyParkedReports(c, ['R1']), applyParkedReports(c, ['R1']), applyParkedReports(c, ['R1'])]);
     expect(results.reduce((n, r) => n + r.failed, 0)).toBe(1);
     expect(await message(id)).toMatchObject({ status: 'failed', failure_reason: 'UNDELIVERED #1' });
@@ -121,7 +121,8 @@ describe('delivery reports that arrive before the send outcome', () => {
     expect((await post(form('P1', '919876510022', 'UNDELIVERED'))).json<{ result: { parked: boolean } }>().result.parked).toBe(true);
     expect((await post(form('P1', '919876510021'))).json<{ result: { parked: boolean } }>().result.parked).toBe(true);
     await post(form('NEVER', '919876510099')); // a session we never learn
-    await writeOutcomes(c.pg, [...ids.values()].map((id) => ({ id, attempts: 1, status: 'sent' as const, sessionId: 'P1' })));
+    const claims = await Promise.all([...ids.values()].map(async (id) => ({ id, claimedAt: await claimTokenOf(c.pg, id) })));
+    await writeOutcomes(c.pg, claims.map(({ id, claimedAt }) => ({ id, attempts: 1, claimedAt, status: 'sent' as const, sessionId: 'P1' })));
 
     expect(await sweepEarlyReports(c, new Date())).toEqual({ applied: 2, expired: 0 });
     expect(await statusCounts(c.pg, (await c.pg.query<{ campaign_id: string }>(`SELECT campaign_id FROM messages WHERE id = $1`, [ids.get('+919876510021')])).rows[0]!.campaign_id)).toEqual({ delivered: 1, failed: 1 });

@@ -12,7 +12,8 @@ import { Client } from 'pg';
 import { useTestEnv } from '../../helpers/env';
 import { seedCampaign, statusCounts } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
-import { writeOutcomes } from '../../../src/sending/ledger';
+import { cancelCampaign } from '../../../src/sending/campaign-control';
+import { claimMessages, writeOutcomes, type ClaimedMessage } from '../../../src/sending/ledger';
 import { startFeeder, type Feeder } from '../../../src/sending/feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from '../../../src/sending/keys';
 
@@ -68,12 +69,9 @@ describe('outcome writer racing a cancel', () => {
     const c = env.container();
     const { campaignId } = await seedCampaign(c.pg, { recipients: 3 });
     await startCampaign(c, campaignId);
-    const claimed = await c.pg.query<{ id: string; attempts: number }>(
-      `UPDATE messages SET status = 'sending', attempts = attempts + 1, sending_at = now()
-        WHERE id = (SELECT min(id) FROM messages WHERE campaign_id = $1) RETURNING id::text AS id, attempts`,
-      [campaignId],
-    );
-    const { id, attempts } = claimed.rows[0]!;
+    const [first] = await c.pg.query<{ id: string }>(`SELECT min(id)::text AS id FROM messages WHERE campaign_id = $1`, [campaignId]).then((r) => r.rows);
+    await c.pg.query(`UPDATE messages SET status = 'queued' WHERE id = $1`, [first!.id]);
+    const [{ id, attempts, claimedAt }] = (await claimMessages(c.pg, [first!.id])) as [ClaimedMessage];
     const control = new Client({ connectionString: env.config.DATABASE_URL });
     await control.connect();
     try {
@@ -82,7 +80,7 @@ describe('outcome writer racing a cancel', () => {
       await control.query(`SELECT id FROM campaigns WHERE id = $1 FOR UPDATE`, [campaignId]);
       await control.query(`UPDATE campaigns SET status = 'cancelled' WHERE id = $1`, [campaignId]);
       await control.query(`UPDATE messages SET status = 'cancelled' WHERE campaign_id = $1 AND status IN ('pending', 'queued')`, [campaignId]);
-      const released = writeOutcomes(c.pg, [{ id, attempts, status: 'release', attemptsDelta: -1 }]);
+      const released = writeOutcomes(c.pg, [{ id, attempts, claimedAt, status: 'release', attemptsDelta: -1 }]);
       await new Promise((r) => setTimeout(r, 300));
       await control.query('COMMIT');
       expect(await released).toBe(1);
@@ -91,5 +89,42 @@ describe('outcome writer racing a cancel', () => {
       await control.end();
     }
     expect(await statusCounts(c.pg, campaignId)).toEqual({ cancelled: 3 });
+  });
+});
+
+describe('outcome writer after a cancel or a new claim', () => {
+  /** A started campaign's first message, claimed (in flight). */
+  async function inFlight(recipients: number): Promise<{ campaignId: string; claim: ClaimedMessage }> {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients });
+    await startCampaign(c, campaignId);
+    const { rows } = await c.pg.query<{ id: string }>(`SELECT min(id)::text AS id FROM messages WHERE campaign_id = $1`, [campaignId]);
+    await c.pg.query(`UPDATE messages SET status = 'queued' WHERE id = $1`, [rows[0]!.id]);
+    const [claim] = await claimMessages(c.pg, [rows[0]!.id]);
+    return { campaignId, claim: claim! };
+  }
+
+  it('a retryable answer arriving after a cancel ends cancelled, not pending under a cancelled campaign', async () => {
+    const c = env.container();
+    const { campaignId, claim } = await inFlight(3);
+    await cancelCampaign(c, campaignId);
+    const retryLater = { id: claim.id, attempts: claim.attempts, claimedAt: claim.claimedAt, status: 'pending' as const, delayMs: 500, attemptsDelta: -1 };
+    expect(await writeOutcomes(c.pg, [retryLater])).toBe(1);
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ cancelled: 3 });
+  });
+
+  it('an outcome written again after its commit’s answer was lost does not land on the next claim of the message', async () => {
+    const c = env.container();
+    const { claim } = await inFlight(1);
+    const released = { id: claim.id, attempts: claim.attempts, claimedAt: claim.claimedAt, status: 'release' as const, attemptsDelta: -1 };
+    expect(await writeOutcomes(c.pg, [released])).toBe(1); // committed; say its answer never arrived
+    // Fed and claimed again meanwhile: the attempt was given back, so the new claim has the same attempt number.
+    await c.pg.query(`UPDATE messages SET status = 'queued' WHERE id = $1`, [claim.id]);
+    const [again] = await claimMessages(c.pg, [claim.id]);
+    expect(again!.attempts).toBe(claim.attempts);
+    // The writer's retry of the same row: must not release the request now in flight.
+    expect(await writeOutcomes(c.pg, [released])).toBe(0);
+    const { rows } = await c.pg.query(`SELECT status::text AS status FROM messages WHERE id = $1`, [claim.id]);
+    expect(rows[0]).toEqual({ status: 'sending' });
   });
 });

@@ -10,6 +10,7 @@ const msg = (id: number, text: string | null, vars: string[] | null = null): Cla
   text,
   vars,
   attempts: 1,
+  claimedAt: '1',
 });
 
 describe('renderMessage', () => {
