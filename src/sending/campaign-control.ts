@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { runNotBeingArchived } from '../db/advisory-locks';
 import { inTransaction } from '../db/transaction';
 import { unscheduleCampaign } from '../campaign/schedule-queue';
+import { WINDOW_PAUSE_PREFIX } from '../campaign/send-window';
 import { windowPauseReason } from '../campaign/window-watcher';
 import { inCampaignRuns, refreshRunCounters } from './ledger';
 import { materialiseMessages, type CampaignRow } from './materialise';
@@ -21,6 +22,13 @@ export type MessageCounts = Record<(typeof MESSAGE_STATUSES)[number], number>;
 
 const RUN_OF_CAMPAIGN = inCampaignRuns('$1');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const isWindowPause = (reason: string | null): boolean => reason?.startsWith(WINDOW_PAUSE_PREFIX) ?? false;
+
+async function pauseReasonOf(c: PoolClient, campaignId: string): Promise<string | null> {
+  const { rows } = await c.query<{ pause_reason: string | null }>(`SELECT pause_reason FROM campaigns WHERE id = $1`, [campaignId]);
+  return rows[0]?.pause_reason ?? null;
+}
 
 function assertCampaignId(campaignId: string): void {
   if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');
@@ -104,7 +112,21 @@ export async function startCampaign(
 export async function pauseCampaign(deps: ControlDeps, campaignId: string, reason: string): Promise<{ campaignId: string; status: string }> {
   const status = await inTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
-    if (campaign.status === 'paused') return 'paused';
+    if (campaign.status === 'paused') {
+      // Paused only by the TRAI window, which would resume it at 09:00: an operator's (or the engine's) pause now
+      // takes its place, so the campaign stays paused until resumed by hand. Otherwise the first reason stands.
+      if (!isWindowPause(reason)) {
+        await c.query(
+          `UPDATE campaigns SET pause_reason = $2, updated_at = now() WHERE id = $1 AND pause_reason LIKE $3 || '%'`,
+          [campaignId, reason, WINDOW_PAUSE_PREFIX],
+        );
+        await c.query(
+          `UPDATE campaign_runs SET pause_reason = $2 WHERE campaign_id = $1 AND status = 'paused' AND pause_reason LIKE $3 || '%'`,
+          [campaignId, reason, WINDOW_PAUSE_PREFIX],
+        );
+      }
+      return 'paused';
+    }
     if (campaign.status !== 'running' && campaign.status !== 'scheduled') {
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be paused`);
     }
@@ -118,11 +140,28 @@ export async function pauseCampaign(deps: ControlDeps, campaignId: string, reaso
   return { campaignId, status };
 }
 
-export async function resumeCampaign(deps: ControlDeps, campaignId: string): Promise<{ campaignId: string; status: string }> {
+/**
+ * Resumes a paused campaign. A promotional one resumed outside the TRAI window stays paused, its reason now the
+ * window's, so it sends from 09:00 IST (it used to send until the window watcher's next tick paused it again).
+ * `onlyIfWindowPause` (the window watcher's 09:00 resume): resume only a campaign the window paused — checked under
+ * the lock, so an operator's pause made meanwhile is never undone.
+ */
+export async function resumeCampaign(
+  deps: ControlDeps,
+  campaignId: string,
+  opts: { onlyIfWindowPause?: boolean; now?: Date } = {},
+): Promise<{ campaignId: string; status: string }> {
   const status = await inTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'running') return 'running';
     if (campaign.status !== 'paused') throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be resumed`);
+    if (opts.onlyIfWindowPause && !isWindowPause(await pauseReasonOf(c, campaignId))) return 'paused';
+    const windowReason = windowPauseReason(campaign.type, opts.now ?? new Date());
+    if (windowReason) {
+      await c.query(`UPDATE campaign_runs SET pause_reason = $2 WHERE campaign_id = $1 AND status = 'paused'`, [campaignId, windowReason]);
+      await c.query(`UPDATE campaigns SET pause_reason = $2, updated_at = now() WHERE id = $1`, [campaignId, windowReason]);
+      return 'paused';
+    }
     const runs = await c.query(`UPDATE campaign_runs SET status = 'running', pause_reason = NULL WHERE campaign_id = $1 AND status = 'paused'`, [campaignId]);
     // A campaign paused before its first run (scheduled) goes back to waiting for its schedule.
     const next = runs.rowCount ? 'running' : 'scheduled';
@@ -176,7 +215,7 @@ export async function cancelCampaign(deps: ControlDeps, campaignId: string): Pro
 export async function retryCampaign(
   deps: ControlDeps,
   campaignId: string,
-  opts: { includeUnknown?: boolean } = {},
+  opts: { includeUnknown?: boolean; now?: Date } = {},
 ): Promise<{ campaignId: string; requeued: number }> {
   const { requeued, status } = await inTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
@@ -194,13 +233,18 @@ export async function retryCampaign(
     let next = campaign.status;
     if (runIds.length) {
       const paused = campaign.status === 'paused';
+      // Outside the TRAI window a promotional campaign's retry waits for 09:00 IST, like a start or a resume.
+      const windowReason = paused ? null : windowPauseReason(campaign.type, opts.now ?? new Date());
       await c.query(
-        `UPDATE campaign_runs SET status = $2::"RunStatus", completed_at = NULL WHERE id = ANY($1::uuid[])`,
-        [runIds, paused ? 'paused' : 'running'],
+        `UPDATE campaign_runs SET status = $2::"RunStatus", completed_at = NULL, pause_reason = COALESCE($3, pause_reason) WHERE id = ANY($1::uuid[])`,
+        [runIds, paused || windowReason ? 'paused' : 'running', windowReason],
       );
       if (!paused) {
-        next = 'running';
-        await c.query(`UPDATE campaigns SET status = 'running', completed_at = NULL, updated_at = now() WHERE id = $1`, [campaignId]);
+        next = windowReason ? 'paused' : 'running';
+        await c.query(
+          `UPDATE campaigns SET status = $2::"CampaignStatus", pause_reason = $3, completed_at = NULL, updated_at = now() WHERE id = $1`,
+          [campaignId, next, windowReason],
+        );
       }
     }
     return { requeued: res.rowCount ?? 0, status: next, runIds };

@@ -155,6 +155,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   // Campaign services. Report polls and balance checks spend slots of the same account-wide request budget.
   const acquireSlot = pacedSlot(pacer);
   const balances = pacedBalance(acquireSlot, provider);
+  const servicesNow = opts.campaignServices ? opts.campaignServices.now : undefined;
   const campaignServices =
     opts.campaignServices === undefined || opts.campaignServices === false
       ? null
@@ -164,7 +165,8 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
           prepareRun: (campaignId) => checkCredits(container, balances, campaignId),
           startRun: (campaignId, trigger) => startCampaign(container, campaignId, { trigger }),
           pauseCampaign: (campaignId, reason) => pauseCampaign(container, campaignId, reason),
-          resumeCampaign: (campaignId) => resumeCampaign(container, campaignId),
+          // The window watcher's 09:00 resume: only what the window paused (an operator's pause stays).
+          resumeCampaign: (campaignId) => resumeCampaign(container, campaignId, { onlyIfWindowPause: true, now: servicesNow?.() }),
           provider,
           acquireSlot,
         });

@@ -1,6 +1,6 @@
 import { createCampaign } from '../../../src/campaign/campaign-service';
 import { createWindowWatcher } from '../../../src/campaign/window-watcher';
-import { getCampaignStatus, pauseCampaign, resumeCampaign, startCampaign } from '../../../src/sending/campaign-control';
+import { getCampaignStatus, pauseCampaign, resumeCampaign, retryCampaign, startCampaign } from '../../../src/sending/campaign-control';
 import { useTestEnv } from '../../helpers/env';
 import { manyContacts, seedList } from '../../fixtures/seed-list';
 
@@ -17,7 +17,8 @@ it('the TRAI window pauses and resumes a real promotional run through the sendin
   let clock = ist('2026-11-26T21:00:00');
   const watcher = createWindowWatcher(c, {
     pause: (id, reason) => pauseCampaign(c, id, reason),
-    resume: (id) => resumeCampaign(c, id),
+    // As the worker wires it: the 09:00 resume only undoes the window's own pause.
+    resume: (id) => resumeCampaign(c, id, { onlyIfWindowPause: true, now: clock }),
     now: () => clock,
   });
   expect((await watcher.tick()).paused).toEqual([promo.campaignId]);
@@ -30,4 +31,59 @@ it('the TRAI window pauses and resumes a real promotional run through the sendin
   st = await getCampaignStatus(c, promo.campaignId);
   expect(st.status).toBe('running');
   expect(st.pauseReason).toBeNull();
+});
+
+it('an operator’s pause of a campaign the window paused is not undone at 09:00', async () => {
+  const c = env.container();
+  await seedList(c.pg, 'l2', ['name'], manyContacts(5, (i) => ({ name: `N${i}` })));
+  const promo = await createCampaign(c, { name: 'promo2', list: 'l2', type: 'promotional', from: '123456', text: 'Sale {{name}}' });
+  await startCampaign(c, promo.campaignId, { now: ist('2026-11-26T20:59:00') });
+  let clock = ist('2026-11-26T21:00:00');
+  const watcher = createWindowWatcher(c, {
+    pause: (id, reason) => pauseCampaign(c, id, reason),
+    resume: (id) => resumeCampaign(c, id, { onlyIfWindowPause: true, now: clock }),
+    now: () => clock,
+  });
+  expect((await watcher.tick()).paused).toContain(promo.campaignId); // (the first test's campaign too)
+  clock = ist('2026-11-26T22:00:00');
+  expect(await pauseCampaign(c, promo.campaignId, 'operator: wrong text')).toEqual({ campaignId: promo.campaignId, status: 'paused' });
+  expect((await getCampaignStatus(c, promo.campaignId)).pauseReason).toBe('operator: wrong text');
+  clock = ist('2026-11-27T09:00:00');
+  expect((await watcher.tick()).resumed).not.toContain(promo.campaignId);
+  expect(await getCampaignStatus(c, promo.campaignId)).toMatchObject({ status: 'paused', pauseReason: 'operator: wrong text' });
+  // Resumed by hand at night, it waits for the window instead of sending until the watcher's next tick.
+  expect(await resumeCampaign(c, promo.campaignId, { now: ist('2026-11-27T23:00:00') })).toEqual({ campaignId: promo.campaignId, status: 'paused' });
+  expect((await getCampaignStatus(c, promo.campaignId)).pauseReason).toMatch(/outside TRAI promotional window/);
+  expect(await resumeCampaign(c, promo.campaignId, { now: ist('2026-11-28T10:00:00') })).toEqual({ campaignId: promo.campaignId, status: 'running' });
+});
+
+it('a promotional campaign retried at night waits for the window, then the 09:00 resume sends it', async () => {
+  const c = env.container();
+  await seedList(c.pg, 'l3', ['name'], manyContacts(4, (i) => ({ name: `N${i}` })));
+  const promo = await createCampaign(c, { name: 'promo3', list: 'l3', type: 'promotional', from: '123456', text: 'Sale {{name}}' });
+  await startCampaign(c, promo.campaignId, { now: ist('2026-11-26T12:00:00') });
+  // It ran to the end: three sent, one failed with a retryable answer.
+  await c.pg.query(`UPDATE messages SET status = 'sent', attempts = 1 WHERE campaign_id = $1`, [promo.campaignId]);
+  await c.pg.query(
+    `UPDATE messages SET status = 'failed', outcome_class = 'retryable' WHERE id = (SELECT min(id) FROM messages WHERE campaign_id = $1)`,
+    [promo.campaignId],
+  );
+  await c.pg.query(`UPDATE campaign_runs SET status = 'completed' WHERE campaign_id = $1`, [promo.campaignId]);
+  await c.pg.query(`UPDATE campaigns SET status = 'completed' WHERE id = $1`, [promo.campaignId]);
+
+  expect(await retryCampaign(c, promo.campaignId, { now: ist('2026-11-26T23:00:00') })).toEqual({ campaignId: promo.campaignId, requeued: 1 });
+  let st = await getCampaignStatus(c, promo.campaignId);
+  expect(st.status).toBe('paused');
+  expect(st.pauseReason).toMatch(/outside TRAI promotional window/);
+  expect(st.runs).toEqual([expect.objectContaining({ status: 'paused' })]);
+  const clock = ist('2026-11-27T09:00:00');
+  const watcher = createWindowWatcher(c, {
+    pause: (id, reason) => pauseCampaign(c, id, reason),
+    resume: (id) => resumeCampaign(c, id, { onlyIfWindowPause: true, now: clock }),
+    now: () => clock,
+  });
+  expect((await watcher.tick()).resumed).toContain(promo.campaignId);
+  st = await getCampaignStatus(c, promo.campaignId);
+  expect(st).toMatchObject({ status: 'running', pauseReason: null });
+  expect(st.runs).toEqual([expect.objectContaining({ status: 'running' })]);
 });
