@@ -101,9 +101,18 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
   /** Redis lost its data (FLUSHALL, failover without persistence): rebuild the queue from PostgreSQL. */
   async function checkEpoch(): Promise<void> {
     if (await redis.exists(opts.epochKey)) return;
-    const set = await redis.set(opts.epochKey, generation(), 'NX');
+    const generationId = generation();
+    const set = await redis.set(opts.epochKey, generationId, 'NX');
     if (set !== 'OK') return;
-    const requeued = await requeueAllQueued(pg);
+    let requeued: number;
+    try {
+      requeued = await requeueAllQueued(pg);
+    } catch (err) {
+      // Not handed back: take the marker away again, so the next pass retries instead of leaving the rows to the
+      // stale-queued sweep (minutes). Only our own marker (compare-and-delete), never a newer leader's.
+      await redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1, opts.epochKey, generationId).catch(() => undefined);
+      throw err;
+    }
     if (requeued) logger.warn({ requeued }, 'feeder: Redis lost its data; queued messages handed back to the feeder');
   }
 

@@ -8,7 +8,10 @@ import { startTestSimulator, type TestSimulator } from '../../helpers/sending-si
 import { campaignStatus, deliveryCheck, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
 import { startWorker, type RunningWorker } from '../../../src/sending/worker';
-import { sendingKeys } from '../../../src/sending/keys';
+import { Queue } from 'bullmq';
+import { Client } from 'pg';
+import { startFeeder } from '../../../src/sending/feeder';
+import { SEND_QUEUE, sendingKeys, type SendJobData } from '../../../src/sending/keys';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '400', SMS_REQUEST_TIMEOUT_MS: '2000' });
 
@@ -45,5 +48,49 @@ describe('Redis data loss mid-campaign', () => {
     const newEpoch = await c.redis.get(sendingKeys(env.config.QUEUE_PREFIX).epoch);
     expect(newEpoch).not.toBeNull();
     expect(newEpoch).not.toBe(epoch);
+  });
+});
+
+describe('Redis data loss noticed while PostgreSQL does not answer', () => {
+  it('hands the queued messages back on a later pass (the marker is not left claiming it was done)', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 10 });
+    await startCampaign(c, campaignId);
+    // Queued under jobs that Redis has since lost (the epoch marker is gone with them).
+    await c.pg.query(`UPDATE messages SET status = 'queued', queued_at = now() WHERE campaign_id = $1`, [campaignId]);
+    await c.redis.del(sendingKeys(env.config.QUEUE_PREFIX).epoch);
+    let failNext = true;
+    const pg = new Proxy(c.pg, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver);
+        return (...args: unknown[]) => {
+          const text = typeof args[0] === 'string' ? args[0] : '';
+          if (failNext && /SET status = 'pending'.*status = 'queued'/s.test(text)) {
+            failNext = false;
+            return Promise.reject(new Error('Connection terminated unexpectedly'));
+          }
+          return (target.query as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      },
+    });
+    const queue = new Queue<SendJobData>(SEND_QUEUE, { connection: c.redis, prefix: env.config.QUEUE_PREFIX });
+    const keys = sendingKeys(env.config.QUEUE_PREFIX);
+    const feeder = startFeeder(
+      { pg, redis: c.redis, queue, logger: c.logger, newClient: () => new Client({ connectionString: env.config.DATABASE_URL }) },
+      { window: 20, batchSize: 5, tickMs: 20, idleTickMs: 600_000, leaseMs: 60_000, staleQueuedMs: 600_000, epochKey: keys.epoch, lockKey: `redis-loss-pg:${env.config.QUEUE_PREFIX}` },
+    );
+    try {
+      // The loop's own first pass meets the failure (or this one does); a later pass must still hand them back.
+      await feeder.tick().catch(() => undefined);
+      await waitFor('fed again', async () => {
+        await feeder.tick().catch(() => undefined);
+        return (await queue.count()) > 0;
+      }, 5_000, 50);
+      expect(failNext).toBe(false);
+    } finally {
+      await feeder.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
 });
