@@ -94,26 +94,41 @@ function parseSchedule(input: CreateCampaignInput, now: Date): Schedule {
   return { scheduleAt, cron, timezone };
 }
 
+/**
+ * What createCampaign checks of its input before it touches the database (fields, sender, schedule): a one-shot
+ * `send` runs it before importing, so bad usage stores nothing.
+ */
+export function checkCampaignInput(deps: Pick<Container, 'config'>, input: CreateCampaignInput, now: Date = new Date()): CheckedCampaignInput {
+  const fields = validateCampaignFields(input, {
+    transactional: deps.config.SENDER_PATTERN_TRANSACTIONAL,
+    promotional: deps.config.SENDER_PATTERN_PROMOTIONAL,
+  });
+  return { fields, schedule: parseSchedule(input, now) };
+}
+
+export interface CheckedCampaignInput {
+  fields: ReturnType<typeof validateCampaignFields>;
+  schedule: Schedule;
+}
+
+/** The campaign's text or template variables against the list's columns (placeholders must name a column). */
+export function campaignContent(listName: string, columns: string[], fields: CheckedCampaignInput['fields']): CampaignContent {
+  if (fields.text !== undefined) {
+    checkColumns(listName, columns, placeholders(fields.text), '--text placeholder');
+    return { kind: 'text', text: fields.text };
+  }
+  checkColumns(listName, columns, fields.vars, '--var column');
+  return { kind: 'template', name: fields.template!, vars: fields.vars };
+}
+
 export async function createCampaign(
   deps: CampaignDeps,
   input: CreateCampaignInput,
   now: Date = new Date(),
 ): Promise<CreateCampaignResult> {
-  const fields = validateCampaignFields(input, {
-    transactional: deps.config.SENDER_PATTERN_TRANSACTIONAL,
-    promotional: deps.config.SENDER_PATTERN_PROMOTIONAL,
-  });
-  const schedule = parseSchedule(input, now);
+  const { fields, schedule } = checkCampaignInput(deps, input, now);
   const list = await findReadyList(deps, input.list);
-
-  let content: CampaignContent;
-  if (fields.text !== undefined) {
-    checkColumns(list.name, list.columns, placeholders(fields.text), '--text placeholder');
-    content = { kind: 'text', text: fields.text };
-  } else {
-    checkColumns(list.name, list.columns, fields.vars, '--var column');
-    content = { kind: 'template', name: fields.template!, vars: fields.vars };
-  }
+  const content = campaignContent(list.name, list.columns, fields);
 
   const est = await estimateCampaign(deps.pg, list.id, content);
   const warnings = buildWarnings(input, fields.packSize, est, schedule);

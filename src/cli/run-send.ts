@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { createCampaign, type CreateCampaignInput, type CreateCampaignResult } from '../campaign/campaign-service';
+import { campaignContent, checkCampaignInput, createCampaign, type CreateCampaignInput, type CreateCampaignResult } from '../campaign/campaign-service';
 import type { CampaignServicesOptions } from '../campaign/services';
 import type { Container } from '../container';
 import { importContacts, type ImportResult } from '../import/import-contacts';
@@ -95,6 +95,10 @@ export async function runSend(
   const size = requireFile(input.file);
   const base = path.basename(input.file).replace(/\.[^.]+$/, '');
   const listName = input.list ?? `${base}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  // Bad usage stores nothing: the campaign's fields and schedule are checked before the import, its placeholders
+  // against the file's columns before the import commits (a typo used to leave an imported list behind).
+  const campaignInput = { ...input, name: input.name ?? listName, list: listName };
+  const checked = checkCampaignInput(container, campaignInput);
   const bar = progressBar(size, opts.progress);
   let imported: ImportResult;
   try {
@@ -104,11 +108,12 @@ export async function runSend(
       country: input.country,
       phoneColumn: input.phoneColumn,
       onProgress: (p) => bar.update(p),
+      beforeCommit: async ({ columns }) => void campaignContent(listName, columns, checked.fields),
     });
   } finally {
     bar.stop();
   }
-  const campaign = await createCampaign(container, { ...input, name: input.name ?? listName, list: imported.listId });
+  const campaign = await createCampaign(container, { ...campaignInput, list: imported.listId });
   // Refused (balance too low or unreadable, unless --force): the list and the draft campaign stay for a later start.
   // Checked before any worker exists: a worker feeds every running campaign of the database, so one started first
   // sent other campaigns' messages while this run was being refused ("Nothing was sent" was not true).

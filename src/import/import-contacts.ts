@@ -41,10 +41,11 @@ export interface ImportOptions {
   /** Called after every decoded chunk (progress bars). */
   onProgress?: (p: ImportProgress) => void;
   /**
-   * Last check before the list becomes ready (the HTTP upload reads the rest of its request here); throwing
+   * Last check before the list becomes ready, given its variable columns (the HTTP upload reads the rest of its
+   * request here; a one-shot send checks its text's placeholders against the columns); throwing
    * rolls the import back like any failure: the list ends `failed` and holds no contacts.
    */
-  beforeCommit?: () => Promise<void>;
+  beforeCommit?: (list: { columns: string[] }) => Promise<void>;
 }
 
 export interface ImportResult {
@@ -131,7 +132,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
       columns: mapping.variables.map((v) => v.name),
       rejectReportPath: rejectReport,
     });
-    await opts.beforeCommit?.();
+    await opts.beforeCommit?.({ columns: mapping.variables.map((v) => v.name) });
     await client.query('COMMIT');
     deps.logger.info(
       { file, encoding: table.encoding(), delimiter: table.delimiter, ...result, ms: Date.now() - started },

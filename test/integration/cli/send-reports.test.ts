@@ -56,4 +56,26 @@ describe('bulksms send: delivery reports', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--wait-reports/);
   });
+
+  it.each([
+    ['a bad --type', ['--type', 'bogus', '--text', 'Hi {{name}}'], /--type/],
+    ['a placeholder the file has no column for', ['--type', 'transactional', '--text', 'Hi {{nme}}'], /nme/],
+  ])('refuses %s with exit 2 and stores nothing; the corrected command then works', async (_label, args, message) => {
+    const env2 = { ...env.env, TWOFACTOR_BASE_URL: t.sim.url };
+    const list = `usage-${String(args[1]).replace(/\W/g, '')}-${String(args[3]).length}`;
+    const bad = await runCli(['send', csv, '--from', 'BLKSMS', ...args, '--list', list, '--wait-reports', '0', '--json'], env2);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(message);
+    const { rows } = await env.container().pg.query(
+      `SELECT l.status, (SELECT count(*)::int FROM contacts c WHERE c.list_id = l.id) AS contacts,
+              (SELECT count(*)::int FROM campaigns k WHERE k.list_id = l.id) AS campaigns
+         FROM contact_lists l WHERE l.name = $1`,
+      [list],
+    );
+    // Nothing usable was stored: no list at all, or a failed one with no contacts and no campaign.
+    expect(rows.every((r: { status: string; contacts: number; campaigns: number }) => r.status === 'failed' && r.contacts === 0 && r.campaigns === 0)).toBe(true);
+    const good = await send(list, '0');
+    expect(good.stderr).not.toMatch(/error/i);
+    expect(good.code).toBe(0);
+  }, 60_000);
 });
