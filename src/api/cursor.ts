@@ -4,6 +4,8 @@
  */
 import { ValidationError } from '../errors';
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 export function encodeCursor(id: bigint): string {
   return Buffer.from(`m:${id.toString()}`, 'utf8').toString('base64url');
 }
@@ -12,6 +14,8 @@ export function encodeCursor(id: bigint): string {
 export function decodeCursor(cursor: string): bigint {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const match = /^m:(\d{1,19})$/.exec(text);
-  if (!match) throw new ValidationError('querystring/cursor is not a valid cursor', 'cursor');
-  return BigInt(match[1]!);
+  const id = match ? BigInt(match[1]!) : -1n;
+  // Ids are PostgreSQL bigints: 19 digits can still exceed one (the query then failed with a 500).
+  if (id < 0n || id > MAX_BIGINT) throw new ValidationError('querystring/cursor is not a valid cursor', 'cursor');
+  return id;
 }

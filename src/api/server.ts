@@ -15,6 +15,7 @@ import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client'
 import { registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
+import { registerNulGuard } from './reject-nul';
 import { registerErrorHandler } from './error-handler';
 import { parseAllowList } from './ip-allow';
 import { mountBullBoard, openQueues } from './queues';
@@ -42,6 +43,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   registerErrorHandler(app);
+  registerNulGuard(app);
   const verifiers: TokenVerifier[] = [
     ...(container.config.API_TOKEN ? [staticTokenVerifier(container.config.API_TOKEN)] : []),
     dbTokenVerifier(container),

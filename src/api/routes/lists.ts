@@ -122,6 +122,9 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, maxUploa
 function validateFields(fields: Partial<Record<TextField, string>>): { listName: string; phoneColumn?: string; country?: string } {
   const name = fields.name;
   if (!name) throw new ValidationError('field "name" (the list name) is required and must come before "file"', 'name');
+  for (const field of TEXT_FIELDS) {
+    if (fields[field]?.includes('\u0000')) throw new ValidationError(`field "${field}" contains a NUL character (U+0000)`, field);
+  }
   if (name.length > 200) throw new ValidationError('field "name" must be at most 200 characters', 'name');
   const country = fields.country?.toUpperCase();
   if (country !== undefined && country !== '' && !/^[A-Z]{2}$/.test(country)) {

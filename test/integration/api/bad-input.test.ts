@@ -1,0 +1,44 @@
+/**
+ * User input that PostgreSQL cannot take (a NUL in any string, a cursor beyond bigint) is a 400 naming the field,
+ * not a 500 from the failing query — with the real services wired as `bulksms serve` wires them.
+ */
+import { FormData } from 'undici';
+import { wiredServices } from '../../../src/cli/commands/serve';
+import { useTestEnv } from '../../helpers/env';
+import { seedCampaign } from '../../helpers/api-fixtures';
+import { TEST_API_TOKEN, TEST_WEBHOOK_SECRET, http, startApi, type RunningApi } from '../../helpers/api-server';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
+
+describe('input PostgreSQL cannot store', () => {
+  let api: RunningApi;
+  let campaignId: string;
+  beforeAll(async () => {
+    api = await startApi(env.container(), wiredServices(), { dashboard: false });
+    ({ campaignId } = await seedCampaign(env.container(), [{ status: 'sent' as const, outcomeClass: 'accepted' as const }]));
+  });
+  afterAll(() => api.close());
+
+  const campaign = { name: 'x', list: 'nolist', type: 'transactional', from: 'ACMEIN', text: 'hi' };
+  it.each([
+    ['a cursor beyond bigint', 'GET', (): string => `/api/campaigns/${campaignId}/messages?cursor=${Buffer.from('m:9999999999999999999').toString('base64url')}`, {}, 'cursor'],
+    ['a NUL in a query parameter', 'GET', (): string => `/api/campaigns/${campaignId}/messages?phone=%00`, {}, 'phone'],
+    ['a NUL in a campaign name', 'POST', (): string => '/api/campaigns', { json: { ...campaign, name: 'x\u0000y' } }, 'name'],
+    ['a NUL in a list reference', 'POST', (): string => '/api/campaigns', { json: { ...campaign, list: 'a\u0000b' } }, 'list'],
+    ['a NUL in a pause reason', 'POST', (): string => `/api/campaigns/${campaignId}/pause`, { json: { reason: 'a\u0000b' } }, 'reason'],
+    ['a NUL in a delivery report', 'POST', (): string => `/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, { json: { SessionId: 'a\u0000b', SmsTo: '91', SmsStatus: 'DELIVERED' }, token: null }, 'SessionId'],
+  ] as const)('%s → 400 naming the field', async (_label, method, url, opts, field) => {
+    const res = await http(method, `${api.url}${url()}`, opts as Parameters<typeof http>[2]);
+    expect({ status: res.status, field: res.json<{ error: { field?: string } }>().error.field }).toEqual({ status: 400, field });
+  });
+
+  it('a NUL in an upload’s list name → 400, nothing imported', async () => {
+    const fd = new FormData();
+    fd.append('name', 'a\u0000b');
+    fd.append('file', new Blob(['phone\n9876543210\n']), 'a.csv');
+    const res = await http('POST', `${api.url}/api/lists`, { body: fd });
+    expect({ status: res.status, field: res.json<{ error: { field?: string } }>().error.field }).toEqual({ status: 400, field: 'name' });
+    const { rows } = await env.container().pg.query(`SELECT count(*)::int AS n FROM contact_lists WHERE name LIKE 'a%b'`);
+    expect(rows[0]).toEqual({ n: 0 });
+  });
+});
