@@ -3,7 +3,9 @@
  * Numbers are normalised exactly like imported contacts; adding is idempotent (ON CONFLICT DO NOTHING).
  */
 import type { Readable } from 'node:stream';
+import type { Pool, PoolClient } from 'pg';
 import type { Container } from '../container';
+import { inTransaction } from '../db/transaction';
 import { ValidationError } from '../errors';
 import { openCsvTable } from '../import/csv-table';
 import { cleanHeader, mapColumns } from '../import/detect';
@@ -28,11 +30,11 @@ SELECT u.phone, u.reason, coalesce(u.source, 'manual')
 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(phone, reason, source)
 ON CONFLICT (phone) DO NOTHING`;
 
-async function insertNormalised(deps: Deps, entries: readonly SuppressionEntry[]): Promise<number> {
+async function insertNormalised(db: Pool | PoolClient, entries: readonly SuppressionEntry[]): Promise<number> {
   let added = 0;
   for (let i = 0; i < entries.length; i += BATCH) {
     const batch = entries.slice(i, i + BATCH);
-    const res = await deps.pg.query(INSERT_SQL, [
+    const res = await db.query(INSERT_SQL, [
       batch.map((e) => e.phone),
       batch.map((e) => e.reason ?? null),
       batch.map((e) => e.source ?? null),
@@ -63,7 +65,7 @@ export async function addSuppressions(
     const shown = invalid.slice(0, 5).join(', ');
     throw new ValidationError(`invalid phone number${invalid.length > 1 ? 's' : ''}: ${shown}${invalid.length > 5 ? ` and ${invalid.length - 5} more` : ''}`, 'phone');
   }
-  return { added: await insertNormalised(deps, normalised) };
+  return { added: await insertNormalised(deps.pg, normalised) };
 }
 
 export interface SuppressionFileResult {
@@ -76,7 +78,8 @@ export interface SuppressionFileResult {
 
 /**
  * Streams a suppression CSV (phone column auto-detected like contact imports, optional `reason` column;
- * a file of bare numbers without a header works too). Invalid rows are skipped and counted.
+ * a file of bare numbers without a header works too). Invalid rows are skipped and counted. All or nothing: the
+ * rows go in one transaction, so a file that turns out broken half-way (exit 2) adds none of them.
  */
 export async function importSuppressions(
   deps: Deps,
@@ -114,13 +117,15 @@ export async function importSuppressions(
     batch.push({ phone: r.e164, reason, source: `file:${file}`.slice(0, 200) });
   };
   for (const rec of pending) take(rec.fields, rec.line);
-  for await (const records of table.batches) {
-    for (const rec of records) take(rec.fields, rec.line);
-    if (batch.length >= BATCH) {
-      result.added += await insertNormalised(deps, batch);
-      batch = [];
+  return inTransaction(deps.pg, async (c) => {
+    for await (const records of table.batches) {
+      for (const rec of records) take(rec.fields, rec.line);
+      if (batch.length >= BATCH) {
+        result.added += await insertNormalised(c, batch);
+        batch = [];
+      }
     }
-  }
-  result.added += await insertNormalised(deps, batch);
-  return result;
+    result.added += await insertNormalised(c, batch);
+    return result;
+  });
 }

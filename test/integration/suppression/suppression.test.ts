@@ -34,4 +34,12 @@ describe('suppression list', () => {
       { phone: '+919876543212', reason: 'DND', source: 'file:dnd.csv' },
     ]);
   });
+
+  it('adds nothing from a file that turns out broken after thousands of good rows', async () => {
+    const before = await stored();
+    const good = Array.from({ length: 12_000 }, (_v, i) => `98${String(10_000_000 + i)}`).join('\n');
+    const csv = `phone\n${good}\n"9876500000,unclosed\n`;
+    await expect(importSuppressions(env.container(), Readable.from([csv]), { fileName: 'broken.csv' })).rejects.toThrow(/broken\.csv/);
+    expect(await stored()).toEqual(before);
+  });
 });
