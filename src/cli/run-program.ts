@@ -1,6 +1,10 @@
 import { CommanderError, type Command } from 'commander';
 
-/** Parses and runs; commander's usage errors become exit code 2 (its --help/--version exits stay 0). */
+/**
+ * Parses and runs; commander's usage errors become exit code 2 (its --help/--version exits stay 0). With `--json`
+ * a usage error is also the one JSON object on stdout that the contract promises (commander writes its own line
+ * to stderr), so a script reading stdout sees why instead of nothing.
+ */
 export async function runProgram(program: Command, argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
@@ -8,6 +12,9 @@ export async function runProgram(program: Command, argv: string[]): Promise<void
     if (err instanceof CommanderError) {
       // --help and --version "fail" with exit code 0; everything else commander rejects is bad usage.
       process.exitCode = err.exitCode === 0 ? 0 : 2;
+      if (err.exitCode !== 0 && argv.includes('--json')) {
+        process.stdout.write(`${JSON.stringify({ error: { code: 'usage', message: err.message.replace(/^error: /, '') } })}\n`);
+      }
       return;
     }
     throw err;
