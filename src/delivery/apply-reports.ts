@@ -14,7 +14,12 @@ export interface SessionMessage {
   id: string;
   phone: string;
   campaignId: string;
+  /** The only message of its session (not a packed send): a report for the session is this recipient's. */
+  alone: boolean;
 }
+
+/** SQL (alias `m`): the message is its session's only one. */
+export const ALONE_IN_SESSION = `NOT EXISTS (SELECT 1 FROM messages x WHERE x.session_id = m.session_id AND x.id <> m.id)`;
 
 export interface ResultEntry {
   phone: string;
@@ -42,15 +47,18 @@ export const DLT_ALERT =
 
 export async function loadOpenMessages(deps: Pick<Container, 'pg'>, sessionId: string): Promise<SessionMessage[]> {
   const { rows } = await deps.pg.query<SessionMessage>(
-    `SELECT id::text AS id, phone, campaign_id AS "campaignId" FROM messages WHERE session_id = $1 AND status IN ${OPEN}`,
+    `SELECT m.id::text AS id, m.phone, m.campaign_id AS "campaignId", ${ALONE_IN_SESSION} AS alone
+       FROM messages m WHERE m.session_id = $1 AND m.status IN ${OPEN}`,
     [sessionId],
   );
   return rows;
 }
 
 function match(messages: SessionMessage[], entries: ResultEntry[]): Array<[SessionMessage, ResultEntry]> {
-  // One recipient per session (the usual case): match even if the report writes the number differently.
-  if (messages.length === 1 && entries.length === 1) return [[messages[0]!, entries[0]!]];
+  // One recipient per session (the usual case): match even if the report writes the number differently. Only
+  // when the session holds no other message at all: one open member of a pack is not a pack of one (a repeated
+  // report for another member, already final, was applied to it).
+  if (messages.length === 1 && entries.length === 1 && messages[0]!.alone) return [[messages[0]!, entries[0]!]];
   const pairs: Array<[SessionMessage, ResultEntry]> = [];
   const used = new Set<string>();
   for (const e of entries) {

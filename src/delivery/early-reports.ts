@@ -84,14 +84,15 @@ export async function applyParkedReports(deps: Deps, sessionIds: readonly string
     const all = messages.filter((m) => m.sessionId === sessionId);
     if (!all.length) continue; // still early: keep it
     // One message and one report: the numbers may be written differently (applyResults' rule). Otherwise (a
-    // packed send) a report only pairs with its own number, never with another recipient's message.
+    // packed send) a report only pairs with its own number, never with another recipient's message. `all` is the
+    // whole session: a request's outcomes commit together (OutcomeWriter.writeMany), never half a pack.
     const single = all.length === 1 && reports.length === 1;
     for (const report of reports) {
       const m = single ? all[0] : all.find((x) => samePhone(x.phone, report.phone));
       if (!m) continue;
       // Done once its recipient's message exists: applied now, or already final (a repeat).
       resolved.push(report);
-      if (m.open) pairs.push([{ id: m.id, phone: m.phone, campaignId: m.campaignId }, report]);
+      if (m.open) pairs.push([{ id: m.id, phone: m.phone, campaignId: m.campaignId, alone: all.length === 1 }, report]);
     }
   }
   const summary = await applyPairs(deps, pairs, now);

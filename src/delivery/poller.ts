@@ -12,7 +12,7 @@
 import type { Container } from '../container';
 import { coerceError } from '../errors';
 import type { DeliveryReportEntry, SmsProvider } from '../provider/sms-provider';
-import { applyResults, type ResultEntry, type SessionMessage } from './apply-reports';
+import { ALONE_IN_SESSION, applyResults, type ResultEntry, type SessionMessage } from './apply-reports';
 import { sweepEarlyReports } from './early-reports';
 import type { Slot } from './paced-slot';
 
@@ -63,7 +63,7 @@ const CLAIM_SQL = `
   WITH due AS (SELECT DISTINCT m.session_id FROM messages m WHERE ${DUE} LIMIT $5)
   UPDATE messages m SET dlr_checked_at = $1, dlr_checks = m.dlr_checks + 1
     FROM due WHERE m.session_id = due.session_id AND ${DUE}
-  RETURNING m.id::text AS id, m.session_id AS "sessionId", m.phone, m.campaign_id AS "campaignId"`;
+  RETURNING m.id::text AS id, m.session_id AS "sessionId", m.phone, m.campaign_id AS "campaignId", ${ALONE_IN_SESSION} AS alone`;
 
 const toResult = (e: DeliveryReportEntry): ResultEntry => ({
   phone: e.phone,

@@ -97,7 +97,8 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
   const reserveLeadMs = opts.reserveLeadMs ?? 50;
   const stats: SenderStats = { requests: 0, lateSlots: 0, admitWaits: 0, lateAdmissions: 0, released: 0 };
 
-  const record = (rows: OutcomeRow[]): Promise<unknown> => Promise.all(rows.map((r) => deps.writer.write(r)));
+  // One request's rows commit together (writeMany): a packed session is never half-recorded.
+  const record = (rows: OutcomeRow[]): Promise<unknown> => deps.writer.writeMany(rows);
   const release = (group: Group, extra: Partial<Omit<OutcomeRow, 'id' | 'attempts' | 'claimedAt'>> = {}): Promise<unknown> =>
     record(group.messages.map((m) => ({ id: m.id, attempts: m.attempts, claimedAt: m.claimedAt, status: 'release', attemptsDelta: -1, ...extra })));
   /** Claimed but certainly not sent (paused meanwhile, held too long, Redis unreachable): counted and handed back. */

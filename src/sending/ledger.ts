@@ -160,11 +160,19 @@ export class OutcomeWriter {
   }
 
   write(row: OutcomeRow): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ row, resolve, reject });
-      if (this.pending.length >= this.maxRows) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
-    });
+    return this.writeMany([row]);
+  }
+
+  /**
+   * Rows that must commit together — one request's recipients (a packed send shares one session id): split
+   * across two batches, a delivery report arriving between the commits saw half a session and could be matched
+   * to the wrong recipient. A batch may exceed maxRows by one group.
+   */
+  writeMany(rows: readonly OutcomeRow[]): Promise<void> {
+    const done = rows.map((row) => new Promise<void>((resolve, reject) => this.pending.push({ row, resolve, reject })));
+    if (this.pending.length >= this.maxRows) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+    return Promise.all(done).then(() => undefined);
   }
 
   /** Writes everything queued so far (waits for a flush already running first). */

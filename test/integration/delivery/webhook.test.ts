@@ -74,6 +74,22 @@ describe('applyDeliveryCallback', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('a repeated report for one member of a packed session never lands on another member', async () => {
+    const c = env.container();
+    const s = await seedSentMessages(c.pg, 'packed-repeat', [
+      { phone: '+919876500001', sessionId: 'P1' },
+      { phone: '+919876500002', sessionId: 'P1' },
+    ]);
+    const undelivered = form('P1', '919876500001', 'UNDELIVERED', { ErrorId: '1', ErrorName: 'ABSENT', ErrorPermanent: 'true' });
+    expect((await applyDeliveryCallback(c, undelivered)).updated).toBe(1);
+    // The platform repeats itself: …001 is final now, …002 the session's only open message.
+    expect(await applyDeliveryCallback(c, undelivered)).toMatchObject({ updated: 0, unmatched: true });
+    expect((await statusOf(s.runId)).map(([phone, status]) => [phone, status])).toEqual([
+      ['+919876500001', 'failed'],
+      ['+919876500002', 'sent'],
+    ]);
+  });
+
   it('refuses a form without the identifying fields, and ignores unknown sessions', async () => {
     await expect(applyDeliveryCallback(env.container(), { SmsStatus: 'DELIVERED' })).rejects.toThrow(ValidationError);
     await expect(applyDeliveryCallback(env.container(), { SmsStatus: 'DELIVERED' })).rejects.toThrow(/missing field\(s\) SessionId, SmsTo/);
