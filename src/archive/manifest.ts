@@ -73,9 +73,12 @@ export async function saveManifest(dest: ArchiveDestination, m: Manifest): Promi
   await dest.writeText(MANIFEST_NAME, `${JSON.stringify(m, null, 2)}\n`);
 }
 
-/** Insert or replace the entry of a run. */
+/**
+ * Insert or replace the entry of a file. Keyed by file (run + id range), not by run: a run archived again after a
+ * partial restore has a second file, and replacing the first one's entry left its rows restorable only by hand.
+ */
 export function upsertFile(m: Manifest, entry: ManifestFile): void {
-  const i = m.files.findIndex((f) => f.runId === entry.runId);
+  const i = m.files.findIndex((f) => f.file === entry.file);
   if (i >= 0) m.files[i] = entry;
   else m.files.push(entry);
 }
