@@ -4,6 +4,7 @@
  * its result is reused for a while.
  */
 import type { Container } from '../container';
+import type { Slot } from '../delivery/paced-slot';
 import type { SmsProvider } from '../provider/sms-provider';
 
 export interface CheckResult {
@@ -44,16 +45,29 @@ export function createHealthCheck(
   container: Container,
   provider: SmsProvider | undefined,
   providerCacheMs: number,
+  acquireSlot?: () => Promise<Slot>,
 ): () => Promise<HealthReport> {
   let cached: { at: number; result: CheckResult } | undefined;
+  let checking: Promise<CheckResult> | null = null;
 
   async function checkProvider(): Promise<CheckResult> {
     if (!provider) return { status: 'skipped', latencyMs: 0, error: 'no provider configured' };
     if (cached && Date.now() - cached.at < providerCacheMs) return cached.result;
     // The balance call proves the provider answers and the key is accepted (the key never appears in the error text).
-    const result = await timed((signal) => provider.balance('TRANSACTIONAL_SMS', signal), 5_000);
-    cached = { at: Date.now(), result };
-    return result;
+    // One call at a time however many probes ask, in a slot of the account-wide request budget: the provider counts
+    // it against the same limit as the workers' sends.
+    checking ??= timed(async (signal) => {
+      const slot = await acquireSlot?.();
+      return provider.balance('TRANSACTIONAL_SMS', signal, slot?.onWrite);
+    }, 5_000)
+      .then((result) => {
+        cached = { at: Date.now(), result };
+        return result;
+      })
+      .finally(() => {
+        checking = null;
+      });
+    return checking;
   }
 
   return async () => {

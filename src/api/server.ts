@@ -10,8 +10,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import { API_ROUTE_ACCESS } from '../access/api-routes';
 import { installRoutePermissions } from '../access/fastify-access';
 import { registerOtpRoutes } from '../access/fastify-otp-routes';
+import type { OtpSender } from '../access/otp';
 import { dbTokenVerifier } from '../access/tokens';
+import { pacedSlot } from '../delivery/paced-slot';
 import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client';
+import { sendingKeys } from '../sending/keys';
+import { createPacer } from '../sending/pacer';
 import { registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
@@ -76,18 +80,28 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerCampaignRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerWebhookRoutes(app, deps);
+  // Every call this process makes to 2Factor (OTP, the health probe's balance) takes a slot of the account-wide
+  // request budget first, like the workers' sends: the provider counts them against the same limit (an OTP asked
+  // for while a campaign ran at the limit was one request too many in that second, and was refused).
+  const acquireSlot = pacedSlot(
+    createPacer(container.redis, { key: sendingKeys(container.config.QUEUE_PREFIX).pacer, limit: container.config.SMS_RATE_LIMIT, guardMs: container.config.SMS_RATE_GUARD_MS }),
+  );
   if (container.config.TWOFACTOR_API_KEY) {
     // The second factor for unmasked message data: SMS OTP through 2Factor's OTP API.
     const otpClient = createTwoFactorProviderFromConfig(container, { connections: 2 });
     app.addHook('onClose', () => otpClient.close());
-    registerOtpRoutes(app, { prisma: container.prisma, config: container.config, otp: otpClient });
+    const otp: OtpSender = {
+      sendOtp: async (phone, template) => otpClient.sendOtp(phone, template, undefined, (await acquireSlot()).onWrite),
+      verifyOtp: async (session, code) => otpClient.verifyOtp(session, code, undefined, (await acquireSlot()).onWrite),
+    };
+    registerOtpRoutes(app, { prisma: container.prisma, config: container.config, otp });
   }
 
   const queues = openQueues(container, deps.options?.queueNames ?? []);
   app.addHook('onClose', async () => {
     await Promise.all(queues.map((q) => q.close()));
   });
-  registerOpsRoutes(app, deps, queues);
+  registerOpsRoutes(app, deps, queues, acquireSlot);
   if (deps.options?.dashboard ?? true) {
     registerDashboard(app);
     await mountBullBoard(app, queues);

@@ -2,14 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Queue } from 'bullmq';
 import { metricsRegistry, queueDepth, setMessageCounts } from '../../metrics';
+import type { Slot } from '../../delivery/paced-slot';
 import type { ApiDeps } from '../deps';
 import { MESSAGE_STATUSES } from '../deps';
 import { createHealthCheck } from '../health';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
 
-export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps, queues: readonly Queue[]): void {
-  const health = createHealthCheck(deps.container, deps.provider, deps.options?.providerCheckCacheMs ?? 15_000);
+export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps, queues: readonly Queue[], acquireSlot: () => Promise<Slot>): void {
+  const health = createHealthCheck(deps.container, deps.provider, deps.options?.providerCheckCacheMs ?? 15_000, acquireSlot);
 
   app.get('/health', { schema: { tags: ['ops'], summary: 'PostgreSQL, Redis and provider reachability; 503 when one is down' } }, async (_req, reply) => {
     const report = await health();

@@ -87,14 +87,14 @@ export class TwoFactorClient implements SmsProvider {
   }
 
   /** SMS-OTP with a 2Factor-generated code (`AUTOGEN`); returns the session id to verify against. */
-  async sendOtp(phone: string, template?: string, signal?: AbortSignal): Promise<string> {
+  async sendOtp(phone: string, template?: string, signal?: AbortSignal, onWrite?: () => void): Promise<string> {
     const suffix = template ? `/${encodeURIComponent(template)}` : '';
-    const res = await this.getV1('OTP send', `SMS/${encodeURIComponent(toProviderNumber(phone))}/AUTOGEN${suffix}`, signal);
+    const res = await this.getV1('OTP send', `SMS/${encodeURIComponent(toProviderNumber(phone))}/AUTOGEN${suffix}`, signal, onWrite);
     return this.expectSuccess('OTP send', res);
   }
 
-  async verifyOtp(sessionId: string, otp: string, signal?: AbortSignal): Promise<OtpVerification> {
-    const res = await this.getV1('OTP verify', `SMS/VERIFY/${encodeURIComponent(sessionId)}/${encodeURIComponent(otp)}`, signal);
+  async verifyOtp(sessionId: string, otp: string, signal?: AbortSignal, onWrite?: () => void): Promise<OtpVerification> {
+    const res = await this.getV1('OTP verify', `SMS/VERIFY/${encodeURIComponent(sessionId)}/${encodeURIComponent(otp)}`, signal, onWrite);
     const envelope = parseEnvelope(res.body);
     if (envelope?.status === 'Error') {
       // "OTP Mismatch" arrives as HTTP 400; one client saw "OTP MisMatch".
