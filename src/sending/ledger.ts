@@ -145,7 +145,7 @@ export interface OutcomeWriterOptions {
  * caller gets a promise that resolves once its row is durable, so a job is acknowledged only after that.
  */
 export class OutcomeWriter {
-  private pending: { row: OutcomeRow; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private pending: PendingOutcome[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private readonly flushMs: number;
@@ -190,7 +190,7 @@ export class OutcomeWriter {
     if (this.pending.length && !this.timer) this.timer = setTimeout(() => void this.flush(), this.flushMs);
   }
 
-  private async commit(batch: { row: OutcomeRow; resolve: () => void; reject: (e: unknown) => void }[]): Promise<void> {
+  private async commit(batch: PendingOutcome[]): Promise<void> {
     // A PostgreSQL blip must not lose outcomes of requests that were really made: retry for a while.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -200,6 +200,13 @@ export class OutcomeWriter {
         return;
       } catch (err) {
         this.opts.onError?.(err);
+        // A row PostgreSQL refuses (a data exception: a value out of range, not a connection problem) fails on
+        // every retry and took the whole batch with it — other requests' outcomes too. Write those one by one.
+        if (isDataException(err)) {
+          if (batch.length > 1) return this.commitEach(batch);
+          for (const b of batch) b.reject(err);
+          return;
+        }
         if (attempt >= 8) {
           for (const b of batch) b.reject(err);
           return;
@@ -208,6 +215,19 @@ export class OutcomeWriter {
       }
     }
   }
+
+  /** Row by row (each with commit's own retries): only a row PostgreSQL refuses is rejected. */
+  private async commitEach(batch: PendingOutcome[]): Promise<void> {
+    for (const b of batch) await this.commit([b]);
+  }
+}
+
+type PendingOutcome = { row: OutcomeRow; resolve: () => void; reject: (e: unknown) => void };
+
+/** SQLSTATE class 22 (data exception): the statement's data is wrong; retrying the same rows cannot help. */
+function isDataException(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('22');
 }
 
 /** Makes the run's counters equal to the sums over its messages (run rows are small; counts use the index). */

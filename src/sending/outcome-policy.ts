@@ -58,8 +58,11 @@ export function decide(input: PolicyInput, backoff: BackoffOptions = DEFAULT_BAC
         reason: `the request may have reached the provider: ${providerText}`,
       };
     case 'retryable': {
+      // A provider's Retry-After is honoured up to the backoff ceiling: days of it (or a far-future date) would park
+      // the message for good, and overflowed the ledger's delay column, failing the whole batch of outcomes.
+      const retryAfter = Math.min(outcome.retryAfterMs ?? 0, backoff.maxMs);
       if (outcome.throttled) {
-        const delayMs = Math.max(outcome.retryAfterMs ?? 0, 200 + Math.round(800 * input.random));
+        const delayMs = Math.max(retryAfter, 200 + Math.round(800 * input.random));
         return { action: 'retry', outcomeClass: outcome.kind, providerText, delayMs, countAttempt: false, throttled: true };
       }
       if (input.attempts >= input.maxAttempts) {
@@ -70,7 +73,7 @@ export function decide(input: PolicyInput, backoff: BackoffOptions = DEFAULT_BAC
           reason: `gave up after ${input.attempts} attempts: ${providerText}`,
         };
       }
-      const delayMs = Math.max(outcome.retryAfterMs ?? 0, backoffMs(input.attempts, input.random, backoff));
+      const delayMs = Math.max(retryAfter, backoffMs(input.attempts, input.random, backoff));
       return { action: 'retry', outcomeClass: outcome.kind, providerText, delayMs, countAttempt: true, throttled: false };
     }
   }

@@ -13,7 +13,7 @@ import { useTestEnv } from '../../helpers/env';
 import { seedCampaign, statusCounts } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
 import { cancelCampaign } from '../../../src/sending/campaign-control';
-import { claimMessages, writeOutcomes, type ClaimedMessage } from '../../../src/sending/ledger';
+import { OutcomeWriter, claimMessages, writeOutcomes, type ClaimedMessage } from '../../../src/sending/ledger';
 import { startFeeder, type Feeder } from '../../../src/sending/feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from '../../../src/sending/keys';
 
@@ -126,5 +126,25 @@ describe('outcome writer after a cancel or a new claim', () => {
     expect(await writeOutcomes(c.pg, [released])).toBe(0);
     const { rows } = await c.pg.query(`SELECT status::text AS status FROM messages WHERE id = $1`, [claim.id]);
     expect(rows[0]).toEqual({ status: 'sending' });
+  });
+
+  // Within the test's 5 s: not after the ~50 s of retries a connection problem gets.
+  it('a row PostgreSQL refuses fails alone, at once; the other outcomes of its batch are written', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 3 });
+    await startCampaign(c, campaignId);
+    const { rows } = await c.pg.query<{ id: string }>(`SELECT id::text AS id FROM messages WHERE campaign_id = $1 ORDER BY id`, [campaignId]);
+    await c.pg.query(`UPDATE messages SET status = 'queued' WHERE campaign_id = $1`, [campaignId]);
+    const claims = await claimMessages(c.pg, rows.map((r) => r.id));
+    const errors: unknown[] = [];
+    const writer = new OutcomeWriter(c.pg, { onError: (err) => errors.push(err) });
+    const results = await Promise.allSettled(
+      claims.map((m, i) =>
+        writer.write({ id: m.id, attempts: m.attempts, claimedAt: m.claimedAt, status: 'sent', sessionId: `S${i}`, outcomeClass: i === 1 ? 'no-such-class' : 'accepted' }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 2, sending: 1 });
+    expect(errors.length).toBeGreaterThan(0);
   });
 });

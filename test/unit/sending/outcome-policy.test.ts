@@ -1,4 +1,4 @@
-import { backoffMs, decide, type PolicyInput } from '../../../src/sending/outcome-policy';
+import { DEFAULT_BACKOFF, backoffMs, decide, type PolicyInput } from '../../../src/sending/outcome-policy';
 import type { SendOutcome } from '../../../src/provider/outcome';
 
 const input = (outcome: SendOutcome, over: Partial<PolicyInput> = {}): PolicyInput => ({
@@ -40,6 +40,12 @@ describe('outcome policy', () => {
   it('honours Retry-After when longer than the backoff', () => {
     const d = decide(input({ kind: 'retryable', detail: 'x', retryAfterMs: 60_000 }));
     expect(d).toMatchObject({ action: 'retry', delayMs: 60_000, countAttempt: true });
+  });
+
+  it('caps a huge Retry-After at the backoff ceiling (a throttle or an error alike)', () => {
+    const days = 3_000_000_000;
+    expect(decide(input({ kind: 'retryable', detail: '429', throttled: true, retryAfterMs: days }))).toMatchObject({ action: 'retry', delayMs: DEFAULT_BACKOFF.maxMs });
+    expect(decide(input({ kind: 'retryable', detail: '503', retryAfterMs: days }))).toMatchObject({ action: 'retry', delayMs: DEFAULT_BACKOFF.maxMs });
   });
 
   it('re-sends a packed request individually when one recipient is refused', () => {
