@@ -200,11 +200,15 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
           await handBackUnsent(group);
           throw err;
         });
-        await Promise.all(
+        // Settled, not Promise.all: the first failure (Redis at one admission) must not end the job while its
+        // siblings' requests are still in flight — a shutdown would then close the pool under their outcomes.
+        const singles = await Promise.allSettled(
           group.messages.map((m, i) =>
             sendGroup(campaign, { messages: [m], claimedAt: group.claimedAt }, slots.firstAt + i * slots.intervalMs, slots.earliestAt + i * slots.intervalMs),
           ),
         );
+        const failed = singles.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
         return;
       }
     }
