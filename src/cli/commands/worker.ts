@@ -39,22 +39,28 @@ export function registerWorker(program: Command): void {
           c.logger.info({ metricsPort: metrics.port, metricsHost }, 'worker metrics listening');
           process.stderr.write(`bulksms worker metrics on http://${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${metrics.port}/metrics\n`);
         }
-        const worker = await startWorker(c, { concurrency, campaignServices: {}, metrics: metrics !== null }).catch(async (err: unknown) => {
+        // The signal handler goes in before the worker starts: sending begins inside startWorker, before it returns
+        // (campaign services start last), and a SIGTERM then used to end the process with requests in flight.
+        const starting = startWorker(c, { concurrency, campaignServices: {}, metrics: metrics !== null });
+        let stopped!: () => void;
+        const done = new Promise<void>((resolve) => (stopped = resolve));
+        const uninstall = installShutdown(
+          async () => {
+            const worker = await starting.catch(() => null);
+            await worker?.close();
+            await metrics?.close();
+            await c.close();
+            stopped();
+          },
+          c.logger,
+          30_000,
+        );
+        await starting.catch(async (err: unknown) => {
+          uninstall();
           await metrics?.close();
           throw err;
         });
-        await new Promise<void>((resolve) => {
-          installShutdown(
-            async () => {
-              await worker.close();
-              await metrics?.close();
-              await c.close();
-              resolve();
-            },
-            c.logger,
-            30_000,
-          );
-        });
+        await done;
       }),
     );
 }

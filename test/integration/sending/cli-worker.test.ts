@@ -1,5 +1,7 @@
 /** `bulksms worker` as operators run it: sends a campaign through the simulator, drains on SIGTERM, exits 0. */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { useTestEnv } from '../../helpers/env';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
@@ -37,6 +39,53 @@ describe('bulksms worker', () => {
     expect((counts.sent ?? 0) + (counts.delivered ?? 0)).toBe(300);
     expect(deliveryCheck(await t.accepted(), phones)).toEqual({ duplicates: [], missing: [] });
   }, 90_000);
+
+  it('drains on a SIGTERM that arrives while it is still starting (its first request in flight)', async () => {
+    const c = env.container();
+    const { campaignId, listId } = await seedCampaign(c.pg, { recipients: 200 });
+    await startCampaign(c, campaignId);
+    // Many schedules to rebuild at start-up: the worker is still starting (its scheduler syncing them into Redis)
+    // when its sending, which starts first, makes the first request.
+    await c.pg.query(
+      `INSERT INTO campaigns (name, list_id, type, sender, text, status, schedule_at)
+       SELECT 'later-' || g, $1, 'transactional', 'BLKSMS', 'Hi', 'scheduled', now() + interval '30 days' FROM generate_series(1, 1500) g`,
+      [listId],
+    );
+    // A provider that signals the worker as its first request arrives, and answers every request 300 ms later.
+    let child: ReturnType<typeof spawn> | undefined;
+    let signalled = false;
+    let answered = 0;
+    const provider = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (!signalled && child) {
+          signalled = true;
+          child.kill('SIGTERM');
+        }
+        setTimeout(() => {
+          answered++;
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ Status: 'Success', Details: `S${answered}` }));
+        }, 300);
+      });
+    });
+    await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r));
+    try {
+      child = spawn(process.execPath, [BIN, 'worker'], {
+        env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}` },
+        stdio: 'ignore',
+      });
+      const exit = await new Promise<[number | null, string | null]>((resolve) => child!.once('exit', (code, signal) => resolve([code, signal])));
+      expect(signalled).toBe(true);
+      expect(exit).toEqual([0, null]);
+      // Every request it made was answered and recorded: nothing left `sending` for the lease to call unknown.
+      const counts = await statusCounts(c.pg, campaignId);
+      expect(counts.sending ?? 0).toBe(0);
+      expect(counts.sent ?? 0).toBe(answered);
+    } finally {
+      provider.close();
+      await c.pg.query(`DELETE FROM campaigns WHERE name LIKE 'later-%'`);
+    }
+  }, 60_000);
 
   it('rejects a bad --concurrency with exit code 2', async () => {
     const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', 'lots'], { env: { ...process.env, ...env.env }, stdio: 'ignore' });
