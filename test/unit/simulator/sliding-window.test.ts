@@ -36,4 +36,18 @@ describe('SlidingWindow (1 s)', () => {
     for (let i = 0; i < 20_000; i++) w.add(i);
     expect(w.count(20_000)).toBe(999);
   });
+
+  it('judges an event recorded late (out of time order) by the window at its own instant', () => {
+    // Limit 2. Events at 0 and 10, then one at 1600; then one stamped 500 is recorded (its body arrived late).
+    const w = new SlidingWindow();
+    expect([w.tryAdd(0, 2), w.tryAdd(10, 2), w.tryAdd(1600, 2)]).toEqual([true, true, true]);
+    expect(w.tryAdd(500, 2)).toBe(false); // the third in the second ending at 500
+    expect(w.count(500)).toBe(2);
+  });
+
+  it('add() counts an event recorded late in the fullest window that holds it', () => {
+    const w = new SlidingWindow();
+    for (const t of [0, 100, 900, 1600]) w.add(t);
+    expect(w.add(950)).toBe(4); // (−50, 950] holds 0, 100, 900 and 950
+  });
 });
