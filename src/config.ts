@@ -12,19 +12,25 @@ const bool = z
   .regex(/^(true|false|1|0|yes|no)$/i, 'true or false')
   .transform((v) => /^(true|1|yes)$/i.test(v));
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+/** A URL with one of the given schemes: any URL parsed, and a wrong scheme failed later without naming the variable. */
+const urlWithScheme = (...schemes: string[]) =>
+  z
+    .string()
+    .url()
+    .refine((v) => URL.canParse(v) && schemes.includes(new URL(v).protocol.replace(/:$/, '')), `must be a ${schemes.join(':// or ')}:// URL`);
 
 const schema = z.object({
   /** PostgreSQL; `bulksms migrate` creates the database if it is missing. */
-  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/bulksms'),
+  DATABASE_URL: urlWithScheme('postgresql', 'postgres').default('postgresql://postgres@127.0.0.1:5432/bulksms'),
   /** Redis for BullMQ and the shared rate limiter. */
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: urlWithScheme('redis', 'rediss').default('redis://127.0.0.1:6379'),
   /** Prefix of every Redis key, so deployments and test runs can share one Redis. */
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
     .default('bulksms'),
   /** Provider base URL (point it at `bulksms simulator` for demos and tests). */
-  TWOFACTOR_BASE_URL: z.string().url().default('https://2factor.in'),
+  TWOFACTOR_BASE_URL: urlWithScheme('https', 'http').default('https://2factor.in'),
   /** Account API key; never logged, never stored in job data. */
   TWOFACTOR_API_KEY: z.string().min(1).optional(),
   /** Account-wide requests per second, shared by every worker on every host. */

@@ -18,9 +18,17 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
     ['REDIS_URL', 'not a url', /REDIS_URL/],
     ['QUEUE_PREFIX', 'a:b', /QUEUE_PREFIX/],
+    ['REDIS_URL', 'http://127.0.0.1:6379', /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+    ['TWOFACTOR_BASE_URL', 'ftp://x', /TWOFACTOR_BASE_URL: must be a https:\/\/ or http:\/\/ URL/],
+    ['DATABASE_URL', 'mysql://db/bulksms', /DATABASE_URL/],
   ])('rejects %s=%s naming the variable', (name, value, pattern) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(pattern);
+  });
+
+  it('accepts the other schemes of each service', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://u@db/x', REDIS_URL: 'rediss://cache:6380', TWOFACTOR_BASE_URL: 'http://127.0.0.1:4010' });
+    expect([c.DATABASE_URL, c.REDIS_URL, c.TWOFACTOR_BASE_URL]).toEqual(['postgres://u@db/x', 'rediss://cache:6380', 'http://127.0.0.1:4010']);
   });
 
   it('treats empty strings as unset', () => {
