@@ -49,7 +49,9 @@ export function scrubValue(value: unknown, secrets: readonly string[], depth = 0
     return scrubValue(plain, secrets, depth + 1);
   }
   if (Array.isArray(value)) return value.map((v) => scrubValue(v, secrets, depth + 1));
-  if (value instanceof Date || Buffer.isBuffer(value)) return value;
+  if (value instanceof Date) return value;
+  // Bytes are not logged (and pino's path redaction threw on a typed array, losing the whole line).
+  if (ArrayBuffer.isView(value)) return `[${value.constructor.name} ${value.byteLength} bytes]`;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = scrubValue(v, secrets, depth + 1);
   return out;
@@ -75,6 +77,8 @@ export function createLogger(opts: LoggerOptions): Logger {
         const scrubbed = args.map((a) => scrubValue(a, secrets)) as Parameters<typeof method>;
         return method.apply(this, scrubbed);
       },
+      // The finished line once more: a child logger's bindings (`logger.child({...})`) never pass logMethod.
+      streamWrite: (line) => scrubString(line, secrets),
     },
     serializers: { err: (e: unknown) => scrubValue(e, secrets), error: (e: unknown) => scrubValue(e, secrets) },
     base: { pid: process.pid },

@@ -34,6 +34,23 @@ describe('logger redaction of the 2Factor API key', () => {
     expect(text).not.toContain(KEY.slice(0, 18));
   });
 
+  it('scrubs a child logger’s bindings (they bypass the per-call hook)', () => {
+    const out = capture();
+    const log = createLogger({ level: 'info', secrets: [KEY], destination: out.stream });
+    log.child({ url: `https://2factor.in/API/V1/${KEY}/BAL`, note: `key ${KEY}` }).info('child with a URL');
+    expect(out.text()).toContain('child with a URL');
+    expect(out.text()).not.toContain(KEY);
+  });
+
+  it('logs a line holding bytes instead of throwing, without the bytes', () => {
+    const out = capture();
+    const log = createLogger({ level: 'info', secrets: [KEY], destination: out.stream });
+    expect(() => log.info({ body: Buffer.from(`apikey=${KEY}`), err: Object.assign(new Error('boom'), { raw: Buffer.from('x') }) }, 'with bytes')).not.toThrow();
+    expect(out.text()).toContain('with bytes');
+    expect(out.text()).toContain('[Buffer');
+    expect(out.text()).not.toContain(KEY);
+  });
+
   it('scrubs apikey parameters and V1 paths even when the key is not configured', () => {
     const out = capture();
     const log = createLogger({ level: 'debug', destination: out.stream });
