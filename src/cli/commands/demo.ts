@@ -13,9 +13,11 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config';
 import { createContainer } from '../../container';
 import { migrate } from '../../db/migrate';
+import { ValidationError } from '../../errors';
 import { projectPath } from '../../lib/project-path';
 import { writeSampleCsv } from '../../demo/sample-csv';
 import { startSimulatorChild } from '../../simulator/child-process';
+import { parseLatency } from '../../simulator/options';
 import { withErrors } from '../context';
 import { colour } from '../output';
 import { runSend } from '../run-send';
@@ -47,9 +49,13 @@ export function registerDemo(program: Command): void {
     .option('--wait-reports <s>', 'after sending, wait up to this many seconds for the last delivery reports', '5')
     .action(
       withErrors(async (opts: DemoOptions) => {
+        // Checked before anything starts: bad usage is exit 2 naming the option, not a failure half-way.
         const rows = Number(opts.rows);
+        if (!/^\d+$/.test(opts.rows) || rows < 1 || rows > 10_000_000) {
+          throw new ValidationError(`--rows must be a whole number from 1 to 10000000 (got "${opts.rows}")`, 'rows');
+        }
         const waitReportsMs = parseWaitReports(opts.waitReports);
-        const [minLatency, maxLatency] = opts.latency.split('-').map(Number);
+        const [minLatency, maxLatency] = parseLatency(opts.latency);
         execFileSync(process.execPath, [projectPath('scripts', 'ensure-services.js')], { stdio: 'inherit' });
         const base = loadConfig();
         const apiKey = base.TWOFACTOR_API_KEY ?? DEMO_KEY;
@@ -74,7 +80,7 @@ export function registerDemo(program: Command): void {
         try {
           await simulator.configure({
             rate: base.SMS_RATE_LIMIT,
-            latencyMs: [minLatency ?? 100, maxLatency ?? 500],
+            latencyMs: [minLatency, maxLatency],
             dlrDelayMs: DEMO_DLR_DELAY_MS,
             dlrFailRate: 0.02,
           });

@@ -19,4 +19,15 @@ describe('bulksms demo', () => {
     expect(awaiting).toBe(0);
     expect(callbacks).toBe(sent);
   }, 90_000);
+
+  it.each([
+    [['--rows', 'abc'], /--rows/],
+    [['--rows', '-5'], /--rows/],
+    [['--latency', 'abc'], /--latency/],
+  ])('refuses %j with exit 2 naming the option, before starting anything', async (args, message) => {
+    const r = await runCli(['demo', ...args], env.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).not.toMatch(/bulksms demo:/);
+  });
 });
