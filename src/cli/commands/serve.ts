@@ -73,6 +73,10 @@ export function registerServe(program: Command): void {
         const address = await app.listen({ port, host: opts.host });
         container.logger.info({ address, auth: container.config.API_TOKEN ? 'bearer' : 'loopback-only' }, 'bulksms API listening');
         process.stderr.write(`bulksms API listening on ${address} (dashboard ${address}/dashboard/, docs ${address}/docs)\n`);
+        if (!container.config.API_TOKEN) {
+          // A reverse proxy on this host makes every outside caller a loopback one.
+          process.stderr.write('note: without API_TOKEN every request from this host has owner rights; behind a reverse proxy on this host, set API_TOKEN\n');
+        }
         installShutdown(async () => {
           await app.close();
           await container.close();
