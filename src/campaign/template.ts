@@ -15,7 +15,21 @@ export function placeholders(template: string): string[] {
   return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!.trim()))];
 }
 
+/**
+ * The first `{{` or `}}` that is not part of a complete placeholder (`{{ name }`, `{{}}`, `Hi {{name`), with a
+ * little context; null when there is none. Such text used to be sent as it stood, braces and all.
+ */
+export function strayBraces(template: string): string | null {
+  const rest = template.replace(PLACEHOLDER, (all) => ' '.repeat(all.length));
+  const at = rest.search(/\{\{|\}\}/);
+  if (at < 0) return null;
+  return template.slice(Math.max(0, at - 10), at + 12);
+}
+
 export function renderTemplate(template: string, variables: Readonly<Record<string, string>>): RenderResult {
+  // Checked at create; here again so that no stored text can ever send braces.
+  const stray = strayBraces(template);
+  if (stray !== null) return { ok: false, missing: [`an incomplete placeholder near "${stray}"`] };
   const lookup = new Map(Object.entries(variables).map(([k, v]) => [normaliseVariableName(k), v]));
   const missing: string[] = [];
   const text = template.replace(PLACEHOLDER, (_all, name: string) => {

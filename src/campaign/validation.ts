@@ -1,5 +1,6 @@
 /** Field rules for a new campaign (pure): name, type, DLT sender header, content, DLT ids, pack size. */
 import { ValidationError } from '../errors';
+import { strayBraces } from './template';
 
 export type CampaignType = 'transactional' | 'promotional';
 
@@ -65,6 +66,10 @@ export function validateCampaignFields(input: RawCampaignFields, rules: SenderRu
     throw new ValidationError('give exactly one of --text "<body>" or --template <name>', hasText ? 'template' : 'text');
   }
   if (hasText && input.text!.trim() === '') throw new ValidationError('--text: the message text is empty', 'text');
+  const stray = hasText ? strayBraces(input.text!) : null;
+  if (stray !== null) {
+    throw new ValidationError(`--text: "${stray}" has an incomplete placeholder (write {{column}}, with two braces each side)`, 'text');
+  }
   if (hasTemplate && input.template!.trim() === '') throw new ValidationError('--template: the template name is empty', 'template');
   const vars = (input.vars ?? []).map((v) => v.trim());
   if (hasText && vars.length) throw new ValidationError('--var is only used with --template (use {{column}} in --text)', 'vars');

@@ -1,4 +1,5 @@
-import { placeholders, renderTemplate } from '../../../src/campaign/template';
+import { placeholders, renderTemplate, strayBraces } from '../../../src/campaign/template';
+import { validateCampaignFields } from '../../../src/campaign/validation';
 
 describe('renderTemplate', () => {
   it('fills {{column}} from variables, matching names case- and space-insensitively', () => {
@@ -15,5 +16,24 @@ describe('renderTemplate', () => {
   it('leaves text without placeholders alone and lists placeholders once', () => {
     expect(renderTemplate('Plain text {not} a var', {})).toEqual({ ok: true, text: 'Plain text {not} a var' });
     expect(placeholders('{{a}} {{ b }} {{a}}')).toEqual(['a', 'b']);
+  });
+});
+
+describe('incomplete placeholders', () => {
+  it.each(['Hi {{ name }, your order shipped', 'Hi {{}} there', 'Hi {{name}, code {{name}}', 'Total }} due', 'Hi {{name'])(
+    '%j is found, never rendered with its braces',
+    (text) => {
+      expect(strayBraces(text)).not.toBeNull();
+      expect(renderTemplate(text, { name: 'Asha' })).toMatchObject({ ok: false });
+    },
+  );
+
+  it('complete placeholders and single braces are fine', () => {
+    expect(strayBraces('Hi {{name}}, {{ Order ID }} {x} }{')).toBeNull();
+  });
+
+  it('refuses such a --text when the campaign is created', () => {
+    const rules = { transactional: /^[A-Z]{6}$/, promotional: /^\d{6}$/ };
+    expect(() => validateCampaignFields({ name: 'c', type: 'transactional', from: 'ACMEIN', text: 'Hi {{ name }, bye' }, rules)).toThrow(/incomplete placeholder/);
   });
 });
