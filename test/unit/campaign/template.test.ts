@@ -33,7 +33,7 @@ describe('incomplete placeholders', () => {
   });
 
   it('refuses such a --text when the campaign is created', () => {
-    const rules = { transactional: /^[A-Z]{6}$/, promotional: /^\d{6}$/ };
+    const rules = { transactional: '^[A-Za-z]{6}$', promotional: '^[0-9]{6}$' };
     expect(() => validateCampaignFields({ name: 'c', type: 'transactional', from: 'ACMEIN', text: 'Hi {{ name }, bye' }, rules)).toThrow(/incomplete placeholder/);
   });
 });
