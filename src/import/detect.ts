@@ -68,18 +68,31 @@ export interface ColumnMapping {
 
 export type MappingResult = { ok: true; mapping: ColumnMapping } | { ok: false; reason: string };
 
-function findPhone(keys: string[], phoneColumn: string | undefined): number {
-  if (phoneColumn !== undefined) {
-    const wanted = headerKey(phoneColumn);
-    const byName = keys.indexOf(wanted);
-    if (byName !== -1) return byName;
-    // A 1-based column number, for files whose phone header is unhelpful.
-    if (/^\d+$/.test(phoneColumn.trim())) {
-      const index = Number(phoneColumn.trim()) - 1;
-      return index >= 0 && index < keys.length ? index : -1;
-    }
-    return -1;
+/**
+ * The column `--phone-column` names: its header exactly (case-insensitive), else the one header equal to it
+ * ignoring punctuation and spacing, else a 1-based column number. Never a match on an empty key (every Hindi or
+ * Tamil header folds to one: the first column was taken) and never a guess between several (`Contact No` and
+ * `Contact No.`): those are an error naming the candidates.
+ */
+function findNamedPhone(cleaned: string[], keys: string[], phoneColumn: string): number | { ambiguous: number[] } {
+  const wanted = cleanHeader(phoneColumn).toLowerCase();
+  const exact = cleaned.flatMap((h, i) => (h.toLowerCase() === wanted ? [i] : []));
+  if (exact.length === 1) return exact[0]!;
+  if (exact.length > 1) return { ambiguous: exact };
+  const key = headerKey(phoneColumn);
+  const loose = key === '' ? [] : keys.flatMap((k, i) => (k === key ? [i] : []));
+  if (loose.length === 1) return loose[0]!;
+  if (loose.length > 1) return { ambiguous: loose };
+  // A 1-based column number, for files whose phone header is unhelpful.
+  if (/^\d+$/.test(phoneColumn.trim())) {
+    const index = Number(phoneColumn.trim()) - 1;
+    return index >= 0 && index < keys.length ? index : -1;
   }
+  return -1;
+}
+
+/** The phone column by its header, when none was named: the best exact name, else the best partial one. */
+function findPhone(keys: string[]): number {
   let best = -1;
   let bestRank = Infinity;
   keys.forEach((key, i) => {
@@ -97,7 +110,12 @@ function findPhone(keys: string[], phoneColumn: string | undefined): number {
 export function mapColumns(header: readonly string[], phoneColumn?: string): MappingResult {
   const cleaned = header.map(cleanHeader);
   const keys = cleaned.map(headerKey);
-  const phoneIndex = findPhone(keys, phoneColumn);
+  const found = phoneColumn === undefined ? findPhone(keys) : findNamedPhone(cleaned, keys, phoneColumn);
+  if (typeof found !== 'number') {
+    const which = found.ambiguous.map((i) => `${JSON.stringify(cleaned[i])} (column ${i + 1})`).join(', ');
+    return { ok: false, reason: `--phone-column "${phoneColumn}" matches several columns: ${which}; pass the column number` };
+  }
+  const phoneIndex = found;
   if (phoneIndex === -1) {
     const shown = cleaned.map((h) => JSON.stringify(h)).join(', ');
     return {

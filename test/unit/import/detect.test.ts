@@ -40,6 +40,19 @@ describe('mapColumns', () => {
     expect(missing.ok ? '' : missing.reason).toContain('no column "tel"');
   });
 
+  it('finds a --phone-column with a non-Latin header by its own name, not the first such column', () => {
+    const r = mapColumns(['मोबाइल', 'वैकल्पिक मोबाइल', 'नाम'], 'वैकल्पिक मोबाइल');
+    expect(r.ok && r.mapping.phoneIndex).toBe(1);
+    expect(mapColumns(['मोबाइल', 'नाम'], 'फ़ोन').ok).toBe(false);
+  });
+
+  it('prefers the exact header and refuses to guess between headers that differ only in punctuation', () => {
+    const exact = mapColumns(['Contact No', 'Contact No.', 'name'], 'Contact No.');
+    expect(exact.ok && exact.mapping.phoneIndex).toBe(1);
+    const loose = mapColumns(['Contact No', 'Contact-No.', 'name'], 'contact no!');
+    expect(loose.ok ? '' : loose.reason).toMatch(/matches several columns: "Contact No" \(column 1\), "Contact-No\." \(column 2\)/);
+  });
+
   it('explains a missing phone column', () => {
     const r = mapColumns(['name', 'email']);
     expect(r.ok ? '' : r.reason).toBe(
