@@ -129,6 +129,12 @@ export class CsvParser {
         }
         const stop = this.fieldEnd(s, i);
         if (stop === n && !final) return INCOMPLETE;
+        if (stop > i && /[\r\n]/.test(value)) {
+          // A quoted field that ran over a line break and then has text after its "closing" quote: a stray quote
+          // opened it and the next row's quote closed it (`"Ravi⏎9876500003,"Meena"` swallowed Meena's row and
+          // put her number in Ravi's message). Kept literally, it loses a contact; refuse the file instead.
+          throw new CsvSyntaxError('a quoted field runs over a line break and text follows its closing quote (a stray or unclosed quote?)', this.nextLine);
+        }
         value += s.slice(i, stop);
         i = stop;
       } else {

@@ -49,6 +49,11 @@ describe('CsvParser', () => {
     expect(() => parse('a\nb\n"c,d\ne\n', 3)).toThrow('line 3: a quoted field is never closed');
   });
 
+  it('refuses a stray quote that would swallow the next row, naming the line where it opens', () => {
+    const text = 'phone,name\n9876500001,"Asha"\n9876500002,"Ravi\n9876500003,"Meena"\n';
+    for (const step of [1, 5, 1000]) expect(() => parse(text, step)).toThrow(/^line 3: a quoted field runs over a line break and text follows/);
+  });
+
   it('does not buffer more than the record limit for an unclosed quote', () => {
     const p = new CsvParser(',', 100);
     p.push('ok,1\n"open');
