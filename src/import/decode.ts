@@ -38,6 +38,8 @@ export class TextSource {
   encoding: SniffedEncoding = 'ascii';
   bytesRead = 0;
   private decoder: Decoder | null = null;
+  /** Windows-1252 files: the last bytes of the previous chunk (a UTF-8 character may straddle chunks). */
+  private carry1252: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly source: AsyncIterable<Buffer | string>,
@@ -105,11 +107,25 @@ export class TextSource {
     const nul = chunk.indexOf(0);
     if (nul !== -1) throw new DecodeError('binary data (NUL byte) inside the text', offset + nul);
     if (this.encoding === 'ascii' && !isAscii(chunk)) this.settleAscii(chunk, offset);
+    else if (this.encoding === 'windows-1252') this.checkNoUtf8(chunk, offset);
     try {
       return this.decoder!.write(chunk);
     } catch {
       throw new DecodeError('invalid UTF-8: the file mixes UTF-8 with another encoding; save it as UTF-8', offset);
     }
+  }
+
+  /**
+   * A file judged Windows-1252 (from its first non-ASCII bytes) must not turn into UTF-8 further on: decoded as
+   * Windows-1252, a later `राहुल` was stored as `à¤°à¤¾…` and sent so. The last bytes of the previous chunk are
+   * looked at too, so a character split across chunks is seen.
+   */
+  private checkNoUtf8(chunk: Buffer, offset: number): void {
+    const seen = this.carry1252.length ? Buffer.concat([this.carry1252, chunk]) : chunk;
+    if (hasUtf8Multibyte(seen)) {
+      throw new DecodeError('the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8', offset);
+    }
+    this.carry1252 = Buffer.from(seen.subarray(Math.max(0, seen.length - 3)));
   }
 
   /** First non-ASCII bytes of a file that looked like ASCII: choose UTF-8 or Windows-1252 from them. */

@@ -80,6 +80,17 @@ describe('TextSource', () => {
     await expect(decodeAll([head, Buffer.from([0x52, 0xe9, 0x0a])])).rejects.toThrow(/invalid UTF-8/);
   });
 
+  it.each([
+    ['in the sample', [iconv.encode('José\n', 'win1252')]],
+    ['after an ASCII sample', [Buffer.from('a,b\n'.repeat(20000)), iconv.encode('José\n', 'win1252')]],
+  ])('fails when Windows-1252 (%s) is followed by UTF-8 later on, even split across chunks', async (_where, head) => {
+    // The encoding is settled on the first chunks; the UTF-8 comes in later ones, a character cut between two.
+    const padding = Buffer.from('a,b\n'.repeat(30000));
+    const later = Buffer.from('राहुल\n');
+    const decoded = decodeAll([...head, padding, later.subarray(0, 4), later.subarray(4)]);
+    await expect(decoded).rejects.toThrow(/mixes UTF-8/);
+  });
+
   it('fails on a NUL byte after the sample', async () => {
     await expect(decodeAll([Buffer.from('a,b\n'.repeat(20000)), Buffer.from([0x61, 0])])).rejects.toBeInstanceOf(DecodeError);
   });
