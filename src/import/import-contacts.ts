@@ -146,11 +146,19 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     await spool.discard().catch(() => undefined);
     source.destroy();
     const reason = err instanceof Error ? err.message : String(err);
-    // Marked failed while the name is still claimed, so no other import of it sees the row half-way.
-    await markFailed(deps.pg, listId, reason).catch((e: unknown) => deps.logger.error({ err: e, listId }, 'could not mark list failed'));
+    // Marked failed on this connection, while it still holds the name's claim (no other import of the name sees the
+    // row half-way) — not on a second pooled one: ten imports failing at once, each holding a connection and
+    // waiting for another, hung the whole pool. Only if this connection is broken does the pool get asked, after.
+    const marked = await markFailed(client, listId, reason).then(
+      () => true,
+      () => false,
+    );
     // A connection that saw an error mid-transaction is not trusted back into the pool (closing it ends the claim).
     client.release(true);
     client = undefined;
+    if (!marked) {
+      await markFailed(deps.pg, listId, reason).catch((e: unknown) => deps.logger.error({ err: e, listId }, 'could not mark list failed'));
+    }
     deps.logger.warn({ listId, file, reason }, 'contact import failed');
     if (err instanceof AppError) throw err;
     throw new ServiceError(`import of ${file} failed: ${reason}`, { cause: err });

@@ -98,7 +98,7 @@ export async function markReady(client: PoolClient, listId: string, o: ListOutco
 }
 
 /** Also deletes any contacts of the list (none after a rolled-back import; kept for lists failed by hand). */
-export async function markFailed(pg: Pool, listId: string, reason: string): Promise<void> {
+export async function markFailed(pg: Pool | PoolClient, listId: string, reason: string): Promise<void> {
   await pg.query('DELETE FROM contacts WHERE list_id = $1', [listId]);
   await pg.query(
     `UPDATE contact_lists SET status = 'failed', failure_reason = $2, completed_at = now() WHERE id = $1`,

@@ -39,4 +39,15 @@ describe('concurrent imports of one list name', () => {
     const ok = await importContacts(c, Readable.from(['phone\n9876543210\n']), { listName: 'again', fileName: 'ok.csv' });
     expect(ok.accepted).toBe(1);
   });
+
+  it('imports failing all at once, as many as the pool has connections, neither hang nor starve the pool', async () => {
+    const c = env.container();
+    const size = c.pg.options.max ?? 10;
+    const results = await Promise.allSettled(
+      Array.from({ length: size }, (_v, i) => importContacts(c, Readable.from(['phone\n']), { listName: `failing-${i}`, fileName: `${i}.csv` })),
+    );
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 'rejected'));
+    const { rows } = await c.pg.query(`SELECT status::text AS status, count(*)::int AS n FROM contact_lists WHERE name LIKE 'failing-%' GROUP BY status`);
+    expect(rows).toEqual([{ status: 'failed', n: size }]);
+  });
 });
