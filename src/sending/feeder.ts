@@ -184,13 +184,14 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
       }
       // FOR SHARE: the status is read under the campaign row's lock, not from this statement's snapshot — a pause
       // committing mid-statement (it releases `queued` rows, and these are still `pending` to it) would otherwise
-      // leave this move's rows queued under a paused campaign. Pause/cancel lock the row FOR UPDATE; we wait, re-read.
+      // leave this move's rows queued under a paused campaign. SKIP LOCKED: a campaign a control change holds
+      // (pause, cancel, retry: seconds for a big one) moves nothing this pass; waiting stalled every other campaign.
       const moved = await pg.query<{ id: string }>({
         name: 'bulksms-feeder-move',
         text: `UPDATE messages SET status = 'queued', queued_at = now(), updated_at = now()
           WHERE id IN (SELECT id FROM messages
                         WHERE run_id = $1 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-                          AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $3 AND c.status = 'running' FOR SHARE)
+                          AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $3 AND c.status = 'running' FOR SHARE SKIP LOCKED)
                         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
         RETURNING id::text AS id`,
         values: [run.id, n * run.pack, run.campaign_id],

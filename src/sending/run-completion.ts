@@ -14,20 +14,23 @@ export interface CompletedRun {
 export async function completeFinishedRuns(pg: Pool, runIds: readonly string[]): Promise<CompletedRun[]> {
   if (!runIds.length) return [];
   return inTransaction(pg, async (c) => {
-    // Campaign rows first, as every control change takes them (no deadlock), and the checks below in statements
-    // of their own: a statement's snapshot predates a concurrent retry's commit, and re-checking the run row after
-    // waiting for it does not re-run the NOT EXISTS — one UPDATE completed a run whose failed messages a retry
-    // had just made pending (never sent). Under the lock, a retry has either committed or not begun.
-    await c.query(
-      `SELECT id FROM campaigns WHERE id IN (SELECT campaign_id FROM campaign_runs WHERE id = ANY($1::uuid[])) ORDER BY id FOR UPDATE`,
+    // Campaign rows first, as every control change takes them, and the checks below in statements of their own: a
+    // statement's snapshot predates a concurrent retry's commit, and re-checking the run row after waiting for it
+    // does not re-run the NOT EXISTS — one UPDATE completed a run whose failed messages a retry had just made
+    // pending (never sent). Under the lock, a retry has either committed or not begun. SKIP LOCKED: a campaign
+    // someone holds (a control change, the outcome writer's share lock) is checked on a later pass — waiting
+    // deadlocked with the writer, which locks campaigns in row order while holding its message rows.
+    const locked = await c.query<{ id: string }>(
+      `SELECT id FROM campaigns WHERE id IN (SELECT campaign_id FROM campaign_runs WHERE id = ANY($1::uuid[])) ORDER BY id FOR UPDATE SKIP LOCKED`,
       [runIds],
     );
+    if (!locked.rows.length) return [];
     const done = await c.query<CompletedRun>(
       `UPDATE campaign_runs r SET status = 'completed', completed_at = now()
-        WHERE r.id = ANY($1::uuid[]) AND r.status = 'running'
+        WHERE r.id = ANY($1::uuid[]) AND r.campaign_id = ANY($2::uuid[]) AND r.status = 'running'
           AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id AND m.status IN ('pending', 'queued', 'sending'))
       RETURNING r.id AS "runId", r.campaign_id AS "campaignId"`,
-      [runIds],
+      [runIds, locked.rows.map((r) => r.id)],
     );
     if (!done.rows.length) return [];
     await refreshRunCounters(c, done.rows.map((r) => r.runId));

@@ -12,6 +12,7 @@ import { Client } from 'pg';
 import { useTestEnv } from '../../helpers/env';
 import { seedCampaign, statusCounts } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
+import { completeFinishedRuns } from '../../../src/sending/run-completion';
 import { cancelCampaign } from '../../../src/sending/campaign-control';
 import { OutcomeWriter, claimMessages, writeOutcomes, type ClaimedMessage } from '../../../src/sending/ledger';
 import { startFeeder, type Feeder } from '../../../src/sending/feeder';
@@ -146,5 +147,81 @@ describe('outcome writer after a cancel or a new claim', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 2, sending: 1 });
     expect(errors.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the engine’s campaign locks never stall other campaigns or deadlock', () => {
+  async function started(recipients: number): Promise<{ campaignId: string; runId: string; ids: string[] }> {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients });
+    const { runId } = await startCampaign(c, campaignId);
+    const { rows } = await c.pg.query<{ id: string }>(`SELECT id::text AS id FROM messages WHERE run_id = $1 ORDER BY id`, [runId]);
+    return { campaignId, runId, ids: rows.map((r) => r.id) };
+  }
+  async function claim(ids: string[]): Promise<ClaimedMessage[]> {
+    await env.container().pg.query(`UPDATE messages SET status = 'queued' WHERE id = ANY($1::bigint[])`, [ids]);
+    return claimMessages(env.container().pg, ids);
+  }
+
+  it('a feeding pass does not wait for a campaign a control change holds; the others are fed', async () => {
+    const c = env.container();
+    await c.pg.query(`UPDATE campaigns SET status = 'completed' WHERE status = 'running'`); // earlier tests'
+    const queue = new Queue<SendJobData>(SEND_QUEUE, { connection: c.redis, prefix: env.config.QUEUE_PREFIX });
+    const keys = sendingKeys(env.config.QUEUE_PREFIX);
+    const control = new Client({ connectionString: env.config.DATABASE_URL });
+    await control.connect();
+    let feeder: Feeder | undefined;
+    try {
+      feeder = startFeeder(
+        { pg: c.pg, redis: c.redis, queue, logger: c.logger, newClient: () => new Client({ connectionString: env.config.DATABASE_URL }) },
+        { window: 20, batchSize: 5, tickMs: 20, idleTickMs: 600_000, leaseMs: 60_000, staleQueuedMs: 60_000, epochKey: keys.epoch, lockKey: `held:${env.config.QUEUE_PREFIX}` },
+      );
+      expect(await feeder.tick()).toBe(0);
+      const busy = await started(10); // fed first (oldest run)
+      const other = await started(10);
+      await control.query('BEGIN');
+      await control.query(`SELECT id FROM campaigns WHERE id = $1 FOR UPDATE`, [busy.campaignId]); // a long cancel, say
+      await feeder.tick(); // returns while the lock is still held
+      expect((await statusCounts(c.pg, other.campaignId)).queued ?? 0).toBeGreaterThan(0);
+      expect((await statusCounts(c.pg, busy.campaignId)).queued ?? 0).toBe(0);
+    } finally {
+      await control.query('ROLLBACK').catch(() => undefined);
+      await control.end();
+      await feeder?.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+
+  it('run completion and an outcome batch touching two campaigns do not deadlock', async () => {
+    const c = env.container();
+    let a = await started(3000);
+    let b = await started(3000);
+    await c.pg.query('ANALYZE messages');
+    if (a.campaignId > b.campaignId) [a, b] = [b, a]; // completion locks a, then b
+    const [mA, mX] = await claim(a.ids.slice(0, 2));
+    const [mB] = await claim(b.ids.slice(0, 1));
+    // Everything else went out: both runs are drained, only the three claimed messages are in flight.
+    await c.pg.query(`UPDATE messages SET status = 'sent' WHERE status = 'pending'`);
+    const blocker = new Client({ connectionString: env.config.DATABASE_URL });
+    await blocker.connect();
+    try {
+      // Holds mX for a moment: the writer's statement stops between rows, holding b's campaign row FOR SHARE.
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM messages WHERE id = $1 FOR UPDATE`, [mX!.id]);
+      const retryLater = (m: ClaimedMessage) => ({ id: m.id, attempts: m.attempts, claimedAt: m.claimedAt, status: 'pending' as const, delayMs: 500, attemptsDelta: -1 });
+      const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => `error ${e.code}`);
+      const writer = outcome(
+        writeOutcomes(c.pg, [retryLater(mB!), { id: mX!.id, attempts: mX!.attempts, claimedAt: mX!.claimedAt, status: 'sent', sessionId: 'S1' }, retryLater(mA!)]),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const completion = outcome(completeFinishedRuns(c.pg, [a.runId, b.runId]));
+      await new Promise((r) => setTimeout(r, 200));
+      await blocker.query('COMMIT'); // the writer goes on to a's campaign row
+      expect({ writer: await writer, completion: await completion }).toEqual({ writer: 'ok', completion: 'ok' });
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await blocker.end();
+    }
   });
 });
