@@ -89,6 +89,13 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
     const ctx = { deps, db, dest, manifest, opts };
     for (const entry of manifest.files.filter((f) => f.state === 'exported')) {
       await whileRunFinished(ctx, entry.runId, async () => {
+        // Rows changed since the file was written (the run was retried after the interruption): the file no longer
+        // holds them as they are, so they are not deleted — they stay in the database, the file stays listed.
+        const changed = await changedSinceExport(ctx, entry);
+        if (changed) {
+          deps.logger.warn({ runId: entry.runId, file: entry.file, changed }, 'archive: rows changed since this file was exported; not deleted');
+          return;
+        }
         deps.logger.info({ runId: entry.runId, file: entry.file }, 'archive: resuming an interrupted deletion');
         await finishDeletion(ctx, entry, await verifyResumable(ctx, entry));
         result.resumed++;
@@ -195,6 +202,15 @@ async function exportAndVerify(ctx: Ctx, run: ExpiredRun, columns: ManifestFile[
   await saveManifest(dest, ctx.manifest);
   ctx.deps.logger.info({ runId: run.runId, rows: entry.rows, file: key }, 'archive: exported and verified');
   return entry;
+}
+
+async function changedSinceExport(ctx: Ctx, entry: ManifestFile): Promise<number> {
+  if (!entry.minId) return 0;
+  const { rows } = await ctx.db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM messages WHERE run_id = $1 AND id BETWEEN $2::bigint AND $3::bigint AND updated_at > $4::timestamptz',
+    [entry.runId, entry.minId, entry.maxId, entry.exportedAt],
+  );
+  return rows[0]!.n;
 }
 
 /** For an `exported` entry left by a crash: the file must still match, and the DB may hold only a subset. */

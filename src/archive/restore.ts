@@ -43,7 +43,10 @@ export async function restoreArchive(
   const runs = new Set<string>();
   try {
     const current = new Map((await messageColumns(db)).map((c) => [c.name, c.type]));
-    for (const entry of manifest.files) {
+    // Newest file first: a run archived again after it changed (retried after an interrupted archive) has rows in
+    // two files, and rows already present are kept (ON CONFLICT DO NOTHING) — so their latest version must win.
+    const newestFirst = [...manifest.files].sort((a, b) => b.exportedAt.localeCompare(a.exportedAt));
+    for (const entry of newestFirst) {
       const check = await checkFile(dest, entry.file);
       if (check.sha256 !== entry.sha256 || check.rows !== entry.rows) {
         throw new ServiceError(`${entry.file}: SHA-256 or row count differs from the manifest; not restored`);

@@ -6,6 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { archiveExpiredRuns } from '../../../src/archive/archive';
+import { restoreArchive } from '../../../src/archive/restore';
 import { retryCampaign } from '../../../src/sending/campaign-control';
 import { useTestEnv } from '../../helpers/env';
 import { seedRuns } from '../../helpers/archive-fixtures';
@@ -50,7 +51,7 @@ describe('archive and retry of the same run', () => {
 
   it('a run retried after an interrupted deletion keeps its re-queued messages; the archive leaves it alone', async () => {
     const c = env.container();
-    const { runId, campaignId } = await expiredRunWithRetryableFailures();
+    const { runId, campaignId, failed } = await expiredRunWithRetryableFailures();
     const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-archive-retry-'));
     // Interrupted after the first delete batch (20 of 90 rows), as a crash would leave it: manifest `exported`.
     await expect(
@@ -69,5 +70,21 @@ describe('archive and retry of the same run', () => {
     const res = await archiveExpiredRuns(c, { dest: dir });
     expect(res).toMatchObject({ runs: 0, resumed: 0 });
     expect(await counts(runId)).toEqual(afterRetry);
+
+    // The retried messages are sent and the run ends again. The old file says `failed` for them, so the
+    // interrupted deletion is not finished with it; the run is exported afresh to a second file instead.
+    await c.pg.query(`UPDATE messages SET status = 'sent', updated_at = now() WHERE run_id = $1 AND status = 'pending'`, [runId]);
+    await c.pg.query(`UPDATE campaign_runs SET status = 'completed', completed_at = now() - interval '400 days' WHERE id = $1`, [runId]);
+    const again = await archiveExpiredRuns(c, { dest: dir });
+    expect(again).toMatchObject({ resumed: 0, files: 1, rows: 70 });
+    // A restore brings back all 90 rows, the retried ones as they ended (sent), not as the first file has them;
+    // the failures deleted before the retry (never re-queued) as they were.
+    await restoreArchive(c, path.join(dir, 'manifest.json'));
+    const { rows } = await c.pg.query<{ status: string; n: number }>(
+      `SELECT status::text AS status, count(*)::int AS n FROM messages WHERE run_id = $1 AND outcome_class = 'retryable' GROUP BY status ORDER BY status`,
+      [runId],
+    );
+    expect(rows).toEqual([{ status: 'failed', n: failed - requeued }, { status: 'sent', n: requeued }]);
+    expect((await counts(runId)).messages).toBe(90);
   });
 });
