@@ -55,7 +55,11 @@ export function parseAt(value: string, tz: string = DEFAULT_TIMEZONE): Date {
     if (zone.toUpperCase() === 'Z') return new Date(wall);
     const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
-    const offset = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+    const hours = Number(digits.slice(0, 2));
+    const minutes = Number(digits.slice(2));
+    // Real offsets run from −12:00 to +14:00 with minutes below 60: +99:99 was accepted as 4 days off.
+    if (minutes > 59 || hours * 60 + minutes > 14 * 60) throw new ValidationError(`--at: "${zone}" in "${value}" is not a UTC offset`, 'at');
+    const offset = sign * (hours * 60 + minutes) * 60_000;
     return new Date(wall - offset);
   }
   assertTimeZone(tz);

@@ -13,6 +13,15 @@ describe('parseAt', () => {
     expect(parseAt('2026-12-01T10:30:00-0100').toISOString()).toBe('2026-12-01T11:30:00.000Z');
   });
 
+  it.each(['+99:99', '+05:60', '+14:01', '-15:00'])('refuses the impossible UTC offset %s', (offset) => {
+    expect(() => parseAt(`2026-12-01T10:30${offset}`)).toThrow(/is not a UTC offset/);
+  });
+
+  it('accepts the extreme real offsets', () => {
+    expect(parseAt('2026-12-01T10:30+14:00').toISOString()).toBe('2026-11-30T20:30:00.000Z');
+    expect(parseAt('2026-12-01T10:30-12:00').toISOString()).toBe('2026-12-01T22:30:00.000Z');
+  });
+
   it('honours --tz for zone-less input, including DST zones', () => {
     expect(parseAt('2026-07-01T09:00', 'Europe/London').toISOString()).toBe('2026-07-01T08:00:00.000Z');
     expect(parseAt('2026-12-01T09:00', 'Europe/London').toISOString()).toBe('2026-12-01T09:00:00.000Z');
