@@ -15,6 +15,7 @@ import { duplicateVerdicts } from './duplicates';
 import { openCsvTable } from './csv-table';
 import { mapColumns } from './detect';
 import { ImportError } from './import-error';
+import { normalisePhone } from './phone';
 import { resolveLimits, type ImportLimits } from './limits';
 import { beginListTransaction, claimListName, createImportingList, markFailed, markReady } from './list-store';
 import { RejectReport } from './reject-report';
@@ -102,6 +103,14 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     const mapped = mapColumns(header.fields, opts.phoneColumn);
     if (!mapped.ok) throw new ImportError({ file, line: header.line, column: opts.phoneColumn }, mapped.reason);
     const { mapping } = mapped;
+    // A file without a header row, its phone column named by number: the first contact would be taken for the
+    // header and silently lost (and its values become column names).
+    if (normalisePhone((header.fields[mapping.phoneIndex] ?? '').trim(), country).ok) {
+      throw new ImportError(
+        { file, line: header.line, column: mapping.phoneHeader },
+        'the first row looks like data, not a header (its phone column holds a phone number); add a header row',
+      );
+    }
     const anySuppressed = await client.query('SELECT 1 FROM suppressions LIMIT 1');
     writer = await ContactWriter.open(client, listId, mapping.phoneHeader, spool, (anySuppressed.rowCount ?? 0) > 0);
     const mapper = new RowMapper(mapping, country, limits.maxColumns, header.fields.length);

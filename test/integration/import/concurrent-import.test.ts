@@ -1,6 +1,7 @@
 /**
  * Imports of one list name at the same time: exactly one imports, every other is refused with a conflict (HTTP 409,
- * exit 2) — not a raw unique-violation (500), and never by deleting the winner's brand-new list.
+ * exit 2) — not a raw unique-violation (500), and never by deleting the winner's brand-new list. Also what a
+ * failing import leaves (nothing that holds up the pool) and a file whose first row is data, not a header.
  */
 import { Readable } from 'node:stream';
 import { importContacts } from '../../../src/import/import-contacts';
@@ -49,5 +50,13 @@ describe('concurrent imports of one list name', () => {
     expect(results.map((r) => r.status)).toEqual(results.map(() => 'rejected'));
     const { rows } = await c.pg.query(`SELECT status::text AS status, count(*)::int AS n FROM contact_lists WHERE name LIKE 'failing-%' GROUP BY status`);
     expect(rows).toEqual([{ status: 'failed', n: size }]);
+  });
+
+  it('refuses a file without a header row instead of taking its first contact for the header', async () => {
+    const c = env.container();
+    const csv = '9876500001,Asha\n9876500002,Ravi\n';
+    await expect(importContacts(c, Readable.from([csv]), { listName: 'no-header', fileName: 'bare.csv', phoneColumn: '1' })).rejects.toThrow(
+      /line 1.*looks like data, not a header/,
+    );
   });
 });
