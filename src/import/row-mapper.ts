@@ -49,6 +49,8 @@ export class RowMapper {
   private readonly optional: boolean[];
   private readonly width: number;
   private readonly phoneHeaderKey: string;
+  /** Variable names the header gives, so an extra field's name never overwrites one. */
+  private readonly names: Set<string>;
 
   constructor(
     private readonly mapping: ColumnMapping,
@@ -61,6 +63,14 @@ export class RowMapper {
     this.optional = mapping.variables.map((v) => v.optional);
     this.width = headerWidth;
     this.phoneHeaderKey = mapping.phoneHeader.toLowerCase();
+    this.names = new Set(mapping.variables.map((v) => v.name));
+  }
+
+  /** `column_<n>` for an extra field, suffixed when a header column already has that name (`column_4` in the header). */
+  private extraName(index: number): string {
+    let name = `column_${index + 1}`;
+    while (this.names.has(name)) name += '_extra';
+    return name;
   }
 
   map(rec: CsvRecord): MappedRow {
@@ -85,7 +95,7 @@ export class RowMapper {
     // Ragged rows: missing trailing fields are empty; extra non-empty ones are kept as column_<n>.
     for (let i = this.width; i < f.length; i++) {
       const extra = clean(f[i]!);
-      if (extra !== '') json += `${json.length > 1 ? ',' : ''}${copyJson(`column_${i + 1}`)}:${copyJson(extra)}`;
+      if (extra !== '') json += `${json.length > 1 ? ',' : ''}${copyJson(this.extraName(i))}:${copyJson(extra)}`;
     }
     json += '}';
     return { ok: true, row: { phone: phone.e164, raw, variablesCopy: json, line: rec.line, rawRow: rec.raw } };
