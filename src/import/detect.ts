@@ -1,6 +1,6 @@
 /** Detection on the first lines of a file (pure): the delimiter, the phone column, the variable names. */
 import { normaliseVariableName } from '../campaign/template';
-import { CsvParser, type CsvRecord } from './csv-parser';
+import { CsvParser, CsvSyntaxError, type CsvRecord } from './csv-parser';
 
 export const DELIMITERS = [',', ';', '\t', '|'] as const;
 
@@ -19,8 +19,11 @@ export function detectDelimiter(sample: string, complete: boolean): string {
     let records: CsvRecord[];
     try {
       records = new CsvParser(d, Math.max(sample.length, 1)).push(sample, complete);
-    } catch {
-      records = [];
+    } catch (err) {
+      // A syntax error (an unclosed quote) further down does not make the delimiter wrong: judge it on the records
+      // before the error, so the import then reports that error with its line — dropping the candidate made a
+      // `;` file with one bad quote parse as a single `,` column, every variable lost.
+      records = err instanceof CsvSyntaxError ? parseBefore(sample, d, err.line) : [];
     }
     const rows = records.filter((r) => !isBlank(r.fields)).slice(0, 50);
     if (rows.length === 0) continue;
@@ -31,6 +34,16 @@ export function detectDelimiter(sample: string, complete: boolean): string {
     if (!best || compare(score, best.score) > 0) best = { d, score };
   }
   return best && best.score[0] === 1 ? best.d : ',';
+}
+
+/** The complete records of `sample` that start before `line`. */
+function parseBefore(sample: string, delimiter: string, line: number): CsvRecord[] {
+  const head = sample.split(/\r\n|\r|\n/).slice(0, line - 1);
+  try {
+    return new CsvParser(delimiter, Math.max(sample.length, 1)).push(head.length ? `${head.join('\n')}\n` : '', true);
+  } catch {
+    return [];
+  }
 }
 
 function compare(a: readonly number[], b: readonly number[]): number {

@@ -162,7 +162,10 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
       () => true,
       () => false,
     );
-    // A connection that saw an error mid-transaction is not trusted back into the pool (closing it ends the claim).
+    // The claim is given back explicitly: closing the connection ends it too, but only once the server has noticed,
+    // and a retry of the same name right after the failure found it still taken ("is being imported right now").
+    await claim?.release().catch(() => undefined);
+    // A connection that saw an error mid-transaction is not trusted back into the pool.
     client.release(true);
     client = undefined;
     if (!marked) {

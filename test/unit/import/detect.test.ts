@@ -10,6 +10,8 @@ describe('detectDelimiter', () => {
     ['"a,b";c;d\n"x,y";1;2\n', ';'],
     ['phone\n9876543210\n', ','],
     ['name,phone,note\nA,1,"x;y;z"\nB,2,"p;q;r"\n', ','],
+    // An unclosed quote further down does not hide the delimiter (the import then reports the quote's line).
+    ['phone;name\n9876500001;Asha\n9876500002;"Ravi\n9876500003;Meena\n', ';'],
   ])('%j → %j', (sample, delimiter) => {
     expect(detectDelimiter(sample, true)).toBe(delimiter);
   });
