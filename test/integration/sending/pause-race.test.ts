@@ -20,24 +20,36 @@ import { SEND_QUEUE, sendingKeys, type SendJobData } from '../../../src/sending/
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '200' });
 
+/** A feeder (and queue) of the test's own, started while nothing runs: its first pass finds nothing, then it naps. */
+async function idleFeeder(name: string): Promise<{ feeder: Feeder; queue: Queue<SendJobData>; close(): Promise<void> }> {
+  const c = env.container();
+  const queue = new Queue<SendJobData>(SEND_QUEUE, { connection: c.redis, prefix: env.config.QUEUE_PREFIX });
+  const feeder = startFeeder(
+    { pg: c.pg, redis: c.redis, queue, logger: c.logger, newClient: () => new Client({ connectionString: env.config.DATABASE_URL }) },
+    { window: 20, batchSize: 5, tickMs: 20, idleTickMs: 600_000, leaseMs: 60_000, staleQueuedMs: 60_000, epochKey: sendingKeys(env.config.QUEUE_PREFIX).epoch, lockKey: `${name}:${env.config.QUEUE_PREFIX}` },
+  );
+  expect(await feeder.tick()).toBe(0);
+  return {
+    feeder,
+    queue,
+    close: async () => {
+      await feeder.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    },
+  };
+}
+
 describe('feeder racing a status change', () => {
   it.each([
     ['paused', `UPDATE messages SET status = 'pending', queued_at = NULL WHERE campaign_id = $1 AND status = 'queued'`],
     ['cancelled', `UPDATE messages SET status = 'cancelled' WHERE campaign_id = $1 AND status IN ('pending', 'queued')`],
   ])('a campaign %s while a pass runs gets nothing queued by that pass', async (next, release) => {
     const c = env.container();
-    const queue = new Queue<SendJobData>(SEND_QUEUE, { connection: c.redis, prefix: env.config.QUEUE_PREFIX });
-    const keys = sendingKeys(env.config.QUEUE_PREFIX);
+    const { feeder, queue, close } = await idleFeeder(`pause-race-${next}`);
     const control = new Client({ connectionString: env.config.DATABASE_URL });
     await control.connect();
-    let feeder: Feeder | undefined;
     try {
-      // Started first, with nothing running: its own first pass finds nothing and it naps far past this test.
-      feeder = startFeeder(
-        { pg: c.pg, redis: c.redis, queue, logger: c.logger, newClient: () => new Client({ connectionString: env.config.DATABASE_URL }) },
-        { window: 20, batchSize: 5, tickMs: 20, idleTickMs: 600_000, leaseMs: 60_000, staleQueuedMs: 60_000, epochKey: keys.epoch, lockKey: `pause-race-${next}:${env.config.QUEUE_PREFIX}` },
-      );
-      expect(await feeder.tick()).toBe(0);
       const { campaignId } = await seedCampaign(c.pg, { recipients: 50 });
       await startCampaign(c, campaignId);
 
@@ -58,9 +70,7 @@ describe('feeder racing a status change', () => {
     } finally {
       await control.query('ROLLBACK').catch(() => undefined);
       await control.end();
-      await feeder?.close();
-      await queue.obliterate({ force: true });
-      await queue.close();
+      await close();
     }
   });
 });
@@ -166,17 +176,10 @@ describe('the engine’s campaign locks never stall other campaigns or deadlock'
   it('a feeding pass does not wait for a campaign a control change holds; the others are fed', async () => {
     const c = env.container();
     await c.pg.query(`UPDATE campaigns SET status = 'completed' WHERE status = 'running'`); // earlier tests'
-    const queue = new Queue<SendJobData>(SEND_QUEUE, { connection: c.redis, prefix: env.config.QUEUE_PREFIX });
-    const keys = sendingKeys(env.config.QUEUE_PREFIX);
+    const { feeder, close } = await idleFeeder('held');
     const control = new Client({ connectionString: env.config.DATABASE_URL });
     await control.connect();
-    let feeder: Feeder | undefined;
     try {
-      feeder = startFeeder(
-        { pg: c.pg, redis: c.redis, queue, logger: c.logger, newClient: () => new Client({ connectionString: env.config.DATABASE_URL }) },
-        { window: 20, batchSize: 5, tickMs: 20, idleTickMs: 600_000, leaseMs: 60_000, staleQueuedMs: 60_000, epochKey: keys.epoch, lockKey: `held:${env.config.QUEUE_PREFIX}` },
-      );
-      expect(await feeder.tick()).toBe(0);
       const busy = await started(10); // fed first (oldest run)
       const other = await started(10);
       await control.query('BEGIN');
@@ -187,9 +190,7 @@ describe('the engine’s campaign locks never stall other campaigns or deadlock'
     } finally {
       await control.query('ROLLBACK').catch(() => undefined);
       await control.end();
-      await feeder?.close();
-      await queue.obliterate({ force: true });
-      await queue.close();
+      await close();
     }
   });
 
