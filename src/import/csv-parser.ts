@@ -87,7 +87,10 @@ export class CsvParser {
       pos = next;
     }
     this.buf = pos < n ? s.slice(pos) : '';
-    if (this.buf.length > this.maxRecordChars) throw this.tooLarge(this.nextLine);
+    // A CR kept back because its LF may start the next chunk is a terminator, not part of the record: counted, a
+    // record of exactly the limit failed the whole file whenever a chunk happened to end between CR and LF.
+    const pending = this.buf.length - (this.buf.endsWith('\r') ? 1 : 0);
+    if (pending > this.maxRecordChars) throw this.tooLarge(this.nextLine);
     if (final && this.buf.length) {
       throw new CsvSyntaxError('a quoted field is never closed (missing closing quote)', this.nextLine);
     }

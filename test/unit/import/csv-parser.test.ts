@@ -63,6 +63,13 @@ describe('CsvParser', () => {
     }).toThrow('line 2: record longer than the limit of 100 characters');
   });
 
+  it('accepts a record of exactly the limit whichever chunk its CR LF is split across', () => {
+    const text = 'abcd,efgh\r\nij\r\n'; // the first record is 9 characters
+    for (const step of [1, 2, 5, 10, 11, 12]) expect(simple(parse(text, step, ',', 9))).toEqual([[1, ['abcd', 'efgh']], [2, ['ij']]]);
+    const quoted = '"ab,c",defg\r\nij\r\n'; // 11 characters with its quotes
+    for (const step of [1, 11, 12, 13]) expect(simple(parse(quoted, step, ',', 11))).toEqual([[1, ['ab,c', 'defg']], [2, ['ij']]]);
+  });
+
   it('rejects an overlong unquoted line too', () => {
     expect(() => parse(`a\n${'x'.repeat(200)}\n`, 50, ',', 100)).toThrow('line 2: record longer than the limit');
   });
