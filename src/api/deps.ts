@@ -51,7 +51,7 @@ export interface ApiServices {
     deps: Container,
     campaignId: string,
     opts: { includeUnknown: boolean },
-  ): Promise<{ campaignId: string; requeued: number }>;
+  ): Promise<{ campaignId: string; requeued: number; archiving: number }>;
   getCampaignStatus(deps: Container, campaignId: string): Promise<CampaignStatusResult>;
   /** Applies one delivery-report callback (form fields as posted by the provider). */
   applyDeliveryCallback(deps: Container, fields: Record<string, string>): Promise<unknown>;

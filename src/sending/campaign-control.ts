@@ -216,8 +216,8 @@ export async function retryCampaign(
   deps: ControlDeps,
   campaignId: string,
   opts: { includeUnknown?: boolean; now?: Date } = {},
-): Promise<{ campaignId: string; requeued: number }> {
-  const { requeued, status } = await inTransaction(deps.pg, async (c) => {
+): Promise<{ campaignId: string; requeued: number; archiving: number }> {
+  const { requeued, status, archiving } = await inTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'cancelled' || campaign.status === 'draft') {
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status}: nothing to retry`);
@@ -230,6 +230,12 @@ export async function retryCampaign(
       [campaignId, opts.includeUnknown === true],
     );
     const runIds = [...new Set(res.rows.map((r) => r.run_id))];
+    // Runs an archive is exporting and deleting right now were left out (their rows are in its file): say how many,
+    // rather than a silent `requeued` that misses them. (Free runs' shared locks are already held: they pass.)
+    const busy = await c.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM campaign_runs WHERE campaign_id = $1 AND NOT ${runNotBeingArchived('id')}`,
+      [campaignId],
+    );
     let next = campaign.status;
     if (runIds.length) {
       const paused = campaign.status === 'paused';
@@ -247,10 +253,10 @@ export async function retryCampaign(
         );
       }
     }
-    return { requeued: res.rowCount ?? 0, status: next, runIds };
+    return { requeued: res.rowCount ?? 0, status: next, runIds, archiving: busy.rows[0]!.n };
   });
   if (requeued) await announce(deps, campaignId, status);
-  return { campaignId, requeued };
+  return { campaignId, requeued, archiving };
 }
 
 export interface RunStatusView extends MessageCounts {

@@ -101,7 +101,10 @@ export function registerCampaignControl(program: Command): void {
       withContainer(async (c, id: string, opts: OutputOptions & { includeUnknown?: boolean }) => {
         const result = await retryCampaign(c, id, { includeUnknown: opts.includeUnknown === true });
         await auditCliAction(c, 'campaign.retry', id, { requeued: result.requeued, includeUnknown: opts.includeUnknown === true });
-        printResult(opts, result, () => `campaign ${result.campaignId}: ${result.requeued} message(s) re-queued`);
+        printResult(opts, result, () =>
+          `campaign ${result.campaignId}: ${result.requeued} message(s) re-queued` +
+          (result.archiving ? `; ${result.archiving} run(s) being archived right now were left out (retry again once the archive is done)` : ''),
+        );
       }),
     );
 }

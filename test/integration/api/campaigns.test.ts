@@ -67,8 +67,8 @@ describe('campaign routes', () => {
     const bare = await http('POST', `${api.url}/api/campaigns/${campaignId}/pause`);
     expect(bare.status).toBe(200);
     expect((await post('resume')).json()).toMatchObject({ status: 'running' });
-    expect((await post('retry')).json()).toEqual({ campaignId, requeued: 1 });
-    expect((await post('retry', { includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1 });
+    expect((await post('retry')).json()).toEqual({ campaignId, requeued: 1, archiving: 0 });
+    expect((await post('retry', { includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, archiving: 0 });
     expect((await post('cancel')).json()).toMatchObject({ status: 'cancelled' });
   });
 

@@ -41,7 +41,11 @@ describe('archive and retry of the same run', () => {
     const res = await archiveExpiredRuns(c, {
       dest: dir,
       onStage: async (stage) => {
-        if (stage === 'exported') retried = (await retryCampaign(c, campaignId)).requeued;
+        if (stage === 'exported') {
+          const r = await retryCampaign(c, campaignId);
+          retried = r.requeued;
+          expect(r.archiving).toBe(1); // said, not silent
+        }
       },
     });
     expect(retried).toBe(0);
