@@ -12,10 +12,8 @@ import { installRoutePermissions } from '../access/fastify-access';
 import { registerOtpRoutes } from '../access/fastify-otp-routes';
 import type { OtpSender } from '../access/otp';
 import { dbTokenVerifier } from '../access/tokens';
-import { pacedSlot } from '../delivery/paced-slot';
+import { accountSlots } from '../delivery/paced-slot';
 import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client';
-import { sendingKeys } from '../sending/keys';
-import { createPacer } from '../sending/pacer';
 import { registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
@@ -83,9 +81,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   // Every call this process makes to 2Factor (OTP, the health probe's balance) takes a slot of the account-wide
   // request budget first, like the workers' sends: the provider counts them against the same limit (an OTP asked
   // for while a campaign ran at the limit was one request too many in that second, and was refused).
-  const acquireSlot = pacedSlot(
-    createPacer(container.redis, { key: sendingKeys(container.config.QUEUE_PREFIX).pacer, limit: container.config.SMS_RATE_LIMIT, guardMs: container.config.SMS_RATE_GUARD_MS }),
-  );
+  const acquireSlot = accountSlots(container);
   if (container.config.TWOFACTOR_API_KEY) {
     // The second factor for unmasked message data: SMS OTP through 2Factor's OTP API.
     const otpClient = createTwoFactorProviderFromConfig(container, { connections: 2 });

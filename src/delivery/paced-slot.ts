@@ -2,7 +2,9 @@
  * Adapts the sending engine's account-wide pacer to the `acquireSlot()` the delivery-report poller and the
  * balance checks need: wait for a spaced slot, then for admission into the fleet-wide sliding window.
  */
-import { sleepUntil, type Admission } from '../sending/pacer';
+import type { Container } from '../container';
+import { sendingKeys } from '../sending/keys';
+import { createPacer, sleepUntil, type Admission } from '../sending/pacer';
 
 export interface SlotReserver {
   reserve(n: number): Promise<{ firstAt: number }>;
@@ -49,4 +51,13 @@ export function pacedSlot(pacer: SlotReserver): () => Promise<Slot> {
       },
     };
   };
+}
+
+/**
+ * Slots of the account-wide budget for a process's own few provider calls (the API's OTP and health probe, a
+ * one-shot balance check): the same pacer state as the workers', from the configured limit.
+ */
+export function accountSlots(deps: Pick<Container, 'redis' | 'config'>): () => Promise<Slot> {
+  const { config } = deps;
+  return pacedSlot(createPacer(deps.redis, { key: sendingKeys(config.QUEUE_PREFIX).pacer, limit: config.SMS_RATE_LIMIT, guardMs: config.SMS_RATE_GUARD_MS }));
 }

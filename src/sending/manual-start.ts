@@ -9,13 +9,11 @@
  */
 import type { Container } from '../container';
 import { BalanceUnavailableError, measureCredits } from '../campaign/credit-check';
-import { pacedBalance, pacedSlot } from '../delivery/paced-slot';
+import { accountSlots, pacedBalance } from '../delivery/paced-slot';
 import { ConflictError, ServiceError, ValidationError } from '../errors';
 import type { SmsProvider } from '../provider/sms-provider';
 import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client';
 import { STARTABLE_STATUSES, readCampaignStatus, startCampaign } from './campaign-control';
-import { sendingKeys } from './keys';
-import { createPacer } from './pacer';
 
 export type BalanceSource = Pick<SmsProvider, 'balance'>;
 export type ManualStartDeps = Pick<Container, 'pg' | 'redis' | 'config' | 'prisma' | 'logger'>;
@@ -83,6 +81,5 @@ function configuredProvider(deps: ManualStartDeps, campaignId: string): SmsProvi
 
 /** The lookup spends one slot of the account-wide request budget, like every other call to the provider. */
 function budgetedBalance(deps: ManualStartDeps, provider: BalanceSource): BalanceSource {
-  const pacer = createPacer(deps.redis, { key: sendingKeys(deps.config.QUEUE_PREFIX).pacer, limit: deps.config.SMS_RATE_LIMIT, guardMs: deps.config.SMS_RATE_GUARD_MS });
-  return pacedBalance(pacedSlot(pacer), provider);
+  return pacedBalance(accountSlots(deps), provider);
 }
