@@ -25,11 +25,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const isWindowPause = (reason: string | null): boolean => reason?.startsWith(WINDOW_PAUSE_PREFIX) ?? false;
 
-async function pauseReasonOf(c: PoolClient, campaignId: string): Promise<string | null> {
-  const { rows } = await c.query<{ pause_reason: string | null }>(`SELECT pause_reason FROM campaigns WHERE id = $1`, [campaignId]);
-  return rows[0]?.pause_reason ?? null;
-}
-
 function assertCampaignId(campaignId: string): void {
   if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');
 }
@@ -45,10 +40,11 @@ export async function readCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaign
   return rows[0].status;
 }
 
-async function lockCampaign(c: PoolClient, campaignId: string): Promise<CampaignRow> {
+async function lockCampaign(c: PoolClient, campaignId: string): Promise<CampaignRow & { pause_reason: string | null }> {
   assertCampaignId(campaignId);
-  const { rows } = await c.query<CampaignRow>(
-    `SELECT id, status::text AS status, type::text AS type, list_id, text, template_name, template_vars FROM campaigns WHERE id = $1 FOR UPDATE`,
+  const { rows } = await c.query<CampaignRow & { pause_reason: string | null }>(
+    `SELECT id, status::text AS status, type::text AS type, list_id, text, template_name, template_vars, pause_reason
+       FROM campaigns WHERE id = $1 FOR UPDATE`,
     [campaignId],
   );
   if (!rows[0]) throw new NotFoundError(`campaign ${campaignId} not found`);
@@ -155,7 +151,7 @@ export async function resumeCampaign(
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'running') return 'running';
     if (campaign.status !== 'paused') throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be resumed`);
-    if (opts.onlyIfWindowPause && !isWindowPause(await pauseReasonOf(c, campaignId))) return 'paused';
+    if (opts.onlyIfWindowPause && !isWindowPause(campaign.pause_reason)) return 'paused';
     const windowReason = windowPauseReason(campaign.type, opts.now ?? new Date());
     if (windowReason) {
       await c.query(`UPDATE campaign_runs SET pause_reason = $2 WHERE campaign_id = $1 AND status = 'paused'`, [campaignId, windowReason]);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import { ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
+import { findNul } from '../reject-nul';
 import { guardUpload } from '../upload-stream';
 import { recordImport } from '../../metrics-instrument';
 import { errorResponses } from './schemas';
@@ -122,9 +123,9 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, maxUploa
 function validateFields(fields: Partial<Record<TextField, string>>): { listName: string; phoneColumn?: string; country?: string } {
   const name = fields.name;
   if (!name) throw new ValidationError('field "name" (the list name) is required and must come before "file"', 'name');
-  for (const field of TEXT_FIELDS) {
-    if (fields[field]?.includes('\u0000')) throw new ValidationError(`field "${field}" contains a NUL character (U+0000)`, field);
-  }
+  // Multipart fields are not in req.body, so the API's NUL guard (reject-nul.ts) does not see them.
+  const nul = findNul(fields);
+  if (nul) throw new ValidationError(`field "${nul}" contains a NUL character (U+0000)`, nul);
   if (name.length > 200) throw new ValidationError('field "name" must be at most 200 characters', 'name');
   const country = fields.country?.toUpperCase();
   if (country !== undefined && country !== '' && !/^[A-Z]{2}$/.test(country)) {
