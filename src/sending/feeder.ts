@@ -12,6 +12,7 @@ import type { Queue } from 'bullmq';
 import type { Client, Pool } from 'pg';
 import type { Logger } from '../logger';
 import type { Redis } from '../db/redis';
+import { compareIds } from './ids';
 import { batchJobId, type SendJobData } from './keys';
 import { expireStaleSending, requeueAllQueued, requeueStaleQueued } from './recovery';
 import { completeFinishedRuns } from './run-completion';
@@ -34,14 +35,6 @@ export interface FeederOptions {
   staleQueuedMs: number;
   epochKey: string;
   lockKey: string;
-}
-
-/**
- * Numeric order of bigint ids in their decimal text (no sign, no leading zeros): shorter is smaller, equal
- * lengths compare as strings. A `BigInt()` pair per comparison cost ~10 ms of event loop per 4,000-id feed.
- */
-export function compareIds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 interface RunRow {

@@ -4,6 +4,7 @@
  * message twice: that condition, not Redis, is what prevents duplicate sends.
  */
 import type { Pool, PoolClient } from 'pg';
+import { compareIds } from './ids';
 
 /**
  * SQL condition: the message belongs to the campaign whose id is the given parameter, found through its runs.
@@ -56,7 +57,7 @@ export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<C
   RETURNING m.id::text AS id, m.status::text AS status, m.phone, m.text, m.vars, m.attempts, ${CLAIM_TOKEN_SQL('m')}::text AS "claimedAt"`,
     values: [ids],
   });
-  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  return rows.sort((a, b) => compareIds(a.id, b.id));
 }
 
 /** What a finished (or abandoned) attempt turns a `sending` message into. */

@@ -1,4 +1,4 @@
-import { compareIds } from '../../../src/sending/feeder';
+import { compareIds } from '../../../src/sending/ids';
 
 describe('compareIds (numeric order of bigint ids as text)', () => {
   it('orders like BigInt for random ids of mixed lengths, including across digit-count boundaries', () => {
