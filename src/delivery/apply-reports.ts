@@ -8,7 +8,7 @@
  * status counts are derived from messages).
  */
 import type { Container } from '../container';
-import { samePhone, type DeliveryState } from './status-map';
+import { samePhone, type DeliveryState } from '../provider/twofactor/delivery-status';
 
 export interface SessionMessage {
   id: string;

@@ -19,7 +19,7 @@
  */
 import type { Container } from '../container';
 import { applyPairs, type ApplySummary, type ResultEntry, type SessionMessage } from './apply-reports';
-import { samePhone } from './status-map';
+import { samePhone } from '../provider/twofactor/delivery-status';
 
 /** Reports for sessions still unknown after this long are dropped (the session id was never recorded). */
 export const EARLY_REPORT_TTL_MS = 6 * 3_600_000;

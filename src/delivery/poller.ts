@@ -68,7 +68,7 @@ const CLAIM_SQL = `
 const toResult = (e: DeliveryReportEntry): ResultEntry => ({
   phone: e.phone,
   state: e.state,
-  reason: e.state === 'failed' ? [e.statusDesc, e.errorId && e.errorId !== '0' ? `#${e.errorId}` : ''].filter(Boolean).join(' ') : null,
+  reason: e.reason,
   dltReject: e.dltReject,
 });
 

@@ -9,7 +9,7 @@ import type { Container } from '../container';
 import { ValidationError } from '../errors';
 import { applyResults, loadOpenMessages } from './apply-reports';
 import { applyParkedReports, parkReport, sessionKnown } from './early-reports';
-import { mapDeliveryStatus, type DeliveryState } from './status-map';
+import { mapDeliveryStatus, type DeliveryState } from '../provider/twofactor/delivery-status';
 
 export type DeliveryCallbackForm = Readonly<Record<string, string | string[] | undefined>>;
 

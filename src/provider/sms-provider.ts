@@ -26,6 +26,8 @@ export interface DeliveryReportEntry {
   /** delivered / failed (final) or pending (not final yet). */
   state: 'delivered' | 'failed' | 'pending';
   statusDesc: string;
+  /** Failure reason to store (null unless failed). */
+  reason: string | null;
   statusId?: string;
   errorId?: string;
   /** True for DLT-CNT-REJECT: a template/sender problem that usually hits every message of the campaign. */

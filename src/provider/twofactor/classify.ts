@@ -17,16 +17,18 @@ export function classifyTransportFailure(f: TransportFailure): FailureOutcome {
 export function classifySendResponse(res: HttpResponse, now = Date.now()): SendOutcome {
   const envelope = parseEnvelope(res.body);
   const httpStatus = res.status;
+  // Status Success is judged whatever the HTTP code (reference §8), before the 429 below: a throttle code on an
+  // accepted send would have had it sent again.
+  if (envelope?.status === 'Success') {
+    const sessionId = envelope.details.trim();
+    return sessionId ? { kind: 'accepted', sessionId } : { kind: 'ambiguous', detail: 'Status Success without a session id', httpStatus };
+  }
   if (httpStatus === 429) {
     const detail = envelope?.details || 'HTTP 429 Too Many Requests';
     const wait = retryAfterMs(res.headers['retry-after'], now);
     return { kind: 'retryable', throttled: true, detail, httpStatus, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
   }
   if (envelope) {
-    if (envelope.status === 'Success') {
-      if (envelope.details.trim() !== '') return { kind: 'accepted', sessionId: envelope.details.trim() };
-      return { kind: 'ambiguous', detail: 'Status Success without a session id', httpStatus };
-    }
     if (envelope.status === 'Error') {
       const c = classifyDetails(envelope.details);
       const detail = envelope.details || 'Status Error without Details';

@@ -1,13 +1,12 @@
 /**
  * RPT/TSMS delivery report (XML `<smsLog>`, one `<sms>` per recipient) → DeliveryReport. Pure.
- * Status words from reference §5: DELIVERED and DLT-CNT-REJECT are observed; the other final/pending words
- * are handled by other clients but unproven, and an empty status means "operator report not in yet".
+ * Status words are judged by the same mapper as pushed reports (./delivery-status.ts): with a list of its own,
+ * this path left `DELIVRD`, `UNDELIV` and `REJECTD` pending for good while the webhook finished them.
+ * An empty status means "operator report not in yet".
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { DeliveryReport, DeliveryReportEntry } from '../sms-provider';
-
-const FAILED = new Set(['FAILED', 'REJECTED', 'UNDELIVERED', 'UNDELIVERABLE', 'EXPIRED', 'DELETED', 'DLT-CNT-REJECT']);
-const PENDING = new Set(['', 'PENDING', 'QUEUED', 'ACCEPTED', 'ACCEPTD', 'SENT', 'SUBMITTED']);
+import { mapDeliveryStatus } from './delivery-status';
 
 const parser = new XMLParser({
   ignoreAttributes: true,
@@ -16,15 +15,6 @@ const parser = new XMLParser({
   trimValues: true,
   isArray: (name) => name === 'sms',
 });
-
-export function deliveryState(statusDesc: string, errorId?: string): DeliveryReportEntry['state'] {
-  const word = statusDesc.trim().toUpperCase();
-  if (word === 'DELIVERED') return 'delivered';
-  if (FAILED.has(word)) return 'failed';
-  if (PENDING.has(word)) return 'pending';
-  // An unknown word: trust a non-zero error id (as GRCCAB does), otherwise keep polling.
-  return errorId && errorId !== '0' && errorId.toUpperCase() !== 'NA' ? 'failed' : 'pending';
-}
 
 /** 2Factor writes numbers as `91XXXXXXXXXX` (sometimes bare 10 digits); the product stores E.164. */
 export function toE164(smsTo: string): string {
@@ -47,18 +37,27 @@ function toEntry(sms: unknown): DeliveryReportEntry {
   const statusDesc = text(status.statusDesc).trim();
   const statusId = text(status.statusId);
   const errorId = text(error.errorId);
+  const mapped = mapDeliveryStatus({ status: statusDesc, statusId, errorId });
   const entry: DeliveryReportEntry = {
     phone: toE164(text(meta.smsTo)),
-    state: deliveryState(statusDesc, errorId),
+    state: mapped.state,
     statusDesc,
-    dltReject: statusDesc.toUpperCase() === 'DLT-CNT-REJECT',
+    reason: mapped.reason,
+    dltReject: mapped.dltReject,
   };
   if (statusId) entry.statusId = statusId;
   if (errorId) entry.errorId = errorId;
   return entry;
 }
 
-export function parseDeliveryReport(xml: string): DeliveryReport {
+/**
+ * A bare `&` (a message text like "T&C apply" written into `<msg>` unescaped) made the whole report unreadable
+ * until it aged out; it can only mean a literal ampersand, so it is escaped before parsing. Entities stay as they are.
+ */
+const BARE_AMPERSAND = /&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/g;
+
+export function parseDeliveryReport(raw: string): DeliveryReport {
+  const xml = raw.replace(BARE_AMPERSAND, '&amp;');
   if (XMLValidator.validate(xml) !== true) return { found: false, detail: 'delivery report is not well-formed XML' };
   const doc = asNode(parser.parse(xml));
   if (!('smsLog' in doc)) return { found: false, detail: 'delivery report has no <smsLog> element' };

@@ -20,8 +20,8 @@ function scriptedProvider(script: Record<string, DeliveryReport[]>, budget: { gr
   return { provider, calls };
 }
 
-const pending = (phone: string): DeliveryReport => ({ found: true, entries: [{ phone, state: 'pending', statusDesc: 'PENDING', dltReject: false }] });
-const delivered = (phone: string): DeliveryReport => ({ found: true, entries: [{ phone, state: 'delivered', statusDesc: 'DELIVERED', statusId: '5', errorId: '0', dltReject: false }] });
+const pending = (phone: string): DeliveryReport => ({ found: true, entries: [{ phone, state: 'pending', statusDesc: 'PENDING', reason: null, dltReject: false }] });
+const delivered = (phone: string): DeliveryReport => ({ found: true, entries: [{ phone, state: 'delivered', statusDesc: 'DELIVERED', reason: null, statusId: '5', errorId: '0', dltReject: false }] });
 const notReady: DeliveryReport = { found: false, detail: 'logStatus Invalid' };
 
 describe('delivery report poller', () => {
@@ -41,12 +41,12 @@ describe('delivery report poller', () => {
     const { provider, calls } = scriptedProvider(
       {
         S1: [notReady, pending('919876500001'), delivered('919876500001')],
-        S2: [{ found: true, entries: [{ phone: '919876500002', state: 'failed', statusDesc: 'UNDELIVERED', errorId: '1', dltReject: false }] }],
+        S2: [{ found: true, entries: [{ phone: '919876500002', state: 'failed', statusDesc: 'UNDELIVERED', reason: 'UNDELIVERED #1', errorId: '1', dltReject: false }] }],
         S3: [{
           found: true,
           entries: [
-            { phone: '919876500003', state: 'failed', statusDesc: 'DLT-CNT-REJECT', dltReject: true },
-            { phone: '919876500004', state: 'failed', statusDesc: 'DLT-CNT-REJECT', dltReject: true },
+            { phone: '919876500003', state: 'failed', statusDesc: 'DLT-CNT-REJECT', reason: 'DLT-CNT-REJECT', dltReject: true },
+            { phone: '919876500004', state: 'failed', statusDesc: 'DLT-CNT-REJECT', reason: 'DLT-CNT-REJECT', dltReject: true },
           ],
         }],
         OLD: [delivered('919876500005')],

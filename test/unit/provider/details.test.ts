@@ -52,6 +52,10 @@ describe('classifySendResponse judges the body, not the HTTP code', () => {
     ['503 empty', res(503, ''), { kind: 'ambiguous' }],
     ['429 with body', res(429, env('Error', 'Too Many Requests'), { 'retry-after': '2' }), { kind: 'retryable', throttled: true, retryAfterMs: 2000 }],
     ['429 bare', res(429, ''), { kind: 'retryable', throttled: true }],
+    // Acceptance is the body's: re-sending this as throttled would be a second SMS.
+    ['429 saying Success with a session id', res(429, env('Success', 'abc123'), { 'retry-after': '1' }), { kind: 'accepted', sessionId: 'abc123' }],
+    ['429 saying Success without a session id', res(429, env('Success', '')), { kind: 'ambiguous', httpStatus: 429 }],
+    ['502 saying Success with a session id', res(502, env('Success', 'abc124')), { kind: 'accepted', sessionId: 'abc124' }],
     ['404 HTML (wrong base URL)', res(404, '<html>Not Found</html>'), { kind: 'account_fatal', httpStatus: 404 }],
     ['301 redirect', res(301, ''), { kind: 'account_fatal' }],
     ['408', res(408, ''), { kind: 'retryable' }],

@@ -1,4 +1,4 @@
-import { mapDeliveryStatus, samePhone } from '../../../src/delivery/status-map';
+import { mapDeliveryStatus, samePhone } from '../../../src/provider/twofactor/delivery-status';
 
 describe('mapDeliveryStatus', () => {
   it.each([
