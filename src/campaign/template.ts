@@ -26,10 +26,20 @@ export function strayBraces(template: string): string | null {
   return template.slice(Math.max(0, at - 10), at + 12);
 }
 
+/**
+ * A DLT template variable (`{#var#}`) left in a free text: the text of a registered template pasted as it is.
+ * Sent like that, every recipient reads "Dear {#var#}" (or the operator rejects it); `{{column}}` is what fills in.
+ */
+export function dltVariable(template: string): string | null {
+  return /\{#[^{}#]*#\}/i.exec(template)?.[0] ?? null;
+}
+
 export function renderTemplate(template: string, variables: Readonly<Record<string, string>>): RenderResult {
   // Checked at create; here again so that no stored text can ever send braces.
   const stray = strayBraces(template);
   if (stray !== null) return { ok: false, missing: [`an incomplete placeholder near "${stray}"`] };
+  const dlt = dltVariable(template);
+  if (dlt !== null) return { ok: false, missing: [`a DLT variable ${dlt} in the text`] };
   const lookup = new Map(Object.entries(variables).map(([k, v]) => [normaliseVariableName(k), v]));
   const missing: string[] = [];
   const text = template.replace(PLACEHOLDER, (_all, name: string) => {

@@ -1,6 +1,6 @@
 /** Field rules for a new campaign (pure): name, type, DLT sender header, content, DLT ids, pack size. */
 import { ValidationError } from '../errors';
-import { strayBraces } from './template';
+import { dltVariable, strayBraces } from './template';
 
 export type CampaignType = 'transactional' | 'promotional';
 
@@ -69,6 +69,13 @@ export function validateCampaignFields(input: RawCampaignFields, rules: SenderRu
   const stray = hasText ? strayBraces(input.text!) : null;
   if (stray !== null) {
     throw new ValidationError(`--text: "${stray}" has an incomplete placeholder (write {{column}}, with two braces each side)`, 'text');
+  }
+  const dlt = hasText ? dltVariable(input.text!) : null;
+  if (dlt !== null) {
+    throw new ValidationError(
+      `--text: ${dlt} is a DLT template variable and would be sent as it stands: write {{column}} where each value goes, or send the registered template with --template and --var`,
+      'text',
+    );
   }
   if (hasTemplate && input.template!.trim() === '') throw new ValidationError('--template: the template name is empty', 'template');
   const vars = (input.vars ?? []).map((v) => v.trim());

@@ -37,3 +37,19 @@ describe('incomplete placeholders', () => {
     expect(() => validateCampaignFields({ name: 'c', type: 'transactional', from: 'ACMEIN', text: 'Hi {{ name }, bye' }, rules)).toThrow(/incomplete placeholder/);
   });
 });
+
+describe('DLT template variables in a free text', () => {
+  const rules = { transactional: '^[A-Za-z]{6}$', promotional: '^[0-9]{6}$' };
+
+  it.each(['Dear {#var#}, your order {{order}} is shipped', 'OTP {#VAR#} valid 10 min', 'Hi {#name#}'])(
+    '%j is refused at create and never rendered',
+    (text) => {
+      expect(() => validateCampaignFields({ name: 'c', type: 'transactional', from: 'ACMEIN', text }, rules)).toThrow(/DLT template variable/);
+      expect(renderTemplate(text, { order: '42', name: 'Asha' })).toMatchObject({ ok: false });
+    },
+  );
+
+  it('a hash or braces on their own are ordinary text', () => {
+    expect(renderTemplate('Order #42 {ok} #1 {#}', {})).toEqual({ ok: true, text: 'Order #42 {ok} #1 {#}' });
+  });
+});
