@@ -9,6 +9,7 @@
  */
 import type { Container } from '../container';
 import { samePhone, type DeliveryState } from '../provider/twofactor/delivery-status';
+import { createDltGuard } from './dlt-guard';
 
 export interface SessionMessage {
   id: string;
@@ -35,9 +36,14 @@ export interface ApplySummary {
   /** Entries that matched no open message (already final, or unknown phone). */
   unmatched: number;
   dltFlagged: string[];
+  /** Campaigns this paused because operators reject most of their messages for DLT (dlt-guard.ts). */
+  dltPaused: string[];
 }
 
-type Deps = Pick<Container, 'pg' | 'logger'>;
+/** Pausing a campaign announces it to the workers (Redis control channel). */
+type Deps = Pick<Container, 'pg' | 'logger' | 'redis' | 'config'>;
+
+const judgeDltRejects = createDltGuard();
 
 const OPEN = `('sent', 'unknown')`;
 
@@ -78,7 +84,7 @@ export async function applyResults(deps: Deps, messages: SessionMessage[], entri
 
 /** Applies already matched (message, result) pairs, possibly of many sessions, in at most two UPDATEs. */
 export async function applyPairs(deps: Deps, pairs: ReadonlyArray<readonly [SessionMessage, ResultEntry]>, now: Date): Promise<ApplySummary> {
-  const summary: ApplySummary = { delivered: 0, failed: 0, pending: 0, unmatched: 0, dltFlagged: [] };
+  const summary: ApplySummary = { delivered: 0, failed: 0, pending: 0, unmatched: 0, dltFlagged: [], dltPaused: [] };
   const delivered = pairs.filter(([, e]) => e.state === 'delivered').map(([m]) => m.id);
   const failed = pairs.filter(([, e]) => e.state === 'failed');
   summary.pending = pairs.filter(([, e]) => e.state === 'pending').length;
@@ -101,7 +107,14 @@ export async function applyPairs(deps: Deps, pairs: ReadonlyArray<readonly [Sess
     summary.failed = r.rowCount ?? 0;
   }
   const dltCampaigns = [...new Set(failed.filter(([, e]) => e.dltReject).map(([m]) => m.campaignId))];
-  if (dltCampaigns.length) summary.dltFlagged = await flagDltReject(deps, dltCampaigns);
+  if (dltCampaigns.length) {
+    summary.dltFlagged = await flagDltReject(deps, dltCampaigns);
+    // The reports are applied whatever happens here: a failed judgement is logged and tried at the next rejection.
+    summary.dltPaused = await judgeDltRejects(deps, dltCampaigns).catch((err: unknown) => {
+      deps.logger.error({ err }, 'could not judge DLT rejections');
+      return [];
+    });
+  }
   return summary;
 }
 

@@ -24,7 +24,7 @@ import { samePhone } from '../provider/twofactor/delivery-status';
 /** Reports for sessions still unknown after this long are dropped (the session id was never recorded). */
 export const EARLY_REPORT_TTL_MS = 6 * 3_600_000;
 
-type Deps = Pick<Container, 'pg' | 'logger'>;
+type Deps = Pick<Container, 'pg' | 'logger' | 'redis' | 'config'>;
 
 export interface EarlyReport extends ResultEntry {
   sessionId: string;
@@ -61,7 +61,7 @@ const PARKED_COLUMNS = `e.session_id AS "sessionId", e.phone, e.state, e.reason,
  * sessions (the outcome writer's hook: one indexed lookup, nearly always empty); `null` sweeps the whole table.
  */
 export async function applyParkedReports(deps: Deps, sessionIds: readonly string[] | null, now: Date = new Date()): Promise<ApplySummary> {
-  const none: ApplySummary = { delivered: 0, failed: 0, pending: 0, unmatched: 0, dltFlagged: [] };
+  const none: ApplySummary = { delivered: 0, failed: 0, pending: 0, unmatched: 0, dltFlagged: [], dltPaused: [] };
   if (sessionIds && sessionIds.length === 0) return none;
   const parked = sessionIds
     ? await deps.pg.query<ParkedRow>(`SELECT ${PARKED_COLUMNS} FROM early_delivery_reports e WHERE e.session_id = ANY($1::text[])`, [sessionIds])

@@ -48,7 +48,7 @@ export interface DlrPoller {
   stop(): Promise<void>;
 }
 
-type Deps = Pick<Container, 'pg' | 'logger' | 'config'>;
+type Deps = Pick<Container, 'pg' | 'logger' | 'config' | 'redis'>;
 
 /**
  * Claims due sessions. The due condition is repeated in the UPDATE so that, when two pollers race, the second

@@ -36,7 +36,7 @@ function field(form: DeliveryCallbackForm, name: string): string | undefined {
 }
 
 export async function applyDeliveryCallback(
-  deps: Pick<Container, 'pg' | 'logger'>,
+  deps: Pick<Container, 'pg' | 'logger' | 'redis' | 'config'>,
   form: DeliveryCallbackForm,
   now: Date = new Date(),
 ): Promise<DeliveryCallbackResult> {

@@ -194,7 +194,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
 }
 
 /** The group-commit outcome writer of a worker, wired to apply delivery reports that arrived before the outcome. */
-export function createOutcomeWriter(container: Pick<Container, 'pg' | 'logger'>): OutcomeWriter {
+export function createOutcomeWriter(container: Pick<Container, 'pg' | 'logger' | 'redis' | 'config'>): OutcomeWriter {
   return new OutcomeWriter(container.pg, {
     onError: (err) => container.logger.warn({ err }, 'outcome write failed; retrying'),
     // Delivery reports pushed before these session ids were committed are waiting for them.

@@ -61,7 +61,7 @@ describe('applyDeliveryCallback', () => {
     const logger = Object.assign(Object.create(c.logger) as typeof c.logger, {
       error: (...args: unknown[]) => void errors.push(args),
     });
-    const deps = { pg: c.pg, logger };
+    const deps = { pg: c.pg, logger, redis: c.redis, config: c.config };
     expect(await applyDeliveryCallback(deps, form('D1', '919876500011', 'DLT-CNT-REJECT'))).toMatchObject({ state: 'failed', dltReject: true, updated: 1 });
     await applyDeliveryCallback(deps, form('D2', '919876500012', 'DLT-CNT-REJECT'));
     await applyDeliveryCallback(deps, form('D2', '919876500012', 'DLT-CNT-REJECT'));

@@ -1,0 +1,62 @@
+import { applyDeliveryCallback } from '../../../src/delivery/webhook';
+import { DLT_PAUSED_ALERT } from '../../../src/delivery/dlt-guard';
+import { resumeCampaign } from '../../../src/sending/campaign-control';
+import { useTestEnv } from '../../helpers/env';
+import { seedSentMessages } from '../../fixtures/seed-messages';
+
+const env = useTestEnv();
+
+const report = (sessionId: string, phone: string, status: string): Record<string, string> => ({
+  SessionId: sessionId,
+  SmsTo: phone.replace('+', ''),
+  SmsStatus: status,
+  ErrorId: status === 'DELIVERED' ? '0' : '4096',
+  ErrorPermanent: status === 'DELIVERED' ? 'false' : 'true',
+});
+
+async function seed(name: string, n: number) {
+  const phones = Array.from({ length: n }, (_, i) => `+9198765${String(i).padStart(5, '0')}`);
+  const s = await seedSentMessages(env.container().pg, name, phones.map((phone, i) => ({ phone, sessionId: `${name}-${i}` })));
+  return { ...s, phones };
+}
+
+async function campaignState(id: string) {
+  const { rows } = await env.container().pg.query<{ status: string; pause_reason: string | null; alert: string | null; run_status: string }>(
+    `SELECT c.status::text AS status, c.pause_reason, c.alert, r.status::text AS run_status
+       FROM campaigns c JOIN campaign_runs r ON r.campaign_id = c.id WHERE c.id = $1`,
+    [id],
+  );
+  return rows[0]!;
+}
+
+describe('a campaign the operators reject for DLT is paused', () => {
+  it('pauses once most reports are DLT rejections, with the count in the reason; after a resume it only alerts', async () => {
+    const c = env.container();
+    const s = await seed('dlt-pause', 40);
+    for (let i = 0; i < 19; i++) await applyDeliveryCallback(c, report(`dlt-pause-${i}`, s.phones[i]!, 'DLT-CNT-REJECT'));
+    expect(await campaignState(s.campaignId)).toMatchObject({ status: 'running', alert: expect.stringMatching(/^DLT-CNT-REJECT: operators rejected messages/) });
+
+    const twentieth = await applyDeliveryCallback(c, report('dlt-pause-19', s.phones[19]!, 'DLT-CNT-REJECT'));
+    expect(twentieth).toMatchObject({ state: 'failed', dltReject: true, updated: 1 });
+    const paused = await campaignState(s.campaignId);
+    expect(paused).toMatchObject({ status: 'paused', run_status: 'paused' });
+    expect(paused.pause_reason).toMatch(/^DLT-CNT-REJECT: operators rejected 20 of 20 messages/);
+    expect(paused.alert!.startsWith(DLT_PAUSED_ALERT)).toBe(true);
+
+    // The operator resumes (registration fixed): later rejections are applied and alert, but do not pause again.
+    await resumeCampaign(c, s.campaignId);
+    for (let i = 20; i < 30; i++) await applyDeliveryCallback(c, report(`dlt-pause-${i}`, s.phones[i]!, 'DLT-CNT-REJECT'));
+    expect(await campaignState(s.campaignId)).toMatchObject({ status: 'running', run_status: 'running' });
+    const { rows } = await c.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM messages WHERE run_id = $1 AND status = 'failed'`, [s.runId]);
+    expect(rows[0]!.n).toBe(30);
+  });
+
+  it('does not pause when most reports are delivered (single recipients rejected, not the registration)', async () => {
+    const c = env.container();
+    const s = await seed('dlt-sparse', 70);
+    for (let i = 0; i < 45; i++) await applyDeliveryCallback(c, report(`dlt-sparse-${i}`, s.phones[i]!, 'DELIVERED'));
+    for (let i = 45; i < 70; i++) await applyDeliveryCallback(c, report(`dlt-sparse-${i}`, s.phones[i]!, 'DLT-CNT-REJECT'));
+    // 25 rejections of 70 reports: alerted, still running.
+    expect(await campaignState(s.campaignId)).toMatchObject({ status: 'running', alert: expect.stringMatching(/^DLT-CNT-REJECT/) });
+  });
+});
