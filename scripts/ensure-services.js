@@ -4,6 +4,8 @@
  * Service check used by `npm run demo`, `npm test` and .ci/run: are PostgreSQL and Redis reachable?
  * If not: `docker compose up -d postgres redis` where Docker works, else start locally installed servers,
  * else exit 1 saying exactly what is missing and how to provide it.
+ * With `--browser` (npm test): the dashboard's tests drive a real Chromium; when none is installed, Debian's is
+ * installed where apt works as root, else it exits 1 saying so (rather than two browser tests failing obscurely).
  * Plain JS on purpose: it must run before anything is compiled.
  */
 const net = require('node:net');
@@ -77,11 +79,32 @@ async function ensure(name, t) {
   return false;
 }
 
+/** Same candidates, same order as test/helpers/browser.ts. */
+const CHROMIUM_CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+
+function ensureChromium() {
+  if (CHROMIUM_CANDIDATES.some((p) => p && fs.existsSync(p))) return true;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (root && has('apt-get')) {
+    process.stderr.write('Chromium is missing (the dashboard tests drive a real browser): installing Debian\'s chromium…\n');
+    try {
+      execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', { stdio: 'ignore', timeout: 600_000 });
+    } catch { /* judged below */ }
+    if (CHROMIUM_CANDIDATES.some((p) => p && fs.existsSync(p))) return true;
+  }
+  process.stderr.write(
+    'Chromium is not installed (the dashboard tests drive a real browser): install it (`apt-get install chromium`) ' +
+      'or set CHROMIUM_PATH to a Chromium/Chrome executable\n',
+  );
+  return false;
+}
+
 async function main() {
   try { require('dotenv').config({ quiet: true }); } catch { /* dotenv not installed yet */ }
   const pg = target('DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/bulksms');
   const redis = target('REDIS_URL', 'redis://127.0.0.1:6379');
   const results = [await ensure('postgres', pg), await ensure('redis', redis)];
+  if (process.argv.includes('--browser')) results.push(ensureChromium());
   process.exit(results.every(Boolean) ? 0 : 1);
 }
 

@@ -93,6 +93,9 @@ const schema = z.object({
 
 export type Config = Readonly<z.infer<typeof schema>>;
 
+/** Every variable this module reads (docs and deployment files are checked against it). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);

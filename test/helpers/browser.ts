@@ -2,12 +2,16 @@
  * Headless Debian Chromium through playwright-core (nothing is downloaded): a fresh profile per launch,
  * removed on close. Screenshots go to test-artifacts/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The first that exists of CHROMIUM_PATH and the usual places (scripts/ensure-services.js checks the same list). */
+export const CHROMIUM_PATH =
+  [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p)) ??
+  process.env.CHROMIUM_PATH ??
+  '/usr/bin/chromium';
 export const ARTIFACTS_DIR = path.join(__dirname, '..', '..', 'test-artifacts');
 
 const FLAGS = [

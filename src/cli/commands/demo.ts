@@ -43,7 +43,7 @@ const DEMO_DLR_DELAY_MS = 600;
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('end-to-end demo: sample CSV + built-in simulator + send, with a live progress bar (under a minute)')
+    .description('end-to-end demo: sample CSV + built-in simulator + send, with a live progress bar (about a minute)')
     .option('--rows <n>', 'recipients in the sample list', '10000')
     .option('--latency <min-max>', 'simulated provider latency in ms', '100-500')
     .option('--wait-reports <s>', 'after sending, wait up to this many seconds for the last delivery reports', '5')

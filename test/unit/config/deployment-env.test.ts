@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CONFIG_KEYS, loadConfig } from '../../../src/config';
+
+const compose = readFileSync(path.join(__dirname, '../../../docker-compose.yml'), 'utf8');
+
+/** The keys of the `x-app-env` block every app service uses. */
+function appEnvKeys(): string[] {
+  const block = /^x-app-env: &app-env\n((?: {2}.*\n|\s*#.*\n)+)/m.exec(compose)?.[1] ?? '';
+  return [...block.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!);
+}
+
+describe('docker-compose.yml', () => {
+  it('passes only variables the configuration reads', () => {
+    const keys = appEnvKeys();
+    expect(keys.length).toBeGreaterThan(5);
+    expect(keys.filter((k) => !CONFIG_KEYS.includes(k))).toEqual([]);
+  });
+
+  it('ships no API token: one written in the file would be known to everyone who read it', () => {
+    expect(compose).toMatch(/^ {2}API_TOKEN: \$\{API_TOKEN:-\}$/m);
+  });
+
+  it('its defaults form a valid configuration (empty values are unset)', () => {
+    const env = Object.fromEntries(
+      [...compose.matchAll(/^ {2}([A-Z][A-Z0-9_]*): (.*)$/gm)]
+        .filter(([, k]) => appEnvKeys().includes(k!))
+        .map(([, k, v]) => [k!, v!.replace(/^\$\{[A-Z0-9_]+:-(.*)\}$/, '$1')]),
+    );
+    expect(() => loadConfig(env)).not.toThrow();
+    expect(loadConfig(env).API_TOKEN).toBeUndefined();
+  });
+});
