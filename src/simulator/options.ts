@@ -27,7 +27,7 @@ export const optionsSchema = z.object({
   failRate: share,
   /** Share of send requests that never get an answer (not processed; the client must time out). */
   hangRate: share,
-  /** Credits left (one per recipient); null = unlimited. */
+  /** Credits left (one per SMS segment per recipient); null = unlimited. */
   balance: z.number().min(0).nullable(),
   /** Answer `Invalid API Key` from the Nth API request on (1-based, counted since the last reset). */
   invalidKeyFromRequest: z.number().int().positive().nullable(),

@@ -5,6 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { countSegments } from '../campaign/segments';
 import { drawFinal } from './delivery';
 import { envelope, html } from './responses';
 import { INVALID_KEY, type Simulator } from './simulator';
@@ -86,7 +87,9 @@ export function handleSend(sim: Simulator, params: URLSearchParams, res: ServerR
   if (!sim.keyValid(key)) return fail('invalid_key', INVALID_KEY);
   const checked = checkParams(sim, params);
   if (!checked.ok) return fail(checked.kind, checked.details);
-  if (!sim.charge(checked.recipients.length)) return fail('balance', 'Access Denied - Balance is too low');
+  // One credit per SMS segment per recipient, as the campaign's credit estimate counts them (src/campaign/
+  // estimate.ts): charged per recipient, a long or Hindi text let through twice the messages a balance pays for.
+  if (!sim.charge(checked.recipients.length * countSegments(checked.text).segments)) return fail('balance', 'Access Denied - Balance is too low');
 
   const id = randomUUID().replace(/-/g, '');
   const digest = createHash('sha1').update(checked.text).digest();

@@ -48,7 +48,7 @@ export function registerSimulator(program: Command): void {
     .option('--latency <min-max>', 'answer delay in ms, uniform', '100-500')
     .option('--fail-rate <share>', 'share of sends answered with HTTP 502', '0')
     .option('--hang-rate <share>', 'share of sends never answered', '0')
-    .option('--balance <credits>', 'credits (one per recipient); unlimited when omitted')
+    .option('--balance <credits>', 'credits (one per SMS segment per recipient); unlimited when omitted')
     .option('--invalid-key-from <n>', 'answer "Invalid API Key" from the Nth API request on')
     .option('--dlr-delay-ms <ms>', 'time until delivery reports are final', '3000')
     .option('--report-retention-ms <ms>', 'how long a final delivery report stays readable', '21600000')

@@ -90,6 +90,12 @@ describe('send', () => {
     expect(await client.send(text('b', [A, B]))).toMatchObject({ kind: 'account_fatal', detail: 'Access Denied - Balance is too low' });
     expect((await client.send(text('c', [A]))).kind).toBe('accepted');
     expect(sim.stats().balance).toBe(0);
+
+    // A credit per segment per recipient (as the campaign's credit estimate counts): 161 GSM characters are 2.
+    sim.configure({ balance: 3 });
+    expect(await client.send(text('x'.repeat(161), [A, B]))).toMatchObject({ kind: 'account_fatal', detail: 'Access Denied - Balance is too low' });
+    expect((await client.send(text('x'.repeat(161), [A]))).kind).toBe('accepted');
+    expect(sim.stats().balance).toBe(1);
   });
 
   it('429 over the rate → retryable, throttled, with Retry-After', async () => {
