@@ -2,7 +2,8 @@
  * Applies delivery results to messages (shared by the pull poller and the push webhook). Only `sent` (or
  * `unknown`) messages move, to `delivered` or `failed`, so a report that arrives twice changes nothing the second
  * time. DLT-CNT-REJECT also raises a loud alert on the campaign: it is a template/sender problem that usually
- * hits every message, and someone has to fix the DLT registration.
+ * hits every message, and someone has to fix the DLT registration; when most reports are rejections the campaign
+ * is paused (dlt-guard.ts).
  *
  * Counters: campaign_runs counters are not touched here (nothing on main maintains them incrementally yet;
  * status counts are derived from messages).
