@@ -26,6 +26,8 @@ export interface CampaignServicesOptions {
   deliveryReports?: boolean;
   dlr?: Partial<Omit<DlrPollerOptions, 'provider' | 'acquireSlot'>>;
   now?: () => Date;
+  /** Aborted while the scheduler was starting (a shutdown asked for): the watcher and poller are not started. */
+  stopSignal?: AbortSignal;
 }
 
 export interface CampaignServices {
@@ -35,13 +37,14 @@ export interface CampaignServices {
 
 export async function startCampaignServices(container: Container, opts: CampaignServicesOptions): Promise<CampaignServices> {
   const scheduler = opts.scheduler === false ? null : await startScheduler(container, { startRun: opts.startRun, prepareRun: opts.prepareRun, now: opts.now });
+  const stopping = opts.stopSignal?.aborted ?? false;
   const watcher =
-    opts.window === false
+    opts.window === false || stopping
       ? null
       : createWindowWatcher(container, { pause: opts.pauseCampaign, resume: opts.resumeCampaign, now: opts.now });
   watcher?.start();
   const poller =
-    opts.deliveryReports === false
+    opts.deliveryReports === false || stopping
       ? null
       : createDlrPoller(container, { ...opts.dlr, provider: opts.provider, acquireSlot: opts.acquireSlot, now: opts.now });
   poller?.start();

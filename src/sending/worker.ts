@@ -49,6 +49,12 @@ export interface WorkerOptions {
    * unless given: `bulksms worker` passes `{}` (all on); embedded and test workers stay send-only.
    */
   campaignServices?: false | Partial<Pick<CampaignServicesOptions, 'scheduler' | 'window' | 'deliveryReports' | 'dlr' | 'now'>>;
+  /**
+   * Aborted when a shutdown is asked for while the worker is still starting (a SIGTERM right after launch):
+   * sending stops claiming at once and the campaign services are not started — the report poller started late
+   * in a drain made requests nobody would wait for.
+   */
+  stopSignal?: AbortSignal;
 }
 
 export interface RunningWorker {
@@ -89,7 +95,8 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
     onLostLog: () => logger.warn('pacer: Redis lost the admission log while sending; the fleet pauses one window (the provider still counts the last second)'),
   });
   const pacer = opts.metrics ? instrumentPacer(rawPacer) : rawPacer;
-  let closing = false;
+  let closing = opts.stopSignal?.aborted ?? false;
+  opts.stopSignal?.addEventListener('abort', () => (closing = true), { once: true });
 
   const sender = createBatchSender(
     {
@@ -157,7 +164,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   const balances = pacedBalance(acquireSlot, provider);
   const servicesNow = opts.campaignServices ? opts.campaignServices.now : undefined;
   const campaignServices =
-    opts.campaignServices === undefined || opts.campaignServices === false
+    opts.campaignServices === undefined || opts.campaignServices === false || closing
       ? null
       : await startCampaignServices(container, {
           ...opts.campaignServices,
@@ -169,6 +176,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
           resumeCampaign: (campaignId) => resumeCampaign(container, campaignId, { onlyIfWindowPause: true, now: servicesNow?.() }),
           provider,
           acquireSlot,
+          stopSignal: opts.stopSignal,
         });
   logger.info({ rate, concurrency, batchSize, chunkSize }, 'worker started');
 

@@ -41,11 +41,13 @@ export function registerWorker(program: Command): void {
         }
         // The signal handler goes in before the worker starts: sending begins inside startWorker, before it returns
         // (campaign services start last), and a SIGTERM then used to end the process with requests in flight.
-        const starting = startWorker(c, { concurrency, campaignServices: {}, metrics: metrics !== null });
+        const stop = new AbortController();
+        const starting = startWorker(c, { concurrency, campaignServices: {}, metrics: metrics !== null, stopSignal: stop.signal });
         let stopped!: () => void;
         const done = new Promise<void>((resolve) => (stopped = resolve));
         const uninstall = installShutdown(
           async () => {
+            stop.abort();
             const worker = await starting.catch(() => null);
             await worker?.close();
             await metrics?.close();

@@ -7,6 +7,7 @@ import { useTestEnv } from '../../helpers/env';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
 import { campaignStatus, deliveryCheck, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
+import { seedSentMessages } from '../../fixtures/seed-messages';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '300' });
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
@@ -51,12 +52,21 @@ describe('bulksms worker', () => {
        SELECT 'later-' || g, $1, 'transactional', 'BLKSMS', 'Hi', 'scheduled', now() + interval '30 days' FROM generate_series(1, 1500) g`,
       [listId],
     );
+    // A message sent a minute ago, due for a delivery-report poll: a poller started during the drain asks for it.
+    const polled = await seedSentMessages(c.pg, `polled-${Date.now()}`, [{ phone: '+919876500001', sessionId: 'OLD1', sentAt: new Date(Date.now() - 60_000) }]);
     // A provider that signals the worker as its first request arrives, and answers every request 300 ms later.
     let child: ReturnType<typeof spawn> | undefined;
     let signalled = false;
     let answered = 0;
+    let otherRequests = 0;
     const provider = createServer((req, res) => {
       req.resume();
+      if (!req.url?.startsWith('/API/R1')) {
+        // Balance checks and delivery-report polls: none is expected of a worker told to stop while starting.
+        otherRequests++;
+        res.writeHead(404).end();
+        return;
+      }
       req.on('end', () => {
         if (!signalled && child) {
           signalled = true;
@@ -81,9 +91,10 @@ describe('bulksms worker', () => {
       const counts = await statusCounts(c.pg, campaignId);
       expect(counts.sending ?? 0).toBe(0);
       expect(counts.sent ?? 0).toBe(answered);
+      expect(otherRequests).toBe(0);
     } finally {
       provider.close();
-      await c.pg.query(`DELETE FROM campaigns WHERE name LIKE 'later-%'`);
+      await c.pg.query(`DELETE FROM campaigns WHERE name LIKE 'later-%' OR id = $1`, [polled.campaignId]);
     }
   }, 60_000);
 
