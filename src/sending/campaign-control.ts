@@ -78,7 +78,8 @@ export async function startCampaign(
       );
       if (rows[0]) return { campaignId, runId: rows[0].id, status: campaign.status };
     }
-    const startable = STARTABLE_STATUSES.has(campaign.status) || (trigger === 'cron' && campaign.status === 'completed');
+    // A cron campaign's next firing starts whatever its last run ended as.
+    const startable = STARTABLE_STATUSES.has(campaign.status) || (trigger === 'cron' && (campaign.status === 'completed' || campaign.status === 'failed'));
     if (!startable) throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be started`);
     const list = await c.query<{ status: string }>(`SELECT status::text AS status FROM contact_lists WHERE id = $1`, [campaign.list_id]);
     if (list.rows[0]?.status !== 'ready') throw new ConflictError(`the campaign's contact list is not ready (${list.rows[0]?.status ?? 'missing'})`);

@@ -1,6 +1,11 @@
 /**
- * A run is completed when none of its messages is pending, queued or sending; its campaign when none of its runs
+ * A run is finished when none of its messages is pending, queued or sending; its campaign when none of its runs
  * is still running, paused or pending. Called by the feeder's leader for runs that moved nothing.
+ *
+ * Finished is `completed`, or `failed` when nothing went out: messages failed and none was accepted or may have
+ * been (no sent, delivered or unknown) — the provider unreachable or refusing every number. Such a campaign
+ * reported `completed` and `send` exited 0. A campaign is `failed` when every run that just finished failed;
+ * `campaign retry` re-queues its retryable failures as for a completed one.
  */
 import type { Pool } from 'pg';
 import { inTransaction } from '../db/transaction';
@@ -25,21 +30,28 @@ export async function completeFinishedRuns(pg: Pool, runIds: readonly string[]):
       [runIds],
     );
     if (!locked.rows.length) return [];
-    const done = await c.query<CompletedRun>(
-      `UPDATE campaign_runs r SET status = 'completed', completed_at = now()
+    const done = await c.query<CompletedRun & { failed: boolean }>(
+      `UPDATE campaign_runs r
+          SET status = (CASE WHEN EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id AND m.status = 'failed')
+                              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id AND m.status IN ('sent', 'delivered', 'unknown'))
+                             THEN 'failed' ELSE 'completed' END)::"RunStatus",
+              completed_at = now()
         WHERE r.id = ANY($1::uuid[]) AND r.campaign_id = ANY($2::uuid[]) AND r.status = 'running'
           AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id AND m.status IN ('pending', 'queued', 'sending'))
-      RETURNING r.id AS "runId", r.campaign_id AS "campaignId"`,
+      RETURNING r.id AS "runId", r.campaign_id AS "campaignId", r.status = 'failed' AS failed`,
       [runIds, locked.rows.map((r) => r.id)],
     );
     if (!done.rows.length) return [];
     await refreshRunCounters(c, done.rows.map((r) => r.runId));
+    const campaignIds = [...new Set(done.rows.map((r) => r.campaignId))];
+    const allFailed = campaignIds.filter((id) => done.rows.every((r) => r.campaignId !== id || r.failed));
     await c.query(
-      `UPDATE campaigns c SET status = 'completed', completed_at = now(), updated_at = now()
+      `UPDATE campaigns c SET status = (CASE WHEN c.id = ANY($2::uuid[]) THEN 'failed' ELSE 'completed' END)::"CampaignStatus",
+              completed_at = now(), updated_at = now()
         WHERE c.id = ANY($1::uuid[]) AND c.status = 'running'
           AND NOT EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = c.id AND r.status IN ('running', 'paused', 'pending'))`,
-      [done.rows.map((r) => r.campaignId)],
+      [campaignIds, allFailed],
     );
-    return done.rows;
+    return done.rows.map(({ runId, campaignId }) => ({ runId, campaignId }));
   });
 }

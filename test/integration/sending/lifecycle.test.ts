@@ -46,7 +46,8 @@ describe('campaign lifecycle while sending', () => {
   });
 
   const sent = async (id: string) => (await statusCounts(env.container().pg, id)).sent ?? 0;
-  const completed = (id: string) => waitFor(`campaign ${id} completed`, async () => (await campaignStatus(env.container().pg, id)) === 'completed', 45_000);
+  const ended = (id: string, as: 'completed' | 'failed') => waitFor(`campaign ${id} ${as}`, async () => (await campaignStatus(env.container().pg, id)) === as, 45_000);
+  const completed = (id: string) => ended(id, 'completed');
 
   it('pause stops sending fleet-wide within 1 s; resume continues with no duplicate and no skip', async () => {
     const c = env.container();
@@ -136,7 +137,8 @@ describe('campaign lifecycle while sending', () => {
     const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 40 });
     target = () => unreachable; // connection refused: certainly not sent → retryable
     await startCampaign(c, campaignId);
-    await completed(campaignId);
+    // Nothing went out: the campaign ends failed, not completed.
+    await ended(campaignId, 'failed');
     expect(await statusCounts(c.pg, campaignId)).toEqual({ failed: 40 });
     const failed = await c.pg.query<{ attempts: number; outcome_class: string; provider_text: string }>(
       `SELECT attempts, outcome_class::text, provider_text FROM messages WHERE campaign_id = $1`,

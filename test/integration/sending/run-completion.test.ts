@@ -48,6 +48,24 @@ describe('run completion', () => {
     expect(rows[0]).toEqual({ total: 10, sent: 8, failed: 2, pending: 0 });
   });
 
+  it('a run where nothing went out (every message failed, none sent or unknown) ends failed, and so does its campaign', async () => {
+    const c = env.container();
+    const { campaignId, runId } = await finishedCampaign(6, 6);
+    expect(await completeFinishedRuns(c.pg, [runId])).toEqual([{ runId, campaignId }]);
+    expect(await statuses(campaignId)).toEqual({ campaign: 'failed', run: 'failed' });
+    // Retryable failures of a failed campaign are retried as for a completed one.
+    expect(await retryCampaign(c, campaignId)).toMatchObject({ requeued: 6 });
+    expect(await statuses(campaignId)).toEqual({ campaign: 'running', run: 'running' });
+  });
+
+  it('a run with one message whose fate is unknown is completed, not failed: it may have gone out', async () => {
+    const c = env.container();
+    const { campaignId, runId } = await finishedCampaign(6, 6);
+    await c.pg.query(`UPDATE messages SET status = 'unknown', outcome_class = 'ambiguous' WHERE id = (SELECT min(id) FROM messages WHERE run_id = $1)`, [runId]);
+    await completeFinishedRuns(c.pg, [runId]);
+    expect(await statuses(campaignId)).toEqual({ campaign: 'completed', run: 'completed' });
+  });
+
   it('leaves a run with a pending message running', async () => {
     const c = env.container();
     const { campaignId, runId } = await finishedCampaign(10, 0);

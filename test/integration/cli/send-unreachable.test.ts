@@ -1,0 +1,32 @@
+/** `bulksms send` against a provider nobody answers: nothing goes out, the campaign ends `failed`, exit 1. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../../helpers/cli';
+import { useTestEnv } from '../../helpers/env';
+
+const env = useTestEnv({ SMS_MAX_ATTEMPTS: '1' });
+
+/** A port nothing listens on (bound, read, released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+it('ends failed with exit 1 when every message failed and none went out', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-unreachable-'));
+  const csv = path.join(dir, 'contacts.csv');
+  await writeFile(csv, ['phone', ...Array.from({ length: 5 }, (_v, i) => `98765${String(41000 + i)}`)].join('\n'));
+  const r = await runCli(
+    ['send', csv, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi', '--list', 'unreachable', '--force', '--wait-reports', '0', '--json'],
+    { ...env.env, TWOFACTOR_BASE_URL: `http://127.0.0.1:${await closedPort()}` },
+  );
+  expect(r.code).toBe(1);
+  const out = JSON.parse(r.stdout) as { status: string; counts: Record<string, number> };
+  expect(out.status).toBe('failed');
+  expect(out.counts).toMatchObject({ failed: 5, sent: 0, unknown: 0 });
+}, 60_000);
