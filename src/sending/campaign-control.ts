@@ -177,13 +177,15 @@ export async function resumeCampaign(
 export async function cancelCampaign(deps: ControlDeps, campaignId: string): Promise<{ campaignId: string; status: string }> {
   const { runIds, scheduleAt, scheduled } = await inTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
-    if (campaign.status === 'completed' || campaign.status === 'failed') {
-      throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be cancelled`);
-    }
     const schedule = await c.query<{ schedule_at: Date | null; cron: string | null }>(
       `SELECT schedule_at, cron FROM campaigns WHERE id = $1`,
       [campaignId],
     );
+    // A finished campaign has nothing left to cancel — unless it has a cron schedule: between firings its last run
+    // left it completed (or failed), and cancelling is how its schedule ends (it was refused, so it fired for good).
+    if ((campaign.status === 'completed' || campaign.status === 'failed') && !schedule.rows[0]?.cron) {
+      throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be cancelled`);
+    }
     await c.query(`UPDATE campaigns SET status = 'cancelled', updated_at = now(), completed_at = now() WHERE id = $1`, [campaignId]);
     await c.query(
       `UPDATE messages SET status = 'cancelled', failure_reason = 'campaign cancelled', updated_at = now()

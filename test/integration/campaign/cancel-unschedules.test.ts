@@ -70,6 +70,23 @@ describe('cancel unschedules at once', () => {
     expect(rows[0]).toEqual({ firings: 0, runs: 0, status: 'cancelled' });
   }, 120_000);
 
+  it.each(['completed', 'failed'])('a cron campaign between firings (its last run %s) can be cancelled, which ends its schedule', async (ended) => {
+    const c = env.container();
+    const r = await createCampaign(c, { name: `cron-${ended}`, list: 'l', type: 'transactional', from: 'TFCTOR', text: 'Hi {{name}}', cron: '0 9 * * *' });
+    // What a finished cron run leaves: the campaign completed (or failed) until the next firing.
+    await c.pg.query(`UPDATE campaigns SET status = $2::"CampaignStatus", completed_at = now() WHERE id = $1`, [r.campaignId, ended]);
+    expect((await redisSchedule(r.campaignId)).schedulers).toEqual([cronSchedulerId(r.campaignId)]);
+    expect(await cancelCampaign(c, r.campaignId)).toEqual({ campaignId: r.campaignId, status: 'cancelled' });
+    expect(await redisSchedule(r.campaignId)).toEqual({ schedulers: [], jobs: [] });
+  });
+
+  it('a one-off campaign that completed cannot be cancelled', async () => {
+    const c = env.container();
+    const r = await createCampaign(c, { name: 'done-once', list: 'l', type: 'transactional', from: 'TFCTOR', text: 'Hi {{name}}' });
+    await c.pg.query(`UPDATE campaigns SET status = 'completed' WHERE id = $1`, [r.campaignId]);
+    await expect(cancelCampaign(c, r.campaignId)).rejects.toThrow(/is completed and cannot be cancelled/);
+  });
+
   it('an --at campaign: its delayed job is removed by cancel', async () => {
     const c = env.container();
     const r = await createCampaign(c, {
