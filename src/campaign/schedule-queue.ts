@@ -6,6 +6,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Container } from '../container';
+import { withTimeout } from '../lib/with-timeout';
 
 export const SCHEDULE_QUEUE = 'campaign-schedule';
 
@@ -82,26 +83,35 @@ export async function dequeueSchedule(queue: Queue<ScheduleJobData>, campaignId:
   }
 }
 
+/**
+ * How long the one-shot helpers below wait for Redis. Their callers treat Redis as best effort (PostgreSQL holds
+ * the schedule; workers rebuild Redis from it), but a BullMQ queue call never settles while Redis is unreachable:
+ * `campaign create --cron` and `campaign cancel` hung for good after committing, and a script retrying the create
+ * made a second campaign.
+ */
+export const ONE_SHOT_REDIS_TIMEOUT_MS = 5000;
+
+/** A queue for one call: its errors reach the caller through the call (an 'error' event unheard is printed raw). */
+async function withOneShotQueue(deps: Pick<Container, 'config' | 'redis'>, what: string, work: (queue: Queue<ScheduleJobData>) => Promise<void>): Promise<void> {
+  const queue = createScheduleQueue(deps);
+  queue.on('error', () => undefined);
+  try {
+    await withTimeout(work(queue), ONE_SHOT_REDIS_TIMEOUT_MS, what);
+  } finally {
+    await withTimeout(queue.close(), 1000, 'close the schedule queue').catch(() => undefined);
+  }
+}
+
 /** One-shot helper for producers (campaign create, API): enqueue a campaign's schedule right away. */
 export async function scheduleCampaign(deps: Pick<Container, 'config' | 'redis' | 'prisma'>, campaignId: string): Promise<void> {
   const c = await deps.prisma.campaign.findUniqueOrThrow({
     where: { id: campaignId },
     select: { id: true, scheduleAt: true, cron: true, timezone: true },
   });
-  const queue = createScheduleQueue(deps);
-  try {
-    await enqueueSchedule(queue, c, Date.now());
-  } finally {
-    await queue.close();
-  }
+  await withOneShotQueue(deps, 'queue the schedule in Redis', (queue) => enqueueSchedule(queue, c, Date.now()));
 }
 
 /** One-shot helper for cancel: remove a campaign's schedule from Redis (`scheduleAt` as stored in PostgreSQL). */
 export async function unscheduleCampaign(deps: Pick<Container, 'config' | 'redis'>, campaignId: string, scheduleAt: Date | null): Promise<void> {
-  const queue = createScheduleQueue(deps);
-  try {
-    await dequeueSchedule(queue, campaignId, scheduleAt);
-  } finally {
-    await queue.close();
-  }
+  await withOneShotQueue(deps, 'remove the schedule from Redis', (queue) => dequeueSchedule(queue, campaignId, scheduleAt));
 }
