@@ -18,6 +18,7 @@ import { ARCHIVE_LOCK, RUN_ARCHIVE_LOCK_CLASS } from '../db/advisory-locks';
 import { ConflictError, ServiceError } from '../errors';
 import type { Logger } from '../logger';
 import { recordAudit } from '../access/audit';
+import { refreshRunCounters } from '../sending/ledger';
 import { loadManifest, emptyManifest, saveManifest, upsertFile, type Manifest, type ManifestFile } from './manifest';
 import { openDestination } from './open-destination';
 import { retentionCutoffs } from './retention';
@@ -161,6 +162,8 @@ async function exportAndVerify(ctx: Ctx, run: ExpiredRun, columns: ManifestFile[
   // The key carries the id range, so a later export of the same run (new or restored rows) can never
   // overwrite a file whose rows are already deleted; the same rows always give the same key and bytes.
   const range = await runIdRange(db, run.runId);
+  // The run's counters are all that `campaign status` has of it once its rows are gone: as of the rows exported.
+  await refreshRunCounters(db, [run.runId]);
   const key = runFileKey(run.runId, range.minId, range.maxId);
   const staged = await dest.stage(key);
   let exported;

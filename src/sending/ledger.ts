@@ -231,7 +231,11 @@ function isDataException(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('22');
 }
 
-/** Makes the run's counters equal to the sums over its messages (run rows are small; counts use the index). */
+/**
+ * Makes the run's counters equal to the sums over its messages (run rows are small; counts use the index). A run
+ * with no message left keeps its counters: its rows were archived (the archive refreshed them as it exported), and
+ * `campaign status` zeroed every archived run's counts for good.
+ */
 export async function refreshRunCounters(pg: Pool | PoolClient, runIds: readonly string[]): Promise<void> {
   if (!runIds.length) return;
   await pg.query(
@@ -253,7 +257,7 @@ export async function refreshRunCounters(pg: Pool | PoolClient, runIds: readonly
                FROM campaign_runs r2 LEFT JOIN messages m ON m.run_id = r2.id
               WHERE r2.id = ANY($1::uuid[])
               GROUP BY r2.id) x
-      WHERE r.id = x.id`,
+      WHERE r.id = x.id AND x.total > 0`,
     [runIds],
   );
 }
