@@ -76,7 +76,8 @@ export async function verifyOtp(
   ip?: string | null,
 ): Promise<OtpGrant> {
   if (!/^\d{4,8}$/.test(input.otp)) throw new ValidationError('otp: expected 4-8 digits', 'otp');
-  if (!/^[0-9a-f-]{36}$/i.test(input.challengeId)) throw new ValidationError('challengeId: not a UUID', 'challengeId');
+  // The UUID's shape exactly: any 36 hex digits and dashes passed, and PostgreSQL's refusal of the value was a 500.
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(input.challengeId)) throw new ValidationError('challengeId: not a UUID', 'challengeId');
   const challenge = who.tokenId
     ? await deps.prisma.otpGrant.findFirst({ where: { id: input.challengeId, tokenId: who.tokenId } })
     : null;

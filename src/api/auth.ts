@@ -69,6 +69,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
     const under = (p: string) => (x: string) => x === p || x.startsWith(p.endsWith('/') ? p : `${p}/`);
     if (!opts.protectedPrefixes.some((p) => under(p)(path) || under(p)(raw))) return;
     if (opts.allowIp && !opts.allowIp(req.socket.remoteAddress)) {
+      req.log.warn({ ip: req.socket.remoteAddress, path: raw }, 'request refused: client address not in API_ALLOW_IPS');
       return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
     }
     const principal = await authenticate(req, opts, opts.cookiePrefixes.some((p) => path.startsWith(p)));
@@ -110,7 +111,14 @@ function presentedToken(req: FastifyRequest, allowCookie: boolean): string | nul
   if (!allowCookie) return null;
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [name, ...rest] = part.trim().split('=');
-    if (name === TOKEN_COOKIE) return decodeURIComponent(rest.join('='));
+    if (name !== TOKEN_COOKIE) continue;
+    // A malformed escape is an invalid token (401), not a crash in the auth hook (500).
+    const value = rest.join('=');
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
   }
   return null;
 }

@@ -60,6 +60,13 @@ export interface ApiServices {
 export interface ApiOptions {
   /** Largest accepted CSV upload (bytes); larger uploads get 413 and import nothing. Default 50 MiB. */
   maxUploadBytes?: number;
+  /** An upload with no byte for this long is ended (408, nothing imported). Default 30 s. */
+  uploadIdleMs?: number;
+  /**
+   * Imports running at once (each holds a PostgreSQL connection while its file arrives); more get 429. Default 4,
+   * so slow or hostile uploads cannot take the connections every other request needs.
+   */
+  maxConcurrentImports?: number;
   /** BullMQ queue names shown at /queues and counted in the queue-depth metric. */
   queueNames?: readonly string[];
   /** Serve the dashboard and bull-board (default true). */

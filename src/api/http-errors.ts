@@ -12,3 +12,17 @@ export class UnauthorizedError extends AppError {
     super(message, 'unauthorized', 2, 401);
   }
 }
+
+/** The client stopped sending its request body (stalled or gone): nothing was imported. */
+export class RequestTimeoutError extends AppError {
+  constructor(message: string) {
+    super(message, 'request_timeout', 2, 408);
+  }
+}
+
+/** Too many requests of one kind at once; retry later. */
+export class TooManyRequestsError extends AppError {
+  constructor(message: string) {
+    super(message, 'too_many_requests', 1, 429);
+  }
+}

@@ -23,6 +23,7 @@ import { parseAllowList } from './ip-allow';
 import { mountBullBoard, openQueues } from './queues';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerListRoutes } from './routes/lists';
+import { DEFAULT_UPLOAD_IDLE_MS } from './upload-stream';
 import { registerMessageRoutes } from './routes/messages';
 import { registerOpsRoutes } from './routes/ops';
 import { registerWebhookRoutes } from './routes/webhooks';
@@ -74,7 +75,11 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerListRoutes(app, deps, maxUploadBytes);
+  registerListRoutes(app, deps, {
+    maxBytes: maxUploadBytes,
+    idleMs: deps.options?.uploadIdleMs ?? DEFAULT_UPLOAD_IDLE_MS,
+    maxConcurrent: deps.options?.maxConcurrentImports ?? 4,
+  });
   registerCampaignRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerWebhookRoutes(app, deps);

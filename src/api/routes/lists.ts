@@ -1,12 +1,25 @@
 /** Contact lists: streaming CSV upload into the importer, and the list index. */
-import type { FastifyInstance } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
-import { ValidationError } from '../../errors';
+import { AppError, ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
 import { findNul } from '../reject-nul';
 import { guardUpload } from '../upload-stream';
+import { TooManyRequestsError } from '../http-errors';
 import { recordImport } from '../../metrics-instrument';
 import { errorResponses } from './schemas';
+
+/** busboy's errors for a body that is not valid multipart (no boundary, cut short, bad part headers): the client's. */
+const MALFORMED_MULTIPART = /^(Multipart: |Unexpected end of (multipart data|form)|Malformed (part header|content-disposition))/;
+
+/** A malformed body becomes a 400 naming it; anything else is passed on as it is. */
+function asClientError(err: unknown): unknown {
+  if (err instanceof Error && !(err instanceof AppError) && MALFORMED_MULTIPART.test(err.message)) {
+    return new ValidationError(`malformed multipart/form-data body: ${err.message}`, 'file');
+  }
+  return err;
+}
 
 const TEXT_FIELDS = ['name', 'phoneColumn', 'country'] as const;
 type TextField = (typeof TEXT_FIELDS)[number];
@@ -35,8 +48,16 @@ async function rejectTrailingParts(parts: AsyncIterator<Multipart>): Promise<voi
   }
 }
 
-export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, maxUploadBytes: number): void {
+export interface ListUploadLimits {
+  maxBytes: number;
+  idleMs: number;
+  /** Imports at once; each holds a PostgreSQL connection while its file arrives. */
+  maxConcurrent: number;
+}
+
+export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: ListUploadLimits): void {
   const { container, services } = deps;
+  let importing = 0;
 
   app.post(
     '/api/lists',
@@ -50,30 +71,52 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, maxUploa
     },
     async (req, reply) => {
       if (!req.isMultipart()) throw new ValidationError('expected multipart/form-data with a `file` field', 'file');
-      const fields: Partial<Record<TextField, string>> = {};
-      let result: ImportResult | undefined;
-      // Fields must precede the file: the import streams the file and needs the list name before the first byte.
-      // What follows the file is read before the import commits (`rejectTrailingParts`): a field or file there is
-      // a 400 and nothing is imported, not a list imported with the wrong country or phone column.
-      const parts = req.parts();
-      for await (const part of parts) {
-        if (part.type === 'field') {
-          if (isTextField(part.fieldname)) fields[part.fieldname] = String(part.value).trim();
-          continue;
-        }
-        if (part.fieldname !== 'file') {
-          part.file.resume();
-          throw new ValidationError(`unexpected file field "${part.fieldname}": send exactly one CSV as "file"`, part.fieldname);
-        }
-        result = await importPart(part, fields, () => rejectTrailingParts(parts));
+      try {
+        return await upload(req, reply);
+      } catch (err) {
+        throw asClientError(err);
       }
-      if (!result) throw new ValidationError('field "file" (the CSV) is required', 'file');
-      return reply.status(201).send(result);
     },
   );
 
-  async function importPart(part: MultipartFile, fields: Partial<Record<TextField, string>>, beforeCommit: () => Promise<void>): Promise<ImportResult> {
-    const upload = guardUpload(part.file, maxUploadBytes);
+  async function upload(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const fields: Partial<Record<TextField, string>> = {};
+    let result: ImportResult | undefined;
+    // Fields must precede the file: the import streams the file and needs the list name before the first byte.
+    // What follows the file is read before the import commits (`rejectTrailingParts`): a field or file there is
+    // a 400 and nothing is imported, not a list imported with the wrong country or phone column.
+    const parts = req.parts();
+    for await (const part of parts) {
+      if (part.type === 'field') {
+        if (isTextField(part.fieldname)) fields[part.fieldname] = String(part.value).trim();
+        continue;
+      }
+      if (part.fieldname !== 'file') {
+        part.file.resume();
+        throw new ValidationError(`unexpected file field "${part.fieldname}": send exactly one CSV as "file"`, part.fieldname);
+      }
+      if (importing >= limits.maxConcurrent) {
+        part.file.resume();
+        throw new TooManyRequestsError(`${importing} imports are running; try again when one has finished`);
+      }
+      importing++;
+      try {
+        result = await importPart(part, reply.raw, fields, () => rejectTrailingParts(parts));
+      } finally {
+        importing--;
+      }
+    }
+    if (!result) throw new ValidationError('field "file" (the CSV) is required', 'file');
+    return reply.status(201).send(result);
+  }
+
+  async function importPart(
+    part: MultipartFile,
+    response: ServerResponse,
+    fields: Partial<Record<TextField, string>>,
+    beforeCommit: () => Promise<void>,
+  ): Promise<ImportResult> {
+    const upload = guardUpload(part.file, { maxBytes: limits.maxBytes, idleMs: limits.idleMs, response });
     try {
       const opts = validateFields(fields);
       const result = await services.importContacts(container, upload.stream, {

@@ -1,0 +1,84 @@
+/**
+ * Requests meant to hurt (found by the security review): uploads that never finish, malformed multipart bodies,
+ * cookies and ids. Each gets a 4xx and leaves the API serving everyone else.
+ */
+import { request } from 'undici';
+import { createToken } from '../../../src/access/tokens';
+import { wiredServices } from '../../../src/cli/commands/serve';
+import { useTestEnv } from '../../helpers/env';
+import { seedCampaign } from '../../helpers/api-fixtures';
+import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
+
+describe('hostile requests', () => {
+  let api: RunningApi;
+  let campaignId: string;
+  beforeAll(async () => {
+    api = await startApi(env.container(), wiredServices(), { dashboard: false, uploadIdleMs: 1500, maxConcurrentImports: 3 });
+    ({ campaignId } = await seedCampaign(env.container(), [{ status: 'failed' }]));
+  });
+  afterAll(() => api.close());
+
+  /** A multipart upload whose body stops before its closing boundary (Content-Length satisfied). */
+  const stalledUpload = (name: string, signal: AbortSignal) =>
+    request(`${api.url}/api/lists`, {
+      method: 'POST',
+      signal,
+      headers: { authorization: `Bearer ${TEST_API_TOKEN}`, 'content-type': 'multipart/form-data; boundary=B' },
+      body: `--B\r\nContent-Disposition: form-data; name="name"\r\n\r\n${name}\r\n--B\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nphone\n9876543210\n`,
+    }).then(
+      async (r) => ({ status: r.statusCode, body: await r.body.text() }),
+      (e: Error) => ({ status: 0, body: e.name }),
+    );
+
+  const probe = () =>
+    request(`${api.url}/api/campaigns/${campaignId}/failure-reasons`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` }, signal: AbortSignal.timeout(5000) }).then(
+      (r) => r.statusCode,
+      (e: Error) => e.name,
+    );
+
+  it('uploads that never finish cannot take the connection pool: capped, then ended after the idle time, lists failed', async () => {
+    const stop = new AbortController();
+    // Ten at once (the pool holds ten connections): three import, the rest are refused at once.
+    const held = Array.from({ length: 10 }, (_v, i) => stalledUpload(`stalled-${i}`, stop.signal));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await probe()).toBe(200);
+    const answers = await Promise.all(held);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(7);
+    const timedOut = answers.filter((a) => a.status === 408);
+    expect(timedOut).toHaveLength(3);
+    expect(timedOut[0]!.body).toMatch(/stalled/);
+    const lists = await env.container().prisma.contactList.findMany({ where: { name: { startsWith: 'stalled-' } } });
+    expect(lists.map((l) => l.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(await probe()).toBe(200);
+  }, 30_000);
+
+  it('an uploader that disconnects mid-file releases its import at once', async () => {
+    const stop = new AbortController();
+    const held = stalledUpload('gone-away', stop.signal);
+    await new Promise((r) => setTimeout(r, 300));
+    stop.abort();
+    await held;
+    await new Promise((r) => setTimeout(r, 300));
+    const list = await env.container().prisma.contactList.findUnique({ where: { name: 'gone-away' } });
+    expect(list?.status ?? 'none').not.toBe('importing');
+    expect(env.container().pg.waitingCount).toBe(0);
+  });
+
+  it('a multipart body without a boundary → 400', async () => {
+    const res = await http('POST', `${api.url}/api/lists`, { body: 'x', headers: { 'content-type': 'multipart/form-data' } });
+    expect(res.status).toBe(400);
+  });
+
+  it('a malformed token cookie → 401, not 500', async () => {
+    const res = await http('GET', `${api.url}/queues`, { token: null, headers: { cookie: 'bulksms_token=%E0%A4%A' } });
+    expect(res.status).toBe(401);
+  });
+
+  it('a challenge id that is not a UUID → 400, not 500', async () => {
+    const { token } = await createToken(env.container(), { role: 'owner', phone: '+919876543210' });
+    const res = await http('POST', `${api.url}/api/access/otp/verify`, { token, json: { challengeId: '-'.repeat(36), otp: '123456' } });
+    expect(res.status).toBe(400);
+  });
+});
