@@ -1,7 +1,10 @@
 /** Per-message listing (keyset pagination) and the formula-safe failures export. */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { recordAudit } from '../../access/audit';
 import { phoneFor } from '../../access/fastify-access';
+import { maskPhone } from '../../access/policy';
+import { countPhoneLookup } from '../phone-lookups';
 import { NotFoundError } from '../../errors';
 import type { Pool } from 'pg';
 import type { MessageStatus, OutcomeClass } from '../../generated/prisma/enums';
@@ -92,7 +95,22 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       };
       // Through the campaign's runs too, so the planner can pick (run_id, status, id) for a rare status.
       if (status) add(`${inCampaignRuns('$1')} AND status = ?::"MessageStatus"`, status);
-      if (phone) add('phone = ?', normalisePhoneFilter(phone));
+      if (phone) {
+        const number = normalisePhoneFilter(phone);
+        // A caller who sees phones masked learns from each answer whether a guessed number is there: counted, limited
+        // and audited (src/api/phone-lookups.ts).
+        if (req.access?.maskPhones !== false) {
+          await countPhoneLookup(deps.container.redis, deps.container.config.QUEUE_PREFIX, req.access?.tokenId ?? `ip:${req.ip}`);
+          await recordAudit(deps.container, {
+            tokenId: req.access?.tokenId ?? null,
+            action: 'message.lookup',
+            target: req.params.id,
+            ip: req.ip,
+            details: { phone: maskPhone(number) },
+          });
+        }
+        add('phone = ?', number);
+      }
       if (outcomeClass) add('outcome_class = ?::"OutcomeClass"', outcomeClass);
       if (after !== undefined) add('id > ?::bigint', after.toString());
       params.push(limit + 1);

@@ -81,4 +81,26 @@ describe('hostile requests', () => {
     const res = await http('POST', `${api.url}/api/access/otp/verify`, { token, json: { challengeId: '-'.repeat(36), otp: '123456' } });
     expect(res.status).toBe(400);
   });
+
+  it('lookups by phone number while phones are masked are limited and audited: guessing a masked number is impractical', async () => {
+    const c = env.container();
+    const secret = '+919812345678';
+    const { campaignId: id } = await seedCampaign(c, [{ phone: secret, status: 'failed' }]);
+    const { token, tokenId } = await createToken(c, { role: 'viewer' });
+    // The budget is per minute: start well inside one.
+    const toNextMinute = 60_000 - (Date.now() % 60_000);
+    if (toNextMinute < 10_000) await new Promise((r) => setTimeout(r, toNextMinute + 100));
+    const lookup = (phone: string) => http('GET', `${api.url}/api/campaigns/${id}/messages?phone=${encodeURIComponent(phone)}`, { token });
+    // Support's use: the number is known, the answer shows the message (phone still masked).
+    const found = await lookup(secret);
+    expect(found.status).toBe(200);
+    expect(found.json<{ items: { phone: string }[] }>().items.map((m) => m.phone)).toEqual(['+91******5678']);
+    const statuses: number[] = [];
+    for (let n = 0; n < 20; n++) statuses.push((await lookup(`+9198${1000 + n}5678`)).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(19);
+    expect(statuses.slice(-1)).toEqual([429]);
+    const audited = await c.prisma.auditLog.findMany({ where: { tokenId, action: 'message.lookup' } });
+    expect(audited).toHaveLength(20);
+    expect(JSON.stringify(audited.map((a) => a.details))).not.toContain('12345678');
+  }, 30_000);
 });
