@@ -51,15 +51,22 @@ export async function requestOtp(deps: OtpDeps, who: OtpCaller, ip?: string | nu
   const token = await deps.prisma.apiToken.findUnique({ where: { id: who.tokenId }, select: { phone: true, revokedAt: true } });
   if (!token || token.revokedAt) throw new ForbiddenError('token revoked');
   if (!token.phone) throw new ForbiddenError('this token has no registered phone; create one with `bulksms token create --phone`');
-  const recent = await deps.prisma.otpGrant.count({
-    where: { tokenId: who.tokenId, requestedAt: { gt: new Date(Date.now() - CHALLENGE_TTL_MS) } },
-  });
-  if (recent >= MAX_CHALLENGES) throw new OtpRateLimitError();
-  const sessionId = await deps.otp.sendOtp(token.phone, deps.config.OTP_TEMPLATE);
-  const row = await deps.prisma.otpGrant.create({
-    data: { tokenId: who.tokenId, phone: token.phone, sessionId, ip: ip ?? null },
-    select: { id: true },
-  });
+  const tokenId = who.tokenId;
+  const phone = token.phone;
+  // Count, send and record under the token row's lock: counted outside it, 20 parallel requests all passed the
+  // count and sent 17 SMS against a budget of 5. The send is inside (its challenge row needs the session id); a
+  // failed send rolls the reservation back.
+  const row = await deps.prisma.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`SELECT id FROM api_tokens WHERE id = ${tokenId}::uuid FOR UPDATE`;
+      const recent = await tx.otpGrant.count({ where: { tokenId, requestedAt: { gt: new Date(Date.now() - CHALLENGE_TTL_MS) } } });
+      if (recent >= MAX_CHALLENGES) throw new OtpRateLimitError();
+      const sessionId = await deps.otp.sendOtp(phone, deps.config.OTP_TEMPLATE);
+      return tx.otpGrant.create({ data: { tokenId, phone, sessionId, ip: ip ?? null }, select: { id: true } });
+    },
+    // The provider's answer is awaited inside: up to its timeout, plus waiting for a parallel request's turn.
+    { maxWait: 30_000, timeout: 30_000 },
+  );
   await recordAudit(deps, { tokenId: who.tokenId, action: 'otp.request', target: row.id, ip });
   return { challengeId: row.id, sentTo: maskPhone(token.phone) };
 }

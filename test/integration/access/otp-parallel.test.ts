@@ -1,0 +1,36 @@
+/** The OTP SMS budget (5 per token per 10 minutes) holds against requests sent in parallel. */
+import { createToken } from '../../../src/access/tokens';
+import { MAX_CHALLENGES } from '../../../src/access/otp';
+import { createContainer, type Container } from '../../../src/container';
+import { createLogger } from '../../../src/logger';
+import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
+import { useTestEnv } from '../../helpers/env';
+import { stubServices } from '../../helpers/api-services';
+import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
+let sim: RunningSimulator;
+let c: Container;
+let api: RunningApi;
+
+beforeAll(async () => {
+  sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, port: 0, latencyMs: [20, 60] });
+  c = createContainer({ config: { ...env.config, TWOFACTOR_BASE_URL: sim.url }, logger: createLogger({ level: 'silent' }) });
+  api = await startApi(c, stubServices(), { dashboard: false });
+});
+
+env.cleanup(async () => {
+  await api?.close();
+  await c?.close();
+  await sim?.close();
+});
+
+it('twenty parallel OTP requests send exactly the budget; the rest are 429', async () => {
+  const { token, tokenId } = await createToken(c, { role: 'owner', phone: '+919876543211' });
+  const before = Object.keys(sim.stats().otps).length;
+  const answers = await Promise.all(Array.from({ length: 20 }, () => http('POST', `${api.url}/api/access/otp`, { token })));
+  expect(answers.filter((r) => r.status === 200)).toHaveLength(MAX_CHALLENGES);
+  expect(answers.filter((r) => r.status === 429)).toHaveLength(20 - MAX_CHALLENGES);
+  expect(Object.keys(sim.stats().otps).length - before).toBe(MAX_CHALLENGES);
+  expect(await c.prisma.otpGrant.count({ where: { tokenId } })).toBe(MAX_CHALLENGES);
+}, 60_000);
