@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from './http-errors';
-import type { IpAllowList } from './ip-allow';
+import type { IpMatcher } from '../access/ip-allow';
 
 export type Role = 'owner' | 'operator' | 'viewer';
 
@@ -55,8 +55,8 @@ export interface AuthOptions {
    * Authorization header. The dashboard sets the cookie (SameSite=Strict, path-scoped) from the stored token.
    */
   cookiePrefixes: readonly string[];
-  /** From API_ALLOW_IPS; null = any address (the token still applies). */
-  allowIp?: IpAllowList | null;
+  /** From API_ALLOW_IPS (an empty list allows any address; the token still applies). */
+  allowIp?: IpMatcher;
 }
 
 export const TOKEN_COOKIE = 'bulksms_token';
@@ -68,7 +68,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
     const raw = req.url.split('?', 1)[0]!;
     const under = (p: string) => (x: string) => x === p || x.startsWith(p.endsWith('/') ? p : `${p}/`);
     if (!opts.protectedPrefixes.some((p) => under(p)(path) || under(p)(raw))) return;
-    if (opts.allowIp && !opts.allowIp(req.socket.remoteAddress)) {
+    if (opts.allowIp && !opts.allowIp.allows(req.socket.remoteAddress)) {
       req.log.warn({ ip: req.socket.remoteAddress, path: raw }, 'request refused: client address not in API_ALLOW_IPS');
       return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
     }

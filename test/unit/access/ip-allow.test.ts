@@ -40,7 +40,8 @@ describe('parseAllowList', () => {
     expect(m.allows('10.0.0.1')).toBe(false);
   });
 
-  it.each(['10.0.0.0/33', 'banana', '10.0.0.0/8/1', '2001:db8::/129', '10.0.0.0/x'])('rejects %s naming the entry', (bad) => {
+  // A typo must never widen the list: '10.0.0.1/' read as /0 let every IPv4 client in (the API's own parser did).
+  it.each(['10.0.0.0/33', 'banana', '10.0.0.0/8/1', '2001:db8::/129', '10.0.0.0/x', '10.0.0.1/', '10.0.0.0/0x8', '10.0.0.0/ 8'])('rejects %s naming the entry', (bad) => {
     expect(() => parseAllowList(`127.0.0.1,${bad}`)).toThrow(ValidationError);
     expect(() => parseAllowList(bad)).toThrow(bad);
   });
