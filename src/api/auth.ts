@@ -82,9 +82,9 @@ async function authenticate(req: FastifyRequest, opts: AuthOptions, allowCookie:
   const token = presentedToken(req, allowCookie);
   // Without API_TOKEN, loopback clients need no token (role tokens from `bulksms token create` still work).
   if (!token && opts.loopbackWithoutToken) {
-    return isLoopbackAddress(req.socket.remoteAddress)
-      ? { kind: 'loopback', role: 'owner' }
-      : new UnauthorizedError('API_TOKEN is not configured: only loopback clients are allowed');
+    if (!isLoopbackAddress(req.socket.remoteAddress)) return new UnauthorizedError('API_TOKEN is not configured: only loopback clients are allowed');
+    const refused = browserFromElsewhere(req);
+    return refused ? new UnauthorizedError(`${refused}; set API_TOKEN to use the API from there`) : { kind: 'loopback', role: 'owner' };
   }
   if (!token) return new UnauthorizedError('missing bearer token (Authorization: Bearer <API_TOKEN>)');
   for (const verify of opts.verifiers) {
@@ -92,6 +92,32 @@ async function authenticate(req: FastifyRequest, opts: AuthOptions, allowCookie:
     if (principal) return principal;
   }
   return new UnauthorizedError('invalid bearer token');
+}
+
+/** A Host header's host name (port and IPv6 brackets removed). */
+function hostName(host: string): string {
+  const bracketed = /^\[([^\]]+)\]/.exec(host);
+  return (bracketed ? bracketed[1]! : host.replace(/:\d+$/, '')).toLowerCase();
+}
+
+/**
+ * Token-less loopback access means "whoever runs on this machine", not "any web page this machine's browser opens".
+ * A page elsewhere can make the browser send simple requests here (a form POST that cancels a campaign), and with
+ * DNS rebinding read the answers under its own name. So without a token: the Host must be a loopback name, and a
+ * request that names an Origin must come from this same host (the dashboard's do). Why refused, or null.
+ */
+function browserFromElsewhere(req: FastifyRequest): string | null {
+  const host = req.headers.host ?? '';
+  if (!isLoopbackAddress(hostName(host))) return `Host "${host.slice(0, 80)}" is not a loopback name`;
+  const origin = req.headers.origin;
+  if (origin === undefined) return null;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    return 'the request comes from a web page elsewhere (Origin unreadable)';
+  }
+  return originHost.toLowerCase() === host.toLowerCase() ? null : `the request comes from a web page elsewhere (Origin ${origin.slice(0, 80)})`;
 }
 
 /** Answers here rather than throwing: plugins with their own error handler (bull-board) would turn a throw into a 500. */

@@ -121,6 +121,32 @@ describe('API without API_TOKEN', () => {
     try {
       const res = await http('GET', `${api.url}/api/lists`, { token: null });
       expect(res.status).toBe(200);
+      // The dashboard's own requests name this host as their Origin.
+      const own = await http('GET', `${api.url}/api/lists`, { token: null, headers: { origin: api.url } });
+      expect(own.status).toBe(200);
+    } finally {
+      await api.close();
+      await c.close();
+    }
+  });
+
+  it('refuses web pages elsewhere: a cross-site form POST and a DNS-rebound Host get 401, nothing done', async () => {
+    const { API_TOKEN: _unused, ...withoutToken } = env.env;
+    const c = createContainer({ config: loadConfig(withoutToken), logger: createLogger({ level: 'silent' }) });
+    const api = await startApi(c, stubServices(), { dashboard: false });
+    try {
+      const crossSite = await http('POST', `${api.url}/api/campaigns/00000000-0000-4000-8000-000000000000/cancel`, {
+        token: null,
+        headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'x=1',
+      });
+      expect(crossSite.status).toBe(401);
+      expect(crossSite.text).toMatch(/web page elsewhere/);
+      const rebound = await http('GET', `${api.url}/api/lists`, { token: null, headers: { host: 'rebind.evil.example' } });
+      expect(rebound.status).toBe(401);
+      expect(rebound.text).toMatch(/not a loopback name/);
+      // Public routes (health) are not affected.
+      expect((await http('GET', `${api.url}/health`, { token: null, headers: { host: 'rebind.evil.example' } })).status).toBe(200);
     } finally {
       await api.close();
       await c.close();
