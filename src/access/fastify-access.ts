@@ -88,7 +88,7 @@ async function authorise(
   const tokenId = who.tokenId ?? null;
   // Only an owner can hold a grant; skip the lookup for everyone else.
   const needsGrant = who.role === 'owner' && tokenId !== null && (access === 'read' || access === 'unmasked');
-  const otpGranted = needsGrant ? (await activeGrant(deps, tokenId)) !== null : false;
+  const otpGranted = needsGrant ? (await activeGrant(deps, tokenId, request.ip)) !== null : false;
   const decision = decide(who.role, access, { otpGranted });
   if (!decision.allow) {
     const message =

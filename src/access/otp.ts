@@ -109,18 +109,19 @@ export async function verifyOtp(
   const expiresAt = new Date(Date.now() + deps.config.OTP_GRANT_TTL_SECONDS * 1000);
   const claimed = await deps.prisma.otpGrant.updateMany({
     where: { id: challenge.id, verifiedAt: null },
-    data: { verifiedAt: new Date(), expiresAt },
+    // The grant is this address's: a stolen token used elsewhere during it still sees phones masked.
+    data: { verifiedAt: new Date(), expiresAt, ip: ip ?? null },
   });
   if (claimed.count === 0) return fail('otp_used', 'this OTP was already used; request a new one');
   await recordAudit(deps, { tokenId: who.tokenId, action: 'otp.verify', target: challenge.id, ip, details: { expiresAt: expiresAt.toISOString() } });
   return { challengeId: challenge.id, expiresAt };
 }
 
-/** The latest unexpired grant of a token, or null. */
-export async function activeGrant(deps: { prisma: PrismaClient }, tokenId: string | null): Promise<OtpGrant | null> {
+/** The latest unexpired grant of a token verified from this client address, or null. */
+export async function activeGrant(deps: { prisma: PrismaClient }, tokenId: string | null, ip: string): Promise<OtpGrant | null> {
   if (!tokenId) return null;
   const row = await deps.prisma.otpGrant.findFirst({
-    where: { tokenId, expiresAt: { gt: new Date() } },
+    where: { tokenId, ip, expiresAt: { gt: new Date() } },
     orderBy: { expiresAt: 'desc' },
     select: { id: true, expiresAt: true },
   });

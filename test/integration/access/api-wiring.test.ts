@@ -2,6 +2,7 @@
  * Access control wired into the real HTTP API (buildServer): role tokens, route levels, phone masking,
  * the SMS-OTP second factor against the 2Factor simulator, and the audit log.
  */
+import nodeHttp from 'node:http';
 import { parse } from 'csv-parse/sync';
 import { createToken } from '../../../src/access/tokens';
 import { createContainer, type Container } from '../../../src/container';
@@ -55,6 +56,18 @@ describe('access control in the HTTP API', () => {
 
     expect(await phones(tokens.owner)).toEqual(['+919800000001']);
     expect(await phones(tokens.viewer)).toEqual(['+91******0001']);
+    // The grant is the verifying address's: the same token from another address (stolen) still sees them masked.
+    const elsewhere = await new Promise<string>((resolve, reject) => {
+      const u = new URL(`${api.url}/api/campaigns/${campaignId}/messages`);
+      nodeHttp
+        .get({ host: u.hostname, port: u.port, path: u.pathname, localAddress: '127.0.0.2', headers: { authorization: `Bearer ${tokens.owner}` } }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve(text));
+        })
+        .on('error', reject);
+    });
+    expect((JSON.parse(elsewhere) as { items: { phone: string }[] }).items.map((m) => m.phone)).toEqual(['+91******0001']);
     const csv = await http('GET', `${api.url}/api/campaigns/${campaignId}/failures.csv`, { token: tokens.owner });
     const rows = parse(csv.text, { columns: true }) as { phone: string }[];
     expect(rows.map((r) => r.phone)).toEqual(["'+919800000001"]);
