@@ -52,7 +52,6 @@ export function guardUpload(file: TruncatableStream, limits: UploadLimits): Guar
     file.resume();
   });
   file.on('error', (err) => out.destroy(err));
-  let idle: NodeJS.Timeout | undefined;
   const stop = (): void => {
     clearTimeout(idle);
     response?.off('close', onClose);
@@ -60,7 +59,7 @@ export function guardUpload(file: TruncatableStream, limits: UploadLimits): Guar
   const stalled = (): void => {
     // Waiting on the importer (backpressure: the pipe paused the file), not on the client.
     if (out.writableNeedDrain || file.isPaused()) {
-      idle?.refresh();
+      idle.refresh();
       return;
     }
     out.destroy(new RequestTimeoutError(`upload stalled: no data for ${Math.round(idleMs / 1000)} s, nothing was imported`));
@@ -68,8 +67,8 @@ export function guardUpload(file: TruncatableStream, limits: UploadLimits): Guar
   const onClose = (): void => {
     if (response && !response.writableEnded) out.destroy(new RequestTimeoutError('the client went away before the upload was complete: nothing was imported'));
   };
-  idle = setTimeout(stalled, idleMs);
-  file.on('data', () => idle?.refresh());
+  const idle = setTimeout(stalled, idleMs);
+  file.on('data', () => idle.refresh());
   response?.on('close', onClose);
   out.on('close', stop);
   out.on('end', stop);

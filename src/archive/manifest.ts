@@ -6,7 +6,7 @@
  *   deleted  → the file is the only copy of the run's messages
  */
 import { z } from 'zod';
-import { ServiceError } from '../errors';
+import { ValidationError } from '../errors';
 import { MANIFEST_NAME, type ArchiveDestination } from './destination';
 
 export const MANIFEST_FORMAT = 'bulksms-archive/1';
@@ -53,12 +53,12 @@ export function parseManifest(text: string, where: string): Manifest {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ServiceError(`${where}: not JSON (${(err as Error).message})`);
+    throw new ValidationError(`${where}: not JSON (${(err as Error).message})`);
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ServiceError(`${where}: not a bulksms archive manifest (${issue.path.join('.')}: ${issue.message})`);
+    throw new ValidationError(`${where}: not a bulksms archive manifest (${issue.path.join('.')}: ${issue.message})`);
   }
   return parsed.data;
 }

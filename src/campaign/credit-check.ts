@@ -11,6 +11,7 @@ import type { Container } from '../container';
 import { NotFoundError, ServiceError, ValidationError, coerceError } from '../errors';
 import type { BalanceKind, SmsProvider } from '../provider/sms-provider';
 import { estimateCampaign, type CampaignContent } from './estimate';
+import { RateLimiterUnavailableError } from '../delivery/paced-slot';
 
 export interface CreditCheck {
   campaignId: string;
@@ -60,6 +61,8 @@ export async function measureCredits(
   const [needed, balance] = await Promise.all([
     stored !== null ? Promise.resolve(stored) : estimateCampaign(deps.pg, campaign.listId, content).then((e) => e.credits),
     provider.balance(kind).catch((err: unknown) => {
+      // Redis, not the provider: said as it is.
+      if (err instanceof RateLimiterUnavailableError) throw err;
       throw new BalanceUnavailableError(kind, err);
     }),
   ]);

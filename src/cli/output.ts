@@ -26,12 +26,38 @@ export function exitCodeFor(err: unknown): 1 | 2 {
   return 1;
 }
 
+/** Node's codes for a service that cannot be reached, and Prisma's ("can't reach / timed out / closed"). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'P1001', 'P1002', 'P1017']);
+
+/** A PostgreSQL or Redis that cannot be reached, however the client wrapped it. */
+function isUnreachable(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 3) return false;
+  const e = err as { code?: unknown; errorCode?: unknown; cause?: unknown; message?: unknown };
+  if (UNREACHABLE.has(String(e.code)) || UNREACHABLE.has(String(e.errorCode))) return true;
+  if (typeof e.message === 'string' && /Can't reach database server|ECONNREFUSED/.test(e.message)) return true;
+  return isUnreachable(e.cause, depth + 1);
+}
+
+/**
+ * What an operator reads: Prisma's messages quote our source code before the reason ("Invalid `….create()`
+ * invocation in /…/tokens.ts:57 … → 57 const row = …"); the reason is their last line.
+ */
+function messageOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // PostgreSQL's invalid_catalog_name: the server answers, the database is not created yet.
+  if ((err as { code?: unknown }).code === '3D000') return `${err.message} (\`bulksms migrate\` creates it)`;
+  if (!err.name.startsWith('PrismaClient')) return err.message;
+  const lines = err.message.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines[lines.length - 1] ?? err.message;
+}
+
 /** Prints an error for a human (stderr) or as the single JSON object (stdout) and returns the exit code. */
 export function reportError(err: unknown, opts: OutputOptions): 1 | 2 {
   const code = exitCodeFor(err);
-  const message = scrubString(err instanceof Error ? err.message : String(err), environmentSecrets());
+  const message = scrubString(messageOf(err), environmentSecrets());
   if (opts.json) {
-    const kind = err instanceof AppError ? err.code : err instanceof ConfigError ? 'config' : 'runtime';
+    // "service": a dependency is down, as for the provider (ServiceError); "runtime": anything else unexpected.
+    const kind = err instanceof AppError ? err.code : err instanceof ConfigError ? 'config' : isUnreachable(err) ? 'service' : 'runtime';
     process.stdout.write(`${JSON.stringify({ error: { code: kind, message } })}\n`);
   }
   process.stderr.write(`${colour(31, 'error', process.stderr)}: ${message}\n`);

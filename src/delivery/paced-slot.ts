@@ -5,6 +5,7 @@
 import type { Container } from '../container';
 import { sendingKeys } from '../sending/keys';
 import { createPacer, sleepUntil, type Admission } from '../sending/pacer';
+import { ServiceError, coerceError } from '../errors';
 
 export interface SlotReserver {
   reserve(n: number): Promise<{ firstAt: number }>;
@@ -36,12 +37,27 @@ export function pacedBalance<K>(
   };
 }
 
+/**
+ * The account-wide budget (in Redis) could not be asked: the request was not made, so the provider is not to
+ * blame — a failed balance check said "could not read the balance from the provider" when Redis was down.
+ */
+export class RateLimiterUnavailableError extends ServiceError {
+  constructor(cause: unknown) {
+    super(`the account-wide rate limiter in Redis did not answer (${coerceError(cause).message}); nothing was sent to the provider`, { cause });
+  }
+}
+
 /** Resolves when the caller may make one provider request, with the slot to judge its write by. */
 export function pacedSlot(pacer: SlotReserver): () => Promise<Slot> {
   return async () => {
-    const { firstAt } = await pacer.reserve(1);
-    await sleepUntil(firstAt);
-    const admission = await pacer.admit();
+    let admission: Admission;
+    try {
+      const { firstAt } = await pacer.reserve(1);
+      await sleepUntil(firstAt);
+      admission = await pacer.admit();
+    } catch (err) {
+      throw new RateLimiterUnavailableError(err);
+    }
     let judged = false;
     return {
       onWrite: () => {

@@ -29,6 +29,38 @@ describe('reportError', () => {
   });
 });
 
+describe('reportError: services down', () => {
+  afterEach(() => jest.restoreAllMocks());
+  const report = (err: unknown): { code: number; json: unknown; stderr: string } => {
+    const out: string[] = [];
+    const errs: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    jest.spyOn(process.stderr, 'write').mockImplementation((s) => (errs.push(String(s)), true));
+    const code = reportError(err, { json: true });
+    return { code, json: JSON.parse(out[0]!) as unknown, stderr: errs.join('') };
+  };
+
+  it('a refused connection is code "service", like a provider that is down', () => {
+    const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5499'), { code: 'ECONNREFUSED' });
+    expect(report(err)).toMatchObject({ code: 1, json: { error: { code: 'service', message: 'connect ECONNREFUSED 127.0.0.1:5499' } } });
+  });
+
+  it("Prisma's message is cut to its reason: no quoted source code reaches the operator", () => {
+    const err = new Error(
+      "\nInvalid `deps.prisma.apiToken.create()` invocation in\n/app/src/access/tokens.ts:57:42\n\n  56 const token = generateToken();\n→ 57 const row = await deps.prisma.apiToken.create(\nCan't reach database server at 127.0.0.1:5499",
+    );
+    err.name = 'PrismaClientInitializationError';
+    const r = report(err);
+    expect(r.json).toEqual({ error: { code: 'service', message: "Can't reach database server at 127.0.0.1:5499" } });
+    expect(r.stderr).not.toContain('tokens.ts');
+  });
+
+  it('a database not created yet says how to create it', () => {
+    const err = Object.assign(new Error('database "bulksms" does not exist'), { code: '3D000' });
+    expect(report(err).json).toEqual({ error: { code: 'runtime', message: 'database "bulksms" does not exist (`bulksms migrate` creates it)' } });
+  });
+});
+
 describe('installCrashReporter', () => {
   it('reports an unhandled rejection scrubbed and exits 1', () => {
     const script = `require(${JSON.stringify(path.resolve('src/cli/output.ts'))}).installCrashReporter();

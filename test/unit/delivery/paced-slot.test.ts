@@ -1,4 +1,4 @@
-import { pacedBalance, pacedSlot } from '../../../src/delivery/paced-slot';
+import { pacedBalance, pacedSlot, RateLimiterUnavailableError, type SlotReserver } from '../../../src/delivery/paced-slot';
 
 describe('pacedSlot', () => {
   it('waits for the reserved slot, never goes early, and is admitted only after the slot', async () => {
@@ -73,5 +73,18 @@ describe('pacedSlot', () => {
     expect(await balances.balance('TRANSACTIONAL_SMS')).toBe(42);
     await balances.balance('PROMOTIONAL_SMS');
     expect(events).toEqual(['slot', 'lookup TRANSACTIONAL_SMS', 'slot', 'lookup PROMOTIONAL_SMS']);
+  });
+
+  it('Redis refusing the slot is the rate limiter’s failure, and the provider is never asked', async () => {
+    const redisDown: SlotReserver = {
+      reserve: () => Promise.reject(new Error('Reached the max retries per request limit (which is 1)')),
+      admit: () => Promise.reject(new Error('unreachable')),
+      dispatched: () => false,
+    };
+    let asked = 0;
+    const balances = pacedBalance(pacedSlot(redisDown), { balance: async () => ++asked });
+    await expect(balances.balance('TRANSACTIONAL_SMS')).rejects.toThrow(RateLimiterUnavailableError);
+    await expect(balances.balance('TRANSACTIONAL_SMS')).rejects.toThrow(/rate limiter in Redis did not answer \(Reached the max retries/);
+    expect(asked).toBe(0);
   });
 });
