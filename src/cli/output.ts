@@ -1,5 +1,5 @@
 /** CLI output rules: with --json exactly one JSON object on stdout; everything else (logs, progress) on stderr. */
-import { AppError } from '../errors';
+import { AppError, ValidationError } from '../errors';
 import { ConfigError } from '../config';
 import { scrubString } from '../logger';
 
@@ -58,7 +58,9 @@ export function reportError(err: unknown, opts: OutputOptions): 1 | 2 {
   if (opts.json) {
     // "service": a dependency is down, as for the provider (ServiceError); "runtime": anything else unexpected.
     const kind = err instanceof AppError ? err.code : err instanceof ConfigError ? 'config' : isUnreachable(err) ? 'service' : 'runtime';
-    process.stdout.write(`${JSON.stringify({ error: { code: kind, message } })}\n`);
+    // The field bad input names, as the HTTP API's errors carry it.
+    const field = err instanceof ValidationError && err.field ? { field: err.field } : {};
+    process.stdout.write(`${JSON.stringify({ error: { code: kind, message, ...field } })}\n`);
   }
   process.stderr.write(`${colour(31, 'error', process.stderr)}: ${message}\n`);
   return code;

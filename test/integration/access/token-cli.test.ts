@@ -54,7 +54,7 @@ describe('bulksms token create / revoke', () => {
   it('rejects a bad role with exit 2 and a JSON error', async () => {
     const bad = await cli(['token', 'create', '--role', 'admin', '--json']);
     expect(bad.code).toBe(2);
-    expect(JSON.parse(bad.stdout)).toEqual({ error: { code: 'validation', message: expect.stringContaining('--role') } });
+    expect(JSON.parse(bad.stdout)).toEqual({ error: { code: 'validation', message: expect.stringContaining('--role'), field: 'role' } });
   });
 
   it('revoking an unknown token exits 2', async () => {

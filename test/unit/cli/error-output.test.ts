@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { reportError } from '../../../src/cli/output';
+import { ValidationError } from '../../../src/errors';
 
 const KEY = 'c0ffee00-1234-5678-9abc-def012345678';
 
@@ -53,6 +54,12 @@ describe('reportError: services down', () => {
     const r = report(err);
     expect(r.json).toEqual({ error: { code: 'service', message: "Can't reach database server at 127.0.0.1:5499" } });
     expect(r.stderr).not.toContain('tokens.ts');
+  });
+
+  it('bad input names its field in the JSON object, as the HTTP API does', () => {
+    expect(report(new ValidationError('--from: "AB" must be 6 letters', 'from')).json).toEqual({
+      error: { code: 'validation', message: '--from: "AB" must be 6 letters', field: 'from' },
+    });
   });
 
   it('a database not created yet says how to create it', () => {
