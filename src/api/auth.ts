@@ -4,6 +4,7 @@
  * configured token, only loopback clients are let in (and `serve` refuses to bind anything else).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from './http-errors';
 import type { IpMatcher } from '../access/ip-allow';
@@ -108,7 +109,10 @@ function hostName(host: string): string {
  */
 function browserFromElsewhere(req: FastifyRequest): string | null {
   const host = req.headers.host ?? '';
-  if (!isLoopbackAddress(hostName(host))) return `Host "${host.slice(0, 80)}" is not a loopback name`;
+  // A name is loopback only as `localhost` or a literal loopback address: "127.evil.example" resolves wherever
+  // its owner likes (DNS rebinding), it merely starts like one.
+  const name = hostName(host);
+  if (name !== 'localhost' && !(isIP(name) && isLoopbackAddress(name))) return `Host "${host.slice(0, 80)}" is not a loopback name`;
   const origin = req.headers.origin;
   if (origin === undefined) return null;
   let originHost: string;

@@ -15,8 +15,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const { status, body } = toHttp(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: body.error.code, status }, body.error.message);
-    // Do not read the rest of an oversize upload: close the connection once the answer is out.
-    if (status === 413) reply.header('connection', 'close');
+    // Do not read the rest of an oversize or stalled upload: close the connection once the answer is out.
+    if (status === 413 || status === 408) reply.header('connection', 'close');
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((req, reply) =>

@@ -6,7 +6,8 @@ import { AppError, ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
 import { findNul } from '../reject-nul';
 import { guardUpload } from '../upload-stream';
-import { TooManyRequestsError } from '../http-errors';
+import { RequestTimeoutError, TooManyRequestsError } from '../http-errors';
+import { TimeoutError, withTimeout } from '../../lib/with-timeout';
 import { recordImport } from '../../metrics-instrument';
 import { errorResponses } from './schemas';
 
@@ -101,7 +102,13 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
       }
       importing++;
       try {
-        result = await importPart(part, reply.raw, fields, () => rejectTrailingParts(parts));
+        // The rest of the body is read before the import commits: bounded like the file itself, or a client that
+        // stops right after the file's closing boundary holds the import's connection for good.
+        const rest = (): Promise<void> =>
+          withTimeout(rejectTrailingParts(parts), limits.idleMs, 'the rest of the upload').catch((err: unknown) => {
+            throw err instanceof TimeoutError ? new RequestTimeoutError(`upload stalled after the file: no data for ${Math.round(limits.idleMs / 1000)} s, nothing was imported`) : err;
+          });
+        result = await importPart(part, reply.raw, fields, rest);
       } finally {
         importing--;
       }

@@ -142,9 +142,15 @@ describe('API without API_TOKEN', () => {
       });
       expect(crossSite.status).toBe(401);
       expect(crossSite.text).toMatch(/web page elsewhere/);
-      const rebound = await http('GET', `${api.url}/api/lists`, { token: null, headers: { host: 'rebind.evil.example' } });
-      expect(rebound.status).toBe(401);
-      expect(rebound.text).toMatch(/not a loopback name/);
+      for (const host of ['rebind.evil.example', '127.0.0.1.rebind.evil.example', '127.evil.example:80']) {
+        const rebound = await http('GET', `${api.url}/api/lists`, { token: null, headers: { host } });
+        expect({ host, status: rebound.status }).toEqual({ host, status: 401 });
+        expect(rebound.text).toMatch(/not a loopback name/);
+      }
+      const port = new URL(api.url).port;
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+        expect({ host, status: (await http('GET', `${api.url}/api/lists`, { token: null, headers: { host } })).status }).toEqual({ host, status: 200 });
+      }
       // Public routes (health) are not affected.
       expect((await http('GET', `${api.url}/health`, { token: null, headers: { host: 'rebind.evil.example' } })).status).toBe(200);
     } finally {
