@@ -4,6 +4,7 @@
  * valid for OTP_GRANT_TTL_SECONDS. Each challenge verifies at most once: the provider session is claimed
  * in the same UPDATE that records the grant, so a replayed OTP (even a concurrent one) fails.
  */
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { ValidationError } from '../errors';
@@ -53,20 +54,23 @@ export async function requestOtp(deps: OtpDeps, who: OtpCaller, ip?: string | nu
   if (!token.phone) throw new ForbiddenError('this token has no registered phone; create one with `bulksms token create --phone`');
   const tokenId = who.tokenId;
   const phone = token.phone;
-  // Count, send and record under the token row's lock: counted outside it, 20 parallel requests all passed the
-  // count and sent 17 SMS against a budget of 5. The send is inside (its challenge row needs the session id); a
-  // failed send rolls the reservation back.
+  // The challenge is reserved (counted and recorded) under the token row's lock, then sent: counted outside a lock,
+  // 20 parallel requests all passed the count and sent 17 SMS against a budget of 5. The send itself stays outside
+  // the transaction: a slow provider would outlast it, and an SMS sent for a row rolled back is paid for, uncounted
+  // and unverifiable. Until the send answers, the reserved row's session id is a placeholder no OTP can match.
   const row = await deps.prisma.$transaction(
     async (tx) => {
       await tx.$queryRaw`SELECT id FROM api_tokens WHERE id = ${tokenId}::uuid FOR UPDATE`;
       const recent = await tx.otpGrant.count({ where: { tokenId, requestedAt: { gt: new Date(Date.now() - CHALLENGE_TTL_MS) } } });
       if (recent >= MAX_CHALLENGES) throw new OtpRateLimitError();
-      const sessionId = await deps.otp.sendOtp(phone, deps.config.OTP_TEMPLATE);
-      return tx.otpGrant.create({ data: { tokenId, phone, sessionId, ip: ip ?? null }, select: { id: true } });
+      return tx.otpGrant.create({ data: { tokenId, phone, sessionId: `reserved:${randomUUID()}`, ip: ip ?? null }, select: { id: true } });
     },
-    // The provider's answer is awaited inside: up to its timeout, plus waiting for a parallel request's turn.
-    { maxWait: 30_000, timeout: 30_000 },
+    { maxWait: 10_000, timeout: 10_000 },
   );
+  // A failed send keeps its reservation: the SMS may have gone out all the same (a timeout after the provider
+  // took it), and the budget exists to bound what reaches the phone.
+  const sessionId = await deps.otp.sendOtp(phone, deps.config.OTP_TEMPLATE);
+  await deps.prisma.otpGrant.update({ where: { id: row.id }, data: { sessionId } });
   await recordAudit(deps, { tokenId: who.tokenId, action: 'otp.request', target: row.id, ip });
   return { challengeId: row.id, sentTo: maskPhone(token.phone) };
 }

@@ -1,6 +1,6 @@
 /** The OTP SMS budget (5 per token per 10 minutes) holds against requests sent in parallel. */
 import { createToken } from '../../../src/access/tokens';
-import { MAX_CHALLENGES } from '../../../src/access/otp';
+import { MAX_CHALLENGES, requestOtp } from '../../../src/access/otp';
 import { createContainer, type Container } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
@@ -33,4 +33,28 @@ it('twenty parallel OTP requests send exactly the budget; the rest are 429', asy
   expect(answers.filter((r) => r.status === 429)).toHaveLength(20 - MAX_CHALLENGES);
   expect(Object.keys(sim.stats().otps).length - before).toBe(MAX_CHALLENGES);
   expect(await c.prisma.otpGrant.count({ where: { tokenId } })).toBe(MAX_CHALLENGES);
+}, 60_000);
+
+it('the SMS is sent outside the lock: parallel sends overlap, and every one sent has its challenge recorded', async () => {
+  const { tokenId } = await createToken(c, { role: 'owner', phone: '+919876543212' });
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let sent = 0;
+  // A slow provider: under the lock (inside the transaction) a send outlasting it was paid for and never recorded.
+  const otp = {
+    sendOtp: async () => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((r) => setTimeout(r, 400));
+      inFlight--;
+      return `session-${++sent}-${Date.now()}`;
+    },
+    verifyOtp: async () => 'mismatch' as const,
+  };
+  const deps = { prisma: c.prisma, config: env.config, otp };
+  const results = await Promise.allSettled(Array.from({ length: 8 }, () => requestOtp(deps, { tokenId, role: 'owner' })));
+  expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(MAX_CHALLENGES);
+  expect(sent).toBe(MAX_CHALLENGES);
+  expect(maxInFlight).toBeGreaterThan(1);
+  const rows = await c.prisma.otpGrant.findMany({ where: { tokenId } });
+  expect(rows.filter((r) => r.sessionId.startsWith('session-'))).toHaveLength(MAX_CHALLENGES);
 }, 60_000);
