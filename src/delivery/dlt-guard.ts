@@ -2,8 +2,10 @@
  * Stops a campaign whose messages the operators reject for DLT (DLT-CNT-REJECT in delivery reports): the template
  * text, sender header or PE/template id does not match the registration, so every further message is paid for
  * and rejected too. One rejection alone is not enough: a single recipient's value (too long for the template's
- * variable) can be rejected while the rest are delivered. So the campaign is paused once at least
- * `minRejects` of its open runs' final reports are rejections and they are at least `minShare` of those reports.
+ * variable) can be rejected while the rest are delivered. So the campaign is paused once at least `minRejects` of
+ * its open runs' messages are rejections and they are at least `minShare` of the messages that went out (sent,
+ * delivered or failed) — not of the reports in: operators' DLT scrubbing answers at once, handsets' DELIVRD later,
+ * so the first 20 reports of a campaign with a few bad values were all rejections.
  *
  * Once only: the campaign's alert records the pause, and after an operator resumes it (the registration fixed, or
  * the risk accepted) rejections keep raising the alert but no longer pause it — its earlier rejections would
@@ -23,13 +25,13 @@ export const DLT_PAUSE_POLICY: DltPausePolicy = { minRejects: 20, minShare: 0.5 
 export const DLT_PAUSED_ALERT = 'DLT-CNT-REJECT (campaign paused)';
 
 /** Pure: should reports with these counts pause the campaign? */
-export function dltRejectsWarrantPause(counts: { rejects: number; finals: number }, policy: DltPausePolicy = DLT_PAUSE_POLICY): boolean {
-  return counts.rejects >= policy.minRejects && counts.finals > 0 && counts.rejects / counts.finals >= policy.minShare;
+export function dltRejectsWarrantPause(counts: { rejects: number; wentOut: number }, policy: DltPausePolicy = DLT_PAUSE_POLICY): boolean {
+  return counts.rejects >= policy.minRejects && counts.wentOut > 0 && counts.rejects / counts.wentOut >= policy.minShare;
 }
 
-export function dltPauseReason(counts: { rejects: number; finals: number }): string {
+export function dltPauseReason(counts: { rejects: number; wentOut: number }): string {
   return (
-    `DLT-CNT-REJECT: operators rejected ${counts.rejects} of ${counts.finals} messages with delivery reports so far ` +
+    `DLT-CNT-REJECT: operators rejected ${counts.rejects} of ${counts.wentOut} messages sent so far ` +
     '(template text, sender header or PE/template id not matching the DLT registration); fix the registration, then resume'
   );
 }
@@ -48,18 +50,20 @@ export function createDltGuard(policy: DltPausePolicy = DLT_PAUSE_POLICY, maxInt
     const paused: string[] = [];
     for (const campaignId of campaignIds) {
       if (performance.now() < (nextJudgement.get(campaignId) ?? 0)) continue;
-      const { rows } = await deps.pg.query<{ rejects: number; finals: number }>(
+      const { rows } = await deps.pg.query<{ rejects: number; wentOut: number }>(
         `SELECT count(*) FILTER (WHERE m.status = 'failed' AND m.failure_reason LIKE 'DLT-CNT-REJECT%')::int AS rejects,
-                count(*)::int AS finals
+                count(*)::int AS "wentOut"
            FROM messages m
           WHERE m.run_id IN (SELECT r.id FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id
                               WHERE r.campaign_id = $1 AND r.status = 'running' AND c.status = 'running'
                                 AND (c.alert IS NULL OR c.alert NOT LIKE $2 || '%'))
-            AND m.status IN ('delivered', 'failed')`,
+            AND m.status IN ('sent', 'delivered', 'failed')`,
         [campaignId, DLT_PAUSED_ALERT],
       );
-      const counts = rows[0] ?? { rejects: 0, finals: 0 };
-      nextJudgement.set(campaignId, performance.now() + Math.min(maxIntervalMs, counts.finals * 0.1));
+      const counts = rows[0] ?? { rejects: 0, wentOut: 0 };
+      // Nothing counted: the campaign is not running (or paused already); forget it rather than keep an entry.
+      if (counts.wentOut === 0) nextJudgement.delete(campaignId);
+      else nextJudgement.set(campaignId, performance.now() + Math.min(maxIntervalMs, counts.wentOut * 0.1));
       if (!dltRejectsWarrantPause(counts, policy)) continue;
       const reason = dltPauseReason(counts);
       // The alert marks the pause first, conditionally: of two processes judging at once, one pauses.
@@ -69,6 +73,7 @@ export function createDltGuard(policy: DltPausePolicy = DLT_PAUSE_POLICY, maxInt
         [campaignId, DLT_PAUSED_ALERT, `${DLT_PAUSED_ALERT}: ${reason}`],
       );
       if (!marked.rowCount) continue;
+      nextJudgement.delete(campaignId);
       await pauseCampaign(deps, campaignId, reason);
       deps.logger.error({ campaignId, ...counts }, 'campaign paused: operators reject its messages for DLT');
       paused.push(campaignId);
