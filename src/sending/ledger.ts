@@ -233,8 +233,9 @@ function isDataException(err: unknown): boolean {
 
 /**
  * Makes the run's counters equal to the sums over its messages (run rows are small; counts use the index). A run
- * with no message left keeps its counters: its rows were archived (the archive refreshed them as it exported), and
- * `campaign status` zeroed every archived run's counts for good.
+ * with fewer messages than it counted keeps its counters: only the archive removes a run's messages (it refreshed
+ * them as it exported), in batches — recounted then, `campaign status` zeroed every archived run's counts for good,
+ * or froze them at whatever a read during the deletion found. Restored, the rows are all back and it counts again.
  */
 export async function refreshRunCounters(pg: Pool | PoolClient, runIds: readonly string[]): Promise<void> {
   if (!runIds.length) return;
@@ -257,7 +258,7 @@ export async function refreshRunCounters(pg: Pool | PoolClient, runIds: readonly
                FROM campaign_runs r2 LEFT JOIN messages m ON m.run_id = r2.id
               WHERE r2.id = ANY($1::uuid[])
               GROUP BY r2.id) x
-      WHERE r.id = x.id AND x.total > 0`,
+      WHERE r.id = x.id AND x.total >= r.total`,
     [runIds],
   );
 }
