@@ -100,8 +100,8 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
         // A caller who sees phones masked learns from each answer whether a guessed number is there: counted, limited
         // and audited (src/api/phone-lookups.ts).
         if (req.access?.maskPhones !== false) {
-          await countPhoneLookup(deps.container.redis, deps.container.config.QUEUE_PREFIX, req.access?.tokenId ?? `ip:${req.ip}`);
-          await recordAudit(deps.container, {
+          const first = await countPhoneLookup(deps.container.redis, deps.container.config.QUEUE_PREFIX, req.access?.tokenId ?? `ip:${req.ip}`, number);
+          if (first) await recordAudit(deps.container, {
             tokenId: req.access?.tokenId ?? null,
             action: 'message.lookup',
             target: req.params.id,
