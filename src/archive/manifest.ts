@@ -6,7 +6,7 @@
  *   deleted  → the file is the only copy of the run's messages
  */
 import { z } from 'zod';
-import { ValidationError } from '../errors';
+import { ServiceError, ValidationError } from '../errors';
 import { MANIFEST_NAME, type ArchiveDestination } from './destination';
 
 export const MANIFEST_FORMAT = 'bulksms-archive/1';
@@ -63,9 +63,18 @@ export function parseManifest(text: string, where: string): Manifest {
   return parsed.data;
 }
 
-export async function loadManifest(dest: ArchiveDestination, key = MANIFEST_NAME): Promise<Manifest | null> {
+/**
+ * `given`: the operator named the file (`bulksms restore <manifest>`): one that is not a manifest is bad input
+ * (exit 2). Otherwise it is the archive's own manifest, and damage to it is a fault of the store (exit 1).
+ */
+export async function loadManifest(dest: ArchiveDestination, key = MANIFEST_NAME, given = false): Promise<Manifest | null> {
   const text = await dest.readText(key);
-  return text === null ? null : parseManifest(text, `${dest.location}/${key}`);
+  if (text === null) return null;
+  try {
+    return parseManifest(text, `${dest.location}/${key}`);
+  } catch (err) {
+    throw err instanceof ValidationError && !given ? new ServiceError(err.message, { cause: err }) : err;
+  }
 }
 
 export async function saveManifest(dest: ArchiveDestination, m: Manifest): Promise<void> {

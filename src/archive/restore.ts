@@ -36,7 +36,7 @@ export async function restoreArchive(
 ): Promise<RestoreResult> {
   const { dest: spec, key } = destinationOfManifest(manifestPath);
   const dest = openDestination(spec, deps.config);
-  const manifest = await loadManifest(dest, key);
+  const manifest = await loadManifest(dest, key, true);
   if (!manifest) throw new NotFoundError(`no archive manifest at ${manifestPath}`);
   const db = await deps.pg.connect();
   const result: RestoreResult = { runs: 0, rows: 0, inserted: 0, files: 0 };

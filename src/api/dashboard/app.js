@@ -168,7 +168,8 @@ function showCampaign(id) {
     document.getElementById('c-meta').replaceChildren(
       el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`,
       c.pauseReason ? ` · paused: ${c.pauseReason}` : '');
-    const allowed = ACTIONS_BY_STATUS[c.status] || [];
+    // A cron campaign between firings (its last run completed or failed) can still be cancelled: that ends its schedule.
+    const allowed = [...(ACTIONS_BY_STATUS[c.status] || []), ...(c.cron && (c.status === 'completed' || c.status === 'failed') ? ['cancel'] : [])];
     document.querySelectorAll('#actions button[data-action]').forEach((btn) => { btn.disabled = !allowed.includes(btn.dataset.action); });
     document.getElementById('c-bar').style.width = `${Math.min(100, p.pct).toFixed(1)}%`;
     document.getElementById('c-rate').textContent =
