@@ -4,9 +4,9 @@
  * call never settles while Redis is down), and a script retrying the create made a second campaign.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { BIN, type CliResult } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
+import { closedPort } from '../../helpers/api-server';
 import { seedList } from '../../fixtures/seed-list';
 
 const env = useTestEnv();
@@ -21,13 +21,6 @@ function runBounded(args: string[], extra: Record<string, string>, ms: number): 
   });
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 it('campaign create --cron and campaign cancel finish with Redis down: committed, exit 0, a warning', async () => {
   await seedList(env.container().pg, 'redis-down', ['name'], [{ phone: '+919876500001', vars: { name: 'A' } }]);

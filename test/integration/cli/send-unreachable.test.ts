@@ -1,21 +1,13 @@
 /** `bulksms send` against a provider nobody answers: nothing goes out, the campaign ends `failed`, exit 1. */
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
+import { closedPort } from '../../helpers/api-server';
 
 const env = useTestEnv({ SMS_MAX_ATTEMPTS: '1' });
 
-/** A port nothing listens on (bound, read, released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 it('ends failed with exit 1 when every message failed and none went out', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-unreachable-'));
