@@ -70,6 +70,10 @@ export function guardUpload(file: TruncatableStream, limits: UploadLimits): Guar
   const idle = setTimeout(stalled, idleMs);
   file.on('data', () => idle.refresh());
   response?.on('close', onClose);
+  // The guard's watch ends when the client has sent the whole part, the consumer is done with the stream, or it is
+  // drained: an error destroyed into a stream nobody listens to any more is an unhandled 'error' — it ended the
+  // process 30 s after an upload the importer had refused early.
+  file.on('end', stop);
   out.on('close', stop);
   out.on('end', stop);
   file.pipe(out);
@@ -77,6 +81,7 @@ export function guardUpload(file: TruncatableStream, limits: UploadLimits): Guar
     stream: out,
     exceeded: () => exceeded,
     drain() {
+      stop();
       file.unpipe(out);
       file.resume();
     },

@@ -76,4 +76,32 @@ describe('guardUpload', () => {
     response.emit('close');
     await expect(done).rejects.toMatchObject({ httpStatus: 408, message: expect.stringMatching(/went away/) });
   });
+
+  it('once drained (the importer gave up early), the guard raises nothing: an unheard error would end the process', async () => {
+    const file = new PassThrough();
+    const response = Object.assign(new EventEmitter(), { writableEnded: false }) as unknown as ServerResponse;
+    const g = guardUpload(file, { maxBytes: 1000, idleMs: 100, response });
+    file.write('phone\n');
+    g.drain(); // no reader, no 'error' listener from here on
+    const errors: unknown[] = [];
+    const unheard = (err: unknown): void => void errors.push(err);
+    process.on('uncaughtException', unheard);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      response.emit('close');
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('uncaughtException', unheard);
+    }
+    expect(errors).toEqual([]);
+    expect(g.stream.destroyed).toBe(false);
+  });
+
+  it('a part the client has sent completely is never called stalled, however long the importer takes', async () => {
+    const file = new PassThrough();
+    const g = guardUpload(file, { maxBytes: 1000, idleMs: 100 });
+    file.end('phone\n123\n');
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(collect(g.stream)).resolves.toBe('phone\n123\n');
+  });
 });
