@@ -40,9 +40,9 @@ type Deps = Pick<Container, 'pg' | 'logger' | 'redis' | 'config'>;
 
 /**
  * Judges the given campaigns (each just got a DLT rejection) and pauses those over the policy. The count reads
- * every final message of the campaign's open runs (~1 µs each), so in this process a campaign is judged again
- * only after 0.1 ms per message counted (at most `maxIntervalMs`): a million reports, once per 10 s at most;
- * a small campaign at every rejection.
+ * every message of the campaign's open runs that went out (~1 µs each), so in this process a campaign is judged
+ * again only after 0.1 ms per message counted (at most `maxIntervalMs`): a million messages, once per 10 s at most;
+ * a small campaign at nearly every rejection.
  */
 export function createDltGuard(policy: DltPausePolicy = DLT_PAUSE_POLICY, maxIntervalMs = 10_000) {
   const nextJudgement = new Map<string, number>();
