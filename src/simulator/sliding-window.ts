@@ -31,11 +31,27 @@ export class SlidingWindow {
     return fullest;
   }
 
-  /** Admit the event if fewer than `limit` were admitted in the window ending at it; rejected events are not recorded. */
+  /**
+   * Admit the event if no window holding it would then hold more than `limit`; rejected events are not recorded.
+   * Every window that holds it counts, not only the one ending at it: an event recorded after later ones (a send
+   * stamped on arrival but recorded once its body is read, after a V1 call) also lands in the windows ending at
+   * those, and judged on its own window alone it let a window go over the limit without a 429.
+   */
   tryAdd(t: number, limit: number): boolean {
     if (this.count(t) >= limit) return false;
-    this.insert(t);
+    if (t < this.latest && this.add(t) > limit) {
+      this.remove(t);
+      return false;
+    }
+    if (t >= this.latest) this.insert(t);
     return true;
+  }
+
+  /** Removes one event recorded at `t`. */
+  private remove(t: number): void {
+    const at = this.upper(t) - 1;
+    if (at >= this.head && this.times[at] === t) this.times.splice(at, 1);
+    this.latest = this.times.length > this.head ? this.times[this.times.length - 1]! : -Infinity;
   }
 
   private insert(t: number): void {

@@ -45,6 +45,21 @@ describe('SlidingWindow (1 s)', () => {
     expect(w.count(500)).toBe(2);
   });
 
+  it('an event recorded late is refused when any window holding it would go over, not only its own', () => {
+    // Limit 2: 500 and 1400 admitted; then one stamped 450 is recorded. The window ending at 450 holds one event,
+    // but the one ending at 1400 would hold 450, 500 and 1400 — three.
+    const w = new SlidingWindow();
+    expect([w.tryAdd(500, 2), w.tryAdd(1400, 2)]).toEqual([true, true]);
+    expect(w.tryAdd(450, 2)).toBe(false);
+    expect(w.count(1400)).toBe(2);
+    // One that fits every window holding it is admitted: the window ending at 500 holds 300 and 500, the one ending
+    // at 1400 starts after 300.
+    expect(w.tryAdd(300, 2)).toBe(true);
+    const v = new SlidingWindow();
+    expect([v.tryAdd(0, 2), v.tryAdd(1600, 2), v.tryAdd(500, 2)]).toEqual([true, true, true]);
+    expect(v.count(500)).toBe(2); // 0 and the late 500
+  });
+
   it('add() counts an event recorded late in the fullest window that holds it', () => {
     const w = new SlidingWindow();
     for (const t of [0, 100, 900, 1600]) w.add(t);
