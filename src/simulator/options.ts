@@ -27,6 +27,12 @@ export const optionsSchema = z.object({
   failRate: share,
   /** Share of send requests that never get an answer (not processed; the client must time out). */
   hangRate: share,
+  /**
+   * Share of those 502s and hangs that come *after* the send was accepted (a gateway failing on the way back): the
+   * SMS goes out, the client cannot know. Without it a client that re-sent what it could not know about would still
+   * show no duplicate (chaos row 4).
+   */
+  faultAfterAccept: share,
   /** Credits left (one per SMS segment per recipient); null = unlimited. */
   balance: z.number().min(0).nullable(),
   /** Answer `Invalid API Key` from the Nth API request on (1-based, counted since the last reset). */
@@ -65,6 +71,7 @@ export const DEFAULT_OPTIONS: Omit<SimulatorOptions, 'apiKey'> = {
   latencyMs: [0, 0],
   failRate: 0,
   hangRate: 0,
+  faultAfterAccept: 0,
   balance: null,
   invalidKeyFromRequest: null,
   dlrDelayMs: 0,

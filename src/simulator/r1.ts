@@ -70,16 +70,15 @@ export function handleSend(sim: Simulator, params: URLSearchParams, res: ServerR
     envelope(res, 'Error', 'Too Many Requests', 429, { 'retry-after': '1' });
     return;
   }
-  if (sim.roll(sim.opts.hangRate)) {
-    c.error('hang');
-    sim.hold(res);
-    return;
-  }
-  if (sim.roll(sim.opts.failRate)) {
-    c.error('http_502');
-    sim.later(() => html(res, 502, 'Bad Gateway'));
-    return;
-  }
+  // A fault drawn here strikes before the send is processed, or — a share of them — once it was accepted.
+  const fault = sim.roll(sim.opts.hangRate) ? 'hang' : sim.roll(sim.opts.failRate) ? 'http_502' : null;
+  const strike = (): void => {
+    c.error(fault!);
+    if (fault === 'hang') sim.hold(res);
+    else sim.later(() => html(res, 502, 'Bad Gateway'));
+  };
+  const afterAccept = fault !== null && sim.roll(sim.opts.faultAfterAccept);
+  if (fault && !afterAccept) return strike();
   const fail = (kind: string, details: string): void => {
     c.error(kind);
     sim.later(() => envelope(res, 'Error', details));
@@ -102,5 +101,6 @@ export function handleSend(sim: Simulator, params: URLSearchParams, res: ServerR
   });
   c.accept(checked.recipients, digest.readUIntBE(0, 6));
   sim.writeLog(checked.recipients, digest, id);
+  if (afterAccept) return strike();
   sim.later(() => envelope(res, 'Success', id));
 }

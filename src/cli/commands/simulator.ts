@@ -15,6 +15,7 @@ interface SimulatorCliOptions {
   latency: string;
   failRate: string;
   hangRate: string;
+  faultAfterAccept: string;
   balance?: string;
   invalidKeyFrom?: string;
   dlrDelayMs: string;
@@ -48,6 +49,7 @@ export function registerSimulator(program: Command): void {
     .option('--latency <min-max>', 'answer delay in ms, uniform', '100-500')
     .option('--fail-rate <share>', 'share of sends answered with HTTP 502', '0')
     .option('--hang-rate <share>', 'share of sends never answered', '0')
+    .option('--fault-after-accept <share>', 'share of those 502s and hangs that strike after the send was accepted (the SMS went out)', '0')
     .option('--balance <credits>', 'credits (one per SMS segment per recipient); unlimited when omitted')
     .option('--invalid-key-from <n>', 'answer "Invalid API Key" from the Nth API request on')
     .option('--dlr-delay-ms <ms>', 'time until delivery reports are final', '3000')
@@ -75,6 +77,7 @@ export function registerSimulator(program: Command): void {
           latencyMs: parseLatency(o.latency),
           failRate: num('--fail-rate', o.failRate),
           hangRate: num('--hang-rate', o.hangRate),
+          faultAfterAccept: num('--fault-after-accept', o.faultAfterAccept),
           balance: o.balance === undefined ? null : num('--balance', o.balance),
           invalidKeyFromRequest: o.invalidKeyFrom === undefined ? null : num('--invalid-key-from', o.invalidKeyFrom),
           dlrDelayMs: num('--dlr-delay-ms', o.dlrDelayMs),

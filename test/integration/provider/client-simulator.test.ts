@@ -28,7 +28,7 @@ afterAll(async () => {
   expect(log.text()).not.toContain(KEY);
 });
 beforeEach(async () => {
-  sim.configure({ rate: null, balance: null, failRate: 0, hangRate: 0, senders: null, templates: null, invalidKeyFromRequest: null, dlrDelayMs: 0, dlrFailRate: 0, dltRejectRate: 0 });
+  sim.configure({ rate: null, balance: null, failRate: 0, hangRate: 0, faultAfterAccept: 0, senders: null, templates: null, invalidKeyFromRequest: null, dlrDelayMs: 0, dlrFailRate: 0, dltRejectRate: 0 });
   await fetch(`${sim.url}/__reset`, { method: 'POST' });
 });
 
@@ -114,6 +114,16 @@ describe('send', () => {
     expect(await quick.send(text('x'))).toMatchObject({ kind: 'ambiguous', detail: expect.stringContaining('timed out after the request was sent') });
     await quick.close();
     expect(sim.stats().errors).toMatchObject({ http_502: 1, hang: 1 });
+  });
+
+  it('a 502 after acceptance: the SMS went out, so sending it again is a duplicate the simulator counts', async () => {
+    sim.configure({ failRate: 1, hangRate: 0, faultAfterAccept: 1 });
+    const before = sim.stats();
+    expect(await client.send(text('once', [A]))).toMatchObject({ kind: 'ambiguous', httpStatus: 502 });
+    expect(sim.stats().acceptedRecipients - before.acceptedRecipients).toBe(1);
+    sim.configure({ failRate: 0, faultAfterAccept: 0 });
+    expect((await client.send(text('once', [A]))).kind).toBe('accepted');
+    expect(sim.stats().duplicates - before.duplicates).toBe(1);
   });
 });
 
