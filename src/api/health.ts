@@ -6,6 +6,7 @@
 import type { Container } from '../container';
 import type { Slot } from '../delivery/paced-slot';
 import type { SmsProvider } from '../provider/sms-provider';
+import { TimeoutError, withTimeout } from '../lib/with-timeout';
 
 export interface CheckResult {
   status: 'ok' | 'error' | 'skipped';
@@ -23,21 +24,14 @@ const CHECK_TIMEOUT_MS = 2_000;
 export async function timed(fn: (signal: AbortSignal) => Promise<unknown>, timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult> {
   const started = performance.now();
   const ctl = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      ctl.abort();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-  });
   try {
-    await Promise.race([fn(ctl.signal), deadline]);
+    await withTimeout(fn(ctl.signal), timeoutMs, 'check');
     return { status: 'ok', latencyMs: Math.round(performance.now() - started) };
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    // A check given up on is aborted too, so it does not linger.
+    if (err instanceof TimeoutError) ctl.abort();
+    const message = err instanceof TimeoutError ? `no answer within ${timeoutMs} ms` : err instanceof Error ? err.message : String(err);
     return { status: 'error', latencyMs: Math.round(performance.now() - started), error: message };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
