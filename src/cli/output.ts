@@ -2,6 +2,7 @@
 import { AppError, ValidationError } from '../errors';
 import { ConfigError } from '../config';
 import { scrubString } from '../logger';
+import { isUnreachable } from '../db/reachability';
 
 export interface OutputOptions {
   json?: boolean;
@@ -24,18 +25,6 @@ export function exitCodeFor(err: unknown): 1 | 2 {
   if (err instanceof AppError) return err.exitCode;
   if (err instanceof ConfigError) return 2;
   return 1;
-}
-
-/** Node's codes for a service that cannot be reached, and Prisma's ("can't reach / timed out / closed"). */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'P1001', 'P1002', 'P1017']);
-
-/** A PostgreSQL or Redis that cannot be reached, however the client wrapped it. */
-function isUnreachable(err: unknown, depth = 0): boolean {
-  if (!err || typeof err !== 'object' || depth > 3) return false;
-  const e = err as { code?: unknown; errorCode?: unknown; cause?: unknown; message?: unknown };
-  if (UNREACHABLE.has(String(e.code)) || UNREACHABLE.has(String(e.errorCode))) return true;
-  if (typeof e.message === 'string' && /Can't reach database server|ECONNREFUSED/.test(e.message)) return true;
-  return isUnreachable(e.cause, depth + 1);
 }
 
 /**

@@ -4,6 +4,7 @@ import { ValidationError } from '../../errors';
 import { installShutdown } from '../../lib/shutdown';
 import { startMetricsServer } from '../../metrics-server';
 import { startWorker } from '../../sending/worker';
+import { waitForServices } from '../../db/reachability';
 import { withContainer } from '../context';
 import { parseConcurrency } from './campaign-control';
 
@@ -42,7 +43,12 @@ export function registerWorker(program: Command): void {
         // The signal handler goes in before the worker starts: sending begins inside startWorker, before it returns
         // (campaign services start last), and a SIGTERM then used to end the process with requests in flight.
         const stop = new AbortController();
-        const starting = startWorker(c, { concurrency, campaignServices: {}, metrics: metrics !== null, stopSignal: stop.signal });
+        // PostgreSQL or Redis not up yet (a supervisor or `docker compose up` starting everything at once): wait for
+        // them, as a running worker does when they go away, instead of exiting.
+        const starting = (async () => {
+          if (!(await waitForServices({ pg: c.pg, redis: c.redis, logger: c.logger, signal: stop.signal }))) return null;
+          return startWorker(c, { concurrency, campaignServices: {}, metrics: metrics !== null, stopSignal: stop.signal });
+        })();
         let stopped!: () => void;
         const done = new Promise<void>((resolve) => (stopped = resolve));
         const uninstall = installShutdown(

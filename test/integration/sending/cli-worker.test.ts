@@ -1,13 +1,14 @@
 /** `bulksms worker` as operators run it: sends a campaign through the simulator, drains on SIGTERM, exits 0. */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { useTestEnv } from '../../helpers/env';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
 import { campaignStatus, deliveryCheck, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
 import { seedSentMessages } from '../../fixtures/seed-messages';
+import { closedPort } from '../../helpers/api-server';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '300' });
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
@@ -97,6 +98,76 @@ describe('bulksms worker', () => {
       await c.pg.query(`DELETE FROM campaigns WHERE name LIKE 'later-%' OR id = $1`, [polled.campaignId]);
     }
   }, 60_000);
+
+  it('waits for a PostgreSQL that is not up yet instead of exiting, then sends', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 50 });
+    await startCampaign(c, campaignId);
+    // The worker's database is behind a port nothing listens on yet; a proxy to the real server opens there later.
+    const port = await closedPort();
+    const real = new URL(env.env.DATABASE_URL!);
+    const proxied = new URL(env.env.DATABASE_URL!);
+    proxied.port = String(port);
+    const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', '20'], {
+      env: { ...process.env, ...env.env, LOG_LEVEL: 'warn', DATABASE_URL: proxied.toString(), TWOFACTOR_BASE_URL: t.sim.url },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    let exitedEarly = false;
+    void exited.then(() => (exitedEarly = true));
+    const proxy = createNetServer((socket) => {
+      const upstream = connect(Number(real.port || 5432), real.hostname);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    try {
+      await waitFor('the worker to say it is waiting', async () => stderr.includes('PostgreSQL cannot be reached; waiting'), 20_000);
+      // Still alive a moment later, and nothing sent meanwhile.
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(exitedEarly).toBe(false);
+      expect((await statusCounts(c.pg, campaignId)).pending).toBe(50);
+      await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
+      await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed', 40_000);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toEqual([0, null]);
+    const counts = await statusCounts(c.pg, campaignId);
+    expect((counts.sent ?? 0) + (counts.delivered ?? 0)).toBe(50);
+    await new Promise((r) => proxy.close(r));
+  }, 90_000);
+
+  it('stops at once with exit 0 on SIGTERM while waiting for PostgreSQL', async () => {
+    const proxied = new URL(env.env.DATABASE_URL!);
+    proxied.port = String(await closedPort());
+    const child = spawn(process.execPath, [BIN, 'worker'], {
+      env: { ...process.env, ...env.env, LOG_LEVEL: 'warn', DATABASE_URL: proxied.toString(), TWOFACTOR_BASE_URL: t.sim.url },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    await waitFor('the worker to say it is waiting', async () => stderr.includes('cannot be reached; waiting'), 20_000);
+    child.kill('SIGTERM');
+    expect(await exited).toEqual([0, null]);
+  }, 40_000);
+
+  it('exits 1 at once when PostgreSQL answers but refuses (a database that does not exist): waiting would not fix it', async () => {
+    const missing = new URL(env.env.DATABASE_URL!);
+    missing.pathname = '/bulksms_no_such_database';
+    const child = spawn(process.execPath, [BIN, 'worker'], {
+      env: { ...process.env, ...env.env, DATABASE_URL: missing.toString(), TWOFACTOR_BASE_URL: t.sim.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exit = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    expect(exit).toBe(1);
+    expect(stderr).toContain('bulksms migrate');
+  }, 40_000);
 
   it('rejects a bad --concurrency with exit code 2', async () => {
     const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', 'lots'], { env: { ...process.env, ...env.env }, stdio: 'ignore' });
