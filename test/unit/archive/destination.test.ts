@@ -62,6 +62,6 @@ describe('local destination', () => {
     await dest.writeText('manifest.json', '{"a":1}');
     expect(await dest.readText('manifest.json')).toBe('{"a":1}');
     expect(await dest.readText('missing.json')).toBeNull();
-    expect(() => dest.stage('../escape')).rejects.toThrow('escapes');
+    await expect(dest.stage('../escape')).rejects.toThrow('escapes');
   });
 });
