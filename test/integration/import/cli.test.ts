@@ -1,6 +1,6 @@
 /** `bulksms import` and `bulksms suppress` end to end, in a subprocess, against this file's database. */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { useTestEnv } from '../../helpers/env';
@@ -93,8 +93,13 @@ describe('bulksms suppress (CLI)', () => {
     const bad = await cli(['suppress', '--phone', '12345', '--json']);
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stdout).error.message).toBe('invalid phone number: "12345" (invalid number (too short))');
+    // Neither a file nor --phone, or both (which one would it mean?): bad usage, nothing added.
+    const before = (await env.container().pg.query(`SELECT count(*)::int AS n FROM suppressions`)).rows[0];
+    const usage = { error: { code: 'validation', message: 'give either a file or --phone <number> (not both)', field: 'phone' } };
     const neither = await cli(['suppress', '--json']);
-    expect(neither.code).toBe(2);
-    expect(existsSync(BIN)).toBe(true);
+    expect({ code: neither.code, json: JSON.parse(neither.stdout) }).toEqual({ code: 2, json: usage });
+    const both = await cli(['suppress', path.join(FIXTURES, 'headerless.csv'), '--phone', '9876543212', '--json']);
+    expect({ code: both.code, json: JSON.parse(both.stdout) }).toEqual({ code: 2, json: usage });
+    expect((await env.container().pg.query(`SELECT count(*)::int AS n FROM suppressions`)).rows[0]).toEqual(before);
   });
 });
