@@ -1,0 +1,37 @@
+/**
+ * The operator contract's entry points: `npx bulksms --help` works and names every command the contract lists,
+ * an unknown command is bad usage (exit 2), and `migrate` with PostgreSQL down is a runtime failure (exit 1).
+ */
+import { runCli } from '../../helpers/cli';
+import { closedPort } from '../../helpers/api-server';
+
+const COMMANDS = ['migrate', 'import', 'campaign', 'worker', 'serve', 'simulator', 'send', 'suppress', 'token', 'archive', 'restore', 'demo'];
+const commandsOf = (help: string): string[] =>
+  [...(help.split('\nCommands:\n')[1] ?? '').matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!);
+
+describe('bulksms --help and exit codes', () => {
+  it('--help exits 0 and lists every contract command, and each command group its subcommands', async () => {
+    const top = await runCli(['--help'], {});
+    expect(top.code).toBe(0);
+    expect(commandsOf(top.stdout)).toEqual(expect.arrayContaining(COMMANDS));
+    const campaign = await runCli(['campaign', '--help'], {});
+    expect(campaign.code).toBe(0);
+    expect(commandsOf(campaign.stdout)).toEqual(expect.arrayContaining(['create', 'start', 'pause', 'resume', 'cancel', 'status', 'retry']));
+    const token = await runCli(['token', '--help'], {});
+    expect(token.code).toBe(0);
+    expect(commandsOf(token.stdout)).toEqual(expect.arrayContaining(['create', 'revoke']));
+  }, 60_000);
+
+  it('an unknown command is bad usage: exit 2 and a message saying so', async () => {
+    const r = await runCli(['bogus'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown command 'bogus'/);
+    expect(r.stdout).toBe('');
+  }, 60_000);
+
+  it('migrate with PostgreSQL unreachable is a runtime failure: exit 1, one JSON error under --json', async () => {
+    const r = await runCli(['migrate', '--json'], { DATABASE_URL: `postgresql://postgres@127.0.0.1:${await closedPort()}/bulksms` });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'service', message: expect.stringMatching(/ECONNREFUSED/) } });
+  }, 60_000);
+});
