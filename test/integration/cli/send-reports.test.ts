@@ -37,8 +37,15 @@ describe('bulksms send: delivery reports', () => {
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as SendJson;
-    expect(out.status).toBe('completed');
-    expect(out.counts).toMatchObject({ delivered: 25, sent: 0, failed: 0 });
+    // The contract's keys: those of `campaign status`, plus elapsedMs and reports.
+    expect(out).toMatchObject({
+      campaignId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      status: 'completed',
+      alert: null,
+      total: 25,
+      counts: { pending: 0, queued: 0, sending: 0, sent: 0, delivered: 25, failed: 0, unknown: 0, suppressed: 0, cancelled: 0 },
+      elapsedMs: expect.any(Number),
+    });
     expect(out.reports.awaiting).toBe(0);
     expect(out.reports.waitedMs).toBeLessThan(15_000);
   }, 60_000);
