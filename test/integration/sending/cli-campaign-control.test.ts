@@ -1,5 +1,5 @@
 /** The operator contract for `campaign start|pause|resume|cancel|status|retry` (JSON keys, exit codes). */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { useTestEnv } from '../../helpers/env';
@@ -58,6 +58,25 @@ describe('bulksms campaign lifecycle commands', () => {
     expect(await cli('campaign', 'pause', 'nope', '--json')).toMatchObject({ code: 2, json: { error: { code: 'validation' } } });
     // Ten CLI processes, each starting TypeScript through tsx: slow on a busy machine.
   }, 240_000);
+
+  it('status --watch follows a running campaign until it ends: progress on stderr, one JSON object of the final state on stdout', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 2 });
+    await c.pg.query(`UPDATE campaigns SET status = 'running' WHERE id = $1`, [campaignId]);
+    const child = spawn(process.execPath, [BIN, 'campaign', 'status', campaignId, '--watch', '--json'], { env: { ...process.env, ...env.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    // Still running: it keeps watching (and prints progress) instead of answering once.
+    for (const end = Date.now() + 60_000; !stderr.includes(`campaign ${campaignId}: running`) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toContain(`campaign ${campaignId}: running`);
+    expect(stdout).toBe('');
+    await c.pg.query(`UPDATE campaigns SET status = 'cancelled' WHERE id = $1`, [campaignId]);
+    expect(await exited).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ campaignId, status: 'cancelled' });
+  }, 120_000);
 
   it('campaign status shows the campaign alert (JSON key `alert`, a prominent line for humans)', async () => {
     const { campaignId } = await seedCampaign(env.container().pg, { recipients: 2 });
