@@ -12,10 +12,13 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile('node', [BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      // A process killed by a signal has no exit code: it must not pass for an orderly `exit 1`.
+      const e = err as (Error & { code?: number | string | null; signal?: NodeJS.Signals | null }) | null;
+      if (!e) return resolve({ code: 0, signal: null, stdout, stderr });
+      if (typeof e.code !== 'number' && !e.signal) return reject(e); // node itself could not be started
+      resolve({ code: typeof e.code === 'number' ? e.code : null, signal: e.signal ?? null, stdout, stderr });
     });
   });
 }
