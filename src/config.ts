@@ -103,6 +103,31 @@ export class ConfigError extends Error {
   }
 }
 
+/** The settings whose values are secret, and the URLs whose password is (`scheme://user:password@host`). */
+const SECRET_KEYS = ['TWOFACTOR_API_KEY', 'API_TOKEN', 'WEBHOOK_SECRET'] as const;
+const URL_KEYS = ['DATABASE_URL', 'REDIS_URL', 'ARCHIVE_S3_ENDPOINT'] as const;
+
+/**
+ * Every value the logger and the error printers must scrub: the API key, the API and webhook secrets, and the
+ * passwords of the database, Redis and S3 URLs (as written and decoded: ioredis and pg send the decoded one, and
+ * ioredis puts it in its errors' `command.args`). Takes the raw environment as well as a Config.
+ */
+export function secretValues(settings: Partial<Record<(typeof SECRET_KEYS)[number] | (typeof URL_KEYS)[number], string | undefined>>): string[] {
+  const values: (string | undefined)[] = SECRET_KEYS.map((k) => settings[k]);
+  for (const key of URL_KEYS) {
+    const raw = settings[key];
+    if (!raw || !URL.canParse(raw)) continue;
+    const { password } = new URL(raw);
+    values.push(password);
+    try {
+      values.push(decodeURIComponent(password));
+    } catch {
+      // a malformed escape: the password as written is all there is
+    }
+  }
+  return [...new Set(values.filter((v): v is string => !!v))];
+}
+
 /** Parse the environment (or a given record) into a frozen Config; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Treat empty strings as unset: `FOO= bulksms ...` must not fail validation of an optional variable.

@@ -4,7 +4,7 @@
  * in reverse order and keeps the first error.
  */
 import type { Pool } from 'pg';
-import { type Config, loadConfig } from './config';
+import { type Config, loadConfig, secretValues } from './config';
 import { createLogger, type Logger } from './logger';
 import { createPrisma, type PrismaClient } from './db/prisma';
 import { createPgPool } from './db/pg';
@@ -39,7 +39,7 @@ export function createContainer(opts: ContainerOptions = {}): Container {
     createLogger({
       level: config.LOG_LEVEL,
       pretty: config.NODE_ENV === 'development',
-      secrets: [config.TWOFACTOR_API_KEY, config.API_TOKEN, config.WEBHOOK_SECRET],
+      secrets: secretValues(config),
     });
   const prisma = createPrisma(config.DATABASE_URL, opts.pgPoolSize ?? 10);
   releasers.add('prisma', () => prisma.$disconnect());

@@ -25,12 +25,18 @@ const APIKEY_PARAM = /(apikey=)[^&\s"']+/gi;
 const V1_PATH_KEY = /(\/API\/V1\/)[^/\s"']+/gi;
 /** Campaign webhook URLs carry their secret after /webhooks/dlr/. */
 const WEBHOOK_PATH_SECRET = /(\/webhooks\/dlr\/)[^/?\s"']+/gi;
+/**
+ * The password of a connection URL (`redis://user:password@host`, `postgresql://…`), configured or not. Bounded
+ * quantifiers: unbounded, a 100 kB provider answer like `a.a.a.…` took 3 s (every `\b` a start scanning to the end).
+ */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@"']{0,256}:)[^\s/@"']{1,256}@/gi;
 
 export function scrubString(value: string, secrets: readonly string[]): string {
   let out = value
     .replace(APIKEY_PARAM, '$1[REDACTED]')
     .replace(V1_PATH_KEY, '$1[REDACTED]')
-    .replace(WEBHOOK_PATH_SECRET, '$1[REDACTED]');
+    .replace(WEBHOOK_PATH_SECRET, '$1[REDACTED]')
+    .replace(URL_PASSWORD, '$1[REDACTED]@');
   for (const secret of secrets) {
     if (secret.length >= 6 && out.includes(secret)) out = out.split(secret).join('[REDACTED]');
   }
@@ -59,7 +65,7 @@ export function scrubValue(value: unknown, secrets: readonly string[], depth = 0
 
 export interface LoggerOptions {
   level: string;
-  /** Values that must never reach the output (the API key, webhook secret, API token). */
+  /** Values that must never reach the output (config.ts `secretValues`: the API key, tokens, URL passwords). */
   secrets?: readonly (string | undefined)[];
   pretty?: boolean;
   /** Where to write; defaults to stderr so `--json` stdout stays clean. */

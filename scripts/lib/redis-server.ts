@@ -15,18 +15,20 @@ export interface RedisServer {
   start(): Promise<void>;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** `password`: the server requires it (`requirepass`); `url` carries none, so a client can be given a wrong one. */
+export async function startRedisServer(opts: { password?: string } = {}): Promise<RedisServer> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
+  const auth = opts.password ? ['--requirepass', opts.password] : [];
   let child: ChildProcess | null = null;
   const start = async (): Promise<void> => {
-    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], { stdio: 'ignore' });
     // Never outlives its owner (a failed test or an interrupted chaos run left one listening).
     const reap = (): void => void server.kill('SIGKILL');
     process.once('exit', reap);
     server.once('exit', () => process.off('exit', reap));
     child = server;
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, password: opts.password });
     probe.on('error', () => undefined); // refused until the server listens: retried below
     for (let i = 0; ; i++) {
       try {

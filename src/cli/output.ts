@@ -1,6 +1,6 @@
 /** CLI output rules: with --json exactly one JSON object on stdout; everything else (logs, progress) on stderr. */
 import { AppError, ValidationError } from '../errors';
-import { ConfigError } from '../config';
+import { ConfigError, secretValues } from '../config';
 import { scrubString } from '../logger';
 import { isUnreachable } from '../db/reachability';
 
@@ -56,11 +56,12 @@ export function reportError(err: unknown, opts: OutputOptions): 1 | 2 {
 }
 
 /**
- * The secrets a message could carry (the API key travels in 2Factor's URLs and bodies): error text bypasses the
- * logger and its redaction, so it is scrubbed the same way before it reaches a terminal or a log collector.
+ * The secrets a message could carry (the API key travels in 2Factor's URLs and bodies, URL passwords in connection
+ * errors): error text bypasses the logger and its redaction, so it is scrubbed the same way before it reaches a
+ * terminal or a log collector.
  */
 function environmentSecrets(): string[] {
-  return [process.env.TWOFACTOR_API_KEY, process.env.API_TOKEN, process.env.WEBHOOK_SECRET].filter((s): s is string => !!s);
+  return secretValues(process.env);
 }
 
 /**

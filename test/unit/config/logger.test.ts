@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../../../src/logger';
+import { createLogger, scrubString } from '../../../src/logger';
+import { secretValues } from '../../../src/config';
 
 const KEY = '3f8a1c2e-9b7d-4e6f-a1b2-c3d4e5f60718';
 
@@ -57,5 +58,26 @@ describe('logger redaction of the 2Factor API key', () => {
     log.debug({ url: 'https://2factor.in/API/V1/unknown-key-123/BAL/SMS', body: 'apikey=zzz-secret&to=1' }, 'x');
     expect(out.text()).not.toContain('unknown-key-123');
     expect(out.text()).not.toContain('zzz-secret');
+  });
+});
+
+describe('logger redaction of connection passwords', () => {
+  it('scrubs the password of any scheme://user:password@ URL, and configured URL passwords wherever they appear', () => {
+    const out = capture();
+    const config = { DATABASE_URL: 'postgresql://app:pg%2Fpass-123@db:5432/bulksms', REDIS_URL: 'redis://:redis-pass-456@cache:6379' };
+    const log = createLogger({ level: 'debug', secrets: secretValues(config), destination: out.stream });
+    const err = Object.assign(new Error('WRONGPASS invalid username-password pair'), { command: { name: 'hello', args: ['3', 'AUTH', 'default', 'redis-pass-456'] } });
+    log.warn({ err }, 'redis connection error');
+    log.error({ url: 'postgres://u:pg/pass-123@db/x', s3: 'http://minio:s3-secret-789@127.0.0.1:9000/b' }, 'connect failed');
+    const text = out.text();
+    expect(text).toContain('WRONGPASS');
+    expect(text).toContain('postgres://u:[REDACTED]@db/x');
+    for (const secret of ['redis-pass-456', 'pg/pass-123', 'pg%2Fpass-123', 's3-secret-789']) expect(text).not.toContain(secret);
+  });
+
+  it('scrubs a large provider answer in linear time (it is scrubbed before it is stored or logged)', () => {
+    const started = performance.now();
+    expect(scrubString(`${'a.'.repeat(100_000)} x://u:p-secret@h`, [])).toMatch(/ x:\/\/u:\[REDACTED\]@h$/);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });
