@@ -7,11 +7,18 @@ import type { Container } from '../container';
 import type { Slot } from '../delivery/paced-slot';
 import type { SmsProvider } from '../provider/sms-provider';
 import { TimeoutError, withTimeout } from '../lib/with-timeout';
+import { isUnreachable } from '../db/reachability';
 
 export interface CheckResult {
   status: 'ok' | 'error' | 'skipped';
   latencyMs: number;
+  /**
+   * Why it failed, in words that give nothing away: /health answers without a token (load balancers), and a raw
+   * error names internal hosts, the database user or the state of the API key.
+   */
   error?: string;
+  /** The raw error message, for the server log only (never sent). */
+  detail?: string;
 }
 
 export interface HealthReport {
@@ -30,8 +37,9 @@ export async function timed(fn: (signal: AbortSignal) => Promise<unknown>, timeo
   } catch (err) {
     // A check given up on is aborted too, so it does not linger.
     if (err instanceof TimeoutError) ctl.abort();
-    const message = err instanceof TimeoutError ? `no answer within ${timeoutMs} ms` : err instanceof Error ? err.message : String(err);
-    return { status: 'error', latencyMs: Math.round(performance.now() - started), error: message };
+    const error = err instanceof TimeoutError ? `no answer within ${timeoutMs} ms` : isUnreachable(err) ? 'cannot be reached' : 'failed (the reason is in the server log)';
+    const detail = err instanceof Error ? err.message : String(err);
+    return { status: 'error', latencyMs: Math.round(performance.now() - started), error, detail };
   }
 }
 

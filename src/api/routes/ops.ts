@@ -12,9 +12,21 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'pr
 export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps, queues: readonly Queue[], acquireSlot: () => Promise<Slot>): void {
   const health = createHealthCheck(deps.container, deps.provider, deps.options?.providerCheckCacheMs ?? 15_000, acquireSlot);
 
-  app.get('/health', { schema: { tags: ['ops'], summary: 'PostgreSQL, Redis and provider reachability; 503 when one is down' } }, async (_req, reply) => {
+  // What each check last said, so a failing dependency is logged when it starts failing (or fails differently), not
+  // on every probe of a load balancer.
+  const lastSaid = new Map<string, string | undefined>();
+  app.get('/health', { schema: { tags: ['ops'], summary: 'PostgreSQL, Redis and provider reachability; 503 when one is down' } }, async (req, reply) => {
     const report = await health();
-    return reply.status(report.status === 'ok' ? 200 : 503).send(report);
+    const checks = Object.fromEntries(
+      Object.entries(report.checks).map(([name, { detail, ...shown }]) => {
+        if (lastSaid.get(name) !== detail) {
+          lastSaid.set(name, detail);
+          if (detail !== undefined) req.log.warn({ check: name, error: detail }, 'health: check failed');
+        }
+        return [name, shown];
+      }),
+    );
+    return reply.status(report.status === 'ok' ? 200 : 503).send({ status: report.status, checks });
   });
 
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (req, reply) => {

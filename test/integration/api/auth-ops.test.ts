@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { loadConfig } from '../../../src/config';
 import { createContainer } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
@@ -73,11 +74,41 @@ describe('API auth, health, metrics and docs', () => {
       const body = res.json<{ status: string; checks: Record<string, { status: string; error?: string }> }>();
       expect(body.status).toBe('down');
       expect(body.checks.redis!.status).toBe('error');
-      expect(body.checks.redis!.error).toBeTruthy();
+      // The reason in words that name no host, port or user: /health answers anyone.
+      expect(body.checks.redis!.error).toBe('cannot be reached');
+      expect(res.text).not.toContain(String(port));
+      expect(res.text).not.toContain('127.0.0.1');
       expect(body.checks.postgres!.status).toBe('ok');
     } finally {
       await second.close();
       broken.redis.disconnect();
+      await broken.close().catch(() => undefined);
+    }
+  });
+
+  it('keeps a refusing dependency\'s reason out of /health and logs it once, when it starts failing', async () => {
+    const missing = new URL(env.env.DATABASE_URL!);
+    missing.pathname = '/bulksms_health_no_such_db';
+    let logged = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    const config = loadConfig({ ...env.env, API_TOKEN: TEST_API_TOKEN, DATABASE_URL: missing.toString() });
+    const broken = createContainer({ config, logger: createLogger({ level: 'warn', destination }) });
+    const second = await startApi(broken, stubServices(), { dashboard: false });
+    try {
+      for (let probe = 0; probe < 3; probe++) {
+        const res = await http('GET', `${second.url}/health`, { token: null });
+        expect(res.status).toBe(503);
+        expect(res.json<{ checks: { postgres: { error: string } } }>().checks.postgres.error).toBe('failed (the reason is in the server log)');
+        expect(res.text).not.toContain('bulksms_health_no_such_db');
+      }
+      expect(logged.split('bulksms_health_no_such_db').length - 1).toBe(1);
+    } finally {
+      await second.close();
       await broken.close().catch(() => undefined);
     }
   });
@@ -192,6 +223,7 @@ describe('/health provider check against the simulator', () => {
       const body = down.json<{ checks: { provider: { status: string; error: string } } }>();
       expect(body.checks.provider.status).toBe('error');
       expect(body.checks.provider.error).not.toContain(env.config.TWOFACTOR_API_KEY!);
+      expect(down.text).not.toContain(new URL(sim.url).port);
     } finally {
       await api.close();
       await provider.close();
