@@ -80,16 +80,21 @@ export function isRole(value: string): value is Role {
 
 /**
  * '+919876543210' → '+91******3210': keeps the country code and the last 4 digits so support staff can
- * match a complaint without seeing the number. Anything that is not E.164 keeps only its last 4 characters.
+ * match a complaint without seeing the number. At most half of the national number is shown, so short national
+ * numbers stay masked too (Saint Helena's '+29051234' → '+290***34'; 4 of 4 digits shown gave the number away).
+ * Anything that is not E.164 keeps at most its last 4 characters and at most half of them (none of 4 or fewer).
  */
 export function maskPhone(phone: string): string {
   if (/^\+\d{6,15}$/.test(phone)) {
     const cc = countryCodeLength(phone.slice(1));
-    const rest = phone.slice(1 + cc);
-    return `+${phone.slice(1, 1 + cc)}${'*'.repeat(rest.length - 4)}${rest.slice(-4)}`;
+    return `+${phone.slice(1, 1 + cc)}${maskTail(phone.slice(1 + cc))}`;
   }
-  if (phone.length <= 4) return '*'.repeat(phone.length);
-  return `${'*'.repeat(phone.length - 4)}${phone.slice(-4)}`;
+  return phone.length <= 4 ? '*'.repeat(phone.length) : maskTail(phone);
+}
+
+function maskTail(value: string): string {
+  const shown = Math.min(4, Math.floor(value.length / 2));
+  return '*'.repeat(value.length - shown) + value.slice(value.length - shown);
 }
 
 /** ITU country codes are prefix-free: 1 (NANP), 7, and a few 2-digit ones; the rest are 3 digits. */

@@ -56,6 +56,11 @@ describe('maskPhone', () => {
     ['+9715012345678', '+971******5678'],
     ['9876543210', '******3210'],
     ['123', '***'],
+    // Short national numbers: never more than half shown, never a RangeError (3 digits after a 3-digit code).
+    ['+29051234', '+290***34'],
+    ['+6907234', '+690**34'],
+    ['+690723', '+690**3'],
+    ['12345', '***45'],
   ])('%s → %s', (input, output) => {
     expect(maskPhone(input)).toBe(output);
   });
