@@ -23,6 +23,8 @@ import { wiredServices } from '../../../src/cli/commands/serve';
 
 const env = useTestEnv({ LOG_LEVEL: 'debug', API_TOKEN: TEST_API_TOKEN, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
 const KEY = env.config.TWOFACTOR_API_KEY!;
+/** Every secret the environment holds: the provider key, the API token and the webhook secret. */
+const SECRETS = [KEY, TEST_API_TOKEN, TEST_WEBHOOK_SECRET];
 const output: string[] = [];
 
 async function cli(args: string[], extra: Record<string, string> = {}): Promise<string> {
@@ -32,7 +34,7 @@ async function cli(args: string[], extra: Record<string, string> = {}): Promise<
   return r.stdout;
 }
 
-describe('secret scan: the API key appears nowhere', () => {
+describe('secret scan: the API key, the API token and the webhook secret appear nowhere', () => {
   let sim: RunningSimulator;
   let dir: string;
 
@@ -115,8 +117,8 @@ describe('secret scan: the API key appears nowhere', () => {
     }
   });
 
-  it('finds the key in no output, no database text and no Redis value', async () => {
-    expect(output.filter((o) => o.includes(KEY))).toEqual([]);
+  it('finds no secret in any output, database text or Redis value', async () => {
+    expect(output.filter((o) => SECRETS.some((secret) => o.includes(secret)))).toEqual([]);
     const c = env.container();
     const { rows: tables } = await c.pg.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
@@ -126,8 +128,10 @@ describe('secret scan: the API key appears nowhere', () => {
     let scannedRows = 0;
     for (const { table_name } of tables) {
       const { rows } = await c.pg.query<{ n: number; total: number }>(
-        `SELECT count(*) FILTER (WHERE strpos(t::text, $1) > 0)::int AS n, count(*)::int AS total FROM "${table_name.replace(/"/g, '""')}" t`,
-        [KEY],
+        `SELECT count(*) FILTER (WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0 OR strpos(t::text, $3) > 0)::int AS n,
+                count(*)::int AS total
+           FROM "${table_name.replace(/"/g, '""')}" t`,
+        SECRETS,
       );
       scannedRows += rows[0]!.total;
       if (rows[0]!.n > 0) hits.push(`${table_name}: ${rows[0]!.n}`);
@@ -151,7 +155,7 @@ describe('secret scan: the API key appears nowhere', () => {
             : type === 'zset' ? (await redis.zrange(k, '0', '-1')).join('\n')
             : type === 'set' ? (await redis.smembers(k)).join('\n')
             : '';
-          if (value.includes(KEY) || k.includes(KEY)) leaks.push(k);
+          if (SECRETS.some((secret) => value.includes(secret) || k.includes(secret))) leaks.push(k);
         }
       } while (cursor !== '0');
       expect(leaks).toEqual([]);
