@@ -13,6 +13,8 @@ const ACTIONS_BY_STATUS = {
 const COUNT_KEYS = ['pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled'];
 
 let pollTimer = null;
+/** Bumped by every mount(): a request answered after its view was left must not write into the next one. */
+let viewGeneration = 0;
 /** campaignId -> { done, at, rate } from the previous poll, for the live rate and ETA. */
 const progressHistory = new Map();
 
@@ -98,26 +100,33 @@ function bar(pct) {
   return el('div', { className: 'progress', title: `${pct.toFixed(1)}%` }, inner);
 }
 
+/** Shows a template; the returned function tells whether that view is still the one shown. */
 function mount(templateId) {
   const view = document.getElementById('view');
   view.replaceChildren(document.getElementById(templateId).content.cloneNode(true));
-  return view;
+  const generation = ++viewGeneration;
+  return () => generation === viewGeneration;
 }
 
-function poll(fn) {
+/**
+ * Runs fn now and every POLL_MS while its view is shown. A tick still waiting for the API when the view was left
+ * ends there: clearTimeout alone cannot stop it, and it went on polling the old view into the new one.
+ */
+function poll(fn, isShown) {
   clearTimeout(pollTimer);
   const tick = async () => {
-    try { await fn(); } catch (err) { flash(err.message, true); }
-    pollTimer = setTimeout(tick, POLL_MS);
+    try { await fn(); } catch (err) { if (isShown()) flash(err.message, true); }
+    if (isShown()) pollTimer = setTimeout(tick, POLL_MS);
   };
   tick();
 }
 
 // ---- campaigns list ----
 function showList() {
-  mount('tpl-list');
+  const isShown = mount('tpl-list');
   poll(async () => {
     const { items } = await api('GET', '/api/campaigns?limit=50');
+    if (!isShown()) return;
     const tbody = document.querySelector('#campaigns tbody');
     document.getElementById('campaigns-empty').hidden = items.length > 0;
     tbody.replaceChildren(...items.map((c) => {
@@ -132,12 +141,12 @@ function showList() {
         el('td', {}, k.unknown || 0), el('td', {}, p.waiting),
         el('td', {}, `${p.rate.toFixed(1)}/s`), el('td', {}, p.eta));
     }));
-  });
+  }, isShown);
 }
 
 // ---- one campaign ----
 function showCampaign(id) {
-  mount('tpl-campaign');
+  const isShown = mount('tpl-campaign');
   document.querySelectorAll('#actions button[data-action]').forEach((btn) => {
     btn.addEventListener('click', async () => {
       const action = btn.dataset.action;
@@ -163,6 +172,7 @@ function showCampaign(id) {
       api('GET', `/api/campaigns/${id}`),
       api('GET', `/api/campaigns/${id}/failure-reasons`),
     ]);
+    if (!isShown()) return;
     const p = progressOf(c);
     document.getElementById('c-name').textContent = c.name;
     document.getElementById('c-meta').replaceChildren(
@@ -190,6 +200,7 @@ function showCampaign(id) {
     if (filter.get('phone')) q.set('phone', filter.get('phone'));
     if (!reset && cursor) q.set('cursor', cursor);
     const page = await api('GET', `/api/campaigns/${id}/messages?${q}`);
+    if (!isShown()) return;
     const rows = page.items.map((m) => el('tr', {}, el('td', {}, m.phone), el('td', {}, m.status), el('td', {}, m.attempts),
       el('td', {}, m.outcomeClass || ''), el('td', {}, m.failureReason || m.providerText || ''),
       el('td', {}, new Date(m.updatedAt).toLocaleString())));
@@ -208,7 +219,7 @@ function showCampaign(id) {
   poll(async () => {
     await refresh();
     if (pagesShown <= 1) await loadMessages(true);
-  });
+  }, isShown);
 }
 
 // ---- upload a list and create a campaign ----

@@ -3,14 +3,30 @@
  * list and a campaign, the campaign page with live counts and failures by reason, and the action buttons.
  */
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { useTestEnv } from '../../helpers/env';
 import { stubServices } from '../../helpers/api-services';
-import { TEST_API_TOKEN, startApi, type RunningApi } from '../../helpers/api-server';
+import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 import { artifactPath, launchBrowser, type Browser } from '../../helpers/browser';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 const CSV = path.join(__dirname, '..', '..', 'fixtures', 'api', 'contacts.csv');
+type Doc = { getElementById(id: string): { textContent: string | null; className: string } | null };
+/** Runs in the page (compiled without DOM types, hence the casts): records what the campaign name and flash show. */
+function recordViews(): void {
+  const g = globalThis as unknown as { document: Doc & { body: object }; seen: string[]; MutationObserver: new (cb: () => void) => { observe(n: object, o: object): void } };
+  g.seen = [];
+  const note = () => {
+    const name = g.document.getElementById('c-name')?.textContent ?? '';
+    const flash = g.document.getElementById('flash');
+    g.seen.push(`${name} | ${flash?.className ?? ''}: ${flash?.textContent ?? ''}`);
+  };
+  new g.MutationObserver(note).observe(g.document.body, { childList: true, subtree: true, characterData: true });
+}
+const slowly = async (route: Route) => {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await route.continue().catch(() => undefined);
+};
 
 describe('dashboard in headless Chromium', () => {
   let api: RunningApi;
@@ -86,6 +102,35 @@ describe('dashboard in headless Chromium', () => {
     expect(await row.locator('.status').textContent()).toBe('paused');
     await page.screenshot({ path: artifactPath('dashboard-list.png'), fullPage: true });
   });
+
+  it('stops polling a view once it is left, even with its request still unanswered', async () => {
+    const list = await env.container().prisma.contactList.create({ data: { name: 'views-list', status: 'ready' } });
+    const create = async (name: string) =>
+      (await http('POST', `${api.url}/api/campaigns`, { json: { name, list: list.id, type: 'transactional', from: 'ACMEIN', text: 'Hi' } }))
+        .json<{ campaignId: string }>().campaignId;
+    const [first, second] = [await create('First campaign'), await create('Second campaign')];
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/`);
+      // A busy server: the list and the first campaign answer late, so the views are left with requests pending.
+      await tab.route((url) => url.pathname === '/api/campaigns', slowly);
+      await tab.route((url) => url.pathname.startsWith(`/api/campaigns/${first}`), slowly);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      await tab.evaluate(`location.hash = '#/campaign/${first}'`);
+      await tab.waitForTimeout(300);
+      await tab.evaluate(recordViews);
+      await tab.evaluate(`location.hash = '#/campaign/${second}'`);
+      await tab.locator('#c-name', { hasText: 'Second campaign' }).waitFor();
+      // Long enough for the late answers to arrive and for a stale poll to tick again.
+      await tab.waitForTimeout(4500);
+      const seen = (await tab.evaluate('globalThis.seen')) as string[];
+      expect(seen.some((s) => s.startsWith('Second campaign'))).toBe(true);
+      expect(seen.filter((s) => s.includes('First campaign') || s.includes('error:'))).toEqual([]);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
 
   it('opens bull-board at /queues with the stored token cookie', async () => {
     await page.goto(`${api.url}/queues`);
