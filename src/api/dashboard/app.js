@@ -15,6 +15,8 @@ const COUNT_KEYS = ['pending', 'queued', 'sending', 'sent', 'delivered', 'failed
 let pollTimer = null;
 /** Bumped by every mount(): a request answered after its view was left must not write into the next one. */
 let viewGeneration = 0;
+/** What the view the next hash change shows should say first (the hash change clears the flash otherwise). */
+let flashOnArrival = '';
 /** campaignId -> { done, at, rate } from the previous poll, for the live rate and ETA. */
 const progressHistory = new Map();
 
@@ -242,13 +244,15 @@ function showNew() {
       flash('uploading…');
       const imported = await api('POST', '/api/lists', upload);
       const result = document.getElementById('upload-result');
+      const report = `list imported: ${imported.accepted} accepted, ${imported.rejected} rejected, ${imported.duplicates} duplicates, ${imported.suppressed} suppressed`;
       result.hidden = false;
-      result.textContent = `list imported: ${imported.accepted} accepted, ${imported.rejected} rejected, ${imported.duplicates} duplicates, ${imported.suppressed} suppressed`;
+      result.textContent = report;
       const created = await api('POST', '/api/campaigns', {
         name: f.get('campaignName'), list: imported.listId, type: f.get('type'), from: f.get('from'), text: f.get('text'),
       });
       if (f.get('startNow')) await api('POST', `/api/campaigns/${created.campaignId}/start`, {});
-      flash(`campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)`);
+      // The campaign page replaces this form: the row report goes along, or the user never sees what was rejected.
+      flashOnArrival = `${report} · campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)`;
       location.hash = `#/campaign/${created.campaignId}`;
     } catch (err) {
       flash(err.message, true);
@@ -277,6 +281,10 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   if (token()) saveToken(token());
   showTokenState();
-  window.addEventListener('hashchange', () => { flash(''); route(); });
+  window.addEventListener('hashchange', () => {
+    flash(flashOnArrival);
+    flashOnArrival = '';
+    route();
+  });
   route();
 });

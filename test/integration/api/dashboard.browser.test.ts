@@ -65,6 +65,8 @@ describe('dashboard in headless Chromium', () => {
     const campaignId = page.url().split('/').pop()!;
     await page.locator('#c-count-values td[data-status=queued]', { hasText: '2' }).waitFor();
     expect(await page.textContent('#c-name')).toBe('Browser campaign');
+    // The upload form is gone: its row report and the new campaign's numbers are still shown on the campaign page.
+    expect(await page.textContent('#flash')).toBe('list imported: 2 accepted, 1 rejected, 0 duplicates, 0 suppressed · campaign created (2 recipients, 1 segment(s), ~2 credits)');
     const list = await env.container().prisma.contactList.findUnique({ where: { name: 'browser-list' } });
     expect(list).toMatchObject({ accepted: 2, rejected: 1 });
 
