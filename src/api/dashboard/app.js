@@ -16,7 +16,7 @@ let pollTimer = null;
 /** Bumped by every mount(): a request answered after its view was left must not write into the next one. */
 let viewGeneration = 0;
 /** What the view the next hash change shows should say first (the hash change clears the flash otherwise). */
-let flashOnArrival = '';
+let flashOnArrival = { message: '', isError: false };
 /** campaignId -> { done, at, rate } from the previous poll, for the live rate and ETA. */
 const progressHistory = new Map();
 
@@ -229,20 +229,28 @@ function showNew() {
   clearTimeout(pollTimer);
   mount('tpl-new');
   const form = document.getElementById('upload-form');
+  // The list this form imported: when only the campaign was refused (a bad text, say), submitting again with the
+  // same file and list fields uses it instead of importing it again (which the list name's uniqueness refuses).
+  let lastImport = null;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const f = new FormData(form);
     const submit = document.getElementById('upload-submit');
     submit.disabled = true;
     try {
-      // The server streams the file into the importer, so the text fields must come before the file.
-      const upload = new FormData();
-      upload.append('name', f.get('listName'));
-      if (f.get('phoneColumn')) upload.append('phoneColumn', f.get('phoneColumn'));
-      if (f.get('country')) upload.append('country', f.get('country'));
-      upload.append('file', f.get('file'));
-      flash('uploading…');
-      const imported = await api('POST', '/api/lists', upload);
+      const file = form.elements.namedItem('file').files[0];
+      const listFields = [f.get('listName'), f.get('phoneColumn'), f.get('country')].join('\n');
+      if (!lastImport || lastImport.file !== file || lastImport.listFields !== listFields) {
+        // The server streams the file into the importer, so the text fields must come before the file.
+        const upload = new FormData();
+        upload.append('name', f.get('listName'));
+        if (f.get('phoneColumn')) upload.append('phoneColumn', f.get('phoneColumn'));
+        if (f.get('country')) upload.append('country', f.get('country'));
+        upload.append('file', file);
+        flash('uploading…');
+        lastImport = { file, listFields, imported: await api('POST', '/api/lists', upload) };
+      }
+      const { imported } = lastImport;
       const result = document.getElementById('upload-result');
       const report = `list imported: ${imported.accepted} accepted, ${imported.rejected} rejected, ${imported.duplicates} duplicates, ${imported.suppressed} suppressed`;
       result.hidden = false;
@@ -250,9 +258,16 @@ function showNew() {
       const created = await api('POST', '/api/campaigns', {
         name: f.get('campaignName'), list: imported.listId, type: f.get('type'), from: f.get('from'), text: f.get('text'),
       });
-      if (f.get('startNow')) await api('POST', `/api/campaigns/${created.campaignId}/start`, {});
+      // The campaign exists now: a refused start is said on its page (Start is there), not here, where submitting
+      // again would create a second campaign.
+      const notStarted = f.get('startNow')
+        ? await api('POST', `/api/campaigns/${created.campaignId}/start`, {}).then(() => '', (err) => ` · not started: ${err.message}`)
+        : '';
       // The campaign page replaces this form: the row report goes along, or the user never sees what was rejected.
-      flashOnArrival = `${report} · campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)`;
+      flashOnArrival = {
+        message: `${report} · campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)${notStarted}`,
+        isError: notStarted !== '',
+      };
       location.hash = `#/campaign/${created.campaignId}`;
     } catch (err) {
       flash(err.message, true);
@@ -282,8 +297,8 @@ document.addEventListener('DOMContentLoaded', () => {
   if (token()) saveToken(token());
   showTokenState();
   window.addEventListener('hashchange', () => {
-    flash(flashOnArrival);
-    flashOnArrival = '';
+    flash(flashOnArrival.message, flashOnArrival.isError);
+    flashOnArrival = { message: '', isError: false };
     route();
   });
   route();

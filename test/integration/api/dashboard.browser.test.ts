@@ -5,7 +5,8 @@
 import path from 'node:path';
 import type { Page, Route } from 'playwright-core';
 import { useTestEnv } from '../../helpers/env';
-import { stubServices } from '../../helpers/api-services';
+import { ConflictError, ValidationError } from '../../../src/errors';
+import { stubServices, type StubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 import { artifactPath, launchBrowser, type Browser } from '../../helpers/browser';
 
@@ -32,9 +33,10 @@ describe('dashboard in headless Chromium', () => {
   let api: RunningApi;
   let browser: Browser;
   let page: Page;
+  const services: StubServices = stubServices();
 
   beforeAll(async () => {
-    api = await startApi(env.container(), stubServices(), { queueNames: ['send'] });
+    api = await startApi(env.container(), services, { queueNames: ['send'] });
     browser = await launchBrowser();
     page = await browser.context.newPage();
   });
@@ -130,6 +132,45 @@ describe('dashboard in headless Chromium', () => {
       expect(seen.some((s) => s.startsWith('Second campaign'))).toBe(true);
       expect(seen.filter((s) => s.includes('First campaign') || s.includes('error:'))).toEqual([]);
     } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
+  it('submitting again after a refused campaign reuses the imported list; a refused start still opens the campaign', async () => {
+    const { createCampaign, startCampaign } = services;
+    // The services refuse a placeholder the list has no column for, and the start (credits short).
+    services.createCampaign = async (c, input) => {
+      if (input.text?.includes('{{nme}}')) throw new ValidationError('text placeholder "nme" is not a column of the list', 'text');
+      return createCampaign(c, input);
+    };
+    services.startCampaign = async () => {
+      throw new ConflictError('balance is short: 0 credits, the campaign needs 2');
+    };
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/#/new`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      await tab.setInputFiles('input[name=file]', CSV);
+      await tab.fill('input[name=listName]', 'resubmit-list');
+      await tab.fill('input[name=campaignName]', 'Resubmitted campaign');
+      await tab.fill('input[name=from]', 'ACMEIN');
+      await tab.fill('textarea[name=text]', 'Hello {{nme}}');
+      await tab.click('#upload-submit');
+      await tab.locator('#flash.error', { hasText: 'text placeholder "nme"' }).waitFor();
+      expect(await tab.textContent('#upload-result')).toContain('2 accepted, 1 rejected');
+
+      await tab.fill('textarea[name=text]', 'Hello {{name}}');
+      await tab.click('#upload-submit');
+      await tab.waitForURL(/#\/campaign\/[0-9a-f-]{36}$/, { timeout: 5_000 });
+      await tab.locator('#c-name', { hasText: 'Resubmitted campaign' }).waitFor();
+      expect(await tab.textContent('#flash.error')).toContain('not started: balance is short');
+      expect(await tab.isEnabled('button[data-action=start]')).toBe(true);
+      const prisma = env.container().prisma;
+      expect(await prisma.contactList.count({ where: { name: 'resubmit-list' } })).toBe(1);
+      expect(await prisma.campaign.count({ where: { name: 'Resubmitted campaign' } })).toBe(1);
+    } finally {
+      Object.assign(services, { createCampaign, startCampaign });
       await tab.close();
     }
   }, 30_000);
