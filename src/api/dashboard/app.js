@@ -116,8 +116,19 @@ function mount(templateId) {
  */
 function poll(fn, isShown) {
   clearTimeout(pollTimer);
+  // The error this loop put up: the next answer that succeeds takes it down (the view is live again).
+  let failure = null;
   const tick = async () => {
-    try { await fn(); } catch (err) { if (isShown()) flash(err.message, true); }
+    try {
+      await fn();
+      if (failure !== null && isShown() && document.getElementById('flash').textContent === failure) flash('');
+      failure = null;
+    } catch (err) {
+      if (isShown()) {
+        failure = err.message;
+        flash(err.message, true);
+      }
+    }
     if (isShown()) pollTimer = setTimeout(tick, POLL_MS);
   };
   tick();

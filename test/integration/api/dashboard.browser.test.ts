@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Page, Route } from 'playwright-core';
 import { useTestEnv } from '../../helpers/env';
-import { ConflictError, ValidationError } from '../../../src/errors';
+import { ConflictError, ServiceError, ValidationError } from '../../../src/errors';
 import { stubServices, type StubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 import { artifactPath, launchBrowser, type Browser } from '../../helpers/browser';
@@ -171,6 +171,28 @@ describe('dashboard in headless Chromium', () => {
       expect(await prisma.campaign.count({ where: { name: 'Resubmitted campaign' } })).toBe(1);
     } finally {
       Object.assign(services, { createCampaign, startCampaign });
+      await tab.close();
+    }
+  }, 30_000);
+
+  it('takes down a polling error once the API answers again', async () => {
+    const list = await env.container().prisma.contactList.create({ data: { name: 'outage-list', status: 'ready' } });
+    await env.container().prisma.campaign.create({ data: { name: 'Outage campaign', listId: list.id, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
+    const { getCampaignStatus } = services;
+    services.getCampaignStatus = async () => {
+      throw new ServiceError('PostgreSQL is unreachable');
+    };
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      await tab.locator('#flash.error', { hasText: 'PostgreSQL is unreachable' }).waitFor();
+      services.getCampaignStatus = getCampaignStatus;
+      await tab.locator('#campaigns tbody tr', { hasText: 'Outage campaign' }).waitFor({ timeout: 5_000 });
+      await tab.locator('#flash').waitFor({ state: 'hidden', timeout: 5_000 });
+    } finally {
+      services.getCampaignStatus = getCampaignStatus;
       await tab.close();
     }
   }, 30_000);
