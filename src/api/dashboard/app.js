@@ -223,15 +223,22 @@ function showCampaign(id) {
     pagesShown = reset ? 1 : pagesShown + 1;
     document.getElementById('m-more').hidden = !cursor;
   }
+  // One load at a time, in the order asked: a poll's reload of page 1 answered after a "More" wiped the page it added.
+  let messagesQueue = Promise.resolve();
+  function queueMessages(reset, onlyWhileFirstPage) {
+    const run = messagesQueue.then(() => (onlyWhileFirstPage && pagesShown > 1 ? undefined : loadMessages(reset)));
+    messagesQueue = run.catch(() => undefined);
+    return run;
+  }
   document.getElementById('m-filter').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    loadMessages(true).catch((err) => flash(err.message, true));
+    queueMessages(true, false).catch((err) => flash(err.message, true));
   });
-  document.getElementById('m-more').addEventListener('click', () => loadMessages(false).catch((err) => flash(err.message, true)));
+  document.getElementById('m-more').addEventListener('click', () => queueMessages(false, false).catch((err) => flash(err.message, true)));
   // While only the first page is shown, keep it live with the counts; once "More" was used, leave it alone.
   poll(async () => {
     await refresh();
-    if (pagesShown <= 1) await loadMessages(true);
+    await queueMessages(true, true);
   }, isShown);
 }
 

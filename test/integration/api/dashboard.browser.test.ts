@@ -197,6 +197,34 @@ describe('dashboard in headless Chromium', () => {
     }
   }, 30_000);
 
+  it('keeps the page "More" added when the poll\'s reload of page 1 was still on its way', async () => {
+    const prisma = env.container().prisma;
+    const list = await prisma.contactList.create({ data: { name: 'paging-list', status: 'ready' } });
+    await prisma.contact.createMany({
+      data: Array.from({ length: 60 }, (_, i) => ({ listId: list.id, phone: `+91987650${String(i).padStart(4, '0')}`, rawPhone: 'x', sourceLine: i + 2, variables: {} })),
+    });
+    const campaign = await prisma.campaign.create({ data: { name: 'Paging campaign', listId: list.id, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
+    await services.startCampaign(env.container(), campaign.id);
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      await tab.evaluate(`location.hash = '#/campaign/${campaign.id}'`);
+      await tab.locator('#m-more:not([hidden])').waitFor();
+      // The poll's reloads of page 1 answer late; "More" is clicked while one is on its way.
+      const isReload = (url: URL) => url.pathname.endsWith('/messages') && !url.searchParams.has('cursor');
+      await tab.route(isReload, slowly);
+      await tab.waitForRequest((req) => isReload(new URL(req.url())));
+      await tab.click('#m-more');
+      await tab.locator('#c-messages tbody tr').nth(59).waitFor();
+      await tab.waitForTimeout(2500);
+      expect(await tab.locator('#c-messages tbody tr').count()).toBe(60);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('opens bull-board at /queues with the stored token cookie', async () => {
     await page.goto(`${api.url}/queues`);
     await page.locator('text=send').first().waitFor({ timeout: 15_000 });
