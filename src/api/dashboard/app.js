@@ -90,10 +90,13 @@ function progressOf(c) {
   return { done, waiting, total, pct: total ? (100 * done) / total : 0, rate, eta };
 }
 
-function formatSeconds(s) {
-  if (s < 60) return `${Math.ceil(s)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s`;
-  return `${Math.floor(s / 3600)} h ${Math.ceil((s % 3600) / 60)} min`;
+function formatSeconds(seconds) {
+  // Whole units first: rounding the remainder up on its own made 119.5 s "1 min 60 s".
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  const min = Math.ceil(s / 60);
+  return `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
 function bar(pct) {

@@ -225,6 +225,18 @@ describe('dashboard in headless Chromium', () => {
     }
   }, 30_000);
 
+  it('shows an ETA as whole minutes and seconds', async () => {
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/`);
+      // formatSeconds is a global of the page's script.
+      const shown = await tab.evaluate('[0.2, 59.5, 119.5, 3599.5, 7199, 7260].map(formatSeconds)');
+      expect(shown).toEqual(['1 s', '1 min 0 s', '2 min 0 s', '1 h 0 min', '2 h 0 min', '2 h 1 min']);
+    } finally {
+      await tab.close();
+    }
+  });
+
   it('opens bull-board at /queues with the stored token cookie', async () => {
     await page.goto(`${api.url}/queues`);
     await page.locator('text=send').first().waitFor({ timeout: 15_000 });
