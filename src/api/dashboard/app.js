@@ -40,21 +40,31 @@ function flash(message, isError) {
   el.hidden = !message;
 }
 
+function authHeaders() {
+  return token() ? { authorization: `Bearer ${token()}` } : {};
+}
+
+async function bodyOf(res) {
+  const type = res.headers.get('content-type') || '';
+  return type.includes('application/json') ? res.json() : res.text();
+}
+
+/** An error saying why the API refused: its own message ({"error": {...}}) when it sent one. */
+function refusal(res, data) {
+  const msg = data && data.error ? `${data.error.message}${data.error.field ? ` (field: ${data.error.field})` : ''}` : `HTTP ${res.status}`;
+  const err = new Error(res.status === 401 ? `${msg}: enter the API token above` : msg);
+  err.status = res.status;
+  return err;
+}
+
 async function api(method, path, body) {
-  const headers = {};
-  if (token()) headers.authorization = `Bearer ${token()}`;
+  const headers = authHeaders();
   const init = { method, headers };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) { headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
   const res = await fetch(path, init);
-  const type = res.headers.get('content-type') || '';
-  const data = type.includes('application/json') ? await res.json() : await res.text();
-  if (!res.ok) {
-    const msg = data && data.error ? `${data.error.message}${data.error.field ? ` (field: ${data.error.field})` : ''}` : `HTTP ${res.status}`;
-    const err = new Error(res.status === 401 ? `${msg}: enter the API token above` : msg);
-    err.status = res.status;
-    throw err;
-  }
+  const data = await bodyOf(res);
+  if (!res.ok) throw refusal(res, data);
   return data;
 }
 
@@ -176,11 +186,15 @@ function showCampaign(id) {
     });
   });
   document.getElementById('export-failures').addEventListener('click', async () => {
-    const res = await fetch(`/api/campaigns/${id}/failures.csv`, { headers: { authorization: `Bearer ${token()}` } });
-    if (!res.ok) return flash(`export failed: HTTP ${res.status}`, true);
-    const link = el('a', { href: URL.createObjectURL(await res.blob()), download: `failures-${id}.csv` });
-    link.click();
-    URL.revokeObjectURL(link.href);
+    try {
+      const res = await fetch(`/api/campaigns/${id}/failures.csv`, { headers: authHeaders() });
+      if (!res.ok) throw refusal(res, await bodyOf(res));
+      const link = el('a', { href: URL.createObjectURL(await res.blob()), download: `failures-${id}.csv` });
+      link.click();
+      URL.revokeObjectURL(link.href);
+    } catch (err) {
+      flash(`export failed: ${err.message}`, true);
+    }
   });
 
   async function refresh() {

@@ -99,6 +99,12 @@ describe('dashboard in headless Chromium', () => {
     expect(await page.isDisabled('button[data-action=pause]')).toBe(true);
     await page.screenshot({ path: artifactPath('dashboard-campaign.png'), fullPage: true });
 
+    // The failures export says why the API refused it, like every other request of the page.
+    await page.evaluate('localStorage.setItem("bulksms.apiToken", "not-the-token")');
+    await page.click('#export-failures');
+    await page.locator('#flash.error', { hasText: 'export failed: invalid bearer token: enter the API token above' }).waitFor({ timeout: 5_000 });
+    await page.evaluate(`localStorage.setItem("bulksms.apiToken", "${TEST_API_TOKEN}")`);
+
     await page.click('a[href="#/"]');
     const row = page.locator(`#campaigns tr[data-id="${campaignId}"]`);
     await row.waitFor();
