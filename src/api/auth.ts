@@ -79,8 +79,16 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   });
 }
 
+/** Methods a page elsewhere could use to change something here. */
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 async function authenticate(req: FastifyRequest, opts: AuthOptions, allowCookie: boolean): Promise<Principal | UnauthorizedError> {
-  const token = presentedToken(req, allowCookie);
+  const presented = presentedToken(req, allowCookie);
+  const token = presented?.token ?? null;
+  // The browser attaches the cookie to whatever request a page makes it send, and SameSite only keeps out other
+  // sites: a page on another port or a sibling subdomain could form-POST a job into the send queue through bull-board.
+  const elsewhere = presented?.fromCookie && UNSAFE_METHODS.has(req.method) ? pageElsewhere(req) : null;
+  if (elsewhere) return new UnauthorizedError(`${elsewhere}; the token cookie only works for this site's own pages`);
   // Without API_TOKEN, loopback clients need no token (role tokens from `bulksms token create` still work).
   if (!token && opts.loopbackWithoutToken) {
     if (!isLoopbackAddress(req.socket.remoteAddress)) return new UnauthorizedError('API_TOKEN is not configured: only loopback clients are allowed');
@@ -113,6 +121,11 @@ function browserFromElsewhere(req: FastifyRequest): string | null {
   // its owner likes (DNS rebinding), it merely starts like one.
   const name = hostName(host);
   if (name !== 'localhost' && !(isIP(name) && isLoopbackAddress(name))) return `Host "${host.slice(0, 80)}" is not a loopback name`;
+  return pageElsewhere(req);
+}
+
+/** A request that names an Origin other than the host it was sent to (a web page elsewhere made it): why, or null. */
+function pageElsewhere(req: FastifyRequest): string | null {
   const origin = req.headers.origin;
   if (origin === undefined) return null;
   let originHost: string;
@@ -121,7 +134,7 @@ function browserFromElsewhere(req: FastifyRequest): string | null {
   } catch {
     return 'the request comes from a web page elsewhere (Origin unreadable)';
   }
-  return originHost.toLowerCase() === host.toLowerCase() ? null : `the request comes from a web page elsewhere (Origin ${origin.slice(0, 80)})`;
+  return originHost.toLowerCase() === (req.headers.host ?? '').toLowerCase() ? null : `the request comes from a web page elsewhere (Origin ${origin.slice(0, 80)})`;
 }
 
 /** Answers here rather than throwing: plugins with their own error handler (bull-board) would turn a throw into a 500. */
@@ -132,11 +145,11 @@ function deny(reply: FastifyReply, err: UnauthorizedError): FastifyReply {
     .send({ error: { code: err.code, message: err.message } });
 }
 
-function presentedToken(req: FastifyRequest, allowCookie: boolean): string | null {
+function presentedToken(req: FastifyRequest, allowCookie: boolean): { token: string; fromCookie: boolean } | null {
   const header = req.headers.authorization;
   if (header) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match ? match[1]! : null;
+    return match ? { token: match[1]!, fromCookie: false } : null;
   }
   if (!allowCookie) return null;
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -145,9 +158,9 @@ function presentedToken(req: FastifyRequest, allowCookie: boolean): string | nul
     // A malformed escape is an invalid token (401), not a crash in the auth hook (500).
     const value = rest.join('=');
     try {
-      return decodeURIComponent(value);
+      return { token: decodeURIComponent(value), fromCookie: true };
     } catch {
-      return value;
+      return { token: value, fromCookie: true };
     }
   }
   return null;

@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../../src/config';
 import { createContainer } from '../../../src/container';
@@ -51,6 +52,32 @@ describe('API auth, health, metrics and docs', () => {
     expect(board.json<{ queues: { name: string }[] }>().queues.map((q) => q.name)).toEqual(['send']);
     expect((await http('GET', `${api.url}/queues`, { token: null, headers: cookie })).text).toContain('<html');
     expect((await http('GET', `${api.url}/api/lists`, { token: null, headers: cookie })).status).toBe(401);
+  });
+
+  it('refuses a change through the token cookie that a page elsewhere made (same site, other port): nothing done', async () => {
+    const elsewhere = new URL(api.url);
+    elsewhere.port = String(Number(elsewhere.port) + 1);
+    const addJob = (origin: string) =>
+      http('POST', `${api.url}/queues/api/queues/send/add`, {
+        token: null,
+        headers: { cookie: `bulksms_token=${TEST_API_TOKEN}`, origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'name=planted&data=%7B%7D',
+      });
+    const refused = await addJob(elsewhere.origin);
+    expect(refused.status).toBe(401);
+    expect(refused.text).toMatch(/web page elsewhere/);
+    expect((await addJob('null')).status).toBe(401);
+    const queue = new Queue('send', { connection: env.container().redis, prefix: env.config.QUEUE_PREFIX });
+    try {
+      expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).toEqual({ waiting: 0, active: 0, delayed: 0, prioritized: 0 });
+      // bull-board's own page (same origin) still works through the cookie.
+      const own = await addJob(api.url);
+      expect(own.status).toBe(200);
+      expect((await queue.getJobs(['waiting'])).map((j) => j.name)).toEqual(['planted']);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
 
   it('reports PostgreSQL and Redis with latencies on /health', async () => {
