@@ -21,7 +21,9 @@ export async function mountBullBoard(app: FastifyInstance, queues: readonly Queu
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   createBullBoard({
-    queues: queues.map((q) => new BullMQAdapter(q)),
+    // Read-only: the send queue holds id batches the feeder derives from PostgreSQL. A job added, removed, cleaned or
+    // the queue paused by hand here would go around the campaign's own state (pause, resume, retry do that right).
+    queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: true })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'bulksms queues' } },
   });

@@ -70,10 +70,14 @@ describe('API auth, health, metrics and docs', () => {
     const queue = new Queue('send', { connection: env.container().redis, prefix: env.config.QUEUE_PREFIX });
     try {
       expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).toEqual({ waiting: 0, active: 0, delayed: 0, prioritized: 0 });
-      // bull-board's own page (same origin) still works through the cookie.
+      // Not even bull-board's own page (same origin, the right cookie) changes the queue: the board is read-only.
       const own = await addJob(api.url);
-      expect(own.status).toBe(200);
-      expect((await queue.getJobs(['waiting'])).map((j) => j.name)).toEqual(['planted']);
+      expect(own.status).toBeGreaterThanOrEqual(400);
+      expect(own.status).not.toBe(401);
+      const withToken = await http('PUT', `${api.url}/queues/api/queues/send/pause`, {});
+      expect(withToken.status).toBeGreaterThanOrEqual(400);
+      expect(await queue.isPaused()).toBe(false);
+      expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).toEqual({ waiting: 0, active: 0, delayed: 0, prioritized: 0 });
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();
