@@ -92,6 +92,20 @@ export function maskPhone(phone: string): string {
   return phone.length <= 4 ? '*'.repeat(phone.length) : maskTail(phone);
 }
 
+/**
+ * Masks what looks like a phone number inside free text (a raw CSV row of the import's reject report): every run of
+ * 5 or more digits, spaces, dots, dashes and brackets allowed between them, keeps at most its last 4 digits and at
+ * most half. Shorter numbers (a line number, an age, a pin code of 4) stay as they are.
+ */
+export function maskDigitRuns(text: string): string {
+  return text.replace(/\+?\d(?:[\d\s().-]*\d)?/g, (run) => {
+    const digits = run.replace(/\D/g, '').length;
+    if (digits < 5) return run;
+    let hide = digits - Math.min(4, Math.floor(digits / 2));
+    return run.replace(/\d/g, (d) => (hide-- > 0 ? '*' : d));
+  });
+}
+
 function maskTail(value: string): string {
   const shown = Math.min(4, Math.floor(value.length / 2));
   return '*'.repeat(value.length - shown) + value.slice(value.length - shown);

@@ -23,6 +23,7 @@ import { registerErrorHandler } from './error-handler';
 import { mountBullBoard, openQueues } from './queues';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerListRoutes } from './routes/lists';
+import { registerListRejectRoutes } from './routes/list-rejects';
 import { DEFAULT_UPLOAD_IDLE_MS } from './upload-stream';
 import { registerMessageRoutes } from './routes/messages';
 import { registerOpsRoutes } from './routes/ops';
@@ -80,6 +81,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     idleMs: deps.options?.uploadIdleMs ?? DEFAULT_UPLOAD_IDLE_MS,
     maxConcurrent: deps.options?.maxConcurrentImports ?? 4,
   });
+  registerListRejectRoutes(app, deps);
   registerCampaignRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerWebhookRoutes(app, deps);

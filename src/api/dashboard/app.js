@@ -185,16 +185,22 @@ function showCampaign(id) {
       } catch (err) { flash(err.message, true); }
     });
   });
-  document.getElementById('export-failures').addEventListener('click', async () => {
+  const download = async (url, fileName) => {
     try {
-      const res = await fetch(`/api/campaigns/${id}/failures.csv`, { headers: authHeaders() });
+      const res = await fetch(url, { headers: authHeaders() });
       if (!res.ok) throw refusal(res, await bodyOf(res));
-      const link = el('a', { href: URL.createObjectURL(await res.blob()), download: `failures-${id}.csv` });
+      const link = el('a', { href: URL.createObjectURL(await res.blob()), download: fileName });
       link.click();
       URL.revokeObjectURL(link.href);
     } catch (err) {
       flash(`export failed: ${err.message}`, true);
     }
+  };
+  document.getElementById('export-failures').addEventListener('click', () => download(`/api/campaigns/${id}/failures.csv`, `failures-${id}.csv`));
+  // The import's row report: which lines of the uploaded CSV were rejected, in which column and why.
+  const rejectsButton = document.getElementById('export-rejects');
+  rejectsButton.addEventListener('click', () => {
+    if (rejectsButton.dataset.url) download(rejectsButton.dataset.url, rejectsButton.dataset.fileName);
   });
 
   async function refresh() {
@@ -205,6 +211,12 @@ function showCampaign(id) {
     if (!isShown()) return;
     const p = progressOf(c);
     document.getElementById('c-name').textContent = c.name;
+    rejectsButton.hidden = !c.listRejects?.url;
+    if (c.listRejects?.url) {
+      rejectsButton.dataset.url = c.listRejects.url;
+      rejectsButton.dataset.fileName = `rejects-${c.listName}.csv`;
+      rejectsButton.textContent = `Download the list's ${c.listRejects.rejected} rejected row(s)`;
+    }
     document.getElementById('c-meta').replaceChildren(
       el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`,
       c.pauseReason ? ` · paused: ${c.pauseReason}` : '');

@@ -4,6 +4,7 @@ import { NotFoundError } from '../../errors';
 import type { ApiDeps, CreateCampaignInput } from '../deps';
 import { createStatusCache } from '../status-cache';
 import { inCampaignRuns } from '../../sending/ledger';
+import { rejectsUrl } from './list-rejects';
 import { errorResponses, idParams } from './schemas';
 
 const createBody = {
@@ -102,11 +103,15 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/api/campaigns/:id',
     { schema: { tags, summary: 'One campaign with its status counts', params: idParams, response: errorResponses } },
     async (req) => {
-      const row = await container.prisma.campaign.findUnique({ where: { id: req.params.id }, select: CAMPAIGN_FIELDS });
+      const row = await container.prisma.campaign.findUnique({
+        where: { id: req.params.id },
+        select: { ...CAMPAIGN_FIELDS, list: { select: { name: true, rejected: true, rejectReportPath: true } } },
+      });
       if (!row) throw new NotFoundError(`campaign ${req.params.id} not found`);
       const { list, ...c } = row;
       const st = await statusOf(c.id);
-      return { ...c, listName: list.name, ...st, id: c.id };
+      const listRejects = { rejected: list.rejected, url: rejectsUrl({ id: c.listId, rejectReportPath: list.rejectReportPath }) };
+      return { ...c, listName: list.name, listRejects, ...st, id: c.id };
     },
   );
 

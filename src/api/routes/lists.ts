@@ -10,6 +10,7 @@ import { RequestTimeoutError, TooManyRequestsError } from '../http-errors';
 import { TimeoutError, withTimeout } from '../../lib/with-timeout';
 import { recordImport } from '../../metrics-instrument';
 import { errorResponses } from './schemas';
+import { rejectsUrl } from './list-rejects';
 
 /** busboy's errors for a body that is not valid multipart (no boundary, cut short, bad part headers): the client's. */
 const MALFORMED_MULTIPART = /^(Multipart: |Unexpected end of (multipart data|form)|Malformed (part header|content-disposition))/;
@@ -114,7 +115,8 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
       }
     }
     if (!result) throw new ValidationError('field "file" (the CSV) is required', 'file');
-    return reply.status(201).send(result);
+    const { rejectReport, ...counts } = result;
+    return reply.status(201).send({ ...counts, rejectReportUrl: rejectsUrl({ id: result.listId, rejectReportPath: rejectReport }) });
   }
 
   async function importPart(
@@ -165,7 +167,8 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
           rejectReportPath: true, createdAt: true, completedAt: true,
         },
       });
-      return { items: lists };
+      // The report's path on the server means nothing to an API client (and tells it the server's layout).
+      return { items: lists.map(({ rejectReportPath, ...list }) => ({ ...list, rejectReportUrl: rejectsUrl({ id: list.id, rejectReportPath }) })) };
     },
   );
 }

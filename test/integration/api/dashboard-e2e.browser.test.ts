@@ -3,6 +3,7 @@
  * watch it complete against the 2Factor simulator (which fails some sends ambiguously and pushes delivery
  * reports to the webhook), then retry the unknown ones from the campaign page.
  */
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { wiredServices } from '../../../src/cli/commands/serve';
 import { startWorker, type RunningWorker } from '../../../src/sending/worker';
@@ -24,7 +25,8 @@ function countsReach([n, finalOnly]: [number, boolean]): boolean {
   if (finalOnly) return cell('delivered') === n;
   return cell('delivered') + cell('unknown') + cell('failed') === n && cell('sent') === 0;
 }
-const csv = ['phone,name', ...Array.from({ length: RECIPIENTS }, (_, i) => `98765${String(43000 + i)},Name ${i}`)].join('\n');
+// Plus one row the import rejects (line 42), for the row report.
+const csv = ['phone,name', ...Array.from({ length: RECIPIENTS }, (_, i) => `98765${String(43000 + i)},Name ${i}`), '12345,Too Short'].join('\n');
 
 describe('dashboard end to end (real services, simulator, headless Chromium)', () => {
   let api: RunningApi;
@@ -80,6 +82,14 @@ describe('dashboard end to end (real services, simulator, headless Chromium)', (
     await page.fill('textarea[name=text]', 'Hello {{name}}, your order shipped');
     await page.click('#upload-submit');
     await page.waitForURL(/#\/campaign\/[0-9a-f-]{36}$/);
+
+    // The upload's row report, from the campaign page: which line was rejected, in which column and why (masked).
+    const rejects = page.locator('#export-rejects', { hasText: "Download the list's 1 rejected row(s)" });
+    await rejects.waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), rejects.click()]);
+    expect(download.suggestedFilename()).toBe('rejects-e2e-list.csv');
+    const report = readFileSync((await download.path())!, 'utf8');
+    expect(report).toBe('source_line,raw_row,column,reason\n42,"***45,Too Short",phone,invalid number (too short): ***45\n');
 
     await page.locator('#c-meta .status', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
     await page.waitForFunction(countsReach, [RECIPIENTS, false] as [number, boolean], { timeout: 60_000 });

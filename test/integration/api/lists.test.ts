@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { FormData } from 'undici';
 import { useTestEnv } from '../../helpers/env';
@@ -37,6 +37,48 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     expect(metrics.text).toMatch(/^bulksms_import_rows_total\{result="rejected"\} [1-9]/m);
     const lists = (await http('GET', `${api.url}/api/lists`)).json<{ items: { name: string; accepted: number }[] }>();
     expect(lists.items).toEqual([expect.objectContaining({ name: 'customers', accepted: 2 })]);
+  });
+
+  it('serves the row report of an upload: line, column and reason of each rejected row, numbers masked', async () => {
+    const csv = 'phone,name\n9876543210,Asha\n12345,Short Number\n"+91 98765 4321x",Typo\n9876543211,Ravi\n';
+    const res = await http('POST', `${api.url}/api/lists`, { body: form({ name: 'with-rejects' }, { name: 'rejects.csv', content: csv }) });
+    expect(res.status).toBe(201);
+    const body = res.json<{ listId: string; rejected: number; rejectReportUrl: string | null; rejectReport?: unknown }>();
+    expect(body.rejected).toBe(2);
+    expect(body.rejectReportUrl).toBe(`/api/lists/${body.listId}/rejects.csv`);
+    expect(body).not.toHaveProperty('rejectReport'); // the server's own path is no business of the client
+
+    const report = await http('GET', `${api.url}${body.rejectReportUrl}`);
+    expect(report.status).toBe(200);
+    expect(report.headers['content-type']).toMatch(/^text\/csv/);
+    const lines = report.text.trim().split('\n');
+    expect(lines[0]).toBe('source_line,raw_row,column,reason');
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['3', '4']);
+    expect(lines.slice(1).every((l) => /,phone,/.test(l))).toBe(true);
+    // The static API token is not an owner with an OTP grant: the rows' numbers are masked, names are not.
+    expect(report.text).toContain('Short Number');
+    expect(report.text).not.toContain('12345');
+    expect(report.text).not.toContain('98765 432');
+
+    const lists = (await http('GET', `${api.url}/api/lists`)).json<{ items: Record<string, unknown>[] }>();
+    const listed = lists.items.find((l) => l.name === 'with-rejects')!;
+    expect(listed.rejectReportUrl).toBe(body.rejectReportUrl);
+    expect(lists.items.every((l) => !('rejectReportPath' in l))).toBe(true);
+  });
+
+  it('answers 404 for the row report of a list without rejects, of an unknown list, and of a report gone from disk', async () => {
+    const clean = await http('POST', `${api.url}/api/lists`, { body: form({ name: 'no-rejects' }, { name: 'ok.csv', content: 'phone\n9876543210\n' }) });
+    const { listId, rejectReportUrl } = clean.json<{ listId: string; rejectReportUrl: string | null }>();
+    expect(rejectReportUrl).toBeNull();
+    expect((await http('GET', `${api.url}/api/lists/${listId}/rejects.csv`)).status).toBe(404);
+    expect((await http('GET', `${api.url}/api/lists/00000000-0000-4000-8000-000000000000/rejects.csv`)).status).toBe(404);
+    const gone = await http('POST', `${api.url}/api/lists`, { body: form({ name: 'report-gone' }, { name: 'bad.csv', content: 'phone\n123\n9876543210\n' }) });
+    const goneList = gone.json<{ listId: string }>();
+    const { rejectReportPath } = (await env.container().prisma.contactList.findUniqueOrThrow({ where: { id: goneList.listId } }));
+    rmSync(rejectReportPath!);
+    const res = await http('GET', `${api.url}/api/lists/${goneList.listId}/rejects.csv`);
+    expect(res.status).toBe(404);
+    expect(res.text).toMatch(/no longer on the server/);
   });
 
   it.each([

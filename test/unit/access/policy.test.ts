@@ -1,4 +1,4 @@
-import { ACCESS_LEVELS, ACTIONS, decide, decideAction, maskPhone, ROLES, type Action, type Role } from '../../../src/access/policy';
+import { ACCESS_LEVELS, ACTIONS, decide, decideAction, maskDigitRuns, maskPhone, ROLES, type Action, type Role } from '../../../src/access/policy';
 
 describe('role × access level matrix', () => {
   // Expected outcome without / with an OTP grant: A = allow, F = forbidden, O = otp required.
@@ -63,5 +63,20 @@ describe('maskPhone', () => {
     ['12345', '***45'],
   ])('%s → %s', (input, output) => {
     expect(maskPhone(input)).toBe(output);
+  });
+});
+
+describe('maskDigitRuns', () => {
+  it.each([
+    ['98765 43210,Asha,12', '***** *3210,Asha,12'],
+    ['+91 98765-43210', '+** *****-*3210'],
+    ['"(022) 2345 6789",x', '"(***) **** 6789",x'],
+    ['12345', '***45'],
+    ['pin 1234, age 42', 'pin 1234, age 42'],
+    // Excel's scientific notation of a phone number is one too.
+    ['9.19876E+11', '*.**876E+11'],
+    ['919876543210;917000000001', '********3210;********0001'],
+  ])('%s → %s', (input, output) => {
+    expect(maskDigitRuns(input)).toBe(output);
   });
 });
