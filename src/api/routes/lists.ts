@@ -128,6 +128,8 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
     const upload = guardUpload(part.file, { maxBytes: limits.maxBytes, idleMs: limits.idleMs, response });
     try {
       const opts = validateFields(fields);
+      // The client's name for the file is stored on the list: PostgreSQL text cannot hold a NUL (it was a 500).
+      if (part.filename.includes('\u0000')) throw new ValidationError('the file name contains a NUL character (U+0000)', 'file');
       const result = await services.importContacts(container, upload.stream, {
         ...opts,
         fileName: part.filename || 'upload.csv',

@@ -41,4 +41,14 @@ describe('input PostgreSQL cannot store', () => {
     const { rows } = await env.container().pg.query(`SELECT count(*)::int AS n FROM contact_lists WHERE name LIKE 'a%b'`);
     expect(rows[0]).toEqual({ n: 0 });
   });
+
+  it('a NUL in an upload’s file name → 400, nothing imported', async () => {
+    const fd = new FormData();
+    fd.append('name', 'nul-file-name');
+    fd.append('file', new Blob(['phone\n9876543210\n']), 'a\u0000b.csv');
+    const res = await http('POST', `${api.url}/api/lists`, { body: fd });
+    expect({ status: res.status, field: res.json<{ error: { field?: string } }>().error.field }).toEqual({ status: 400, field: 'file' });
+    const { rows } = await env.container().pg.query(`SELECT count(*)::int AS n FROM contact_lists WHERE name = 'nul-file-name'`);
+    expect(rows[0]).toEqual({ n: 0 });
+  });
 });
