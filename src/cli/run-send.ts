@@ -16,7 +16,7 @@ import { getCampaignStatus, pauseCampaign, type CampaignStatusView } from '../se
 import { startCampaignManually } from '../sending/manual-start';
 import { startWorker } from '../sending/worker';
 import { createProgressView } from './campaign-progress';
-import { progressBar, requireFile } from './commands/import';
+import { failImportOnSignal, progressBar, requireFile } from './commands/import';
 
 export interface SendInput extends Omit<CreateCampaignInput, 'list' | 'name' | 'at' | 'cron'> {
   file: string;
@@ -101,8 +101,10 @@ export async function runSend(
   const checked = checkCampaignInput(container, campaignInput);
   const bar = progressBar(size, opts.progress);
   let imported: ImportResult;
+  const source = createReadStream(input.file);
+  const stopFailingImport = failImportOnSignal(source);
   try {
-    imported = await importContacts(container, createReadStream(input.file), {
+    imported = await importContacts(container, source, {
       listName,
       fileName: input.file,
       country: input.country,
@@ -111,6 +113,7 @@ export async function runSend(
       beforeCommit: async ({ columns }) => void campaignContent(listName, columns, checked.fields),
     });
   } finally {
+    stopFailingImport();
     bar.stop();
   }
   const campaign = await createCampaign(container, { ...campaignInput, list: imported.listId });
@@ -118,7 +121,8 @@ export async function runSend(
   // Checked before any worker exists: a worker feeds every running campaign of the database, so one started first
   // sent other campaigns' messages while this run was being refused ("Nothing was sent" was not true).
   await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider });
-  // From here on there is a running campaign to pause; before, a signal ends the process as usual (nothing sent).
+  // From here on there is a running campaign to pause; during the import a signal fails it (failImportOnSignal), between
+  // the two it ends the process as usual (nothing sent).
   let interrupted = false;
   const stopListening = pauseOnSignal(container, campaign.campaignId, () => (interrupted = true));
   const view = createProgressView({ enabled: opts.progress });

@@ -1,8 +1,10 @@
 import { createReadStream, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { ValidationError } from '../../errors';
 import { importContacts, type ImportLimits, type ImportProgress } from '../../import/import-contacts';
+import { onTerminationSignals } from '../../lib/shutdown';
 import { withContainer } from '../context';
 import { printResult } from '../output';
 
@@ -65,6 +67,21 @@ export function progressBar(totalBytes: number, enabled: boolean): { update(p: I
   };
 }
 
+/**
+ * Ctrl-C (or SIGTERM) during an import fails it like any other broken read: the transaction rolls back, the list
+ * ends `failed` naming the signal and the spooled rows are deleted. Ending the process at once instead left the
+ * list `importing` for good and the spool of raw rows (names, numbers) on disk. A second signal quits at once.
+ */
+export function failImportOnSignal(source: Readable): () => void {
+  let signalled = false;
+  return onTerminationSignals((signal) => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    process.stderr.write(`\n${signal}: stopping the import (${signal} again quits at once)\n`);
+    source.destroy(new Error(`interrupted (${signal}); nothing was imported`));
+  });
+}
+
 export function registerImport(program: Command): void {
   program
     .command('import <file>')
@@ -82,9 +99,11 @@ export function registerImport(program: Command): void {
         const size = requireFile(file);
         const limits = limitsFrom(opts);
         const bar = progressBar(size, !opts.json);
+        const source = createReadStream(file, { highWaterMark: 64 * 1024 });
+        const stopListening = failImportOnSignal(source);
         let result;
         try {
-          result = await importContacts(c, createReadStream(file, { highWaterMark: 64 * 1024 }), {
+          result = await importContacts(c, source, {
             listName: opts.list,
             fileName: file,
             country: opts.country,
@@ -93,6 +112,7 @@ export function registerImport(program: Command): void {
             onProgress: bar.update,
           });
         } finally {
+          stopListening();
           bar.stop();
         }
         const r = result;

@@ -1,6 +1,6 @@
 /** `bulksms import` and `bulksms suppress` end to end, in a subprocess, against this file's database. */
-import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { useTestEnv } from '../../helpers/env';
@@ -65,6 +65,39 @@ describe('bulksms import (CLI)', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
   });
+
+  it('Ctrl-C mid-import fails the list (no contacts, no spooled rows left on disk) and the name can be imported again', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bulksms-cli-'));
+    const file = path.join(dir, 'big.csv');
+    // Every other number invalid: rejected rows are spooled from the first batch on, so the spool shows the import is
+    // under way; libphonenumber's slow path keeps it busy for seconds after that.
+    const rows = Array.from({ length: 400_000 }, (_v, i) => (i % 2 ? `n${i},12345` : `n${i},9${String(i).padStart(9, '0')}`));
+    writeFileSync(file, `name,phone\n${rows.join('\n')}\n`);
+    const child = spawn(process.execPath, [BIN, 'import', file, '--list', 'cli-interrupted', '--json'], {
+      env: { ...process.env, ...env.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const spooled = () => existsSync(env.config.REPORTS_DIR) && readdirSync(env.config.REPORTS_DIR).some((f) => f.endsWith('.spool'));
+    const deadline = Date.now() + 30_000;
+    while (!spooled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(spooled()).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(stderr).toMatch(/SIGINT: stopping the import/);
+    expect(JSON.parse(stdout).error.message).toBe(`import of ${file} failed: interrupted (SIGINT); nothing was imported`);
+    const { rows: lists } = await env.container().pg.query(
+      `SELECT status, failure_reason, (SELECT count(*)::int FROM contacts c WHERE c.list_id = l.id) AS n FROM contact_lists l WHERE name = 'cli-interrupted'`,
+    );
+    expect(lists).toEqual([{ status: 'failed', failure_reason: 'interrupted (SIGINT); nothing was imported', n: 0 }]);
+    expect(readdirSync(env.config.REPORTS_DIR).filter((f) => f.endsWith('.spool'))).toEqual([]);
+    const again = await cli(['import', path.join(FIXTURES, 'numbers.csv'), '--list', 'cli-interrupted', '--json']);
+    expect({ code: again.code, accepted: JSON.parse(again.stdout).accepted }).toEqual({ code: 0, accepted: 9 });
+  }, 60_000);
 });
 
 describe('bulksms suppress (CLI)', () => {
