@@ -61,6 +61,8 @@ export interface ImportResult {
 
 export type ImportDeps = Pick<Container, 'config' | 'logger' | 'pg'>;
 
+export const MAX_LIST_NAME = 200;
+
 export function resolveCountry(country: string | undefined): CountryCode {
   const c = (country ?? 'IN').trim().toUpperCase();
   if (!isSupportedCountry(c)) throw new ValidationError(`unknown country "${country}" (use an ISO code such as IN)`, 'country');
@@ -75,6 +77,9 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
   const country = resolveCountry(opts.country);
   const listName = opts.listName.trim();
   if (!listName) throw new ValidationError('list name must not be empty', 'list');
+  // As the upload route's limit: a longer name could not go into the name's unique index (random text of ~3,000
+  // characters or more failed there: exit 1 "index row requires … bytes", not bad usage).
+  if (listName.length > MAX_LIST_NAME) throw new ValidationError(`list name must be at most ${MAX_LIST_NAME} characters`, 'list');
   const file = opts.fileName;
   const started = Date.now();
   // One connection for the whole import: it claims the name, creates the list and writes the contacts.

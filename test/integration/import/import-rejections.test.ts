@@ -1,8 +1,10 @@
 /** Files rejected whole: a clear ImportError (exit 2), the list left `failed` with the reason, nothing stored. */
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { useTestEnv } from '../../helpers/env';
+import { ValidationError } from '../../../src/errors';
 import { ImportError, type ImportOptions } from '../../../src/import/import-contacts';
 import { FIXTURES, importer } from './helpers';
 
@@ -88,5 +90,14 @@ describe('import: files rejected whole', () => {
     const listName = imp.nextName();
     await expect(imp.file('crlf.csv', { country: 'XX' })).rejects.toThrow('unknown country "XX"');
     expect(await imp.list(listName)).toBeUndefined();
+  });
+
+  it('a list name longer than 200 characters is bad usage and creates nothing', async () => {
+    const listName = Array.from({ length: 201 }, (_v, i) => String.fromCharCode(97 + ((i * 7) % 26))).join('');
+    await expect(imp.file('crlf.csv', { listName })).rejects.toThrow(new ValidationError('list name must be at most 200 characters'));
+    expect(await imp.list(listName)).toBeUndefined();
+    // Random text that long is more than the name's unique index can hold: it failed there, as a runtime error.
+    const long = randomBytes(3000).toString('base64');
+    await expect(imp.file('crlf.csv', { listName: long })).rejects.toBeInstanceOf(ValidationError);
   });
 });
