@@ -58,8 +58,8 @@ export async function openCsvTable(
   } catch (err) {
     fail(err);
   }
-  // Excel's "sep=;" first line names the delimiter explicitly.
-  const sep = /^sep=([,;\t|])\r?\n/i.exec(sample);
+  // Excel's "sep=;" first line names the delimiter explicitly (ended by CRLF, LF or, from Excel for Mac, a lone CR).
+  const sep = /^sep=([,;\t|])(?:\r\n?|\n)/i.exec(sample);
   if (sep) sample = sample.slice(sep[0].length);
   const delimiter = sep ? sep[1]! : detectDelimiter(sample, done);
   const p = new CsvParser(delimiter, limits.maxRecordChars, sep ? 2 : 1);
