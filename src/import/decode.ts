@@ -29,8 +29,9 @@ function iconvDecoder(encoding: string): Decoder {
   return { write: (b) => d.write(b), end: () => d.end() ?? '' };
 }
 
-function utf8Decoder(): Decoder {
-  const d = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** Throws on bytes that are not the encoding (iconv-lite's UTF-16 let an unpaired surrogate through and dropped an odd last byte). */
+function fatalDecoder(encoding: 'utf-8' | 'utf-16le' | 'utf-16be'): Decoder {
+  const d = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
   return { write: (b) => d.decode(b, { stream: true }), end: () => d.decode() };
 }
 
@@ -71,7 +72,13 @@ export class TextSource {
       const text = this.start(Buffer.concat(sample), true);
       if (text) yield text;
     }
-    const tail = this.decoder!.end();
+    let tail: string;
+    try {
+      tail = this.decoder!.end();
+    } catch {
+      // A file cut short (a download or copy that stopped) mid-character: was a runtime error naming no file or line.
+      throw new DecodeError(`the file ends in the middle of a ${this.encoding.toUpperCase()} character (was it cut short?)`, this.bytesRead);
+    }
     if (tail) yield tail;
   }
 
@@ -86,13 +93,12 @@ export class TextSource {
   private makeDecoder(encoding: SniffedEncoding): Decoder {
     switch (encoding) {
       case 'utf-16le':
-        return iconvDecoder('utf-16le');
       case 'utf-16be':
-        return iconvDecoder('utf-16be');
+        return fatalDecoder(encoding);
       case 'windows-1252':
         return iconvDecoder('win1252');
       case 'utf-8':
-        return utf8Decoder();
+        return fatalDecoder('utf-8');
       case 'ascii':
         return { write: (b) => b.toString('latin1'), end: () => '' };
     }
@@ -100,7 +106,12 @@ export class TextSource {
 
   private decode(chunk: Buffer, offset: number): string {
     if (this.encoding === 'utf-16le' || this.encoding === 'utf-16be') {
-      const text = this.decoder!.write(chunk);
+      let text: string;
+      try {
+        text = this.decoder!.write(chunk);
+      } catch {
+        throw new DecodeError(`invalid ${this.encoding.toUpperCase()}: an unpaired surrogate (a damaged file?)`, offset);
+      }
       if (text.includes('\u0000')) throw new DecodeError('binary data (NUL characters) inside the text', offset);
       return text;
     }

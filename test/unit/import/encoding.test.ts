@@ -95,6 +95,22 @@ describe('TextSource', () => {
     await expect(decodeAll([Buffer.from('a,b\n'.repeat(20000)), Buffer.from([0x61, 0])])).rejects.toBeInstanceOf(DecodeError);
   });
 
+  it.each([
+    ['UTF-8 after the sample', [Buffer.from('a,b\n'.repeat(20000)), Buffer.from('José').subarray(0, -1)], /ends in the middle of a UTF-8 character/],
+    ['UTF-16LE with an odd last byte', [Buffer.from([0xff, 0xfe]), iconv.encode('n\nJosé\n', 'utf-16le'), Buffer.from([0x41])], /ends in the middle of a UTF-16LE character/],
+    ['UTF-16BE ending in half a surrogate pair', [Buffer.from([0xfe, 0xff]), iconv.encode('n\n😀', 'utf-16be').subarray(0, -2)], /ends in the middle of a UTF-16BE character/],
+  ])('fails on a file cut inside a character (%s), never dropping or replacing it', async (_what, chunks, reason) => {
+    await expect(decodeAll(chunks)).rejects.toThrow(reason);
+  });
+
+  it('fails on an unpaired UTF-16 surrogate, even when the pair is split across chunks first', async () => {
+    const pair = Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode('n\n😀\n', 'utf-16le')]);
+    const oneByOne = Array.from({ length: pair.length }, (_, i) => pair.subarray(i, i + 1));
+    expect(await decodeAll(oneByOne)).toEqual({ text: 'n\n😀\n', encoding: 'utf-16le' });
+    const lone = Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode('n\nJ', 'utf-16le'), Buffer.from([0x3d, 0xd8]), iconv.encode('x\n', 'utf-16le')]);
+    await expect(decodeAll([lone])).rejects.toThrow(/invalid UTF-16LE: an unpaired surrogate/);
+  });
+
   it('enforces the file size limit while streaming', async () => {
     await expect(decodeAll([Buffer.from('a,b\n'), Buffer.from('c,d\n')], 6)).rejects.toThrow('larger than the limit of 6 bytes');
   });
