@@ -4,6 +4,7 @@
  * (`draft`, or `scheduled` with --at/--cron). Starting, pausing and sending belong to src/sending.
  */
 import type { Container } from '../container';
+import { failAbandonedImports } from '../import/list-store';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
 import type { Encoding } from './segments';
@@ -53,10 +54,14 @@ export const SEGMENT_WARN_THRESHOLD = 6;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function findReadyList(deps: CampaignDeps, ref: string): Promise<{ id: string; name: string; columns: string[] }> {
-  const list = await deps.prisma.contactList.findFirst({
-    where: UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref },
-    select: { id: true, name: true, status: true, columns: true, failureReason: true },
-  });
+  const find = () =>
+    deps.prisma.contactList.findFirst({
+      where: UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref },
+      select: { id: true, name: true, status: true, columns: true, failureReason: true },
+    });
+  let list = await find();
+  // Still importing, or its importer was killed: the refusal should say which.
+  if (list?.status === 'importing' && (await failAbandonedImports(deps.pg)) > 0) list = await find();
   if (!list) throw new NotFoundError(`--list: no contact list named or with id "${ref}" (import one with: bulksms import <file.csv> --list <name>)`);
   if (list.status !== 'ready') {
     const why = list.status === 'failed' && list.failureReason ? `: ${list.failureReason}` : '';

@@ -69,6 +69,40 @@ export async function createImportingList(db: Pool | PoolClient, list: NewList):
   }
 }
 
+/** Why a list whose importer is gone is `failed` (see failAbandonedImports). */
+export const ABANDONED_IMPORT_REASON = 'the import stopped before it finished (its process ended); nothing was imported — import the file again';
+
+/**
+ * Marks `failed` every `importing` list whose importer is gone (killed, or its machine lost): its name's claim
+ * (claimListName, a session lock) is free. Otherwise such a list showed `importing` for good. A live importer
+ * holds the claim from before the row exists until after it is `ready` or `failed`, so a free claim is proof.
+ * Returns how many it marked.
+ */
+export async function failAbandonedImports(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ id: string; name: string }>(`SELECT id, name FROM contact_lists WHERE status = 'importing'`);
+  if (!rows.length) return 0;
+  const client = await pool.connect();
+  let marked = 0;
+  try {
+    for (const list of rows) {
+      const claim = await claimListName(client, list.name);
+      if (!claim) continue; // its importer is still at work
+      try {
+        const r = await client.query(
+          `UPDATE contact_lists SET status = 'failed', failure_reason = $2, completed_at = now() WHERE id = $1 AND status = 'importing'`,
+          [list.id, ABANDONED_IMPORT_REASON],
+        );
+        marked += r.rowCount ?? 0;
+      } finally {
+        await claim.release();
+      }
+    }
+  } finally {
+    client.release();
+  }
+  return marked;
+}
+
 /** Starts the contacts transaction and locks the list row, so a concurrent import cannot replace the list. */
 export async function beginListTransaction(client: PoolClient, listId: string): Promise<void> {
   await client.query('BEGIN');

@@ -4,6 +4,7 @@ import { FormData } from 'undici';
 import { useTestEnv } from '../../helpers/env';
 import { stubServices } from '../../helpers/api-services';
 import { importContacts } from '../../../src/import/import-contacts';
+import { ABANDONED_IMPORT_REASON, claimListName } from '../../../src/import/list-store';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
@@ -64,6 +65,23 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     const listed = lists.items.find((l) => l.name === 'with-rejects')!;
     expect(listed.rejectReportUrl).toBe(body.rejectReportUrl);
     expect(lists.items.every((l) => !('rejectReportPath' in l))).toBe(true);
+  });
+
+  it('shows a list whose importer is gone as failed, and one still being imported as importing', async () => {
+    const pg = env.container().pg;
+    await pg.query(`INSERT INTO contact_lists (name, status) VALUES ('abandoned', 'importing'), ('in-progress', 'importing')`);
+    const importer = await pg.connect();
+    const claim = await claimListName(importer, 'in-progress');
+    try {
+      const lists = (await http('GET', `${api.url}/api/lists`)).json<{ items: { name: string; status: string; failureReason: string | null }[] }>();
+      const byName = Object.fromEntries(lists.items.map((l) => [l.name, [l.status, l.failureReason]]));
+      expect(byName.abandoned).toEqual(['failed', ABANDONED_IMPORT_REASON]);
+      expect(byName['in-progress']).toEqual(['importing', null]);
+    } finally {
+      await claim?.release();
+      importer.release();
+      await pg.query(`DELETE FROM contact_lists WHERE name IN ('abandoned', 'in-progress')`);
+    }
   });
 
   it('answers 404 for the row report of a list without rejects, of an unknown list, and of a report gone from disk', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createCampaign, type CreateCampaignInput } from '../../../src/campaign/campaign-service';
 import { useTestEnv } from '../../helpers/env';
+import { claimListName } from '../../../src/import/list-store';
 import { manyContacts, seedList } from '../../fixtures/seed-list';
 
 const env = useTestEnv();
@@ -31,7 +32,16 @@ beforeAll(async () => {
     { phone: '+919876500005', vars: { name: 'Suppressed', order_id: 'A5' } },
   ]);
   await pg.query(`INSERT INTO suppressions (phone) VALUES ('+919876500005')`);
+  // Being imported right now: its importer holds the name's claim.
   await seedList(pg, 'half-imported', ['name'], [], 'importing');
+  const importer = await pg.connect();
+  const claim = await claimListName(importer, 'half-imported');
+  env.cleanup(async () => {
+    await claim?.release();
+    importer.release();
+  });
+  // Its importer was killed: nobody holds the claim.
+  await seedList(pg, 'abandoned', ['name'], [], 'importing');
   await seedList(pg, 'big', ['name'], manyContacts(12_000, (i) => ({ name: `N${i}` })));
 });
 
@@ -73,6 +83,7 @@ describe('createCampaign', () => {
   it.each<[string, Partial<CreateCampaignInput>, RegExp]>([
     ['unknown list', { list: 'nope' }, /no contact list named or with id "nope"/],
     ['list not ready', { list: 'half-imported' }, /"half-imported" is importing/],
+    ['list whose import was killed', { list: 'abandoned' }, /"abandoned" is failed: the import stopped before it finished/],
     ['letters sender for promotional', { type: 'promotional', from: 'TFCTOR' }, /sender "TFCTOR" is not valid for a promotional/],
     ['digits sender for transactional', { from: '123456' }, /6 letters/],
     ['empty text', { text: '   ' }, /message text is empty/],

@@ -1,6 +1,6 @@
 /** `bulksms import` and `bulksms suppress` end to end, in a subprocess, against this file's database. */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { useTestEnv } from '../../helpers/env';
@@ -82,10 +82,7 @@ describe('bulksms import (CLI)', () => {
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const spooled = () => existsSync(env.config.REPORTS_DIR) && readdirSync(env.config.REPORTS_DIR).some((f) => f.endsWith('.spool'));
-    const deadline = Date.now() + 30_000;
-    while (!spooled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(spooled()).toBe(true);
+    await waitForOpenSpool(child.pid!);
     child.kill('SIGINT');
     expect(await exited).toBe(1);
     expect(stderr).toMatch(/SIGINT: stopping the import/);
@@ -94,8 +91,59 @@ describe('bulksms import (CLI)', () => {
       `SELECT status, failure_reason, (SELECT count(*)::int FROM contacts c WHERE c.list_id = l.id) AS n FROM contact_lists l WHERE name = 'cli-interrupted'`,
     );
     expect(lists).toEqual([{ status: 'failed', failure_reason: 'interrupted (SIGINT); nothing was imported', n: 0 }]);
-    expect(readdirSync(env.config.REPORTS_DIR).filter((f) => f.endsWith('.spool'))).toEqual([]);
+    expect(spoolFiles()).toEqual([]);
     const again = await cli(['import', path.join(FIXTURES, 'numbers.csv'), '--list', 'cli-interrupted', '--json']);
+    expect({ code: again.code, accepted: JSON.parse(again.stdout).accepted }).toEqual({ code: 0, accepted: 9 });
+  }, 60_000);
+});
+
+/** Spool files on the REPORTS_DIR's disk (there should be none: the spool is used through its descriptor only). */
+function spoolFiles(): string[] {
+  return existsSync(env.config.REPORTS_DIR) ? readdirSync(env.config.REPORTS_DIR).filter((f) => f.endsWith('.spool')) : [];
+}
+
+/** Waits until the process has spooled rows (an open `….spool` descriptor), and checks the file has no name left. */
+async function waitForOpenSpool(pid: number): Promise<void> {
+  const openSpools = () => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).map((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      }).filter((target) => target.includes('.spool'));
+    } catch {
+      return [];
+    }
+  };
+  const deadline = Date.now() + 30_000;
+  while (!openSpools().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const open = openSpools();
+  expect(open).toEqual([expect.stringMatching(/\.spool \(deleted\)$/)]);
+  expect(spoolFiles()).toEqual([]);
+}
+
+describe('bulksms import killed (SIGKILL)', () => {
+  it('leaves no spooled rows on disk; the list says its import stopped, and the name can be imported again', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bulksms-cli-'));
+    const file = path.join(dir, 'big.csv');
+    const rows = Array.from({ length: 400_000 }, (_v, i) => (i % 2 ? `n${i},12345` : `n${i},9${String(i).padStart(9, '0')}`));
+    writeFileSync(file, `name,phone\n${rows.join('\n')}\n`);
+    const child = spawn(process.execPath, [BIN, 'import', file, '--list', 'cli-killed', '--json'], { env: { ...process.env, ...env.env }, stdio: 'ignore' });
+    const exited = new Promise<string | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    await waitForOpenSpool(child.pid!);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(spoolFiles()).toEqual([]);
+    const status = async () => (await env.container().pg.query(`SELECT status, failure_reason FROM contact_lists WHERE name = 'cli-killed'`)).rows;
+    expect(await status()).toEqual([{ status: 'importing', failure_reason: null }]);
+    // A campaign on it is refused with the reason, and from then on the list says it.
+    const refused = await cli(['campaign', 'create', '--name', 'on-killed', '--list', 'cli-killed', '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi', '--json']);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.stdout).error.message).toContain('is failed: the import stopped before it finished');
+    expect(await status()).toEqual([{ status: 'failed', failure_reason: expect.stringContaining('its process ended') }]);
+    const again = await cli(['import', path.join(FIXTURES, 'numbers.csv'), '--list', 'cli-killed', '--json']);
     expect({ code: again.code, accepted: JSON.parse(again.stdout).accepted }).toEqual({ code: 0, accepted: 9 });
   }, 60_000);
 });
