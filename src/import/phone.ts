@@ -104,7 +104,12 @@ export function slowNormalise(raw: string, country: CountryCode): PhoneResult {
     const where = parsed.country ?? `+${parsed.countryCallingCode}`;
     return { ok: false, reason: detail ? `invalid number (${detail})` : `invalid number for ${where}` };
   }
-  if (parsed.ext) return { ok: false, reason: 'has an extension (SMS needs a plain mobile number)' };
+  if (parsed.ext) {
+    // `9876543210;9876543211` or `… / …`: libphonenumber reads the second number as an extension of the first.
+    const second = parsePhoneNumberFromString(parsed.ext, country);
+    if (parsed.ext.length >= 7 && second?.isValid()) return { ok: false, reason: 'holds more than one number (one per row)' };
+    return { ok: false, reason: 'has an extension (SMS needs a plain mobile number)' };
+  }
   const type = parsed.getType();
   if (type === undefined || !ACCEPTED_TYPES.has(type)) {
     return { ok: false, reason: `not a mobile number (${type ? (TYPE_NAMES[type] ?? type) : 'unknown type'})` };

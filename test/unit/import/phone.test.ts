@@ -40,6 +40,9 @@ describe('normalisePhone (default country IN)', () => {
     ['5876543210', 'not a mobile number (a fixed line)'],
     ['1800 123 4567', 'not a mobile number (a toll-free number)'],
     ['9876543210 ext 5', 'has an extension (SMS needs a plain mobile number)'],
+    // Two numbers in one cell: libphonenumber takes the second for an extension of the first.
+    ['9876543210;9876543211', 'holds more than one number (one per row)'],
+    ['9876543210 x123', 'has an extension (SMS needs a plain mobile number)'],
     ['+44 20 7946 0958', 'not a mobile number (a fixed line)'],
     ['9.19876E+11', 'in scientific notation, digits lost (format the column as text in the spreadsheet and export again)'],
     ['9876543210.5', 'invalid number for IN'],
