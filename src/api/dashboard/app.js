@@ -148,26 +148,67 @@ function poll(fn, isShown) {
 }
 
 // ---- campaigns list ----
+function campaignRow(c) {
+  const p = progressOf(c);
+  const k = c.counts || {};
+  return el('tr', { dataset: { id: c.id } },
+    el('td', {}, el('a', { href: `#/campaign/${c.id}` }, c.name)),
+    el('td', {}, el('span', { className: `status ${c.status}` }, c.status)),
+    el('td', {}, c.type),
+    el('td', {}, bar(p.pct), `${p.done} / ${p.total}`),
+    el('td', {}, k.sent || 0), el('td', {}, k.delivered || 0), el('td', {}, k.failed || 0),
+    el('td', {}, k.unknown || 0), el('td', {}, p.waiting),
+    el('td', {}, `${p.rate.toFixed(1)}/s`), el('td', {}, p.eta));
+}
+
 function showList() {
   const isShown = mount('tpl-list');
-  poll(async () => {
-    const { items } = await api('GET', '/api/campaigns?limit=50');
+  // Keyset pages of 50, newest first; "More" appends the page after nextCursor. The poll reloads as many pages as
+  // are shown, from the top: every row keeps its live counts, and a campaign created meanwhile pushes the rows down
+  // (the last one onto the page "More" fetches next) instead of one dropping out between two pages.
+  let cursor = null;
+  let pagesShown = 1;
+  async function loadPages(from, pages) {
+    const items = [];
+    let next = from;
+    let loaded = 0;
+    do {
+      const q = new URLSearchParams({ limit: '50' });
+      if (next) q.set('cursor', next);
+      const page = await api('GET', `/api/campaigns?${q}`);
+      items.push(...page.items);
+      next = page.nextCursor;
+      loaded += 1;
+    } while (next && loaded < pages);
+    return { items, next, loaded };
+  }
+  async function reload() {
+    const { items, next, loaded } = await loadPages(null, pagesShown);
     if (!isShown()) return;
-    const tbody = document.querySelector('#campaigns tbody');
     document.getElementById('campaigns-empty').hidden = items.length > 0;
-    tbody.replaceChildren(...items.map((c) => {
-      const p = progressOf(c);
-      const k = c.counts || {};
-      return el('tr', { dataset: { id: c.id } },
-        el('td', {}, el('a', { href: `#/campaign/${c.id}` }, c.name)),
-        el('td', {}, el('span', { className: `status ${c.status}` }, c.status)),
-        el('td', {}, c.type),
-        el('td', {}, bar(p.pct), `${p.done} / ${p.total}`),
-        el('td', {}, k.sent || 0), el('td', {}, k.delivered || 0), el('td', {}, k.failed || 0),
-        el('td', {}, k.unknown || 0), el('td', {}, p.waiting),
-        el('td', {}, `${p.rate.toFixed(1)}/s`), el('td', {}, p.eta));
-    }));
-  }, isShown);
+    document.querySelector('#campaigns tbody').replaceChildren(...items.map(campaignRow));
+    cursor = next;
+    pagesShown = loaded;
+    document.getElementById('campaigns-more').hidden = !cursor;
+  }
+  async function more() {
+    if (!cursor) return;
+    const { items, next } = await loadPages(cursor, 1);
+    if (!isShown()) return;
+    document.querySelector('#campaigns tbody').append(...items.map(campaignRow));
+    cursor = next;
+    pagesShown += 1;
+    document.getElementById('campaigns-more').hidden = !cursor;
+  }
+  // One load at a time, in the order asked: a poll's reload answered after a "More" would drop the page it added.
+  let listQueue = Promise.resolve();
+  function queueList(load) {
+    const run = listQueue.then(load);
+    listQueue = run.catch(() => undefined);
+    return run;
+  }
+  document.getElementById('campaigns-more').addEventListener('click', () => queueList(more).catch((err) => flash(err.message, true)));
+  poll(() => queueList(reload), isShown);
 }
 
 // ---- one campaign ----

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors';
 import type { ApiDeps, CreateCampaignInput } from '../deps';
 import { createStatusCache } from '../status-cache';
+import { decodeCampaignCursor, encodeCampaignCursor } from '../cursor';
 import { inCampaignRuns } from '../../sending/ledger';
 import { rejectsUrl } from './list-rejects';
 import { errorResponses, idParams } from './schemas';
@@ -33,6 +34,7 @@ const listQuery = {
   additionalProperties: false,
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+    cursor: { type: 'string', maxLength: 128 },
     status: { type: 'string', enum: ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'] },
   },
 } as const;
@@ -78,24 +80,39 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     async (req, reply) => reply.status(201).send(await services.createCampaign(container, req.body)),
   );
 
-  app.get<{ Querystring: { limit: number; status?: string } }>(
+  app.get<{ Querystring: { limit: number; cursor?: string; status?: string } }>(
     '/api/campaigns',
-    { schema: { tags, summary: 'Campaigns, newest first, each with its message counts', querystring: listQuery } },
+    {
+      schema: {
+        tags,
+        summary: 'Campaigns, newest first, each with its message counts; pass `nextCursor` back as `cursor` for the next page',
+        querystring: listQuery,
+      },
+    },
     async (req) => {
+      const { limit, cursor, status } = req.query;
+      // Keyset on (created_at, id): a campaign created while the user pages is newer than the cursor, so it
+      // neither repeats a row of a later page nor pushes one off it.
+      const after = cursor ? decodeCampaignCursor(cursor) : undefined;
       const rows = await container.prisma.campaign.findMany({
-        where: req.query.status ? { status: req.query.status as never } : {},
-        orderBy: { createdAt: 'desc' },
-        take: req.query.limit,
+        where: {
+          ...(status ? { status: status as never } : {}),
+          ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
         select: CAMPAIGN_FIELDS,
       });
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
       // One status query per campaign on the page (bounded by `limit`), so the list agrees with the detail view.
       const items = await Promise.all(
-        rows.map(async ({ list, ...c }) => {
+        page.map(async ({ list, ...c }) => {
           const st = await statusOf(c.id);
           return { ...c, listName: list.name, status: st.status, total: st.total, counts: st.counts };
         }),
       );
-      return { items };
+      return { items, nextCursor: rows.length > limit && last ? encodeCampaignCursor(last) : null };
     },
   );
 

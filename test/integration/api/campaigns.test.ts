@@ -54,6 +54,40 @@ describe('campaign routes', () => {
     expect(items.find((i) => i.id === campaignId)).toMatchObject({ total: 2, counts: expect.objectContaining({ pending: 2 }) });
   });
 
+  it('pages the campaign list newest first with a cursor: a campaign created between pages repeats and skips nothing', async () => {
+    const { prisma } = env.container();
+    const at = Date.now() - 60_000;
+    // Two share a created_at: the id breaks the tie, so a page boundary between them loses neither.
+    const seeded = await Promise.all([0, 1, 1, 2, 3].map((ms, i) =>
+      prisma.campaign.create({ data: { name: `paged ${i}`, listId, type: 'transactional', sender: 'ACMEIN', text: 'Hi', createdAt: new Date(at + ms) } })));
+    const expected = (await prisma.campaign.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], select: { id: true } })).map((c) => c.id);
+    expect(expected).toEqual(expect.arrayContaining(seeded.map((c) => c.id)));
+
+    type Page = { items: { id: string; counts: Record<string, number> }[]; nextCursor: string | null };
+    const pageAt = async (cursor: string | null) =>
+      (await http('GET', `${api.url}/api/campaigns?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json<Page>();
+    const seen: string[] = [];
+    let page = await pageAt(null);
+    seen.push(...page.items.map((i) => i.id));
+    const inserted = await prisma.campaign.create({ data: { name: 'created while paging', listId, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
+    let pages = 1;
+    while (page.nextCursor) {
+      page = await pageAt(page.nextCursor);
+      seen.push(...page.items.map((i) => i.id));
+      pages += 1;
+    }
+    expect(pages).toBe(Math.ceil(expected.length / 2));
+    expect(seen).toEqual(expected);
+    expect(seen).not.toContain(inserted.id);
+    // Starting again shows it first.
+    expect((await pageAt(null)).items[0]!.id).toBe(inserted.id);
+
+    for (const cursor of ['bm90LWEtY3Vyc29y', Buffer.from('m:12').toString('base64url'), Buffer.from('c:1:not-a-uuid').toString('base64url')]) {
+      const bad = await http('GET', `${api.url}/api/campaigns?cursor=${cursor}`);
+      expect({ cursor, status: bad.status, field: bad.json<ErrorBody>().error.field }).toEqual({ cursor, status: 400, field: 'cursor' });
+    }
+  });
+
   it('runs pause, resume, cancel and retry through the services', async () => {
     const { campaignId } = await seedCampaign(env.container(), [
       { status: 'failed', outcomeClass: 'retryable' },

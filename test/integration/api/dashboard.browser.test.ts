@@ -231,6 +231,38 @@ describe('dashboard in headless Chromium', () => {
     }
   }, 30_000);
 
+  it('reaches a campaign beyond the first 50 with "More", and the poll keeps it there as campaigns are created', async () => {
+    const prisma = env.container().prisma;
+    const list = await prisma.contactList.create({ data: { name: 'many-campaigns-list', status: 'ready' } });
+    const campaign = (name: string, createdAt?: Date) => ({ name, listId: list.id, type: 'transactional' as const, sender: 'ACMEIN', text: 'Hi', createdAt });
+    const oldest = await prisma.campaign.create({ data: campaign('Oldest campaign', new Date('2020-01-01T00:00:00Z')) });
+    await prisma.campaign.createMany({ data: Array.from({ length: 50 }, (_, i) => campaign(`Newer campaign ${i}`)) });
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      await tab.locator('#campaigns tbody tr').nth(49).waitFor();
+      const row = tab.locator(`#campaigns tr[data-id="${oldest.id}"]`);
+      expect(await row.count()).toBe(0);
+      await tab.click('#campaigns-more');
+      await row.waitFor();
+      const shown = await tab.locator('#campaigns tbody tr').count();
+      // A campaign created now moves every row down one; the poll reloads both pages, so none is lost or doubled.
+      await prisma.campaign.create({ data: campaign('Created after More') });
+      await tab.locator('#campaigns tbody tr', { hasText: 'Created after More' }).waitFor({ timeout: 5_000 });
+      await tab.waitForTimeout(2500);
+      const ids = await tab.locator('#campaigns tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+      expect(ids).toHaveLength(shown + 1);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toContain(oldest.id);
+      await row.locator('a').click();
+      await tab.locator('#c-name', { hasText: 'Oldest campaign' }).waitFor();
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('shows an ETA as whole minutes and seconds', async () => {
     const tab = await browser.context.newPage();
     try {
