@@ -26,8 +26,19 @@ export interface CampaignStatusResult {
   /** campaigns.alert (DLT-CNT-REJECT, a scheduled run that did not start); the stub services may omit it. */
   alert?: string | null;
   total: number;
+  /** Counts of the latest run (a cron campaign has one run per firing; see `runs`). */
   counts: StatusCounts;
-  runs?: unknown;
+  /** Every run, oldest first, each with its own counts; the stub services may omit them. */
+  runs?: RunStatus[];
+}
+
+export interface RunStatus extends StatusCounts {
+  runNumber: number;
+  trigger: string;
+  status: string;
+  total: number;
+  startedAt: Date | null;
+  completedAt: Date | null;
 }
 
 export interface CampaignActionResult {

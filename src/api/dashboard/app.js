@@ -155,10 +155,17 @@ function campaignRow(c) {
     el('td', {}, el('a', { href: `#/campaign/${c.id}` }, c.name)),
     el('td', {}, el('span', { className: `status ${c.status}` }, c.status)),
     el('td', {}, c.type),
-    el('td', {}, bar(p.pct), `${p.done} / ${p.total}`),
+    el('td', {}, bar(p.pct), `${p.done} / ${p.total}`, runOf(c)),
     el('td', {}, k.sent || 0), el('td', {}, k.delivered || 0), el('td', {}, k.failed || 0),
     el('td', {}, k.unknown || 0), el('td', {}, p.waiting),
     el('td', {}, `${p.rate.toFixed(1)}/s`), el('td', {}, p.eta));
+}
+
+/** A cron campaign's row counts its latest firing only: say so, or they read as the campaign's totals. */
+function runOf(c) {
+  if (!c.run || (c.run.runCount < 2 && !c.cron)) return '';
+  const started = c.run.startedAt ? `started ${new Date(c.run.startedAt).toLocaleString()}` : 'not started yet';
+  return el('span', { className: 'run-of', title: `counts of the latest run, ${started}` }, ` · run ${c.run.runNumber} of ${c.run.runCount}`);
 }
 
 function showList() {
@@ -212,6 +219,36 @@ function showList() {
 }
 
 // ---- one campaign ----
+/**
+ * What the campaign page's numbers cover. A cron campaign has one run per firing: counts, progress, failures by
+ * reason, messages and the failures export all follow one choice — the latest run (the default, which moves on to a
+ * new firing), an earlier run, or all runs — and the page says which.
+ */
+function scopeOf(c, choice) {
+  const runs = c.runs || [];
+  if (!runs.length) return { run: null, label: '', counts: c.counts || {}, total: c.total, key: c.id };
+  if (choice === 'all') {
+    const counts = Object.fromEntries(COUNT_KEYS.map((k) => [k, runs.reduce((a, r) => a + (r[k] || 0), 0)]));
+    return { run: null, label: `all ${runs.length} runs`, counts, total: runs.reduce((a, r) => a + r.total, 0), key: `${c.id}:all` };
+  }
+  const latest = runs[runs.length - 1];
+  const run = (choice !== 'latest' && runs.find((r) => String(r.runNumber) === choice)) || latest;
+  const started = run.startedAt ? `started ${new Date(run.startedAt).toLocaleString()}` : 'not started yet';
+  const counts = Object.fromEntries(COUNT_KEYS.map((k) => [k, run[k] || 0]));
+  return { run: run.runNumber, label: `run ${run.runNumber} of ${runs.length}, ${started}`, counts, total: run.total, key: `${c.id}:${run.runNumber}` };
+}
+
+function runOptions(c) {
+  const runs = c.runs || [];
+  const when = (r) => (r.startedAt ? `started ${new Date(r.startedAt).toLocaleString()}` : 'not started yet');
+  const latest = runs[runs.length - 1];
+  return [
+    ['latest', `Latest run (run ${latest.runNumber}, ${when(latest)})`],
+    ...runs.slice(0, -1).reverse().map((r) => [String(r.runNumber), `Run ${r.runNumber} (${r.trigger}, ${when(r)})`]),
+    ['all', `All ${runs.length} runs`],
+  ];
+}
+
 function showCampaign(id) {
   const isShown = mount('tpl-campaign');
   document.querySelectorAll('#actions button[data-action]').forEach((btn) => {
@@ -237,7 +274,17 @@ function showCampaign(id) {
       flash(`export failed: ${err.message}`, true);
     }
   };
-  document.getElementById('export-failures').addEventListener('click', () => download(`/api/campaigns/${id}/failures.csv`, `failures-${id}.csv`));
+  // The run the page shows (see scopeOf): 'latest', a run number, or 'all'; scopeRun is what it resolved to last.
+  let runChoice = 'latest';
+  let scopeRun = null;
+  document.getElementById('export-failures').addEventListener('click', () => download(
+    `/api/campaigns/${id}/failures.csv${scopeRun === null ? '' : `?run=${scopeRun}`}`,
+    `failures-${id}${scopeRun === null ? '' : `-run-${scopeRun}`}.csv`));
+  const runSelect = document.getElementById('c-run');
+  runSelect.addEventListener('change', () => {
+    runChoice = runSelect.value;
+    refresh().then(() => queueMessages(true, false)).catch((err) => flash(err.message, true));
+  });
   // The import's row report: which lines of the uploaded CSV were rejected, in which column and why.
   const rejectsButton = document.getElementById('export-rejects');
   rejectsButton.addEventListener('click', () => {
@@ -245,12 +292,26 @@ function showCampaign(id) {
   });
 
   async function refresh() {
-    const [c, failures] = await Promise.all([
-      api('GET', `/api/campaigns/${id}`),
-      api('GET', `/api/campaigns/${id}/failure-reasons`),
-    ]);
-    if (!isShown()) return;
-    const p = progressOf(c);
+    const choice = runChoice;
+    const c = await api('GET', `/api/campaigns/${id}`);
+    // Failures follow the counts' run: the choice 'latest' is only a number once the campaign says which run is.
+    const scope = scopeOf(c, choice);
+    const failures = await api('GET', `/api/campaigns/${id}/failure-reasons${scope.run === null ? '' : `?run=${scope.run}`}`);
+    // A poll asked before another run was chosen must not put the old run's numbers back.
+    if (!isShown() || choice !== runChoice) return;
+    scopeRun = scope.run;
+    const p = progressOf({ id: scope.key, status: c.status, counts: scope.counts, total: scope.total });
+    const scoped = (c.runs || []).length > 1 || (c.cron && (c.runs || []).length > 0);
+    document.getElementById('c-scope').hidden = !scoped;
+    if (scoped) {
+      const options = runOptions(c);
+      if (runSelect.dataset.options !== JSON.stringify(options)) {
+        runSelect.dataset.options = JSON.stringify(options);
+        runSelect.replaceChildren(...options.map(([value, label]) => el('option', { value }, label)));
+        runSelect.value = runChoice;
+      }
+    }
+    document.querySelectorAll('.scope-label').forEach((label) => { label.textContent = scoped ? ` · ${scope.label}` : ''; });
     document.getElementById('c-name').textContent = c.name;
     rejectsButton.hidden = !c.listRejects?.url;
     if (c.listRejects?.url) {
@@ -269,16 +330,20 @@ function showCampaign(id) {
       `${p.done} of ${p.total} done (${p.pct.toFixed(1)}%) · ${p.rate.toFixed(1)} msg/s · ETA ${p.eta}`;
     document.querySelector('#c-counts tbody').replaceChildren(
       el('tr', {}, ...COUNT_KEYS.map((key) => el('th', {}, key))),
-      el('tr', { id: 'c-count-values' }, ...COUNT_KEYS.map((key) => el('td', { dataset: { status: key } }, (c.counts || {})[key] || 0))));
+      el('tr', { id: 'c-count-values' }, ...COUNT_KEYS.map((key) => el('td', { dataset: { status: key } }, scope.counts[key] || 0))));
     document.querySelector('#c-failures tbody').replaceChildren(...failures.items.map((f) =>
       el('tr', {}, el('td', {}, f.status), el('td', {}, f.outcomeClass || ''), el('td', {}, f.reason), el('td', {}, f.count))));
   }
   // Messages: keyset pages of 50, filter by status/phone; "More" follows nextCursor.
   let cursor = null;
   let pagesShown = 0;
+  /** The run the table's rows are of: a different one (a new firing, another choice) reloads it from page 1. */
+  let messagesRun = null;
   async function loadMessages(reset) {
     const filter = new FormData(document.getElementById('m-filter'));
     const q = new URLSearchParams({ limit: '50' });
+    const run = reset ? scopeRun : messagesRun;
+    if (run !== null) q.set('run', String(run));
     if (filter.get('status')) q.set('status', filter.get('status'));
     if (filter.get('phone')) q.set('phone', filter.get('phone'));
     if (!reset && cursor) q.set('cursor', cursor);
@@ -290,13 +355,15 @@ function showCampaign(id) {
     const tbody = document.querySelector('#c-messages tbody');
     if (reset) tbody.replaceChildren(...rows); else tbody.append(...rows);
     cursor = page.nextCursor;
+    messagesRun = run;
     pagesShown = reset ? 1 : pagesShown + 1;
     document.getElementById('m-more').hidden = !cursor;
   }
   // One load at a time, in the order asked: a poll's reload of page 1 answered after a "More" wiped the page it added.
   let messagesQueue = Promise.resolve();
   function queueMessages(reset, onlyWhileFirstPage) {
-    const run = messagesQueue.then(() => (onlyWhileFirstPage && pagesShown > 1 ? undefined : loadMessages(reset)));
+    const run = messagesQueue.then(() =>
+      (onlyWhileFirstPage && pagesShown > 1 && messagesRun === scopeRun ? undefined : loadMessages(reset)));
     messagesQueue = run.catch(() => undefined);
     return run;
   }

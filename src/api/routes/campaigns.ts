@@ -1,10 +1,10 @@
 /** Campaigns: create, list (with live counts), detail, lifecycle actions, failures by reason. */
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../errors';
-import type { ApiDeps, CreateCampaignInput } from '../deps';
+import type { ApiDeps, CampaignStatusResult, CreateCampaignInput } from '../deps';
 import { createStatusCache } from '../status-cache';
 import { decodeCampaignCursor, encodeCampaignCursor } from '../cursor';
-import { inCampaignRuns } from '../../sending/ledger';
+import { messagesOf, runIdOf, runQuerySchema } from '../run-scope';
 import { rejectsUrl } from './list-rejects';
 import { errorResponses, idParams } from './schemas';
 
@@ -47,6 +47,12 @@ const CAMPAIGN_FIELDS = {
 } as const;
 
 type Params = { Params: { id: string } };
+
+/** Which run the list row's counts are of (the latest), and how many runs there are; null before the first start. */
+function latestRunOf(st: CampaignStatusResult): { runNumber: number; runCount: number; startedAt: Date | null } | null {
+  const latest = st.runs?.[st.runs.length - 1];
+  return latest ? { runNumber: latest.runNumber, runCount: st.runs!.length, startedAt: latest.startedAt } : null;
+}
 
 /** Lifecycle actions may be POSTed without a body; validate it as `{}` then. */
 async function emptyBodyAsObject(req: { body: unknown }): Promise<void> {
@@ -109,7 +115,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const items = await Promise.all(
         page.map(async ({ list, ...c }) => {
           const st = await statusOf(c.id);
-          return { ...c, listName: list.name, status: st.status, total: st.total, counts: st.counts };
+          return { ...c, listName: list.name, status: st.status, total: st.total, counts: st.counts, run: latestRunOf(st) };
         }),
       );
       return { items, nextCursor: rows.length > limit && last ? encodeCampaignCursor(last) : null };
@@ -190,16 +196,22 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     },
   );
 
-  app.get<Params>(
+  app.get<Params & { Querystring: { run?: number } }>(
     '/api/campaigns/:id/failure-reasons',
-    { schema: { tags, summary: 'Failed and unknown messages grouped by reason', params: idParams, response: errorResponses } },
+    {
+      schema: {
+        tags, summary: 'Failed and unknown messages grouped by reason (of one run with `run`)', params: idParams,
+        querystring: { type: 'object', properties: { run: runQuerySchema } }, response: errorResponses,
+      },
+    },
     async (req) => {
       await mustExist(req.params.id);
+      const scope = messagesOf(req.params.id, await runIdOf(container.pg, req.params.id, req.query.run));
       const { rows } = await container.pg.query<{ status: string; outcome_class: string | null; reason: string; count: string }>(
         `SELECT status, outcome_class, COALESCE(failure_reason, provider_text, '(no reason recorded)') AS reason, count(*) AS count
-           FROM messages WHERE ${inCampaignRuns('$1')} AND status IN ('failed', 'unknown')
+           FROM messages WHERE ${scope.where} AND status IN ('failed', 'unknown')
           GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 100`,
-        [req.params.id],
+        scope.params,
       );
       return {
         items: rows.map((r) => ({ status: r.status, outcomeClass: r.outcome_class, reason: r.reason, count: Number(r.count) })),

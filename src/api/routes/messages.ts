@@ -10,6 +10,7 @@ import type { Pool } from 'pg';
 import type { MessageStatus, OutcomeClass } from '../../generated/prisma/enums';
 import type { ApiDeps } from '../deps';
 import { inCampaignRuns } from '../../sending/ledger';
+import { messagesOf, runIdOf, runQuerySchema } from '../run-scope';
 import { csvLine } from '../csv-safe';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { MESSAGE_STATUS_ENUM, OUTCOME_CLASS_ENUM, errorResponses, idParams } from './schemas';
@@ -18,6 +19,7 @@ interface MessageQuery {
   status?: MessageStatus;
   phone?: string;
   outcomeClass?: OutcomeClass;
+  run?: number;
   cursor?: string;
   limit: number;
 }
@@ -29,6 +31,7 @@ const messageQuery = {
     status: { type: 'string', enum: MESSAGE_STATUS_ENUM },
     phone: { type: 'string', minLength: 1, maxLength: 32 },
     outcomeClass: { type: 'string', enum: OUTCOME_CLASS_ENUM },
+    run: runQuerySchema,
     cursor: { type: 'string', maxLength: 64 },
     limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
   },
@@ -83,9 +86,10 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       },
     },
     async (req) => {
-      const { status, phone, outcomeClass, cursor, limit } = req.query;
+      const { status, phone, outcomeClass, run, cursor, limit } = req.query;
       const after = cursor ? decodeCursor(cursor) : undefined;
       await mustExist(req.params.id);
+      const runId = await runIdOf(pg, req.params.id, run);
       // Plain SQL: Prisma's row mapping costs more than the query itself here (see scripts/bench-api.ts).
       const params: unknown[] = [req.params.id];
       const where = ['campaign_id = $1'];
@@ -94,6 +98,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
         where.push(sql.replace('?', `$${params.length}`));
       };
       // Through the campaign's runs too, so the planner can pick (run_id, status, id) for a rare status.
+      if (runId) add('run_id = ?::uuid', runId);
       if (status) add(`${inCampaignRuns('$1')} AND status = ?::"MessageStatus"`, status);
       if (phone) {
         const number = normalisePhoneFilter(phone);
@@ -126,23 +131,26 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { run?: number } }>(
     '/api/campaigns/:id/failures.csv',
     {
       schema: {
         tags,
-        summary: 'Failed and unknown messages as CSV (streamed; spreadsheet-formula cells neutralised)',
+        summary: 'Failed and unknown messages (of one run with `run`) as CSV (streamed; spreadsheet-formula cells neutralised)',
         params: idParams,
+        querystring: { type: 'object', properties: { run: runQuerySchema } },
         produces: ['text/csv'],
         response: errorResponses,
       },
     },
     async (req, reply) => {
       await mustExist(req.params.id);
+      const runId = await runIdOf(pg, req.params.id, req.query.run);
+      const fileName = `failures-${req.params.id}${req.query.run ? `-run-${req.query.run}` : ''}.csv`;
       reply
         .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="failures-${req.params.id}.csv"`);
-      return reply.send(Readable.from(failureLines(pg, req.params.id, (phone) => phoneFor(req, phone))));
+        .header('content-disposition', `attachment; filename="${fileName}"`);
+      return reply.send(Readable.from(failureLines(pg, messagesOf(req.params.id, runId), (phone) => phoneFor(req, phone))));
     },
   );
 }
@@ -152,7 +160,11 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
  * the export, one batch in memory at a time. If the client goes away, the stream is destroyed, the generator's
  * `finally` runs and the connection goes back to the pool.
  */
-async function* failureLines(pool: Pool, campaignId: string, showPhone: (phone: string) => string): AsyncGenerator<string> {
+async function* failureLines(
+  pool: Pool,
+  scope: { where: string; params: [string] },
+  showPhone: (phone: string) => string,
+): AsyncGenerator<string> {
   const client = await pool.connect();
   let ok = false;
   try {
@@ -160,8 +172,8 @@ async function* failureLines(pool: Pool, campaignId: string, showPhone: (phone: 
     await client.query(
       `DECLARE failures NO SCROLL CURSOR FOR
          SELECT id::text, run_id, phone, status::text, outcome_class::text, failure_reason, provider_text, attempts, updated_at
-           FROM messages WHERE ${inCampaignRuns('$1')} AND status IN ('failed', 'unknown') ORDER BY messages.id`,
-      [campaignId],
+           FROM messages WHERE ${scope.where} AND status IN ('failed', 'unknown') ORDER BY messages.id`,
+      scope.params,
     );
     yield csvLine(CSV_HEADER);
     for (;;) {

@@ -164,4 +164,43 @@ describe('campaign routes', () => {
       ],
     });
   });
+  it('says which run the counts are of, and gives failures and messages of that run with ?run=N', async () => {
+    const c = env.container();
+    // A cron campaign after two firings: run 1 had a failure, run 2 (the latest) none.
+    const { campaignId } = await seedCampaign(c, [
+      { status: 'failed', outcomeClass: 'permanent_recipient', failureReason: 'DND number' },
+      { status: 'delivered', outcomeClass: 'accepted' },
+    ], { status: 'completed' });
+    const second = await c.prisma.campaignRun.create({ data: { campaignId, runNumber: 2, trigger: 'cron', status: 'completed', startedAt: new Date() } });
+    await c.prisma.message.createMany({
+      data: ['+919800000010', '+919800000011'].map((phone) => ({ runId: second.id, campaignId, phone, status: 'delivered' as const, outcomeClass: 'accepted' as const })),
+    });
+    const get = (path: string) => http('GET', `${api.url}/api/campaigns/${campaignId}${path}`);
+
+    const one = (await get('')).json<{ counts: Record<string, number>; runs: { runNumber: number; failed: number }[] }>();
+    expect(one.counts).toMatchObject({ delivered: 2, failed: 0 });
+    expect(one.runs.map((r) => [r.runNumber, r.failed])).toEqual([[1, 1], [2, 0]]);
+    const row = (await http('GET', `${api.url}/api/campaigns?limit=100`)).json<{ items: { id: string; run: unknown }[] }>()
+      .items.find((i) => i.id === campaignId);
+    expect(row?.run).toEqual({ runNumber: 2, runCount: 2, startedAt: second.startedAt!.toISOString() });
+
+    const dnd = { status: 'failed', outcomeClass: 'permanent_recipient', reason: 'DND number', count: 1 };
+    expect((await get('/failure-reasons')).json()).toEqual({ items: [dnd] });
+    expect((await get('/failure-reasons?run=1')).json()).toEqual({ items: [dnd] });
+    expect((await get('/failure-reasons?run=2')).json()).toEqual({ items: [] });
+
+    const phones = async (query: string) => (await get(`/messages?${query}`)).json<{ items: { phone: string }[] }>().items.length;
+    expect([await phones(''), await phones('run=1'), await phones('run=2'), await phones('run=2&status=failed')]).toEqual([4, 2, 2, 0]);
+
+    const csvLines = async (query: string) => (await get(`/failures.csv${query}`)).text.trim().split('\n').length;
+    expect([await csvLines(''), await csvLines('?run=1'), await csvLines('?run=2')]).toEqual([2, 2, 1]);
+    expect((await get('/failures.csv?run=2')).headers['content-disposition']).toContain(`failures-${campaignId}-run-2.csv`);
+
+    for (const path of ['/failure-reasons?run=3', '/messages?run=3', '/failures.csv?run=3']) {
+      const res = await get(path);
+      expect({ path, status: res.status, message: res.json<ErrorBody>().error.message }).toEqual({ path, status: 404, message: `campaign ${campaignId} has no run 3` });
+    }
+    const zero = await get('/failure-reasons?run=0');
+    expect({ status: zero.status, field: zero.json<ErrorBody>().error.field }).toEqual({ status: 400, field: 'run' });
+  });
 });

@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { Page, Route } from 'playwright-core';
 import { useTestEnv } from '../../helpers/env';
 import { ConflictError, ServiceError, ValidationError } from '../../../src/errors';
+import { getCampaignStatus as realCampaignStatus } from '../../../src/sending/campaign-control';
+import { seedCampaign } from '../../helpers/api-fixtures';
 import { stubServices, type StubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 import { artifactPath, launchBrowser, type Browser } from '../../helpers/browser';
@@ -259,6 +261,63 @@ describe('dashboard in headless Chromium', () => {
       await row.locator('a').click();
       await tab.locator('#c-name', { hasText: 'Oldest campaign' }).waitFor();
     } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
+  it('shows a cron campaign\'s counts, failures and messages of one run, says which, and switches them together', async () => {
+    const c = env.container();
+    // Two firings: run 1 had a failure, run 2 (the latest) none.
+    const { campaignId, runId } = await seedCampaign(c, [
+      { status: 'failed', outcomeClass: 'permanent_recipient', failureReason: 'DND number' },
+      { status: 'delivered', outcomeClass: 'accepted' },
+    ], { name: 'Daily reminder', status: 'completed' });
+    await c.prisma.campaign.update({ where: { id: campaignId }, data: { cron: '0 10 * * *' } });
+    await c.prisma.campaignRun.update({ where: { id: runId }, data: { status: 'completed', trigger: 'cron', startedAt: new Date(Date.now() - 86_400_000) } });
+    const second = await c.prisma.campaignRun.create({ data: { campaignId, runNumber: 2, trigger: 'cron', status: 'completed', startedAt: new Date() } });
+    await c.prisma.message.createMany({
+      data: ['+919800000020', '+919800000021'].map((phone) => ({ runId: second.id, campaignId, phone, status: 'delivered' as const, outcomeClass: 'accepted' as const })),
+    });
+    const { getCampaignStatus } = services;
+    // The real status, with one entry per run (the stub knows no runs).
+    services.getCampaignStatus = (container, id) => realCampaignStatus(container, id);
+    const tab = await browser.context.newPage();
+    const shown = async () => ({
+      counts: await tab.textContent('h2:has(+ #c-counts)'),
+      failed: await tab.textContent('#c-count-values td[data-status=failed]'),
+      delivered: await tab.textContent('#c-count-values td[data-status=delivered]'),
+      failures: await tab.locator('#c-failures tbody tr').allTextContents(),
+      messages: await tab.locator('#c-messages tbody tr').count(),
+    });
+    try {
+      await tab.goto(`${api.url}/dashboard/`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      const row = tab.locator(`#campaigns tr[data-id="${campaignId}"]`);
+      await row.locator('.run-of', { hasText: 'run 2 of 2' }).waitFor();
+      await row.locator('a').click();
+
+      await tab.locator('#c-scope:not([hidden])').waitFor();
+      await tab.locator('h2:has(+ #c-counts)', { hasText: 'run 2 of 2, started' }).waitFor();
+      await tab.locator('#c-messages tbody tr').nth(1).waitFor();
+      expect(await shown()).toEqual({ counts: expect.stringContaining('run 2 of 2'), failed: '0', delivered: '2', failures: [], messages: 2 });
+      expect(await tab.textContent('h2:has(+ #c-failures)')).toContain('run 2 of 2');
+
+      await tab.selectOption('#c-run', '1');
+      await tab.locator('#c-failures td', { hasText: 'DND number' }).waitFor();
+      await tab.waitForTimeout(2500);
+      expect(await shown()).toEqual({
+        counts: expect.stringContaining('run 1 of 2'), failed: '1', delivered: '1', failures: [expect.stringContaining('DND number')], messages: 2,
+      });
+      expect(await tab.locator('#c-messages tbody td', { hasText: 'DND number' }).count()).toBe(1);
+
+      await tab.selectOption('#c-run', 'all');
+      await tab.locator('#c-messages tbody tr').nth(3).waitFor();
+      expect(await shown()).toEqual({
+        counts: expect.stringContaining('all 2 runs'), failed: '1', delivered: '3', failures: [expect.stringContaining('DND number')], messages: 4,
+      });
+    } finally {
+      services.getCampaignStatus = getCampaignStatus;
       await tab.close();
     }
   }, 30_000);
