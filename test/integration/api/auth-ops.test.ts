@@ -29,7 +29,7 @@ describe('API auth, health, metrics and docs', () => {
     expect(malformed.status).toBe(401);
     const ok = await http('GET', `${api.url}/api/campaigns`);
     expect(ok.status).toBe(200);
-    expect(ok.json()).toEqual({ items: [] });
+    expect(ok.json()).toEqual({ items: [], nextCursor: null });
   });
 
   it('protects /metrics and /queues too, but not /health or /docs', async () => {
