@@ -89,12 +89,23 @@ return math.floor(slow * 1000)
 /**
  * Sliding-window admission: KEYS[1] is a sorted set of admitted requests scored by admission time (µs), KEYS[2]
  * the spacing state (RESERVE's hash).
- * ARGV: window µs, limit, `expected`, then one (member unique to the request, force) pair per request, force '1'
- * to record without checking: a late request's entry moved to its real dispatch time (see Pacer.dispatched; ZADD
- * of an existing member only changes its score, so the request still counts once). Requests are decided in
- * order, exactly as separate calls run back to back would be: for each, 0 when recorded, otherwise µs to wait;
- * then 1 if the log was rebuilt (below), else 0. One call carries every admission asked for in the same
- * event-loop turn (slots 0.5 ms apart share a timer tick at 2000/s).
+ * ARGV: window µs, limit, `expected`, the furthest ahead (µs) an admission may be booked, then one (member unique to
+ * the request, force) pair per request, force '1' to record without checking: a late request's entry moved to its
+ * real dispatch time (see Pacer.dispatched; ZADD of an existing member only changes its score, so the request still
+ * counts once). Requests are decided in order, exactly as separate calls run back to back would be. For each:
+ * 0 when recorded now; -d when booked d µs from now (the caller sends then); +d when not recorded (ask again in d µs);
+ * then 1 if the log was rebuilt (below), else 0. One call carries every admission asked for in the same event-loop
+ * turn (slots 0.5 ms apart share a timer tick at 2000/s).
+ *
+ * Admissions are appended in time order: a request goes at the earliest moment x, not before the newest entry,
+ * at which the window ending at x holds fewer than `limit` entries — x ≥ (the limit-th newest entry) + window. When
+ * x is near (≤ the booking horizon) it is booked right away, at exactly x: a request that must wait a moment (its
+ * slot came a little early relative to the one a second before it) then loses nothing to timer granularity and a
+ * second round trip. Waiting and asking again, each such wait added 1–2 ms to the chain of requests a second apart,
+ * and the next second's request had to wait for that too: with little slack between spacing and window, ~70 % of
+ * requests waited and the lateness accumulated. A far wait (a full window after a burst) is not booked: requests
+ * move an entry only within a second of its admission (Pacer.dispatched), so no booking may be decided that long
+ * before its time.
  *
  * `expected` is the caller's latest admission if it was asked for well within the last window (else ''): it must
  * still be in the log. When it is not, Redis lost the log (FLUSHALL, a restart or failover without persistence)
@@ -114,6 +125,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+local horizon = tonumber(ARGV[4])
 local rebuilt = 0
 if ARGV[3] ~= '' and not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
   for i = 1, limit do
@@ -130,17 +142,25 @@ local stamp = string.format('%.0f', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
 local count = redis.call('ZCARD', KEYS[1])
 local out = {}
-local wait = nil
-for i = 4, #ARGV, 2 do
-  if ARGV[i + 1] == '1' or count < limit then
+for i = 5, #ARGV, 2 do
+  if ARGV[i + 1] == '1' then
     count = count + redis.call('ZADD', KEYS[1], stamp, ARGV[i])
     out[#out + 1] = 0
   else
-    if not wait then
-      local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-      wait = math.max(1, math.floor(tonumber(oldest[2]) + window - now) + 1)
+    local at = now
+    local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+    if newest[2] and tonumber(newest[2]) > at then at = tonumber(newest[2]) end
+    if count >= limit then
+      local nth = redis.call('ZRANGE', KEYS[1], -limit, -limit, 'WITHSCORES')
+      local free = tonumber(nth[2]) + window
+      if free > at then at = free end
     end
-    out[#out + 1] = wait
+    if at - now <= horizon then
+      count = count + redis.call('ZADD', KEYS[1], string.format('%.0f', at), ARGV[i])
+      out[#out + 1] = -math.floor(at - now)
+    else
+      out[#out + 1] = math.floor(at - now) + 1
+    end
   end
 end
 redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 1000)
@@ -148,10 +168,13 @@ out[#out + 1] = rebuilt
 return out
 `;
 
+/** How far ahead an admission may be booked (see ADMIT): far below the second within which entries move. */
+const BOOKING_HORIZON_US = 50_000;
+
 type PacerRedis = Redis & {
   bulksmsPacerReserve(key: string, intervalUs: number, n: number): Promise<[number, number]>;
   bulksmsPacerPenalise(key: string, penaltyUs: number): Promise<number>;
-  bulksmsPacerAdmitMany(key: string, spacingKey: string, windowUs: number, limit: number, expected: string, ...memberForcePairs: string[]): Promise<number[]>;
+  bulksmsPacerAdmitMany(key: string, spacingKey: string, windowUs: number, limit: number, expected: string, horizonUs: number, ...memberForcePairs: string[]): Promise<number[]>;
 };
 
 export interface PacerOptions {
@@ -254,7 +277,7 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
     // emptied log would make its own entry the one expected next, and the loss would go unnoticed.
     const expected = latest && askedAt - latest.askedAt < lossCheckMs ? latest.member : '';
     const args = asks.flatMap((a) => [a.member, a.force ? '1' : '0']);
-    r.bulksmsPacerAdmitMany(admittedKey, opts.key, windowUs, opts.limit, expected, ...args).then(
+    r.bulksmsPacerAdmitMany(admittedKey, opts.key, windowUs, opts.limit, expected, BOOKING_HORIZON_US, ...args).then(
       (waits) => {
         // A rebuilt log no longer holds the member checked: expect its newest entry instead, or every call
         // would rebuild it again.
@@ -263,6 +286,7 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
           opts.onLostLog?.();
         }
         asks.forEach((a, i) => {
+          // Booked ahead: the entry is in the log as well (its time still to come).
           if (Number(waits[i]) <= 0) latest = { member: a.member, askedAt };
           a.done(Number(waits[i]));
         });
@@ -283,9 +307,15 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
       for (;;) {
         // Lag is judged from here, so the wait for the batch counts as lateness (never hides it).
         const askedAt = performance.now();
-        const waitUs = await ask(member, false);
-        if (waitUs <= 0) return { waitedMs: askedAt - started, askedAt, member };
-        await sleepUntil(performance.now() + waitUs / 1000);
+        const answer = await ask(member, false);
+        if (answer <= 0) {
+          // Booked `-answer` µs after Redis decided, which was after askedAt and before now: sleeping from now never
+          // sends early, and lag judged from askedAt + booking never hides lateness.
+          const bookedMs = -answer / 1000;
+          if (bookedMs > 0) await sleepUntil(performance.now() + bookedMs);
+          return { waitedMs: askedAt + bookedMs - started, askedAt: askedAt + bookedMs, member };
+        }
+        await sleepUntil(performance.now() + answer / 1000);
       }
     },
     dispatched(admission) {

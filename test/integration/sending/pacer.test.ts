@@ -133,6 +133,27 @@ it('a full window still refuses a request while a late one is re-stamped, and le
   expect(performance.now() - started).toBeGreaterThan(900);
 });
 
+it('books a request whose window frees within the horizon at exactly that moment, in order, and sends it then', async () => {
+  const key = freshKey();
+  const pacer = createPacer(a, { key, limit: 2, guardMs: 0 }); // window 1 s
+  const [first, second] = [await pacer.admit(), await pacer.admit()];
+  const score = async (member: string) => Number(await a.zscore(`${key}:admitted`, member));
+  const [s1, s2] = [await score(first.member), await score(second.member)];
+  // Until ~25 ms before the first entry leaves the window (judged on this clock; Redis' runs within a ms of it).
+  await new Promise((r) => setTimeout(r, 975 - (s2 - s1) / 1000));
+  const asked = performance.now();
+  const [third, fourth] = await Promise.all([pacer.admit(), pacer.admit()]);
+  // Booked at the exact moments the window lets them in, each a second after the entry it replaces: no timer
+  // granularity or second round trip added (asking again after the wait recorded them 1–2 ms later).
+  expect((await score(third.member)) - s1).toBe(1_000_000);
+  expect((await score(fourth.member)) - s2).toBe(1_000_000);
+  // And admit() returned no earlier than its booking (never sends early), within the horizon.
+  expect(performance.now() - asked).toBeGreaterThan(10);
+  expect(third.waitedMs).toBeGreaterThan(10);
+  expect(third.waitedMs).toBeLessThan(60);
+  expect(await a.zcard(`${key}:admitted`)).toBe(4);
+});
+
 /** Admits 20 at once and returns when each was admitted (ms from the call). */
 async function admitTwenty(pacer: ReturnType<typeof createPacer>): Promise<number[]> {
   const t0 = performance.now();
