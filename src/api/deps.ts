@@ -8,6 +8,7 @@ import type { Container } from '../container';
 import type { SmsProvider } from '../provider/sms-provider';
 import type { ImportOptions, ImportResult } from '../import/import-contacts';
 import type { CreateCampaignInput, CreateCampaignResult } from '../campaign/campaign-service';
+import type { RunStatusView } from '../sending/campaign-control';
 
 export const MESSAGE_STATUSES = [
   'pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled',
@@ -32,14 +33,8 @@ export interface CampaignStatusResult {
   runs?: RunStatus[];
 }
 
-export interface RunStatus extends StatusCounts {
-  runNumber: number;
-  trigger: string;
-  status: string;
-  total: number;
-  startedAt: Date | null;
-  completedAt: Date | null;
-}
+/** One run as the sending domain reports it (src/sending/campaign-control.ts); the API does not need its id. */
+export type RunStatus = Omit<RunStatusView, 'runId'>;
 
 export interface CampaignActionResult {
   campaignId: string;
