@@ -54,14 +54,17 @@ export async function waitForServices(opts: WaitForServicesOptions): Promise<boo
     const down: string[] = [];
     const check = async (name: string, probe: () => Promise<unknown>): Promise<void> => {
       try {
-        await withTimeout(probe(), timeoutMs, `${name} check`);
+        // SIGTERM does not wait for a check in flight (a PING to a Redis that is down waits for ioredis' retries).
+        await withTimeout(abortable(probe(), signal), timeoutMs, `${name} check`);
       } catch (err) {
+        if (signal?.aborted) return;
         if (!isUnreachable(err)) throw err;
         down.push(name);
       }
     };
     await check('PostgreSQL', () => opts.pg.query('SELECT 1'));
     await check('Redis', () => opts.redis.ping());
+    if (signal?.aborted) return false;
     if (!down.length) {
       if (waitingSince !== null) logger.info({ waitedMs: Date.now() - waitingSince }, 'PostgreSQL and Redis answer; starting');
       return true;
@@ -77,8 +80,21 @@ export async function waitForServices(opts: WaitForServicesOptions): Promise<boo
   }
 }
 
+/** `work`, or a rejection as soon as `signal` aborts (at once if it already has). */
+function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('aborted'));
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    // An abort during the check before this pause has fired already: its listener would never run.
+    if (signal?.aborted) return resolve();
     const done = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);
