@@ -47,7 +47,7 @@ export function createContainer(opts: ContainerOptions = {}): Container {
   releasers.add('pg', () => pg.end());
   const redis = createProducerRedis(config.REDIS_URL);
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-  releasers.add('redis', () => redis.quit().catch(() => redis.disconnect()));
+  releasers.add('redis', () => closeRedis(redis));
 
   let closed = false;
   return {
@@ -59,7 +59,7 @@ export function createContainer(opts: ContainerOptions = {}): Container {
     newWorkerRedis() {
       const conn = createWorkerRedis(config.REDIS_URL);
       conn.on('error', (err) => logger.warn({ err }, 'redis worker connection error'));
-      releasers.add('redis-worker', () => conn.quit().catch(() => conn.disconnect()));
+      releasers.add('redis-worker', () => closeRedis(conn));
       return conn;
     },
     onClose: (name, release) => releasers.add(name, release),
@@ -69,4 +69,15 @@ export function createContainer(opts: ContainerOptions = {}): Container {
       await releasers.releaseAll();
     },
   };
+}
+
+/**
+ * QUIT on a connection that is up, so the replies still due arrive first. One that is down is dropped: QUIT would
+ * queue behind the commands waiting for it until ioredis' reconnection attempts give up (4–13 s of a SIGTERM'd
+ * worker that was waiting for Redis; for good on a worker connection, which retries forever). Commands still queued
+ * on it are then never answered (ioredis leaves its offline queue as it is): nothing may await one at close.
+ */
+async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status !== 'ready') return redis.disconnect();
+  await redis.quit().catch(() => redis.disconnect());
 }

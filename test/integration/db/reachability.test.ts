@@ -24,4 +24,21 @@ describe('waitForServices', () => {
       await c.close();
     }
   });
+
+  it('closes a container whose Redis is down without waiting for the commands queued for it', async () => {
+    const c = createContainer({ config: loadConfig({ ...env.env, REDIS_URL: `redis://127.0.0.1:${await closedPort()}` }) });
+    // Long enough for ioredis' reconnection attempts to be spaced out (the first few come quickly).
+    await new Promise((r) => setTimeout(r, 1_500));
+    // What an aborted check leaves behind: a PING in ioredis' offline queue, waiting for a connection.
+    void c.redis.ping().catch(() => undefined);
+    const closing = performance.now();
+    await c.close();
+    // Before: QUIT queued behind it and waited for ioredis' reconnection attempts to give up (1–6 s measured).
+    expect(performance.now() - closing).toBeLessThan(500);
+    // And closed for good: no reconnection attempt after it.
+    let attempts = 0;
+    c.redis.on('connecting', () => attempts++);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(attempts).toBe(0);
+  });
 });
