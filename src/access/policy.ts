@@ -94,11 +94,11 @@ export function maskPhone(phone: string): string {
 
 /**
  * Masks what looks like a phone number inside free text (a raw CSV row of the import's reject report): every run of
- * 5 or more digits, spaces, dots, dashes and brackets allowed between them, keeps at most its last 4 digits and at
+ * 5 or more digits, spaces, dots, slashes, dashes and brackets allowed between them, keeps at most its last 4 digits and at
  * most half. Shorter numbers (a line number, an age, a pin code of 4) stay as they are.
  */
 export function maskDigitRuns(text: string): string {
-  return text.replace(/\+?\d(?:[\d\s().-]*\d)?/g, (run) => {
+  return text.replace(/\+?\d(?:[\d\s()./-]*\d)?/g, (run) => {
     const digits = run.replace(/\D/g, '').length;
     if (digits < 5) return run;
     let hide = digits - Math.min(4, Math.floor(digits / 2));

@@ -151,8 +151,11 @@ describe('bulksms worker', () => {
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
     await waitFor('the worker to say it is waiting', async () => stderr.includes('cannot be reached; waiting'), 20_000);
+    const killedAt = Date.now();
     child.kill('SIGTERM');
     expect(await exited).toEqual([0, null]);
+    // Well inside a supervisor's stop grace (docker: 10 s), after which it would be killed.
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
   }, 40_000);
 
   it('exits 1 at once when PostgreSQL answers but refuses (a database that does not exist): waiting would not fix it', async () => {
