@@ -18,9 +18,10 @@ export function isUnreachable(err: unknown, depth = 0): boolean {
   if (!err || typeof err !== 'object' || depth > 3) return false;
   const e = err as { code?: unknown; errorCode?: unknown; cause?: unknown; message?: unknown; name?: unknown };
   if (UNREACHABLE.has(String(e.code)) || UNREACHABLE.has(String(e.errorCode))) return true;
+  // pg's connectionTimeoutMillis: "timeout expired" (a Client), "timeout exceeded when trying to connect" (a Pool).
   // ioredis gives up on a command after maxRetriesPerRequest reconnection attempts failed.
   if (e.name === 'MaxRetriesPerRequestError' || err instanceof TimeoutError) return true;
-  if (typeof e.message === 'string' && /Can't reach database server|ECONNREFUSED|Connection terminated/.test(e.message)) return true;
+  if (typeof e.message === 'string' && /Can't reach database server|ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|^timeout expired$/.test(e.message)) return true;
   return isUnreachable(e.cause, depth + 1);
 }
 

@@ -2,6 +2,8 @@
  * The operator contract's entry points: `npx bulksms --help` works and names every command the contract lists,
  * an unknown command is bad usage (exit 2), and `migrate` with PostgreSQL down is a runtime failure (exit 1).
  */
+import { createServer, type Server, type Socket } from 'node:net';
+import path from 'node:path';
 import { runCli } from '../../helpers/cli';
 import { closedPort } from '../../helpers/api-server';
 
@@ -34,4 +36,28 @@ describe('bulksms --help and exit codes', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'service', message: expect.stringMatching(/ECONNREFUSED/) } });
   }, 60_000);
+});
+
+describe('a PostgreSQL that accepts connections and never answers', () => {
+  let silent: Server;
+  const sockets: Socket[] = [];
+  let url: string;
+  beforeAll(async () => {
+    silent = createServer((socket) => void sockets.push(socket)); // reads nothing, answers nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    url = `postgresql://postgres@127.0.0.1:${(silent.address() as { port: number }).port}/bulksms`;
+  });
+  afterAll(async () => {
+    sockets.forEach((s) => s.destroy());
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it.each([
+    ['migrate', ['migrate', '--json']],
+    ['import', ['import', path.join(__dirname, '..', '..', 'fixtures', 'import', 'numbers.csv'), '--list', 'never', '--json']],
+  ])('%s gives up with a service error instead of hanging', async (_name, args) => {
+    const r = await runCli(args, { DATABASE_URL: url });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'service' } });
+  }, 40_000);
 });
