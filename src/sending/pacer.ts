@@ -119,6 +119,14 @@ return math.floor(slow * 1000)
  * and admissions already on their way cannot slip through an empty log between the loss and a separate repair
  * call (22 over the limit when the repair waited for the next slot reservation). A repeated rebuild replaces the
  * same members. After a rebuild the caller expects the rebuilt log's newest entry (`lost:<limit>`).
+ *
+ * A caller whose latest admission is older than that has nothing of its own to check (it may have expired from the
+ * log honestly) — a caller that waited out a full window and then wrote first into the emptied log let 47–53
+ * requests into a window at a limit of 40. So the log also has an epoch (KEYS[3], ARGV[5] the one the caller last
+ * saw, '' if none within the last 55 minutes): created `n:<time>` when missing, `r:<time>` by a rebuild, and kept for
+ * an hour after the fleet's last admission. An epoch the caller saw that is gone, or replaced by a new `n:` one (only
+ * a vanished epoch is re-created so), can only mean lost data: the same rebuild. A rebuild's `r:` epoch is adopted.
+ * The answer ends with the current epoch.
  */
 const ADMIT = `
 local t = redis.call('TIME')
@@ -126,8 +134,11 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local horizon = tonumber(ARGV[4])
+local seen = ARGV[5]
+local epoch = redis.call('GET', KEYS[3])
 local rebuilt = 0
-if ARGV[3] ~= '' and not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+local epochLost = seen ~= '' and ((not epoch) or (epoch ~= seen and string.sub(epoch, 1, 2) == 'n:'))
+if epochLost or (ARGV[3] ~= '' and not redis.call('ZSCORE', KEYS[1], ARGV[3])) then
   for i = 1, limit do
     redis.call('ZADD', KEYS[1], string.format('%.0f', now + (i - 1) * window / limit), 'lost:' .. i)
   end
@@ -137,12 +148,15 @@ if ARGV[3] ~= '' and not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
     redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 60000)
   end
   rebuilt = 1
+  epoch = 'r:' .. string.format('%.0f', now)
 end
+if not epoch then epoch = 'n:' .. string.format('%.0f', now) end
+redis.call('SET', KEYS[3], epoch, 'PX', 3600000)
 local stamp = string.format('%.0f', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
 local count = redis.call('ZCARD', KEYS[1])
 local out = {}
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   if ARGV[i + 1] == '1' then
     count = count + redis.call('ZADD', KEYS[1], stamp, ARGV[i])
     out[#out + 1] = 0
@@ -165,8 +179,12 @@ for i = 5, #ARGV, 2 do
 end
 redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 1000)
 out[#out + 1] = rebuilt
+out[#out + 1] = epoch
 return out
 `;
+
+/** An epoch seen this recently cannot have expired on its own (kept an hour after the fleet's last admission). */
+const EPOCH_TRUST_MS = 55 * 60_000;
 
 /** How far ahead an admission may be booked (see ADMIT): far below the second within which entries move. */
 const BOOKING_HORIZON_US = 50_000;
@@ -174,7 +192,10 @@ const BOOKING_HORIZON_US = 50_000;
 type PacerRedis = Redis & {
   bulksmsPacerReserve(key: string, intervalUs: number, n: number): Promise<[number, number]>;
   bulksmsPacerPenalise(key: string, penaltyUs: number): Promise<number>;
-  bulksmsPacerAdmitMany(key: string, spacingKey: string, windowUs: number, limit: number, expected: string, horizonUs: number, ...memberForcePairs: string[]): Promise<number[]>;
+  bulksmsPacerAdmitMany(
+    key: string, spacingKey: string, epochKey: string, windowUs: number, limit: number, expected: string, horizonUs: number, epochSeen: string,
+    ...memberForcePairs: string[]
+  ): Promise<(number | string)[]>;
 };
 
 export interface PacerOptions {
@@ -251,7 +272,7 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
   if (typeof r.bulksmsPacerReserve !== 'function') {
     redis.defineCommand('bulksmsPacerReserve', { numberOfKeys: 1, lua: RESERVE });
     redis.defineCommand('bulksmsPacerPenalise', { numberOfKeys: 1, lua: PENALISE });
-    redis.defineCommand('bulksmsPacerAdmitMany', { numberOfKeys: 2, lua: ADMIT });
+    redis.defineCommand('bulksmsPacerAdmitMany', { numberOfKeys: 3, lua: ADMIT });
   }
   const guardMs = opts.guardMs ?? 12;
   // Spacing leaves a quarter of the guard as slack over the admission window, so a slot that is only a little
@@ -266,6 +287,8 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
   // This process's latest recorded admission and when it was asked for: while it is well within the window, the
   // log must still hold it (see ADMIT).
   let latest: { member: string; askedAt: number } | null = null;
+  // The log's epoch as this process last saw it (see ADMIT); sent while well inside the epoch's hour.
+  let epochSeen: { value: string; at: number } | null = null;
   const lossCheckMs = windowUs / 1000 - 50;
   // Admissions asked for in this event-loop turn, sent together once the turn's timers and I/O callbacks ran.
   let batch: { member: string; force: boolean; done: (waitUs: number) => void; fail: (err: unknown) => void }[] = [];
@@ -277,8 +300,10 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
     // emptied log would make its own entry the one expected next, and the loss would go unnoticed.
     const expected = latest && askedAt - latest.askedAt < lossCheckMs ? latest.member : '';
     const args = asks.flatMap((a) => [a.member, a.force ? '1' : '0']);
-    r.bulksmsPacerAdmitMany(admittedKey, opts.key, windowUs, opts.limit, expected, BOOKING_HORIZON_US, ...args).then(
+    const seen = epochSeen && askedAt - epochSeen.at < EPOCH_TRUST_MS ? epochSeen.value : '';
+    r.bulksmsPacerAdmitMany(admittedKey, opts.key, `${opts.key}:epoch`, windowUs, opts.limit, expected, BOOKING_HORIZON_US, seen, ...args).then(
       (waits) => {
+        epochSeen = { value: String(waits[asks.length + 1]), at: askedAt };
         // A rebuilt log no longer holds the member checked: expect its newest entry instead, or every call
         // would rebuild it again.
         if (Number(waits[asks.length]) === 1) {

@@ -195,6 +195,31 @@ it('pauses even when another worker, with nothing of its own to miss, wrote to t
   expect(admittedAt[0]!).toBeGreaterThanOrEqual(950);
 });
 
+it('pauses too when the first to write after the loss is a worker that waited out a full window (nothing recent to miss)', async () => {
+  const key = freshKey();
+  const waiter = createPacer(a, { key, limit: 5, guardMs: 0 });
+  const other = createPacer(b, { key, limit: 5, guardMs: 0 });
+  const t0 = performance.now();
+  const sentAt: number[] = [];
+  const send = async (pacer: ReturnType<typeof createPacer>) => {
+    await pacer.admit();
+    sentAt.push(performance.now() - t0);
+  };
+  await Promise.all([send(waiter), send(waiter)]);
+  await new Promise((r) => setTimeout(r, 400));
+  await Promise.all([send(other), send(other), send(other)]); // the window is full now
+  // The waiter's next requests wait for its own first ones to leave the window (~1 s after them).
+  const waiting = Promise.all(Array.from({ length: 5 }, () => send(waiter)));
+  await new Promise((r) => setTimeout(r, 300));
+  await deleteKeysWithPrefix(a, key); // Redis lost everything, while the provider still counts the last second
+  await waiting;
+  // The waiter's latest admission is a full window old when it asks again: its own entry may have expired honestly,
+  // so it is not checked — the epoch it saw is gone, and that pauses the fleet a window as any loss does.
+  const sorted = sentAt.sort((x, y) => x - y);
+  expect(sorted).toHaveLength(10);
+  expect(maxInWindow(sorted, 1000)).toBeLessThanOrEqual(5);
+});
+
 it('pauses the spacing for a window after a rebuild, so no backlog of slots waits for admission', async () => {
   const key = freshKey();
   const pacer = createPacer(a, { key, limit: 20, guardMs: 0 });
