@@ -2,6 +2,7 @@
  * Telling "PostgreSQL or Redis cannot be reached right now" (wait, or report a service error) apart from every other
  * failure (wrong password, missing database, a bug: report it and stop), and waiting for both to answer.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
 import type { Logger } from '../logger';
 import type { Redis } from './redis';
@@ -76,7 +77,8 @@ export async function waitForServices(opts: WaitForServicesOptions): Promise<boo
       lastWarned = now;
       logger.warn({ down, waitedMs: now - waitingSince }, `${down.join(' and ')} cannot be reached; waiting for ${down.length > 1 ? 'them' : 'it'} (SIGTERM stops)`);
     }
-    await abortableSleep(delay, signal);
+    // Node's abortable timer; an abort (now or already) ends the pause, and the loop's check returns.
+    await sleep(delay, undefined, { signal }).catch(() => undefined);
     delay = Math.min(delay * 2, opts.maxDelayMs ?? 5_000);
   }
 }
@@ -89,19 +91,5 @@ function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    // An abort during the check before this pause has fired already: its listener would never run.
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
   });
 }
