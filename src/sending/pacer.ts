@@ -156,14 +156,17 @@ local stamp = string.format('%.0f', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
 local count = redis.call('ZCARD', KEYS[1])
 local out = {}
+-- The newest entry's time, kept up to date below rather than read again for every request of the call.
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local newest = tonumber(last[2] or '0')
 for i = 6, #ARGV, 2 do
   if ARGV[i + 1] == '1' then
     count = count + redis.call('ZADD', KEYS[1], stamp, ARGV[i])
+    if now > newest then newest = now end
     out[#out + 1] = 0
   else
     local at = now
-    local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-    if newest[2] and tonumber(newest[2]) > at then at = tonumber(newest[2]) end
+    if newest > at then at = newest end
     if count >= limit then
       local nth = redis.call('ZRANGE', KEYS[1], -limit, -limit, 'WITHSCORES')
       local free = tonumber(nth[2]) + window
@@ -171,6 +174,7 @@ for i = 6, #ARGV, 2 do
     end
     if at - now <= horizon then
       count = count + redis.call('ZADD', KEYS[1], string.format('%.0f', at), ARGV[i])
+      newest = at
       out[#out + 1] = -math.floor(at - now)
     else
       out[#out + 1] = math.floor(at - now) + 1
@@ -281,6 +285,7 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
   const intervalUs = Math.ceil(((1000 + guardMs) * 1000) / opts.limit);
   const windowUs = Math.round((1000 + guardMs * 0.75) * 1000);
   const admittedKey = `${opts.key}:admitted`;
+  const epochKey = `${opts.key}:epoch`;
   const maxLagMs = opts.maxLagMs ?? guardMs / 6;
   const memberPrefix = `${process.pid}-${Math.random().toString(36).slice(2, 8)}-`;
   let seq = 0;
@@ -301,7 +306,7 @@ export function createPacer(redis: Redis, opts: PacerOptions): Pacer {
     const expected = latest && askedAt - latest.askedAt < lossCheckMs ? latest.member : '';
     const args = asks.flatMap((a) => [a.member, a.force ? '1' : '0']);
     const seen = epochSeen && askedAt - epochSeen.at < EPOCH_TRUST_MS ? epochSeen.value : '';
-    r.bulksmsPacerAdmitMany(admittedKey, opts.key, `${opts.key}:epoch`, windowUs, opts.limit, expected, BOOKING_HORIZON_US, seen, ...args).then(
+    r.bulksmsPacerAdmitMany(admittedKey, opts.key, epochKey, windowUs, opts.limit, expected, BOOKING_HORIZON_US, seen, ...args).then(
       (waits) => {
         epochSeen = { value: String(waits[asks.length + 1]), at: askedAt };
         // A rebuilt log no longer holds the member checked: expect its newest entry instead, or every call
