@@ -164,7 +164,12 @@ export function installRoutePermissions(app: FastifyInstance, opts: RoutePermiss
   });
 }
 
+/** Whether this request sees phone numbers masked (all but an owner holding an SMS-OTP grant). */
+export function phonesMasked(request: FastifyRequest): boolean {
+  return !request.access || request.access.maskPhones;
+}
+
 /** The phone as this request may see it. */
 export function phoneFor(request: FastifyRequest, phone: string): string {
-  return request.access && !request.access.maskPhones ? phone : maskPhone(phone);
+  return phonesMasked(request) ? maskPhone(phone) : phone;
 }

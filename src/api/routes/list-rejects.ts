@@ -6,7 +6,8 @@ import { createReadStream } from 'node:fs';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { phonesMasked } from '../../access/fastify-access';
 import { maskDigitRuns } from '../../access/policy';
 import { NotFoundError } from '../../errors';
 import { REJECT_REPORT_HEADER, formatRejectLine } from '../../import/reject-report';
@@ -45,13 +46,9 @@ export function registerListRejectRoutes(app: FastifyInstance, deps: ApiDeps): v
       reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="rejects-${list.id}.csv"`);
-      return reply.send(rows(file, maskedFor(req)));
+      return reply.send(rows(file, phonesMasked(req)));
     },
   );
-}
-
-function maskedFor(req: FastifyRequest): boolean {
-  return !req.access || req.access.maskPhones;
 }
 
 /** The report re-written row by row: raw rows hold whole CSV lines, so their numbers are masked for viewers. */
@@ -60,11 +57,11 @@ function rows(file: NodeJS.ReadableStream, mask: boolean): Readable {
   const out = Readable.from(
     (async function* () {
       yield REJECT_REPORT_HEADER;
+      // The reason quotes the value it refused ("invalid number (too short): 12345"): masked as well.
+      const shown = mask ? maskDigitRuns : (text: string) => text;
       for await (const record of parser as AsyncIterable<string[]>) {
         const [line = '', raw = '', column = '', reason = ''] = record;
         // Cells the report neutralised for spreadsheets keep their apostrophe: formatRejectLine adds none to those.
-        // The reason quotes the value it refused ("invalid number (too short): 12345"): masked as well.
-        const shown = mask ? maskDigitRuns : (text: string) => text;
         yield formatRejectLine({ line: Number(line), raw: shown(raw), column, reason: shown(reason) });
       }
     })(),
