@@ -2,7 +2,8 @@
  * `npm run bench:send -- [--duration 10] [--scenario all|200|2000|none] [--workers 1,2] [--pack N] [--million]`
  * Runs campaigns against the 2Factor simulator with sliding-window enforcement and prints, per scenario:
  * achieved/limit, max requests in any 1 s window at the provider, 429s, duplicates, CPU-seconds per 1,000
- * messages (worker processes + Redis + this database's PostgreSQL backends), Redis memory; with --million the
+ * messages (worker processes + Redis + this database's PostgreSQL backends, and again with every PostgreSQL process of
+ * the host: WAL writer, checkpointer, autovacuum), Redis memory; with --million the
  * Redis footprint while a 1M-recipient campaign is queued. With --pack N, one more scenario: 2000 messages/s of
  * one identical text packed N numbers per request (opt-in packing), i.e. 2000/N requests/s — what a promotional
  * blast reaches on an account limited in requests (`--scenario none --pack 10` runs only that one). Redis
@@ -22,7 +23,7 @@ import { loadConfig } from '../src/config';
 import { startSimulatorProcess, type SimulatorProcess as RunningSimulator } from './lib/simulator-process';
 import { seedCampaign } from '../test/helpers/sending-fixtures';
 import { readFlags } from './lib/flags';
-import { processCpuSeconds } from './lib/proc-cpu';
+import { postgresServerPids, processCpuSeconds } from './lib/proc-cpu';
 
 const flags = readFlags();
 const flag = flags.value;
@@ -151,16 +152,23 @@ async function runScenario({ rate, latency, pack: packSize }: Scenario, workers:
       await redis.config('RESETSTAT');
       const backends = new BackendCpu();
       backends.read(await backendPids(pg, database), false);
+      // Every PostgreSQL process of the host, background ones too (WAL writer, checkpointer, autovacuum): what this
+      // run's backends leave out. Server-wide like Redis: other users' load is included.
+      const server = new BackendCpu();
+      server.read(postgresServerPids(), false);
       const m0 = Date.now();
       await startCampaign({ pg, redis, config }, campaignId);
       const materialiseMs = Date.now() - m0;
       backends.read(await backendPids(pg, database), true);
+      server.read(postgresServerPids(), true);
       const materialisePgCpu = backends.used();
+      const materialiseServerCpu = server.used();
       let peakPrefix = 0;
       for (;;) {
         await new Promise((r) => setTimeout(r, 1000));
         peakPrefix = Math.max(peakPrefix, await prefixMemory(redis, prefix));
         backends.read(await backendPids(pg, database), true);
+        server.read(postgresServerPids(), true);
         const { rows } = await pg.query<{ status: string }>(`SELECT status::text AS status FROM campaigns WHERE id = $1`, [campaignId]);
         if (rows[0]!.status === 'completed') break;
       }
@@ -168,6 +176,8 @@ async function runScenario({ rate, latency, pack: packSize }: Scenario, workers:
       const redisCpuUsed = (await redisCpu(redis)) - redis0;
       backends.read(await backendPids(pg, database), true);
       const pgCpu = backends.used() - materialisePgCpu;
+      server.read(postgresServerPids(), true);
+      const pgServerCpu = server.used() - materialiseServerCpu;
       const mem = await redis.info('memory');
       const peak = Number(/^used_memory_peak:(\d+)/m.exec(mem)?.[1] ?? 0);
       const after = await sim.stats();
@@ -197,8 +207,11 @@ async function runScenario({ rate, latency, pack: packSize }: Scenario, workers:
             workers: Number(((workerCpu / accepted) * 1000).toFixed(4)),
             redisServerWide: Number(((redisCpuUsed / accepted) * 1000).toFixed(4)),
             postgres: Number(((pgCpu / accepted) * 1000).toFixed(4)),
+            postgresServerWide: Number(((pgServerCpu / accepted) * 1000).toFixed(4)),
           },
           microsecondsCpuPerMessage: Number(((total / accepted) * 1e6).toFixed(1)),
+          // The same with every PostgreSQL process of the host instead of this run's backends only.
+          microsecondsCpuPerMessageWithPostgresServerWide: Number((((workerCpu + redisCpuUsed + pgServerCpu) / accepted) * 1e6).toFixed(1)),
           materialise: { ms: materialiseMs, postgresCpuMicrosecondsPerMessage: Number(((materialisePgCpu / recipients) * 1e6).toFixed(1)) },
           loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
           redisPeakMemoryServerWideMB: Number((peak / 1048576).toFixed(1)),
