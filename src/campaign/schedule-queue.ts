@@ -32,6 +32,7 @@ const JOB_OPTS = { removeOnComplete: true, removeOnFail: 1000 } as const;
 export const atJobId = (campaignId: string, dueMs: number): string => `at-${campaignId}-${dueMs}`;
 export const cronSchedulerId = (campaignId: string): string => `cron-${campaignId}`;
 export const deferJobId = (campaignId: string, openMs: number): string => `defer-${campaignId}-${openMs}`;
+export const missedJobId = (campaignId: string, dueMs: number): string => `missed-${campaignId}-${dueMs}`;
 
 export function createScheduleQueue(deps: Pick<Container, 'config' | 'redis'>): Queue<ScheduleJobData> {
   return new Queue<ScheduleJobData>(SCHEDULE_QUEUE, { connection: deps.redis, prefix: deps.config.QUEUE_PREFIX });
@@ -66,6 +67,11 @@ export async function enqueueSchedule(queue: Queue<ScheduleJobData>, c: Schedule
 /** Defers a firing to `openMs` (the next promotional window); one job per campaign and opening. */
 export async function enqueueDeferred(queue: Queue<ScheduleJobData>, data: ScheduleJobData, openMs: number, now: number): Promise<void> {
   await queue.add('deferred', data, { ...JOB_OPTS, jobId: deferJobId(data.campaignId, openMs), delay: Math.max(0, openMs - now) });
+}
+
+/** Fires a cron instant whose job Redis no longer holds (see syncSchedules); one job per campaign and instant. */
+export async function enqueueMissed(queue: Queue<ScheduleJobData>, campaignId: string, dueMs: number): Promise<void> {
+  await queue.add('missed', { campaignId, trigger: 'cron', dueAt: dueMs }, { ...JOB_OPTS, jobId: missedJobId(campaignId, dueMs) });
 }
 
 /**

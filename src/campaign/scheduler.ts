@@ -10,10 +10,13 @@
  * - Survives restarts and the loss of Redis: `syncSchedules()` rebuilds every delayed job and job scheduler from
  *   PostgreSQL at start, and again whenever the epoch marker in Redis disappears or changes (Redis flushed,
  *   failed over to an empty replica, restarted without persistence).
+ *   A cron instant whose job went with Redis (or was replaced by a resync before a worker took it) and left no
+ *   firing row is fired late by that resync (missedCronInstant).
  * - Promotional firings outside 09:00–21:00 IST wait for the next window (deferred, not claimed).
  */
 import { randomUUID } from 'node:crypto';
 import { Worker, type Job, type Queue } from 'bullmq';
+import { CronExpressionParser } from 'cron-parser';
 import type { Container } from '../container';
 import { AppError, ConflictError, coerceError } from '../errors';
 import {
@@ -22,6 +25,7 @@ import {
   cronSchedulerId,
   dequeueSchedule,
   enqueueDeferred,
+  enqueueMissed,
   enqueueSchedule,
   type ScheduleJobData,
   type ScheduleTrigger,
@@ -75,7 +79,42 @@ export interface CampaignScheduler {
 type Deps = Pick<Container, 'config' | 'logger' | 'prisma' | 'redis' | 'newWorkerRedis'>;
 
 const ACTIVE_CRON_SQL = `
-  SELECT id, schedule_at AS "scheduleAt", cron, timezone FROM campaigns WHERE cron IS NOT NULL AND status <> 'cancelled'`;
+  SELECT id, type::text AS type, schedule_at AS "scheduleAt", cron, timezone, created_at AS "createdAt",
+         (SELECT max(f.due_at) FROM schedule_firings f WHERE f.campaign_id = c.id) AS "lastDueAt"
+    FROM campaigns c WHERE cron IS NOT NULL AND status <> 'cancelled'`;
+
+interface ActiveCron {
+  id: string;
+  type: string;
+  scheduleAt: Date | null;
+  cron: string;
+  timezone: string;
+  createdAt: Date;
+  lastDueAt: Date | null;
+}
+
+/** A due instant's own job normally claims it within milliseconds; younger ones are not looked at (no race with it). */
+const MISSED_SETTLE_MS = 10_000;
+
+/**
+ * The cron instant that should have fired last (at least MISSED_SETTLE_MS before `nowMs`) and left no firing row, or
+ * null. Its job can be gone without having run: Redis lost it (flushed, failed over, down across the instant), or a
+ * resync's upsertJobScheduler replaced it — BullMQ removes a scheduler's job still waiting and plans the first
+ * instant after now, so a worker starting after an instant its fleet slept through dropped that run for good. Only
+ * the latest instant (several missed ones make one late run, as a deferred firing does), never one before the
+ * campaign existed or its start date.
+ */
+export function missedCronInstant(c: ActiveCron, nowMs: number): number | null {
+  let due: number;
+  try {
+    due = CronExpressionParser.parse(c.cron, { tz: c.timezone, currentDate: new Date(nowMs - MISSED_SETTLE_MS + 1) }).prev().getTime();
+  } catch {
+    return null; // validated at create; an expression cron-parser refuses has no instant to catch up
+  }
+  if (c.lastDueAt && due <= c.lastDueAt.getTime()) return null;
+  return due >= c.createdAt.getTime() && due >= (c.scheduleAt?.getTime() ?? 0) ? due : null;
+}
+
 /** `--at` campaigns still waiting for their instant (not claimed by a firing, or by one abandoned; $1 = lease ms). */
 const PENDING_AT_SQL = `
   SELECT id, schedule_at AS "scheduleAt", cron, timezone FROM campaigns c
@@ -108,10 +147,26 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
 
   async function syncSchedules(): Promise<SyncResult> {
     const t = now().getTime();
-    const cron = await deps.prisma.$queryRawUnsafe<Array<{ id: string; scheduleAt: Date | null; cron: string; timezone: string }>>(ACTIVE_CRON_SQL);
+    const cron = await deps.prisma.$queryRawUnsafe<ActiveCron[]>(ACTIVE_CRON_SQL);
     const at = await deps.prisma.$queryRawUnsafe<Array<{ id: string; scheduleAt: Date; cron: null; timezone: string }>>(PENDING_AT_SQL, leaseMs);
     for (const c of [...cron, ...at]) {
       await enqueueSchedule(queue, c, t).catch((err: unknown) => log.error({ err, campaignId: c.id }, 'could not schedule campaign'));
+    }
+    // Cron instants due with no firing: fired now, late, by a one-off job (the claim keeps it to one run when the
+    // scheduler's own job for it still fires too).
+    for (const c of cron) {
+      const missed = missedCronInstant(c, t);
+      if (missed === null) continue;
+      const failed = (err: unknown): void => log.error({ err, campaignId: c.id }, 'could not fire a missed cron instant');
+      if (c.type === 'promotional' && !isWithinWindow(new Date(missed))) {
+        // Its firing waits for the window (fire() defers it there): (re)add that deferred job, the same one fire()
+        // adds, so one still waiting is left as it is, not re-judged at every resync of the night.
+        const open = nextWindowOpen(new Date(missed)).getTime();
+        await enqueueDeferred(queue, { campaignId: c.id, trigger: 'cron', dueAt: open }, open, t).catch(failed);
+        continue;
+      }
+      log.warn({ campaignId: c.id, dueAt: new Date(missed).toISOString() }, 'cron instant passed without a firing (its job was lost): fired now');
+      await enqueueMissed(queue, c.id, missed).catch(failed);
     }
     // A cron instant's job is gone once fired; an abandoned firing of it is fired again by a one-off job.
     const abandoned = await deps.prisma.$queryRawUnsafe<Array<{ campaignId: string; dueAt: Date }>>(ABANDONED_CRON_SQL, leaseMs);

@@ -123,6 +123,57 @@ describe('campaign scheduler', () => {
     expect((await s.syncSchedules()).at).toBe(0);
   });
 
+  describe('a cron instant whose job was lost before it fired (Redis lost, or a resync replaced the job)', () => {
+    /** Cron (6 fields, Asia/Kolkata) firing daily at the wall-clock second of `at`. */
+    const dailyAt = (at: Date): string => {
+      const ist = new Date(at.getTime() + 5.5 * 3_600_000);
+      return `${ist.getUTCSeconds()} ${ist.getUTCMinutes()} ${ist.getUTCHours()} * * *`;
+    };
+    const backdate = (campaignId: string, ms: number) =>
+      env.container().pg.query(`UPDATE campaigns SET created_at = now() - $2::int * interval '1 millisecond' WHERE id = $1`, [campaignId, ms]);
+
+    it('runs once, late, when a worker syncs (Redis held the only record of the instant)', async () => {
+      const due = new Date(Math.floor((Date.now() - 30_000) / 1000) * 1000); // 30 s ago: no worker ran at the time
+      const c = await create('cron-missed', { cron: dailyAt(due) });
+      await backdate(c.campaignId, 120_000); // the campaign existed before its instant
+      await env.flushRedis(); // its job went with Redis
+      const rec = recorder();
+      const s = await start(rec.startRun);
+      await waitFor(() => rec.calls.some((x) => x.campaignId === c.campaignId), 5000);
+      expect(rec.calls.filter((x) => x.campaignId === c.campaignId).map((x) => [x.trigger, x.dueAt])).toEqual([['cron', due.getTime()]]);
+      // Later resyncs (this worker's, another's) find the firing: no second run.
+      await s.syncSchedules();
+      await start(rec.startRun);
+      await new Promise((r) => setTimeout(r, 700));
+      expect(rec.calls.filter((x) => x.campaignId === c.campaignId)).toHaveLength(1);
+    });
+
+    it('an instant before the campaign existed is not run', async () => {
+      const c = await create('cron-new', { cron: dailyAt(new Date(Date.now() - 30_000)) });
+      const rec = recorder();
+      const s = await start(rec.startRun);
+      await s.syncSchedules();
+      await new Promise((r) => setTimeout(r, 700));
+      expect(rec.calls.filter((x) => x.campaignId === c.campaignId)).toHaveLength(0);
+    });
+
+    it('a promotional instant outside the window waits for 09:00 IST, as its own firing would have', async () => {
+      const night = new Date('2026-11-26T22:30:00+05:30');
+      const c = await create('cron-missed-promo', { type: 'promotional', cron: '0 22 * * *' });
+      await env.container().pg.query(`UPDATE campaigns SET created_at = $2 WHERE id = $1`, [c.campaignId, new Date('2026-11-20T10:00:00+05:30')]);
+      await env.flushRedis();
+      const rec = recorder();
+      await start(rec.startRun, () => night);
+      const { Queue } = await import('bullmq');
+      const q = new Queue('campaign-schedule', { connection: env.container().redis, prefix: env.config.QUEUE_PREFIX });
+      const open = new Date('2026-11-27T09:00:00+05:30').getTime();
+      const job = await q.getJob(`defer-${c.campaignId}-${open}`);
+      await q.close();
+      expect(job?.data).toEqual({ campaignId: c.campaignId, trigger: 'cron', dueAt: open });
+      expect(rec.calls.filter((x) => x.campaignId === c.campaignId)).toHaveLength(0);
+    });
+  });
+
   it('an --at campaign paused across its instant runs once it is resumed', async () => {
     const rec = recorder();
     const c = await create('paused', { at: new Date(Date.now() + 1000).toISOString() });
