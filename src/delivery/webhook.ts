@@ -28,6 +28,10 @@ export interface DeliveryCallbackResult {
   parked: boolean;
 }
 
+/** 2Factor session ids are UUIDs (36 characters); numbers are at most 15 digits with an ISD code. */
+const MAX_SESSION_ID = 128;
+const MAX_PHONE = 32;
+
 /** Field names are matched case-insensitively; a repeated field takes its first value. */
 function field(form: DeliveryCallbackForm, name: string): string | undefined {
   const key = Object.keys(form).find((k) => k.toLowerCase() === name.toLowerCase());
@@ -45,6 +49,11 @@ export async function applyDeliveryCallback(
   const status = field(form, 'SmsStatus')?.trim();
   const missing = [['SessionId', sessionId], ['SmsTo', phone], ['SmsStatus', status]].filter(([, v]) => !v).map(([k]) => k);
   if (missing.length) throw new ValidationError(`delivery callback: missing field(s) ${missing.join(', ')}`);
+  // A session id or number longer than any real one is not a report: parked, it failed PostgreSQL's index-row
+  // limit (a 500 instead of a 400 the sender can read).
+  for (const [name, value, max] of [['SessionId', sessionId!, MAX_SESSION_ID], ['SmsTo', phone!, MAX_PHONE]] as const) {
+    if (value.length > max) throw new ValidationError(`delivery callback: ${name} is longer than ${max} characters`, name);
+  }
 
   const mapped = mapDeliveryStatus({
     status: status!,

@@ -127,6 +127,25 @@ describe('messages, failures export and the delivery-report webhook', () => {
     expect(empty.status).toBe(400);
   });
 
+  it('answers 400 naming the field for a session id or number no report has, and stores nothing', async () => {
+    // Not compressible (PostgreSQL compresses a repeated character below its index-row limit).
+    const noise = (n: number): string => Array.from({ length: n }, (_, i) => ((i * 7919 + ((i * i) % 97)) % 36).toString(36)).join('');
+    const post = (fields: Record<string, string>) =>
+      http('POST', `${api.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, {
+        token: null,
+        body: new URLSearchParams(fields).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    const longSession = await post({ SessionId: noise(6000), SmsTo: '919800000000', SmsStatus: 'DELIVERED' });
+    expect(longSession.status).toBe(400);
+    expect(longSession.json()).toMatchObject({ error: { code: 'validation', field: 'SessionId' } });
+    const longPhone = await post({ SessionId: 'sess-long-phone', SmsTo: noise(6000), SmsStatus: 'DELIVERED' });
+    expect(longPhone.status).toBe(400);
+    expect(longPhone.json()).toMatchObject({ error: { code: 'validation', field: 'SmsTo' } });
+    const parked = await env.container().pg.query(`SELECT 1 FROM early_delivery_reports WHERE session_id = 'sess-long-phone'`);
+    expect(parked.rowCount).toBe(0);
+  });
+
   it('returns 404 for the webhook when WEBHOOK_SECRET is not configured', async () => {
     const { WEBHOOK_SECRET: _unused, ...rest } = env.env;
     const { loadConfig } = await import('../../../src/config');
