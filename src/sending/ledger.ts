@@ -80,9 +80,15 @@ export interface OutcomeRow {
 }
 
 /**
- * Writes attempts' outcomes in one statement. A message going back to `pending` (released, or a retry later)
- * becomes `cancelled` instead when its campaign is: a cancel does not touch `sending` rows, so a retryable answer
- * arriving after it left the message pending under a cancelled campaign for good. The campaign's status is read
+ * Writes attempts' outcomes in one statement. The claim's own outcome also lands on a message that crash recovery
+ * called `unknown` meanwhile (its claim lease ran out while the worker, slow but alive, still waited for the
+ * answer): a `sent` with its session id, or a final `failed`, is the answer `unknown` stood for, and without the
+ * session id that message's delivery report could never be matched. The claim token still identifies that
+ * attempt (recovery keeps sending_at); a retry of `unknown` starts a new claim, which this one can no longer
+ * match. Releases and retries do not apply there: `unknown` is never sent again without an explicit retry.
+ *
+ * A message going back to `pending` (released, or a retry later) becomes `cancelled` instead when its campaign is:
+ * a cancel does not touch `sending` rows, so a retryable answer arriving after it left the message pending under a cancelled campaign for good. The campaign's status is read
  * under its row lock (FOR SHARE, only for these rows; read after the lock, not filtered before it, so a cancel
  * being committed is waited for) — judged on the statement's snapshot, one committing mid-statement was missed.
  */
@@ -106,7 +112,8 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
             updated_at = now()
        FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[])
             AS v(id, attempts, status, session_id, outcome_class, provider_text, failure_reason, delay_ms, delta, claimed_at)
-      WHERE m.id = v.id AND m.status = 'sending' AND m.attempts = v.attempts AND ${CLAIM_TOKEN_SQL('m')} = v.claimed_at`,
+      WHERE m.id = v.id AND m.attempts = v.attempts AND ${CLAIM_TOKEN_SQL('m')} = v.claimed_at
+        AND (m.status = 'sending' OR (m.status = 'unknown' AND v.status IN ('sent', 'failed')))`,
     values: [
       rows.map((r) => r.id),
       rows.map((r) => r.attempts),

@@ -16,6 +16,7 @@ import { completeFinishedRuns } from '../../../src/sending/run-completion';
 import { cancelCampaign } from '../../../src/sending/campaign-control';
 import { OutcomeWriter, claimMessages, writeOutcomes, type ClaimedMessage } from '../../../src/sending/ledger';
 import { startFeeder, type Feeder } from '../../../src/sending/feeder';
+import { expireStaleSending } from '../../../src/sending/recovery';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from '../../../src/sending/keys';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '200' });
@@ -224,5 +225,49 @@ describe('the engine’s campaign locks never stall other campaigns or deadlock'
       await blocker.query('ROLLBACK').catch(() => undefined);
       await blocker.end();
     }
+  });
+});
+
+describe('outcome writer after crash recovery called the message unknown', () => {
+  /** A started campaign's first message, claimed, then past its lease: recovery made it `unknown`. */
+  async function expired(): Promise<{ campaignId: string; claim: ClaimedMessage }> {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 1 });
+    await startCampaign(c, campaignId);
+    const { rows } = await c.pg.query<{ id: string }>(`SELECT min(id)::text AS id FROM messages WHERE campaign_id = $1`, [campaignId]);
+    await c.pg.query(`UPDATE messages SET status = 'queued' WHERE id = $1`, [rows[0]!.id]);
+    const [claim] = await claimMessages(c.pg, [rows[0]!.id]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await expireStaleSending(c.pg, 10)).toBe(1);
+    return { campaignId, claim: claim! };
+  }
+  const messageRow = async (id: string) =>
+    (await env.container().pg.query(`SELECT status::text AS status, session_id, outcome_class::text AS outcome_class, attempts FROM messages WHERE id = $1`, [id])).rows[0];
+
+  it('the late answer "sent" turns it sent with its session id, so its delivery report can be matched', async () => {
+    const { claim } = await expired();
+    const sent = { id: claim.id, attempts: claim.attempts, claimedAt: claim.claimedAt, status: 'sent' as const, sessionId: 'late-session-1', outcomeClass: 'accepted' };
+    expect(await writeOutcomes(env.container().pg, [sent])).toBe(1);
+    expect(await messageRow(claim.id)).toEqual({ status: 'sent', session_id: 'late-session-1', outcome_class: 'accepted', attempts: 1 });
+  });
+
+  it('a late release or retry leaves it unknown: it is never sent again without an explicit retry', async () => {
+    const { claim } = await expired();
+    const base = { id: claim.id, attempts: claim.attempts, claimedAt: claim.claimedAt };
+    expect(await writeOutcomes(env.container().pg, [{ ...base, status: 'release', attemptsDelta: -1 }])).toBe(0);
+    expect(await writeOutcomes(env.container().pg, [{ ...base, status: 'pending', delayMs: 100, attemptsDelta: -1 }])).toBe(0);
+    expect(await messageRow(claim.id)).toMatchObject({ status: 'unknown', session_id: null });
+  });
+
+  it('once retried (a new claim), the old claim’s late answer no longer applies', async () => {
+    const c = env.container();
+    const { claim } = await expired();
+    await new Promise((r) => setTimeout(r, 5));
+    await c.pg.query(`UPDATE messages SET status = 'queued' WHERE id = $1`, [claim.id]);
+    const [again] = await claimMessages(c.pg, [claim.id]);
+    expect(again!.attempts).toBe(claim.attempts + 1);
+    const sent = { id: claim.id, attempts: claim.attempts, claimedAt: claim.claimedAt, status: 'sent' as const, sessionId: 'old-claim' };
+    expect(await writeOutcomes(c.pg, [sent])).toBe(0);
+    expect(await messageRow(claim.id)).toMatchObject({ status: 'sending', session_id: null });
   });
 });
