@@ -149,7 +149,8 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     await opts.beforeCommit?.({ columns: mapping.variables.map((v) => v.name) });
     await client.query('COMMIT');
     deps.logger.info(
-      { file, encoding: table.encoding(), delimiter: table.delimiter, ...result, ms: Date.now() - started },
+      // shortRows: accepted rows that ended before the header's last column (those values read as empty).
+      { file, encoding: table.encoding(), delimiter: table.delimiter, ...result, shortRows: mapper.shortRows, ms: Date.now() - started },
       'contact import finished',
     );
     return result;

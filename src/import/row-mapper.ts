@@ -49,8 +49,8 @@ export class RowMapper {
   private readonly optional: boolean[];
   private readonly width: number;
   private readonly phoneHeaderKey: string;
-  /** Variable names the header gives, so an extra field's name never overwrites one. */
-  private readonly names: Set<string>;
+  /** Rows shorter than the header that were accepted (their missing trailing fields read as empty). */
+  shortRows = 0;
 
   constructor(
     private readonly mapping: ColumnMapping,
@@ -63,14 +63,6 @@ export class RowMapper {
     this.optional = mapping.variables.map((v) => v.optional);
     this.width = headerWidth;
     this.phoneHeaderKey = mapping.phoneHeader.toLowerCase();
-    this.names = new Set(mapping.variables.map((v) => v.name));
-  }
-
-  /** `column_<n>` for an extra field, suffixed when a header column already has that name (`column_4` in the header). */
-  private extraName(index: number): string {
-    let name = `column_${index + 1}`;
-    while (this.names.has(name)) name += '_extra';
-    return name;
   }
 
   map(rec: CsvRecord): MappedRow {
@@ -78,7 +70,28 @@ export class RowMapper {
     if (f.length > this.maxColumns) {
       return this.reject(rec, '', `${f.length} fields, more than the limit of ${this.maxColumns}`);
     }
-    const raw = (f[this.mapping.phoneIndex] ?? '').trim();
+    if (f.length > this.width) {
+      // Trailing empty fields are what spreadsheets export after a cleared cell; a value past the header's last
+      // column is most often a row shifted by an unquoted delimiter, so its values would land in the wrong columns.
+      for (let i = this.width; i < f.length; i++) {
+        const extra = clean(f[i]!);
+        if (extra !== '') {
+          return this.reject(
+            rec,
+            '',
+            `field ${i + 1} of line ${rec.line} holds "${quote(extra)}" but the header has only ${this.width} columns (an unquoted delimiter in a value?)`,
+          );
+        }
+      }
+    }
+    if (f.length <= this.mapping.phoneIndex) {
+      return this.reject(
+        rec,
+        this.mapping.phoneHeader,
+        `line ${rec.line} has ${f.length} field${f.length === 1 ? '' : 's'} and ends before the phone column (field ${this.mapping.phoneIndex + 1} of ${this.width})`,
+      );
+    }
+    const raw = f[this.mapping.phoneIndex]!.trim();
     const phone = normalisePhone(raw, this.country);
     if (!phone.ok) {
       // Concatenated exports repeat the header mid-file; say so rather than "not a phone number".
@@ -86,18 +99,15 @@ export class RowMapper {
       return this.reject(rec, this.mapping.phoneHeader, raw ? `${phone.reason}: ${quote(raw)}` : phone.reason);
     }
     let json = '{';
+    // A short row's missing trailing fields read as empty values, like cells left blank.
     for (let k = 0; k < this.keys.length; k++) {
       const value = clean(f[this.indexes[k]!] ?? '');
       if (value === '' && this.optional[k]) continue;
       if (json.length > 1) json += ',';
       json += this.keys[k]! + copyJson(value);
     }
-    // Ragged rows: missing trailing fields are empty; extra non-empty ones are kept as column_<n>.
-    for (let i = this.width; i < f.length; i++) {
-      const extra = clean(f[i]!);
-      if (extra !== '') json += `${json.length > 1 ? ',' : ''}${copyJson(this.extraName(i))}:${copyJson(extra)}`;
-    }
     json += '}';
+    if (f.length < this.width) this.shortRows++;
     return { ok: true, row: { phone: phone.e164, raw, variablesCopy: json, line: rec.line, rawRow: rec.raw } };
   }
 

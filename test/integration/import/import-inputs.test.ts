@@ -95,15 +95,18 @@ describe('import: line ends, delimiters, quoting, shapes', () => {
     ]);
   });
 
-  it('ragged rows: short rows padded, extra values kept, a row without phone rejected', async () => {
+  it('ragged rows: short rows padded, trailing empty fields ignored, a value past the header or a row without phone rejected', async () => {
     const r = await imp.file('ragged.csv');
-    expect(r).toMatchObject({ rows: 4, accepted: 3, rejected: 1, duplicates: 0, suppressed: 0 });
+    expect(r).toMatchObject({ rows: 4, accepted: 2, rejected: 2, duplicates: 0, suppressed: 0 });
     expect((await imp.contacts(r.listId)).map((c) => [c.line, c.vars])).toEqual([
       [2, { name: 'Asha', city: '' }],
-      [3, { name: 'Ravi', city: 'Delhi', column_4: 'extra' }],
       [4, { name: 'Meera', city: 'Chennai' }],
     ]);
-    expect(reportLines(r.rejectReport)).toEqual(['source_line,raw_row,column,reason', '5,Kiran,phone,phone number is empty']);
+    expect(reportLines(r.rejectReport)).toEqual([
+      'source_line,raw_row,column,reason',
+      '3,"Ravi,9876543211,Delhi,extra,",,"field 4 of line 3 holds ""extra"" but the header has only 3 columns (an unquoted delimiter in a value?)"',
+      '5,Kiran,phone,line 5 has 1 field and ends before the phone column (field 2 of 3)',
+    ]);
   });
 
   it('blank lines (also before the header and delimiter-only lines) are skipped, not counted', async () => {

@@ -1,20 +1,59 @@
 import { mapColumns } from '../../../src/import/detect';
-import { RowMapper } from '../../../src/import/row-mapper';
+import { RowMapper, type MappedRow } from '../../../src/import/row-mapper';
 
-function variablesOf(header: string[], fields: string[]): Record<string, string> {
+function mapRow(header: string[], fields: string[], mapper?: RowMapper): MappedRow {
   const mapped = mapColumns(header);
   if (!mapped.ok) throw new Error(mapped.reason);
-  const r = new RowMapper(mapped.mapping, 'IN', 100, header.length).map({ fields, line: 2, raw: fields.join(',') });
+  return (mapper ?? new RowMapper(mapped.mapping, 'IN', 100, header.length)).map({ fields, line: 7, raw: fields.join(',') });
+}
+
+function variablesOf(header: string[], fields: string[]): Record<string, string> {
+  const r = mapRow(header, fields);
   if (!r.ok) throw new Error(r.entry.reason);
   return JSON.parse(r.row.variablesCopy) as Record<string, string>;
 }
 
-describe('RowMapper: ragged rows', () => {
-  it('keeps an extra field as column_<n>', () => {
-    expect(variablesOf(['phone', 'name'], ['9876500001', 'Asha', 'EXTRA'])).toEqual({ name: 'Asha', column_3: 'EXTRA' });
+describe('RowMapper: rows wider than the header', () => {
+  it('ignores extra fields that are empty (trailing delimiters of spreadsheet exports)', () => {
+    expect(variablesOf(['phone', 'name'], ['9876500001', 'Asha', '', ' ', '\t'])).toEqual({ name: 'Asha' });
   });
 
-  it('never lets an extra field overwrite a header column of the same name', () => {
-    expect(variablesOf(['phone', 'column_4'], ['9876500001', 'real', 'b', 'EXTRA'])).toEqual({ column_4: 'real', column_3: 'b', column_4_extra: 'EXTRA' });
+  it('rejects a row with a value past the header, naming the line, the field and the header width', () => {
+    const r = mapRow(['phone', 'name'], ['9876500001', 'Asha', '', 'EXTRA', 'more']);
+    expect(r).toEqual({
+      ok: false,
+      entry: {
+        line: 7,
+        raw: '9876500001,Asha,,EXTRA,more',
+        column: '',
+        reason: 'field 4 of line 7 holds "EXTRA" but the header has only 2 columns (an unquoted delimiter in a value?)',
+      },
+    });
+  });
+
+  it('never stores an extra field as a variable, even one named like a header column', () => {
+    const r = mapRow(['phone', 'column_3'], ['9876500001', 'real', 'b']);
+    expect(r.ok).toBe(false);
+  });
+});
+
+describe('RowMapper: rows narrower than the header', () => {
+  it('reads missing trailing fields as empty and counts the row as short', () => {
+    const mapped = mapColumns(['phone', 'name', 'city']);
+    if (!mapped.ok) throw new Error(mapped.reason);
+    const mapper = new RowMapper(mapped.mapping, 'IN', 100, 3);
+    const r = mapRow(['phone', 'name', 'city'], ['9876500001', 'Asha'], mapper);
+    expect(r.ok && JSON.parse(r.row.variablesCopy)).toEqual({ name: 'Asha', city: '' });
+    expect(mapper.shortRows).toBe(1);
+    mapRow(['phone', 'name', 'city'], ['9876500002', 'Ravi', 'Pune'], mapper);
+    expect(mapper.shortRows).toBe(1);
+  });
+
+  it('rejects a row that ends before the phone column, saying so rather than "empty number"', () => {
+    const r = mapRow(['name', 'city', 'phone'], ['Asha', 'Pune']);
+    expect(r.ok ? null : r.entry).toMatchObject({
+      column: 'phone',
+      reason: 'line 7 has 2 fields and ends before the phone column (field 3 of 3)',
+    });
   });
 });
