@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../lib/private-files';
 import type { ArchiveDestination, StagedFile } from './destination';
 import { MANIFEST_NAME } from './destination';
 
@@ -38,7 +39,7 @@ export function createLocalDestination(dir: string): ArchiveDestination {
     manifestLocation: path.join(root, MANIFEST_NAME),
     async stage(key): Promise<StagedFile> {
       const final = full(key);
-      await mkdir(path.dirname(final), { recursive: true });
+      await mkdir(path.dirname(final), { recursive: true, mode: PRIVATE_DIR });
       const temp = tempFor(final);
       return { path: temp, commit: () => publish(temp, final), discard: () => rm(temp, { force: true }) };
     },
@@ -62,9 +63,9 @@ export function createLocalDestination(dir: string): ArchiveDestination {
     },
     async writeText(key, text) {
       const final = full(key);
-      await mkdir(path.dirname(final), { recursive: true });
+      await mkdir(path.dirname(final), { recursive: true, mode: PRIVATE_DIR });
       const temp = tempFor(final);
-      const fh = await open(temp, 'w');
+      const fh = await open(temp, 'w', PRIVATE_FILE);
       try {
         await fh.writeFile(text, 'utf8');
         await fh.sync();

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { PoolClient } from 'pg';
 import { quoteIdent } from '../db/pg';
+import { PRIVATE_FILE } from '../lib/private-files';
 import { ServiceError } from '../errors';
 import { encodeRow } from '../db/copy-text';
 import type { ArchiveDestination } from './destination';
@@ -90,7 +91,7 @@ export async function exportRun(
   // Qualified: `ORDER BY id` would sort by the text output column named id ('99' after '237').
   const select = columns.map((c) => `m.${quoteIdent(c.name)}::text`).join(', ');
   const gzip = createGzip({ level: 6 });
-  const done = pipeline(gzip, createWriteStream(path));
+  const done = pipeline(gzip, createWriteStream(path, { mode: PRIVATE_FILE }));
   let rows = 0;
   let minId: string | null = null;
   let cursor = '0';

@@ -5,6 +5,7 @@
 import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../lib/private-files';
 
 export interface RejectEntry {
   line: number;
@@ -48,8 +49,8 @@ export class RejectReport {
     if (entries.length === 0) return;
     if (this.failed) throw this.failed;
     if (!this.stream) {
-      mkdirSync(path.dirname(this.path), { recursive: true });
-      this.stream = createWriteStream(this.path);
+      mkdirSync(path.dirname(this.path), { recursive: true, mode: PRIVATE_DIR });
+      this.stream = createWriteStream(this.path, { mode: PRIVATE_FILE });
       this.stream.on('error', (err) => (this.failed = err));
       this.stream.write(REJECT_REPORT_HEADER);
     }

@@ -14,6 +14,7 @@ import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, un
 import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../lib/private-files';
 import type { RejectEntry, RejectReport } from './reject-report';
 
 /** A rejected row, or (two elements) a row that may be a later occurrence of an earlier number. */
@@ -41,8 +42,8 @@ export class ReportSpool {
     if (rejects.length === 0 && maybeDuplicates.length === 0) return;
     if (this.failed) throw this.failed;
     if (!this.stream) {
-      mkdirSync(path.dirname(this.path), { recursive: true });
-      this.fd = openSync(this.path, 'w+', 0o600);
+      mkdirSync(path.dirname(this.path), { recursive: true, mode: PRIVATE_DIR });
+      this.fd = openSync(this.path, 'w+', PRIVATE_FILE);
       unlinkSync(this.path);
       this.stream = createWriteStream('', { fd: this.fd, autoClose: false });
       this.stream.on('error', (err) => (this.failed = err));

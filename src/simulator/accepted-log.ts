@@ -1,11 +1,12 @@
 /** JSONL log of accepted recipients: one line `{t, to, hash, sessionId}` per recipient. */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { PRIVATE_FILE } from '../lib/private-files';
 
 export class AcceptedLog {
   private stream: WriteStream;
 
   constructor(readonly path: string) {
-    this.stream = createWriteStream(path, { flags: 'a' });
+    this.stream = createWriteStream(path, { flags: 'a', mode: PRIVATE_FILE });
     // A log that cannot be written must not crash the simulator (it is a diagnostic, not the product).
     this.stream.on('error', () => undefined);
   }
