@@ -48,6 +48,11 @@ export class CsvParser {
     return this.nextLine;
   }
 
+  /** Line on which `text` would end if it were pushed now (locates a problem found in text not pushed yet). */
+  lineAfter(text: string): number {
+    return this.nextLine + countLineBreaks(this.buf + text);
+  }
+
   /** Feeds text; returns every record completed by it. `final` = no more text follows. */
   push(text: string, final = false): CsvRecord[] {
     const s = this.buf + text;
@@ -176,7 +181,7 @@ function indexOrEnd(s: string, ch: string, from: number): number {
 }
 
 /** Line breaks (CRLF, LF or lone CR) inside a record's raw text. */
-function countLineBreaks(raw: string): number {
+export function countLineBreaks(raw: string): number {
   let count = 0;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);

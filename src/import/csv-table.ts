@@ -4,7 +4,7 @@
  * and line.
  */
 import { DecodeError, TextSource } from './decode';
-import { CsvParser, CsvSyntaxError, type CsvRecord } from './csv-parser';
+import { countLineBreaks, CsvParser, CsvSyntaxError, type CsvRecord } from './csv-parser';
 import { detectDelimiter, isBlank } from './detect';
 import { ImportError } from './import-error';
 import type { ImportLimits } from './limits';
@@ -37,8 +37,11 @@ export async function openCsvTable(
   let parser: CsvParser | null = null;
   const fail = (err: unknown): never => {
     if (err instanceof DecodeError) {
-      const at = parser ? { file: fileName, line: parser.line } : { file: fileName };
-      throw new ImportError(at, err.byteOffset ? `${err.reason} (byte offset ${err.byteOffset})` : err.reason);
+      if (err.byteOffset === null) throw new ImportError({ file: fileName }, err.reason);
+      // The line of the byte at fault: the text before it is what the parser (or, before it exists, the sample) holds
+      // plus what the decoder had decoded up to that byte.
+      const line = parser ? parser.lineAfter(err.textBefore) : 1 + countLineBreaks(sample + err.textBefore);
+      throw new ImportError({ file: fileName, line }, `${err.reason} (byte offset ${err.byteOffset})`);
     }
     if (err instanceof CsvSyntaxError) throw new ImportError({ file: fileName, line: err.line }, err.reason);
     throw err;

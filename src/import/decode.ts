@@ -6,12 +6,15 @@
  */
 import { isAscii } from 'node:buffer';
 import iconv from 'iconv-lite';
-import { hasUtf8Multibyte, isUtf8Prefix, sniffEncoding, type SniffedEncoding } from './encoding';
+import { hasUtf8Multibyte, isUtf8Prefix, sniffEncoding, utf8ErrorAt, utf8MultibyteAt, type SniffedEncoding } from './encoding';
 
 export class DecodeError extends Error {
   constructor(
     readonly reason: string,
-    readonly byteOffset: number,
+    /** Offset in the file of the byte at fault (null for a verdict on the whole file, e.g. binary data). */
+    readonly byteOffset: number | null,
+    /** The file's text from the end of the last chunk yielded up to that byte: its line breaks locate the line. */
+    readonly textBefore = '',
   ) {
     super(reason);
   }
@@ -29,6 +32,27 @@ function iconvDecoder(encoding: string): Decoder {
   return { write: (b) => d.write(b), end: () => d.end() ?? '' };
 }
 
+function utf16Unit(buf: Buffer, i: number, bigEndian: boolean): number {
+  return bigEndian ? (buf[i]! << 8) | buf[i + 1]! : buf[i]! | (buf[i + 1]! << 8);
+}
+
+const isHighSurrogate = (u: number): boolean => u >= 0xd800 && u <= 0xdbff;
+const isLowSurrogate = (u: number): boolean => u >= 0xdc00 && u <= 0xdfff;
+
+/** Byte index of the first unpaired surrogate in unit-aligned UTF-16, or -1 (a high one at the very end may yet be paired). */
+function unpairedSurrogateAt(buf: Buffer, bigEndian: boolean): number {
+  const n = buf.length - (buf.length % 2);
+  for (let i = 0; i < n; i += 2) {
+    const u = utf16Unit(buf, i, bigEndian);
+    if (isLowSurrogate(u)) return i;
+    if (!isHighSurrogate(u)) continue;
+    if (i + 2 >= n) return -1;
+    if (!isLowSurrogate(utf16Unit(buf, i + 2, bigEndian))) return i;
+    i += 2;
+  }
+  return -1;
+}
+
 /** Throws on bytes that are not the encoding (iconv-lite's UTF-16 let an unpaired surrogate through and dropped an odd last byte). */
 function fatalDecoder(encoding: 'utf-8' | 'utf-16le' | 'utf-16be'): Decoder {
   const d = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
@@ -41,6 +65,12 @@ export class TextSource {
   private decoder: Decoder | null = null;
   /** Windows-1252 files: the last bytes of the previous chunk (a UTF-8 character may straddle chunks). */
   private carry1252: Buffer = Buffer.alloc(0);
+  /**
+   * Bytes given to the current decoder, and the last (up to 4) of them: enough to know which bytes a streaming
+   * decoder still holds (the start of a character cut by the chunk's end), so an error is placed on its exact byte.
+   */
+  private fed = 0;
+  private tail: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly source: AsyncIterable<Buffer | string>,
@@ -77,20 +107,76 @@ export class TextSource {
       tail = this.decoder!.end();
     } catch {
       // A file cut short (a download or copy that stopped) mid-character: was a runtime error naming no file or line.
-      throw new DecodeError(`the file ends in the middle of a ${this.encoding.toUpperCase()} character (was it cut short?)`, this.bytesRead);
+      // The character's first byte is the one at fault (everything before it was yielded already).
+      throw new DecodeError(
+        `the file ends in the middle of a ${this.encoding.toUpperCase()} character (was it cut short?)`,
+        this.bytesRead - this.held(),
+      );
     }
     if (tail) yield tail;
   }
 
   private start(sample: Buffer, complete: boolean): string {
     const sniffed = sniffEncoding(sample, complete);
-    if (!sniffed.ok) throw new DecodeError(sniffed.reason, 0);
+    if (!sniffed.ok) {
+      if (sniffed.at === undefined) throw new DecodeError(sniffed.reason, null);
+      throw new DecodeError(sniffed.reason, sniffed.at, sample.subarray(0, sniffed.at).toString('utf8'));
+    }
     this.encoding = sniffed.encoding;
     this.decoder = this.makeDecoder(sniffed.encoding);
     return this.decode(sample.subarray(sniffed.bomLength), sniffed.bomLength);
   }
 
+  /** How many of the bytes fed so far the decoder still holds: the start of a character the chunk's end cut. */
+  private held(): number {
+    const t = this.tail;
+    if (this.encoding === 'utf-16le' || this.encoding === 'utf-16be') {
+      const odd = this.fed % 2;
+      const end = t.length - odd;
+      return end >= 2 && isHighSurrogate(utf16Unit(t, end - 2, this.encoding === 'utf-16be')) ? odd + 2 : odd;
+    }
+    if (this.encoding !== 'utf-8') return 0;
+    for (let k = 1; k <= Math.min(3, t.length); k++) {
+      const b = t[t.length - k]!;
+      if ((b & 0xc0) === 0x80) continue;
+      const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+      return length > k ? k : 0;
+    }
+    return 0;
+  }
+
+  /** Text of bytes known to be valid in the current encoding (before a bad byte), for locating the line. */
+  private textOf(bytes: Buffer): string {
+    switch (this.encoding) {
+      case 'utf-16le':
+        return bytes.toString('utf16le');
+      case 'utf-16be':
+        return Buffer.from(bytes.subarray(0, bytes.length - (bytes.length % 2))).swap16().toString('utf16le');
+      case 'windows-1252':
+        return iconv.decode(bytes, 'win1252');
+      case 'utf-8':
+        return bytes.toString('utf8');
+      case 'ascii':
+        return bytes.toString('latin1');
+    }
+  }
+
+  /**
+   * An error in `chunk` (at file offset `offset`): the bytes the decoder still held from the previous chunks, then
+   * the chunk, with the file offset of their first byte.
+   */
+  private withHeld(chunk: Buffer, offset: number): { bytes: Buffer; start: number } {
+    const held = this.held();
+    return { bytes: held ? Buffer.concat([this.tail.subarray(this.tail.length - held), chunk]) : chunk, start: offset - held };
+  }
+
+  private fail(reason: string, bytes: Buffer, start: number, at: number): never {
+    throw new DecodeError(reason, start + at, this.textOf(bytes.subarray(0, at)));
+  }
+
   private makeDecoder(encoding: SniffedEncoding): Decoder {
+    this.fed = 0;
+    this.tail = Buffer.alloc(0);
     switch (encoding) {
       case 'utf-16le':
       case 'utf-16be':
@@ -105,24 +191,46 @@ export class TextSource {
   }
 
   private decode(chunk: Buffer, offset: number): string {
+    const text = this.decodeChecked(chunk, offset);
+    this.fed += chunk.length;
+    this.tail = chunk.length >= 4 ? chunk.subarray(chunk.length - 4) : Buffer.concat([this.tail, chunk]).subarray(-4);
+    return text;
+  }
+
+  private decodeChecked(chunk: Buffer, offset: number): string {
     if (this.encoding === 'utf-16le' || this.encoding === 'utf-16be') {
+      const bigEndian = this.encoding === 'utf-16be';
       let text: string;
       try {
         text = this.decoder!.write(chunk);
       } catch {
-        throw new DecodeError(`invalid ${this.encoding.toUpperCase()}: an unpaired surrogate (a damaged file?)`, offset);
+        const { bytes, start } = this.withHeld(chunk, offset);
+        const at = unpairedSurrogateAt(bytes, bigEndian);
+        throw new DecodeError(
+          `invalid ${this.encoding.toUpperCase()}: an unpaired surrogate (a damaged file?)`,
+          start + Math.max(at, 0),
+          at > 0 ? this.textOf(bytes.subarray(0, at)) : '',
+        );
       }
-      if (text.includes('\u0000')) throw new DecodeError('binary data (NUL characters) inside the text', offset);
+      const nul = text.indexOf('\u0000');
+      if (nul !== -1) {
+        // The text starts with the bytes the decoder held, and every UTF-16 code unit is two bytes.
+        throw new DecodeError('binary data (NUL characters) inside the text', offset - this.held() + 2 * nul, text.slice(0, nul));
+      }
       return text;
     }
     const nul = chunk.indexOf(0);
-    if (nul !== -1) throw new DecodeError('binary data (NUL byte) inside the text', offset + nul);
+    if (nul !== -1) {
+      const { bytes, start } = this.withHeld(chunk, offset);
+      this.fail('binary data (NUL byte) inside the text', bytes, start, nul + (offset - start));
+    }
     if (this.encoding === 'ascii' && !isAscii(chunk)) this.settleAscii(chunk, offset);
     else if (this.encoding === 'windows-1252') this.checkNoUtf8(chunk, offset);
     try {
       return this.decoder!.write(chunk);
     } catch {
-      throw new DecodeError('invalid UTF-8: the file mixes UTF-8 with another encoding; save it as UTF-8', offset);
+      const { bytes, start } = this.withHeld(chunk, offset);
+      this.fail('invalid UTF-8: the file mixes UTF-8 with another encoding; save it as UTF-8', bytes, start, Math.max(utf8ErrorAt(bytes, false), 0));
     }
   }
 
@@ -133,8 +241,15 @@ export class TextSource {
    */
   private checkNoUtf8(chunk: Buffer, offset: number): void {
     const seen = this.carry1252.length ? Buffer.concat([this.carry1252, chunk]) : chunk;
-    if (hasUtf8Multibyte(seen)) {
-      throw new DecodeError('the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8', offset);
+    const at = utf8MultibyteAt(seen);
+    if (at !== -1) {
+      // The carried bytes were yielded with the previous chunk: a character starting there has no text before it here.
+      const inChunk = Math.max(at - this.carry1252.length, 0);
+      throw new DecodeError(
+        'the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8',
+        offset - this.carry1252.length + at,
+        this.textOf(chunk.subarray(0, inChunk)),
+      );
     }
     this.carry1252 = Buffer.from(seen.subarray(Math.max(0, seen.length - 3)));
   }
@@ -143,7 +258,9 @@ export class TextSource {
   private settleAscii(chunk: Buffer, offset: number): void {
     if (isUtf8Prefix(chunk, false)) this.encoding = 'utf-8';
     else if (hasUtf8Multibyte(chunk)) {
-      throw new DecodeError('the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8', offset);
+      // Placed on the first byte that is not UTF-8: the one to fix when saving the file as UTF-8.
+      const at = Math.max(utf8ErrorAt(chunk, false), 0);
+      throw new DecodeError('the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8', offset + at, chunk.subarray(0, at).toString('utf8'));
     } else this.encoding = 'windows-1252';
     this.decoder = this.makeDecoder(this.encoding);
   }

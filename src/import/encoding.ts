@@ -9,7 +9,8 @@ export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 /** `ascii` = no byte ≥ 0x80 seen yet: UTF-8 and Windows-1252 are still both possible. */
 export type SniffedEncoding = TextEncoding | 'ascii';
 
-export type SniffResult = { ok: true; encoding: SniffedEncoding; bomLength: number } | { ok: false; reason: string };
+/** `at` = the byte offset the failure is about, for failures that have one (where UTF-8 breaks in a mixed file). */
+export type SniffResult = { ok: true; encoding: SniffedEncoding; bomLength: number } | { ok: false; reason: string; at?: number };
 
 const MAGIC: ReadonlyArray<[number[], string]> = [
   [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive (an Excel .xlsx workbook?); save it as "CSV UTF-8" first'],
@@ -25,17 +26,59 @@ function startsWith(buf: Buffer, bytes: readonly number[]): boolean {
   return buf.length >= bytes.length && bytes.every((b, i) => buf[i] === b);
 }
 
-/** True when the buffer holds at least one well-formed UTF-8 multi-byte sequence. */
-export function hasUtf8Multibyte(buf: Buffer): boolean {
+/** Index of the first well-formed-looking UTF-8 multi-byte sequence in the buffer, or -1. */
+export function utf8MultibyteAt(buf: Buffer): number {
   for (let i = 0; i < buf.length - 1; i++) {
     const b = buf[i]!;
     if (b < 0xc2 || b > 0xf4) continue;
     const need = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : 1;
     let ok = i + need < buf.length;
     for (let k = 1; ok && k <= need; k++) ok = (buf[i + k]! & 0xc0) === 0x80;
-    if (ok) return true;
+    if (ok) return i;
   }
-  return false;
+  return -1;
+}
+
+/** True when the buffer holds at least one well-formed UTF-8 multi-byte sequence. */
+export function hasUtf8Multibyte(buf: Buffer): boolean {
+  return utf8MultibyteAt(buf) !== -1;
+}
+
+/**
+ * Index of the first byte of the first ill-formed UTF-8 sequence (Unicode table 3-7: no overlongs, surrogates or
+ * code points above U+10FFFF), or -1 when there is none. A sequence cut by the end of the buffer is ill-formed
+ * only when `complete` (nothing follows). Used on error paths only, to say exactly where a file stops being UTF-8.
+ */
+export function utf8ErrorAt(buf: Buffer, complete: boolean): number {
+  const n = buf.length;
+  let i = 0;
+  while (i < n) {
+    const b = buf[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      else if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      else if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= n) return complete ? i : -1;
+      const c = buf[i + k]!;
+      if (k === 1 ? c < lo || c > hi : (c & 0xc0) !== 0x80) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
 }
 
 /** UTF-8 validity of a buffer that may end in the middle of a character (when more data follows). */
@@ -95,7 +138,8 @@ export function sniffEncoding(sample: Buffer, complete: boolean): SniffResult {
     return { ok: true, encoding: sample.some((b) => b >= 0x80) ? 'utf-8' : 'ascii', bomLength: 0 };
   }
   if (hasUtf8Multibyte(sample)) {
-    return { ok: false, reason: 'the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8' };
+    const at = utf8ErrorAt(sample, complete);
+    return { ok: false, reason: 'the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8', ...(at === -1 ? {} : { at }) };
   }
   return { ok: true, encoding: 'windows-1252', bomLength: 0 };
 }

@@ -43,7 +43,10 @@ describe('import: files rejected whole', () => {
     ],
     ['fake.xlsx', 'fake.xlsx: this is a ZIP archive (an Excel .xlsx workbook?); save it as "CSV UTF-8" first'],
     ['binary.bin', 'binary.bin: binary data (NUL bytes), not a text CSV file'],
-    ['mixed-encoding.csv', 'mixed-encoding.csv: the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8'],
+    [
+      'mixed-encoding.csv',
+      'mixed-encoding.csv, line 3: the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8 (byte offset 31)',
+    ],
     ['unclosed-quote-eof.csv', 'unclosed-quote-eof.csv, line 3: a quoted field is never closed (missing closing quote)'],
   ])('%s', async (file, message) => {
     await expectRejected(file, message);

@@ -1,6 +1,9 @@
 import iconv from 'iconv-lite';
 import { TextSource, DecodeError } from '../../../src/import/decode';
 import { sniffEncoding } from '../../../src/import/encoding';
+import { openCsvTable } from '../../../src/import/csv-table';
+import { ImportError } from '../../../src/import/import-error';
+import { resolveLimits } from '../../../src/import/limits';
 
 async function decodeAll(chunks: Buffer[], max = 1e9): Promise<{ text: string; encoding: string }> {
   async function* gen(): AsyncGenerator<Buffer> {
@@ -113,5 +116,126 @@ describe('TextSource', () => {
 
   it('enforces the file size limit while streaming', async () => {
     await expect(decodeAll([Buffer.from('a,b\n'), Buffer.from('c,d\n')], 6)).rejects.toThrow('larger than the limit of 6 bytes');
+  });
+});
+
+/** The DecodeError a byte stream ends in (fails the test when it decodes cleanly). */
+async function decodeError(chunks: Buffer[]): Promise<DecodeError> {
+  const err: unknown = await decodeAll(chunks).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof DecodeError)) throw new Error(`expected a DecodeError, got ${String(err)}`);
+  return err;
+}
+
+/** Cuts `bytes` into chunks of `size` bytes (a character may be split anywhere). */
+function chunked(bytes: Buffer, size: number): Buffer[] {
+  return Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+}
+
+describe('DecodeError: the exact byte at fault', () => {
+  const ascii = Buffer.from('a,b\n'.repeat(20000)); // longer than the 64 KiB sample
+
+  it.each([1, 3, 7, 4096])('invalid UTF-8 after the sample, in chunks of %i bytes', async (size) => {
+    const head = Buffer.from(`José\n${'a,b\n'.repeat(20000)}`);
+    const bytes = Buffer.concat([head, Buffer.from('Ren'), Buffer.from([0xe9, 0x2c, 0x0a])]);
+    const err = await decodeError([head, ...chunked(bytes.subarray(head.length), size)]);
+    expect(err.reason).toMatch(/invalid UTF-8/);
+    expect(err.byteOffset).toBe(head.length + 3);
+    expect(bytes[err.byteOffset!]).toBe(0xe9);
+  });
+
+  it('a UTF-8 lead byte held from the previous chunk is where the bad sequence starts', async () => {
+    const head = Buffer.from(`José\n${'a,b\n'.repeat(20000)}x`);
+    // C3 ends one chunk; the next starts with a byte that cannot continue it.
+    const err = await decodeError([head, Buffer.from([0xc3]), Buffer.from([0x41, 0x0a])]);
+    expect(err.byteOffset).toBe(head.length);
+  });
+
+  it('Windows-1252 followed by UTF-8 split across chunks: the UTF-8 character\'s first byte', async () => {
+    const head = iconv.encode('José\n', 'win1252');
+    const later = Buffer.from('राहुल\n');
+    const err = await decodeError([head, ascii, later.subarray(0, 1), later.subarray(1)]);
+    expect(err.reason).toMatch(/mixes UTF-8/);
+    expect(err.byteOffset).toBe(head.length + ascii.length);
+  });
+
+  it('mixed bytes in the first non-ASCII chunk after an ASCII sample: the first byte that is not UTF-8', async () => {
+    const late = Buffer.concat([Buffer.from('José,'), iconv.encode('Müller\n', 'win1252')]);
+    const err = await decodeError([ascii, late]);
+    expect(err.byteOffset).toBe(ascii.length + 'José,M'.length + 1);
+    expect(late[err.byteOffset! - ascii.length]).toBe(0xfc);
+  });
+
+  it('a NUL byte after the sample', async () => {
+    const err = await decodeError([ascii, Buffer.from([0x61, 0x62, 0, 0x63])]);
+    expect(err.byteOffset).toBe(ascii.length + 2);
+  });
+
+  it.each(['utf-16le', 'utf-16be'] as const)('%s: an unpaired surrogate and a NUL character, fed one byte at a time', async (enc) => {
+    const bom = Buffer.from(enc === 'utf-16le' ? [0xff, 0xfe] : [0xfe, 0xff]);
+    const high = Buffer.from(enc === 'utf-16le' ? [0x3d, 0xd8] : [0xd8, 0x3d]);
+    const lone = Buffer.concat([bom, iconv.encode('n\nJ😀', enc), high, iconv.encode('x\n', enc)]);
+    const surrogate = await decodeError(chunked(lone, 1));
+    expect(surrogate.reason).toMatch(/unpaired surrogate/);
+    expect(surrogate.byteOffset).toBe(2 + 2 * 'n\nJ😀'.length);
+
+    const nul = Buffer.concat([bom, iconv.encode('n\nJ😀\u0000x\n', enc)]);
+    const binary = await decodeError(chunked(nul, 3));
+    expect(binary.reason).toMatch(/NUL characters/);
+    expect(binary.byteOffset).toBe(2 + 2 * 'n\nJ😀'.length);
+  });
+
+  it.each([
+    ['UTF-8 cut after the sample', [ascii, Buffer.from('José').subarray(0, -1)], ascii.length + 3],
+    ['UTF-8 cut, 4-byte character with 3 bytes left, one per chunk', [ascii, Buffer.from('é'), ...chunked(Buffer.from('x😀').subarray(0, -1), 1)], ascii.length + 3],
+    ['UTF-16LE with an odd last byte', [Buffer.from([0xff, 0xfe]), iconv.encode('n\nJosé\n', 'utf-16le'), Buffer.from([0x41])], 2 + 14],
+    ['UTF-16BE ending in half a surrogate pair', [Buffer.from([0xfe, 0xff]), iconv.encode('n\n😀', 'utf-16be').subarray(0, -2)], 2 + 4],
+    ['UTF-16BE ending in half a surrogate pair and an odd byte', [Buffer.from([0xfe, 0xff]), iconv.encode('n\n😀', 'utf-16be').subarray(0, -1)], 2 + 4],
+  ])('a file cut inside a character (%s): the character\'s first byte', async (_what, chunks, offset) => {
+    const err = await decodeError(chunks);
+    expect(err.reason).toMatch(/ends in the middle of a/);
+    expect(err.byteOffset).toBe(offset);
+  });
+
+  it('a whole-file verdict has no byte offset', async () => {
+    expect((await decodeError([Buffer.from([0x50, 0x4b, 0x03, 0x04, 1, 2])])).byteOffset).toBeNull();
+  });
+});
+
+describe('openCsvTable: the line of a decoding error', () => {
+  async function importError(chunks: Buffer[]): Promise<string> {
+    async function* gen(): AsyncGenerator<Buffer> {
+      yield* chunks;
+    }
+    const err: unknown = await (async () => {
+      const table = await openCsvTable(gen(), 'f.csv', resolveLimits({}));
+      for await (const batch of table.batches) void batch;
+    })().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    if (!(err instanceof ImportError)) throw new Error(`expected an ImportError, got ${String(err)}`);
+    return err.message;
+  }
+
+  it('after the sample, with a record still open and CRLF split across chunks', async () => {
+    const head = Buffer.from(`name,phone\r\nJosé,1\r\n${'a,b\r\n'.repeat(20000)}`);
+    const lines = 2 + 20000;
+    // The chunk ends between CR and LF; then a quoted two-line field, and the bad byte on its second line.
+    const rest = Buffer.concat([Buffer.from('"x\r\ny",2\r\nRen'), Buffer.from([0xe9]), Buffer.from(',3\r\n')]);
+    const message = await importError([head.subarray(0, -1), Buffer.concat([head.subarray(-1), rest])]);
+    expect(message).toBe(
+      `f.csv, line ${lines + 3}: invalid UTF-8: the file mixes UTF-8 with another encoding; save it as UTF-8 (byte offset ${head.length + rest.indexOf(0xe9)})`,
+    );
+  });
+
+  it('inside the sample, before any row is parsed', async () => {
+    // Line 3 is blank (CR CR); the Windows-1252 ü is on line 4.
+    const bytes = Buffer.concat([Buffer.from('name,phone\nJosé,1\r\rM'), iconv.encode('üller,2\n', 'win1252')]);
+    expect(await importError([bytes])).toBe(
+      `f.csv, line 4: the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8 (byte offset ${bytes.indexOf(0xfc)})`,
+    );
   });
 });
