@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { UnauthorizedError } from './http-errors';
+import { UnauthorizedError } from '../access/errors';
 import type { IpMatcher } from '../access/ip-allow';
 
 export type Role = 'owner' | 'operator' | 'viewer';

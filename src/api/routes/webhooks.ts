@@ -4,10 +4,10 @@
  * `onRequest`, before the body is even parsed: a disabled webhook is 404, a wrong secret 401.
  */
 import type { FastifyInstance } from 'fastify';
+import { UnauthorizedError } from '../../access/errors';
 import { NotFoundError, ValidationError } from '../../errors';
 import { secretEquals } from '../auth';
 import type { ApiDeps } from '../deps';
-import { UnauthorizedError } from '../http-errors';
 import { errorResponses } from './schemas';
 
 export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void {

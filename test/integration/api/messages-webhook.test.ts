@@ -117,7 +117,9 @@ describe('messages, failures export and the delivery-report webhook', () => {
       body: 'SessionId=sess-43&SmsTo=919800000043&SmsStatus=FAILED&ErrorPermanent=true',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     };
-    expect((await http('POST', `${api.url}/webhooks/dlr/wrong-secret-0123456789`, form)).status).toBe(401);
+    const wrong = await http('POST', `${api.url}/webhooks/dlr/wrong-secret-0123456789`, form);
+    expect(wrong.status).toBe(401);
+    expect(wrong.json()).toEqual({ error: { code: 'unauthorized', message: 'invalid webhook secret' } });
     expect((await http('POST', `${api.url}/webhooks/dlr/`, form)).status).toBe(401);
     const msg = await env.container().prisma.message.findFirst({ where: { sessionId: 'sess-43' } });
     expect(msg?.status).toBe('sent');
