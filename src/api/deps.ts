@@ -53,10 +53,11 @@ export interface ApiServices {
   pauseCampaign(deps: Container, campaignId: string, reason: string): Promise<CampaignActionResult>;
   resumeCampaign(deps: Container, campaignId: string): Promise<CampaignActionResult>;
   cancelCampaign(deps: Container, campaignId: string): Promise<CampaignActionResult>;
+  /** Every run's retryable failures, or those of run `runId` only. */
   retryCampaign(
     deps: Container,
     campaignId: string,
-    opts: { includeUnknown: boolean },
+    opts: { includeUnknown: boolean; runId?: string },
   ): Promise<{ campaignId: string; requeued: number; archiving: number }>;
   getCampaignStatus(deps: Container, campaignId: string): Promise<CampaignStatusResult>;
   /** Applies one delivery-report callback (form fields as posted by the provider). */

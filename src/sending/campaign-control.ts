@@ -208,32 +208,35 @@ export async function cancelCampaign(deps: ControlDeps, campaignId: string): Pro
 }
 
 /**
- * Re-queues failures that were certainly not sent (outcome class retryable) and, when asked, `unknown` ones.
+ * Re-queues failures that were certainly not sent (outcome class retryable) and, when asked, `unknown` ones, of
+ * every run of the campaign or, with `runId`, of that run only (the one a cron campaign's page shows).
  * Idempotent: a second call finds them pending/sent already. Attempts are kept, so they stay visible.
  */
 export async function retryCampaign(
   deps: ControlDeps,
   campaignId: string,
-  opts: { includeUnknown?: boolean; now?: Date } = {},
+  opts: { includeUnknown?: boolean; runId?: string; now?: Date } = {},
 ): Promise<{ campaignId: string; requeued: number; archiving: number }> {
   const { requeued, status, archiving } = await inTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'cancelled' || campaign.status === 'draft') {
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status}: nothing to retry`);
     }
+    // The runs retried: every run of the campaign, or the one asked for (which must be this campaign's).
+    const runs = (runParam: string): string => `campaign_id = $1 AND (${runParam}::uuid IS NULL OR id = ${runParam}::uuid)`;
     const res = await c.query<{ run_id: string }>(
       `UPDATE messages SET status = 'pending', next_attempt_at = NULL, sending_at = NULL, updated_at = now()
-        WHERE run_id IN (SELECT id FROM campaign_runs WHERE campaign_id = $1 AND ${runNotBeingArchived('id')})
+        WHERE run_id IN (SELECT id FROM campaign_runs WHERE ${runs('$3')} AND ${runNotBeingArchived('id')})
           AND ((status = 'failed' AND outcome_class = 'retryable') OR ($2::boolean AND status = 'unknown'))
       RETURNING run_id`,
-      [campaignId, opts.includeUnknown === true],
+      [campaignId, opts.includeUnknown === true, opts.runId ?? null],
     );
     const runIds = [...new Set(res.rows.map((r) => r.run_id))];
     // Runs an archive is exporting and deleting right now were left out (their rows are in its file): say how many,
     // rather than a silent `requeued` that misses them. (Free runs' shared locks are already held: they pass.)
     const busy = await c.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM campaign_runs WHERE campaign_id = $1 AND NOT ${runNotBeingArchived('id')}`,
-      [campaignId],
+      `SELECT count(*)::int AS n FROM campaign_runs WHERE ${runs('$2')} AND NOT ${runNotBeingArchived('id')}`,
+      [campaignId, opts.runId ?? null],
     );
     let next = campaign.status;
     if (runIds.length) {

@@ -80,9 +80,9 @@ export function stubServices(): StubServices {
     pauseCampaign: (c, id) => setStatus(c, id, 'paused'),
     resumeCampaign: (c, id) => setStatus(c, id, 'running'),
     cancelCampaign: (c, id) => setStatus(c, id, 'cancelled'),
-    async retryCampaign(c: Container, campaignId, { includeUnknown }) {
+    async retryCampaign(c: Container, campaignId, { includeUnknown, runId }) {
       const res = await c.prisma.message.updateMany({
-        where: { campaignId, status: { in: includeUnknown ? ['failed', 'unknown'] : ['failed'] } },
+        where: { campaignId, ...(runId ? { runId } : {}), status: { in: includeUnknown ? ['failed', 'unknown'] : ['failed'] } },
         data: { status: 'queued' },
       });
       return { campaignId, requeued: res.count, archiving: 0 };

@@ -180,19 +180,27 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     );
   }
 
-  app.post<Params & { Body: { includeUnknown?: boolean } | undefined }>(
+  app.post<Params & { Body: { includeUnknown?: boolean; run?: number } | undefined }>(
     '/api/campaigns/:id/retry',
     {
       preValidation: emptyBodyAsObject,
       schema: {
-        tags, summary: 'Re-queue retryable failures (and `unknown` ones with includeUnknown)', params: idParams,
-        response: errorResponses,
-        body: { type: 'object', additionalProperties: false, properties: { includeUnknown: { type: 'boolean', default: false } } },
+        tags, summary: 'Re-queue retryable failures (and `unknown` ones with includeUnknown), of every run or of run `run`',
+        params: idParams, response: errorResponses,
+        body: {
+          type: 'object', additionalProperties: false,
+          properties: { includeUnknown: { type: 'boolean', default: false }, run: runQuerySchema },
+        },
       },
     },
     async (req) => {
       const { id } = req.params;
-      return act(id, () => services.retryCampaign(container, id, { includeUnknown: req.body?.includeUnknown ?? false }));
+      const includeUnknown = req.body?.includeUnknown ?? false;
+      return act(id, async () => {
+        // A run the campaign does not have is a 404, as on the routes that show one run (never every run instead).
+        const runId = await runIdOf(container.pg, id, req.body?.run);
+        return services.retryCampaign(container, id, { includeUnknown, ...(runId ? { runId } : {}) });
+      });
     },
   );
 

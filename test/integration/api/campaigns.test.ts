@@ -106,6 +106,38 @@ describe('campaign routes', () => {
     expect((await post('cancel')).json()).toMatchObject({ status: 'cancelled' });
   });
 
+  it('retries the failures of one run with {run}, and of every run without it', async () => {
+    const c = env.container();
+    // A cron campaign after two firings, each with a failure that was certainly not sent and one of unknown outcome.
+    const { campaignId, runId } = await seedCampaign(c, [
+      { status: 'failed', outcomeClass: 'retryable' },
+      { status: 'unknown', outcomeClass: 'ambiguous' },
+    ], { status: 'completed' });
+    const second = await c.prisma.campaignRun.create({ data: { campaignId, runNumber: 2, trigger: 'cron', status: 'completed', startedAt: new Date() } });
+    await c.prisma.message.createMany({
+      data: [
+        { runId: second.id, campaignId, phone: '+919800000030', status: 'failed', outcomeClass: 'retryable' },
+        { runId: second.id, campaignId, phone: '+919800000031', status: 'unknown', outcomeClass: 'ambiguous' },
+      ],
+    });
+    const retry = (json: unknown) => http('POST', `${api.url}/api/campaigns/${campaignId}/retry`, { json });
+    const pendingIn = (run: string) => c.prisma.message.count({ where: { runId: run, status: 'pending' } });
+
+    expect((await retry({ run: 1 })).json()).toEqual({ campaignId, requeued: 1, archiving: 0 });
+    expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([1, 0]);
+    expect((await retry({ run: 2, includeUnknown: true })).json()).toEqual({ campaignId, requeued: 2, archiving: 0 });
+    expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([1, 2]);
+    // Without a run: every run's (here run 1's unknown one, the rest are pending already).
+    expect((await retry({ includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, archiving: 0 });
+    expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([2, 2]);
+
+    const missing = await retry({ run: 3 });
+    expect({ status: missing.status, message: missing.json<ErrorBody>().error.message })
+      .toEqual({ status: 404, message: `campaign ${campaignId} has no run 3` });
+    const zero = await retry({ run: 0 });
+    expect({ status: zero.status, field: zero.json<ErrorBody>().error.field }).toEqual({ status: 400, field: 'run' });
+  });
+
   it('answers 400 naming the field for invalid bodies', async () => {
     const base = { name: 'x', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'hi' };
     const cases: [Record<string, unknown>, string][] = [
