@@ -255,10 +255,14 @@ function showCampaign(id) {
     btn.addEventListener('click', async () => {
       const action = btn.dataset.action;
       if (action === 'cancel' && !confirm('Cancel this campaign? Unsent messages will not be sent.')) return;
-      const body = action === 'retry' ? { includeUnknown: document.getElementById('include-unknown').checked } : {};
+      // Retry acts on what the page shows: the run chosen under "Showing", or every run (see retryRun).
+      const run = retryRun;
+      const body = action === 'retry'
+        ? { includeUnknown: document.getElementById('include-unknown').checked, ...(run === null ? {} : { run }) }
+        : {};
       try {
         const res = await api('POST', `/api/campaigns/${id}/${action}`, body);
-        flash(action === 'retry' ? `re-queued ${res.requeued} message(s)` : `${action}: campaign is now ${res.status}`);
+        flash(action === 'retry' ? `re-queued ${res.requeued} message(s)${run === null ? '' : ` of run ${run}`}` : `${action}: campaign is now ${res.status}`);
         await refresh();
       } catch (err) { flash(err.message, true); }
     });
@@ -277,6 +281,8 @@ function showCampaign(id) {
   // The run the page shows (see scopeOf): 'latest', a run number, or 'all'; scopeRun is what it resolved to last.
   let runChoice = 'latest';
   let scopeRun = null;
+  /** The run Retry re-queues: the one shown when the page offers a choice of runs, else null (every run). */
+  let retryRun = null;
   document.getElementById('export-failures').addEventListener('click', () => download(
     `/api/campaigns/${id}/failures.csv${scopeRun === null ? '' : `?run=${scopeRun}`}`,
     `failures-${id}${scopeRun === null ? '' : `-run-${scopeRun}`}.csv`));
@@ -312,6 +318,9 @@ function showCampaign(id) {
       }
     }
     document.querySelectorAll('.scope-label').forEach((label) => { label.textContent = scoped ? ` · ${scope.label}` : ''; });
+    retryRun = scoped ? scope.run : null;
+    document.querySelector('#actions button[data-action=retry]').textContent =
+      !scoped ? 'Retry failed' : scope.run === null ? 'Retry failed (all runs)' : `Retry failed (run ${scope.run})`;
     document.getElementById('c-name').textContent = c.name;
     rejectsButton.hidden = !c.listRejects?.url;
     if (c.listRejects?.url) {

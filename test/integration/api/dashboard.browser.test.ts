@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Page, Route } from 'playwright-core';
 import { useTestEnv } from '../../helpers/env';
 import { ConflictError, ServiceError, ValidationError } from '../../../src/errors';
-import { getCampaignStatus as realCampaignStatus } from '../../../src/sending/campaign-control';
+import { getCampaignStatus as realCampaignStatus, retryCampaign as realRetryCampaign } from '../../../src/sending/campaign-control';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { stubServices, type StubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
@@ -318,6 +318,48 @@ describe('dashboard in headless Chromium', () => {
       });
     } finally {
       services.getCampaignStatus = getCampaignStatus;
+      await tab.close();
+    }
+  }, 30_000);
+
+  it('retries the failures of the run it shows, and of every run when it shows all', async () => {
+    const c = env.container();
+    // Two firings of a cron campaign, each with a failure that was certainly not sent.
+    const { campaignId, runId } = await seedCampaign(c, [{ status: 'failed', outcomeClass: 'retryable', failureReason: 'HTTP 503 from provider' }],
+      { name: 'Nightly', status: 'completed' });
+    await c.prisma.campaign.update({ where: { id: campaignId }, data: { cron: '0 22 * * *' } });
+    await c.prisma.campaignRun.update({ where: { id: runId }, data: { status: 'completed', trigger: 'cron', startedAt: new Date(Date.now() - 86_400_000) } });
+    const second = await c.prisma.campaignRun.create({ data: { campaignId, runNumber: 2, trigger: 'cron', status: 'completed', startedAt: new Date() } });
+    await c.prisma.message.create({
+      data: { runId: second.id, campaignId, phone: '+919800000040', status: 'failed', outcomeClass: 'retryable', failureReason: 'HTTP 503 from provider' },
+    });
+    const { getCampaignStatus, retryCampaign } = services;
+    // The real status (one entry per run) and the real retry (which re-queues as `pending`).
+    services.getCampaignStatus = (container, id) => realCampaignStatus(container, id);
+    services.retryCampaign = (container, id, opts) => realRetryCampaign(container, id, opts);
+    const pendingIn = (run: string) => c.prisma.message.count({ where: { runId: run, status: 'pending' } });
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/#/campaign/${campaignId}`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      await tab.locator('#c-scope:not([hidden])').waitFor();
+      await tab.locator('button[data-action=retry]', { hasText: 'Retry failed (run 2)' }).waitFor();
+
+      await tab.selectOption('#c-run', '1');
+      await tab.locator('button[data-action=retry]', { hasText: 'Retry failed (run 1)' }).waitFor();
+      await tab.click('button[data-action=retry]');
+      await tab.locator('#flash', { hasText: 're-queued 1 message(s) of run 1' }).waitFor();
+      expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([1, 0]);
+
+      await tab.selectOption('#c-run', 'all');
+      await tab.locator('button[data-action=retry]:not([disabled])', { hasText: 'Retry failed (all runs)' }).waitFor();
+      await tab.click('button[data-action=retry]');
+      await tab.locator('#flash', { hasText: /^re-queued 1 message\(s\)$/ }).waitFor();
+      expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([1, 1]);
+    } finally {
+      services.getCampaignStatus = getCampaignStatus;
+      services.retryCampaign = retryCampaign;
       await tab.close();
     }
   }, 30_000);
