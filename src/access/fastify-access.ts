@@ -18,7 +18,7 @@ import { routeKey, type RouteRule } from './api-routes';
 import { recordAudit } from './audit';
 import { parseAllowList, type IpMatcher } from './ip-allow';
 import { activeGrant } from './otp';
-import { decide, maskPhone, type AccessLevel, type Role } from './policy';
+import { decide, maskDigitRuns, maskPhone, type AccessLevel, type Role } from './policy';
 import { authenticate } from './tokens';
 
 export type RouteAccess = AccessLevel | 'public';
@@ -172,4 +172,15 @@ export function phonesMasked(request: FastifyRequest): boolean {
 /** The phone as this request may see it. */
 export function phoneFor(request: FastifyRequest, phone: string): string {
   return phonesMasked(request) ? maskPhone(phone) : phone;
+}
+
+/**
+ * Free text that may quote phone numbers, as this request may see it: what 2Factor answered (a message's provider
+ * text, and the failure and pause reasons built from it) is the provider's wording, and may name the recipient.
+ * Masked like the import's row report (maskDigitRuns) wherever phones are.
+ */
+export function freeTextFor(request: FastifyRequest, text: string): string;
+export function freeTextFor(request: FastifyRequest, text: string | null): string | null;
+export function freeTextFor(request: FastifyRequest, text: string | null): string | null {
+  return text !== null && phonesMasked(request) ? maskDigitRuns(text) : text;
 }

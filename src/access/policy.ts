@@ -93,18 +93,22 @@ export function maskPhone(phone: string): string {
 }
 
 /**
- * Masks what looks like a phone number inside free text (a raw CSV row of the import's reject report): every run of
- * 5 or more digits, spaces, dots, slashes, dashes and brackets allowed between them, keeps at most its last 4 digits and at
- * most half. Shorter numbers (a line number, an age, a pin code of 4) stay as they are.
+ * Masks what looks like a phone number inside free text (a raw CSV row of the import's reject report, a provider's
+ * answer): every run of 5 or more digits, spaces, dots, slashes, dashes and brackets allowed between them, keeps at
+ * most its last 4 digits and at most half. Shorter numbers (a line number, an age, a pin code of 4) stay as they are,
+ * and so do durations and sizes ("no complete answer within 10000 ms"): a phone number is never followed by a unit.
  */
 export function maskDigitRuns(text: string): string {
-  return text.replace(/\+?\d(?:[\d\s()./-]*\d)?/g, (run) => {
+  return text.replace(/\+?\d(?:[\d\s()./-]*\d)?/g, (run: string, at: number) => {
     const digits = run.replace(/\D/g, '').length;
-    if (digits < 5) return run;
+    if (digits < 5 || QUANTITY_UNIT.test(text.slice(at + run.length))) return run;
     let hide = digits - Math.min(4, Math.floor(digits / 2));
     return run.replace(/\d/g, (d) => (hide-- > 0 ? '*' : d));
   });
 }
+
+/** The units our own texts put after a number (src/provider/twofactor/http.ts: timeouts, answer sizes). */
+const QUANTITY_UNIT = /^ ?(?:ms|bytes)\b/;
 
 function maskTail(value: string): string {
   const shown = Math.min(4, Math.floor(value.length / 2));

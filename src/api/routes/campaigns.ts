@@ -1,5 +1,6 @@
 /** Campaigns: create, list (with live counts), detail, lifecycle actions, failures by reason. */
 import type { FastifyInstance } from 'fastify';
+import { freeTextFor } from '../../access/fastify-access';
 import { NotFoundError } from '../../errors';
 import type { ApiDeps, CampaignStatusResult, CreateCampaignInput } from '../deps';
 import { createStatusCache } from '../status-cache';
@@ -115,7 +116,11 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const items = await Promise.all(
         page.map(async ({ list, ...c }) => {
           const st = await statusOf(c.id);
-          return { ...c, listName: list.name, status: st.status, total: st.total, counts: st.counts, run: latestRunOf(st) };
+          // A pause reason may be the provider's answer (account- or campaign-fatal), quoting numbers: masked like phones.
+          return {
+            ...c, pauseReason: freeTextFor(req, c.pauseReason), listName: list.name, status: st.status, total: st.total, counts: st.counts,
+            run: latestRunOf(st),
+          };
         }),
       );
       return { items, nextCursor: rows.length > limit && last ? encodeCampaignCursor(last) : null };
@@ -134,7 +139,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const { list, ...c } = row;
       const st = await statusOf(c.id);
       const listRejects = { rejected: list.rejected, url: rejectsUrl({ id: c.listId, rejectReportPath: list.rejectReportPath }) };
-      return { ...c, listName: list.name, listRejects, ...st, id: c.id };
+      return { ...c, listName: list.name, listRejects, ...st, id: c.id, pauseReason: freeTextFor(req, st.pauseReason) };
     },
   );
 
@@ -221,9 +226,17 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
           GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 100`,
         scope.params,
       );
-      return {
-        items: rows.map((r) => ({ status: r.status, outcomeClass: r.outcome_class, reason: r.reason, count: Number(r.count) })),
-      };
+      // Reasons quote the provider's texts, masked like phones for this caller; two that differed only in a masked
+      // number become one row (the counts added), or the list would show the same reason twice.
+      const items = new Map<string, { status: string; outcomeClass: string | null; reason: string; count: number }>();
+      for (const r of rows) {
+        const reason = freeTextFor(req, r.reason);
+        const key = JSON.stringify([r.status, r.outcome_class, reason]);
+        const seen = items.get(key);
+        if (seen) seen.count += Number(r.count);
+        else items.set(key, { status: r.status, outcomeClass: r.outcome_class, reason, count: Number(r.count) });
+      }
+      return { items: [...items.values()].sort((a, b) => b.count - a.count) };
     },
   );
 }

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../../access/audit';
-import { phoneFor } from '../../access/fastify-access';
+import { freeTextFor, phoneFor } from '../../access/fastify-access';
 import { maskPhone } from '../../access/policy';
 import { countPhoneLookup } from '../phone-lookups';
 import { NotFoundError } from '../../errors';
@@ -125,8 +125,13 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       );
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      // Phones masked unless the caller is an owner holding a fresh SMS-OTP grant (src/access).
-      for (const m of page) m.phone = phoneFor(req, m.phone);
+      // Phones masked unless the caller is an owner holding a fresh SMS-OTP grant (src/access), and so are the numbers
+      // the provider's texts may quote.
+      for (const m of page) {
+        m.phone = phoneFor(req, m.phone);
+        m.providerText = freeTextFor(req, m.providerText);
+        m.failureReason = freeTextFor(req, m.failureReason);
+      }
       return { items: page, nextCursor: rows.length > limit && last ? encodeCursor(BigInt(last.id)) : null };
     },
   );
@@ -150,7 +155,8 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="${fileName}"`);
-      return reply.send(Readable.from(failureLines(pg, messagesOf(req.params.id, runId), (phone) => phoneFor(req, phone))));
+      const shown = { phone: (phone: string) => phoneFor(req, phone), text: (text: string) => freeTextFor(req, text) };
+      return reply.send(Readable.from(failureLines(pg, messagesOf(req.params.id, runId), shown)));
     },
   );
 }
@@ -163,7 +169,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
 async function* failureLines(
   pool: Pool,
   scope: { where: string; params: [string] },
-  showPhone: (phone: string) => string,
+  shown: { phone: (phone: string) => string; text: (text: string) => string },
 ): AsyncGenerator<string> {
   const client = await pool.connect();
   let ok = false;
@@ -182,8 +188,10 @@ async function* failureLines(
         rowMode: 'array',
       });
       if (rows.length === 0) break;
-      // Column 2 is the phone (see the DECLARE above).
-      yield rows.map((r) => csvLine(r.map((v, i) => (i === 2 && typeof v === 'string' ? showPhone(v) : v)))).join('');
+      // Column 2 is the phone, 5 and 6 the failure reason and the provider's text (see the DECLARE above).
+      const show = (v: string | number | Date | null, i: number) =>
+        typeof v !== 'string' ? v : i === 2 ? shown.phone(v) : i === 5 || i === 6 ? shown.text(v) : v;
+      yield rows.map((r) => csvLine(r.map(show))).join('');
     }
     ok = true;
   } finally {

@@ -3,6 +3,7 @@
  * the SMS-OTP second factor against the 2Factor simulator, and the audit log.
  */
 import nodeHttp from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
 import { createToken } from '../../../src/access/tokens';
 import { createContainer, type Container } from '../../../src/container';
@@ -80,5 +81,77 @@ describe('access control in the HTTP API', () => {
     expect(pause).toMatchObject({ target: campaignId, ip: '127.0.0.1' });
     const unmasked = audit.filter((a) => a.action === 'message.list');
     expect(unmasked.length).toBe(2); // the owner's two unmasked reads (JSON + CSV), nobody's masked ones
+  });
+
+  it('masks the numbers the provider\'s texts quote wherever phones are masked, and shows them with an OTP grant', async () => {
+    // 2Factor's answer for one recipient, quoting it; the second differs only in digits the masking hides.
+    const answer = (digits: string) => `Invalid Phone Number - ${digits}`;
+    const { campaignId } = await seedCampaign(c, [
+      { phone: '+919800000002', status: 'failed', outcomeClass: 'permanent_recipient', providerText: answer('919800000002'), failureReason: `rejected for this recipient: ${answer('919800000002')}` },
+      { phone: '+919811110002', status: 'failed', outcomeClass: 'permanent_recipient', providerText: answer('919811110002'), failureReason: `rejected for this recipient: ${answer('919811110002')}` },
+    ], { status: 'paused' });
+    // An account- or campaign-fatal answer pauses the campaign with the provider's text as the reason.
+    await c.prisma.campaign.update({ where: { id: campaignId }, data: { pauseReason: answer('919800000002') } });
+    const shown = async (token: string) => {
+      const get = (path: string) => http('GET', `${api.url}/api/campaigns${path}`, { token });
+      const messages = (await get(`/${campaignId}/messages`)).json<{ items: { providerText: string; failureReason: string }[] }>().items;
+      const csv = parse((await get(`/${campaignId}/failures.csv`)).text, { columns: true }) as { provider_text: string; failure_reason: string }[];
+      const listed = (await get('?limit=100')).json<{ items: { id: string; pauseReason: string }[] }>().items.find((i) => i.id === campaignId);
+      return {
+        messages: messages.map((m) => [m.providerText, m.failureReason]),
+        csv: csv.map((r) => [r.provider_text, r.failure_reason]),
+        reasons: (await get(`/${campaignId}/failure-reasons`)).json<{ items: { reason: string; count: number }[] }>().items.map((r) => [r.reason, r.count]),
+        pauseReason: [(await get(`/${campaignId}`)).json<{ pauseReason: string }>().pauseReason, listed?.pauseReason],
+      };
+    };
+    const masked = answer('********0002');
+    for (const token of [tokens.viewer, tokens.operator, TEST_API_TOKEN]) {
+      expect(await shown(token)).toEqual({
+        messages: [[masked, `rejected for this recipient: ${masked}`], [masked, `rejected for this recipient: ${masked}`]],
+        csv: [[masked, `rejected for this recipient: ${masked}`], [masked, `rejected for this recipient: ${masked}`]],
+        reasons: [[`rejected for this recipient: ${masked}`, 2]],
+        pauseReason: [masked, masked],
+      });
+    }
+
+    // An owner with a fresh SMS-OTP grant sees them as the provider wrote them.
+    const owner = (await createToken(c, { role: 'owner', phone: '+919876543211' })).token;
+    const challenge = (await http('POST', `${api.url}/api/access/otp`, { token: owner })).json<{ challengeId: string }>();
+    const { sessionId } = await c.prisma.otpGrant.findUniqueOrThrow({ where: { id: challenge.challengeId } });
+    const verify = { challengeId: challenge.challengeId, otp: sim.stats().otps[sessionId]! };
+    expect((await http('POST', `${api.url}/api/access/otp/verify`, { token: owner, json: verify })).status).toBe(200);
+    const clear = [answer('919800000002'), answer('919811110002')];
+    expect(await shown(owner)).toEqual({
+      messages: clear.map((t) => [t, `rejected for this recipient: ${t}`]),
+      csv: clear.map((t) => [t, `rejected for this recipient: ${t}`]),
+      reasons: expect.arrayContaining(clear.map((t) => [`rejected for this recipient: ${t}`, 1])),
+      pauseReason: [clear[0], clear[0]],
+    });
+  });
+});
+
+describe('a refused OTP send', () => {
+  it('says what 2Factor answered with the numbers it quotes masked', async () => {
+    // A 2Factor look-alike whose OTP answer quotes the number (the simulator's does not).
+    const provider = nodeHttp.createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ Status: 'Error', Details: 'Invalid Phone Number - 919876543212 is on the DND list' }));
+    });
+    await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    const refusing = createContainer({ config: { ...env.config, TWOFACTOR_BASE_URL: base }, logger: createLogger({ level: 'silent' }) });
+    const refusingApi = await startApi(refusing, stubServices(), { dashboard: false });
+    try {
+      const owner = (await createToken(refusing, { role: 'owner', phone: '+919876543212' })).token;
+      const res = await http('POST', `${refusingApi.url}/api/access/otp`, { token: owner });
+      expect(res.status).toBe(503);
+      const { message } = res.json<{ error: { message: string } }>().error;
+      expect(message).toContain('Invalid Phone Number - ********3212 is on the DND list');
+      expect(message).not.toContain('98765');
+    } finally {
+      await refusingApi.close();
+      await refusing.close();
+      await new Promise((resolve) => provider.close(resolve));
+    }
   });
 });

@@ -77,6 +77,10 @@ describe('maskDigitRuns', () => {
     // Excel's scientific notation of a phone number is one too.
     ['9.19876E+11', '*.**876E+11'],
     ['919876543210;917000000001', '********3210;********0001'],
+    // Durations and sizes in the provider client's own texts are no phone numbers; a word that only starts like a unit is no unit.
+    ['timed out after the request was sent: no complete answer within 10000 ms', 'timed out after the request was sent: no complete answer within 10000 ms'],
+    ['answer larger than 1048576 bytes', 'answer larger than 1048576 bytes'],
+    ['9876543210 msisdn refused', '******3210 msisdn refused'],
   ])('%s → %s', (input, output) => {
     expect(maskDigitRuns(input)).toBe(output);
   });
