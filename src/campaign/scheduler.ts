@@ -205,6 +205,15 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     await deps.prisma.scheduleFiring.update({ where: { campaignId_dueAt: { campaignId, dueAt: new Date(dueMs) } }, data: { outcome } });
   }
 
+  /**
+   * Tells the campaign's viewers (API, dashboard) what a firing could not do. A DLT-CNT-REJECT alert stays: it is
+   * the louder problem, and the DLT guard reads it to pause a campaign only once.
+   */
+  async function alertCampaign(campaignId: string, alert: string): Promise<void> {
+    await deps.prisma.$executeRaw`UPDATE campaigns SET alert = ${alert}, updated_at = now()
+      WHERE id = ${campaignId}::uuid AND (alert IS NULL OR alert NOT LIKE 'DLT-CNT-REJECT%')`;
+  }
+
   async function fire(data: ScheduleJobData, dueMs: number): Promise<FiringOutcome> {
     const { campaignId, trigger } = data;
     const clog = log.child({ campaignId, trigger, dueAt: new Date(dueMs).toISOString() });
@@ -235,6 +244,11 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     if (trigger === 'cron' && (campaign.status === 'running' || campaign.status === 'paused')) {
       // One run at a time: the previous run is still going (or an operator paused the campaign).
       await record(campaignId, dueMs, `skipped: campaign is ${campaign.status}`);
+      // Paused is the operator's (or the engine's, with its reason) choice; a run still sending when the next is due
+      // is a schedule too tight for the list, which only the log said.
+      if (campaign.status === 'running') {
+        await alertCampaign(campaignId, `cron run due ${new Date(dueMs).toISOString()} skipped: the previous run was still sending`);
+      }
       clog.warn({ status: campaign.status }, 'cron firing skipped: previous run not finished');
       return 'skipped';
     }
@@ -254,10 +268,7 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
         return 'skipped';
       }
       await record(campaignId, dueMs, `failed: ${err.message}`);
-      await deps.prisma.campaign.update({
-        where: { id: campaignId },
-        data: { alert: `scheduled run due ${new Date(dueMs).toISOString()} did not start: ${err.message}` },
-      });
+      await alertCampaign(campaignId, `scheduled run due ${new Date(dueMs).toISOString()} did not start: ${err.message}`);
       clog.error({ err: err instanceof AppError ? err.message : err }, 'scheduled run did not start');
       return 'failed';
     }

@@ -105,7 +105,21 @@ export async function startCampaign(
   return result;
 }
 
-/** Stops claiming at once, fleet-wide; requests in flight finish and are recorded. Idempotent. */
+/**
+ * A cron campaign between two runs: its last run left it completed (or failed) while its schedule goes on firing.
+ * Pausing it is how an operator holds the next runs without ending the schedule (cancel ends it); a resume sends
+ * it back to waiting for its schedule.
+ */
+async function betweenCronRuns(c: PoolClient, campaignId: string, status: string): Promise<boolean> {
+  if (status !== 'completed' && status !== 'failed') return false;
+  const { rows } = await c.query(`SELECT 1 FROM campaigns WHERE id = $1 AND cron IS NOT NULL`, [campaignId]);
+  return rows.length === 1;
+}
+
+/**
+ * Stops claiming at once, fleet-wide; requests in flight finish and are recorded. Idempotent. A scheduled campaign
+ * (or a cron one between runs) paused is skipped by its firings until resumed.
+ */
 export async function pauseCampaign(deps: ControlDeps, campaignId: string, reason: string): Promise<{ campaignId: string; status: string }> {
   const status = await inTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
@@ -124,7 +138,7 @@ export async function pauseCampaign(deps: ControlDeps, campaignId: string, reaso
       }
       return 'paused';
     }
-    if (campaign.status !== 'running' && campaign.status !== 'scheduled') {
+    if (campaign.status !== 'running' && campaign.status !== 'scheduled' && !(await betweenCronRuns(c, campaignId, campaign.status))) {
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be paused`);
     }
     await c.query(`UPDATE campaigns SET status = 'paused', pause_reason = $2, updated_at = now() WHERE id = $1`, [campaignId, reason]);

@@ -7,7 +7,7 @@ const DONE = ['sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled
 const WAITING = ['pending', 'queued', 'sending'];
 /** Which lifecycle buttons make sense in which campaign status (the server still decides). */
 const ACTIONS_BY_STATUS = {
-  draft: ['start', 'cancel'], scheduled: ['start', 'cancel'], running: ['pause', 'cancel', 'retry'],
+  draft: ['start', 'cancel'], scheduled: ['start', 'pause', 'cancel'], running: ['pause', 'cancel', 'retry'],
   paused: ['resume', 'cancel', 'retry'], completed: ['retry'], failed: ['retry'], cancelled: [],
 };
 const COUNT_KEYS = ['pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled'];
@@ -331,8 +331,9 @@ function showCampaign(id) {
     document.getElementById('c-meta').replaceChildren(
       el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`,
       c.pauseReason ? ` · paused: ${c.pauseReason}` : '');
-    // A cron campaign between firings (its last run completed or failed) can still be cancelled: that ends its schedule.
-    const allowed = [...(ACTIONS_BY_STATUS[c.status] || []), ...(c.cron && (c.status === 'completed' || c.status === 'failed') ? ['cancel'] : [])];
+    // A cron campaign between firings (its last run completed or failed) can still be paused (its firings are skipped
+    // until resumed) or cancelled (that ends its schedule).
+    const allowed = [...(ACTIONS_BY_STATUS[c.status] || []), ...(c.cron && (c.status === 'completed' || c.status === 'failed') ? ['pause', 'cancel'] : [])];
     document.querySelectorAll('#actions button[data-action]').forEach((btn) => { btn.disabled = !allowed.includes(btn.dataset.action); });
     document.getElementById('c-bar').style.width = `${Math.min(100, p.pct).toFixed(1)}%`;
     document.getElementById('c-rate').textContent =

@@ -1,6 +1,7 @@
 import { createCampaign } from '../../../src/campaign/campaign-service';
 import { startScheduler, type CampaignScheduler, type StartRun } from '../../../src/campaign/scheduler';
 import { ConflictError } from '../../../src/errors';
+import { pauseCampaign, resumeCampaign } from '../../../src/sending/campaign-control';
 import { useTestEnv } from '../../helpers/env';
 import { seedList } from '../../fixtures/seed-list';
 
@@ -220,8 +221,41 @@ describe('campaign scheduler', () => {
     expect(await s.fire({ campaignId: c1.campaignId, trigger: 'cron' }, 5000)).toBe('skipped');
     const f = await env.container().prisma.scheduleFiring.findUniqueOrThrow({ where: { campaignId_dueAt: { campaignId: c1.campaignId, dueAt: new Date(5000) } } });
     expect(f.outcome).toBe('skipped: campaign is running');
+    const busy = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c1.campaignId } });
+    expect(busy.alert).toBe('cron run due 1970-01-01T00:00:05.000Z skipped: the previous run was still sending');
     const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c2.campaignId } });
     expect(row.alert).toMatch(/did not start: not enough TRANSACTIONAL_SMS credits/);
+  });
+
+  it('a DLT-CNT-REJECT alert is not replaced by a firing’s (the DLT guard reads it to pause only once)', async () => {
+    const c = await create('dlt', { at: new Date(Date.now() + 3_600_000).toISOString() });
+    const dlt = 'DLT-CNT-REJECT (campaign paused): 25 of 30 reports rejected';
+    await env.container().prisma.campaign.update({ where: { id: c.campaignId }, data: { alert: dlt } });
+    const s = await start(recorder(async () => {
+      throw new Error('not enough TRANSACTIONAL_SMS credits');
+    }).startRun);
+    expect(await s.fire({ campaignId: c.campaignId, trigger: 'at', dueAt: 2000 }, 2000)).toBe('failed');
+    expect((await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c.campaignId } })).alert).toBe(dlt);
+  });
+
+  it('a cron campaign between runs (its last run completed) can be paused: firings skip it until it is resumed', async () => {
+    const rec = recorder();
+    const c = await create('cron-hold', { cron: '0 3 * * *' });
+    // What a finished run leaves a cron campaign as until its next firing.
+    await env.container().prisma.campaign.update({ where: { id: c.campaignId }, data: { status: 'completed' } });
+    expect(await pauseCampaign(env.container(), c.campaignId, 'holiday')).toEqual({ campaignId: c.campaignId, status: 'paused' });
+    const s = await start(rec.startRun);
+    expect(await s.fire({ campaignId: c.campaignId, trigger: 'cron' }, 7000)).toBe('skipped');
+    expect(rec.calls).toHaveLength(0);
+    expect(await resumeCampaign(env.container(), c.campaignId)).toEqual({ campaignId: c.campaignId, status: 'scheduled' });
+    expect(await s.fire({ campaignId: c.campaignId, trigger: 'cron' }, 8000)).toBe('started');
+    expect(rec.calls.map((x) => x.campaignId)).toEqual([c.campaignId]);
+  });
+
+  it('a finished campaign without a cron cannot be paused', async () => {
+    const c = await create('at-done', { at: new Date(Date.now() + 3_600_000).toISOString() });
+    await env.container().prisma.campaign.update({ where: { id: c.campaignId }, data: { status: 'completed' } });
+    await expect(pauseCampaign(env.container(), c.campaignId, 'x')).rejects.toThrow(/is completed and cannot be paused/);
   });
 
   it('a failing pre-start check (credits) stops the run before it starts', async () => {
