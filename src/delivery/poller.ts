@@ -83,8 +83,7 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
   let stopping = false;
   let wake: (() => void) | null = null;
 
-  async function pollSession(sessionId: string, messages: SessionMessage[], summary: PollSummary): Promise<void> {
-    const slot = await opts.acquireSlot();
+  async function pollSession(sessionId: string, messages: SessionMessage[], summary: PollSummary, slot: Slot | void): Promise<void> {
     summary.requests += 1;
     try {
       const report = await opts.provider.deliveryReport(sessionId, undefined, slot ? slot.onWrite : undefined);
@@ -109,10 +108,33 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     for (const r of rows) bySession.set(r.sessionId, [...(bySession.get(r.sessionId) ?? []), r]);
     const summary: PollSummary = { sessions: bySession.size, requests: 0, delivered: 0, failed: 0, pending: 0, notFound: 0, errors: 0 };
     const queue = [...bySession.entries()];
+    // No slot (Redis unreachable): no request may be made, and the sessions claimed but not asked about are given
+    // back as due. Left claimed, each would wait out a back-off step it never had, and the pass went on in the
+    // other lanes after it had been reported failed.
+    let slotError: unknown = null;
+    const unasked: SessionMessage[] = [];
     const lanes = Array.from({ length: Math.min(opts.concurrency ?? 4, queue.length) }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) await pollSession(next[0], next[1], summary);
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        let slot: Slot | void;
+        try {
+          if (slotError) throw slotError;
+          slot = await opts.acquireSlot();
+        } catch (err) {
+          slotError ??= err;
+          unasked.push(...next[1], ...queue.splice(0).flatMap(([, messages]) => messages));
+          break;
+        }
+        await pollSession(next[0], next[1], summary, slot);
+      }
     });
     await Promise.all(lanes);
+    if (slotError) {
+      await deps.pg.query(
+        `UPDATE messages SET dlr_checks = GREATEST(dlr_checks - 1, 0), dlr_checked_at = NULL WHERE id = ANY($1::bigint[])`,
+        [unasked.map((m) => m.id)],
+      );
+      throw slotError;
+    }
     if (summary.sessions) log.debug(summary, 'delivery reports polled');
     return summary;
   }
@@ -122,9 +144,14 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
       let full = false;
       try {
         full = (await pollOnce()).sessions >= batchSize;
-        await sweepEarlyReports(deps, now());
       } catch (err) {
         log.warn({ err: coerceError(err).message }, 'delivery report poll failed');
+      }
+      // Its own step: early reports wait in PostgreSQL only, so a poll that failed for want of Redis must not stop it.
+      try {
+        await sweepEarlyReports(deps, now());
+      } catch (err) {
+        log.warn({ err: coerceError(err).message }, 'early delivery report sweep failed');
       }
       if (!full && !stopping) {
         await new Promise<void>((resolve) => {

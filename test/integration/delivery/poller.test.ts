@@ -97,6 +97,32 @@ describe('delivery report poller', () => {
     expect(campaign.rows[0]!.alert).toMatch(/^DLT-CNT-REJECT: operators rejected messages/);
   });
 
+  it('with no slot to be had (Redis down), no request is made and the claimed sessions are due again at once', async () => {
+    const pg = env.container().pg;
+    const t0 = new Date('2026-11-26T14:00:00Z');
+    const sessions = Array.from({ length: 6 }, (_, i) => ({ phone: `+9198100${String(i).padStart(5, '0')}`, sessionId: `R${i}`, sentAt: t0 }));
+    await seedSentMessages(pg, 'redis-down', sessions);
+    const budget = { granted: 0 };
+    const { provider, calls } = scriptedProvider({}, budget);
+    let redisUp = false;
+    const poller = createDlrPoller(env.container(), {
+      provider,
+      acquireSlot: async () => {
+        if (!redisUp) throw new Error('Connection is closed.');
+        budget.granted += 1;
+      },
+      now: () => new Date(t0.getTime() + 60_000),
+      baseDelayMs: 1000,
+      concurrency: 2,
+    });
+    await expect(poller.pollOnce()).rejects.toThrow('Connection is closed.');
+    expect(calls.filter((s) => s.startsWith('R'))).toEqual([]);
+    // Not charged a back-off step: the very next pass (same instant) asks for every one of them.
+    redisUp = true;
+    expect(await poller.pollOnce()).toMatchObject({ sessions: 6, requests: 6 });
+    expect(calls.filter((s) => s.startsWith('R')).sort()).toEqual(sessions.map((x) => x.sessionId).sort());
+  });
+
   it('two pollers never ask for the same session twice', async () => {
     const pg = env.container().pg;
     const t0 = new Date('2026-11-26T12:00:00Z');
