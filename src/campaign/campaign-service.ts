@@ -82,6 +82,9 @@ function checkColumns(listName: string, columns: string[], wanted: string[], wha
   }
 }
 
+/** How far ahead `--at` may be. */
+const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
+
 interface Schedule {
   scheduleAt: Date | null;
   cron: string | null;
@@ -93,6 +96,10 @@ function parseSchedule(input: CreateCampaignInput, now: Date): Schedule {
   const scheduleAt = input.at !== undefined ? parseAt(input.at, timezone) : null;
   if (scheduleAt && !input.cron && scheduleAt.getTime() <= now.getTime()) {
     throw new ValidationError(`--at: ${scheduleAt.toISOString()} is in the past (now ${now.toISOString()})`, 'at');
+  }
+  // A year mistyped (2062 for 2026) would otherwise wait silently for decades; nobody books an SMS that far ahead.
+  if (scheduleAt && scheduleAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_MS) {
+    throw new ValidationError(`--at: ${scheduleAt.toISOString()} is more than a year ahead (now ${now.toISOString()}); check the year`, 'at');
   }
   const cron = input.cron !== undefined ? input.cron.trim() : null;
   if (cron !== null) parseCron(cron, timezone, scheduleAt && scheduleAt > now ? scheduleAt : now);

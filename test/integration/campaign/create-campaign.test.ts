@@ -91,6 +91,7 @@ describe('createCampaign', () => {
     ['unknown --var', { text: undefined, template: 'T1', vars: ['name', 'zip'] }, /--var column "zip" is not a column/],
     ['both text and template', { template: 'T1' }, /exactly one of --text/],
     ['past --at', { at: '2020-01-01T10:00' }, /in the past/],
+    ['--at with a mistyped year', { at: `${new Date().getUTCFullYear() + 36}-01-01T10:00` }, /is more than a year ahead .*check the year/],
     ['bad cron', { cron: '99 * * * *' }, /not a valid cron/],
   ])('refuses %s', async (_label, patch, message) => {
     await expect(createCampaign(env.container(), { ...base, ...patch })).rejects.toThrow(message);
