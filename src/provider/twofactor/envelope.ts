@@ -5,6 +5,16 @@ export interface Envelope {
   details: string;
 }
 
+/**
+ * `Success`/`Error` whatever their case and surrounding spaces: a `"success"` with a session id was accepted, and an
+ * `"ERROR"` is a definite refusal, yet compared exactly both became `unknown` (never re-sent, never failed).
+ * Any other status stays as written (and is judged ambiguous).
+ */
+function canonicalStatus(raw: string): string {
+  const s = raw.trim().toLowerCase();
+  return s === 'success' ? 'Success' : s === 'error' ? 'Error' : raw;
+}
+
 export function parseEnvelope(body: string): Envelope | null {
   const trimmed = body.trim();
   if (!trimmed.startsWith('{')) return null;
@@ -19,7 +29,7 @@ export function parseEnvelope(body: string): Envelope | null {
   if (typeof record.Status !== 'string') return null;
   const details = record.Details;
   return {
-    status: record.Status,
+    status: canonicalStatus(record.Status),
     details: typeof details === 'string' || typeof details === 'number' ? String(details) : '',
   };
 }

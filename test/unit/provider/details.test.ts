@@ -45,6 +45,11 @@ describe('classifySendResponse judges the body, not the HTTP code', () => {
     ['Error on HTTP 400', res(400, env('Error', 'Invalid Phone Number - Length Mismatch(Expected: 10)')), { kind: 'permanent_recipient' }],
     ['Success without id', res(200, env('Success', '')), { kind: 'ambiguous' }],
     ['unexpected Status', res(200, env('Queued', 'x')), { kind: 'ambiguous' }],
+    // Status in an unexpected case or padded: still a definite answer, not an unknown fate.
+    ['Status "success" → accepted', res(200, env('success', 'abc125')), { kind: 'accepted', sessionId: 'abc125' }],
+    ['Status " SUCCESS " → accepted', res(200, env(' SUCCESS ', 'abc126')), { kind: 'accepted', sessionId: 'abc126' }],
+    ['Status "error" → its text decides', res(200, env('error', 'Invalid Phone Number - Length Mismatch(Expected: 10)')), { kind: 'permanent_recipient' }],
+    ['Status "ERROR " → its text decides', res(200, env('ERROR ', 'Access Denied - Balance is too low')), { kind: 'account_fatal' }],
     ['HTML on 200', res(200, '<html><body>oops</body></html>', { 'content-type': 'text/html' }), { kind: 'ambiguous', httpStatus: 200 }],
     ['empty 200', res(200, ''), { kind: 'ambiguous' }],
     ['truncated JSON', res(200, '{"Status":"Succ'), { kind: 'ambiguous' }],
