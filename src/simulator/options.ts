@@ -33,6 +33,12 @@ export const optionsSchema = z.object({
    * show no duplicate (chaos row 4).
    */
   faultAfterAccept: share,
+  /**
+   * What a `failRate` fault answers: an HTML 502 from a gateway, a 500 carrying an Error envelope with a text no
+   * table knows, an empty 200, a 200 whose JSON is cut off, or a connection reset without any answer. With
+   * `faultAfterAccept` each of them can also strike once the SMS went out.
+   */
+  faultKind: z.enum(['http_502', 'http_500_error', 'empty_200', 'truncated_200', 'reset']),
   /** Credits left (one per SMS segment per recipient); null = unlimited. */
   balance: z.number().min(0).nullable(),
   /** Answer `Invalid API Key` from the Nth API request on (1-based, counted since the last reset). */
@@ -72,6 +78,7 @@ export const DEFAULT_OPTIONS: Omit<SimulatorOptions, 'apiKey'> = {
   failRate: 0,
   hangRate: 0,
   faultAfterAccept: 0,
+  faultKind: 'http_502',
   balance: null,
   invalidKeyFromRequest: null,
   dlrDelayMs: 0,

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { countSegments } from '../campaign/segments';
 import { drawFinal } from './delivery';
-import { envelope, html } from './responses';
+import { envelope, fault as answerFault } from './responses';
 import { INVALID_KEY, type Simulator } from './simulator';
 
 /** `+91XXXXXXXXXX`, `91XXXXXXXXXX` or 10 digits → `91XXXXXXXXXX`; null when not an Indian mobile number. */
@@ -71,11 +71,11 @@ export function handleSend(sim: Simulator, params: URLSearchParams, res: ServerR
     return;
   }
   // A fault drawn here strikes before the send is processed, or — a share of them — once it was accepted.
-  const fault = sim.roll(sim.opts.hangRate) ? 'hang' : sim.roll(sim.opts.failRate) ? 'http_502' : null;
+  const fault = sim.roll(sim.opts.hangRate) ? 'hang' : sim.roll(sim.opts.failRate) ? sim.opts.faultKind : null;
   const strike = (): void => {
     c.error(fault!);
     if (fault === 'hang') sim.hold(res);
-    else sim.later(() => html(res, 502, 'Bad Gateway'));
+    else sim.later(() => answerFault(res, fault!));
   };
   const afterAccept = fault !== null && sim.roll(sim.opts.faultAfterAccept);
   if (fault && !afterAccept) return strike();

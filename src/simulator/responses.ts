@@ -1,5 +1,6 @@
 /** Answer helpers shaped like 2Factor's: JSON envelopes (errors too, as HTTP 200), XML reports, HTML pages. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SimulatorOptions } from './options';
 
 function write(res: ServerResponse, status: number, type: string, body: string, extra?: Record<string, string>): void {
   if (res.headersSent || res.destroyed) return;
@@ -21,6 +22,23 @@ export function xml(res: ServerResponse, body: string): void {
 
 export function html(res: ServerResponse, http: number, title: string): void {
   write(res, http, 'text/html; charset=utf-8', `<!DOCTYPE html><html><head><title>${http} ${title}</title></head><body><h1>${title}</h1></body></html>`);
+}
+
+/** A fault's answer (see SimulatorOptions.faultKind). */
+export function fault(res: ServerResponse, kind: SimulatorOptions['faultKind']): void {
+  switch (kind) {
+    case 'http_502':
+      return html(res, 502, 'Bad Gateway');
+    case 'http_500_error':
+      return envelope(res, 'Error', 'Internal Server Error', 500);
+    case 'empty_200':
+      return write(res, 200, 'application/json; charset=utf-8', '');
+    case 'truncated_200':
+      return write(res, 200, 'application/json; charset=utf-8', '{"Status":"Succ');
+    case 'reset':
+      res.socket?.resetAndDestroy();
+      return;
+  }
 }
 
 /**

@@ -28,7 +28,7 @@ afterAll(async () => {
   expect(log.text()).not.toContain(KEY);
 });
 beforeEach(async () => {
-  sim.configure({ rate: null, balance: null, failRate: 0, hangRate: 0, faultAfterAccept: 0, senders: null, templates: null, invalidKeyFromRequest: null, dlrDelayMs: 0, dlrFailRate: 0, dltRejectRate: 0 });
+  sim.configure({ rate: null, balance: null, failRate: 0, hangRate: 0, faultAfterAccept: 0, faultKind: 'http_502', senders: null, templates: null, invalidKeyFromRequest: null, dlrDelayMs: 0, dlrFailRate: 0, dltRejectRate: 0 });
   await fetch(`${sim.url}/__reset`, { method: 'POST' });
 });
 
@@ -114,6 +114,25 @@ describe('send', () => {
     expect(await quick.send(text('x'))).toMatchObject({ kind: 'ambiguous', detail: expect.stringContaining('timed out after the request was sent') });
     await quick.close();
     expect(sim.stats().errors).toMatchObject({ http_502: 1, hang: 1 });
+  });
+
+  it.each([
+    ['http_502', 502],
+    ['empty_200', 200],
+    ['truncated_200', 200],
+    ['reset', undefined],
+  ] as const)('a %s fault is ambiguous whether it struck before or after the SMS was accepted', async (faultKind, httpStatus) => {
+    sim.configure({ failRate: 1, faultKind });
+    for (const faultAfterAccept of [0, 1]) {
+      sim.configure({ faultAfterAccept });
+      const before = sim.stats().acceptedRecipients;
+      const out = await client.send(text(`fault ${faultKind} ${faultAfterAccept}`));
+      expect(out).toMatchObject({ kind: 'ambiguous' });
+      expect(out.kind !== 'accepted' && out.httpStatus).toBe(httpStatus);
+      // The client cannot tell the two apart; the simulator knows which one went out.
+      expect(sim.stats().acceptedRecipients - before).toBe(faultAfterAccept);
+    }
+    expect(sim.stats().errors[faultKind]).toBe(2);
   });
 
   it('a 502 after acceptance: the SMS went out, so sending it again is a duplicate the simulator counts', async () => {
