@@ -32,6 +32,10 @@ export function classifySendResponse(res: HttpResponse, now = Date.now()): SendO
     if (envelope.status === 'Error') {
       const c = classifyDetails(envelope.details);
       const detail = envelope.details || 'Status Error without Details';
+      // An error text we do not know, on a 5xx: a server that failed may have failed after queueing the SMS (or a
+      // gateway wrapped its own failure in the envelope), so like any 5xx it may have gone out. Pausing instead
+      // would re-send it on resume. A known 2Factor text is a definite answer whatever the code.
+      if (!c.known && httpStatus >= 500) return { kind: 'ambiguous', detail, httpStatus };
       return c.throttled ? { kind: c.kind, detail, httpStatus, throttled: true } : { kind: c.kind, detail, httpStatus };
     }
     return { kind: 'ambiguous', detail: `unexpected Status "${envelope.status.slice(0, 40)}"`, httpStatus };

@@ -118,6 +118,7 @@ describe('send', () => {
 
   it.each([
     ['http_502', 502],
+    ['http_500_error', 500],
     ['empty_200', 200],
     ['truncated_200', 200],
     ['reset', undefined],

@@ -55,6 +55,14 @@ describe('classifySendResponse judges the body, not the HTTP code', () => {
     ['truncated JSON', res(200, '{"Status":"Succ'), { kind: 'ambiguous' }],
     ['502 HTML', res(502, '<html>Bad Gateway</html>'), { kind: 'ambiguous', httpStatus: 502 }],
     ['503 empty', res(503, ''), { kind: 'ambiguous' }],
+    // A 5xx with an Error text nobody knows: the failure may have come after the SMS was queued.
+    ['500 with an unknown Error text', res(500, env('Error', 'Internal Server Error')), { kind: 'ambiguous', httpStatus: 500, detail: 'Internal Server Error' }],
+    ['503 with an Error and no Details', res(503, env('Error', '')), { kind: 'ambiguous', httpStatus: 503 }],
+    // Known texts are definite whatever the code.
+    ['503 with a known account text', res(503, env('Error', 'Invalid API Key - No Account Exists')), { kind: 'account_fatal', httpStatus: 503 }],
+    ['500 with a known recipient text', res(500, env('Error', 'Invalid Phone Number - Length Mismatch(Expected: 10)')), { kind: 'permanent_recipient' }],
+    ['503 with a throttle text', res(503, env('Error', 'Too Many Requests')), { kind: 'retryable', throttled: true }],
+    ['400 with an unknown Error text still pauses', res(400, env('Error', 'Something new')), { kind: 'permanent_campaign', httpStatus: 400 }],
     ['429 with body', res(429, env('Error', 'Too Many Requests'), { 'retry-after': '2' }), { kind: 'retryable', throttled: true, retryAfterMs: 2000 }],
     ['429 bare', res(429, ''), { kind: 'retryable', throttled: true }],
     // Acceptance is the body's: re-sending this as throttled would be a second SMS.
