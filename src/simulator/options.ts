@@ -60,6 +60,11 @@ export const optionsSchema = z.object({
   logPath: z.string().min(1).nullable(),
   /** Lifetime of an SMS-OTP code. */
   otpTtlMs: z.number().int().positive(),
+  /**
+   * Numbers (`91XXXXXXXXXX`) refused with the given Details text (a Status Error on HTTP 200), for answers 2Factor
+   * documents no text for, such as DND or its per-account block list; a request naming any of them is refused whole.
+   */
+  refusals: z.record(z.string(), z.string()),
   /** Approved sender ids; null = any sender is approved. */
   senders: z.array(z.string()).nullable(),
   /** Dashboard templates: name → text with `{#var#}` placeholders; null = any template name is accepted. */
@@ -88,6 +93,7 @@ export const DEFAULT_OPTIONS: Omit<SimulatorOptions, 'apiKey'> = {
   callbackUrl: null,
   logPath: null,
   otpTtlMs: 600_000,
+  refusals: {},
   senders: null,
   templates: null,
 };

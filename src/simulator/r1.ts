@@ -40,6 +40,10 @@ function checkParams(sim: Simulator, params: URLSearchParams): Checked {
   if (recipients.length === 0 || recipients.some((r) => r === null)) {
     return { ok: false, kind: 'invalid_number', details: 'Invalid Phone Number - Length Mismatch(Expected: 10)' };
   }
+  for (const r of recipients) {
+    const refusal = sim.opts.refusals[r!];
+    if (refusal !== undefined) return { ok: false, kind: 'refused_number', details: refusal };
+  }
   const from = params.get('from') ?? '';
   const { senders, templates } = sim.opts;
   if (!from || (senders !== null && !senders.includes(from))) {

@@ -28,7 +28,7 @@ afterAll(async () => {
   expect(log.text()).not.toContain(KEY);
 });
 beforeEach(async () => {
-  sim.configure({ rate: null, balance: null, failRate: 0, hangRate: 0, faultAfterAccept: 0, faultKind: 'http_502', senders: null, templates: null, invalidKeyFromRequest: null, dlrDelayMs: 0, dlrFailRate: 0, dltRejectRate: 0 });
+  sim.configure({ rate: null, balance: null, failRate: 0, hangRate: 0, faultAfterAccept: 0, faultKind: 'http_502', refusals: {}, senders: null, templates: null, invalidKeyFromRequest: null, dlrDelayMs: 0, dlrFailRate: 0, dltRejectRate: 0 });
   await fetch(`${sim.url}/__reset`, { method: 'POST' });
 });
 
@@ -65,6 +65,13 @@ describe('send', () => {
   it('invalid number → permanent_recipient', async () => {
     const out = await client.send(text('x', ['+9112345']));
     expect(out).toEqual({ kind: 'permanent_recipient', detail: 'Invalid Phone Number - Length Mismatch(Expected: 10)', httpStatus: 200 });
+  });
+
+  it('a refused number: any request naming it gets its text, the others go through', async () => {
+    sim.configure({ refusals: { [B.slice(1)]: 'Number is in DND' } });
+    expect(await client.send(text('x', [A, B]))).toMatchObject({ detail: 'Number is in DND', httpStatus: 200 });
+    expect((await client.send(text('x', [A]))).kind).toBe('accepted');
+    expect(sim.stats()).toMatchObject({ acceptedRecipients: 1, errors: { refused_number: 1 } });
   });
 
   it('unapproved sender → permanent_campaign', async () => {
