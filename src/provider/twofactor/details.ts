@@ -1,7 +1,10 @@
 /**
  * The ONE table of known 2Factor `Details` texts (answers with `"Status":"Error"`), mapped to the outcome
  * taxonomy of ../outcome.ts. Texts come from ../../../../shared/reference/2factor-api.md §4; the provider
- * has no numeric codes, so matching is on text (trimmed, whitespace-collapsed, case-insensitive).
+ * has no numeric codes, so matching is on text: trimmed, whitespace-collapsed, case-insensitive, without a
+ * trailing full stop, and a known text counts wherever it stands as whole words ("Error: Invalid API Key -
+ * No Account Exists", "Access Denied - Balance is too low. Please recharge"). Rules are tried in order, most
+ * severe scope first, so a text naming an account-level problem never fails a single recipient.
  */
 import type { FailureOutcome } from '../outcome';
 
@@ -21,7 +24,7 @@ export const DETAILS_TABLE: readonly DetailsRule[] = [
   { match: 'Access Denied - Account Disabled', kind: 'account_fatal' },
   { match: 'Access Denied - Account Expired', kind: 'account_fatal' },
   // Sender/template/DLT problems: every message of the campaign would fail the same way.
-  { match: /^Access Denied - Sender Id '.*' not approved$/i, kind: 'permanent_campaign' },
+  { match: /\bAccess Denied - Sender Id '.*' not approved\b/i, kind: 'permanent_campaign' },
   { match: 'Missing templatename value', kind: 'permanent_campaign' }, // R1 spelling
   { match: 'Missing TemplateName value', kind: 'permanent_campaign' }, // V1 TSMS spelling
   { match: 'Incorrect sender id and templatename provided', kind: 'permanent_campaign' },
@@ -29,12 +32,35 @@ export const DETAILS_TABLE: readonly DetailsRule[] = [
   // Normally seen in delivery reports; a synchronous rejection is possible but unconfirmed.
   { match: 'DLT-CNT-REJECT', kind: 'permanent_campaign' },
   // `Length Mismatch(Expected: 10)`, `(Expected >= 10)` and any other invalid-number variant.
-  { match: /^Invalid Phone Number\b/i, kind: 'permanent_recipient' },
+  { match: /\bInvalid Phone Number\b/i, kind: 'permanent_recipient' },
+  // 2Factor documents no DND or block-list text, yet both are facts about one number (the DND registry, the
+  // account's BLOCK list), so another recipient would go through: fail this one (a pack is re-sent one by one)
+  // rather than pause the campaign at every such number. Only when the text names no sender, template, header,
+  // account or key, whose problems stop the whole campaign.
+  { match: /^(?!.*\b(sender|template|header|account|api key)\b).*(\b(DND|NDNC)\b|\bdo not disturb\b)/i, kind: 'permanent_recipient' },
+  {
+    match: /^(?!.*\b(sender|template|header|account|api key)\b).*\b(number|mobile|recipient)\b.*\b(blocked|blacklisted|block ?listed)\b/i,
+    kind: 'permanent_recipient',
+  },
   // 2Factor documents no throttle text; these cover the usual wordings (the simulator uses "Too Many Requests").
   { match: /too many requests|rate limit|throttl/i, kind: 'retryable', throttled: true },
 ];
 
-const normalise = (text: string): string => text.trim().replace(/\s+/g, ' ');
+const normalise = (text: string): string =>
+  text
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/\s*[.!]+$/, '');
+
+/** `phrase` (lower case) in `lower` as whole words: not "Invalid Templates" for "Invalid Template". */
+function containsPhrase(lower: string, phrase: string): boolean {
+  for (let at = lower.indexOf(phrase); at !== -1; at = lower.indexOf(phrase, at + 1)) {
+    const before = lower[at - 1];
+    const after = lower[at + phrase.length];
+    if ((before === undefined || !/\w/.test(before)) && (after === undefined || !/\w/.test(after))) return true;
+  }
+  return false;
+}
 
 export interface DetailsClassification {
   kind: FailureKind;
@@ -56,7 +82,7 @@ export function classifyDetails(details: string): DetailsClassification {
   const text = normalise(details);
   const lower = text.toLowerCase();
   for (const rule of DETAILS_TABLE) {
-    const hit = typeof rule.match === 'string' ? rule.match.toLowerCase() === lower : rule.match.test(text);
+    const hit = typeof rule.match === 'string' ? containsPhrase(lower, rule.match.toLowerCase()) : rule.match.test(text);
     if (hit) return rule.throttled ? { kind: rule.kind, throttled: true, known: true } : { kind: rule.kind, known: true };
   }
   return { kind: 'permanent_campaign', known: false };

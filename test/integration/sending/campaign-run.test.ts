@@ -106,6 +106,26 @@ describe('a campaign run end to end', () => {
     expect((await t.accepted()).has(bad)).toBe(false);
   });
 
+  it('a number refused with a DND text fails alone: its pack is re-sent one by one and the campaign completes', async () => {
+    const c = env.container();
+    const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 12, text: 'Sale tomorrow', packSize: 4 });
+    const dnd = phones[5]!;
+    t.sim.configure({ refusals: { [dnd.slice(1)]: 'Number is in DND' } });
+    try {
+      await startCampaign(c, campaignId);
+      await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed');
+    } finally {
+      t.sim.configure({ refusals: {} });
+    }
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 11, failed: 1 });
+    const failed = await c.pg.query<{ phone: string; outcome_class: string; provider_text: string }>(
+      `SELECT phone, outcome_class::text, provider_text FROM messages WHERE campaign_id = $1 AND status = 'failed'`,
+      [campaignId],
+    );
+    expect(failed.rows).toEqual([{ phone: dnd, outcome_class: 'permanent_recipient', provider_text: 'Number is in DND' }]);
+    expect(deliveryCheck(await t.accepted(), phones.filter((p) => p !== dnd))).toEqual({ duplicates: [], missing: [] });
+  });
+
   it('template campaigns send the template name with ordered variables', async () => {
     const c = env.container();
     const { campaignId } = await seedCampaign(c.pg, {

@@ -24,6 +24,39 @@ describe('classifyDetails: the real 2Factor error texts (reference §4)', () => 
     expect(c.throttled).toBeUndefined();
   });
 
+  it.each([
+    // Known texts with a prefix, a suffix, a full stop, another case: still the known text.
+    ['Error: Invalid API Key - No Account Exists', 'account_fatal'],
+    ['Access Denied - Balance is too low.', 'account_fatal'],
+    ['Access Denied - Balance is too low. Please recharge your account', 'account_fatal'],
+    ['ACCESS DENIED - ACCOUNT EXPIRED!', 'account_fatal'],
+    ["Error - Access Denied - Sender Id 'ACMEIN' not approved", 'permanent_campaign'],
+    ['Missing templatename value.', 'permanent_campaign'],
+    ['DLT-CNT-REJECT: template mismatch', 'permanent_campaign'],
+    ['Error: Invalid Phone Number - Length Mismatch(Expected: 10)', 'permanent_recipient'],
+    // DND and block lists are about one number (2Factor documents no text for either).
+    ['Number is in DND', 'permanent_recipient'],
+    ['DND number - promotional SMS not allowed', 'permanent_recipient'],
+    ['Recipient registered under NDNC', 'permanent_recipient'],
+    ['Mobile number blocked', 'permanent_recipient'],
+    ['Number 919876543210 is blacklisted', 'permanent_recipient'],
+    // ... unless an account-level thing is named, with the recipient one or not: then the whole campaign stops.
+    ['Invalid API Key - No Account Exists (number blocked)', 'account_fatal'],
+  ])('%s → %s (extra words, DND, block list)', (text, kind) => {
+    const c = classifyDetails(text);
+    expect(c.kind).toBe(kind);
+    expect(c.known).toBe(true);
+  });
+
+  it.each([
+    'Sender Id blocked for this number',
+    'Account blocked: too many invalid numbers',
+    'Template not allowed for DND numbers',
+    'Invalid Templates', // not the phrase "Invalid Template": a whole-word match only
+  ])('%s → unknown (pauses the campaign): a recipient rule never fires on a campaign-level text', (text) => {
+    expect(classifyDetails(text)).toEqual({ kind: 'permanent_campaign', known: false });
+  });
+
   it.each(['Too Many Requests', 'Rate limit exceeded', 'Request throttled'])('%s → retryable, throttled', (text) => {
     expect(classifyDetails(text)).toEqual({ kind: 'retryable', throttled: true, known: true });
   });
