@@ -36,7 +36,10 @@ export function classifySendResponse(res: HttpResponse, now = Date.now()): SendO
       // gateway wrapped its own failure in the envelope), so like any 5xx it may have gone out. Pausing instead
       // would re-send it on resume. A known 2Factor text is a definite answer whatever the code.
       if (!c.known && httpStatus >= 500) return { kind: 'ambiguous', detail, httpStatus };
-      return c.throttled ? { kind: c.kind, detail, httpStatus, throttled: true } : { kind: c.kind, detail, httpStatus };
+      if (!c.throttled) return { kind: c.kind, detail, httpStatus };
+      // A throttle text on another code than 429 (2Factor errs on HTTP 200): its Retry-After counts all the same.
+      const wait = retryAfterMs(res.headers['retry-after'], now);
+      return { kind: c.kind, detail, httpStatus, throttled: true, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
     }
     return { kind: 'ambiguous', detail: `unexpected Status "${envelope.status.slice(0, 40)}"`, httpStatus };
   }

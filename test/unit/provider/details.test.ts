@@ -98,6 +98,7 @@ describe('classifySendResponse judges the body, not the HTTP code', () => {
     ['400 with an unknown Error text still pauses', res(400, env('Error', 'Something new')), { kind: 'permanent_campaign', httpStatus: 400 }],
     ['429 with body', res(429, env('Error', 'Too Many Requests'), { 'retry-after': '2' }), { kind: 'retryable', throttled: true, retryAfterMs: 2000 }],
     ['429 bare', res(429, ''), { kind: 'retryable', throttled: true }],
+    ['throttle text on 200 with Retry-After', res(200, env('Error', 'Too Many Requests'), { 'retry-after': '3' }), { kind: 'retryable', throttled: true, retryAfterMs: 3000 }],
     // Acceptance is the body's: re-sending this as throttled would be a second SMS.
     ['429 saying Success with a session id', res(429, env('Success', 'abc123'), { 'retry-after': '1' }), { kind: 'accepted', sessionId: 'abc123' }],
     ['429 saying Success without a session id', res(429, env('Success', '')), { kind: 'ambiguous', httpStatus: 429 }],
