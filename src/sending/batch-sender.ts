@@ -34,6 +34,12 @@ export interface BatchSenderOptions {
    * 2000/s; a 50 ms lead 0.4 %. Costs at most one more chunk claimed-but-unsent per job (still within its batch).
    */
   reserveLeadMs?: number;
+  /**
+   * Answers of unknown fate in a row for one campaign (no accepted or recipient-refused answer between them) that
+   * pause it (default 25). An outage — every request timing out or answered 5xx — otherwise turns the whole list
+   * `unknown` at full speed, and each of those can only be re-sent at the risk of a duplicate.
+   */
+  ambiguousStreakLimit?: number;
 }
 
 export interface BatchSenderDeps {
@@ -95,6 +101,9 @@ export interface SenderStats {
 export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOptions) {
   const random = deps.random ?? Math.random;
   const reserveLeadMs = opts.reserveLeadMs ?? 50;
+  const ambiguousStreakLimit = opts.ambiguousStreakLimit ?? 25;
+  /** Per campaign, in this process: ambiguous answers since the provider last proved it works. */
+  const ambiguousStreaks = new Map<string, number>();
   const stats: SenderStats = { requests: 0, lateSlots: 0, admitWaits: 0, lateAdmissions: 0, released: 0 };
 
   // One request's rows commit together (writeMany): a packed session is never half-recorded.
@@ -115,6 +124,22 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
   async function waitForSlot(at: number, earliest: number): Promise<void> {
     await sleepUntil(at);
     if (performance.now() - earliest > opts.lateToleranceMs) stats.lateSlots++;
+  }
+
+  /** Pauses the campaign once `ambiguousStreakLimit` answers in a row left their messages `unknown`. */
+  async function countAmbiguous(campaign: CampaignSettings, outcome: SendOutcome): Promise<void> {
+    if (outcome.kind === 'accepted' || outcome.kind === 'permanent_recipient') {
+      ambiguousStreaks.delete(campaign.id);
+      return;
+    }
+    if (outcome.kind !== 'ambiguous') return;
+    const streak = (ambiguousStreaks.get(campaign.id) ?? 0) + 1;
+    ambiguousStreaks.set(campaign.id, streak);
+    if (streak < ambiguousStreakLimit || deps.states.status(campaign.id) !== 'running') return;
+    ambiguousStreaks.delete(campaign.id);
+    deps.states.set(campaign.id, 'paused');
+    const reason = `${streak} provider answers in a row of unknown fate (last: ${outcome.detail}); check 2Factor, then resume`;
+    await deps.pause(campaign.id, reason).catch((err: unknown) => deps.logger.error({ err }, 'could not pause campaign'));
   }
 
   async function sendGroup(campaign: CampaignSettings, group: Group, slotAt: number, slotEarliest: number): Promise<void> {
@@ -169,12 +194,15 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     switch (decision.action) {
       case 'sent':
         await record(rows({ status: 'sent', sessionId: decision.sessionId, outcomeClass: 'accepted', providerText: null }));
+        await countAmbiguous(campaign, outcome);
         return;
       case 'failed':
         await record(rows({ status: 'failed', outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: decision.reason }));
+        await countAmbiguous(campaign, outcome);
         return;
       case 'unknown':
         await record(rows({ status: 'unknown', outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: decision.reason }));
+        await countAmbiguous(campaign, outcome);
         return;
       case 'retry':
         if (decision.throttled) await deps.pacer.penalise(opts.throttlePenaltyMs).catch(() => undefined);

@@ -157,6 +157,32 @@ describe('campaign lifecycle while sending', () => {
     expect(deliveryCheck(await t.accepted(), phones)).toEqual({ duplicates: [], missing: [] });
   });
 
+  it('an outage pauses the campaign after 25 answers in a row of unknown fate, instead of burning its list into unknown', async () => {
+    const c = env.container();
+    const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 300 });
+    t.sim.configure({ failRate: 1 }); // every send answered by a gateway's HTML 502
+    await startCampaign(c, campaignId);
+    await waitFor('paused and settled', async () => {
+      const counts = await statusCounts(c.pg, campaignId);
+      return (await campaignStatus(c.pg, campaignId)) === 'paused' && !counts.sending && !counts.queued;
+    });
+    const atPause = await statusCounts(c.pg, campaignId);
+    expect(atPause.unknown).toBeGreaterThanOrEqual(25);
+    // Only what was in flight when the 25th answer came went on; the rest is still pending, not unknown.
+    expect(atPause.pending).toBeGreaterThanOrEqual(150);
+    expect(atPause.unknown! + atPause.pending!).toBe(300);
+    const reason = await c.pg.query<{ pause_reason: string }>(`SELECT pause_reason FROM campaigns WHERE id = $1`, [campaignId]);
+    expect(reason.rows[0]!.pause_reason).toMatch(/^25 provider answers in a row of unknown fate \(last: .*HTTP 502.*\); check 2Factor, then resume$/);
+
+    t.sim.configure({ failRate: 0 });
+    await resumeCampaign(c, campaignId);
+    await completed(campaignId);
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ unknown: atPause.unknown, sent: atPause.pending });
+    const unknownPhones = await c.pg.query<{ phone: string }>(`SELECT phone FROM messages WHERE campaign_id = $1 AND status = 'unknown'`, [campaignId]);
+    const skipped = new Set(unknownPhones.rows.map((r) => r.phone));
+    expect(deliveryCheck(await t.accepted(), phones.filter((p) => !skipped.has(p)))).toEqual({ duplicates: [], missing: [] });
+  });
+
   it('ambiguous outcomes become unknown and are re-sent only with --include-unknown', async () => {
     const c = env.container();
     const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 10 });
