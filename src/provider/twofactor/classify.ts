@@ -49,6 +49,8 @@ export function classifySendResponse(res: HttpResponse, now = Date.now()): SendO
   // 408: the server did not receive the whole request, so it cannot have been processed.
   if (httpStatus === 408) return { kind: 'retryable', detail, httpStatus };
   // Other 3xx/4xx without an envelope (HTML 404, redirect, 401/403 from a gateway): the request was refused
-  // before 2Factor processed it, and every send will meet the same fate (usually a wrong TWOFACTOR_BASE_URL).
-  return { kind: 'account_fatal', detail: `${detail}: check TWOFACTOR_BASE_URL`, httpStatus };
+  // before 2Factor processed it, and every send will meet the same fate (usually a wrong TWOFACTOR_BASE_URL). A
+  // 401/403 is a refusal of who is asking, not of where: 2Factor accounts can restrict access to listed IPs.
+  const hint = httpStatus === 401 || httpStatus === 403 ? "check TWOFACTOR_API_KEY and the account's IP allow-list" : 'check TWOFACTOR_BASE_URL';
+  return { kind: 'account_fatal', detail: `${detail}: ${hint}`, httpStatus };
 }

@@ -104,7 +104,10 @@ describe('classifySendResponse judges the body, not the HTTP code', () => {
     ['429 saying Success without a session id', res(429, env('Success', '')), { kind: 'ambiguous', httpStatus: 429 }],
     ['502 saying Success with a session id', res(502, env('Success', 'abc124')), { kind: 'accepted', sessionId: 'abc124' }],
     ['404 HTML (wrong base URL)', res(404, '<html>Not Found</html>'), { kind: 'account_fatal', httpStatus: 404 }],
-    ['301 redirect', res(301, ''), { kind: 'account_fatal' }],
+    ['301 redirect', res(301, ''), { kind: 'account_fatal', detail: 'HTTP 301 with an empty body: check TWOFACTOR_BASE_URL' }],
+    // Not a wrong URL: the key or the machine's IP (2Factor accounts can allow-list IPs) was refused.
+    ['403 HTML from a gateway', res(403, '<html>Forbidden</html>', { 'content-type': 'text/html' }), { kind: 'account_fatal', httpStatus: 403, detail: "HTTP 403 with an HTML/XML body (text/html): check TWOFACTOR_API_KEY and the account's IP allow-list" }],
+    ['401 empty', res(401, ''), { kind: 'account_fatal', detail: expect.stringContaining('IP allow-list') }],
     ['408', res(408, ''), { kind: 'retryable' }],
   ])('%s', (_name, response, expected) => {
     expect(classifySendResponse(response)).toMatchObject(expected);
