@@ -13,7 +13,7 @@ import type { SendRequest, SmsProvider } from '../provider/sms-provider';
 import type { SendOutcome } from '../provider/outcome';
 import type { CampaignSettings, CampaignStates } from './campaign-states';
 import { claimMessages, type ClaimedMessage, type OutcomeRow, type OutcomeWriter } from './ledger';
-import { decide } from './outcome-policy';
+import { decide, type Decision } from './outcome-policy';
 import { sleepUntil, type Admission, type Pacer, type Reservation } from './pacer';
 import type { SendJobData } from './keys';
 
@@ -142,6 +142,29 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     await deps.pause(campaign.id, reason).catch((err: unknown) => deps.logger.error({ err }, 'could not pause campaign'));
   }
 
+  /** One message's row for a decision about it alone (group decisions — pause, unpack — leave it unsent). */
+  function messageOutcome(d: Decision): Omit<OutcomeRow, 'id' | 'attempts' | 'claimedAt'> {
+    switch (d.action) {
+      case 'sent':
+        return { status: 'sent', sessionId: d.sessionId, outcomeClass: 'accepted', providerText: null };
+      case 'failed':
+      case 'unknown':
+        return { status: d.action, outcomeClass: d.outcomeClass, providerText: d.providerText, failureReason: d.reason };
+      case 'retry':
+        return {
+          status: 'pending',
+          outcomeClass: d.outcomeClass,
+          providerText: d.providerText,
+          failureReason: d.throttled ? 'throttled by the provider' : `will retry: ${d.providerText}`,
+          delayMs: d.delayMs,
+          attemptsDelta: d.countAttempt ? 0 : -1,
+        };
+      case 'pause-campaign':
+      case 'unpack':
+        return { status: 'release', attemptsDelta: -1 };
+    }
+  }
+
   async function sendGroup(campaign: CampaignSettings, group: Group, slotAt: number, slotEarliest: number): Promise<void> {
     await waitForSlot(slotAt, slotEarliest);
     const status = deps.states.status(campaign.id);
@@ -187,35 +210,21 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       // The port promises outcomes, not throws; a throw after the request may have left is ambiguous.
       outcome = { kind: 'ambiguous', detail: `provider client error: ${err instanceof Error ? err.message : String(err)}` };
     }
-    const attempts = group.messages[0]!.attempts;
-    const decision = decide({ outcome, attempts, maxAttempts: opts.maxAttempts, recipients: group.messages.length, random: random() });
-    const rows = (fields: Omit<OutcomeRow, 'id' | 'attempts' | 'claimedAt'>): OutcomeRow[] =>
-      group.messages.map((m) => ({ id: m.id, attempts: m.attempts, claimedAt: m.claimedAt, ...fields }));
+    // Decided per message: a pack can hold a message on its last attempt beside fresh ones (the feeder takes due
+    // retries and new messages in id order, packing looks at the text only). Judged by the first one's count, a
+    // retryable answer failed the whole pack after one attempt, or kept another message going past the limit.
+    const decisions = group.messages.map((m) =>
+      decide({ outcome, attempts: m.attempts, maxAttempts: opts.maxAttempts, recipients: group.messages.length, random: random() }),
+    );
+    const decision = decisions[0]!;
     switch (decision.action) {
       case 'sent':
-        await record(rows({ status: 'sent', sessionId: decision.sessionId, outcomeClass: 'accepted', providerText: null }));
-        await countAmbiguous(campaign, outcome);
-        return;
       case 'failed':
-        await record(rows({ status: 'failed', outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: decision.reason }));
-        await countAmbiguous(campaign, outcome);
-        return;
       case 'unknown':
-        await record(rows({ status: 'unknown', outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: decision.reason }));
-        await countAmbiguous(campaign, outcome);
-        return;
       case 'retry':
-        if (decision.throttled) await deps.pacer.penalise(opts.throttlePenaltyMs).catch(() => undefined);
-        await record(
-          rows({
-            status: 'pending',
-            outcomeClass: decision.outcomeClass,
-            providerText: decision.providerText,
-            failureReason: decision.throttled ? 'throttled by the provider' : `will retry: ${decision.providerText}`,
-            delayMs: decision.delayMs,
-            attemptsDelta: decision.countAttempt ? 0 : -1,
-          }),
-        );
+        if (decisions.some((d) => d.action === 'retry' && d.throttled)) await deps.pacer.penalise(opts.throttlePenaltyMs).catch(() => undefined);
+        await record(group.messages.map((m, i) => ({ id: m.id, attempts: m.attempts, claimedAt: m.claimedAt, ...messageOutcome(decisions[i]!) })));
+        await countAmbiguous(campaign, outcome);
         return;
       case 'pause-campaign':
         deps.states.set(campaign.id, 'paused');
