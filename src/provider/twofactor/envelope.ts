@@ -15,6 +15,14 @@ function canonicalStatus(raw: string): string {
   return s === 'success' ? 'Success' : s === 'error' ? 'Error' : raw;
 }
 
+/** `record[name]`, else the first key equal to it but for case (`status`, `DETAILS`): the same answer, differently cased. */
+function field(record: Record<string, unknown>, name: string): unknown {
+  if (name in record) return record[name];
+  const lower = name.toLowerCase();
+  const key = Object.keys(record).find((k) => k.toLowerCase() === lower);
+  return key === undefined ? undefined : record[key];
+}
+
 export function parseEnvelope(body: string): Envelope | null {
   const trimmed = body.trim();
   if (!trimmed.startsWith('{')) return null;
@@ -26,10 +34,11 @@ export function parseEnvelope(body: string): Envelope | null {
   }
   if (!parsed || typeof parsed !== 'object') return null;
   const record = parsed as Record<string, unknown>;
-  if (typeof record.Status !== 'string') return null;
-  const details = record.Details;
+  const status = field(record, 'Status');
+  if (typeof status !== 'string') return null;
+  const details = field(record, 'Details');
   return {
-    status: canonicalStatus(record.Status),
+    status: canonicalStatus(status),
     details: typeof details === 'string' || typeof details === 'number' ? String(details) : '',
   };
 }
