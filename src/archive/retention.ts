@@ -18,6 +18,12 @@ export interface RetentionCutoffs {
 
 const DAY_MS = 86_400_000;
 
+/**
+ * The longest `--older-than` accepted (100 years): beyond it a typo, and from about 10^8 days on the cutoff is no
+ * longer a valid date (PostgreSQL refused the query, exit 1).
+ */
+export const MAX_OLDER_THAN_DAYS = 36_500;
+
 export function retentionCutoffs(now: Date, s: RetentionSettings): RetentionCutoffs {
   const ordinaryDays = s.olderThanDays ?? s.retentionDays;
   const regulatedDays = Math.max(s.regulatedDays, s.olderThanDays ?? 0);

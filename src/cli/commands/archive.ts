@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { archiveExpiredRuns, type ArchiveStage } from '../../archive/archive';
+import { MAX_OLDER_THAN_DAYS } from '../../archive/retention';
 import { ValidationError } from '../../errors';
 import { withContainer } from '../context';
 import { printResult } from '../output';
@@ -30,6 +31,9 @@ export function registerArchive(program: Command): void {
         if (opts.olderThan !== undefined) {
           olderThanDays = Number(opts.olderThan);
           if (!/^\d+$/.test(opts.olderThan)) throw new ValidationError(`--older-than: "${opts.olderThan}" is not a whole number of days`, 'older-than');
+          if (olderThanDays > MAX_OLDER_THAN_DAYS) {
+            throw new ValidationError(`--older-than: ${opts.olderThan} days is more than ${MAX_OLDER_THAN_DAYS} (100 years)`, 'older-than');
+          }
         }
         const pauseAt = c.config.ARCHIVE_TEST_PAUSE;
         const result = await archiveExpiredRuns(c, {
