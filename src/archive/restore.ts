@@ -46,13 +46,10 @@ export async function restoreArchive(
     // Newest file first: a run archived again after it changed (retried after an interrupted archive) has rows in
     // two files, and rows already present are kept (ON CONFLICT DO NOTHING) — so their latest version must win.
     const newestFirst = [...manifest.files].sort((a, b) => b.exportedAt.localeCompare(a.exportedAt));
+    // Every file is checked before the first row goes in: a damaged or missing file, or a run deleted since, found
+    // only at the third file left the first two restored and the operator with a half-applied archive.
+    for (const entry of newestFirst) await checkRestorable(db, dest, entry, current);
     for (const entry of newestFirst) {
-      const check = await checkFile(dest, entry.file);
-      if (check.sha256 !== entry.sha256 || check.rows !== entry.rows) {
-        throw new ServiceError(`${entry.file}: SHA-256 or row count differs from the manifest; not restored`);
-      }
-      const run = await db.query('SELECT 1 FROM campaign_runs WHERE id = $1', [entry.runId]);
-      if (!run.rowCount) throw new ServiceError(`${entry.file}: campaign run ${entry.runId} no longer exists; not restored`);
       const inserted = await loadFile(db, dest, entry, current);
       const present = entry.minId ? await countRunRows(db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
       if (present !== entry.rows) {
@@ -72,10 +69,20 @@ export async function restoreArchive(
   return result;
 }
 
-async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: ManifestFile, current: Map<string, string>): Promise<number> {
-  for (const c of entry.columns) {
-    if (!current.has(c.name)) throw new ServiceError(`${entry.file}: column ${c.name} no longer exists in messages; not restored`);
+/** The file is intact (SHA-256, row count), its run still exists and its columns still do; names the file otherwise. */
+async function checkRestorable(db: PoolClient, dest: ArchiveDestination, entry: ManifestFile, current: Map<string, string>): Promise<void> {
+  const check = await checkFile(dest, entry.file);
+  if (check.sha256 !== entry.sha256 || check.rows !== entry.rows) {
+    throw new ServiceError(`${entry.file}: SHA-256 or row count differs from the manifest; nothing restored`);
   }
+  const run = await db.query('SELECT 1 FROM campaign_runs WHERE id = $1', [entry.runId]);
+  if (!run.rowCount) throw new ServiceError(`${entry.file}: campaign run ${entry.runId} no longer exists (campaign deleted?); nothing restored`);
+  for (const c of entry.columns) {
+    if (!current.has(c.name)) throw new ServiceError(`${entry.file}: column ${c.name} no longer exists in messages; nothing restored`);
+  }
+}
+
+async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: ManifestFile, current: Map<string, string>): Promise<number> {
   // Types come from the live table, never from the (editable) manifest.
   const names = entry.columns.map((c) => quoteIdent(c.name));
   const sql =

@@ -1,0 +1,86 @@
+/**
+ * A restore checks every file of the manifest before it inserts a row: a damaged, truncated or missing file, or a
+ * run deleted since the archive, found at the last file must not leave the other files' rows restored.
+ */
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { archiveExpiredRuns } from '../../../src/archive/archive';
+import { parseManifest, type ManifestFile } from '../../../src/archive/manifest';
+import { runCli } from '../../helpers/cli';
+import { useTestEnv } from '../../helpers/env';
+import { runDigest, seedRuns } from '../../helpers/archive-fixtures';
+
+jest.setTimeout(180_000);
+const env = useTestEnv({ ARCHIVE_DELETE_BATCH: '50' });
+
+/** Archives three runs; returns the files in the order a restore takes them (newest first): the last one is damaged. */
+async function archiveThree(): Promise<{ dir: string; runs: string[]; files: ManifestFile[] }> {
+  const c = env.container();
+  await c.pg.query('TRUNCATE messages, campaign_runs, campaigns, contact_lists CASCADE');
+  const runs = await seedRuns(c.pg, [
+    { rows: 120, endedDaysAgo: 900 },
+    { rows: 80, endedDaysAgo: 800 },
+    { rows: 60, endedDaysAgo: 700 },
+  ]);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms restore all-or-nothing '));
+  await archiveExpiredRuns(c, { dest: dir });
+  const manifest = parseManifest(await readFile(path.join(dir, 'manifest.json'), 'utf8'), 'test');
+  const files = [...manifest.files].sort((a, b) => b.exportedAt.localeCompare(a.exportedAt));
+  for (const id of runs) expect((await runDigest(c.pg, id)).rows).toBe(0);
+  return { dir, runs, files };
+}
+
+async function expectNothingRestored(runs: string[]): Promise<void> {
+  for (const id of runs) expect((await runDigest(env.container().pg, id)).rows).toBe(0);
+}
+
+async function restore(dir: string) {
+  const res = await runCli(['restore', path.join(dir, 'manifest.json'), '--json'], env.env);
+  return { code: res.code, error: (JSON.parse(res.stdout) as { error?: { message: string } }).error };
+}
+
+describe('restore is all or nothing', () => {
+  it('a truncated file: exit 1 naming it, no run restored', async () => {
+    const { dir, runs, files } = await archiveThree();
+    const last = files[files.length - 1]!;
+    await truncate(path.join(dir, last.file), Math.floor(last.bytes / 2));
+    const res = await restore(dir);
+    expect(res.code).toBe(1);
+    expect(res.error?.message).toContain(last.file);
+    await expectNothingRestored(runs);
+  });
+
+  it('an edited file: exit 1 naming it, no run restored', async () => {
+    const { dir, runs, files } = await archiveThree();
+    const last = files[files.length - 1]!;
+    const bytes = await readFile(path.join(dir, last.file));
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
+    await writeFile(path.join(dir, last.file), bytes);
+    const res = await restore(dir);
+    expect(res.code).toBe(1);
+    expect(res.error?.message).toContain(last.file);
+    await expectNothingRestored(runs);
+  });
+
+  it('a missing file: exit 1 naming it, no run restored', async () => {
+    const { dir, runs, files } = await archiveThree();
+    const last = files[files.length - 1]!;
+    await rm(path.join(dir, last.file));
+    const res = await restore(dir);
+    expect(res.code).toBe(1);
+    expect(res.error?.message).toContain(last.file);
+    await expectNothingRestored(runs);
+  });
+
+  it('a campaign deleted since the archive: exit 1 naming its file, no run restored', async () => {
+    const { dir, runs, files } = await archiveThree();
+    const last = files[files.length - 1]!;
+    await env.container().pg.query('DELETE FROM campaigns WHERE id = $1', [last.campaignId]);
+    const res = await restore(dir);
+    expect(res.code).toBe(1);
+    expect(res.error?.message).toContain(last.file);
+    expect(res.error?.message).toContain('no longer exists');
+    await expectNothingRestored(runs);
+  });
+});
