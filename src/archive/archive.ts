@@ -5,7 +5,8 @@
  *   2. re-read the published file: SHA-256 and row count must equal what was exported and what the
  *      database holds for the run — otherwise stop, nothing deleted
  *   3. manifest entry `exported` (atomic rewrite)
- *   4. delete the rows in short batches (only ids inside the file's range)
+ *   4. delete the rows in short batches: only rows the file holds exactly as they are now (a row changed since the
+ *      export, e.g. by a late delivery report, stays in the database and goes into a new file at the next archive)
  *   5. manifest entry `deleted`
  * A crash anywhere leaves either no manifest entry (re-run re-exports the identical file) or an
  * `exported` entry (re-run re-verifies the file and finishes the deletion). One archiver per database
@@ -23,7 +24,8 @@ import { loadManifest, emptyManifest, saveManifest, upsertFile, type Manifest, t
 import { openDestination } from './open-destination';
 import { retentionCutoffs } from './retention';
 import {
-  checkFile, countRunRows, deleteRunRows, exportRun, findExpiredRuns, messageColumns, runIdRange, type ExpiredRun,
+  archivedLines, checkFile, countRunRows, deleteArchivedRows, exportRun, findExpiredRuns, messageColumns, runIdRange, type DeleteOutcome,
+  type ExpiredRun,
 } from './run-files';
 import type { ArchiveDestination } from './destination';
 
@@ -58,8 +60,8 @@ export interface ArchiveResult {
   resumed: number;
 }
 
-export function runFileKey(runId: string, minId: string | null, maxId: string | null): string {
-  return `runs/${runId}-${minId ?? 0}-${maxId ?? 0}.copy.gz`;
+export function runFileKey(runId: string, minId: string | null, maxId: string | null, rows?: number): string {
+  return `runs/${runId}-${minId ?? 0}-${maxId ?? 0}${rows === undefined ? '' : `-${rows}`}.copy.gz`;
 }
 
 export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
@@ -164,7 +166,16 @@ async function exportAndVerify(ctx: Ctx, run: ExpiredRun, columns: ManifestFile[
   const range = await runIdRange(db, run.runId);
   // The run's counters are all that `campaign status` has of it once its rows are gone: as of the rows exported.
   await refreshRunCounters(db, [run.runId]);
-  const key = runFileKey(run.runId, range.minId, range.maxId);
+  let key = runFileKey(run.runId, range.minId, range.maxId);
+  // A listed file may be the only copy of rows that are gone (deleted, or partly deleted before a crash). Rows its
+  // deletion kept (changed after the export) can span the same id range: their file must not replace it. The same
+  // number of rows in the same range is the same rows (ids are never reused), so that export may replace it (a run
+  // restored and archived again gives the same key and bytes).
+  const listed = ctx.manifest.files.find((f) => f.file === key);
+  if (listed) {
+    const rows = await countRunRows(db, run.runId, range);
+    if (rows !== listed.rows) key = runFileKey(run.runId, range.minId, range.maxId, rows);
+  }
   const staged = await dest.stage(key);
   let exported;
   try {
@@ -233,18 +244,31 @@ async function verifyResumable(ctx: Ctx, entry: ManifestFile): Promise<number> {
 async function finishDeletion(ctx: Ctx, entry: ManifestFile, expected: number): Promise<void> {
   const { deps, db, opts } = ctx;
   let paused = false;
-  const deleted = entry.maxId
-    ? await deleteRunRows(db, entry.runId, entry.maxId, deps.config.ARCHIVE_DELETE_BATCH, async (total, ms) => {
+  let outcome: DeleteOutcome = { deleted: 0, kept: 0 };
+  if (entry.maxId) {
+    const archived = await archivedLines(ctx.dest, entry.file);
+    try {
+      outcome = await deleteArchivedRows(db, entry.runId, entry.columns, archived, entry.maxId, deps.config.ARCHIVE_DELETE_BATCH, async (total, ms) => {
         opts.onDeleteBatch?.(entry.runId, total, ms);
         if (!paused) {
           paused = true;
           await opts.onStage?.('deleting', entry.runId);
         }
-      })
-    : 0;
+      });
+    } finally {
+      await archived.return(undefined);
+    }
+  }
+  const { deleted, kept } = outcome;
   const left = entry.minId ? await countRunRows(db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
-  if (left !== 0) throw new ServiceError(`run ${entry.runId}: ${left} archived rows are still in the database after deletion; re-run archive`);
-  if (deleted !== expected) deps.logger.warn({ runId: entry.runId, deleted, expected }, 'archive: deleted row count differs');
+  if (left > kept) throw new ServiceError(`run ${entry.runId}: ${left} archived rows are still in the database after deletion; re-run archive`);
+  if (kept) {
+    deps.logger.warn(
+      { runId: entry.runId, file: entry.file, kept },
+      'archive: rows changed since the export (late delivery reports) are kept in the database; the next archive exports them to a new file',
+    );
+  }
+  if (deleted + kept !== expected) deps.logger.warn({ runId: entry.runId, deleted, kept, expected }, 'archive: deleted row count differs');
   entry.state = 'deleted';
   entry.deletedAt = new Date().toISOString();
   await saveManifest(ctx.dest, ctx.manifest);
@@ -252,6 +276,6 @@ async function finishDeletion(ctx: Ctx, entry: ManifestFile, expected: number): 
     tokenId: null,
     action: 'archive.run',
     target: entry.runId,
-    details: { file: entry.file, rows: entry.rows, sha256: entry.sha256, deleted, destination: ctx.dest.location },
+    details: { file: entry.file, rows: entry.rows, sha256: entry.sha256, deleted, kept, destination: ctx.dest.location },
   });
 }

@@ -3,9 +3,6 @@
  * its manifest entry (SHA-256, row count) before a single row is inserted; rows go in with
  * `ON CONFLICT (id) DO NOTHING`, so restoring twice (or after a partial restore) is harmless.
  */
-import { StringDecoder } from 'node:string_decoder';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
@@ -17,7 +14,7 @@ import { decodeRow } from '../db/copy-text';
 import { destinationOfManifest, type ArchiveDestination } from './destination';
 import { loadManifest, type ManifestFile } from './manifest';
 import { openDestination } from './open-destination';
-import { checkFile, countRunRows, messageColumns } from './run-files';
+import { archivedLines, checkFile, countRunRows, messageColumns } from './run-files';
 
 const INSERT_BATCH = 5000;
 
@@ -90,8 +87,6 @@ async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: Manifes
     `SELECT ${entry.columns.map((c, i) => `t.c${i}::${current.get(c.name)}`).join(', ')} ` +
     `FROM unnest(${entry.columns.map((_c, i) => `$${i + 1}::text[]`).join(', ')}) AS t(${entry.columns.map((_c, i) => `c${i}`).join(', ')}) ` +
     'ON CONFLICT (id) DO NOTHING';
-  const source = await dest.read(entry.file);
-  if (!source) throw new ServiceError(`archive file ${entry.file} is missing`);
   let inserted = 0;
   let batch: (string | null)[][] = [];
   const flush = async () => {
@@ -102,23 +97,10 @@ async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: Manifes
     batch = [];
   };
   let lineNo = 0;
-  for await (const line of lines(source.pipe(createGunzip()))) {
+  for await (const line of await archivedLines(dest, entry.file)) {
     batch.push(decodeRow(line, entry.columns.length, ++lineNo));
     if (batch.length >= INSERT_BATCH) await flush();
   }
   await flush();
   return inserted;
-}
-
-/** Newline-separated UTF-8 lines of a stream (COPY text escapes embedded newlines, so this is exact). */
-async function* lines(stream: Readable): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  for await (const chunk of stream) {
-    const parts = (rest + decoder.write(chunk as Buffer)).split('\n');
-    rest = parts.pop()!;
-    yield* parts;
-  }
-  rest += decoder.end();
-  if (rest.length) yield rest;
 }

@@ -6,14 +6,15 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { Transform, Writable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { PoolClient } from 'pg';
 import { quoteIdent } from '../db/pg';
 import { PRIVATE_FILE } from '../lib/private-files';
 import { ServiceError } from '../errors';
-import { encodeRow } from '../db/copy-text';
+import { decodeRow, encodeRow } from '../db/copy-text';
 import type { ArchiveDestination } from './destination';
 import type { ArchiveColumn } from './manifest';
 import type { RetentionCutoffs } from './retention';
@@ -157,34 +158,100 @@ export async function checkFile(dest: ArchiveDestination, key: string): Promise<
   return { sha256: hash.digest('hex'), bytes, rows };
 }
 
+export interface DeleteOutcome {
+  deleted: number;
+  /** Rows of the run not deleted because the file does not hold them as they are now (changed since the export). */
+  kept: number;
+}
+
 /**
- * Deletes the run's rows up to maxId in batches of `batch`: the ids are picked by a keyset read on the
- * primary key, then removed by `id = ANY(...)` (index lookups, never a scan of the whole table), so each
- * DELETE is one short statement holding row locks only briefly. Returns the number deleted.
+ * Deletes the run's rows up to maxId in batches of `batch`, but only those the archive file holds exactly as they
+ * are now. Each batch, in one short transaction: a keyset read on the primary key locks the next rows (FOR UPDATE,
+ * so a delivery report cannot change a row between the comparison and its deletion), each row is encoded as the
+ * export encodes it and compared with the file's line of the same id (both sorted by id), and the equal ones are
+ * removed by `id = ANY(...)` (index lookups, never a scan of the whole table). A row changed after the export (a
+ * late delivery report) is kept: deleting it would lose the change, which is in no file. `archived` yields the
+ * file's lines (as written, without the newline); `columns` must be the file's.
  */
-export async function deleteRunRows(
+export async function deleteArchivedRows(
   db: PoolClient,
   runId: string,
+  columns: ArchiveColumn[],
+  archived: AsyncIterator<string>,
   maxId: string,
   batch: number,
   afterBatch?: (deleted: number, statementMs: number) => Promise<void>,
-): Promise<number> {
-  let total = 0;
+): Promise<DeleteOutcome> {
+  const idIndex = columns.findIndex((c) => c.name === 'id');
+  if (idIndex < 0) throw new ServiceError('messages has no id column');
+  const select = columns.map((c) => `m.${quoteIdent(c.name)}::text`).join(', ');
+  let lineNo = 0;
+  const nextLine = async (): Promise<{ id: bigint; line: string } | null> => {
+    const r = await archived.next();
+    if (r.done) return null;
+    return { id: BigInt(decodeRow(r.value, columns.length, ++lineNo)[idIndex]!), line: `${r.value}\n` };
+  };
+  let file = await nextLine();
+  const outcome: DeleteOutcome = { deleted: 0, kept: 0 };
   let cursor = '0';
   for (;;) {
-    const picked = await db.query<[string]>({
-      // node-pg returns bigint as a string; no ::text here, or ORDER BY would sort the text ('99' > '100').
-      text: `SELECT id FROM messages WHERE run_id = $1 AND id > $2::bigint AND id <= $3::bigint ORDER BY id LIMIT ${batch}`,
-      values: [runId, cursor, maxId],
-      rowMode: 'array',
-    });
-    if (picked.rows.length === 0) return total;
-    const ids = picked.rows.map((r) => r[0]);
-    const started = performance.now();
-    const res = await db.query('DELETE FROM messages WHERE id = ANY($1::bigint[]) AND run_id = $2', [ids, runId]);
-    total += res.rowCount ?? 0;
-    cursor = ids[ids.length - 1]!;
-    if (afterBatch) await afterBatch(total, performance.now() - started);
-    if (ids.length < batch) return total;
+    await db.query('BEGIN');
+    let picked: number;
+    let statementMs = 0;
+    try {
+      const res = await db.query<(string | null)[]>({
+        text: `SELECT ${select} FROM messages m WHERE m.run_id = $1 AND m.id > $2::bigint AND m.id <= $3::bigint ORDER BY m.id LIMIT ${batch} FOR UPDATE`,
+        values: [runId, cursor, maxId],
+        rowMode: 'array',
+      });
+      picked = res.rows.length;
+      const same: string[] = [];
+      for (const row of res.rows) {
+        const id = BigInt(row[idIndex]!);
+        while (file && file.id < id) file = await nextLine();
+        if (file?.id === id && file.line === encodeRow(row)) same.push(row[idIndex]!);
+        else outcome.kept++;
+      }
+      if (same.length) {
+        const started = performance.now();
+        const del = await db.query('DELETE FROM messages WHERE id = ANY($1::bigint[]) AND run_id = $2', [same, runId]);
+        statementMs = performance.now() - started;
+        outcome.deleted += del.rowCount ?? 0;
+      }
+      await db.query('COMMIT');
+      if (picked) cursor = res.rows[picked - 1]![idIndex]!;
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    if (picked === 0) return outcome;
+    if (afterBatch) await afterBatch(outcome.deleted, statementMs);
+    if (picked < batch) return outcome;
   }
+}
+
+/** Newline-separated UTF-8 lines of a stream (COPY text escapes embedded newlines, so this is exact). */
+export async function* lines(stream: Readable): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of stream) {
+    const parts = (rest + decoder.write(chunk as Buffer)).split('\n');
+    rest = parts.pop()!;
+    yield* parts;
+  }
+  rest += decoder.end();
+  if (rest.length) yield rest;
+}
+
+/** The lines of a published archive file, decompressed. Stopping early (return()) closes the file or S3 stream. */
+export async function archivedLines(dest: ArchiveDestination, key: string): Promise<AsyncGenerator<string>> {
+  const source = await dest.read(key);
+  if (!source) throw new ServiceError(`archive file ${dest.location}/${key} is missing`);
+  return (async function* () {
+    try {
+      yield* lines(source.pipe(createGunzip()));
+    } finally {
+      source.destroy();
+    }
+  })();
 }
