@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     );
     deleteMs.sort((a, b) => a - b);
     console.log(
-      `delete statements: ${deleteMs.length} × ${BATCH} rows, median ${deleteMs[Math.floor(deleteMs.length / 2)]!.toFixed(1)} ms, ` +
+      `delete batches (rows locked): ${deleteMs.length} × ${BATCH} rows, median ${deleteMs[Math.floor(deleteMs.length / 2)]!.toFixed(1)} ms, ` +
         `max ${deleteMs[deleteMs.length - 1]!.toFixed(1)} ms (row locks are held only this long)`,
     );
     t = Date.now();

@@ -45,7 +45,7 @@ export interface ArchiveOptions {
   now?: Date;
   /** Called at each durable stage (tests pause here to crash the process). */
   onStage?: (stage: ArchiveStage, runId: string) => Promise<void>;
-  /** Duration of each DELETE statement (how long row locks are held), for benchmarks. */
+  /** Duration of each delete batch's transaction (how long its rows are locked: compare with the file, DELETE), for benchmarks. */
   onDeleteBatch?: (runId: string, rows: number, ms: number) => void;
 }
 

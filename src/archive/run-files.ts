@@ -180,7 +180,7 @@ export async function deleteArchivedRows(
   archived: AsyncIterator<string>,
   maxId: string,
   batch: number,
-  afterBatch?: (deleted: number, statementMs: number) => Promise<void>,
+  afterBatch?: (deleted: number, lockedMs: number) => Promise<void>,
 ): Promise<DeleteOutcome> {
   const idIndex = columns.findIndex((c) => c.name === 'id');
   if (idIndex < 0) throw new ServiceError('messages has no id column');
@@ -195,9 +195,9 @@ export async function deleteArchivedRows(
   const outcome: DeleteOutcome = { deleted: 0, kept: 0 };
   let cursor = '0';
   for (;;) {
+    const started = performance.now();
     await db.query('BEGIN');
     let picked: number;
-    let statementMs = 0;
     try {
       const res = await db.query<(string | null)[]>({
         text: `SELECT ${select} FROM messages m WHERE m.run_id = $1 AND m.id > $2::bigint AND m.id <= $3::bigint ORDER BY m.id LIMIT ${batch} FOR UPDATE`,
@@ -213,9 +213,7 @@ export async function deleteArchivedRows(
         else outcome.kept++;
       }
       if (same.length) {
-        const started = performance.now();
         const del = await db.query('DELETE FROM messages WHERE id = ANY($1::bigint[]) AND run_id = $2', [same, runId]);
-        statementMs = performance.now() - started;
         outcome.deleted += del.rowCount ?? 0;
       }
       await db.query('COMMIT');
@@ -224,8 +222,10 @@ export async function deleteArchivedRows(
       await db.query('ROLLBACK').catch(() => undefined);
       throw err;
     }
+    // The batch's rows were locked from the SELECT to the COMMIT: that is how long a writer could wait on them.
+    const lockedMs = performance.now() - started;
     if (picked === 0) return outcome;
-    if (afterBatch) await afterBatch(outcome.deleted, statementMs);
+    if (afterBatch) await afterBatch(outcome.deleted, lockedMs);
     if (picked < batch) return outcome;
   }
 }
