@@ -163,9 +163,9 @@ export async function runSend(
     await worker.close();
     stopListening();
   }
-  // Interrupted while sending: the counts read above still showed the requests in flight; closing the workers
-  // recorded them.
-  if (interrupted) {
+  // Paused (Ctrl-C, or the provider refusing the account or campaign) while sending: the counts read above still
+  // showed the requests in flight as `sending`; closing the workers recorded them, so the final state is read again.
+  if (interrupted || outcome.status.counts.sending > 0) {
     const status = await getCampaignStatus(container, campaign.campaignId);
     outcome = { ...outcome, status, reports: { ...outcome.reports, awaiting: status.counts.sent } };
   }
