@@ -10,9 +10,14 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Container } from '../container';
 
 export function openQueues(container: Container, names: readonly string[]): Queue[] {
-  return names.map(
-    (name) => new Queue(name, { connection: container.redis, prefix: container.config.QUEUE_PREFIX }),
-  );
+  return names.map((name) => {
+    const queue = new Queue(name, { connection: container.redis, prefix: container.config.QUEUE_PREFIX });
+    // A queue's 'error' nobody listens to is printed raw by BullMQ (console.error): a stack on every reconnect
+    // while Redis is down, and with a refused password the HELLO command's arguments, the password among them.
+    // Through the logger it is redacted like every other Redis error.
+    queue.on('error', (err) => container.logger.warn({ err, queue: name }, 'queue error'));
+    return queue;
+  });
 }
 
 export const BULL_BOARD_PATH = '/queues';

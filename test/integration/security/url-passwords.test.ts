@@ -1,9 +1,11 @@
 /**
  * Passwords in DATABASE_URL / REDIS_URL never reach a log line or an error message. ioredis puts the password it
- * sent in its errors (`command.args` of the HELLO/AUTH that failed), and the container logs Redis errors at warn.
+ * sent in its errors (`command.args` of the HELLO/AUTH that failed), and the container logs Redis errors at warn;
+ * BullMQ prints a queue's unheard 'error' events raw.
  */
 import { useTestEnv } from '../../helpers/env';
-import { runCli } from '../../helpers/cli';
+import { spawn } from 'node:child_process';
+import { BIN, runCli } from '../../helpers/cli';
 import { startRedisServer, type RedisServer } from '../../../scripts/lib/redis-server';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,3 +31,23 @@ it('a wrong Redis password is logged as WRONGPASS without the password, in the l
   expect(output).toContain('WRONGPASS'); // the Redis error really was reported
   expect(output).not.toContain(WRONG);
 });
+
+it('serve with a wrong Redis password reports the refusal through the logger, never the password', async () => {
+  const redisUrl = redis.url.replace('redis://', `redis://:${WRONG}@`);
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+    env: { ...process.env, ...env.env, REDIS_URL: redisUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // The /queues handles' own report of the refusal: logged (redacted) now, printed raw by BullMQ before.
+  for (let waited = 0; !stderr.includes(WRONG) && !/"msg":"queue error"/.test(stderr); waited += 50) {
+    if (waited > 30_000) throw new Error(`no queue error reported: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGTERM');
+  await exited;
+  expect(stderr).toContain('WRONGPASS');
+  expect(stderr).not.toContain(WRONG);
+}, 60_000);
