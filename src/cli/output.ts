@@ -8,9 +8,18 @@ export interface OutputOptions {
   json?: boolean;
 }
 
+/** Whether this process has printed its one --json object: a crash after it must not add a second. */
+let jsonObjectWritten = false;
+
+/** The one JSON object of a --json command (its result or its error), on a line of its own. */
+export function writeJsonObject(value: object): void {
+  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+  jsonObjectWritten = true;
+}
+
 export function printResult(opts: OutputOptions, result: object, human: () => string): void {
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+    writeJsonObject(result);
   } else {
     process.stdout.write(`${human()}\n`);
   }
@@ -49,7 +58,7 @@ export function reportError(err: unknown, opts: OutputOptions): 1 | 2 {
     const kind = err instanceof AppError ? err.code : err instanceof ConfigError ? 'config' : isUnreachable(err) ? 'service' : 'runtime';
     // The field bad input names, as the HTTP API's errors carry it.
     const field = err instanceof ValidationError && err.field ? { field: err.field } : {};
-    process.stdout.write(`${JSON.stringify({ error: { code: kind, message, ...field } })}\n`);
+    writeJsonObject({ error: { code: kind, message, ...field } });
   }
   process.stderr.write(`${colour(31, 'error', process.stderr)}: ${message}\n`);
   return code;
@@ -67,12 +76,17 @@ function environmentSecrets(): string[] {
 /**
  * Last resort for an error nothing awaited (a bug): Node would print it raw, secrets and all, and exit. Reported
  * scrubbed, then the process exits 1 as Node would — a worker's state is not trustworthy after it, and the
- * ledger is built for a worker that dies at any instant.
+ * ledger is built for a worker that dies at any instant. Under --json it is also the error object on stdout
+ * (unless the command's object is already there), so a script parsing stdout sees a failure as for any other.
  */
 export function installCrashReporter(): void {
   const crash = (err: unknown): void => {
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     process.stderr.write(`${colour(31, 'fatal', process.stderr)}: unexpected error, exiting: ${scrubString(detail, environmentSecrets())}\n`);
+    if (process.argv.includes('--json') && !jsonObjectWritten) {
+      const message = scrubString(err instanceof Error ? err.message : String(err), environmentSecrets());
+      writeJsonObject({ error: { code: 'runtime', message: `unexpected error: ${message}` } });
+    }
     process.exit(1);
   };
   process.on('uncaughtException', crash);

@@ -1,4 +1,5 @@
 import { CommanderError, type Command } from 'commander';
+import { writeJsonObject } from './output';
 
 /**
  * Parses and runs; commander's usage errors become exit code 2 (its --help/--version exits stay 0). With `--json`
@@ -13,7 +14,7 @@ export async function runProgram(program: Command, argv: string[]): Promise<void
       // --help and --version "fail" with exit code 0; everything else commander rejects is bad usage.
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       if (err.exitCode !== 0 && argv.includes('--json')) {
-        process.stdout.write(`${JSON.stringify({ error: { code: 'usage', message: err.message.replace(/^error: /, '') } })}\n`);
+        writeJsonObject({ error: { code: 'usage', message: err.message.replace(/^error: /, '') } });
       }
       return;
     }

@@ -78,3 +78,24 @@ describe('installCrashReporter', () => {
     expect(r.stderr).not.toContain(KEY);
   });
 });
+
+describe('installCrashReporter under --json', () => {
+  const crash = (code: string) =>
+    spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', code, '--', '--json'], { env: { ...process.env, TWOFACTOR_API_KEY: KEY }, encoding: 'utf8' });
+  const output = JSON.stringify(path.resolve('src/cli/output.ts'));
+
+  it('a crash is the one JSON object on stdout, as any other failure of a --json command', () => {
+    const r = crash(`require(${output}).installCrashReporter(); Promise.reject(new Error('hung up; key ${KEY}'));`);
+    expect(r.status).toBe(1);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'runtime', message: 'unexpected error: hung up; key [REDACTED]' } });
+  });
+
+  it('a crash after the command printed its object adds no second one', () => {
+    const r = crash(
+      `const o = require(${output}); o.installCrashReporter(); o.printResult({ json: true }, { added: 1 }, () => ''); Promise.reject(new Error('late'));`,
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('{"added":1}\n');
+  });
+});
