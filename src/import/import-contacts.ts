@@ -106,7 +106,10 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
       throw new ImportError({ file, line: header.line }, `${header.fields.length} columns, more than the limit of ${limits.maxColumns}`);
     }
     const mapped = mapColumns(header.fields, opts.phoneColumn);
-    if (!mapped.ok) throw new ImportError({ file, line: header.line, column: opts.phoneColumn }, mapped.reason);
+    // A phone column asked for and not found is the option's fault (its value is the column in the message).
+    if (!mapped.ok) {
+      throw new ImportError({ file, line: header.line, column: opts.phoneColumn }, mapped.reason, opts.phoneColumn === undefined ? undefined : 'phoneColumn');
+    }
     const { mapping } = mapped;
     // A file without a header row, its phone column named by number: the first contact would be taken for the
     // header and silently lost (and its values become column names).

@@ -8,13 +8,15 @@ export interface ImportErrorLocation {
 }
 
 export class ImportError extends ValidationError {
+  /** `field`: the input at fault, named as the HTTP API's errors name it (`phoneColumn`), when one is. */
   constructor(
     readonly location: ImportErrorLocation,
     readonly reason: string,
+    field?: string,
   ) {
     const where = [location.file];
     if (location.line !== undefined) where.push(`line ${location.line}`);
     if (location.column !== undefined) where.push(`column "${location.column}"`);
-    super(`${where.join(', ')}: ${reason}`, location.column);
+    super(`${where.join(', ')}: ${reason}`, field);
   }
 }

@@ -101,7 +101,7 @@ export async function importSuppressions(
     phoneIndex = 0; // no header: the first line is already a number
     pending = [table.header];
   } else {
-    throw new ImportError({ file, line: table.header.line, column: opts.phoneColumn }, mapped.reason);
+    throw new ImportError({ file, line: table.header.line, column: opts.phoneColumn }, mapped.reason, opts.phoneColumn === undefined ? undefined : 'phoneColumn');
   }
   const result: SuppressionFileResult = { added: 0, rows: 0, rejected: 0, rejects: [] };
   let batch: SuppressionEntry[] = [];

@@ -66,6 +66,17 @@ describe('bulksms import (CLI)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
   });
 
+  it('a --phone-column the header does not have names the option as the field, and the column in the message', async () => {
+    const file = path.join(FIXTURES, 'numbers.csv');
+    for (const command of [['import', file, '--list', 'cli-no-col'], ['suppress', file]]) {
+      const r = await cli([...command, '--phone-column', 'tel', '--json']);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout)).toEqual({
+        error: { code: 'validation', message: `${file}, line 1, column "tel": no column "tel" in the header (columns: "name", "mobile")`, field: 'phoneColumn' },
+      });
+    }
+  });
+
   it('Ctrl-C mid-import fails the list (no contacts, no spooled rows left on disk) and the name can be imported again', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bulksms-cli-'));
     const file = path.join(dir, 'big.csv');
