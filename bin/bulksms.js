@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // Runs the TypeScript sources directly through tsx (esbuild) so `npx bulksms` works right after `npm ci`.
-// If `npm run build` produced dist/, the compiled output is used instead (faster start, no transpiler).
+// With BULKSMS_USE_DIST=1 (the Docker image) and a dist/ from `npm run build`, the compiled output runs instead
+// (faster start, no transpiler); only when asked, so a dist/ older than the sources is never run by surprise.
 const path = require('node:path');
 const fs = require('node:fs');
 // `simulator` loads only what it runs (src/cli/simulator-main.ts says why).
