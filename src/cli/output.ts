@@ -42,11 +42,15 @@ export function exitCodeFor(err: unknown): 1 | 2 {
  */
 function messageOf(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
   // PostgreSQL's invalid_catalog_name: the server answers, the database is not created yet.
-  if ((err as { code?: unknown }).code === '3D000') return `${err.message} (\`bulksms migrate\` creates it)`;
-  if (!err.name.startsWith('PrismaClient')) return err.message;
+  if (code === '3D000') return `${err.message} (\`bulksms migrate\` creates it)`;
   const lines = err.message.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines[lines.length - 1] ?? err.message;
+  const reason = err.name.startsWith('PrismaClient') ? (lines[lines.length - 1] ?? err.message) : err.message;
+  // PostgreSQL's undefined_table and Prisma's P2021: a database created by hand, or this version's migrations not
+  // applied yet.
+  if (code === '42P01' || code === 'P2021') return `${reason} (the database is not migrated: \`bulksms migrate\` applies the migrations)`;
+  return reason;
 }
 
 /** Prints an error for a human (stderr) or as the single JSON object (stdout) and returns the exit code. */

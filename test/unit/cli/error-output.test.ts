@@ -62,6 +62,17 @@ describe('reportError: services down', () => {
     });
   });
 
+  it('a database not migrated says how to migrate it (PostgreSQL undefined_table, Prisma P2021)', () => {
+    const pg = Object.assign(new Error('relation "campaigns" does not exist'), { code: '42P01' });
+    const prisma = Object.assign(new Error('\nInvalid `prisma.apiToken.create()` invocation:\n\nThe table `public.api_tokens` does not exist in the current database.'), {
+      code: 'P2021',
+      name: 'PrismaClientKnownRequestError',
+    });
+    const hint = '(the database is not migrated: `bulksms migrate` applies the migrations)';
+    expect(report(pg)).toMatchObject({ code: 1, json: { error: { code: 'runtime', message: `relation "campaigns" does not exist ${hint}` } } });
+    expect(report(prisma).json).toEqual({ error: { code: 'runtime', message: `The table \`public.api_tokens\` does not exist in the current database. ${hint}` } });
+  });
+
   it('a database not created yet says how to create it', () => {
     const err = Object.assign(new Error('database "bulksms" does not exist'), { code: '3D000' });
     expect(report(err).json).toEqual({ error: { code: 'runtime', message: 'database "bulksms" does not exist (`bulksms migrate` creates it)' } });
