@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { runProgram } from './run-program';
-import { installCrashReporter } from './output';
+import { exitQuietlyWhenStdoutCloses, installCrashReporter } from './output';
 import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
 import { registerImport } from './commands/import';
@@ -47,5 +47,6 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   installCrashReporter();
+  exitQuietlyWhenStdoutCloses();
   await runProgram(buildProgram(), argv);
 }

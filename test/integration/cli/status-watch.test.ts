@@ -1,0 +1,63 @@
+/**
+ * `bulksms campaign status <id> --watch`: re-prints until the campaign ends, then prints the final state (with
+ * --json: the one object, progress on stderr); a reader that stops early is no failure.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { BIN, runCli } from '../../helpers/cli';
+import { useTestEnv } from '../../helpers/env';
+
+const env = useTestEnv();
+
+async function draftCampaign(list: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-watch-'));
+  const csv = path.join(dir, 'contacts.csv');
+  await writeFile(csv, ['phone,name', '9876560001,A', '9876560002,B'].join('\n'));
+  expect((await runCli(['import', csv, '--list', list, '--json'], env.env)).code).toBe(0);
+  const created = await runCli(['campaign', 'create', '--name', list, '--list', list, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi {{name}}', '--json'], env.env);
+  expect(created.code).toBe(0);
+  return (JSON.parse(created.stdout) as { campaignId: string }).campaignId;
+}
+
+function watch(campaignId: string, extra: string[] = []) {
+  const child = spawn(process.execPath, [BIN, 'campaign', 'status', campaignId, '--watch', ...extra], {
+    env: { ...process.env, ...env.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, out, exited };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !check(); waited += 50) {
+    if (waited > 30_000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('bulksms campaign status --watch', () => {
+  it('ends when the campaign ends, with the final state as the one JSON object', async () => {
+    const id = await draftCampaign('watch-ends');
+    const w = watch(id, ['--json']);
+    await until(() => /: draft/.test(w.out.stderr), 'the first progress print');
+    expect((await runCli(['campaign', 'cancel', id, '--json'], env.env)).code).toBe(0);
+    expect(await w.exited).toBe(0);
+    expect(w.out.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(w.out.stdout)).toMatchObject({ campaignId: id, status: 'cancelled' });
+  }, 60_000);
+
+  it('a reader that closes the pipe early ends it quietly, exit 0', async () => {
+    const id = await draftCampaign('watch-pipe');
+    const w = watch(id);
+    await until(() => w.out.stdout.includes('waiting:'), 'the first print');
+    w.child.stdout.destroy(); // like `| head -1` exiting: the next print meets a closed pipe
+    expect(await w.exited).toBe(0);
+    expect(w.out.stderr).not.toMatch(/fatal|EPIPE/);
+    await runCli(['campaign', 'cancel', id], env.env);
+  }, 60_000);
+});
