@@ -10,7 +10,7 @@ import type { CampaignServicesOptions } from '../campaign/services';
 import type { Container } from '../container';
 import { importContacts, type ImportResult } from '../import/import-contacts';
 import type { SmsProvider } from '../provider/sms-provider';
-import { ConflictError } from '../errors';
+import { ConflictError, ValidationError } from '../errors';
 import { onTerminationSignals } from '../lib/shutdown';
 import { getCampaignStatus, pauseCampaign, type CampaignStatusView } from '../sending/campaign-control';
 import { startCampaignManually } from '../sending/manual-start';
@@ -93,6 +93,11 @@ export async function runSend(
   opts: SendRunOptions,
 ): Promise<SendOutcome> {
   const size = requireFile(input.file);
+  // Its workers send with the key: missing, they failed to start only after the import, the campaign and (with
+  // --force, which skips the balance check that would have asked for it) a start that left the campaign running.
+  if (!opts.provider && !container.config.TWOFACTOR_API_KEY) {
+    throw new ValidationError('TWOFACTOR_API_KEY is not set: bulksms send sends with it (nothing was imported)', 'TWOFACTOR_API_KEY');
+  }
   const base = path.basename(input.file).replace(/\.[^.]+$/, '');
   const listName = input.list ?? `${base}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   // Bad usage stores nothing: the campaign's fields and schedule are checked before the import, its placeholders

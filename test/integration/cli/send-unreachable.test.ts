@@ -1,4 +1,4 @@
-/** `bulksms send` against a provider nobody answers: nothing goes out, the campaign ends `failed`, exit 1. */
+/** `bulksms send` against a provider nobody answers (nothing goes out, the campaign ends `failed`, exit 1), and without a key at all. */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,4 +21,20 @@ it('ends failed with exit 1 when every message failed and none went out', async 
   const out = JSON.parse(r.stdout) as { status: string; counts: Record<string, number> };
   expect(out.status).toBe('failed');
   expect(out.counts).toMatchObject({ failed: 5, sent: 0, unknown: 0 });
+}, 60_000);
+
+it('without TWOFACTOR_API_KEY refuses before anything is stored (exit 2), --force included', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-nokey-'));
+  const csv = path.join(dir, 'contacts.csv');
+  await writeFile(csv, ['phone', '9876542001', '9876542002'].join('\n'));
+  const r = await runCli(
+    ['send', csv, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi', '--list', 'no-key', '--force', '--wait-reports', '0', '--json'],
+    { ...env.env, TWOFACTOR_API_KEY: '' }, // empty = unset (config.ts)
+  );
+  expect(r.code).toBe(2);
+  expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'validation', field: 'TWOFACTOR_API_KEY' } });
+  const { rows } = await env.container().pg.query(
+    `SELECT (SELECT count(*)::int FROM contact_lists WHERE name = 'no-key') AS lists, (SELECT count(*)::int FROM campaigns WHERE name = 'no-key') AS campaigns`,
+  );
+  expect(rows).toEqual([{ lists: 0, campaigns: 0 }]);
 }, 60_000);
