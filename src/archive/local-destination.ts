@@ -57,7 +57,9 @@ export function createLocalDestination(dir: string): ArchiveDestination {
       try {
         return await readFile(full(key), 'utf8');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        // ENOTDIR: a part of the path is a file (`bulksms restore notes.txt` looks for notes.txt/manifest.json).
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return null;
         throw err;
       }
     },

@@ -97,5 +97,11 @@ describe('archive → delete → restore', () => {
     expect((await runDigest(c.pg, runId!)).rows).toBe(0);
     const missing = await runCli(['restore', path.join(dir, 'nope.json'), '--json'], env.env);
     expect(missing.code).toBe(2);
+    // A file that is not a manifest is taken for an archive directory: no manifest there either, bad input too.
+    const notes = path.join(dir, 'notes.txt');
+    await (await import('node:fs/promises')).writeFile(notes, 'not a manifest\n');
+    const notManifest = await runCli(['restore', notes, '--json'], env.env);
+    expect(notManifest.code).toBe(2);
+    expect(JSON.parse(notManifest.stdout)).toEqual({ error: { code: 'not_found', message: `no archive manifest at ${notes}` } });
   });
 });
