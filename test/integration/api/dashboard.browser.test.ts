@@ -69,6 +69,8 @@ describe('dashboard in headless Chromium', () => {
     const campaignId = page.url().split('/').pop()!;
     await page.locator('#c-count-values td[data-status=queued]', { hasText: '2' }).waitFor();
     expect(await page.textContent('#c-name')).toBe('Browser campaign');
+    // One run, no schedule: there is no run to choose, so the "Showing" choice is not on the page (it was, empty).
+    expect(await page.isVisible('#c-scope')).toBe(false);
     // The upload form is gone: its row report and the new campaign's numbers are still shown on the campaign page.
     expect(await page.textContent('#flash')).toBe('list imported: 2 accepted, 1 rejected, 0 duplicates, 0 suppressed · campaign created (2 recipients, 1 segment(s), ~2 credits)');
     const list = await env.container().prisma.contactList.findUnique({ where: { name: 'browser-list' } });
