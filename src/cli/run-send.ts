@@ -70,11 +70,16 @@ const FINAL = new Set(['completed', 'cancelled', 'failed']);
  * its requests in flight would stay `sending` until some worker's recovery marked them `unknown`. A second
  * signal exits at once: that is the crash the ledger is built for.
  */
-function pauseOnSignal(container: Container, campaignId: string, onStopped: () => void): () => void {
+function pauseOnSignal(container: Container, campaignId: string, isSending: () => boolean, onStopped: () => void): () => void {
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) process.exit(130);
     signalled = true;
+    // Sending is over (the campaign ended): there is nothing to pause, and saying so sent the operator to resume it.
+    if (!isSending()) {
+      process.stderr.write(`\n${signal}: ending the wait for delivery reports; later ones are picked up by a bulksms worker (${signal} again quits at once)\n`);
+      return onStopped();
+    }
     process.stderr.write(`\n${signal}: pausing campaign ${campaignId}; requests in flight finish and are recorded (${signal} again quits at once)\n`);
     const reason = `interrupted (${signal}) during bulksms send; continue with: bulksms campaign resume ${campaignId}, and a running bulksms worker`;
     pauseCampaign(container, campaignId, reason).then(onStopped, (err: unknown) => {
@@ -129,7 +134,8 @@ export async function runSend(
   // From here on there is a running campaign to pause; during the import a signal fails it (failImportOnSignal), between
   // the two it ends the process as usual (nothing sent).
   let interrupted = false;
-  const stopListening = pauseOnSignal(container, campaign.campaignId, () => (interrupted = true));
+  let sending = true;
+  const stopListening = pauseOnSignal(container, campaign.campaignId, () => sending, () => (interrupted = true));
   const view = createProgressView({ enabled: opts.progress });
   const started = Date.now();
   let outcome: SendOutcome;
@@ -151,6 +157,7 @@ export async function runSend(
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
       status = await getCampaignStatus(container, campaign.campaignId);
     }
+    sending = false;
     const elapsedMs = Date.now() - started;
     const waitStarted = Date.now();
     if (status.status === 'completed') {

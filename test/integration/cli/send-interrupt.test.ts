@@ -78,4 +78,42 @@ describe('bulksms send: interrupted', () => {
     expect(accepted.size).toBe(400);
     expect([...accepted.values()].every((n) => n === 1)).toBe(true);
   }, 90_000);
+
+  it('after sending, SIGINT ends the wait for delivery reports and says so, without claiming to pause the campaign', async () => {
+    // Reports final only after a minute: the run is still waiting for them when the signal arrives.
+    const slow = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 40, latencyMs: [10, 20], dlrDelayMs: 60_000 });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-interrupt-wait-'));
+    const small = path.join(dir, 'few.csv');
+    await writeFile(small, ['phone,name', ...Array.from({ length: 5 }, (_v, i) => `98765${String(50000 + i)},N${i}`)].join('\n'));
+    try {
+      const child = spawn(
+        process.execPath,
+        [BIN, 'send', small, '--list', 'interrupt-wait', '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi {{name}}', '--wait-reports', '60', '--json'],
+        { env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: slow.sim.url }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+      const completed = async () =>
+        (await env.container().prisma.campaign.findFirst({ where: { name: 'interrupt-wait', status: 'completed' } })) !== null;
+      for (const end = Date.now() + 30_000; Date.now() < end && !(await completed()); ) await new Promise((r) => setTimeout(r, 50));
+      expect(await completed()).toBe(true);
+      // The run looks at the status every 500 ms: past that it is in the wait for reports.
+      await new Promise((r) => setTimeout(r, 1_000));
+      child.kill('SIGINT');
+      const code = await exited;
+
+      expect(stderr).toMatch(/SIGINT: ending the wait for delivery reports/);
+      expect(stderr).not.toMatch(/pausing campaign/);
+      expect(code).toBe(0);
+      const out = JSON.parse(stdout) as SendJson & { reports: { waitedMs: number; awaiting: number } };
+      expect(out.status).toBe('completed');
+      expect(out.reports.awaiting).toBe(5);
+      expect(out.reports.waitedMs).toBeLessThan(30_000);
+    } finally {
+      await slow.close();
+    }
+  }, 90_000);
 });
