@@ -23,7 +23,9 @@ const createBody = {
     vars: { type: 'array', items: { type: 'string' } },
     peid: { type: 'string' },
     ctid: { type: 'string' },
-    at: { type: 'string', format: 'date-time' },
+    // Not `format: 'date-time'`: that demands a zone, and like `campaign create --at` a time without one is wall-clock
+    // time in `tz` (parseAt checks the value and answers 400 naming `at`).
+    at: { type: 'string', minLength: 1, maxLength: 64, description: 'ISO-8601; without Z or an offset, wall-clock time in tz (default Asia/Kolkata)' },
     cron: { type: 'string' },
     tz: { type: 'string' },
     packSize: { type: 'integer', minimum: 1, maximum: 1000 },

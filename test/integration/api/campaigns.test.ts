@@ -138,6 +138,25 @@ describe('campaign routes', () => {
     expect({ status: zero.status, field: zero.json<ErrorBody>().error.field }).toEqual({ status: 400, field: 'run' });
   });
 
+  it('takes `at` like `campaign create --at`: without a zone it is wall-clock time in `tz`', async () => {
+    // A date a month ahead, written without a zone (a schedule more than a year ahead is refused).
+    const day = new Date(Date.now() + 30 * 86_400_000);
+    const wall = `${day.toISOString().slice(0, 10)}T10:00`;
+    const create = (name: string, extra: Record<string, string>) =>
+      http('POST', `${api.url}/api/campaigns`, { json: { name, list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi', at: wall, ...extra } });
+    const tenOclockUtc = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 10, 0);
+    for (const [tz, offsetMinutes] of [['Asia/Kolkata', 330], ['UTC', 0]] as const) {
+      const res = await create(`zoneless-${tz}`, { tz });
+      expect(res.status).toBe(201);
+      const { status, scheduleAt } = res.json<{ status: string; scheduleAt: string }>();
+      expect(status).toBe('scheduled');
+      expect(new Date(scheduleAt).getTime()).toBe(tenOclockUtc - offsetMinutes * 60_000);
+    }
+    // Without tz, the CLI's default zone (Asia/Kolkata).
+    const byDefault = await create('zoneless-default', {});
+    expect(new Date(byDefault.json<{ scheduleAt: string }>().scheduleAt).getTime()).toBe(tenOclockUtc - 330 * 60_000);
+  });
+
   it('answers 400 naming the field for invalid bodies', async () => {
     const base = { name: 'x', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'hi' };
     const cases: [Record<string, unknown>, string][] = [
