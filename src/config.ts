@@ -87,6 +87,12 @@ const schema = z.object({
   METRICS_HOST: z.string().default('127.0.0.1'),
   /** Stop polling delivery reports for a message this long after it was sent (it stays `sent`). */
   DLR_MAX_AGE_HOURS: positiveInt.default(72),
+  /**
+   * Delivery-report requests a worker process keeps in flight. Each takes a slot of the account's request budget,
+   * so polls cost sends; at 100–500 ms answers, 4 check ~13 sessions/s per process. Campaigns sending faster than
+   * that should have 2Factor push reports to the webhook (the poller is then the backstop), or raise this.
+   */
+  DLR_POLL_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(4),
   LOG_LEVEL: logLevel.default('info'),
   NODE_ENV: z.string().default('production'),
 });

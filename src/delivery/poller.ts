@@ -23,7 +23,7 @@ export interface DlrPollerOptions {
   now?: () => Date;
   /** Sessions per poll. */
   batchSize?: number;
-  /** Parallel report requests (each still waits for a slot). */
+  /** Parallel report requests (each still waits for a slot); default DLR_POLL_CONCURRENCY. */
   concurrency?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -113,7 +113,7 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     // other lanes after it had been reported failed.
     let slotError: unknown = null;
     const unasked: SessionMessage[] = [];
-    const lanes = Array.from({ length: Math.min(opts.concurrency ?? 4, queue.length) }, async () => {
+    const lanes = Array.from({ length: Math.min(opts.concurrency ?? deps.config.DLR_POLL_CONCURRENCY, queue.length) }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         let slot: Slot | void;
         try {

@@ -123,6 +123,34 @@ describe('delivery report poller', () => {
     expect(calls.filter((s) => s.startsWith('R')).sort()).toEqual(sessions.map((x) => x.sessionId).sort());
   });
 
+  it('keeps DLR_POLL_CONCURRENCY report requests in flight', async () => {
+    const pg = env.container().pg;
+    const t0 = new Date('2026-11-26T16:00:00Z');
+    const sessions = Array.from({ length: 24 }, (_, i) => ({ phone: `+9198200${String(i).padStart(5, '0')}`, sessionId: `C${i}`, sentAt: t0 }));
+    await seedSentMessages(pg, 'concurrency', sessions);
+    const inFlightPeak = async (concurrency: number): Promise<number> => {
+      let inFlight = 0;
+      let peak = 0;
+      const provider: Pick<SmsProvider, 'deliveryReport'> = {
+        async deliveryReport() {
+          peak = Math.max(peak, ++inFlight);
+          await new Promise((r) => setTimeout(r, 20));
+          inFlight--;
+          return notReady;
+        },
+      };
+      const c = env.container();
+      const poller = createDlrPoller(
+        { pg: c.pg, logger: c.logger, redis: c.redis, config: { ...env.config, DLR_POLL_CONCURRENCY: concurrency } },
+        { provider, acquireSlot: async () => undefined, now: () => new Date(t0.getTime() + 60_000), baseDelayMs: 1000, batchSize: 12 },
+      );
+      expect((await poller.pollOnce()).requests).toBe(12);
+      return peak;
+    };
+    expect(await inFlightPeak(2)).toBe(2);
+    expect(await inFlightPeak(12)).toBe(12);
+  });
+
   it('two pollers never ask for the same session twice', async () => {
     const pg = env.container().pg;
     const t0 = new Date('2026-11-26T12:00:00Z');
