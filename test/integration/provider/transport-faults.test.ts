@@ -10,6 +10,7 @@ import { createTwoFactorProvider, type TwoFactorClient } from '../../../src/prov
 import type { SendRequest } from '../../../src/provider/sms-provider';
 import { startSimulator } from '../../../src/simulator/server';
 import { captureLogger } from '../../helpers/provider';
+import { freePort } from '../../../scripts/lib/free-port';
 
 const KEY = 'leak-check-5c9e2f71-0d3b-4a8e-b6c4-1f2e3d4c5b6a';
 const REQ: SendRequest = { module: 'TRANS_SMS', to: ['+919876543210'], from: 'ACMEIN', content: { kind: 'text', text: 'hello' } };
@@ -41,13 +42,7 @@ const hangServer = (): Promise<string> => listen(createServer((s) => s.on('data'
 const htmlServer = (status: number, body: string): Promise<string> =>
   listen(createHttpServer((_q, res) => res.writeHead(status, { 'content-type': 'text/html' }).end(body)));
 
-async function refusedUrl(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
+const refusedUrl = async (): Promise<string> => `http://127.0.0.1:${await freePort()}`;
 
 afterAll(async () => {
   for (const s of sockets) s.destroy();

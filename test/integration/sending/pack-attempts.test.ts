@@ -2,7 +2,7 @@
  * A pack can hold a message on its last attempt beside fresh ones (the feeder takes due retries and new messages in
  * id order, and packing only looks at the text): each one's own attempts decide whether it gives up.
  */
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../../scripts/lib/free-port';
 import { useTestEnv } from '../../helpers/env';
 import { seedCampaign } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
@@ -16,13 +16,7 @@ import { createLogger } from '../../../src/logger';
 const env = useTestEnv();
 
 /** A port nobody listens on: every send is refused before it is written (retryable, certainly not sent). */
-async function refusedUrl(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
+const refusedUrl = async (): Promise<string> => `http://127.0.0.1:${await freePort()}`;
 
 it('a retryable answer to a pack fails only the messages on their last attempt and retries the others', async () => {
   const c = env.container();
