@@ -19,6 +19,12 @@ import { withContainer } from '../context';
 import { colour, printResult, type OutputOptions } from '../output';
 
 const FINAL = new Set(['completed', 'cancelled', 'failed']);
+/**
+ * Where `status --watch` stops: the campaign ended, or it is paused — by the provider's answer (key, balance,
+ * sender), an outage, the DLT guard, the TRAI window or an operator — and only a resume moves it again. Watching on
+ * hung a script's `campaign start <id> && campaign status <id> --watch` for good at the moment it needed to know.
+ */
+const WATCH_ENDS = new Set([...FINAL, 'paused']);
 
 export function campaignGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'campaign') ?? program.command('campaign').description('create and run SMS campaigns');
@@ -76,12 +82,12 @@ export function registerCampaignControl(program: Command): void {
   campaign
     .command('status <id>')
     .description('progress and per-status counts')
-    .option('--watch', 're-print every second until the campaign ends')
+    .option('--watch', 're-print every second until the campaign ends or is paused (its reason is printed)')
     .option('--json', 'print one JSON object (with --watch: the final state)')
     .action(
       withContainer(async (c, id: string, opts: OutputOptions & { watch?: boolean }) => {
         let status = await getCampaignStatus(c, id);
-        while (opts.watch && !FINAL.has(status.status)) {
+        while (opts.watch && !WATCH_ENDS.has(status.status)) {
           // Progress goes to stderr under --json so stdout carries exactly one object.
           const out = opts.json ? process.stderr : process.stdout;
           out.write(`${humanStatus(status, out)}\n`);

@@ -51,6 +51,19 @@ describe('bulksms campaign status --watch', () => {
     expect(JSON.parse(w.out.stdout)).toMatchObject({ campaignId: id, status: 'cancelled' });
   }, 60_000);
 
+  it('ends when the campaign is paused (only a resume moves it again), with the pause reason', async () => {
+    await draftCampaign('watch-paused'); // for its list
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const scheduled = await runCli(['campaign', 'create', '--name', 'watch-paused-at', '--list', 'watch-paused', '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi {{name}}', '--at', at, '--json'], env.env);
+    expect(scheduled.code).toBe(0);
+    const scheduledId = (JSON.parse(scheduled.stdout) as { campaignId: string }).campaignId;
+    const w = watch(scheduledId, ['--json']);
+    await until(() => /: scheduled/.test(w.out.stderr), 'the first progress print');
+    expect((await runCli(['campaign', 'pause', scheduledId, '--json'], env.env)).code).toBe(0);
+    expect(await w.exited).toBe(0);
+    expect(JSON.parse(w.out.stdout)).toMatchObject({ campaignId: scheduledId, status: 'paused', pauseReason: 'paused by operator' });
+  }, 60_000);
+
   it('a reader that closes the pipe early ends it quietly, exit 0', async () => {
     const id = await draftCampaign('watch-pipe');
     const w = watch(id);
