@@ -53,7 +53,8 @@ export interface ArchiveResult {
   runs: number;
   rows: number;
   files: number;
-  manifest: string;
+  /** The destination's manifest (what `bulksms restore` takes); null when there is none (nothing archived there yet). */
+  manifest: string | null;
   dryRun: boolean;
   runIds: string[];
   /** Runs whose deletion an earlier, interrupted archive had left unfinished. */
@@ -77,8 +78,9 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
     await db.query("SET TIME ZONE 'UTC'");
     const locked = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ARCHIVE_LOCK]);
     if (!locked.rows[0]!.ok) throw new ConflictError('another `bulksms archive` is running against this database');
-    const result: ArchiveResult = { runs: 0, rows: 0, files: 0, manifest: dest.manifestLocation, dryRun: !!opts.dryRun, runIds: [], resumed: 0 };
+    const result: ArchiveResult = { runs: 0, rows: 0, files: 0, manifest: null, dryRun: !!opts.dryRun, runIds: [], resumed: 0 };
     if (opts.dryRun) {
+      if (await loadManifest(dest)) result.manifest = dest.manifestLocation;
       for (const run of await findExpiredRuns(db, cutoffs)) {
         result.runs++;
         result.rows += await countRunRows(db, run.runId);
@@ -88,7 +90,8 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
     }
     const removed = await dest.cleanupStaging();
     if (removed) deps.logger.info({ removed }, 'archive: removed temp files of an interrupted run');
-    const manifest = (await loadManifest(dest)) ?? emptyManifest();
+    const existing = await loadManifest(dest);
+    const manifest = existing ?? emptyManifest();
     const ctx = { deps, db, dest, manifest, opts };
     for (const entry of manifest.files.filter((f) => f.state === 'exported')) {
       await whileRunFinished(ctx, entry.runId, async () => {
@@ -115,6 +118,8 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
         tally(result, entry);
       });
     }
+    // Only a manifest that exists: with nothing archived and none before, pointing `restore` at one was a dead end.
+    if (existing || manifest.files.length) result.manifest = dest.manifestLocation;
     return result;
   } finally {
     // Destroy rather than return the client: it carries the session lock and time zone.

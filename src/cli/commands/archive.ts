@@ -42,11 +42,12 @@ export function registerArchive(program: Command): void {
           dryRun: opts.dryRun,
           onStage: pauseAt ? (stage, runId) => testPause(pauseAt, stage, runId) : undefined,
         });
-        printResult(opts, result, () =>
-          result.dryRun
-            ? `would archive ${result.runs} run(s), ${result.rows} message(s)`
-            : `archived ${result.runs} run(s), ${result.rows} message(s) in ${result.files} new file(s); manifest ${result.manifest}`,
-        );
+        printResult(opts, result, () => {
+          const manifest = result.manifest ? `manifest ${result.manifest}` : 'no manifest there yet';
+          if (result.dryRun) return `would archive ${result.runs} run(s), ${result.rows} message(s); ${manifest}`;
+          if (!result.runs) return `nothing archived: no expired runs with messages; ${manifest}`;
+          return `archived ${result.runs} run(s), ${result.rows} message(s) in ${result.files} new file(s); ${manifest}`;
+        });
       }),
     );
 }
