@@ -21,6 +21,7 @@ import type { Logger } from '../logger';
 import { recordAudit } from '../access/audit';
 import { refreshRunCounters } from '../sending/ledger';
 import { loadManifest, emptyManifest, saveManifest, upsertFile, type Manifest, type ManifestFile } from './manifest';
+import { destinationFsError } from './fs-errors';
 import { openDestination } from './open-destination';
 import { retentionCutoffs } from './retention';
 import {
@@ -88,6 +89,8 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
       }
       return result;
     }
+    // A destination that cannot take files is found before the first export, even on a night with nothing to archive.
+    await dest.prepare();
     const removed = await dest.cleanupStaging();
     if (removed) deps.logger.info({ removed }, 'archive: removed temp files of an interrupted run');
     const existing = await loadManifest(dest);
@@ -184,7 +187,10 @@ async function exportAndVerify(ctx: Ctx, run: ExpiredRun, columns: ManifestFile[
   const staged = await dest.stage(key);
   let exported;
   try {
-    exported = await exportRun(db, run.runId, columns, staged.path, range.maxId, ctx.deps.config.ARCHIVE_DELETE_BATCH);
+    exported = await exportRun(db, run.runId, columns, staged.path, range.maxId, ctx.deps.config.ARCHIVE_DELETE_BATCH).catch((err: unknown) => {
+      // The export writes the staged file itself (a full disk shows here): name where.
+      throw destinationFsError(err, dest.location, 'write', staged.path);
+    });
     await staged.commit();
   } catch (err) {
     await staged.discard();

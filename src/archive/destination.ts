@@ -22,6 +22,8 @@ export interface ArchiveDestination {
   readonly location: string;
   /** Where the manifest lives (what `bulksms restore` takes). */
   readonly manifestLocation: string;
+  /** Checks the destination can take files before anything is exported (local: a writable directory, created if missing). */
+  prepare(): Promise<void>;
   stage(key: string): Promise<StagedFile>;
   /** null if the key does not exist. */
   read(key: string): Promise<Readable | null>;

@@ -1,11 +1,14 @@
 /** Local-directory archive destination: write to `.name.tmp-<pid>`, fsync, rename, fsync the directory. */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../lib/private-files';
+import { ValidationError } from '../errors';
 import type { ArchiveDestination, StagedFile } from './destination';
 import { MANIFEST_NAME } from './destination';
+import { destinationFsError } from './fs-errors';
 
 const TEMP = /^\..+\.tmp-\d+-[0-9a-f]+$/;
 
@@ -18,6 +21,29 @@ async function fsyncPath(p: string, flags: string): Promise<void> {
   }
 }
 
+/** The path itself or its nearest ancestor that exists (a component that is a file ends the walk: ENOTDIR). */
+async function nearestExisting(p: string): Promise<{ path: string; isDirectory: boolean }> {
+  for (let cur = p; ; cur = path.dirname(cur)) {
+    try {
+      return { path: cur, isDirectory: (await stat(cur)).isDirectory() };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || cur === path.dirname(cur)) throw err;
+    }
+  }
+}
+
+/** The destination can hold files: a directory (created if missing), writable. Says which and why otherwise. */
+async function prepareRoot(root: string): Promise<void> {
+  const existing = await nearestExisting(root);
+  if (!existing.isDirectory) {
+    throw new ValidationError(`archive destination ${root}: ${existing.path} is a file, not a directory; choose a directory for --dest (or ARCHIVE_DEST)`, 'dest');
+  }
+  await mkdir(root, { recursive: true, mode: PRIVATE_DIR });
+  // Up front rather than at the first file: a whole run is exported before its temp file would be renamed.
+  await access(root, constants.W_OK | constants.X_OK);
+}
+
 export function createLocalDestination(dir: string): ArchiveDestination {
   const root = path.resolve(dir);
   const full = (key: string) => {
@@ -28,6 +54,16 @@ export function createLocalDestination(dir: string): ArchiveDestination {
   const tempFor = (final: string) =>
     path.join(path.dirname(final), `.${path.basename(final)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 
+  const wrapped = async <T>(action: 'read' | 'write', file: string | undefined, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw destinationFsError(err, root, action, file);
+    }
+  };
+  let prepared: Promise<void> | undefined;
+  const prepare = () => (prepared ??= wrapped('write', undefined, () => prepareRoot(root)));
+
   async function publish(temp: string, final: string): Promise<void> {
     await fsyncPath(temp, 'r');
     await rename(temp, final);
@@ -37,11 +73,13 @@ export function createLocalDestination(dir: string): ArchiveDestination {
   return {
     location: root,
     manifestLocation: path.join(root, MANIFEST_NAME),
+    prepare,
     async stage(key): Promise<StagedFile> {
       const final = full(key);
-      await mkdir(path.dirname(final), { recursive: true, mode: PRIVATE_DIR });
+      await prepare();
+      await wrapped('write', key, () => mkdir(path.dirname(final), { recursive: true, mode: PRIVATE_DIR }));
       const temp = tempFor(final);
-      return { path: temp, commit: () => publish(temp, final), discard: () => rm(temp, { force: true }) };
+      return { path: temp, commit: () => wrapped('write', key, () => publish(temp, final)), discard: () => rm(temp, { force: true }) };
     },
     async read(key) {
       const p = full(key);
@@ -60,22 +98,25 @@ export function createLocalDestination(dir: string): ArchiveDestination {
         // ENOTDIR: a part of the path is a file (`bulksms restore notes.txt` looks for notes.txt/manifest.json).
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-        throw err;
+        throw destinationFsError(err, root, 'read', key);
       }
     },
     async writeText(key, text) {
       const final = full(key);
-      await mkdir(path.dirname(final), { recursive: true, mode: PRIVATE_DIR });
-      const temp = tempFor(final);
-      const fh = await open(temp, 'w', PRIVATE_FILE);
-      try {
-        await fh.writeFile(text, 'utf8');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(temp, final);
-      await fsyncPath(path.dirname(final), 'r');
+      await prepare();
+      await wrapped('write', key, async () => {
+        await mkdir(path.dirname(final), { recursive: true, mode: PRIVATE_DIR });
+        const temp = tempFor(final);
+        const fh = await open(temp, 'w', PRIVATE_FILE);
+        try {
+          await fh.writeFile(text, 'utf8');
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(temp, final);
+        await fsyncPath(path.dirname(final), 'r');
+      });
     },
     async cleanupStaging() {
       let removed = 0;
