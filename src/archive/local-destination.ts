@@ -1,7 +1,7 @@
 /** Local-directory archive destination: write to `.name.tmp-<pid>`, fsync, rename, fsync the directory. */
 import { createReadStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../lib/private-files';
@@ -33,9 +33,21 @@ async function nearestExisting(p: string): Promise<{ path: string; isDirectory: 
   }
 }
 
+/**
+ * Kernel pseudo-file systems hold no archive — and under /proc Node's recursive mkdir never returns (mkdir answers
+ * ENOENT, its parent exists: it retries forever at 100% CPU).
+ */
+const PSEUDO_FS = ['/proc', '/sys', '/dev'];
+
 /** The destination can hold files: a directory (created if missing), writable. Says which and why otherwise. */
 async function prepareRoot(root: string): Promise<void> {
   const existing = await nearestExisting(root);
+  // The real path, so a symlink into /proc is caught too.
+  const real = await realpath(existing.path);
+  const pseudo = PSEUDO_FS.find((p) => real === p || real.startsWith(`${p}/`));
+  if (pseudo) {
+    throw new ValidationError(`archive destination ${root} is under ${pseudo}, a kernel pseudo-file system; choose a directory on a disk for --dest (or ARCHIVE_DEST)`, 'dest');
+  }
   if (!existing.isDirectory) {
     throw new ValidationError(`archive destination ${root}: ${existing.path} is a file, not a directory; choose a directory for --dest (or ARCHIVE_DEST)`, 'dest');
   }

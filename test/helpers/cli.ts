@@ -11,9 +11,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+/** `timeoutMs`: SIGKILL the CLI after that long (a command that may hang on the old code must still end the test). */
+export function runCli(args: string[], env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    execFile('node', [BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    const options = { env: { ...process.env, ...env }, maxBuffer: 16 << 20, timeout: opts.timeoutMs ?? 0, killSignal: 'SIGKILL' as const };
+    execFile('node', [BIN, ...args], options, (err, stdout, stderr) => {
       // A process killed by a signal has no exit code: it must not pass for an orderly `exit 1`.
       const e = err as (Error & { code?: number | string | null; signal?: NodeJS.Signals | null }) | null;
       if (!e) return resolve({ code: 0, signal: null, stdout, stderr });

@@ -1,5 +1,5 @@
 /** A destination that cannot hold an archive is refused up front, naming it and saying what to do; nothing is deleted. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../helpers/cli';
@@ -7,6 +7,7 @@ import { useTestEnv } from '../../helpers/env';
 import { runDigest, seedRuns } from '../../helpers/archive-fixtures';
 
 const env = useTestEnv();
+const FAILURE = { error: { code: 'validation' } };
 jest.setTimeout(120_000);
 
 describe('archive --dest that cannot hold files', () => {
@@ -28,9 +29,37 @@ describe('archive --dest that cannot hold files', () => {
     const before = await runDigest(c.pg, runId!);
     const res = await runCli(['archive', '--older-than', '30', '--dest', dest(), '--json'], env.env);
     expect(res.code).toBe(2);
-    const err = (JSON.parse(res.stdout) as { error: { code: string; message: string } }).error;
-    expect(err.code).toBe('validation');
-    expect(err.message).toContain(`archive destination ${dest()}: ${file} is a file, not a directory`);
+    expect(JSON.parse(res.stdout)).toMatchObject(FAILURE);
+    expect((JSON.parse(res.stdout) as { error: { message: string } }).error.message).toContain(`archive destination ${dest()}: ${file} is a file, not a directory`);
+    expect(await runDigest(c.pg, runId!)).toEqual(before);
+  });
+});
+
+describe('archive --dest under a kernel pseudo-file system', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'bulksms-archive-proc-'));
+    await symlink('/proc', path.join(tmp, 'proc-link'));
+  });
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  // Node's recursive mkdir spun forever at 100% CPU under /proc: the CLI is killed if it does not answer in time.
+  it.each([
+    ['/proc/bulksms-archive-test/nightly', '/proc'],
+    ['/sys/bulksms-archive-test', '/sys'],
+    ['(symlink to /proc)/nightly', '/proc'],
+  ])('%s: refused with exit 2, nothing deleted', async (spec, under) => {
+    const dest = spec.startsWith('(') ? path.join(tmp, 'proc-link', 'nightly') : spec;
+    const c = env.container();
+    const [runId] = await seedRuns(c.pg, [{ rows: 5, endedDaysAgo: 400 }]);
+    const before = await runDigest(c.pg, runId!);
+    const res = await runCli(['archive', '--older-than', '30', '--dest', dest, '--json'], env.env, { timeoutMs: 30_000 });
+    expect(res.signal).toBeNull();
+    expect(res.code).toBe(2);
+    expect(JSON.parse(res.stdout)).toMatchObject(FAILURE);
+    expect((JSON.parse(res.stdout) as { error: { message: string } }).error.message).toContain(
+      `archive destination ${dest} is under ${under}, a kernel pseudo-file system`,
+    );
     expect(await runDigest(c.pg, runId!)).toEqual(before);
   });
 });
