@@ -23,7 +23,7 @@ import { refreshRunCounters } from '../sending/ledger';
 import { loadManifest, emptyManifest, saveManifest, upsertFile, type Manifest, type ManifestFile } from './manifest';
 import { destinationFsError } from './fs-errors';
 import { openDestination } from './open-destination';
-import { retentionCutoffs } from './retention';
+import { retentionCutoffs, type RetentionCutoffs } from './retention';
 import {
   archivedLines, checkFile, countRunRows, deleteArchivedRows, exportRun, findExpiredRuns, messageColumns, runIdRange, type DeleteOutcome,
   type ExpiredRun,
@@ -81,12 +81,7 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
     if (!locked.rows[0]!.ok) throw new ConflictError('another `bulksms archive` is running against this database');
     const result: ArchiveResult = { runs: 0, rows: 0, files: 0, manifest: null, dryRun: !!opts.dryRun, runIds: [], resumed: 0 };
     if (opts.dryRun) {
-      if (await loadManifest(dest)) result.manifest = dest.manifestLocation;
-      for (const run of await findExpiredRuns(db, cutoffs)) {
-        result.runs++;
-        result.rows += await countRunRows(db, run.runId);
-        result.runIds.push(run.runId);
-      }
+      await countWhatWouldBeArchived(db, dest, cutoffs, result);
       return result;
     }
     // A destination that cannot take files is found before the first export, even on a night with nothing to archive.
@@ -100,7 +95,7 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
       await whileRunFinished(ctx, entry.runId, async () => {
         // Rows changed since the file was written (the run was retried after the interruption): the file no longer
         // holds them as they are, so they are not deleted — they stay in the database, the file stays listed.
-        const changed = await changedSinceExport(ctx, entry);
+        const changed = await changedSinceExport(db, entry);
         if (changed) {
           deps.logger.warn({ runId: entry.runId, file: entry.file, changed }, 'archive: rows changed since this file was exported; not deleted');
           return;
@@ -147,15 +142,52 @@ async function whileRunFinished(ctx: Ctx, runId: string, fn: () => Promise<void>
   const { db, deps } = ctx;
   await db.query('SELECT pg_advisory_lock($1, hashtext($2::text))', [RUN_ARCHIVE_LOCK_CLASS, runId]);
   try {
-    const { rows } = await db.query<{ status: string }>('SELECT status::text AS status FROM campaign_runs WHERE id = $1', [runId]);
-    const status = rows[0]?.status;
-    if (status !== 'completed' && status !== 'cancelled' && status !== 'failed') {
+    const status = await runStatus(db, runId);
+    if (!isFinished(status)) {
       deps.logger.warn({ runId, status }, 'archive: run is sending again (retried); left for a later archive');
       return;
     }
     await fn();
   } finally {
     await db.query('SELECT pg_advisory_unlock($1, hashtext($2::text))', [RUN_ARCHIVE_LOCK_CLASS, runId]).catch(() => undefined);
+  }
+}
+
+async function runStatus(db: PoolClient, runId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ status: string }>('SELECT status::text AS status FROM campaign_runs WHERE id = $1', [runId]);
+  return rows[0]?.status;
+}
+
+function isFinished(status: string | undefined): boolean {
+  return status === 'completed' || status === 'cancelled' || status === 'failed';
+}
+
+/**
+ * --dry-run: the runs and rows a real run would process, in its order. First the deletions an interrupted archive left
+ * (`resumed`: those a real run finishes — run finished again, no row changed since the export), counted by their
+ * file's rows as a real run counts them; then the expired runs' rows outside those files. `files` stays 0: none written.
+ */
+async function countWhatWouldBeArchived(db: PoolClient, dest: ArchiveDestination, cutoffs: RetentionCutoffs, result: ArchiveResult): Promise<void> {
+  const manifest = await loadManifest(dest);
+  if (manifest) result.manifest = dest.manifestLocation;
+  const resumed: ManifestFile[] = [];
+  for (const entry of manifest?.files.filter((f) => f.state === 'exported') ?? []) {
+    if (!isFinished(await runStatus(db, entry.runId)) || (await changedSinceExport(db, entry))) continue;
+    resumed.push(entry);
+    result.resumed++;
+    tally(result, entry);
+  }
+  for (const run of await findExpiredRuns(db, cutoffs)) {
+    let rows = await countRunRows(db, run.runId);
+    for (const entry of resumed.filter((e) => e.runId === run.runId && e.minId)) {
+      rows -= await countRunRows(db, run.runId, { minId: entry.minId!, maxId: entry.maxId! });
+    }
+    if (rows <= 0) continue;
+    if (!result.runIds.includes(run.runId)) {
+      result.runs++;
+      result.runIds.push(run.runId);
+    }
+    result.rows += rows;
   }
 }
 
@@ -229,9 +261,9 @@ async function exportAndVerify(ctx: Ctx, run: ExpiredRun, columns: ManifestFile[
   return entry;
 }
 
-async function changedSinceExport(ctx: Ctx, entry: ManifestFile): Promise<number> {
+async function changedSinceExport(db: PoolClient, entry: ManifestFile): Promise<number> {
   if (!entry.minId) return 0;
-  const { rows } = await ctx.db.query<{ n: number }>(
+  const { rows } = await db.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM messages WHERE run_id = $1 AND id BETWEEN $2::bigint AND $3::bigint AND updated_at > $4::timestamptz',
     [entry.runId, entry.minId, entry.maxId, entry.exportedAt],
   );
