@@ -9,8 +9,8 @@
  *      export, e.g. by a late delivery report, stays in the database and goes into a new file at the next archive)
  *   5. manifest entry `deleted`
  * A crash anywhere leaves either no manifest entry (re-run re-exports the identical file) or an
- * `exported` entry (re-run re-verifies the file and finishes the deletion). One archiver per database
- * (advisory lock).
+ * `exported` entry (re-run re-verifies the file and finishes the deletion). One archiver per database, and no
+ * restore meanwhile (advisory lock).
  */
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
@@ -78,7 +78,7 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
     // Timestamps render in UTC so identical data always gives a byte-identical file.
     await db.query("SET TIME ZONE 'UTC'");
     const locked = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ARCHIVE_LOCK]);
-    if (!locked.rows[0]!.ok) throw new ConflictError('another `bulksms archive` is running against this database');
+    if (!locked.rows[0]!.ok) throw new ConflictError('another `bulksms archive` or a `bulksms restore` is running against this database');
     const result: ArchiveResult = { runs: 0, rows: 0, files: 0, manifest: null, dryRun: !!opts.dryRun, runIds: [], resumed: 0 };
     if (opts.dryRun) {
       await countWhatWouldBeArchived(db, dest, cutoffs, result);

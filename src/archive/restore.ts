@@ -7,7 +7,8 @@ import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { quoteIdent } from '../db/pg';
-import { NotFoundError, ServiceError } from '../errors';
+import { ARCHIVE_LOCK } from '../db/advisory-locks';
+import { ConflictError, NotFoundError, ServiceError } from '../errors';
 import type { Logger } from '../logger';
 import { recordAudit } from '../access/audit';
 import { decodeRow } from '../db/copy-text';
@@ -39,6 +40,12 @@ export async function restoreArchive(
   const result: RestoreResult = { runs: 0, rows: 0, inserted: 0, files: 0 };
   const runs = new Set<string>();
   try {
+    // The archive's own lock: an archive running meanwhile deletes what this inserts (a restored run is still expired),
+    // and its delete-and-count checks fail on rows appearing under it.
+    const locked = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ARCHIVE_LOCK]);
+    if (!locked.rows[0]!.ok) {
+      throw new ConflictError('an archive (`bulksms archive`, or another restore) is running against this database; run restore once it has finished');
+    }
     const current = new Map((await messageColumns(db)).map((c) => [c.name, c.type]));
     // Newest file first: a run archived again after it changed (retried after an interrupted archive) has rows in
     // two files, and rows already present are kept (ON CONFLICT DO NOTHING) — so their latest version must win.
@@ -60,7 +67,8 @@ export async function restoreArchive(
       result.files++;
     }
   } finally {
-    db.release();
+    // Destroy rather than return the client: it carries the session lock.
+    db.release(true);
   }
   result.runs = runs.size;
   return result;

@@ -6,7 +6,7 @@
 /** One `bulksms migrate` at a time (session lock). */
 export const MIGRATE_LOCK = 727_073_690;
 
-/** One `bulksms archive` per database (session lock). */
+/** One `bulksms archive` or `bulksms restore` per database at a time (session lock). */
 export const ARCHIVE_LOCK = 727_073_691;
 
 /**
