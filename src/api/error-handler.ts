@@ -34,6 +34,8 @@ export function toHttp(err: FastifyError): { status: number; body: ErrorBody } {
     return { status: 400, body: { error: { code: 'validation', message, ...(field ? { field } : {}) } } };
   }
   if (err instanceof AppError) {
+    // Shared code names inputs by their id, which is the API's field name: `message` and `field` are already
+    // the caller's names (`packSize`, not the CLI's `--pack`).
     const field = err instanceof ValidationError ? err.field : undefined;
     return {
       status: err.httpStatus,

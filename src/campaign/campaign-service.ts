@@ -62,22 +62,25 @@ async function findReadyList(deps: CampaignDeps, ref: string): Promise<{ id: str
   let list = await find();
   // Still importing, or its importer was killed: the refusal should say which.
   if (list?.status === 'importing' && (await failAbandonedImports(deps.pg)) > 0) list = await find();
-  if (!list) throw new NotFoundError(`--list: no contact list named or with id "${ref}" (import one with: bulksms import <file.csv> --list <name>)`);
+  if (!list) throw new NotFoundError((n) => `${n('list')}: no contact list named or with id "${ref}" (import it first)`);
   if (list.status !== 'ready') {
-    const why = list.status === 'failed' && list.failureReason ? `: ${list.failureReason}` : '';
-    throw new ConflictError(`--list: contact list "${list.name}" is ${list.status}${why}; only ready lists can be used`);
+    const { name, status } = list;
+    const why = status === 'failed' && list.failureReason ? `: ${list.failureReason}` : '';
+    throw new ConflictError((n) => `${n('list')}: contact list "${name}" is ${status}${why}; only ready lists can be used`);
   }
   return list;
 }
 
 /** Every `{{column}}` and every `--var` must name a column of the list (normalised like CSV headers). */
-function checkColumns(listName: string, columns: string[], wanted: string[], what: string): void {
+function checkColumns(listName: string, columns: string[], wanted: string[], input: 'text' | 'vars'): void {
   const have = new Set(columns.map(normaliseVariableName));
   const missing = wanted.filter((w) => !have.has(normaliseVariableName(w)));
   if (missing.length) {
+    const what = input === 'text' ? 'placeholder' : 'column';
     throw new ValidationError(
-      `${what} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not a column of list "${listName}" (columns: ${columns.join(', ') || 'none'})`,
-      what.startsWith('--var') ? 'vars' : 'text',
+      (n) =>
+        `${n(input)} ${what} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not a column of list "${listName}" (columns: ${columns.join(', ') || 'none'})`,
+      input,
     );
   }
 }
@@ -95,11 +98,11 @@ function parseSchedule(input: CreateCampaignInput, now: Date): Schedule {
   const timezone = assertTimeZone(input.tz ?? DEFAULT_TIMEZONE);
   const scheduleAt = input.at !== undefined ? parseAt(input.at, timezone) : null;
   if (scheduleAt && !input.cron && scheduleAt.getTime() <= now.getTime()) {
-    throw new ValidationError(`--at: ${scheduleAt.toISOString()} is in the past (now ${now.toISOString()})`, 'at');
+    throw new ValidationError((n) => `${n('at')}: ${scheduleAt.toISOString()} is in the past (now ${now.toISOString()})`, 'at');
   }
   // A year mistyped (2062 for 2026) would otherwise wait silently for decades; nobody books an SMS that far ahead.
   if (scheduleAt && scheduleAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_MS) {
-    throw new ValidationError(`--at: ${scheduleAt.toISOString()} is more than a year ahead (now ${now.toISOString()}); check the year`, 'at');
+    throw new ValidationError((n) => `${n('at')}: ${scheduleAt.toISOString()} is more than a year ahead (now ${now.toISOString()}); check the year`, 'at');
   }
   const cron = input.cron !== undefined ? input.cron.trim() : null;
   if (cron !== null) parseCron(cron, timezone, scheduleAt && scheduleAt > now ? scheduleAt : now);
@@ -126,10 +129,10 @@ export interface CheckedCampaignInput {
 /** The campaign's text or template variables against the list's columns (placeholders must name a column). */
 export function campaignContent(listName: string, columns: string[], fields: CheckedCampaignInput['fields']): CampaignContent {
   if (fields.text !== undefined) {
-    checkColumns(listName, columns, placeholders(fields.text), '--text placeholder');
+    checkColumns(listName, columns, placeholders(fields.text), 'text');
     return { kind: 'text', text: fields.text };
   }
-  checkColumns(listName, columns, fields.vars, '--var column');
+  checkColumns(listName, columns, fields.vars, 'vars');
   return { kind: 'template', name: fields.template!, vars: fields.vars };
 }
 

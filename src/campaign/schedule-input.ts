@@ -1,6 +1,7 @@
 /**
- * Parsing of the operator's schedule options (`--at`, `--cron`, `--tz`). Pure apart from `now`.
- * An `--at` without a zone is wall-clock time in `--tz` (default Asia/Kolkata), because the operators are in India.
+ * Parsing of the operator's schedule options (`--at`, `--cron`, `--tz`; `at`, `cron`, `tz` over HTTP). Pure apart
+ * from `now`. An `--at` without a zone is wall-clock time in `--tz` (default Asia/Kolkata), because the operators
+ * are in India. Errors name the input through the caller's namer (errors.ts InputNamer).
  */
 import { CronExpressionParser } from 'cron-parser';
 import { ValidationError } from '../errors';
@@ -14,7 +15,7 @@ export function assertTimeZone(tz: string): string {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return tz;
   } catch {
-    throw new ValidationError(`--tz: unknown time zone "${tz}" (use an IANA name such as Asia/Kolkata)`, 'tz');
+    throw new ValidationError((n) => `${n('tz')}: unknown time zone "${tz}" (use an IANA name such as Asia/Kolkata)`, 'tz');
   }
 }
 
@@ -40,7 +41,7 @@ export function parseAt(value: string, tz: string = DEFAULT_TIMEZONE): Date {
   const m = ISO_LOCAL.exec(value.trim());
   if (!m) {
     throw new ValidationError(
-      `--at: "${value}" is not an ISO-8601 date-time (e.g. 2026-12-01T10:30 or 2026-12-01T10:30:00+05:30)`,
+      (n) => `${n('at')}: "${value}" is not an ISO-8601 date-time (e.g. 2026-12-01T10:30 or 2026-12-01T10:30:00+05:30)`,
       'at',
     );
   }
@@ -49,7 +50,7 @@ export function parseAt(value: string, tz: string = DEFAULT_TIMEZONE): Date {
   const wall = Date.UTC(...fields);
   const check = new Date(wall);
   if (check.getUTCMonth() !== fields[1] || check.getUTCDate() !== fields[2] || fields[3] > 23 || fields[4] > 59 || fields[5] > 59) {
-    throw new ValidationError(`--at: "${value}" is not a valid calendar date-time`, 'at');
+    throw new ValidationError((n) => `${n('at')}: "${value}" is not a valid calendar date-time`, 'at');
   }
   if (zone) {
     if (zone.toUpperCase() === 'Z') return new Date(wall);
@@ -58,7 +59,7 @@ export function parseAt(value: string, tz: string = DEFAULT_TIMEZONE): Date {
     const hours = Number(digits.slice(0, 2));
     const minutes = Number(digits.slice(2));
     // Real offsets run from −12:00 to +14:00 with minutes below 60: +99:99 was accepted as 4 days off.
-    if (minutes > 59 || hours * 60 + minutes > 14 * 60) throw new ValidationError(`--at: "${zone}" in "${value}" is not a UTC offset`, 'at');
+    if (minutes > 59 || hours * 60 + minutes > 14 * 60) throw new ValidationError((n) => `${n('at')}: "${zone}" in "${value}" is not a UTC offset`, 'at');
     const offset = sign * (hours * 60 + minutes) * 60_000;
     return new Date(wall - offset);
   }
@@ -74,11 +75,12 @@ export function parseCron(expr: string, tz: string = DEFAULT_TIMEZONE, now: Date
   assertTimeZone(tz);
   const fields = expr.trim().split(/\s+/).length;
   if (fields < 5 || fields > 6) {
-    throw new ValidationError(`--cron: "${expr}" must have 5 fields (minute hour day month weekday) or 6 with seconds`, 'cron');
+    throw new ValidationError((n) => `${n('cron')}: "${expr}" must have 5 fields (minute hour day month weekday) or 6 with seconds`, 'cron');
   }
   try {
     return CronExpressionParser.parse(expr, { tz, currentDate: now }).next().toDate();
   } catch (err) {
-    throw new ValidationError(`--cron: "${expr}" is not a valid cron expression (${(err as Error).message})`, 'cron');
+    const reason = (err as Error).message;
+    throw new ValidationError((n) => `${n('cron')}: "${expr}" is not a valid cron expression (${reason})`, 'cron');
   }
 }

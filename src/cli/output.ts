@@ -3,6 +3,7 @@ import { AppError, ValidationError } from '../errors';
 import { ConfigError, secretValues } from '../config';
 import { scrubString } from '../logger';
 import { isUnreachable } from '../db/reachability';
+import { cliField, cliOption } from './input-names';
 
 export interface OutputOptions {
   json?: boolean;
@@ -42,6 +43,8 @@ export function exitCodeFor(err: unknown): 1 | 2 {
  */
 function messageOf(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
+  // Shared code names inputs by id (`at`, `packSize`): the operator typed `--at`, `--pack`.
+  if (err instanceof AppError) return err.messageFor(cliOption);
   const code = (err as { code?: unknown }).code;
   // PostgreSQL's invalid_catalog_name: the server answers, the database is not created yet.
   if (code === '3D000') return `${err.message} (\`bulksms migrate\` creates it)`;
@@ -60,8 +63,8 @@ export function reportError(err: unknown, opts: OutputOptions): 1 | 2 {
   if (opts.json) {
     // "service": a dependency is down, as for the provider (ServiceError); "runtime": anything else unexpected.
     const kind = err instanceof AppError ? err.code : err instanceof ConfigError ? 'config' : isUnreachable(err) ? 'service' : 'runtime';
-    // The field bad input names, as the HTTP API's errors carry it.
-    const field = err instanceof ValidationError && err.field ? { field: err.field } : {};
+    // The input at fault, under the CLI's name for it (the option without dashes, camelCase: `pack`, `olderThan`).
+    const field = err instanceof ValidationError && err.field ? { field: cliField(err.field) } : {};
     writeJsonObject({ error: { code: kind, message, ...field } });
   }
   process.stderr.write(`${colour(31, 'error', process.stderr)}: ${message}\n`);

@@ -72,7 +72,8 @@ function configuredProvider(deps: ManualStartDeps, campaignId: string): SmsProvi
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     throw new ValidationError(
-      `campaign ${campaignId} not started: the provider balance cannot be checked (${err.message}); ` +
+      (n) =>
+        `campaign ${campaignId} not started: the provider balance cannot be checked (${err.messageFor(n)}); ` +
         `set it, or start with --force to skip the balance check`,
       err.field,
     );

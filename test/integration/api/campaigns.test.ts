@@ -181,6 +181,27 @@ describe('campaign routes', () => {
     expect(badId.json<ErrorBody>().error.field).toBe('id');
   });
 
+  it("names the JSON field, never a CLI option, in the campaign service's refusals", async () => {
+    const base = { name: 'x', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi {{name}}' };
+    const cases: [Record<string, unknown>, number, string | undefined, RegExp][] = [
+      [{ ...base, list: 'nope' }, 404, undefined, /^list: no contact list named or with id "nope"/],
+      [{ ...base, at: '2020-01-01T10:00' }, 400, 'at', /^at: 2020-01-01T04:30:00\.000Z is in the past/],
+      [{ ...base, tz: 'Mars/Olympus' }, 400, 'tz', /^tz: unknown time zone "Mars\/Olympus"/],
+      [{ ...base, cron: '61 * * * *' }, 400, 'cron', /^cron: "61 \* \* \* \*" is not a valid cron expression/],
+      [{ ...base, packSize: 500 }, 400, 'packSize', /^packSize: 500 must be a whole number from 1 to 100$/],
+      [{ ...base, text: 'Hi {{city}}' }, 400, 'text', /^text placeholder "city" is not a column of list "vip"/],
+      [{ ...base, text: undefined, template: 'T1', vars: ['zip'] }, 400, 'vars', /^vars column "zip" is not a column of list "vip"/],
+      [{ ...base, template: 'T1' }, 400, 'template', /^give exactly one of text \(the message body\) or template/],
+      [{ ...base, peid: '12ab' }, 400, 'peid', /^peid: "12ab" must be digits only$/],
+    ];
+    for (const [json, status, field, message] of cases) {
+      const res = await http('POST', `${api.url}/api/campaigns`, { json });
+      const { error } = res.json<ErrorBody>();
+      expect({ status: res.status, field: error.field, message: error.message }).toEqual({ status, field, message: expect.stringMatching(message) });
+      expect(error.message).not.toMatch(/--[a-z]/);
+    }
+  });
+
   it('answers 404 for unknown campaign ids on every campaign route', async () => {
     const id = randomUUID();
     const gets = ['', '/messages', '/failures.csv', '/failure-reasons'];

@@ -88,8 +88,8 @@ describe('createCampaign', () => {
     ['digits sender for transactional', { from: '123456' }, /6 letters/],
     ['empty text', { text: '   ' }, /message text is empty/],
     ['unknown placeholder', { text: 'Hi {{name}} {{city}}' }, /placeholder "city" is not a column of list "customers"/],
-    ['unknown --var', { text: undefined, template: 'T1', vars: ['name', 'zip'] }, /--var column "zip" is not a column/],
-    ['both text and template', { template: 'T1' }, /exactly one of --text/],
+    ['unknown --var', { text: undefined, template: 'T1', vars: ['name', 'zip'] }, /^vars column "zip" is not a column/],
+    ['both text and template', { template: 'T1' }, /exactly one of text/],
     ['past --at', { at: '2020-01-01T10:00' }, /in the past/],
     ['--at with a mistyped year', { at: `${new Date().getUTCFullYear() + 36}-01-01T10:00` }, /is more than a year ahead .*check the year/],
     ['bad cron', { cron: '99 * * * *' }, /not a valid cron/],
@@ -108,6 +108,25 @@ describe('bulksms campaign create (CLI)', () => {
     for (const key of ['campaignId', 'recipients', 'encoding', 'segments', 'credits', 'segmentsMin', 'segmentsMax', 'warnings']) {
       expect(out).toHaveProperty(key);
     }
+  });
+
+  it('names the options as the operator typed them, and reports the option as `field` under --json', async () => {
+    const create = (...extra: string[]) =>
+      cli(['campaign', 'create', '--name', 'bad', '--list', 'customers', '--type', 'transactional', '--from', 'TFCTOR', ...extra, '--json']);
+    const cases: [string[], string | undefined, RegExp][] = [
+      [['--text', 'Hi', '--list', 'nope'], undefined, /^--list: no contact list named or with id "nope"/],
+      [['--text', 'Hi', '--at', '2020-01-01T10:00'], 'at', /^--at: 2020-01-01T04:30:00\.000Z is in the past/],
+      [['--text', 'Hi', '--pack', '500'], 'pack', /^--pack: 500 must be a whole number from 1 to 100$/],
+      [['--template', 'T1', '--var', 'zip'], 'var', /^--var column "zip" is not a column of list "customers"/],
+      [['--text', 'Hi', '--template', 'T1'], 'template', /^give exactly one of --text \(the message body\) or --template/],
+    ];
+    const results = await Promise.all(cases.map(([extra]) => create(...extra)));
+    results.forEach((r, i) => {
+      const [, field, message] = cases[i]!;
+      const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string; field?: string } };
+      expect({ code: r.code, field: error.field, message: error.message }).toEqual({ code: 2, field, message: expect.stringMatching(message) });
+      expect(r.stderr).toContain(`error: ${error.message}`);
+    });
   });
 
   it('exits 2 naming the missing column', async () => {

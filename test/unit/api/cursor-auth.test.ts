@@ -37,6 +37,9 @@ describe('error mapping', () => {
     expect(toHttp(asFastify(new ValidationError('bad phone', 'phone')))).toEqual({
       status: 400, body: { error: { code: 'validation', message: 'bad phone', field: 'phone' } },
     });
+    expect(toHttp(asFastify(new ValidationError((n) => `${n('packSize')}: 500 is too many`, 'packSize'))).body).toEqual({
+      error: { code: 'validation', message: 'packSize: 500 is too many', field: 'packSize' },
+    });
     expect(toHttp(asFastify(new NotFoundError('nope'))).status).toBe(404);
     expect(toHttp(asFastify(new ServiceError('redis down'))).status).toBe(503);
   });

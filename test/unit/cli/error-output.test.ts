@@ -62,6 +62,15 @@ describe('reportError: services down', () => {
     });
   });
 
+  it("names a shared input by the CLI's option: `--pack` in the message, `pack` as the field", () => {
+    const err = new ValidationError((n) => `${n('packSize')}: 500 is too many (see ${n('phoneColumn')})`, 'packSize');
+    expect(report(err)).toEqual({
+      code: 2,
+      json: { error: { code: 'validation', message: '--pack: 500 is too many (see --phone-column)', field: 'pack' } },
+      stderr: 'error: --pack: 500 is too many (see --phone-column)\n',
+    });
+  });
+
   it('a database not migrated says how to migrate it (PostgreSQL undefined_table, Prisma P2021)', () => {
     const pg = Object.assign(new Error('relation "campaigns" does not exist'), { code: '42P01' });
     const prisma = Object.assign(new Error('\nInvalid `prisma.apiToken.create()` invocation:\n\nThe table `public.api_tokens` does not exist in the current database.'), {
