@@ -1,4 +1,5 @@
 /** Detection on the first lines of a file (pure): the delimiter, the phone column, the variable names. */
+import type { InputNamer } from '../errors';
 import { normaliseVariableName } from '../campaign/template';
 import { CsvParser, CsvSyntaxError, type CsvRecord } from './csv-parser';
 
@@ -79,7 +80,8 @@ export interface ColumnMapping {
   variables: { index: number; name: string; optional: boolean }[];
 }
 
-export type MappingResult = { ok: true; mapping: ColumnMapping } | { ok: false; reason: string };
+/** `reason` names the phone-column input through the caller's namer (`--phone-column`, `phoneColumn`). */
+export type MappingResult = { ok: true; mapping: ColumnMapping } | { ok: false; reason: (name: InputNamer) => string };
 
 /**
  * The column `--phone-column` names: its header exactly (case-insensitive), else the one header equal to it
@@ -126,17 +128,17 @@ export function mapColumns(header: readonly string[], phoneColumn?: string): Map
   const found = phoneColumn === undefined ? findPhone(keys) : findNamedPhone(cleaned, keys, phoneColumn);
   if (typeof found !== 'number') {
     const which = found.ambiguous.map((i) => `${JSON.stringify(cleaned[i])} (column ${i + 1})`).join(', ');
-    return { ok: false, reason: `--phone-column "${phoneColumn}" matches several columns: ${which}; pass the column number` };
+    return { ok: false, reason: (n) => `${n('phoneColumn')} "${phoneColumn}" matches several columns: ${which}; pass the column number` };
   }
   const phoneIndex = found;
   if (phoneIndex === -1) {
     const shown = cleaned.map((h) => JSON.stringify(h)).join(', ');
     return {
       ok: false,
-      reason:
+      reason: (n) =>
         phoneColumn !== undefined
           ? `no column "${phoneColumn}" in the header (columns: ${shown})`
-          : `no recognisable phone column in the header (columns: ${shown}); name it phone/mobile/msisdn or pass --phone-column`,
+          : `no recognisable phone column in the header (columns: ${shown}); name it phone/mobile/msisdn or pass ${n('phoneColumn')}`,
     };
   }
   const used = new Set<string>();

@@ -1,5 +1,5 @@
 /** Whole-file import failures: bad usage/input (CLI exit 2, HTTP 400), naming file, line, column and why. */
-import { ValidationError } from '../errors';
+import { ValidationError, type ErrorText } from '../errors';
 
 export interface ImportErrorLocation {
   file: string;
@@ -8,15 +8,15 @@ export interface ImportErrorLocation {
 }
 
 export class ImportError extends ValidationError {
-  /** `field`: the input at fault, named as the HTTP API's errors name it (`phoneColumn`), when one is. */
+  /** `field`: the id of the input at fault (`phoneColumn`), when one is; a reason naming inputs is a function (errors.ts). */
   constructor(
     readonly location: ImportErrorLocation,
-    readonly reason: string,
+    reason: ErrorText,
     field?: string,
   ) {
     const where = [location.file];
     if (location.line !== undefined) where.push(`line ${location.line}`);
     if (location.column !== undefined) where.push(`column "${location.column}"`);
-    super(`${where.join(', ')}: ${reason}`, field);
+    super((n) => `${where.join(', ')}: ${typeof reason === 'string' ? reason : reason(n)}`, field);
   }
 }

@@ -152,6 +152,19 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     expect(notMultipart.status).toBe(400);
   });
 
+  it('names the form field, never a CLI option, when the phone column is missing or ambiguous', async () => {
+    const upload = (fields: Record<string, string>, content: string) =>
+      http('POST', `${api.url}/api/lists`, { body: form(fields, { name: 'people.csv', content }) });
+    const none = await upload({ name: 'no-phone' }, 'name,email\nAsha,a@example.com\n');
+    expect(none.status).toBe(400);
+    expect(none.json<{ error: { message: string } }>().error.message).toMatch(/; name it phone\/mobile\/msisdn or pass phoneColumn$/);
+    const ambiguous = await upload({ name: 'two-phones', phoneColumn: 'contact no!' }, 'Contact No,Contact-No.,name\n9876543210,9876543211,A\n');
+    expect(ambiguous.status).toBe(400);
+    const { error } = ambiguous.json<{ error: { message: string; field?: string } }>();
+    expect(error.field).toBe('phoneColumn');
+    expect(error.message).toMatch(/^people\.csv, line 1, column "contact no!": phoneColumn "contact no!" matches several columns/);
+  });
+
   it.each([
     ['a field after the file', (fd: FormData) => fd.append('country', 'US'), 'country'],
     ['a second file', (fd: FormData) => fd.append('file', new Blob(['phone\n9876543211\n']), 'b.csv'), 'file'],

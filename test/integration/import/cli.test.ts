@@ -77,6 +77,15 @@ describe('bulksms import (CLI)', () => {
     }
   });
 
+  it('a file without a recognisable phone column points the operator at --phone-column', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bulksms-cli-'));
+    const file = path.join(dir, 'nophone.csv');
+    writeFileSync(file, 'name,email\nAsha,a@example.com\n');
+    const r = await cli(['import', file, '--list', 'cli-nophone', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/; name it phone\/mobile\/msisdn or pass --phone-column$/);
+  });
+
   it('Ctrl-C mid-import fails the list (no contacts, no spooled rows left on disk) and the name can be imported again', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bulksms-cli-'));
     const file = path.join(dir, 'big.csv');

@@ -35,11 +35,11 @@ describe('import: files rejected whole', () => {
     ['header-only.csv', 'header-only.csv, line 1: the file has a header row but no data rows'],
     [
       'no-phone-column.csv',
-      'no-phone-column.csv, line 1: no recognisable phone column in the header (columns: "name", "email", "city"); name it phone/mobile/msisdn or pass --phone-column',
+      'no-phone-column.csv, line 1: no recognisable phone column in the header (columns: "name", "email", "city"); name it phone/mobile/msisdn or pass phoneColumn',
     ],
     [
       'headerless.csv',
-      'headerless.csv, line 1: no recognisable phone column in the header (columns: "9876543210", "Asha"); name it phone/mobile/msisdn or pass --phone-column',
+      'headerless.csv, line 1: no recognisable phone column in the header (columns: "9876543210", "Asha"); name it phone/mobile/msisdn or pass phoneColumn',
     ],
     ['fake.xlsx', 'fake.xlsx: this is a ZIP archive (an Excel .xlsx workbook?); save it as "CSV UTF-8" first'],
     ['binary.bin', 'binary.bin: binary data (NUL bytes), not a text CSV file'],

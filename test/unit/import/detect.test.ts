@@ -1,5 +1,6 @@
 import { detectDelimiter, mapColumns } from '../../../src/import/detect';
 import { renderTemplate } from '../../../src/campaign/template';
+import { cliOption } from '../../../src/cli/input-names';
 
 describe('detectDelimiter', () => {
   it.each([
@@ -39,7 +40,7 @@ describe('mapColumns', () => {
     const byNumber = mapColumns(['A', 'B', 'C'], '3');
     expect(byNumber.ok && byNumber.mapping.phoneIndex).toBe(2);
     const missing = mapColumns(['A', 'B'], 'tel');
-    expect(missing.ok ? '' : missing.reason).toContain('no column "tel"');
+    expect(missing.ok ? '' : missing.reason(cliOption)).toContain('no column "tel"');
   });
 
   it('finds a --phone-column with a non-Latin header by its own name, not the first such column', () => {
@@ -52,14 +53,15 @@ describe('mapColumns', () => {
     const exact = mapColumns(['Contact No', 'Contact No.', 'name'], 'Contact No.');
     expect(exact.ok && exact.mapping.phoneIndex).toBe(1);
     const loose = mapColumns(['Contact No', 'Contact-No.', 'name'], 'contact no!');
-    expect(loose.ok ? '' : loose.reason).toMatch(/matches several columns: "Contact No" \(column 1\), "Contact-No\." \(column 2\)/);
+    expect(loose.ok ? '' : loose.reason(cliOption)).toMatch(/matches several columns: "Contact No" \(column 1\), "Contact-No\." \(column 2\)/);
   });
 
-  it('explains a missing phone column', () => {
+  it('explains a missing phone column, naming the option as the caller does', () => {
     const r = mapColumns(['name', 'email']);
-    expect(r.ok ? '' : r.reason).toBe(
+    expect(r.ok ? '' : r.reason(cliOption)).toBe(
       'no recognisable phone column in the header (columns: "name", "email"); name it phone/mobile/msisdn or pass --phone-column',
     );
+    expect(r.ok ? '' : r.reason((id) => id)).toMatch(/or pass phoneColumn$/);
   });
 
   it('names variables so {{Column Name}} templating finds them, uniquely', () => {

@@ -3,7 +3,7 @@ import { RowMapper, type MappedRow } from '../../../src/import/row-mapper';
 
 function mapRow(header: string[], fields: string[], mapper?: RowMapper): MappedRow {
   const mapped = mapColumns(header);
-  if (!mapped.ok) throw new Error(mapped.reason);
+  if (!mapped.ok) throw new Error(mapped.reason((id) => id));
   return (mapper ?? new RowMapper(mapped.mapping, 'IN', 100, header.length)).map({ fields, line: 7, raw: fields.join(',') });
 }
 
@@ -40,7 +40,7 @@ describe('RowMapper: rows wider than the header', () => {
 describe('RowMapper: rows narrower than the header', () => {
   it('reads missing trailing fields as empty and counts the row as short', () => {
     const mapped = mapColumns(['phone', 'name', 'city']);
-    if (!mapped.ok) throw new Error(mapped.reason);
+    if (!mapped.ok) throw new Error(mapped.reason((id) => id));
     const mapper = new RowMapper(mapped.mapping, 'IN', 100, 3);
     const r = mapRow(['phone', 'name', 'city'], ['9876500001', 'Asha'], mapper);
     expect(r.ok && JSON.parse(r.row.variablesCopy)).toEqual({ name: 'Asha', city: '' });
