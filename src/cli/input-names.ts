@@ -16,3 +16,8 @@ export function cliField(id: string): string {
 
 /** The option as the operator types it: `--at`, `--pack`, `--phone-column`. */
 export const cliOption: InputNamer = (id) => `--${cliField(id).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** The `field` of a CLI error for an option the CLI itself checks: `--max-record-size` → `maxRecordSize`. */
+export function fieldOfOption(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}

@@ -30,9 +30,9 @@ export function registerArchive(program: Command): void {
         let olderThanDays: number | undefined;
         if (opts.olderThan !== undefined) {
           olderThanDays = Number(opts.olderThan);
-          if (!/^\d+$/.test(opts.olderThan)) throw new ValidationError(`--older-than: "${opts.olderThan}" is not a whole number of days`, 'older-than');
+          if (!/^\d+$/.test(opts.olderThan)) throw new ValidationError(`--older-than: "${opts.olderThan}" is not a whole number of days`, 'olderThan');
           if (olderThanDays > MAX_OLDER_THAN_DAYS) {
-            throw new ValidationError(`--older-than: ${opts.olderThan} days is more than ${MAX_OLDER_THAN_DAYS} (100 years)`, 'older-than');
+            throw new ValidationError(`--older-than: ${opts.olderThan} days is more than ${MAX_OLDER_THAN_DAYS} (100 years)`, 'olderThan');
           }
         }
         const pauseAt = c.config.ARCHIVE_TEST_PAUSE;

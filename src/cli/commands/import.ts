@@ -6,6 +6,7 @@ import { ValidationError } from '../../errors';
 import { importContacts, type ImportLimits, type ImportProgress } from '../../import/import-contacts';
 import { onTerminationSignals } from '../../lib/shutdown';
 import { withContainer } from '../context';
+import { fieldOfOption } from '../input-names';
 import { printResult } from '../output';
 
 interface ImportCliOptions {
@@ -42,7 +43,7 @@ function limitsFrom(opts: ImportCliOptions): Partial<ImportLimits> {
   for (const [key, value, flag] of pairs) {
     if (value === undefined) continue;
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`${flag} must be a positive integer`, flag);
+    if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`${flag} must be a positive integer`, fieldOfOption(flag));
     out[key] = n;
   }
   return out;

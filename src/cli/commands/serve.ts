@@ -45,14 +45,14 @@ export function registerServe(program: Command): void {
     .action(
       withContainer(async (container, opts: ServeOptions) => {
         const port = Number(opts.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError(`--port: invalid port "${opts.port}"`);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError(`--port: invalid port "${opts.port}"`, 'port');
         if (!container.config.API_TOKEN && !isLoopbackAddress(opts.host)) {
           throw new ValidationError(
             `refusing to bind ${opts.host} without API_TOKEN: set API_TOKEN (at least 16 characters) or bind 127.0.0.1`,
           );
         }
         const maxMb = opts.maxUploadMb === undefined ? undefined : Number(opts.maxUploadMb);
-        if (maxMb !== undefined && !(maxMb > 0)) throw new ValidationError(`--max-upload-mb: invalid size "${opts.maxUploadMb}"`);
+        if (maxMb !== undefined && !(maxMb > 0)) throw new ValidationError(`--max-upload-mb: invalid size "${opts.maxUploadMb}"`, 'maxUploadMb');
         // For /health (reachability + key accepted, cached) and the balance check of manual starts; sending happens
         // in workers.
         const provider = container.config.TWOFACTOR_API_KEY

@@ -6,6 +6,7 @@ import { createLogger } from '../../logger';
 import { parseLatency } from '../../simulator/options';
 import { startSimulator } from '../../simulator/server';
 import { withErrors } from '../context';
+import { fieldOfOption } from '../input-names';
 
 interface SimulatorCliOptions {
   port: string;
@@ -29,12 +30,12 @@ interface SimulatorCliOptions {
 
 function num(flag: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new ValidationError(`${flag} must be a number, got "${value}"`, flag);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new ValidationError(`${flag} must be a number, got "${value}"`, fieldOfOption(flag));
   return n;
 }
 
 function rateScope(value: string): 'all' | 'send' {
-  if (value !== 'all' && value !== 'send') throw new ValidationError(`--rate-scope must be all or send, got "${value}"`, 'rate-scope');
+  if (value !== 'all' && value !== 'send') throw new ValidationError(`--rate-scope must be all or send, got "${value}"`, 'rateScope');
   return value;
 }
 

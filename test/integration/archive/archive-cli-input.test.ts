@@ -16,8 +16,9 @@ describe('bulksms archive --older-than input', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-older-than-'));
     const res = await runCli(['archive', '--older-than', value, '--dest', dir, '--json'], env.env);
     expect(res.code).toBe(2);
-    const err = JSON.parse(res.stdout) as { error: { code: string; message: string } };
-    expect(err.error.code).toBe('validation');
+    const err = JSON.parse(res.stdout) as { error: { code: string; message: string; field?: string } };
+    // `field` is the option as commander names it, like every CLI error's (`olderThan`, not `older-than`).
+    expect({ code: err.error.code, field: err.error.field }).toEqual({ code: 'validation', field: 'olderThan' });
     expect(err.error.message).toContain('--older-than');
     expect(await readdir(dir)).toEqual([]);
     expect(await runDigest(c.pg, runId!)).toEqual(before);

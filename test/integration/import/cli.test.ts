@@ -77,6 +77,14 @@ describe('bulksms import (CLI)', () => {
     }
   });
 
+  it('a bad limit option is reported with the option as `field`, in camelCase as for every CLI error', async () => {
+    const r = await cli(['import', path.join(FIXTURES, 'numbers.csv'), '--list', 'cli-limit', '--max-record-size', '0', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: { code: 'validation', message: '--max-record-size must be a positive integer', field: 'maxRecordSize' },
+    });
+  });
+
   it('a file without a recognisable phone column points the operator at --phone-column', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bulksms-cli-'));
     const file = path.join(dir, 'nophone.csv');
