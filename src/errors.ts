@@ -60,8 +60,8 @@ export class ConflictError extends AppError {
 
 /** A dependency failed (services down, provider unreachable): CLI exit 1, HTTP 503. */
 export class ServiceError extends AppError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'service', 1, 503, options);
+  constructor(text: ErrorText, options?: { cause?: unknown }) {
+    super(text, 'service', 1, 503, options);
   }
 }
 

@@ -47,17 +47,21 @@ async function requireCredits(deps: ManualStartDeps, campaignId: string, balance
   try {
     const check = await measureCredits(deps, budgetedBalance(deps, balances ?? own!), campaignId).catch((err: unknown) => {
       if (!(err instanceof BalanceUnavailableError)) throw err;
+      const why = err.message;
       throw new ServiceError(
-        `campaign ${campaignId} not started: ${err.message}. Nothing was sent; try again when the provider answers, ` +
-          `or start with --force to skip the balance check`,
+        (n) =>
+          `campaign ${campaignId} not started: ${why}. Nothing was sent; try again when the provider answers, ` +
+          `or start with ${n('force')} to skip the balance check`,
         { cause: err },
       );
     });
     if (!check.sufficient) {
+      const { needed, kind, balance } = check;
       throw new ConflictError(
-        `campaign ${campaignId} not started: it needs ${check.needed} ${check.kind} credits but the provider balance is ` +
-          `${check.balance} (short by ${check.needed - check.balance}). Nothing was sent; top up, or start with --force ` +
-          `(API: {"force": true}) to send until the balance runs out`,
+        (n) =>
+          `campaign ${campaignId} not started: it needs ${needed} ${kind} credits but the provider balance is ` +
+          `${balance} (short by ${needed - balance}). Nothing was sent; top up, or start with ${n('force')} ` +
+          `to send until the balance runs out`,
       );
     }
     deps.logger.info({ campaignId, kind: check.kind, needed: check.needed, balance: check.balance }, 'credit check passed');
@@ -74,7 +78,7 @@ function configuredProvider(deps: ManualStartDeps, campaignId: string): SmsProvi
     throw new ValidationError(
       (n) =>
         `campaign ${campaignId} not started: the provider balance cannot be checked (${err.messageFor(n)}); ` +
-        `set it, or start with --force to skip the balance check`,
+        `set it, or start with ${n('force')} to skip the balance check`,
       err.field,
     );
   }

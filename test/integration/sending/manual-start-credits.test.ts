@@ -138,7 +138,9 @@ describe('POST /api/campaigns/:id/start: balance check', () => {
     const refused = await start(id);
     expect(refused.status).toBe(409);
     expect(refused.json<ErrorBody>().error).toMatchObject({ code: 'conflict' });
-    expect(refused.json<ErrorBody>().error.message).toMatch(/needs 3 TRANSACTIONAL_SMS credits but the provider balance is 2.*"force": true/);
+    // The API caller's name for the override, not the CLI's `--force`.
+    expect(refused.json<ErrorBody>().error.message).toMatch(/needs 3 TRANSACTIONAL_SMS credits but the provider balance is 2.*start with force to send/);
+    expect(refused.json<ErrorBody>().error.message).not.toContain('--force');
     expect(await state(id)).toEqual({ status: 'draft', runs: 0, messages: 0 });
     // A body-less POST is checked the same way.
     expect((await http('POST', `${api.url}/api/campaigns/${id}/start`)).status).toBe(409);
@@ -173,7 +175,8 @@ describe('POST /api/campaigns/:id/start: balance check', () => {
       const id = await threeRecipients();
       const res = await http('POST', `${deadApi.url}/api/campaigns/${id}/start`, { json: {} });
       expect(res.status).toBe(503);
-      expect(res.json<ErrorBody>().error.message).toMatch(/could not read the TRANSACTIONAL_SMS balance.*--force/);
+      expect(res.json<ErrorBody>().error.message).toMatch(/could not read the TRANSACTIONAL_SMS balance.*start with force to skip the balance check$/);
+      expect(res.json<ErrorBody>().error.message).not.toContain('--force');
       expect(await state(id)).toEqual({ status: 'draft', runs: 0, messages: 0 });
       expect((await http('POST', `${deadApi.url}/api/campaigns/${id}/start`, { json: { force: true } })).status).toBe(200);
     } finally {
