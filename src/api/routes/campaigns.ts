@@ -1,6 +1,7 @@
 /** Campaigns: create, list (with live counts), detail, lifecycle actions, failures by reason. */
 import type { FastifyInstance } from 'fastify';
 import { freeTextFor } from '../../access/fastify-access';
+import { MAX_PACK_SIZE } from '../../campaign/validation';
 import { NotFoundError } from '../../errors';
 import type { ApiDeps, CampaignStatusResult, CreateCampaignInput } from '../deps';
 import { createStatusCache } from '../status-cache';
@@ -28,7 +29,8 @@ const createBody = {
     at: { type: 'string', minLength: 1, maxLength: 64, description: 'ISO-8601; without Z or an offset, wall-clock time in tz (default Asia/Kolkata)' },
     cron: { type: 'string' },
     tz: { type: 'string' },
-    packSize: { type: 'integer', minimum: 1, maximum: 1000 },
+    // No schema maximum: the service's refusal names the limit (a schema one said only "must be <= N").
+    packSize: { type: 'integer', minimum: 1, description: `recipients per request for identical texts (opt-in packing), 1 to ${MAX_PACK_SIZE}` },
   },
 } as const;
 
