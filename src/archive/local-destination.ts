@@ -98,8 +98,11 @@ export function createLocalDestination(dir: string): ArchiveDestination {
       try {
         const fh = await open(p, 'r');
         await fh.close();
-      } catch {
-        return null;
+      } catch (err) {
+        // Only a file that is not there is "missing"; one that cannot be read (permissions, I/O) is said as such.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+        throw destinationFsError(err, root, 'read', key);
       }
       return createReadStream(p);
     },

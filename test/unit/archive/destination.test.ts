@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { destinationOfManifest, parseS3Url, s3Key } from '../../../src/archive/destination';
@@ -63,5 +63,15 @@ describe('local destination', () => {
     expect(await dest.readText('manifest.json')).toBe('{"a":1}');
     expect(await dest.readText('missing.json')).toBeNull();
     await expect(dest.stage('../escape')).rejects.toThrow('escapes');
+  });
+
+  it('says a file it cannot open is unreadable, not missing (restore called such a file "missing")', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-dest-'));
+    const dest = createLocalDestination(dir);
+    await mkdir(path.join(dir, 'runs'));
+    // A symlink loop: one open error that root gets too (EACCES does not happen to root).
+    await symlink('loop.copy.gz', path.join(dir, 'runs', 'loop.copy.gz'));
+    await expect(dest.read('runs/loop.copy.gz')).rejects.toThrow(`archive destination ${dir} (runs/loop.copy.gz): cannot read`);
+    expect(await dest.read('runs/absent.copy.gz')).toBeNull();
   });
 });
