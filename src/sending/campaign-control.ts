@@ -40,10 +40,13 @@ export async function readCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaign
   return rows[0].status;
 }
 
-async function lockCampaign(c: PoolClient, campaignId: string): Promise<CampaignRow & { pause_reason: string | null }> {
+type LockedCampaign = CampaignRow & { pause_reason: string | null; cron: string | null; schedule_at: Date | null };
+
+async function lockCampaign(c: PoolClient, campaignId: string): Promise<LockedCampaign> {
   assertCampaignId(campaignId);
-  const { rows } = await c.query<CampaignRow & { pause_reason: string | null }>(
-    `SELECT id, status::text AS status, type::text AS type, list_id, text, template_name, template_vars, pause_reason
+  const { rows } = await c.query<LockedCampaign>(
+    `SELECT id, status::text AS status, type::text AS type, list_id, text, template_name, template_vars, pause_reason,
+            cron, schedule_at
        FROM campaigns WHERE id = $1 FOR UPDATE`,
     [campaignId],
   );
@@ -107,13 +110,11 @@ export async function startCampaign(
 
 /**
  * A cron campaign between two runs: its last run left it completed (or failed) while its schedule goes on firing.
- * Pausing it is how an operator holds the next runs without ending the schedule (cancel ends it); a resume sends
- * it back to waiting for its schedule.
+ * It can still be paused (to hold the next runs; a resume sends it back to waiting for its schedule) and cancelled
+ * (which ends the schedule), unlike a campaign that is finished for good.
  */
-async function betweenCronRuns(c: PoolClient, campaignId: string, status: string): Promise<boolean> {
-  if (status !== 'completed' && status !== 'failed') return false;
-  const { rows } = await c.query(`SELECT 1 FROM campaigns WHERE id = $1 AND cron IS NOT NULL`, [campaignId]);
-  return rows.length === 1;
+function betweenCronRuns(campaign: LockedCampaign): boolean {
+  return (campaign.status === 'completed' || campaign.status === 'failed') && campaign.cron !== null;
 }
 
 /**
@@ -138,7 +139,7 @@ export async function pauseCampaign(deps: ControlDeps, campaignId: string, reaso
       }
       return 'paused';
     }
-    if (campaign.status !== 'running' && campaign.status !== 'scheduled' && !(await betweenCronRuns(c, campaignId, campaign.status))) {
+    if (campaign.status !== 'running' && campaign.status !== 'scheduled' && !betweenCronRuns(campaign)) {
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be paused`);
     }
     await c.query(`UPDATE campaigns SET status = 'paused', pause_reason = $2, updated_at = now() WHERE id = $1`, [campaignId, reason]);
@@ -191,13 +192,9 @@ export async function resumeCampaign(
 export async function cancelCampaign(deps: ControlDeps, campaignId: string): Promise<{ campaignId: string; status: string }> {
   const { runIds, scheduleAt, scheduled } = await inTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
-    const schedule = await c.query<{ schedule_at: Date | null; cron: string | null }>(
-      `SELECT schedule_at, cron FROM campaigns WHERE id = $1`,
-      [campaignId],
-    );
     // A finished campaign has nothing left to cancel — unless it has a cron schedule: between firings its last run
     // left it completed (or failed), and cancelling is how its schedule ends (it was refused, so it fired for good).
-    if ((campaign.status === 'completed' || campaign.status === 'failed') && !schedule.rows[0]?.cron) {
+    if ((campaign.status === 'completed' || campaign.status === 'failed') && !betweenCronRuns(campaign)) {
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be cancelled`);
     }
     await c.query(`UPDATE campaigns SET status = 'cancelled', updated_at = now(), completed_at = now() WHERE id = $1`, [campaignId]);
@@ -210,7 +207,7 @@ export async function cancelCampaign(deps: ControlDeps, campaignId: string): Pro
       `UPDATE campaign_runs SET status = 'cancelled', completed_at = now() WHERE campaign_id = $1 AND status IN ('pending', 'running', 'paused') RETURNING id`,
       [campaignId],
     );
-    const { schedule_at: at = null, cron = null } = schedule.rows[0] ?? {};
+    const { schedule_at: at, cron } = campaign;
     return { runIds: runs.rows.map((r) => r.id), scheduleAt: at, scheduled: at !== null || cron !== null };
   });
   await refreshRunCounters(deps.pg, runIds);
