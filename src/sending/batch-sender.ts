@@ -126,20 +126,27 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     if (performance.now() - earliest > opts.lateToleranceMs) stats.lateSlots++;
   }
 
-  /** Pauses the campaign once `ambiguousStreakLimit` answers in a row left their messages `unknown`. */
-  async function countAmbiguous(campaign: CampaignSettings, outcome: SendOutcome): Promise<void> {
+  /** Stops this process claiming for the campaign at once, then pauses it fleet-wide with the reason. */
+  function pauseCampaign(campaignId: string, reason: string): Promise<void> {
+    deps.states.set(campaignId, 'paused');
+    return deps.pause(campaignId, reason).catch((err: unknown) => deps.logger.error({ err }, 'could not pause campaign'));
+  }
+
+  /**
+   * Counts answers of unknown fate in a row; returns the pause once `ambiguousStreakLimit` of them left their messages
+   * `unknown`, else nothing (synchronous: most answers only reset the count, and the send loop should not wait on it).
+   */
+  function countAmbiguous(campaign: CampaignSettings, outcome: SendOutcome): Promise<void> | undefined {
     if (outcome.kind === 'accepted' || outcome.kind === 'permanent_recipient') {
       ambiguousStreaks.delete(campaign.id);
-      return;
+      return undefined;
     }
-    if (outcome.kind !== 'ambiguous') return;
+    if (outcome.kind !== 'ambiguous') return undefined;
     const streak = (ambiguousStreaks.get(campaign.id) ?? 0) + 1;
     ambiguousStreaks.set(campaign.id, streak);
-    if (streak < ambiguousStreakLimit || deps.states.status(campaign.id) !== 'running') return;
+    if (streak < ambiguousStreakLimit || deps.states.status(campaign.id) !== 'running') return undefined;
     ambiguousStreaks.delete(campaign.id);
-    deps.states.set(campaign.id, 'paused');
-    const reason = `${streak} provider answers in a row of unknown fate (last: ${outcome.detail}); check 2Factor, then resume`;
-    await deps.pause(campaign.id, reason).catch((err: unknown) => deps.logger.error({ err }, 'could not pause campaign'));
+    return pauseCampaign(campaign.id, `${streak} provider answers in a row of unknown fate (last: ${outcome.detail}); check 2Factor, then resume`);
   }
 
   /** One message's row for a decision about it alone (group decisions — pause, unpack — leave it unsent). */
@@ -221,14 +228,15 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       case 'sent':
       case 'failed':
       case 'unknown':
-      case 'retry':
+      case 'retry': {
         if (decisions.some((d) => d.action === 'retry' && d.throttled)) await deps.pacer.penalise(opts.throttlePenaltyMs).catch(() => undefined);
         await record(group.messages.map((m, i) => ({ id: m.id, attempts: m.attempts, claimedAt: m.claimedAt, ...messageOutcome(decisions[i]!) })));
-        await countAmbiguous(campaign, outcome);
+        const pausing = countAmbiguous(campaign, outcome);
+        if (pausing) await pausing;
         return;
+      }
       case 'pause-campaign':
-        deps.states.set(campaign.id, 'paused');
-        await deps.pause(campaign.id, decision.providerText).catch((err: unknown) => deps.logger.error({ err }, 'could not pause campaign'));
+        await pauseCampaign(campaign.id, decision.providerText);
         await release(group, { outcomeClass: decision.outcomeClass, providerText: decision.providerText, failureReason: `campaign paused: ${decision.providerText}` });
         return;
       case 'unpack': {
