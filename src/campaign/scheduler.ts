@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker, type Job, type Queue } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
 import type { Container } from '../container';
+import { ALERT_IS_NOT_DLT } from '../delivery/apply-reports';
 import { AppError, ConflictError, coerceError } from '../errors';
 import {
   SCHEDULE_QUEUE,
@@ -205,13 +206,13 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     await deps.prisma.scheduleFiring.update({ where: { campaignId_dueAt: { campaignId, dueAt: new Date(dueMs) } }, data: { outcome } });
   }
 
-  /**
-   * Tells the campaign's viewers (API, dashboard) what a firing could not do. A DLT-CNT-REJECT alert stays: it is
-   * the louder problem, and the DLT guard reads it to pause a campaign only once.
-   */
+  /** Tells the campaign's viewers (API, dashboard) what a firing could not do; a DLT-CNT-REJECT alert stays. */
   async function alertCampaign(campaignId: string, alert: string): Promise<void> {
-    await deps.prisma.$executeRaw`UPDATE campaigns SET alert = ${alert}, updated_at = now()
-      WHERE id = ${campaignId}::uuid AND (alert IS NULL OR alert NOT LIKE 'DLT-CNT-REJECT%')`;
+    await deps.prisma.$executeRawUnsafe(
+      `UPDATE campaigns SET alert = $1, updated_at = now() WHERE id = $2::uuid AND ${ALERT_IS_NOT_DLT}`,
+      alert,
+      campaignId,
+    );
   }
 
   async function fire(data: ScheduleJobData, dueMs: number): Promise<FiringOutcome> {

@@ -52,6 +52,12 @@ export const DLT_ALERT =
   'DLT-CNT-REJECT: operators rejected messages of this campaign (template text, sender header or PE/template id ' +
   'not matching the DLT registration); fix the DLT template/header mapping before sending more';
 
+/**
+ * SQL condition on `campaigns`: its alert is not a DLT-CNT-REJECT one. Other alerts (a scheduled run that did not
+ * start or was skipped) never replace it: it is the louder problem, and the DLT guard reads it to pause only once.
+ */
+export const ALERT_IS_NOT_DLT = `(alert IS NULL OR alert NOT LIKE 'DLT-CNT-REJECT%')`;
+
 export async function loadOpenMessages(deps: Pick<Container, 'pg'>, sessionId: string): Promise<SessionMessage[]> {
   const { rows } = await deps.pg.query<SessionMessage>(
     `SELECT m.id::text AS id, m.phone, m.campaign_id AS "campaignId", ${ALONE_IN_SESSION} AS alone
@@ -123,7 +129,7 @@ export async function applyPairs(deps: Deps, pairs: ReadonlyArray<readonly [Sess
 async function flagDltReject(deps: Deps, campaignIds: string[]): Promise<string[]> {
   const { rows } = await deps.pg.query<{ id: string; name: string }>(
     `UPDATE campaigns SET alert = $2, updated_at = now()
-      WHERE id = ANY($1::uuid[]) AND (alert IS NULL OR alert NOT LIKE 'DLT-CNT-REJECT%')
+      WHERE id = ANY($1::uuid[]) AND ${ALERT_IS_NOT_DLT}
       RETURNING id, name`,
     [campaignIds, DLT_ALERT],
   );
