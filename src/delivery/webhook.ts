@@ -10,6 +10,7 @@ import { ValidationError } from '../errors';
 import { applyResults, loadOpenMessages } from './apply-reports';
 import { applyParkedReports, parkReport, sessionKnown } from './early-reports';
 import { mapDeliveryStatus, type DeliveryState } from '../provider/twofactor/delivery-status';
+import { fieldIgnoringCase } from '../lib/field-ignoring-case';
 
 export type DeliveryCallbackForm = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -32,10 +33,12 @@ export interface DeliveryCallbackResult {
 const MAX_SESSION_ID = 128;
 const MAX_PHONE = 32;
 
-/** Field names are matched case-insensitively; a repeated field takes its first value. */
+/**
+ * Field names are matched case-insensitively; a field given as a list takes its first value (the HTTP route has
+ * already kept the last of a repeated form field).
+ */
 function field(form: DeliveryCallbackForm, name: string): string | undefined {
-  const key = Object.keys(form).find((k) => k.toLowerCase() === name.toLowerCase());
-  const v = key === undefined ? undefined : form[key];
+  const v = fieldIgnoringCase(form, name);
   return Array.isArray(v) ? v[0] : v;
 }
 

@@ -1,3 +1,4 @@
+import { fieldIgnoringCase } from '../../lib/field-ignoring-case';
 /** The 2Factor JSON envelope `{"Status":"Success"|"Error","Details":...}`, judged by body, never by HTTP code. */
 export interface Envelope {
   status: string;
@@ -15,14 +16,6 @@ function canonicalStatus(raw: string): string {
   return s === 'success' ? 'Success' : s === 'error' ? 'Error' : raw;
 }
 
-/** `record[name]`, else the first key equal to it but for case (`status`, `DETAILS`): the same answer, differently cased. */
-function field(record: Record<string, unknown>, name: string): unknown {
-  if (name in record) return record[name];
-  const lower = name.toLowerCase();
-  const key = Object.keys(record).find((k) => k.toLowerCase() === lower);
-  return key === undefined ? undefined : record[key];
-}
-
 export function parseEnvelope(body: string): Envelope | null {
   const trimmed = body.trim();
   if (!trimmed.startsWith('{')) return null;
@@ -34,9 +27,9 @@ export function parseEnvelope(body: string): Envelope | null {
   }
   if (!parsed || typeof parsed !== 'object') return null;
   const record = parsed as Record<string, unknown>;
-  const status = field(record, 'Status');
+  const status = fieldIgnoringCase(record, 'Status');
   if (typeof status !== 'string') return null;
-  const details = field(record, 'Details');
+  const details = fieldIgnoringCase(record, 'Details');
   return {
     status: canonicalStatus(status),
     details: typeof details === 'string' || typeof details === 'number' ? String(details) : '',
