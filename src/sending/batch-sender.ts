@@ -14,6 +14,7 @@ import type { SendOutcome } from '../provider/outcome';
 import type { CampaignSettings, CampaignStates } from './campaign-states';
 import { claimMessages, type ClaimedMessage, type OutcomeRow, type OutcomeWriter } from './ledger';
 import { decide, type Decision } from './outcome-policy';
+import { OutageWatch } from './outage-watch';
 import { sleepUntil, type Admission, type Pacer, type Reservation } from './pacer';
 import type { SendJobData } from './keys';
 
@@ -35,11 +36,11 @@ export interface BatchSenderOptions {
    */
   reserveLeadMs?: number;
   /**
-   * Answers of unknown fate in a row for one campaign (no accepted or recipient-refused answer between them) that
-   * pause it (default 25). An outage — every request timing out or answered 5xx — otherwise turns the whole list
-   * `unknown` at full speed, and each of those can only be re-sent at the risk of a duplicate.
+   * Answers in a row for one campaign that show the provider down — of unknown fate, or no connection at all — with
+   * no accepted or recipient-refused answer between them, that pause it (default 25; see outage-watch.ts). An outage
+   * otherwise turns the whole list `unknown` at full speed, or spends every message's attempts and fails it.
    */
-  ambiguousStreakLimit?: number;
+  outageStreakLimit?: number;
 }
 
 export interface BatchSenderDeps {
@@ -101,9 +102,8 @@ export interface SenderStats {
 export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOptions) {
   const random = deps.random ?? Math.random;
   const reserveLeadMs = opts.reserveLeadMs ?? 50;
-  const ambiguousStreakLimit = opts.ambiguousStreakLimit ?? 25;
-  /** Per campaign, in this process: ambiguous answers since the provider last proved it works. */
-  const ambiguousStreaks = new Map<string, number>();
+  /** Per campaign, in this process: failing answers since the provider last proved it works. */
+  const outages = new OutageWatch(opts.outageStreakLimit ?? 25);
   const stats: SenderStats = { requests: 0, lateSlots: 0, admitWaits: 0, lateAdmissions: 0, released: 0 };
 
   // One request's rows commit together (writeMany): a packed session is never half-recorded.
@@ -133,20 +133,13 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
   }
 
   /**
-   * Counts answers of unknown fate in a row; returns the pause once `ambiguousStreakLimit` of them left their messages
-   * `unknown`, else nothing (synchronous: most answers only reset the count, and the send loop should not wait on it).
+   * Pauses the campaign once the provider failed too many answers in a row (outage-watch.ts), else returns nothing
+   * (synchronous: most answers only reset the count, and the send loop should not wait on it).
    */
-  function countAmbiguous(campaign: CampaignSettings, outcome: SendOutcome): Promise<void> | undefined {
-    if (outcome.kind === 'accepted' || outcome.kind === 'permanent_recipient') {
-      ambiguousStreaks.delete(campaign.id);
-      return undefined;
-    }
-    if (outcome.kind !== 'ambiguous') return undefined;
-    const streak = (ambiguousStreaks.get(campaign.id) ?? 0) + 1;
-    ambiguousStreaks.set(campaign.id, streak);
-    if (streak < ambiguousStreakLimit || deps.states.status(campaign.id) !== 'running') return undefined;
-    ambiguousStreaks.delete(campaign.id);
-    return pauseCampaign(campaign.id, `${streak} provider answers in a row of unknown fate (last: ${outcome.detail}); check 2Factor, then resume`);
+  function watchForOutage(campaign: CampaignSettings, outcome: SendOutcome): Promise<void> | undefined {
+    const reason = outages.observe(campaign.id, outcome);
+    if (reason === undefined || deps.states.status(campaign.id) !== 'running') return undefined;
+    return pauseCampaign(campaign.id, reason);
   }
 
   /** One message's row for a decision about it alone (group decisions — pause, unpack — leave it unsent). */
@@ -231,7 +224,7 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       case 'retry': {
         if (decisions.some((d) => d.action === 'retry' && d.throttled)) await deps.pacer.penalise(opts.throttlePenaltyMs).catch(() => undefined);
         await record(group.messages.map((m, i) => ({ id: m.id, attempts: m.attempts, claimedAt: m.claimedAt, ...messageOutcome(decisions[i]!) })));
-        const pausing = countAmbiguous(campaign, outcome);
+        const pausing = watchForOutage(campaign, outcome);
         if (pausing) await pausing;
         return;
       }

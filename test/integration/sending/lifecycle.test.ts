@@ -134,12 +134,13 @@ describe('campaign lifecycle while sending', () => {
 
   it('retry re-queues retryable failures idempotently, keeping attempts', async () => {
     const c = env.container();
-    const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 40 });
+    // 10 recipients × 2 attempts: fewer refused connections in a row than pause a campaign (25).
+    const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 10 });
     target = () => unreachable; // connection refused: certainly not sent → retryable
     await startCampaign(c, campaignId);
     // Nothing went out: the campaign ends failed, not completed.
     await ended(campaignId, 'failed');
-    expect(await statusCounts(c.pg, campaignId)).toEqual({ failed: 40 });
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ failed: 10 });
     const failed = await c.pg.query<{ attempts: number; outcome_class: string; provider_text: string }>(
       `SELECT attempts, outcome_class::text, provider_text FROM messages WHERE campaign_id = $1`,
       [campaignId],
@@ -147,10 +148,10 @@ describe('campaign lifecycle while sending', () => {
     expect(failed.rows.every((r) => r.attempts === 2 && r.outcome_class === 'retryable' && r.provider_text.length > 0)).toBe(true);
 
     target = () => simulator;
-    expect(await retryCampaign(c, campaignId, { includeUnknown: false })).toEqual({ campaignId, requeued: 40, archiving: 0 });
+    expect(await retryCampaign(c, campaignId, { includeUnknown: false })).toEqual({ campaignId, requeued: 10, archiving: 0 });
     expect(await retryCampaign(c, campaignId, { includeUnknown: false })).toEqual({ campaignId, requeued: 0, archiving: 0 });
     await completed(campaignId);
-    expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 40 });
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 10 });
     expect(await retryCampaign(c, campaignId, { includeUnknown: true })).toEqual({ campaignId, requeued: 0, archiving: 0 });
     const attempts = await c.pg.query<{ max: number; min: number }>(`SELECT max(attempts)::int AS max, min(attempts)::int AS min FROM messages WHERE campaign_id = $1`, [campaignId]);
     expect(attempts.rows[0]).toEqual({ max: 3, min: 3 });
@@ -181,6 +182,29 @@ describe('campaign lifecycle while sending', () => {
     const unknownPhones = await c.pg.query<{ phone: string }>(`SELECT phone FROM messages WHERE campaign_id = $1 AND status = 'unknown'`, [campaignId]);
     const skipped = new Set(unknownPhones.rows.map((r) => r.phone));
     expect(deliveryCheck(await t.accepted(), phones.filter((p) => !skipped.has(p)))).toEqual({ duplicates: [], missing: [] });
+  });
+
+  it('a provider nobody answers pauses the campaign after 25 refused connections in a row, with attempts to spare', async () => {
+    const c = env.container();
+    const { campaignId, phones } = await seedCampaign(c.pg, { recipients: 300 });
+    target = () => unreachable;
+    await startCampaign(c, campaignId);
+    await waitFor('paused and settled', async () => {
+      const counts = await statusCounts(c.pg, campaignId);
+      return (await campaignStatus(c.pg, campaignId)) === 'paused' && !counts.sending && !counts.queued;
+    });
+    // Nothing failed: the list waits, not one message spent its last attempt.
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ pending: 300 });
+    const reason = await c.pg.query<{ pause_reason: string }>(`SELECT pause_reason FROM campaigns WHERE id = $1`, [campaignId]);
+    expect(reason.rows[0]!.pause_reason).toMatch(
+      /^25 requests in a row could not reach 2Factor, none was sent \(last: not sent: .*ECONNREFUSED.*\); check the network and TWOFACTOR_BASE_URL, then resume$/,
+    );
+
+    target = () => simulator;
+    await resumeCampaign(c, campaignId);
+    await completed(campaignId);
+    expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 300 });
+    expect(deliveryCheck(await t.accepted(), phones)).toEqual({ duplicates: [], missing: [] });
   });
 
   it('ambiguous outcomes become unknown and are re-sent only with --include-unknown', async () => {
