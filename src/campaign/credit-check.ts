@@ -79,9 +79,11 @@ export async function checkCredits(
   const { kind, needed, balance, sufficient } = await measureCredits(deps, provider, campaignId);
   const result: CreditCheck = { campaignId, kind, needed, balance, sufficient, forced: !sufficient && Boolean(opts.force) };
   if (!sufficient && !opts.force) {
+    // The way to force it named as the caller writes it: `--force` on the CLI, the body's `force` over HTTP.
     throw new ValidationError(
-      `not enough ${kind} credits for campaign ${campaignId}: needs ${needed}, balance ${balance} ` +
-        `(short by ${needed - balance}); top up, or start with --force to send until the balance runs out`,
+      (n) =>
+        `not enough ${kind} credits for campaign ${campaignId}: needs ${needed}, balance ${balance} ` +
+        `(short by ${needed - balance}); top up, or start with ${n('force')} to send until the balance runs out`,
       'credits',
     );
   }

@@ -2,6 +2,7 @@ import { createCampaign } from '../../../src/campaign/campaign-service';
 import { checkCredits } from '../../../src/campaign/credit-check';
 import type { BalanceKind } from '../../../src/provider/sms-provider';
 import { ValidationError } from '../../../src/errors';
+import { cliOption } from '../../../src/cli/input-names';
 import { useTestEnv } from '../../helpers/env';
 import { manyContacts, seedList } from '../../fixtures/seed-list';
 
@@ -40,7 +41,9 @@ describe('checkCredits', () => {
     const provider = fakeBalance({ TRANSACTIONAL_SMS: 1000, PROMOTIONAL_SMS: 7 });
     const err = await checkCredits(env.container(), provider, promo).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as Error).message).toMatch(/not enough PROMOTIONAL_SMS credits .* needs 10, balance 7 \(short by 3\).*--force/);
+    expect((err as ValidationError).messageFor(cliOption)).toMatch(/not enough PROMOTIONAL_SMS credits .* needs 10, balance 7 \(short by 3\); top up, or start with --force /);
+    // Over HTTP (and in a scheduled run's alert) the way to force it is the start body's `force`, not a CLI option.
+    expect((err as Error).message).toMatch(/; top up, or start with force to send/);
     expect(provider.asked).toEqual(['PROMOTIONAL_SMS']);
   });
 
