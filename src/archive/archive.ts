@@ -81,6 +81,7 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
     if (!locked.rows[0]!.ok) throw new ConflictError('another `bulksms archive` or a `bulksms restore` is running against this database');
     const result: ArchiveResult = { runs: 0, rows: 0, files: 0, manifest: null, dryRun: !!opts.dryRun, runIds: [], resumed: 0 };
     if (opts.dryRun) {
+      await dest.check();
       await countWhatWouldBeArchived(db, dest, cutoffs, result);
       return result;
     }

@@ -24,6 +24,8 @@ export interface ArchiveDestination {
   readonly manifestLocation: string;
   /** Checks the destination can take files before anything is exported (local: a writable directory, created if missing). */
   prepare(): Promise<void>;
+  /** What `prepare` checks that needs no write (`--dry-run`: a run that would fail says so, and nothing is created). */
+  check(): Promise<void>;
   stage(key: string): Promise<StagedFile>;
   /** null if the key does not exist. */
   read(key: string): Promise<Readable | null>;

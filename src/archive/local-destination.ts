@@ -39,8 +39,11 @@ async function nearestExisting(p: string): Promise<{ path: string; isDirectory: 
  */
 const PSEUDO_FS = ['/proc', '/sys', '/dev'];
 
-/** The destination can hold files: a directory (created if missing), writable. Says which and why otherwise. */
-async function prepareRoot(root: string): Promise<void> {
+/**
+ * What `prepare` checks, without creating or writing anything (`--dry-run`): not under a pseudo-file system, the path
+ * or its nearest existing ancestor a directory, and that one writable (root passes the write check anyway).
+ */
+async function checkRoot(root: string): Promise<void> {
   const existing = await nearestExisting(root);
   // The real path, so a symlink into /proc is caught too.
   const real = await realpath(existing.path);
@@ -51,6 +54,12 @@ async function prepareRoot(root: string): Promise<void> {
   if (!existing.isDirectory) {
     throw new ValidationError(`archive destination ${root}: ${existing.path} is a file, not a directory; choose a directory for --dest (or ARCHIVE_DEST)`, 'dest');
   }
+  await access(existing.path, constants.W_OK | constants.X_OK);
+}
+
+/** The destination can hold files: a directory (created if missing), writable. Says which and why otherwise. */
+async function prepareRoot(root: string): Promise<void> {
+  await checkRoot(root);
   await mkdir(root, { recursive: true, mode: PRIVATE_DIR });
   // Up front rather than at the first file: a whole run is exported before its temp file would be renamed.
   await access(root, constants.W_OK | constants.X_OK);
@@ -86,6 +95,7 @@ export function createLocalDestination(dir: string): ArchiveDestination {
     location: root,
     manifestLocation: path.join(root, MANIFEST_NAME),
     prepare,
+    check: () => wrapped('write', undefined, () => checkRoot(root)),
     async stage(key): Promise<StagedFile> {
       const final = full(key);
       await prepare();

@@ -20,14 +20,17 @@ describe('archive --dest that cannot hold files', () => {
   });
   afterAll(() => rm(tmp, { recursive: true, force: true }));
 
+  // The dry run says so too: it is how an operator checks a new destination before the first real night.
   it.each([
-    ['is a regular file', () => file],
-    ['lies under a regular file', () => path.join(file, 'nightly')],
-  ])('%s: exit 2, the message names it, no row deleted', async (_what, dest) => {
+    ['is a regular file', () => file, []],
+    ['lies under a regular file', () => path.join(file, 'nightly'), []],
+    ['is a regular file (--dry-run)', () => file, ['--dry-run']],
+    ['lies under a regular file (--dry-run)', () => path.join(file, 'nightly'), ['--dry-run']],
+  ])('%s: exit 2, the message names it, no row deleted', async (_what, dest, extra) => {
     const c = env.container();
     const [runId] = await seedRuns(c.pg, [{ rows: 5, endedDaysAgo: 400 }]);
     const before = await runDigest(c.pg, runId!);
-    const res = await runCli(['archive', '--older-than', '30', '--dest', dest(), '--json'], env.env);
+    const res = await runCli(['archive', '--older-than', '30', '--dest', dest(), ...extra, '--json'], env.env);
     expect(res.code).toBe(2);
     expect(JSON.parse(res.stdout)).toMatchObject(FAILURE);
     expect((JSON.parse(res.stdout) as { error: { message: string } }).error.message).toContain(`archive destination ${dest()}: ${file} is a file, not a directory`);
@@ -48,12 +51,15 @@ describe('archive --dest under a kernel pseudo-file system', () => {
     ['/proc/bulksms-archive-test/nightly', '/proc'],
     ['/sys/bulksms-archive-test', '/sys'],
     ['(symlink to /proc)/nightly', '/proc'],
+    ['/proc/bulksms-archive-test/nightly (--dry-run)', '/proc'],
   ])('%s: refused with exit 2, nothing deleted', async (spec, under) => {
-    const dest = spec.startsWith('(') ? path.join(tmp, 'proc-link', 'nightly') : spec;
+    const dryRun = spec.endsWith(' (--dry-run)');
+    const given = spec.replace(' (--dry-run)', '');
+    const dest = given.startsWith('(') ? path.join(tmp, 'proc-link', 'nightly') : given;
     const c = env.container();
     const [runId] = await seedRuns(c.pg, [{ rows: 5, endedDaysAgo: 400 }]);
     const before = await runDigest(c.pg, runId!);
-    const res = await runCli(['archive', '--older-than', '30', '--dest', dest, '--json'], env.env, { timeoutMs: 30_000 });
+    const res = await runCli(['archive', '--older-than', '30', '--dest', dest, ...(dryRun ? ['--dry-run'] : []), '--json'], env.env, { timeoutMs: 30_000 });
     expect(res.signal).toBeNull();
     expect(res.code).toBe(2);
     expect(JSON.parse(res.stdout)).toMatchObject(FAILURE);
