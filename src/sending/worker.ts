@@ -109,7 +109,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
       closing: () => closing,
       pause: async (campaignId, reason) => {
         await pauseCampaign(container, campaignId, reason);
-        logger.error({ campaignId, reason }, 'campaign paused by a provider answer');
+        logger.error({ campaignId, reason }, 'campaign paused: the provider refused it, or failed too many requests in a row');
       },
     },
     {
