@@ -57,8 +57,8 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
   const { pg, redis, queue, logger } = deps;
   let lockClient: Client | null = null;
   let stopped = false;
-  let lastMaintenance = 0;
-  let lastCompletionCheck = 0;
+  let lastMaintenance = -Infinity;
+  let lastCompletionCheck = -Infinity;
   /** The last pass found no running run. */
   let idle = false;
   let wakeUp: (() => void) | null = null;
@@ -140,7 +140,8 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
   async function feed(): Promise<number> {
     if (!(await acquire())) return 0;
     await checkEpoch();
-    const now = Date.now();
+    // Monotonic: a wall clock stepped back (NTP, an operator) stopped the recovery sweeps for as long as the step.
+    const now = performance.now();
     if (now - lastMaintenance > 2000) {
       lastMaintenance = now;
       const expired = await expireStaleSending(pg, opts.leaseMs);
