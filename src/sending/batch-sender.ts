@@ -165,11 +165,13 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
     }
   }
 
+  /** Claimed but not to be sent: paused/cancelled meanwhile, or held past the send deadline (the lease's margin). */
+  const mustHandBack = (campaign: CampaignSettings, group: Group): boolean =>
+    deps.states.status(campaign.id) !== 'running' || performance.now() - group.claimedAt > opts.sendDeadlineMs;
+
   async function sendGroup(campaign: CampaignSettings, group: Group, slotAt: number, slotEarliest: number): Promise<void> {
     await waitForSlot(slotAt, slotEarliest);
-    const status = deps.states.status(campaign.id);
-    if (status !== 'running' || performance.now() - group.claimedAt > opts.sendDeadlineMs) {
-      // Claimed but not sent: paused/cancelled meanwhile, or held too long. Certainly not sent.
+    if (mustHandBack(campaign, group)) {
       await handBackUnsent(group);
       return;
     }
@@ -181,6 +183,12 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
       // the recovery lease to call `unknown` — we know it did not leave.
       await handBackUnsent(group);
       throw err;
+    }
+    // Judged again: the admission may have waited (a full window, the paused window after a lost log, a slow Redis),
+    // and a pause, a cancel or the deadline passing meanwhile let the request go. Its admitted slot goes unused.
+    if (mustHandBack(campaign, group)) {
+      await handBackUnsent(group);
+      return;
     }
     if (admission.waitedMs >= 1) stats.admitWaits++;
     stats.requests++;
