@@ -3,7 +3,7 @@
  * conditional UPDATE on the current status (and attempt number), so a stale or duplicated job can never move a
  * message twice: that condition, not Redis, is what prevents duplicate sends.
  */
-import type { Pool, PoolClient } from 'pg';
+import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import { compareIds } from './ids';
 
 /**
@@ -199,7 +199,10 @@ export class OutcomeWriter {
   }
 
   private async commit(batch: PendingOutcome[]): Promise<void> {
-    // A PostgreSQL blip must not lose outcomes of requests that were really made: retry for a while.
+    // Outcomes of requests that were really made must not be lost: retried while PostgreSQL is unreachable,
+    // restarting or failing over, however long that takes (the job stays unacknowledged meanwhile). Given up after
+    // ~25 s, a restart with crash recovery or a failover left the messages `sending` for the recovery lease to call
+    // `unknown`: an accepted request's session id was lost, a request certainly not sent was never sent.
     for (let attempt = 0; ; attempt++) {
       try {
         await writeOutcomes(this.pg, batch.map((b) => b.row));
@@ -215,11 +218,11 @@ export class OutcomeWriter {
           for (const b of batch) b.reject(err);
           return;
         }
-        if (attempt >= 8) {
+        if (attempt >= 8 && !isUnavailable(err)) {
           for (const b of batch) b.reject(err);
           return;
         }
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5_000)));
       }
     }
   }
@@ -231,6 +234,17 @@ export class OutcomeWriter {
 }
 
 type PendingOutcome = { row: OutcomeRow; resolve: () => void; reject: (e: unknown) => void };
+
+/**
+ * PostgreSQL cannot take the write now but will: no answer from the server at all (a socket error, a dropped
+ * connection), class 08 (connection exception), 57P0x (shutting down, starting up), 53 (out of connections or
+ * resources), 25006 (a read-only server: a failover under way), 40001/40P01 (serialization failure, deadlock).
+ */
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof DatabaseError)) return true;
+  const code = err.code ?? '';
+  return code.startsWith('08') || code.startsWith('57P') || code.startsWith('53') || ['25006', '40001', '40P01'].includes(code);
+}
 
 /** SQLSTATE class 22 (data exception): the statement's data is wrong; retrying the same rows cannot help. */
 function isDataException(err: unknown): boolean {

@@ -1,4 +1,8 @@
+import { DatabaseError } from 'pg';
 import { OutcomeWriter, type OutcomeRow } from '../../../src/sending/ledger';
+
+/** An error as PostgreSQL answers it (SQLSTATE `code`). */
+const serverError = (message: string, code: string): DatabaseError => Object.assign(new DatabaseError(message, message.length, 'error'), { code });
 
 /** A pool that accepts every write and records nothing (the writer's batching is what is under test). */
 const acceptingPool = { query: async (q: { values: unknown[][] }) => ({ rowCount: q.values[0]!.length }) } as never;
@@ -19,5 +23,51 @@ describe('OutcomeWriter', () => {
     expect(withPack).toHaveLength(1);
     expect(withPack[0]!.filter((s) => s === 'PACK')).toHaveLength(100);
     expect(batches.flat()).toHaveLength(550);
+  });
+});
+
+describe('OutcomeWriter while PostgreSQL is unavailable', () => {
+  afterEach(() => jest.useRealTimers());
+
+  // A restart with crash recovery, or a failover, easily takes a minute. Giving up after ~25 s left the messages
+  // `sending` for the recovery lease to call `unknown`: an accepted request's session id was lost (its delivery
+  // report never matched), a request certainly not sent was never sent.
+  it.each([
+    ['refused connections', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
+    ['a server starting up', serverError('the database system is starting up', '57P03')],
+  ])('keeps the outcome until it is written, through a minute of %s', async (_what, unavailable) => {
+    jest.useFakeTimers();
+    const outageEnds = Date.now() + 60_000;
+    let calls = 0;
+    const pool = {
+      query: async (q: { values: unknown[][] }) => {
+        calls++;
+        if (Date.now() < outageEnds) throw unavailable;
+        return { rowCount: q.values[0]!.length };
+      },
+    } as never;
+    const writer = new OutcomeWriter(pool);
+    let settled: string | undefined;
+    writer.write({ id: '1', attempts: 1, claimedAt: '1', status: 'sent', sessionId: 'S1' }).then(
+      () => (settled = 'written'),
+      (err: Error) => (settled = `rejected: ${err.message}`),
+    );
+    await jest.advanceTimersByTimeAsync(75_000);
+    expect(settled).toBe('written');
+    expect(calls).toBeGreaterThan(10);
+  });
+
+  it('still gives up on an error retrying cannot fix (the statement itself refused)', async () => {
+    jest.useFakeTimers();
+    const pool = {
+      query: async () => {
+        throw serverError('permission denied for table messages', '42501');
+      },
+    } as never;
+    const writer = new OutcomeWriter(pool);
+    const written = writer.write({ id: '1', attempts: 1, claimedAt: '1', status: 'sent', sessionId: 'S1' });
+    const outcome = expect(written).rejects.toThrow('permission denied');
+    await jest.advanceTimersByTimeAsync(60_000);
+    await outcome;
   });
 });
