@@ -302,8 +302,10 @@ export function createBatchSender(deps: BatchSenderDeps, opts: BatchSenderOption
           leftover.push(...data.ids.slice(i));
           break;
         }
-        const claimed = await claimMessages(deps.pg, chunk);
+        // The claim's age counts from before its statement: the recovery lease counts from the statement's start
+        // (sending_at), and a claim that took long (row locks, an overloaded server) is that much older.
         const claimedAt = performance.now();
+        const claimed = await claimMessages(deps.pg, chunk);
         if (claimed.length < chunk.length) {
           const got = new Set(claimed.map((m) => m.id));
           unclaimed.push(...chunk.filter((id) => !got.has(id)));
