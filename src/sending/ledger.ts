@@ -85,7 +85,10 @@ export interface OutcomeRow {
  * answer): a `sent` with its session id, or a final `failed`, is the answer `unknown` stood for, and without the
  * session id that message's delivery report could never be matched. The claim token still identifies that
  * attempt (recovery keeps sending_at); a retry of `unknown` starts a new claim, which this one can no longer
- * match. Releases and retries do not apply there: `unknown` is never sent again without an explicit retry.
+ * match. A release or a retryable answer proves the opposite, that the request never left: the message becomes
+ * `failed` (outcome class `retryable`), which `campaign retry` sends again without `--include-unknown` — left
+ * `unknown`, a recipient known not to have been sent to could only be recovered together with the ones that may
+ * have been (a duplicate each). Neither is ever sent again without an explicit retry.
  *
  * A message going back to `pending` (released, or a retry later) becomes `cancelled` instead when its campaign is:
  * a cancel does not touch `sending` rows, so a retryable answer arriving after it left the message pending under a cancelled campaign for good. The campaign's status is read
@@ -99,13 +102,17 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
     text: `UPDATE messages m
         SET status = (CASE WHEN v.status NOT IN ('release', 'pending') THEN v.status
                            WHEN (SELECT c.status FROM campaigns c WHERE c.id = m.campaign_id FOR SHARE) = 'cancelled'
-                           THEN 'cancelled' ELSE 'pending' END)::"MessageStatus",
+                           THEN 'cancelled' WHEN m.status = 'unknown' THEN 'failed' ELSE 'pending' END)::"MessageStatus",
             attempts = m.attempts + v.delta,
             session_id = COALESCE(v.session_id, m.session_id),
-            outcome_class = COALESCE(v.outcome_class::"OutcomeClass", m.outcome_class),
+            outcome_class = CASE WHEN m.status = 'unknown' AND v.status IN ('release', 'pending') THEN 'retryable'::"OutcomeClass"
+                                 ELSE COALESCE(v.outcome_class::"OutcomeClass", m.outcome_class) END,
             provider_text = COALESCE(v.provider_text, m.provider_text),
-            failure_reason = CASE WHEN v.status = 'sent' THEN NULL ELSE COALESCE(v.failure_reason, m.failure_reason) END,
-            next_attempt_at = CASE WHEN v.delay_ms IS NULL THEN NULL ELSE now() + v.delay_ms * interval '1 millisecond' END,
+            failure_reason = CASE WHEN v.status = 'sent' THEN NULL
+                                  WHEN m.status = 'unknown' AND v.status IN ('release', 'pending')
+                                  THEN 'not sent: handed back after its claim lease had expired'
+                                  ELSE COALESCE(v.failure_reason, m.failure_reason) END,
+            next_attempt_at = CASE WHEN v.delay_ms IS NULL OR m.status = 'unknown' THEN NULL ELSE now() + v.delay_ms * interval '1 millisecond' END,
             sending_at = CASE WHEN v.status IN ('pending', 'release') THEN NULL ELSE m.sending_at END,
             sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE m.sent_at END,
             failed_at = CASE WHEN v.status = 'failed' THEN now() ELSE m.failed_at END,
@@ -113,7 +120,7 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
        FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[])
             AS v(id, attempts, status, session_id, outcome_class, provider_text, failure_reason, delay_ms, delta, claimed_at)
       WHERE m.id = v.id AND m.attempts = v.attempts AND ${CLAIM_TOKEN_SQL('m')} = v.claimed_at
-        AND (m.status = 'sending' OR (m.status = 'unknown' AND v.status IN ('sent', 'failed')))`,
+        AND (m.status = 'sending' OR (m.status = 'unknown' AND v.status <> 'unknown'))`,
     values: [
       rows.map((r) => r.id),
       rows.map((r) => r.attempts),

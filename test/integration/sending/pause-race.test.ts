@@ -13,7 +13,7 @@ import { useTestEnv } from '../../helpers/env';
 import { seedCampaign, statusCounts } from '../../helpers/sending-fixtures';
 import { startCampaign } from '../../../src/sending/campaign-control';
 import { completeFinishedRuns } from '../../../src/sending/run-completion';
-import { cancelCampaign } from '../../../src/sending/campaign-control';
+import { cancelCampaign, retryCampaign } from '../../../src/sending/campaign-control';
 import { OutcomeWriter, claimMessages, writeOutcomes, type ClaimedMessage } from '../../../src/sending/ledger';
 import { startFeeder, type Feeder } from '../../../src/sending/feeder';
 import { expireStaleSending } from '../../../src/sending/recovery';
@@ -251,12 +251,19 @@ describe('outcome writer after crash recovery called the message unknown', () =>
     expect(await messageRow(claim.id)).toEqual({ status: 'sent', session_id: 'late-session-1', outcome_class: 'accepted', attempts: 1 });
   });
 
-  it('a late release or retry leaves it unknown: it is never sent again without an explicit retry', async () => {
-    const { claim } = await expired();
-    const base = { id: claim.id, attempts: claim.attempts, claimedAt: claim.claimedAt };
-    expect(await writeOutcomes(env.container().pg, [{ ...base, status: 'release', attemptsDelta: -1 }])).toBe(0);
-    expect(await writeOutcomes(env.container().pg, [{ ...base, status: 'pending', delayMs: 100, attemptsDelta: -1 }])).toBe(0);
-    expect(await messageRow(claim.id)).toMatchObject({ status: 'unknown', session_id: null });
+  // The slow worker finds the claim past its send deadline (release), or the provider answers "certainly not
+  // sent": the message was never sent. Left unknown, only `retry --include-unknown` could recover it — together
+  // with every message that may have gone out (a duplicate each).
+  it.each([
+    ['handed back unsent', { status: 'release' as const, attemptsDelta: -1 }],
+    ['answered retryable', { status: 'pending' as const, delayMs: 100, attemptsDelta: 0, outcomeClass: 'retryable', providerText: 'connection refused' }],
+  ])('a claim %s late turns it failed (retryable): never sent again automatically, sent by a plain campaign retry', async (_what, outcome) => {
+    const c = env.container();
+    const { campaignId, claim } = await expired();
+    expect(await writeOutcomes(c.pg, [{ id: claim.id, attempts: claim.attempts, claimedAt: claim.claimedAt, ...outcome }])).toBe(1);
+    expect(await messageRow(claim.id)).toMatchObject({ status: 'failed', outcome_class: 'retryable', session_id: null });
+    expect(await retryCampaign(c, campaignId)).toMatchObject({ requeued: 1 });
+    expect(await messageRow(claim.id)).toMatchObject({ status: 'pending' });
   });
 
   it('once retried (a new claim), the old claim’s late answer no longer applies', async () => {
