@@ -4,6 +4,7 @@
  * message twice: that condition, not Redis, is what prevents duplicate sends.
  */
 import { DatabaseError, type Pool, type PoolClient } from 'pg';
+import { isUnreachable } from '../db/reachability';
 import { compareIds } from './ids';
 
 /**
@@ -243,12 +244,13 @@ export class OutcomeWriter {
 type PendingOutcome = { row: OutcomeRow; resolve: () => void; reject: (e: unknown) => void };
 
 /**
- * PostgreSQL cannot take the write now but will: no answer from the server at all (a socket error, a dropped
- * connection), class 08 (connection exception), 57P0x (shutting down, starting up), 53 (out of connections or
+ * PostgreSQL cannot take the write now but will: no answer from the server (a refused or dropped connection), class 08 (connection exception), 57P0x (shutting down, starting up), 53 (out of connections or
  * resources), 25006 (a read-only server: a failover under way), 40001/40P01 (serialization failure, deadlock).
  */
 function isUnavailable(err: unknown): boolean {
-  if (!(err instanceof DatabaseError)) return true;
+  // Not the server's answer: unavailable only if it is a connection failure. A bug of ours (a TypeError while
+  // encoding the rows) is retried 8 times and then fails the job, not retried for ever with the job held.
+  if (!(err instanceof DatabaseError)) return isUnreachable(err);
   const code = err.code ?? '';
   return code.startsWith('08') || code.startsWith('57P') || code.startsWith('53') || ['25006', '40001', '40P01'].includes(code);
 }
