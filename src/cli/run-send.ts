@@ -49,6 +49,8 @@ export interface SendRunOptions {
   waitReportsMs?: number;
   /** Delivery-report poller tuning (defaults: first check 2 s after sending, then 4, 8, … s). */
   dlr?: NonNullable<CampaignServicesOptions['dlr']>;
+  /** The clock of the start and of the TRAI window (tests); the real one by default. */
+  now?: () => Date;
 }
 
 export const DEFAULT_WAIT_REPORTS_MS = 10_000;
@@ -130,7 +132,7 @@ export async function runSend(
   // Refused (balance too low or unreadable, unless --force): the list and the draft campaign stay for a later start.
   // Checked before any worker exists: a worker feeds every running campaign of the database, so one started first
   // sent other campaigns' messages while this run was being refused ("Nothing was sent" was not true).
-  await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider });
+  await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider, now: opts.now?.() });
   // From here on there is a running campaign to pause; during the import a signal fails it (failImportOnSignal), between
   // the two it ends the process as usual (nothing sent).
   let interrupted = false;
@@ -139,11 +141,13 @@ export async function runSend(
   const view = createProgressView({ enabled: opts.progress });
   const started = Date.now();
   let outcome: SendOutcome;
-  // Send workers plus the delivery-report poller (no scheduler or TRAI window: this run starts now and ends).
+  // Send workers, the delivery-report poller and the TRAI window (no scheduler: this run starts now and ends). A
+  // promotional run still sending at 21:00 IST is paused there like any other, which ends this one-shot run (it
+  // used to send on into the night).
   const worker = await startWorker(container, {
     provider: opts.provider,
     concurrency: opts.concurrency,
-    campaignServices: { scheduler: false, window: false, dlr: { ...SEND_DLR, ...opts.dlr } },
+    campaignServices: { scheduler: false, dlr: { ...SEND_DLR, ...opts.dlr }, now: opts.now },
   }).catch((err: unknown) => {
     stopListening();
     throw err;

@@ -31,7 +31,7 @@ export interface ManualStartResult {
 export async function startCampaignManually(
   deps: ManualStartDeps,
   campaignId: string,
-  opts: { force?: boolean; balances?: BalanceSource } = {},
+  opts: { force?: boolean; balances?: BalanceSource; now?: Date } = {},
 ): Promise<ManualStartResult> {
   // Only a start that materialises a run is checked: starting a running campaign returns its run, and a finished
   // one is a conflict that startCampaign reports itself.
@@ -39,7 +39,7 @@ export async function startCampaignManually(
     if (opts.force) deps.logger.warn({ campaignId }, 'manual start with --force: provider balance not checked');
     else await requireCredits(deps, campaignId, opts.balances);
   }
-  return startCampaign(deps, campaignId, { trigger: 'manual', force: opts.force });
+  return startCampaign(deps, campaignId, { trigger: 'manual', force: opts.force, now: opts.now });
 }
 
 async function requireCredits(deps: ManualStartDeps, campaignId: string, balances: BalanceSource | undefined): Promise<void> {
