@@ -209,7 +209,10 @@ function buildWarnings(
   }
   if (est.recipients === 0) warnings.push('the list has no sendable recipients (empty or all suppressed)');
   if (est.unrenderable > 0) {
-    warnings.push(`${est.unrenderable} recipient(s) have an empty value for a {{column}} and will fail instead of being sent`);
+    warnings.push(
+      `${est.unrenderable} recipient(s) have an empty value for a {{column}}, or one holding a placeholder ({{…}} or {#…#}), ` +
+        'and will fail instead of being sent',
+    );
   }
   if (est.encoding === 'UCS-2') {
     warnings.push(`${est.stats.ucs2} message(s) need UCS-2 (non-GSM characters): 70 characters per SMS instead of 160`);

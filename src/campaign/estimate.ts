@@ -5,14 +5,17 @@
  */
 import type { Pool } from 'pg';
 import { countSegments, addToStats, emptyStats, type SegmentStats, type Encoding } from './segments';
-import { normaliseVariableName, placeholders } from './template';
+import { holdsPlaceholder, normaliseVariableName, placeholders } from './template';
 
 export type CampaignContent = { kind: 'text'; text: string } | { kind: 'template'; name: string; vars: string[] };
 
 export interface Estimate {
   /** Contacts of the list that are not suppressed. */
   recipients: number;
-  /** Contacts whose message cannot be rendered (a `{{column}}` is empty): they will fail, no credits counted. */
+  /**
+   * Contacts whose message cannot be rendered (a `{{column}}` is empty, or its value holds a placeholder): they
+   * will fail, no credits counted.
+   */
   unrenderable: number;
   stats: SegmentStats;
   /** UCS-2 when at least one message needs it (credits are per message, this is the worst case shown). */
@@ -26,8 +29,9 @@ type Vars = Record<string, unknown>;
 
 /**
  * The template compiled once: literal parts and normalised variable names, so each contact costs one pass
- * (same result as renderTemplate: a missing or empty value means the message cannot be rendered). For a
- * provider template the template text is unknown here, so only the variable values are counted (a lower bound).
+ * (same result as renderTemplate: a missing or empty value, or one holding a placeholder, means the message cannot
+ * be rendered). For a provider template the template text is unknown here, so only the variable values are counted
+ * (a lower bound).
  */
 function compile(content: CampaignContent): (vars: Vars) => string | null {
   const template = content.kind === 'text' ? content.text : content.vars.map((v) => `{{${v}}}`).join('');
@@ -53,7 +57,9 @@ function compile(content: CampaignContent): (vars: Vars) => string | null {
       else {
         const v = lookup.get(p.name);
         if (v === undefined || v === null || v === '') return null;
-        out += String(v);
+        const value = String(v);
+        if (holdsPlaceholder(value)) return null;
+        out += value;
       }
     }
     return out;

@@ -1,10 +1,15 @@
 /**
- * `{{column}}` personalisation. Pure. A placeholder whose variable is missing or empty makes the message
- * fail with a reason: a literal `{{x}}` must never reach a phone.
+ * `{{column}}` personalisation. Pure. A placeholder whose variable is missing or empty, or whose value holds a
+ * placeholder itself, makes the message fail with a reason: a literal `{{x}}` must never reach a phone.
  */
 const PLACEHOLDER = /\{\{\s*([^{}]+?)\s*\}\}/g;
 
-export type RenderResult = { ok: true; text: string } | { ok: false; missing: string[] };
+export type RenderResult =
+  | { ok: true; text: string }
+  /** Variables missing or empty (or, described, the text's own stray braces or DLT variable). */
+  | { ok: false; missing: string[] }
+  /** Variables whose value holds a placeholder (holdsPlaceholder). */
+  | { ok: false; placeholderValues: string[] };
 
 /** Variable names are matched case-insensitively and with spaces/underscores folded, like CSV headers. */
 export function normaliseVariableName(name: string): string {
@@ -34,6 +39,14 @@ export function dltVariable(template: string): string | null {
   return /\{#[^{}#]*#\}/i.exec(template)?.[0] ?? null;
 }
 
+/**
+ * Does a contact's value hold `{{`, `}}` or a DLT variable `{#var#}` (a list exported from another tool with its own
+ * merge fields left unfilled)? Values are not rendered again, so it would reach the phone as it stands.
+ */
+export function holdsPlaceholder(value: string): boolean {
+  return /\{\{|\}\}|\{#[^{}#]*#\}/.test(value);
+}
+
 export function renderTemplate(template: string, variables: Readonly<Record<string, string>>): RenderResult {
   // Checked at create; here again so that no stored text can ever send braces.
   const stray = strayBraces(template);
@@ -42,13 +55,17 @@ export function renderTemplate(template: string, variables: Readonly<Record<stri
   if (dlt !== null) return { ok: false, missing: [`a DLT variable ${dlt} in the text`] };
   const lookup = new Map(Object.entries(variables).map(([k, v]) => [normaliseVariableName(k), v]));
   const missing: string[] = [];
+  const placeholderValues: string[] = [];
   const text = template.replace(PLACEHOLDER, (_all, name: string) => {
     const value = lookup.get(normaliseVariableName(name));
     if (value === undefined || value === '') {
       missing.push(name.trim());
       return '';
     }
+    if (holdsPlaceholder(value)) placeholderValues.push(name.trim());
     return value;
   });
-  return missing.length ? { ok: false, missing: [...new Set(missing)] } : { ok: true, text };
+  if (missing.length) return { ok: false, missing: [...new Set(missing)] };
+  if (placeholderValues.length) return { ok: false, placeholderValues: [...new Set(placeholderValues)] };
+  return { ok: true, text };
 }

@@ -5,7 +5,7 @@
  * locked, so a crash leaves either no run or a complete one, and concurrent starts serialise.
  */
 import type { PoolClient } from 'pg';
-import { normaliseVariableName, renderTemplate } from '../campaign/template';
+import { holdsPlaceholder, normaliseVariableName, renderTemplate } from '../campaign/template';
 
 const PAGE = 5000;
 
@@ -32,6 +32,11 @@ export interface RenderedMessage {
   failureReason: string | null;
 }
 
+/** The reason of a message whose variable's value holds `{{…}}` or `{#…#}` (the same for every value: reasons are grouped). */
+const PLACEHOLDER_IN_VALUE = 'placeholder in variable value';
+
+const failed = (failureReason: string): RenderedMessage => ({ status: 'failed', text: null, vars: null, failureReason });
+
 /** Pure: the message one contact gets (or why it cannot get one). */
 export function renderMessage(campaign: Pick<CampaignRow, 'text' | 'template_name' | 'template_vars'>, variables: Record<string, unknown>): RenderedMessage {
   const strings: Record<string, string> = {};
@@ -40,12 +45,16 @@ export function renderMessage(campaign: Pick<CampaignRow, 'text' | 'template_nam
     const lookup = new Map(Object.entries(strings).map(([k, v]) => [normaliseVariableName(k), v]));
     const vars = campaign.template_vars.map((name) => lookup.get(normaliseVariableName(name)) ?? '');
     const missing = campaign.template_vars.filter((_n, i) => vars[i] === '');
-    if (missing.length) return { status: 'failed', text: null, vars: null, failureReason: `missing variable: ${missing.join(', ')}` };
+    if (missing.length) return failed(`missing variable: ${missing.join(', ')}`);
+    const holding = campaign.template_vars.filter((_n, i) => holdsPlaceholder(vars[i]!));
+    if (holding.length) return failed(`${PLACEHOLDER_IN_VALUE}: ${holding.join(', ')}`);
     return { status: 'pending', text: null, vars, failureReason: null };
   }
   const rendered = renderTemplate(campaign.text ?? '', strings);
-  if (!rendered.ok) return { status: 'failed', text: null, vars: null, failureReason: `missing variable: ${rendered.missing.join(', ')}` };
-  if (!rendered.text.trim()) return { status: 'failed', text: null, vars: null, failureReason: 'empty message text' };
+  if (!rendered.ok) {
+    return failed('missing' in rendered ? `missing variable: ${rendered.missing.join(', ')}` : `${PLACEHOLDER_IN_VALUE}: ${rendered.placeholderValues.join(', ')}`);
+  }
+  if (!rendered.text.trim()) return failed('empty message text');
   return { status: 'pending', text: rendered.text, vars: null, failureReason: null };
 }
 

@@ -43,6 +43,12 @@ beforeAll(async () => {
   // Its importer was killed: nobody holds the claim.
   await seedList(pg, 'abandoned', ['name'], [], 'importing');
   await seedList(pg, 'big', ['name'], manyContacts(12_000, (i) => ({ name: `N${i}` })));
+  // Exported from another tool with its merge fields unfilled: two values would be sent as they stand.
+  await seedList(pg, 'merge-leftovers', ['name'], [
+    { phone: '+919876500011', vars: { name: 'Asha' } },
+    { phone: '+919876500012', vars: { name: '{{first_name}}' } },
+    { phone: '+919876500013', vars: { name: 'Dear {#var#}' } },
+  ]);
 });
 
 describe('createCampaign', () => {
@@ -55,6 +61,14 @@ describe('createCampaign', () => {
     expect(r.warnings.join('\n')).toMatch(/1 recipient\(s\) have an empty value/);
     const row = await c.prisma.campaign.findUniqueOrThrow({ where: { id: r.campaignId } });
     expect(row).toMatchObject({ status: 'draft', sender: 'TFCTOR', text: 'Hello {{name}}', encoding: 'UCS-2', segmentsMax: 2, credits: 4 });
+  });
+
+  it('counts no credits for recipients whose value holds a placeholder: their messages fail', async () => {
+    const text = await createCampaign(env.container(), { ...base, list: 'merge-leftovers' });
+    expect(text).toMatchObject({ recipients: 3, credits: 1 });
+    expect(text.warnings.join('\n')).toMatch(/2 recipient\(s\) .*holding a placeholder/);
+    const template = await createCampaign(env.container(), { ...base, list: 'merge-leftovers', text: undefined, template: 'T1', vars: ['name'] });
+    expect(template).toMatchObject({ recipients: 3, credits: 1 });
   });
 
   it('streams a list larger than one page', async () => {

@@ -1,4 +1,4 @@
-import { placeholders, renderTemplate, strayBraces } from '../../../src/campaign/template';
+import { holdsPlaceholder, placeholders, renderTemplate, strayBraces } from '../../../src/campaign/template';
 import { validateCampaignFields } from '../../../src/campaign/validation';
 
 describe('renderTemplate', () => {
@@ -51,5 +51,22 @@ describe('DLT template variables in a free text', () => {
 
   it('a hash or braces on their own are ordinary text', () => {
     expect(renderTemplate('Order #42 {ok} #1 {#}', {})).toEqual({ ok: true, text: 'Order #42 {ok} #1 {#}' });
+  });
+});
+
+describe('a value that holds a placeholder itself', () => {
+  // Values are not rendered again: a list exported with its own merge fields unfilled would send them as they stand.
+  it.each(['{{first_name}}', 'Dear {#var#}', 'Sir {{', 'x }} y'])('%j fails the message, naming the variable', (value) => {
+    expect(holdsPlaceholder(value)).toBe(true);
+    expect(renderTemplate('Hi {{name}}, code {{code}}', { name: value, code: '42' })).toEqual({ ok: false, placeholderValues: ['name'] });
+  });
+
+  it('single braces, hashes and Hindi or emoji values are ordinary values', () => {
+    for (const value of ['{ok}', '#42 {#}', 'राहुल 🎉', '{x} }{'] as const) expect(holdsPlaceholder(value)).toBe(false);
+    expect(renderTemplate('Hi {{name}}', { name: 'राहुल 🎉 {ok}' })).toEqual({ ok: true, text: 'Hi राहुल 🎉 {ok}' });
+  });
+
+  it('a missing variable is reported first', () => {
+    expect(renderTemplate('Hi {{name}} {{city}}', { name: '{{x}}' })).toEqual({ ok: false, missing: ['city'] });
   });
 });

@@ -26,6 +26,12 @@ describe('renderMessage', () => {
     expect(renderMessage(tpl, { Name: 'Ravi', amount: '10' })).toMatchObject({ status: 'pending', vars: ['Ravi', '10'] });
     expect(renderMessage(tpl, { name: 'Ravi', amount: '' })).toMatchObject({ status: 'failed', failureReason: 'missing variable: amount' });
   });
+  it('fails a message whose variable value holds a placeholder instead of sending it as it stands', () => {
+    const failed = { status: 'failed', text: null, vars: null, failureReason: 'placeholder in variable value: Name' };
+    expect(renderMessage(free, { name: '{{first_name}}', code: '42' })).toEqual(failed);
+    const tpl = { text: null, template_name: 'OTP', template_vars: ['amount', 'name'] };
+    expect(renderMessage(tpl, { name: 'Dear {#var#}', amount: '10' })).toEqual({ ...failed, failureReason: 'placeholder in variable value: name' });
+  });
 });
 
 describe('packing', () => {
