@@ -5,7 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { countSegments, addToStats, emptyStats, type SegmentStats, type Encoding } from './segments';
-import { holdsPlaceholder, normaliseVariableName, placeholders } from './template';
+import { PLACEHOLDER, holdsPlaceholder, normaliseVariableName, placeholders } from './template';
 
 export type CampaignContent = { kind: 'text'; text: string } | { kind: 'template'; name: string; vars: string[] };
 
@@ -37,7 +37,7 @@ function compile(content: CampaignContent): (vars: Vars) => string | null {
   const template = content.kind === 'text' ? content.text : content.vars.map((v) => `{{${v}}}`).join('');
   const parts: Array<{ literal: string } | { name: string }> = [];
   let last = 0;
-  for (const m of template.matchAll(/\{\{\s*([^{}]+?)\s*\}\}/g)) {
+  for (const m of template.matchAll(PLACEHOLDER)) {
     parts.push({ literal: template.slice(last, m.index) }, { name: normaliseVariableName(m[1]!) });
     last = m.index! + m[0].length;
   }

@@ -2,7 +2,8 @@
  * `{{column}}` personalisation. Pure. A placeholder whose variable is missing or empty, or whose value holds a
  * placeholder itself, makes the message fail with a reason: a literal `{{x}}` must never reach a phone.
  */
-const PLACEHOLDER = /\{\{\s*([^{}]+?)\s*\}\}/g;
+/** `{{ name }}`: a name with at least one visible character (`{{ }}` is an incomplete placeholder, see strayBraces). */
+export const PLACEHOLDER = /\{\{\s*([^{}\s][^{}]*?)\s*\}\}/g;
 
 export type RenderResult =
   | { ok: true; text: string }
@@ -21,7 +22,7 @@ export function placeholders(template: string): string[] {
 }
 
 /**
- * The first `{{` or `}}` that is not part of a complete placeholder (`{{ name }`, `{{}}`, `Hi {{name`), with a
+ * The first `{{` or `}}` that is not part of a complete placeholder (`{{ name }`, `{{}}`, `{{ }}`, `Hi {{name`), with a
  * little context; null when there is none. Such text used to be sent as it stood, braces and all.
  */
 export function strayBraces(template: string): string | null {

@@ -20,7 +20,7 @@ describe('renderTemplate', () => {
 });
 
 describe('incomplete placeholders', () => {
-  it.each(['Hi {{ name }, your order shipped', 'Hi {{}} there', 'Hi {{name}, code {{name}}', 'Total }} due', 'Hi {{name'])(
+  it.each(['Hi {{ name }, your order shipped', 'Hi {{}} there', 'Hi {{ }} there', 'Hi {{\t}}', 'Hi {{name}, code {{name}}', 'Total }} due', 'Hi {{name'])(
     '%j is found, never rendered with its braces',
     (text) => {
       expect(strayBraces(text)).not.toBeNull();
@@ -35,6 +35,9 @@ describe('incomplete placeholders', () => {
   it('refuses such a --text when the campaign is created', () => {
     const rules = { transactional: '^[A-Za-z]{6}$', promotional: '^[0-9]{6}$' };
     expect(() => validateCampaignFields({ name: 'c', type: 'transactional', from: 'ACMEIN', text: 'Hi {{ name }, bye' }, rules)).toThrow(/incomplete placeholder/);
+    // Blank braces are not a placeholder named "" (create said: placeholder "" is not a column of the list).
+    expect(() => validateCampaignFields({ name: 'c', type: 'transactional', from: 'ACMEIN', text: 'Hi {{ }}, bye' }, rules)).toThrow(/"Hi {{ }}, bye" has an incomplete placeholder/);
+    expect(placeholders('Hi {{ }} {{ name }}')).toEqual(['name']);
   });
 });
 
