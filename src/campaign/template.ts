@@ -12,9 +12,18 @@ export type RenderResult =
   /** Variables whose value holds a placeholder (holdsPlaceholder). */
   | { ok: false; placeholderValues: string[] };
 
-/** Variable names are matched case-insensitively and with spaces/underscores folded, like CSV headers. */
+// eslint-disable-next-line no-control-regex -- the whole ASCII range, controls included
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+/**
+ * Variable names are matched case-insensitively and with spaces/underscores folded, like CSV headers, and in one
+ * Unicode form (NFC): the same Hindi or accented header can be typed as different code points (क़ is U+0958 on one
+ * keyboard, क + ◌़ on another), and a header and a placeholder that look identical must match.
+ */
 export function normaliseVariableName(name: string): string {
-  return name.trim().toLowerCase().replace(/[\s_-]+/g, '_');
+  // ASCII is always NFC: skip the ICU call (this runs for every key of every contact when a run is materialised).
+  const nfc = NON_ASCII.test(name) ? name.normalize('NFC') : name;
+  return nfc.trim().toLowerCase().replace(/[\s_-]+/g, '_');
 }
 
 export function placeholders(template: string): string[] {

@@ -9,6 +9,15 @@ describe('renderTemplate', () => {
     });
   });
 
+  it('matches names typed in different Unicode forms (Hindi nukta, accents)', () => {
+    // क़ीमत as one code point (U+0958) in the text, as क + nukta in the header; café composed and decomposed.
+    const vars = { '\u0915\u093C\u0940\u092E\u0924': '₹499', 'cafe\u0301': 'Blue Tokai' };
+    expect(renderTemplate('\u0958\u0940\u092E\u0924 {{\u0958\u0940\u092E\u0924}} at {{caf\u00E9}}', vars)).toEqual({
+      ok: true,
+      text: '\u0958\u0940\u092E\u0924 ₹499 at Blue Tokai',
+    });
+  });
+
   it('reports every missing or empty variable instead of sending a literal placeholder', () => {
     expect(renderTemplate('Hi {{name}} {{city}} {{name}}', { name: '' })).toEqual({ ok: false, missing: ['name', 'city'] });
   });
