@@ -8,9 +8,9 @@ import { failAbandonedImports } from '../import/list-store';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
 import type { Encoding } from './segments';
-import { DEFAULT_TIMEZONE, assertTimeZone, parseAt, parseCron } from './schedule-input';
+import { DEFAULT_TIMEZONE, assertTimeZone, firstFiringOutsideWindow, parseAt, parseCron } from './schedule-input';
 import { scheduleCampaign } from './schedule-queue';
-import { isWithinWindow } from './send-window';
+import { formatIst, isWithinWindow } from './send-window';
 import { normaliseVariableName, placeholders } from './template';
 import { validateCampaignFields, type CampaignType } from './validation';
 
@@ -105,7 +105,7 @@ function parseSchedule(input: CreateCampaignInput, now: Date): Schedule {
     throw new ValidationError((n) => `${n('at')}: ${scheduleAt.toISOString()} is more than a year ahead (now ${now.toISOString()}); check the year`, 'at');
   }
   const cron = input.cron !== undefined ? input.cron.trim() : null;
-  if (cron !== null) parseCron(cron, timezone, scheduleAt && scheduleAt > now ? scheduleAt : now);
+  if (cron !== null) parseCron(cron, timezone, cronFrom({ scheduleAt, cron, timezone }, now));
   return { scheduleAt, cron, timezone };
 }
 
@@ -146,7 +146,7 @@ export async function createCampaign(
   const content = campaignContent(list.name, list.columns, fields);
 
   const est = await estimateCampaign(deps.pg, list.id, content);
-  const warnings = buildWarnings(input, fields.packSize, est, schedule);
+  const warnings = buildWarnings(input, fields.packSize, est, schedule, now);
   const status = schedule.scheduleAt || schedule.cron ? 'scheduled' : 'draft';
 
   const created = await deps.prisma.campaign.create({
@@ -200,6 +200,7 @@ function buildWarnings(
   packSize: number,
   est: Awaited<ReturnType<typeof estimateCampaign>>,
   schedule: Schedule,
+  now: Date,
 ): string[] {
   const warnings: string[] = [];
   if (est.stats.segmentsMax > SEGMENT_WARN_THRESHOLD) {
@@ -227,6 +228,18 @@ function buildWarnings(
     if (schedule.scheduleAt && !schedule.cron && !isWithinWindow(schedule.scheduleAt)) {
       warnings.push('promotional messages go out only between 09:00 and 21:00 IST; this campaign will wait for the window');
     }
+    const outside = schedule.cron ? firstFiringOutsideWindow(schedule.cron, schedule.timezone, cronFrom(schedule, now)) : null;
+    if (outside) {
+      warnings.push(
+        `promotional messages go out only between 09:00 and 21:00 IST; firings outside it (the first: ${formatIst(outside)}) ` +
+          'wait for 09:00 IST, and firings that wait together make one run',
+      );
+    }
   }
   return warnings;
+}
+
+/** Where a cron's firings start: its `--at` (a start date) when still ahead, else now (as parseSchedule checks it). */
+function cronFrom(schedule: Schedule, now: Date): Date {
+  return schedule.scheduleAt && schedule.scheduleAt > now ? schedule.scheduleAt : now;
 }

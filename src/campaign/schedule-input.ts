@@ -5,6 +5,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { ValidationError } from '../errors';
+import { isWithinWindow } from './send-window';
 
 export const DEFAULT_TIMEZONE = 'Asia/Kolkata';
 
@@ -83,4 +84,24 @@ export function parseCron(expr: string, tz: string = DEFAULT_TIMEZONE, now: Date
     const reason = (err as Error).message;
     throw new ValidationError((n) => `${n('cron')}: "${expr}" is not a valid cron expression (${reason})`, 'cron');
   }
+}
+
+/** A week of firings shows every instant of a daily or weekly cron; an every-second one is cut short. */
+const CRON_SCAN_MS = 7 * 86_400_000;
+const CRON_SCAN_FIRINGS = 10_000;
+
+/**
+ * The first firing of a (valid) cron after `from` that falls outside the TRAI promotional window, looking a week of
+ * firings ahead (always at least the first one); null when there is none.
+ */
+export function firstFiringOutsideWindow(expr: string, tz: string, from: Date): Date | null {
+  const firings = CronExpressionParser.parse(expr, { tz, currentDate: from });
+  let first: number | null = null;
+  for (let i = 0; i < CRON_SCAN_FIRINGS && firings.hasNext(); i++) {
+    const at = firings.next().toDate();
+    first ??= at.getTime();
+    if (at.getTime() - first > CRON_SCAN_MS) return null;
+    if (!isWithinWindow(at)) return at;
+  }
+  return null;
 }

@@ -40,6 +40,11 @@ export function nextWindowClose(date: Date): Date {
   return new Date(midnightUtc + close + (sinceMidnight < close ? 0 : DAY_MS));
 }
 
+/** `2026-11-30 22:00 IST`: an instant as the operators read it. */
+export function formatIst(date: Date): string {
+  return `${new Date(date.getTime() + IST_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ')} IST`;
+}
+
 export type CampaignKind = 'transactional' | 'promotional';
 
 /** May a campaign of this type send at `date`? Transactional SMS are not restricted. */

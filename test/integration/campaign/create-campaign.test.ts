@@ -94,6 +94,19 @@ describe('createCampaign', () => {
     expect(row).toMatchObject({ cron: '0 10 * * *', timezone: 'Asia/Kolkata' });
   });
 
+  it('warns when a promotional cron fires outside 09:00–21:00 IST (its runs wait for 09:00)', async () => {
+    const c = env.container();
+    const now = new Date('2026-11-26T00:00:00Z');
+    const promo = { ...base, type: 'promotional' as const, from: '123456' };
+    const night = await createCampaign(c, { ...promo, cron: '0 22 * * *' }, now);
+    expect(night.warnings.join('\n')).toMatch(/firings outside it \(the first: 2026-11-26 22:00 IST\) wait for 09:00 IST/);
+    const day = await createCampaign(c, { ...promo, cron: '0 10 * * *' }, now);
+    expect(day.warnings.join('\n')).not.toMatch(/09:00 and 21:00 IST/);
+    // Transactional SMS are not restricted.
+    const transactional = await createCampaign(c, { ...base, cron: '0 22 * * *' }, now);
+    expect(transactional.warnings.join('\n')).not.toMatch(/09:00 and 21:00 IST/);
+  });
+
   it.each<[string, Partial<CreateCampaignInput>, RegExp]>([
     ['unknown list', { list: 'nope' }, /no contact list named or with id "nope"/],
     ['list not ready', { list: 'half-imported' }, /"half-imported" is importing/],

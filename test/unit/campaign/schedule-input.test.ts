@@ -1,4 +1,4 @@
-import { parseAt, parseCron } from '../../../src/campaign/schedule-input';
+import { firstFiringOutsideWindow, parseAt, parseCron } from '../../../src/campaign/schedule-input';
 import { ValidationError } from '../../../src/errors';
 
 describe('parseAt', () => {
@@ -45,5 +45,21 @@ describe('parseCron', () => {
   it('rejects bad expressions with the field problem', () => {
     expect(() => parseCron('61 * * * *')).toThrow(/^cron: "61 \* \* \* \*" is not a valid cron expression/);
     expect(() => parseCron('* * *')).toThrow(/must have 5 fields/);
+  });
+});
+
+describe('firstFiringOutsideWindow (promotional cron)', () => {
+  const now = new Date('2026-11-26T00:00:00Z'); // 05:30 IST
+  it.each<[string, string, string | null]>([
+    ['0 22 * * *', 'Asia/Kolkata', '2026-11-26T16:30:00.000Z'], // 22:00 IST
+    ['30 20 * * *', 'Asia/Kolkata', null],
+    ['0 9-20 * * *', 'Asia/Kolkata', null],
+    ['0 * * * *', 'Asia/Kolkata', '2026-11-26T00:30:00.000Z'], // 06:00 IST, the first hourly firing
+    ['0 10 * * 1', 'Asia/Kolkata', null], // weekly, inside
+    ['0 23 * * 0', 'Asia/Kolkata', '2026-11-29T17:30:00.000Z'], // weekly, Sunday 23:00 IST
+    ['0 10 * * *', 'America/New_York', null], // 20:30 IST
+    ['0 12 * * *', 'America/New_York', '2026-11-26T17:00:00.000Z'], // 22:30 IST
+  ])('%s in %s', (cron, tz, expected) => {
+    expect(firstFiringOutsideWindow(cron, tz, now)?.toISOString() ?? null).toBe(expected);
   });
 });
