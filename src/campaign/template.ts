@@ -31,13 +31,15 @@ export function placeholders(template: string): string[] {
 }
 
 /**
- * The first `{{` or `}}` that is not part of a complete placeholder (`{{ name }`, `{{}}`, `{{ }}`, `Hi {{name`), with a
- * little context; null when there is none. Such text used to be sent as it stood, braces and all.
+ * The first `{{` or `}}` that is not part of a complete placeholder (`{{ name }`, `{{}}`, `{{ }}`, `Hi {{name`), or
+ * a third brace against one (`{{{name}}}`, the Handlebars habit, sent as "Hi {Asha}"), with a little context; null
+ * when there is none. Such text used to be sent as it stood, braces and all.
  */
 export function strayBraces(template: string): string | null {
   const rest = template.replace(PLACEHOLDER, (all) => ' '.repeat(all.length));
-  const at = rest.search(/\{\{|\}\}/);
-  if (at < 0) return null;
+  const found = [rest.search(/\{\{|\}\}/), template.search(/\{\{\{|\}\}\}/)].filter((i) => i >= 0);
+  if (!found.length) return null;
+  const at = Math.min(...found);
   return template.slice(Math.max(0, at - 10), at + 12);
 }
 

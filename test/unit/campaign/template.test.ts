@@ -29,7 +29,11 @@ describe('renderTemplate', () => {
 });
 
 describe('incomplete placeholders', () => {
-  it.each(['Hi {{ name }, your order shipped', 'Hi {{}} there', 'Hi {{ }} there', 'Hi {{\t}}', 'Hi {{name}, code {{name}}', 'Total }} due', 'Hi {{name'])(
+  it.each([
+    'Hi {{ name }, your order shipped', 'Hi {{}} there', 'Hi {{ }} there', 'Hi {{\t}}', 'Hi {{name}, code {{name}}', 'Total }} due', 'Hi {{name',
+    // Handlebars' triple braces: rendered, they sent "Hi {Asha}".
+    'Hi {{{name}}}', 'Hi {{name}}}', 'Hi {{{name}}',
+  ])(
     '%j is found, never rendered with its braces',
     (text) => {
       expect(strayBraces(text)).not.toBeNull();
@@ -39,6 +43,7 @@ describe('incomplete placeholders', () => {
 
   it('complete placeholders and single braces are fine', () => {
     expect(strayBraces('Hi {{name}}, {{ Order ID }} {x} }{')).toBeNull();
+    expect(strayBraces('{ {{name}} } {{a}}{{b}}')).toBeNull();
   });
 
   it('refuses such a --text when the campaign is created', () => {
