@@ -51,6 +51,8 @@ export interface SendRunOptions {
   dlr?: NonNullable<CampaignServicesOptions['dlr']>;
   /** The clock of the start and of the TRAI window (tests); the real one by default. */
   now?: () => Date;
+  /** Called once the campaign is created, before its start: `send` shows the create warnings there. */
+  onCreated?: (campaign: CreateCampaignResult) => void;
 }
 
 export const DEFAULT_WAIT_REPORTS_MS = 10_000;
@@ -129,6 +131,7 @@ export async function runSend(
     bar.stop();
   }
   const campaign = await createCampaign(container, { ...campaignInput, list: imported.listId });
+  opts.onCreated?.(campaign);
   // Refused (balance too low or unreadable, unless --force): the list and the draft campaign stay for a later start.
   // Checked before any worker exists: a worker feeds every running campaign of the database, so one started first
   // sent other campaigns' messages while this run was being refused ("Nothing was sent" was not true).

@@ -81,7 +81,15 @@ export function registerSend(program: Command): void {
             packSize: opts.pack === undefined ? undefined : Number(opts.pack),
             force: opts.force,
           },
-          { progress: !opts.json, waitReportsMs },
+          {
+            progress: !opts.json,
+            waitReportsMs,
+            // What `campaign create` warns of (recipients who will fail, UCS-2, many segments), before anything is sent:
+            // on stderr, so --json stays one object on stdout.
+            onCreated: (campaign) => {
+              for (const w of campaign.warnings) process.stderr.write(`warning: ${w}\n`);
+            },
+          },
         );
         const s = result.status;
         printResult(
