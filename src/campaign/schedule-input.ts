@@ -5,7 +5,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { ValidationError } from '../errors';
-import { isWithinWindow } from './send-window';
+import { isWithinWindow, nextWindowClose } from './send-window';
 
 export const DEFAULT_TIMEZONE = 'Asia/Kolkata';
 
@@ -86,22 +86,24 @@ export function parseCron(expr: string, tz: string = DEFAULT_TIMEZONE, now: Date
   }
 }
 
-/** A week of firings shows every instant of a daily or weekly cron; an every-second one is cut short. */
-const CRON_SCAN_MS = 7 * 86_400_000;
-const CRON_SCAN_FIRINGS = 10_000;
+/** Enough nights ahead for a daily or weekly cron to show each of its instants. */
+const NIGHTS_AHEAD = 8;
 
 /**
- * The first firing of a (valid) cron after `from` that falls outside the TRAI promotional window, looking a week of
- * firings ahead (always at least the first one); null when there is none.
+ * The first firing of a (valid) cron after `from` that falls outside the TRAI promotional window, or null. Looks
+ * at the first firing of each night (21:00–09:00 IST) from one firing to the next, NIGHTS_AHEAD times: exact for
+ * any cron whose firings repeat within a week, from every-second ones to weekly ones, in a few cron evaluations.
  */
 export function firstFiringOutsideWindow(expr: string, tz: string, from: Date): Date | null {
-  const firings = CronExpressionParser.parse(expr, { tz, currentDate: from });
-  let first: number | null = null;
-  for (let i = 0; i < CRON_SCAN_FIRINGS && firings.hasNext(); i++) {
-    const at = firings.next().toDate();
-    first ??= at.getTime();
-    if (at.getTime() - first > CRON_SCAN_MS) return null;
-    if (!isWithinWindow(at)) return at;
+  let after = from;
+  for (let night = 0; night < NIGHTS_AHEAD; night++) {
+    // The next firing from the coming window close on (from `after` itself when it is already outside the window).
+    const nightFrom = isWithinWindow(after) ? new Date(nextWindowClose(after).getTime() - 1) : after;
+    const firings = CronExpressionParser.parse(expr, { tz, currentDate: nightFrom });
+    if (!firings.hasNext()) return null;
+    const firing = firings.next().toDate();
+    if (!isWithinWindow(firing)) return firing;
+    after = firing;
   }
   return null;
 }

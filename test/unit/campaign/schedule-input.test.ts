@@ -59,7 +59,14 @@ describe('firstFiringOutsideWindow (promotional cron)', () => {
     ['0 23 * * 0', 'Asia/Kolkata', '2026-11-29T17:30:00.000Z'], // weekly, Sunday 23:00 IST
     ['0 10 * * *', 'America/New_York', null], // 20:30 IST
     ['0 12 * * *', 'America/New_York', '2026-11-26T17:00:00.000Z'], // 22:30 IST
+    ['0 22 15 * *', 'Asia/Kolkata', '2026-12-15T16:30:00.000Z'], // monthly, beyond the week ahead
+    ['0 10 15 * *', 'Asia/Kolkata', null],
   ])('%s in %s', (cron, tz, expected) => {
     expect(firstFiringOutsideWindow(cron, tz, now)?.toISOString() ?? null).toBe(expected);
+  });
+
+  it('finds the 21:00 firing of an every-second cron that starts in the window', () => {
+    const tenIst = new Date('2026-11-26T04:30:00Z');
+    expect(firstFiringOutsideWindow('* * * * * *', 'Asia/Kolkata', tenIst)?.toISOString()).toBe('2026-11-26T15:30:00.000Z');
   });
 });
