@@ -1,7 +1,29 @@
 import type { Pool, PoolClient } from 'pg';
 
+export interface TransactionOptions {
+  /**
+   * Runs the whole transaction again, up to this many more times, when PostgreSQL aborted it as a deadlock victim
+   * (40P01) or a serialization failure (40001). Only for `fn`s that do nothing but queries on `c`: the retry repeats
+   * all of it. Default 0.
+   */
+  retryAborted?: number;
+}
+
+/** SQLSTATEs of a transaction PostgreSQL aborted for the sake of another one: the same work succeeds when run again. */
+const ABORTED_FOR_ANOTHER = new Set(['40P01', '40001']);
+
 /** Runs `fn` in one transaction on a pooled client: committed when it resolves, rolled back when it throws. */
-export async function inTransaction<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+  for (let retriesLeft = opts.retryAborted ?? 0; ; retriesLeft--) {
+    try {
+      return await once(pg, fn);
+    } catch (err) {
+      if (retriesLeft <= 0 || !ABORTED_FOR_ANOTHER.has(String((err as { code?: unknown }).code))) throw err;
+    }
+  }
+}
+
+async function once<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
   const client = await pg.connect();
   try {
     await client.query('BEGIN');

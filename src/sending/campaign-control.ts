@@ -3,7 +3,7 @@
  * is one PostgreSQL transaction, then announced on Redis pub/sub so workers react within ~250 ms; workers also
  * poll PostgreSQL, and the claim statement re-checks the campaign status, so a lost announcement is harmless.
  */
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Container } from '../container';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { runNotBeingArchived } from '../db/advisory-locks';
@@ -24,6 +24,16 @@ const RUN_OF_CAMPAIGN = inCampaignRuns('$1');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const isWindowPause = (reason: string | null): boolean => reason?.startsWith(WINDOW_PAUSE_PREFIX) ?? false;
+
+/**
+ * A control change's transaction, run again if PostgreSQL picks it as a deadlock victim. It locks the campaign and
+ * then message rows; the outcome writer locks message rows and then (FOR SHARE) their campaign, and PostgreSQL
+ * aborts one of two that cross. The writer retries its batch; an operator's retry, pause or cancel failed with
+ * "deadlock detected" instead of simply happening a moment later.
+ */
+function controlTransaction<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pg, fn, { retryAborted: 3 });
+}
 
 function assertCampaignId(campaignId: string): void {
   if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');
@@ -71,7 +81,7 @@ export async function startCampaign(
   opts: { trigger?: 'manual' | 'at' | 'cron'; force?: boolean; now?: Date } = {},
 ): Promise<{ campaignId: string; runId: string; status: string }> {
   const trigger = opts.trigger ?? 'manual';
-  const result = await inTransaction(deps.pg, async (c) => {
+  const result = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'running' || campaign.status === 'paused') {
       // Idempotent: starting a started campaign returns its current run.
@@ -122,7 +132,7 @@ function betweenCronRuns(campaign: LockedCampaign): boolean {
  * (or a cron one between runs) paused is skipped by its firings until resumed.
  */
 export async function pauseCampaign(deps: ControlDeps, campaignId: string, reason: string): Promise<{ campaignId: string; status: string }> {
-  const status = await inTransaction(deps.pg, async (c) => {
+  const status = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'paused') {
       // Paused only by the TRAI window, which would resume it at 09:00: an operator's (or the engine's) pause now
@@ -163,7 +173,7 @@ export async function resumeCampaign(
   campaignId: string,
   opts: { onlyIfWindowPause?: boolean; now?: Date } = {},
 ): Promise<{ campaignId: string; status: string }> {
-  const status = await inTransaction(deps.pg, async (c) => {
+  const status = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'running') return 'running';
     if (campaign.status !== 'paused') throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be resumed`);
@@ -190,7 +200,7 @@ export async function resumeCampaign(
  * resyncs, and a firing already under way finds the campaign cancelled and starts nothing).
  */
 export async function cancelCampaign(deps: ControlDeps, campaignId: string): Promise<{ campaignId: string; status: string }> {
-  const { runIds, scheduleAt, scheduled } = await inTransaction(deps.pg, async (c) => {
+  const { runIds, scheduleAt, scheduled } = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     // A finished campaign has nothing left to cancel — unless it has a cron schedule: between firings its last run
     // left it completed (or failed), and cancelling is how its schedule ends (it was refused, so it fired for good).
@@ -228,7 +238,7 @@ export async function retryCampaign(
   campaignId: string,
   opts: { includeUnknown?: boolean; runId?: string; now?: Date } = {},
 ): Promise<{ campaignId: string; requeued: number; archiving: number }> {
-  const { requeued, status, archiving } = await inTransaction(deps.pg, async (c) => {
+  const { requeued, status, archiving } = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'cancelled' || campaign.status === 'draft') {
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status}: nothing to retry`);
