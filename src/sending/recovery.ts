@@ -9,10 +9,14 @@ import type { Pool } from 'pg';
 /**
  * Only runs of campaigns that can have messages in flight are looked at, so these sweeps use the
  * (run_id, status, id) index instead of scanning the whole history of messages. A cancelled campaign may still
- * have requests in flight for a moment after the cancel.
+ * have requests in flight after the cancel: the run is looked at while the cancel is recent (a day) or, after that,
+ * while a message of it is still `sending` (one index probe per run the cancel stopped; runs that had finished
+ * before it have none) — a worker killed at the cancel with no worker running for a day left those `sending` for good.
  */
 const LIVE_RUNS = `SELECT r.id FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id
-  WHERE c.status IN ('running', 'paused') OR (c.status = 'cancelled' AND c.updated_at > now() - interval '1 day')`;
+  WHERE c.status IN ('running', 'paused')
+     OR (c.status = 'cancelled' AND (c.updated_at > now() - interval '1 day'
+                                     OR (r.status = 'cancelled' AND EXISTS (SELECT 1 FROM messages s WHERE s.run_id = r.id AND s.status = 'sending'))))`;
 
 export async function expireStaleSending(pg: Pool, leaseMs: number): Promise<number> {
   const res = await pg.query(
