@@ -257,9 +257,6 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       await opts.prepareRun?.(campaignId, trigger, { dueAt: new Date(dueMs) });
       await sleepUntilWallClock(dueMs);
       await opts.startRun(campaignId, trigger, { dueAt: new Date(dueMs) });
-      await record(campaignId, dueMs, 'started');
-      clog.info({ lateMs: now().getTime() - dueMs }, 'scheduled run started');
-      return 'started';
     } catch (raw) {
       const err = coerceError(raw);
       if (err instanceof ConflictError) {
@@ -273,6 +270,11 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       clog.error({ err: err instanceof AppError ? err.message : err }, 'scheduled run did not start');
       return 'failed';
     }
+    // Outside the try: the run is started, so failing to note it (a PostgreSQL blip) must not record it as `failed`
+    // and alert "did not start" about a run that is sending. The job fails and its retry finds the claim taken.
+    await record(campaignId, dueMs, 'started');
+    clog.info({ lateMs: now().getTime() - dueMs }, 'scheduled run started');
+    return 'started';
   }
 
   async function checkEpoch(): Promise<boolean> {

@@ -227,6 +227,26 @@ describe('campaign scheduler', () => {
     expect(row.alert).toMatch(/did not start: not enough TRANSACTIONAL_SMS credits/);
   });
 
+  it('a run that started is never reported as "did not start", even when noting its start fails', async () => {
+    const c = await create('noted', { at: new Date(Date.now() + 3_600_000).toISOString() });
+    const pg = env.container().pg;
+    // The run starts; then PostgreSQL refuses the firing's 'started' (standing in for a blip at that moment).
+    const rec = recorder(async () => {
+      await pg.query(`ALTER TABLE schedule_firings ADD CONSTRAINT test_no_started CHECK (outcome IS DISTINCT FROM 'started') NOT VALID`);
+    });
+    try {
+      const s = await start(rec.startRun);
+      await expect(s.fire({ campaignId: c.campaignId, trigger: 'at', dueAt: 2000 }, 2000)).rejects.toThrow(/test_no_started/);
+    } finally {
+      await pg.query(`ALTER TABLE schedule_firings DROP CONSTRAINT IF EXISTS test_no_started`);
+    }
+    expect(rec.calls).toHaveLength(1);
+    const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c.campaignId } });
+    expect(row.alert).toBeNull();
+    const f = await env.container().prisma.scheduleFiring.findUniqueOrThrow({ where: { campaignId_dueAt: { campaignId: c.campaignId, dueAt: new Date(2000) } } });
+    expect(f.outcome).toBeNull(); // not "failed: …" (a real run, created since the claim, keeps it from being taken over)
+  });
+
   it('a DLT-CNT-REJECT alert is not replaced by a firing’s (the DLT guard reads it to pause only once)', async () => {
     const c = await create('dlt', { at: new Date(Date.now() + 3_600_000).toISOString() });
     const dlt = 'DLT-CNT-REJECT (campaign paused): 25 of 30 reports rejected';
