@@ -11,7 +11,7 @@ import type { Encoding } from './segments';
 import { DEFAULT_TIMEZONE, assertTimeZone, firstFiringOutsideWindow, parseAt, parseCron } from './schedule-input';
 import { scheduleCampaign } from './schedule-queue';
 import { formatIst, isWithinWindow } from './send-window';
-import { normaliseVariableName, placeholders } from './template';
+import { normaliseVariableName, placeholders, RECIPIENT_PHONE } from './template';
 import { validateCampaignFields, type CampaignType } from './validation';
 
 export interface CreateCampaignInput {
@@ -71,15 +71,15 @@ async function findReadyList(deps: CampaignDeps, ref: string): Promise<{ id: str
   return list;
 }
 
-/** Every `{{column}}` and every `--var` must name a column of the list (normalised like CSV headers). */
+/** Every `{{column}}` and every `--var` must name a column of the list (normalised like CSV headers), or `phone`. */
 function checkColumns(listName: string, columns: string[], wanted: string[], input: 'text' | 'vars'): void {
-  const have = new Set(columns.map(normaliseVariableName));
+  const have = new Set([...columns, RECIPIENT_PHONE].map(normaliseVariableName));
   const missing = wanted.filter((w) => !have.has(normaliseVariableName(w)));
   if (missing.length) {
     const what = input === 'text' ? 'placeholder' : 'column';
     throw new ValidationError(
       (n) =>
-        `${n(input)} ${what} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not a column of list "${listName}" (columns: ${columns.join(', ') || 'none'})`,
+        `${n(input)} ${what} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not a column of list "${listName}" (columns: ${columns.join(', ') || 'none'}; and ${RECIPIENT_PHONE}, the recipient's number)`,
       input,
     );
   }

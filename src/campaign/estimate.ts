@@ -5,7 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { countSegments, addToStats, emptyStats, type SegmentStats, type Encoding } from './segments';
-import { PLACEHOLDER, holdsPlaceholder, normaliseVariableName, placeholders } from './template';
+import { PLACEHOLDER, holdsPlaceholder, normaliseVariableName, placeholders, withRecipientPhone } from './template';
 
 export type CampaignContent = { kind: 'text'; text: string } | { kind: 'template'; name: string; vars: string[] };
 
@@ -73,7 +73,7 @@ const RECIPIENTS_SQL = `
 /** One pass over the list through a server-side cursor: constant memory, and no per-page rescans. */
 const CURSOR_SQL = `
   DECLARE estimate_contacts NO SCROLL CURSOR FOR
-  SELECT c.variables FROM contacts c
+  SELECT c.phone, c.variables FROM contacts c
    WHERE c.list_id = $1 AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = c.phone)`;
 
 export async function estimateCampaign(pg: Pool, listId: string, content: CampaignContent): Promise<Estimate> {
@@ -103,10 +103,10 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
     await client.query('BEGIN READ ONLY');
     await client.query(CURSOR_SQL, [listId]);
     for (;;) {
-      const { rows } = await client.query<{ variables: Vars | null }>(`FETCH ${PAGE} FROM estimate_contacts`);
+      const { rows } = await client.query<{ phone: string; variables: Vars | null }>(`FETCH ${PAGE} FROM estimate_contacts`);
       for (const row of rows) {
         recipients += 1;
-        const text = render(row.variables ?? {});
+        const text = render(withRecipientPhone(row.variables ?? {}, row.phone));
         if (text === null) unrenderable += 1;
         else addToStats(stats, countSegments(text));
       }

@@ -81,3 +81,16 @@ export function renderTemplate(template: string, variables: Readonly<Record<stri
   if (placeholderValues.length) return { ok: false, placeholderValues: [...new Set(placeholderValues)] };
   return { ok: true, text };
 }
+
+/**
+ * `{{phone}}` (and `--var phone`): the recipient's own number as stored (E.164, `+919876543210`). The import keeps
+ * the phone column out of a contact's variables, so without this a placeholder naming the column the list plainly
+ * has was refused as "not a column". A variable of the list that is itself called phone wins (the recipient's number
+ * is only the fallback).
+ */
+export const RECIPIENT_PHONE = 'phone';
+
+/** The contact's variables with `phone` added as the recipient's number unless the list has a column of that name. */
+export function withRecipientPhone(variables: Readonly<Record<string, unknown>>, phone: string): Record<string, unknown> {
+  return { [RECIPIENT_PHONE]: phone, ...variables };
+}

@@ -5,7 +5,7 @@
  * locked, so a crash leaves either no run or a complete one, and concurrent starts serialise.
  */
 import type { PoolClient } from 'pg';
-import { holdsPlaceholder, normaliseVariableName, renderTemplate } from '../campaign/template';
+import { holdsPlaceholder, normaliseVariableName, renderTemplate, withRecipientPhone } from '../campaign/template';
 
 const PAGE = 5000;
 
@@ -68,7 +68,7 @@ export async function materialiseMessages(client: PoolClient, campaign: Campaign
       [campaign.list_id, after],
     );
     if (!rows.length) return total;
-    const rendered = rows.map((c) => renderMessage(campaign, c.variables ?? {}));
+    const rendered = rows.map((c) => renderMessage(campaign, withRecipientPhone(c.variables ?? {}, c.phone)));
     await client.query(
       `INSERT INTO messages (run_id, campaign_id, contact_id, phone, text, vars, status, failure_reason)
        SELECT $1::uuid, $2::uuid, v.contact_id, v.phone, v.text,

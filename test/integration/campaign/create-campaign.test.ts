@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createCampaign, type CreateCampaignInput } from '../../../src/campaign/campaign-service';
+import { startCampaign } from '../../../src/sending/campaign-control';
 import { useTestEnv } from '../../helpers/env';
 import { claimListName } from '../../../src/import/list-store';
 import { manyContacts, seedList } from '../../fixtures/seed-list';
@@ -69,6 +70,26 @@ describe('createCampaign', () => {
     expect(text.warnings.join('\n')).toMatch(/2 recipient\(s\) .*holding a placeholder/);
     const template = await createCampaign(env.container(), { ...base, list: 'merge-leftovers', text: undefined, template: 'T1', vars: ['name'] });
     expect(template).toMatchObject({ recipients: 3, credits: 1 });
+  });
+
+  it.each([
+    ['{{phone}} in the text', { text: 'Your number {{phone}} is registered' }],
+    ['--var phone for a template', { text: undefined, template: 'T1', vars: ['phone'] }],
+  ])('%s is the recipient\'s own number: counted by the estimate, filled in at start', async (_what, input) => {
+    const c = env.container();
+    const r = await createCampaign(c, { ...base, ...input });
+    // 4 recipients (one suppressed), none unrenderable: the number is never missing.
+    expect(r).toMatchObject({ recipients: 4, encoding: 'GSM-7', credits: 4 });
+    await startCampaign(c, r.campaignId);
+    const { rows } = await c.pg.query<{ phone: string; text: string | null; vars: string[] | null; status: string }>(
+      `SELECT phone, text, vars, status::text AS status FROM messages WHERE campaign_id = $1 AND phone = '+919876500004'`,
+      [r.campaignId],
+    );
+    expect(rows[0]).toMatchObject(
+      input.text
+        ? { status: 'pending', text: 'Your number +919876500004 is registered' }
+        : { status: 'pending', vars: ['+919876500004'] },
+    );
   });
 
   it('streams a list larger than one page', async () => {

@@ -1,4 +1,5 @@
 import { renderMessage } from '../../../src/sending/materialise';
+import { withRecipientPhone } from '../../../src/campaign/template';
 import { buildRequest, packMessages } from '../../../src/sending/batch-sender';
 import type { ClaimedMessage } from '../../../src/sending/ledger';
 import type { CampaignSettings } from '../../../src/sending/campaign-states';
@@ -25,6 +26,11 @@ describe('renderMessage', () => {
     const tpl = { text: null, template_name: 'OTP', template_vars: ['name', 'amount'] };
     expect(renderMessage(tpl, { Name: 'Ravi', amount: '10' })).toMatchObject({ status: 'pending', vars: ['Ravi', '10'] });
     expect(renderMessage(tpl, { name: 'Ravi', amount: '' })).toMatchObject({ status: 'failed', failureReason: 'missing variable: amount' });
+  });
+  it('{{phone}} is the recipient\'s number, unless the list has a column called phone (in any case)', () => {
+    const tpl = { text: 'Registered: {{phone}}', template_name: null, template_vars: [] };
+    expect(renderMessage(tpl, withRecipientPhone({ name: 'Asha' }, '+919876500001'))).toMatchObject({ text: 'Registered: +919876500001' });
+    expect(renderMessage(tpl, withRecipientPhone({ Phone: '0471 2345678' }, '+919876500001'))).toMatchObject({ text: 'Registered: 0471 2345678' });
   });
   it('fails a message whose variable value holds a placeholder instead of sending it as it stands', () => {
     const failed = { status: 'failed', text: null, vars: null, failureReason: 'placeholder in variable value: Name' };
