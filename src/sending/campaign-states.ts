@@ -59,6 +59,9 @@ export async function loadCampaignSettings(pg: Pool, ids: readonly string[]): Pr
   }));
 }
 
+/** How long a status set by this worker outlasts PostgreSQL still showing the old one (see `overrides`). */
+const OVERRIDE_MS = 5_000;
+
 export async function createCampaignStates(
   pg: Pool,
   subscriber: Redis | null,
@@ -68,10 +71,25 @@ export async function createCampaignStates(
   const cache = new Map<string, CampaignSettings>();
   const loading = new Map<string, Promise<CampaignSettings | null>>();
   const listeners: ((campaignId: string, status: string) => void)[] = [];
+  /**
+   * Statuses this worker set itself (the engine pausing a campaign) that PostgreSQL does not show yet: the pause
+   * commits a moment later, and a poll reading the old `running` meanwhile undid it locally, letting a few more
+   * requests out. Held until a poll shows the status, an announcement says otherwise, or OVERRIDE_MS passes (the
+   * pause failed: PostgreSQL's status stands).
+   */
+  const overrides = new Map<string, { status: string; until: number }>();
 
   const refresh = async (): Promise<void> => {
     if (!cache.size) return;
-    for (const s of await loadCampaignSettings(pg, [...cache.keys()])) cache.set(s.id, s);
+    for (const s of await loadCampaignSettings(pg, [...cache.keys()])) {
+      const own = overrides.get(s.id);
+      if (own && s.status !== own.status && performance.now() < own.until) {
+        cache.set(s.id, { ...s, status: own.status });
+        continue;
+      }
+      overrides.delete(s.id);
+      cache.set(s.id, s);
+    }
   };
   const timer = setInterval(() => void refresh().catch(() => undefined), pollMs);
   timer.unref();
@@ -80,6 +98,7 @@ export async function createCampaignStates(
     subscriber.on('message', (_ch: string, message: string) => {
       try {
         const { campaignId, status } = JSON.parse(message) as { campaignId: string; status: string };
+        overrides.delete(campaignId);
         const known = cache.get(campaignId);
         if (known) cache.set(campaignId, { ...known, status });
         for (const listener of listeners) listener(campaignId, status);
@@ -111,6 +130,7 @@ export async function createCampaignStates(
     set(id, status) {
       const known = cache.get(id);
       if (known) cache.set(id, { ...known, status });
+      overrides.set(id, { status, until: performance.now() + OVERRIDE_MS });
     },
     async close() {
       clearInterval(timer);

@@ -36,3 +36,27 @@ describe('campaign settings cache', () => {
     }
   });
 });
+
+describe('a status this worker set itself', () => {
+  it('outlasts polls that still read the old status, until PostgreSQL shows it', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 1 });
+    await c.pg.query(`UPDATE campaigns SET status = 'running' WHERE id = $1`, [campaignId]);
+    const states = await createCampaignStates(c.pg, null, 'unused', 20);
+    try {
+      await states.get(campaignId);
+      // The engine pauses the campaign; its transaction has not committed yet: polls still read `running`.
+      states.set(campaignId, 'paused');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(states.status(campaignId)).toBe('paused');
+      // Committed, then resumed by an operator: PostgreSQL's status is followed again.
+      await c.pg.query(`UPDATE campaigns SET status = 'paused' WHERE id = $1`, [campaignId]);
+      await new Promise((r) => setTimeout(r, 200));
+      await c.pg.query(`UPDATE campaigns SET status = 'running' WHERE id = $1`, [campaignId]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(states.status(campaignId)).toBe('running');
+    } finally {
+      await states.close();
+    }
+  });
+});
