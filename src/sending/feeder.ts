@@ -137,6 +137,19 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
     if (done.length) logger.info({ runs: done.map((r) => r.runId) }, 'feeder: runs completed');
   }
 
+  /** The run fed last: the next pass starts after it (see takingTurns). */
+  let lastFedRunId: string | null = null;
+
+  /**
+   * The runs in creation order, starting after the one fed last. With more running runs than the window has
+   * batches for, a pass feeds only the first few; always starting from the oldest, a later campaign got nothing
+   * until every older one had drained its whole list.
+   */
+  function takingTurns<R extends { id: string }>(runs: readonly R[]): R[] {
+    const start = runs.findIndex((r) => r.id === lastFedRunId) + 1;
+    return [...runs.slice(start), ...runs.slice(0, start)];
+  }
+
   async function feed(): Promise<number> {
     if (!(await acquire())) return 0;
     await checkEpoch();
@@ -169,7 +182,7 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
     const drained: string[] = [];
     // Share the window between runs so one huge campaign does not starve the others.
     const share = Math.max(opts.batchSize, Math.ceil(room / runs.length));
-    for (const run of runs) {
+    for (const run of takingTurns(runs)) {
       const n = Math.min(room, share);
       if (n < Math.min(opts.batchSize, opts.window)) {
         // No room left for this run this tick; it may still be finished (checked below like a drained one).
@@ -191,8 +204,10 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
         values: [run.id, n * run.pack, run.campaign_id],
       });
       const ids = moved.rows.map((r) => r.id).sort(compareIds);
-      if (ids.length) await enqueue(run, ids);
-      else drained.push(run.id);
+      if (ids.length) {
+        await enqueue(run, ids);
+        lastFedRunId = run.id;
+      } else drained.push(run.id);
       const units = Math.ceil(ids.length / run.pack);
       room -= units;
       enqueued += units;
