@@ -6,7 +6,8 @@
  *
  * Two ways to install it:
  * - `installAccessControl(app, …)`: the whole pipeline in one onRequest hook —
- *   IP allow-list → bearer token → role × route level → `request.access` → audit.
+ *   IP allow-list → bearer token → role × route level → `request.access` → audit (written in preHandler, once
+ *   the request passed validation).
  * - `installRoutePermissions(app, { principalOf })`: only the role × route part, after an existing
  *   authentication hook (src/api/auth.ts) that already checked the IP and resolved the token.
  * Denied requests are answered before their body is read, and logged without it.
@@ -15,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { routeKey, type RouteRule } from './api-routes';
-import { recordAudit } from './audit';
+import { recordAudit, type AuditEntry } from './audit';
 import { parseAllowList, type IpMatcher } from './ip-allow';
 import { activeGrant } from './otp';
 import { decide, maskDigitRuns, maskPhone, type AccessLevel, type Role } from './policy';
@@ -100,16 +101,33 @@ async function authorise(
   }
   request.access = { tokenId, role: who.role, ip: request.ip, maskPhones: decision.maskPhones, level: access };
   if (decision.audit && request.routeOptions.config?.audit !== false) {
-    const params = request.params as Record<string, string> | undefined;
-    await recordAudit(deps, {
+    pendingAudits.set(request, {
       tokenId,
       action: request.routeOptions.config?.action ?? tableAction ?? routeOf(request),
-      target: params?.id ?? null,
       ip: request.ip,
       details: { route: routeOf(request), level: access, role: who.role, unmasked: !decision.maskPhones },
     });
   }
   return true;
+}
+
+/** The audit entry a request earned in onRequest, written once its params and body passed validation. */
+const pendingAudits = new WeakMap<FastifyRequest, Omit<AuditEntry, 'target'>>();
+
+/**
+ * Writes the audit entry in preHandler, not onRequest: a request refused by validation (a malformed id, a NUL in
+ * the path, a bad body) did nothing and is no action to record. Written in onRequest, an id holding a NUL failed
+ * the audit insert (PostgreSQL text) as a 500 before the NUL guard could answer 400, and every malformed id was
+ * logged as a campaign action on a target that cannot exist.
+ */
+function installAuditWriter(app: FastifyInstance, deps: Pick<AccessDeps, 'prisma'>): void {
+  app.addHook('preHandler', async (request) => {
+    const entry = pendingAudits.get(request);
+    if (!entry) return;
+    pendingAudits.delete(request);
+    const params = request.params as Record<string, string> | undefined;
+    await recordAudit(deps, { ...entry, target: params?.id ?? null });
+  });
 }
 
 export interface AccessControlOptions {
@@ -130,6 +148,7 @@ export function installAccessControl(app: FastifyInstance, opts: AccessControlOp
   const allowList = opts.allowList ?? parseAllowList(opts.deps.config.API_ALLOW_IPS);
   const defaultAccess = opts.defaultAccess ?? 'admin';
   app.decorateRequest('access', null);
+  installAuditWriter(app, opts.deps);
   app.addHook('onRequest', async (request, reply) => {
     const { access, action } = ruleFor(request, opts.routes, defaultAccess);
     if (access === 'public') return;
@@ -155,6 +174,7 @@ export interface RoutePermissionOptions {
 export function installRoutePermissions(app: FastifyInstance, opts: RoutePermissionOptions): void {
   const defaultAccess = opts.defaultAccess ?? 'admin';
   app.decorateRequest('access', null);
+  installAuditWriter(app, opts.deps);
   app.addHook('onRequest', async (request, reply) => {
     const { access, action } = ruleFor(request, opts.routes, defaultAccess);
     const who = opts.principalOf(request);

@@ -128,6 +128,21 @@ describe('access control in the HTTP API', () => {
       pauseReason: [clear[0], clear[0]],
     });
   });
+
+  it('audits a campaign action once its request passed validation: a malformed id is a 400 and no action', async () => {
+    const { campaignId } = await seedCampaign(c, [{ phone: '+919800000003', status: 'failed' }]);
+    const before = await c.prisma.auditLog.count();
+    // A NUL in the id failed the audit insert (PostgreSQL text) as a 500 before the NUL guard could answer.
+    for (const id of ['x%00y', 'not-a-campaign-id']) {
+      const refused = await http('POST', `${api.url}/api/campaigns/${id}/cancel`, { token: tokens.operator });
+      expect({ id, status: refused.status, code: refused.json<{ error: { code: string } }>().error.code }).toEqual({ id, status: 400, code: 'validation' });
+    }
+    expect(await c.prisma.auditLog.count()).toBe(before);
+
+    expect((await http('POST', `${api.url}/api/campaigns/${campaignId}/cancel`, { token: tokens.operator })).status).toBe(200);
+    const rows = await c.prisma.auditLog.findMany({ where: { id: { gt: 0 } }, orderBy: { id: 'asc' }, skip: before });
+    expect(rows.map((r) => [r.action, r.target])).toEqual([['campaign.cancel', campaignId]]);
+  });
 });
 
 describe('a refused OTP send', () => {
