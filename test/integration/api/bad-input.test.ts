@@ -32,6 +32,16 @@ describe('input PostgreSQL cannot store', () => {
     expect({ status: res.status, field: res.json<{ error: { field?: string } }>().error.field }).toEqual({ status: 400, field });
   });
 
+  it.each([
+    ['a campaign', (): string => '/api/campaigns', TEST_API_TOKEN],
+    ['a delivery report', (): string => `/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, null],
+  ] as const)('JSON nested thousands of levels deep in %s → 400, not a stack overflow', async (_label, url, token) => {
+    for (const body of ['['.repeat(20_000) + ']'.repeat(20_000), '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000)]) {
+      const res = await http('POST', `${api.url}${url()}`, { token, body, headers: { 'content-type': 'application/json' } });
+      expect({ status: res.status, code: res.json<{ error: { code: string } }>().error.code }).toEqual({ status: 400, code: 'validation' });
+    }
+  });
+
   it('a NUL in an upload’s list name → 400, nothing imported', async () => {
     const fd = new FormData();
     fd.append('name', 'a\u0000b');
