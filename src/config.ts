@@ -11,6 +11,8 @@ const bool = z
   .string()
   .regex(/^(true|false|1|0|yes|no)$/i, 'true or false')
   .transform((v) => /^(true|1|yes)$/i.test(v));
+/** RFC 3986 pchar without percent-escapes: what the router hands to the webhook as it was configured. */
+const WEBHOOK_SECRET_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/;
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 /** A URL with one of the given schemes: any URL parsed, and a wrong scheme failed later without naming the variable. */
 const urlWithScheme = (...schemes: string[]) =>
@@ -51,8 +53,17 @@ const schema = z.object({
   SMS_MAX_ATTEMPTS: positiveInt.default(5),
   /** Bearer token for the HTTP API (required when `serve` binds a non-loopback address). */
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Secret path segment authenticating delivery-report webhooks. */
-  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Secret path segment authenticating delivery-report webhooks. Only characters that stand for themselves in a path
+   * segment, and at most the router's 100 per parameter: a base64 secret with a `/` was a 404 for every callback, one
+   * with `?`, `#` or `%` a 401 or 400, one over 100 characters a 414 (the webhook silently dead).
+   */
+  WEBHOOK_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .max(100, 'must be at most 100 characters (the longest path segment the API routes)')
+    .regex(WEBHOOK_SECRET_CHARS, "may hold only letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (it is a URL path segment: no / ? # %, spaces or other characters)")
+    .optional(),
   /** Comma-separated CIDR allow-list for the HTTP API; empty = allow all. */
   API_ALLOW_IPS: z.string().optional(),
   /** How long a verified SMS OTP lets an owner see unmasked per-message data (seconds). */

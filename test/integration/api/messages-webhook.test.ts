@@ -148,6 +148,26 @@ describe('messages, failures export and the delivery-report webhook', () => {
     expect(parked.rowCount).toBe(0);
   });
 
+  it('takes callbacks at every WEBHOOK_SECRET the configuration accepts: its punctuation and its 100 characters', async () => {
+    const { loadConfig } = await import('../../../src/config');
+    const { createContainer } = await import('../../../src/container');
+    const { createLogger } = await import('../../../src/logger');
+    for (const secret of ["Az09-._~!$&'()*+,;=:@" + 'p'.repeat(79), 'h'.repeat(100)]) {
+      const c = createContainer({ config: loadConfig({ ...env.env, WEBHOOK_SECRET: secret }), logger: createLogger({ level: 'silent' }) });
+      const services = stubServices();
+      const second = await startApi(c, services, { dashboard: false });
+      try {
+        const res = await http('POST', `${second.url}/webhooks/dlr/${secret}`, {
+          token: null, body: 'SessionId=s&SmsTo=919800000000&SmsStatus=DELIVERED', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
+        expect({ secret, status: res.status, callbacks: services.callbacks.length }).toEqual({ secret, status: 200, callbacks: 1 });
+      } finally {
+        await second.close();
+        await c.close();
+      }
+    }
+  });
+
   it('returns 404 for the webhook when WEBHOOK_SECRET is not configured', async () => {
     const { WEBHOOK_SECRET: _unused, ...rest } = env.env;
     const { loadConfig } = await import('../../../src/config');

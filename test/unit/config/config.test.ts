@@ -26,6 +26,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(pattern);
   });
 
+  // The secret is a path segment of the callback URL: one the router cannot hand over as it is made the webhook dead.
+  it.each([
+    ['a / (base64)', 'Qm9vc3Rlci1zZWNyZXQ/abc+def='],
+    ['a ?', 'webhook-secret-0123?x=1'],
+    ['a %', 'webhook-secret-0123%41'],
+    ['a space', 'webhook secret 0123456'],
+    ['more than 100 characters', 'x'.repeat(101)],
+  ])('rejects a WEBHOOK_SECRET with %s, without echoing it', (_label, secret) => {
+    let message = '';
+    try {
+      loadConfig({ WEBHOOK_SECRET: secret });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^invalid configuration: WEBHOOK_SECRET: /);
+    expect(message).not.toContain(secret);
+  });
+
+  it('accepts a WEBHOOK_SECRET of up to 100 characters that a URL path carries as they are', () => {
+    for (const secret of ["Az09-._~!$&'()*+,;=:@", 'h'.repeat(100)]) expect(loadConfig({ WEBHOOK_SECRET: secret }).WEBHOOK_SECRET).toBe(secret);
+  });
+
   it('accepts the other schemes of each service', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://u@db/x', REDIS_URL: 'rediss://cache:6380', TWOFACTOR_BASE_URL: 'http://127.0.0.1:4010' });
     expect([c.DATABASE_URL, c.REDIS_URL, c.TWOFACTOR_BASE_URL]).toEqual(['postgres://u@db/x', 'rediss://cache:6380', 'http://127.0.0.1:4010']);
