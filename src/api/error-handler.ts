@@ -3,7 +3,7 @@
  * failures become 400 naming the field, multipart limits 413. Anything else is a 500 whose detail is logged,
  * not sent (it may carry internals).
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ValidationError } from '../errors';
 
 export interface ErrorBody {
@@ -22,6 +22,20 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]}` } }),
   );
+}
+
+/**
+ * Errors the router answers before any route, hook or error handler runs (a malformed %-escape, a path segment over
+ * 100 characters): in the API's error shape too, and without echoing the path, which may be the webhook's secret.
+ */
+export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? { status: 414, body: { error: { code: 'uri_too_long', message: 'a path segment of the URL is longer than 100 characters' } } }
+      : err.code === 'FST_ERR_BAD_URL'
+        ? { status: 400, body: { error: { code: 'bad_url', message: 'the URL is not valid (a malformed %-escape)' } } }
+        : toHttp(err);
+  void reply.status(status).send(body);
 }
 
 export function toHttp(err: FastifyError): { status: number; body: ErrorBody } {

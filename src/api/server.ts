@@ -19,7 +19,7 @@ import { registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
 import { registerNulGuard } from './reject-nul';
-import { registerErrorHandler } from './error-handler';
+import { frameworkError, registerErrorHandler } from './error-handler';
 import { mountBullBoard, openQueues } from './queues';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerListRoutes } from './routes/lists';
@@ -42,6 +42,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // Per-request lines would be mostly the dashboard's polling; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
+    frameworkErrors: frameworkError,
     // Reject unknown properties (400 naming them) instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });

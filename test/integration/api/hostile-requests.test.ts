@@ -101,6 +101,19 @@ describe('hostile requests', () => {
     expect(res.status).toBe(401);
   });
 
+  // The router answers these before any hook: its own JSON shape, with the path (maybe the webhook's secret) in it.
+  it.each([
+    ['a malformed %-escape', '/api/campaigns/%E0%A4%A', 400, 'bad_url'],
+    ['a malformed %-escape in the webhook path', '/webhooks/dlr/secret-0123456789abcdef%E0%A4%A', 400, 'bad_url'],
+    ['a path segment over 100 characters', `/webhooks/dlr/secret-${'s'.repeat(100)}`, 414, 'uri_too_long'],
+  ] as const)('a URL the router cannot take (%s) → the API error shape, without the path', async (_label, path, status, code) => {
+    const res = await http('POST', `${api.url}${path}`, { token: null });
+    const body = res.json<{ error: { code: string; message: string } }>();
+    expect({ status: res.status, code: body.error.code, keys: Object.keys(body) }).toEqual({ status, code, keys: ['error'] });
+    expect(body.error.message).not.toContain('secret-');
+    expect(body.error.message).not.toContain('/api/');
+  });
+
   it('a challenge id that is not a UUID → 400, not 500', async () => {
     const { token } = await createToken(env.container(), { role: 'owner', phone: '+919876543210' });
     const res = await http('POST', `${api.url}/api/access/otp/verify`, { token, json: { challengeId: '-'.repeat(36), otp: '123456' } });
