@@ -15,6 +15,7 @@ import { onTerminationSignals } from '../lib/shutdown';
 import { getCampaignStatus, pauseCampaign, type CampaignStatusView } from '../sending/campaign-control';
 import { startCampaignManually } from '../sending/manual-start';
 import { startWorker } from '../sending/worker';
+import { auditCliAction } from './audit-cli';
 import { createProgressView } from './campaign-progress';
 import { failImportOnSignal, progressBar, requireFile } from './commands/import';
 
@@ -86,7 +87,14 @@ function pauseOnSignal(container: Container, campaignId: string, isSending: () =
     }
     process.stderr.write(`\n${signal}: pausing campaign ${campaignId}; requests in flight finish and are recorded (${signal} again quits at once)\n`);
     const reason = `interrupted (${signal}) during bulksms send; continue with: bulksms campaign resume ${campaignId}, and a running bulksms worker`;
-    pauseCampaign(container, campaignId, reason).then(onStopped, (err: unknown) => {
+    const paused = async (): Promise<void> => {
+      // Audited like `campaign pause`; an entry that cannot be written does not undo the orderly stop.
+      await auditCliAction(container, 'campaign.pause', campaignId, { reason: `interrupted (${signal})`, command: 'send' }).catch(() =>
+        process.stderr.write(`campaign ${campaignId} paused, but its audit entry could not be written\n`),
+      );
+      onStopped();
+    };
+    pauseCampaign(container, campaignId, reason).then(paused, (err: unknown) => {
       // Not running any more (completed, or paused by the provider's answer): only the wait for reports is left.
       if (err instanceof ConflictError) return onStopped();
       process.stderr.write(`could not pause campaign ${campaignId}: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -132,10 +140,13 @@ export async function runSend(
   }
   const campaign = await createCampaign(container, { ...campaignInput, list: imported.listId });
   opts.onCreated?.(campaign);
+  // Audited like `campaign create` and `campaign start`: a campaign sent in one shot is no less a campaign action.
+  await auditCliAction(container, 'campaign.create', campaign.campaignId, { name: campaignInput.name, type: campaignInput.type, command: 'send' });
   // Refused (balance too low or unreadable, unless --force): the list and the draft campaign stay for a later start.
   // Checked before any worker exists: a worker feeds every running campaign of the database, so one started first
   // sent other campaigns' messages while this run was being refused ("Nothing was sent" was not true).
-  await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider, now: opts.now?.() });
+  const start = await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider, now: opts.now?.() });
+  await auditCliAction(container, 'campaign.start', campaign.campaignId, { status: start.status, ...(input.force ? { force: true } : {}), command: 'send' });
   // From here on there is a running campaign to pause; during the import a signal fails it (failImportOnSignal), between
   // the two it ends the process as usual (nothing sent).
   let interrupted = false;

@@ -64,6 +64,12 @@ describe('bulksms send: interrupted', () => {
     // Resumed and sent by a worker: everyone once, nobody twice.
     const resumed = await runCli(['campaign', 'resume', out.campaignId, '--json'], { ...env.env, TWOFACTOR_BASE_URL: t.sim.url });
     expect(resumed.code).toBe(0);
+    // Every campaign action is audited, those `send` takes on its own (create, start, the pause on SIGINT) included.
+    const audit = await env.container().pg.query<{ action: string; via: string }>(
+      `SELECT action, details->>'via' AS via FROM audit_log WHERE target = $1 ORDER BY id`,
+      [out.campaignId],
+    );
+    expect(audit.rows).toEqual(['campaign.create', 'campaign.start', 'campaign.pause', 'campaign.resume'].map((action) => ({ action, via: 'cli' })));
     const worker = spawn(process.execPath, [BIN, 'worker'], {
       env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: t.sim.url, LOG_LEVEL: 'warn' },
       stdio: 'ignore',
