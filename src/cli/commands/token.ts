@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createToken, listTokens, revokeToken } from '../../access/tokens';
-import { recordAudit } from '../../access/audit';
+import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
 import { printResult } from '../output';
 
@@ -17,7 +17,8 @@ export function registerToken(program: Command): void {
     .action(
       withContainer(async (c, opts: { role: string; name?: string; phone?: string; json?: boolean }) => {
         const result = await createToken(c, { role: opts.role, name: opts.name, phone: opts.phone });
-        await recordAudit(c, { tokenId: null, action: 'token.create', target: result.tokenId, details: { via: 'cli', role: result.role } });
+        // Who made it (the OS user and host), as for every CLI action: the entry has no token to name.
+        await auditCliAction(c, 'token.create', result.tokenId, { role: result.role });
         printResult(opts, { tokenId: result.tokenId, token: result.token, role: result.role, name: result.name }, () =>
           [
             `token ${result.tokenId} (${result.role}) created; it is shown only this once:`,
@@ -50,7 +51,7 @@ export function registerToken(program: Command): void {
     .action(
       withContainer(async (c, id: string, opts: { json?: boolean }) => {
         const result = await revokeToken(c, id);
-        await recordAudit(c, { tokenId: null, action: 'token.revoke', target: id, details: { via: 'cli' } });
+        await auditCliAction(c, 'token.revoke', id);
         printResult(opts, { tokenId: result.tokenId, revokedAt: result.revokedAt.toISOString() }, () => `token ${id} revoked`);
       }),
     );

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { authenticate, hashToken } from '../../../src/access/tokens';
@@ -49,6 +50,12 @@ describe('bulksms token create / revoke', () => {
 
     const audit = JSON.parse((await cli(['audit', '--json'])).stdout) as { entries: { action: string; target: string }[] };
     expect(audit.entries.filter((e) => e.target === out.tokenId).map((e) => e.action)).toEqual(['token.revoke', 'token.create']);
+    // Who changed the tokens: the OS user and host, as for every other action taken from the command line.
+    const who = await c.pg.query<{ action: string; via: string; user: string; host: string }>(
+      `SELECT action, details->>'via' AS via, details->>'user' AS user, details->>'host' AS host FROM audit_log WHERE target = $1 ORDER BY id`,
+      [out.tokenId],
+    );
+    expect(who.rows).toEqual(['token.create', 'token.revoke'].map((action) => ({ action, via: 'cli', user: os.userInfo().username, host: os.hostname() })));
   });
 
   it('rejects a bad role with exit 2 and a JSON error', async () => {
