@@ -34,6 +34,12 @@ export const API_ROUTE_ACCESS: Readonly<Record<string, RouteRule>> = {
   'POST /api/access/otp/verify': { access: 'read' },
 };
 
+/**
+ * A HEAD request is keyed as the GET it mirrors: fastify answers HEAD for every GET route by running the GET
+ * handler (exposeHeadRoutes). Unlisted, it fell to the owner-only default: a viewer's HEAD of its own readable
+ * routes was a 403, and an owner's was audited as an admin action.
+ */
 export function routeKey(method: string, url: string | undefined): string {
-  return `${method.toUpperCase()} ${url ?? ''}`;
+  const upper = method.toUpperCase();
+  return `${upper === 'HEAD' ? 'GET' : upper} ${url ?? ''}`;
 }

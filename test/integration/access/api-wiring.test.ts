@@ -5,6 +5,7 @@
 import nodeHttp from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
+import { request } from 'undici';
 import { createToken } from '../../../src/access/tokens';
 import { createContainer, type Container } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
@@ -46,6 +47,12 @@ describe('access control in the HTTP API', () => {
     expect((await http('POST', `${api.url}/api/campaigns/${campaignId}/pause`, { token: tokens.viewer })).status).toBe(403);
     expect((await http('POST', `${api.url}/api/campaigns/${campaignId}/pause`, { token: tokens.operator })).status).toBe(200);
     expect((await http('GET', `${api.url}/queues`, { token: tokens.operator })).status).toBe(403);
+    // HEAD is the GET it mirrors: what a viewer may read, it may HEAD (it was the owner-only default: 403).
+    for (const path of ['/api/lists', `/api/campaigns/${campaignId}`, `/api/campaigns/${campaignId}/messages`]) {
+      const head = await request(`${api.url}${path}`, { method: 'HEAD', headers: { authorization: `Bearer ${tokens.viewer}` } });
+      await head.body.dump();
+      expect([path, head.statusCode]).toEqual([path, 200]);
+    }
     expect((await http('GET', `${api.url}/api/campaigns`, { token: 'bsms_revoked-or-unknown-token-000000000000000' })).status).toBe(401);
 
     const challenge = (await http('POST', `${api.url}/api/access/otp`, { token: tokens.owner })).json<{ challengeId: string; sentTo: string }>();

@@ -25,4 +25,8 @@ describe('API route table', () => {
   it('keys routes like fastify reports them', () => {
     expect(routeKey('get', '/api/campaigns/:id')).toBe('GET /api/campaigns/:id');
   });
+
+  it('keys a HEAD request as the GET route fastify answers it with', () => {
+    expect(routeKey('HEAD', '/api/campaigns/:id')).toBe(routeKey('GET', '/api/campaigns/:id'));
+  });
 });
