@@ -6,7 +6,7 @@
  * `failed` with the reason and holds no contacts.
  */
 import type { Readable } from 'node:stream';
-import type { PoolClient } from 'pg';
+import { DatabaseError, type PoolClient } from 'pg';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import type { Container } from '../container';
 import { AppError, ConflictError, ServiceError, ValidationError } from '../errors';
@@ -62,6 +62,17 @@ export interface ImportResult {
 export type ImportDeps = Pick<Container, 'config' | 'logger' | 'pg'>;
 
 export const MAX_LIST_NAME = 200;
+
+/** A failed import's reason when the server itself failed (not the file): the detail is in the server log. */
+export const INTERNAL_FAILURE = 'the server could not complete the import (the reason is in its log)';
+
+/** An error whose text describes this server (paths, SQL, constraints), not the upload: a system call's or PostgreSQL's. */
+function serverInternal(err: unknown): boolean {
+  if (err instanceof AppError) return false;
+  // No `instanceof Error` for the system error: one raised in another realm (a vm context, Jest) is not one here.
+  const syscall = typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).syscall : undefined;
+  return err instanceof DatabaseError || typeof syscall === 'string';
+}
 
 export function resolveCountry(country: string | undefined): CountryCode {
   const c = (country ?? 'IN').trim().toUpperCase();
@@ -163,7 +174,11 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     await report.discard().catch(() => undefined);
     await spool.discard().catch(() => undefined);
     source.destroy();
-    const reason = err instanceof Error ? err.message : String(err);
+    const detail = err instanceof Error ? err.message : String(err);
+    // The list's failure reason is read by every API caller (viewers included) and answered to the uploader: a
+    // failure of this server's own (a file system error naming REPORTS_DIR, PostgreSQL's error on a query) says so in
+    // general terms, the detail goes to the log below. The rest (the file's faults, an aborted upload) say what happened.
+    const reason = serverInternal(err) ? INTERNAL_FAILURE : detail;
     // Marked failed on this connection, while it still holds the name's claim (no other import of the name sees the
     // row half-way) — not on a second pooled one: ten imports failing at once, each holding a connection and
     // waiting for another, hung the whole pool. Only if this connection is broken does the pool get asked, after.
@@ -180,7 +195,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     if (!marked) {
       await markFailed(deps.pg, listId, reason).catch((e: unknown) => deps.logger.error({ err: e, listId }, 'could not mark list failed'));
     }
-    deps.logger.warn({ listId, file, reason }, 'contact import failed');
+    deps.logger.warn({ listId, file, reason: detail }, 'contact import failed');
     if (err instanceof AppError) throw err;
     throw new ServiceError(`import of ${file} failed: ${reason}`, { cause: err });
   } finally {

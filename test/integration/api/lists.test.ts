@@ -3,7 +3,10 @@ import path from 'node:path';
 import { FormData } from 'undici';
 import { useTestEnv } from '../../helpers/env';
 import { stubServices } from '../../helpers/api-services';
-import { importContacts } from '../../../src/import/import-contacts';
+import { INTERNAL_FAILURE, importContacts } from '../../../src/import/import-contacts';
+import { loadConfig } from '../../../src/config';
+import { createContainer } from '../../../src/container';
+import { createLogger } from '../../../src/logger';
 import { ABANDONED_IMPORT_REASON, claimListName } from '../../../src/import/list-store';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 
@@ -116,6 +119,23 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     expect(await env.container().prisma.contact.count({ where: { listId: leftovers[0]!.id } })).toBe(0);
     // The server is still healthy after abandoning the stream mid-way.
     expect((await http('GET', `${api.url}/api/lists`)).status).toBe(200);
+  });
+
+  it('a failure of the server itself (REPORTS_DIR unusable) says so without its paths, to the uploader and in the list', async () => {
+    const reportsDir = '/dev/null/bulksms-reports';
+    const c = createContainer({ config: loadConfig({ ...env.env, REPORTS_DIR: reportsDir }), logger: createLogger({ level: 'silent' }) });
+    const second = await startApi(c, { ...stubServices(), importContacts }, { dashboard: false });
+    try {
+      // A rejected row makes the importer open its row report under REPORTS_DIR.
+      const res = await http('POST', `${second.url}/api/lists`, { body: form({ name: 'reports-dir-broken' }, { name: 'r.csv', content: 'phone\n123\n9876543210\n' }) });
+      const listed = (await http('GET', `${second.url}/api/lists`)).json<{ items: { name: string; status: string; failureReason: string }[] }>();
+      const list = listed.items.find((l) => l.name === 'reports-dir-broken');
+      expect({ status: res.status, list: [list?.status, list?.failureReason] }).toEqual({ status: 503, list: ['failed', INTERNAL_FAILURE] });
+      for (const text of [res.text, JSON.stringify(listed)]) expect(text).not.toMatch(/ENOTDIR|\/dev\/null/);
+    } finally {
+      await second.close();
+      await c.close();
+    }
   });
 
   it('answers 400 with the importer’s reason for a bad CSV', async () => {
