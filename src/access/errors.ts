@@ -23,7 +23,7 @@ export class OtpError extends AppError {
 }
 
 export class OtpRateLimitError extends AppError {
-  constructor() {
-    super('too many OTP requests for this token; wait a few minutes', 'otp_rate_limited', 2, 429);
+  constructor(message = 'too many OTP requests for this token; wait a few minutes') {
+    super(message, 'otp_rate_limited', 2, 429);
   }
 }

@@ -33,6 +33,13 @@ export const CHALLENGE_TTL_MS = 10 * 60_000;
 export const MAX_ATTEMPTS = 5;
 /** OTP SMS per token per CHALLENGE_TTL_MS: each one costs a credit and pesters the owner's phone. */
 export const MAX_CHALLENGES = 5;
+/**
+ * Wrong codes per token per FAILURE_WINDOW_MS, over all its challenges. The two limits above still let a stolen owner
+ * token guess 25 codes every 10 minutes, 3,600 a day: a 4-digit OTP (2Factor sends 4 to 6) fell within a day about
+ * one time in three. A real owner mistypes a few times a day; past this, verification waits for the window to move on.
+ */
+export const MAX_FAILED_PER_WINDOW = 20;
+export const FAILURE_WINDOW_MS = 24 * 60 * 60_000;
 
 export interface OtpChallenge {
   challengeId: string;
@@ -99,12 +106,30 @@ export async function verifyOtp(
   };
   if (challenge.verifiedAt) return fail('otp_used', 'this OTP was already used; request a new one');
   if (Date.now() - challenge.requestedAt.getTime() > CHALLENGE_TTL_MS) return fail('otp_expired', 'the OTP expired; request a new one');
-  // Count the attempt before asking the provider, so parallel guessing cannot exceed the budget.
-  const counted = await deps.prisma.otpGrant.updateMany({
-    where: { id: challenge.id, verifiedAt: null, attempts: { lt: MAX_ATTEMPTS } },
-    data: { attempts: { increment: 1 } },
-  });
-  if (counted.count === 0) return fail('otp_expired', 'too many attempts for this OTP; request a new one');
+  // Count the attempt before asking the provider, so parallel guessing cannot exceed the budget: under the token row's
+  // lock, so parallel guesses on several challenges cannot all pass the token's daily count either.
+  const tokenId = challenge.tokenId;
+  const counted = await deps.prisma.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`SELECT id FROM api_tokens WHERE id = ${tokenId}::uuid FOR UPDATE`;
+      // Every attempt of the window's challenges failed, but the one that verified a challenge.
+      const [{ failed }] = await tx.$queryRaw<[{ failed: number }]>`
+        SELECT COALESCE(sum(attempts - CASE WHEN verified_at IS NULL THEN 0 ELSE 1 END), 0)::int AS failed
+          FROM otp_grants WHERE token_id = ${tokenId}::uuid AND requested_at > ${new Date(Date.now() - FAILURE_WINDOW_MS)}`;
+      if (failed >= MAX_FAILED_PER_WINDOW) return 'locked' as const;
+      const updated = await tx.otpGrant.updateMany({
+        where: { id: challenge.id, verifiedAt: null, attempts: { lt: MAX_ATTEMPTS } },
+        data: { attempts: { increment: 1 } },
+      });
+      return updated.count;
+    },
+    { maxWait: 10_000, timeout: 10_000 },
+  );
+  if (counted === 'locked') {
+    await recordAudit(deps, { tokenId: who.tokenId, action: 'otp.verify.locked', target: challenge.id, ip });
+    throw new OtpRateLimitError(`${MAX_FAILED_PER_WINDOW} wrong OTPs for this token in 24 hours; verification is refused until the oldest are a day old`);
+  }
+  if (counted === 0) return fail('otp_expired', 'too many attempts for this OTP; request a new one');
 
   const verdict = await deps.otp.verifyOtp(challenge.sessionId, input.otp);
   if (verdict === 'mismatch') return fail('otp_mismatch', 'wrong OTP');

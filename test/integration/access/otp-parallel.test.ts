@@ -1,6 +1,8 @@
-/** The OTP SMS budget (5 per token per 10 minutes) holds against requests sent in parallel. */
+/** The OTP SMS budget (5 per token per 10 minutes) holds against requests sent in parallel; wrong codes are bounded per day. */
 import { createToken } from '../../../src/access/tokens';
-import { MAX_CHALLENGES, requestOtp } from '../../../src/access/otp';
+import { randomUUID } from 'node:crypto';
+import { MAX_CHALLENGES, MAX_FAILED_PER_WINDOW, requestOtp, verifyOtp } from '../../../src/access/otp';
+import type { AppError } from '../../../src/errors';
 import { createContainer, type Container } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
@@ -58,3 +60,34 @@ it('the SMS is sent outside the lock: parallel sends overlap, and every one sent
   const rows = await c.prisma.otpGrant.findMany({ where: { tokenId } });
   expect(rows.filter((r) => r.sessionId.startsWith('session-'))).toHaveLength(MAX_CHALLENGES);
 }, 60_000);
+
+it('a token that got 20 codes wrong within a day cannot verify even the right one: guessing across challenges is bounded', async () => {
+  const { tokenId } = await createToken(c, { role: 'owner', phone: '+919876543213' });
+  const RIGHT = '482913';
+  const otp = {
+    sendOtp: async () => `session-${randomUUID()}`,
+    verifyOtp: async (_session: string, code: string) => (code === RIGHT ? ('matched' as const) : ('mismatch' as const)),
+  };
+  const deps = { prisma: c.prisma, config: env.config, otp };
+  const who = { tokenId, role: 'owner' as const };
+  const guess = async (challengeId: string, code: string) =>
+    verifyOtp(deps, who, { challengeId, otp: code }, '127.0.0.1').then(
+      () => 'verified',
+      (err: AppError) => err.code,
+    );
+  // One mistype, then the right code: a verified challenge's last attempt is no failure.
+  const first = await requestOtp(deps, who);
+  expect([await guess(first.challengeId, '000001'), await guess(first.challengeId, RIGHT)]).toEqual(['otp_mismatch', 'verified']);
+  // 19 more wrong codes over three more challenges (5 attempts each, then burnt) and a fourth.
+  const wrong: string[] = [];
+  for (const attempts of [5, 5, 5, 4]) {
+    const { challengeId } = await requestOtp(deps, who);
+    for (let i = 0; i < attempts; i++) wrong.push(await guess(challengeId, String(100000 + wrong.length)));
+    if (attempts === 4) {
+      expect(await guess(challengeId, RIGHT)).toBe('otp_rate_limited');
+      expect(wrong.length + 1).toBe(MAX_FAILED_PER_WINDOW);
+    }
+  }
+  expect(wrong).toEqual(Array.from({ length: MAX_FAILED_PER_WINDOW - 1 }, () => 'otp_mismatch'));
+  expect(await c.prisma.auditLog.count({ where: { tokenId, action: 'otp.verify.locked' } })).toBe(1);
+});
