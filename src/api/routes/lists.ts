@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
+import { freeTextFor } from '../../access/fastify-access';
 import { AppError, ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
 import { findNul } from '../reject-nul';
@@ -172,8 +173,16 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
           rejectReportPath: true, createdAt: true, completedAt: true,
         },
       });
-      // The report's path on the server means nothing to an API client (and tells it the server's layout).
-      return { items: lists.map(({ rejectReportPath, ...list }) => ({ ...list, rejectReportUrl: rejectsUrl({ id: list.id, rejectReportPath }) })) };
+      // The report's path on the server means nothing to an API client (and tells it the server's layout). A failure
+      // reason may quote the file's first row (a file without a header: its "columns" are a recipient's name and
+      // number): masked like the row report's raw rows wherever phones are.
+      return {
+        items: lists.map(({ rejectReportPath, ...list }) => ({
+          ...list,
+          failureReason: freeTextFor(req, list.failureReason),
+          rejectReportUrl: rejectsUrl({ id: list.id, rejectReportPath }),
+        })),
+      };
     },
   );
 }

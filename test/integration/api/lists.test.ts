@@ -138,6 +138,15 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     }
   });
 
+  it('masks the numbers a failed list’s reason quotes from its file (no header: the first row is a recipient)', async () => {
+    const res = await http('POST', `${api.url}/api/lists`, { body: form({ name: 'headerless' }, { name: 'h.csv', content: 'Ravi Kumar,+91 98765 43210\nJohn,9876543211\n' }) });
+    expect(res.status).toBe(400);
+    const listed = (await http('GET', `${api.url}/api/lists`)).json<{ items: { name: string; failureReason: string }[] }>();
+    const reason = listed.items.find((l) => l.name === 'headerless')?.failureReason;
+    expect(reason).toContain('"+** ***** *3210"');
+    expect(reason).not.toMatch(/98765/);
+  });
+
   it('answers 400 with the importer’s reason for a bad CSV', async () => {
     const res = await http('POST', `${api.url}/api/lists`, {
       body: form({ name: 'bad' }, { name: 'broken.csv', content: fixture('unclosed-quote.csv') }),
