@@ -14,8 +14,9 @@ export interface AuditEntry {
   details?: Prisma.InputJsonObject;
 }
 
-export async function recordAudit(deps: { prisma: PrismaClient }, entry: AuditEntry): Promise<void> {
-  await deps.prisma.auditLog.create({
+/** Writes one entry; resolves to its id (for recordOutcome). */
+export async function recordAudit(deps: { prisma: PrismaClient }, entry: AuditEntry): Promise<bigint> {
+  const row = await deps.prisma.auditLog.create({
     data: {
       tokenId: entry.tokenId,
       action: entry.action,
@@ -23,7 +24,19 @@ export async function recordAudit(deps: { prisma: PrismaClient }, entry: AuditEn
       ip: entry.ip ?? null,
       details: entry.details ?? undefined,
     },
+    select: { id: true },
   });
+  return row.id;
+}
+
+/**
+ * Adds the HTTP status an audited request was answered with to its entry (`details.status`): the entry is written
+ * before the action runs, so that nothing unaudited happens, and without the outcome a refused start (409) read
+ * like one that happened.
+ */
+export async function recordOutcome(deps: { prisma: PrismaClient }, id: bigint, status: number): Promise<void> {
+  await deps.prisma.$executeRaw`
+    UPDATE audit_log SET details = COALESCE(details, '{}'::jsonb) || jsonb_build_object('status', ${status}::int) WHERE id = ${id}`;
 }
 
 export interface AuditQuery {

@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { routeKey, type RouteRule } from './api-routes';
-import { recordAudit, type AuditEntry } from './audit';
+import { recordAudit, recordOutcome, type AuditEntry } from './audit';
 import { parseAllowList, type IpMatcher } from './ip-allow';
 import { activeGrant } from './otp';
 import { decide, maskDigitRuns, maskPhone, type AccessLevel, type Role } from './policy';
@@ -121,12 +121,20 @@ const pendingAudits = new WeakMap<FastifyRequest, Omit<AuditEntry, 'target'>>();
  * logged as a campaign action on a target that cannot exist.
  */
 function installAuditWriter(app: FastifyInstance, deps: Pick<AccessDeps, 'prisma'>): void {
+  const written = new WeakMap<FastifyRequest, bigint>();
   app.addHook('preHandler', async (request) => {
     const entry = pendingAudits.get(request);
     if (!entry) return;
     pendingAudits.delete(request);
     const params = request.params as Record<string, string> | undefined;
-    await recordAudit(deps, { ...entry, target: params?.id ?? null });
+    written.set(request, await recordAudit(deps, { ...entry, target: params?.id ?? null }));
+  });
+  // The outcome, once answered: a refused action (404, 409, 503) is recorded as tried, not as done.
+  app.addHook('onResponse', async (request, reply) => {
+    const id = written.get(request);
+    if (id === undefined) return;
+    written.delete(request);
+    await recordOutcome(deps, id, reply.statusCode).catch((err: unknown) => request.log.warn({ err, auditId: id.toString() }, 'could not record the outcome of an audited request'));
   });
 }
 

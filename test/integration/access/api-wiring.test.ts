@@ -136,7 +136,7 @@ describe('access control in the HTTP API', () => {
     });
   });
 
-  it('audits a campaign action once its request passed validation: a malformed id is a 400 and no action', async () => {
+  it('audits a campaign action once its request passed validation (a malformed id is a 400 and no action), with its outcome', async () => {
     const { campaignId } = await seedCampaign(c, [{ phone: '+919800000003', status: 'failed' }]);
     const before = await c.prisma.auditLog.count();
     // A NUL in the id failed the audit insert (PostgreSQL text) as a 500 before the NUL guard could answer.
@@ -147,8 +147,15 @@ describe('access control in the HTTP API', () => {
     expect(await c.prisma.auditLog.count()).toBe(before);
 
     expect((await http('POST', `${api.url}/api/campaigns/${campaignId}/cancel`, { token: tokens.operator })).status).toBe(200);
-    const rows = await c.prisma.auditLog.findMany({ where: { id: { gt: 0 } }, orderBy: { id: 'asc' }, skip: before });
-    expect(rows.map((r) => [r.action, r.target])).toEqual([['campaign.cancel', campaignId]]);
+    // A well-formed id of no campaign: tried (audited) and refused — the entry says how it was answered.
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect((await http('POST', `${api.url}/api/campaigns/${unknown}/cancel`, { token: tokens.operator })).status).toBe(404);
+    // The outcome is added once the answer is out: read until both entries carry it.
+    const entries = async () =>
+      (await c.prisma.auditLog.findMany({ orderBy: { id: 'asc' }, skip: before })).map((r) => [r.action, r.target, (r.details as { status?: number }).status]);
+    let rows = await entries();
+    for (const end = Date.now() + 5000; rows.some((r) => r[2] === undefined) && Date.now() < end; rows = await entries()) await new Promise((r) => setTimeout(r, 20));
+    expect(rows).toEqual([['campaign.cancel', campaignId, 200], ['campaign.cancel', unknown, 404]]);
   });
 });
 
