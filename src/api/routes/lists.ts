@@ -92,7 +92,12 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
     const parts = req.parts();
     for await (const part of parts) {
       if (part.type === 'field') {
-        if (isTextField(part.fieldname)) fields[part.fieldname] = String(part.value).trim();
+        // Refused like an unknown JSON property, not dropped: past the multipart limit of 20 fields busboy drops the
+        // rest without a word, and an upload with many unknown fields lost its `name` ("name is required").
+        if (!isTextField(part.fieldname)) {
+          throw new ValidationError(`unexpected field "${part.fieldname.slice(0, 100)}": the upload takes ${TEXT_FIELDS.join(', ')}, then file`, part.fieldname.slice(0, 100));
+        }
+        fields[part.fieldname] = String(part.value).trim();
         continue;
       }
       if (part.fieldname !== 'file') {

@@ -163,6 +163,16 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     expect(await env.container().prisma.contactList.count({ where: { name: { in: ['bad', 'empty'] }, status: 'ready' } })).toBe(0);
   });
 
+  it('answers 400 naming an unknown field before the file and imports nothing (many of them dropped the list name)', async () => {
+    const junk = Object.fromEntries(Array.from({ length: 25 }, (_v, i) => [`extra${i}`, 'x']));
+    for (const [label, fields] of [['one', { name: 'with-extra', note: 'x' }], ['many', { ...junk, name: 'with-extra' }]] as const) {
+      const res = await http('POST', `${api.url}/api/lists`, { body: form(fields, { name: 'ok.csv', content: 'phone\n9876543210\n' }) });
+      const error = res.json<{ error?: { code: string; field?: string } }>().error;
+      expect({ label, status: res.status, code: error?.code, field: error?.field }).toEqual({ label, status: 400, code: 'validation', field: label === 'one' ? 'note' : 'extra0' });
+    }
+    expect(await env.container().prisma.contactList.count({ where: { name: 'with-extra' } })).toBe(0);
+  });
+
   it('answers 400 naming the missing field', async () => {
     const noName = await http('POST', `${api.url}/api/lists`, {
       body: form({}, { name: 'contacts.csv', content: fixture('contacts.csv') }),
