@@ -62,7 +62,8 @@ export interface CallerIdentity {
 
 function deny(reply: FastifyReply, status: 401 | 403, code: string, message: string): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="bulksms"');
-  return reply.code(status).send({ error: { code, message } });
+  // The body is never read: close rather than wait on whatever the client still sends (see src/api/auth.ts).
+  return reply.code(status).header('connection', 'close').send({ error: { code, message } });
 }
 
 function routeOf(request: FastifyRequest): string {

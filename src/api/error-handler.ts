@@ -15,13 +15,29 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const { status, body } = toHttp(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: body.error.code, status }, body.error.message);
-    // Do not read the rest of an oversize or stalled upload: close the connection once the answer is out.
-    if (status === 413 || status === 408) reply.header('connection', 'close');
+    // Do not read the rest of an oversize or stalled upload, nor of a body refused before it was all in (a webhook call
+    // with a wrong secret): close the connection once the answer is out, or a client trickling the body it announced
+    // holds the connection as long as it likes (there is no request timeout: uploads may take long).
+    if (status === 413 || status === 408 || !req.raw.complete) reply.header('connection', 'close');
     return reply.status(status).send(body);
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]}` } }),
-  );
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(noRoute(req)));
+}
+
+function noRoute(req: FastifyRequest): ErrorBody {
+  return { error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]}` } };
+}
+
+/**
+ * A request for no route is answered 404 before its body is read (fastify's not-found handler reads it first, up to
+ * the body limit): a client without any token trickling the body it announced held its connection for good. Register
+ * it after the authentication hooks, so an unknown path under a protected prefix still needs a token first.
+ */
+export function registerEarlyNotFound(app: FastifyInstance): void {
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.routeOptions.url !== undefined) return;
+    return reply.status(404).header('connection', 'close').send(noRoute(req));
+  });
 }
 
 /**

@@ -19,7 +19,7 @@ import { registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
 import { registerNulGuard } from './reject-nul';
-import { frameworkError, registerErrorHandler } from './error-handler';
+import { frameworkError, registerEarlyNotFound, registerErrorHandler } from './error-handler';
 import { mountBullBoard, openQueues } from './queues';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerListRoutes } from './routes/lists';
@@ -63,6 +63,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   // Roles: route levels from API_ROUTE_ACCESS (unlisted protected routes, e.g. bull-board, are owner-only),
   // phone masking, OTP grants and the audit log (src/access).
   installRoutePermissions(app, { deps: container, principalOf: (req) => req.principal, routes: API_ROUTE_ACCESS });
+  registerEarlyNotFound(app);
 
   await app.register(formbody);
   await app.register(multipart, {

@@ -2,6 +2,7 @@
  * Requests meant to hurt (found by the security review): uploads that never finish, malformed multipart bodies,
  * cookies and ids. Each gets a 4xx and leaves the API serving everyone else.
  */
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { createToken } from '../../../src/access/tokens';
@@ -112,6 +113,30 @@ describe('hostile requests', () => {
     expect({ status: res.status, code: body.error.code, keys: Object.keys(body) }).toEqual({ status, code, keys: ['error'] });
     expect(body.error.message).not.toContain('secret-');
     expect(body.error.message).not.toContain('/api/');
+  });
+
+  // Refused before its body is read, a request whose body trickles in (a byte a second of the 100 kB announced) held
+  // its connection as long as the client liked: no token, no secret, no limit.
+  it.each([
+    ['no token', '/api/campaigns', ''],
+    ['a wrong token', '/api/campaigns', 'Authorization: Bearer wrong-token-0123456789\r\n'],
+    ['the webhook, disabled here', '/webhooks/dlr/wrong-secret-0123456789', ''],
+    ['no such route', '/no/such/route', ''],
+  ])('a refused request (%s) whose body trickles in is answered and its connection closed', async (_label, path, header) => {
+    const socket = net.connect(Number(new URL(api.url).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\n${header}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
+    const trickle = setInterval(() => socket.write(' '), 200);
+    try {
+      const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 3 s'), 3000))]);
+      expect({ status: answer.split('\r\n', 1)[0], outcome }).toEqual({ status: expect.stringMatching(/^HTTP\/1\.1 40[134] /), outcome: 'closed' });
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
   });
 
   it('a challenge id that is not a UUID → 400, not 500', async () => {
