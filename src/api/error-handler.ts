@@ -11,6 +11,12 @@ export interface ErrorBody {
 }
 
 export function registerErrorHandler(app: FastifyInstance): void {
+  // Any answer sent before the request's body was all in (a GET /health carrying a body fastify never reads, a refusal
+  // before the body) closes the connection: kept open, it went on reading whatever the client still trickled, for as
+  // long as the client liked — there is no request timeout (uploads may take long), and /health needs no token.
+  app.addHook('onSend', async (req, reply) => {
+    if (!req.raw.complete) reply.header('connection', 'close');
+  });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { status, body } = toHttp(err);
     if (status >= 500) req.log.error({ err }, 'request failed');

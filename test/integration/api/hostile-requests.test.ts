@@ -115,24 +115,25 @@ describe('hostile requests', () => {
     expect(body.error.message).not.toContain('/api/');
   });
 
-  // Refused before its body is read, a request whose body trickles in (a byte a second of the 100 kB announced) held
-  // its connection as long as the client liked: no token, no secret, no limit.
+  // Answered before its body was read, a request whose body trickles in (a byte every 200 ms of the 100 kB announced)
+  // held its connection as long as the client liked: no token, no secret, no limit.
   it.each([
-    ['no token', '/api/campaigns', ''],
-    ['a wrong token', '/api/campaigns', 'Authorization: Bearer wrong-token-0123456789\r\n'],
-    ['the webhook, disabled here', '/webhooks/dlr/wrong-secret-0123456789', ''],
-    ['no such route', '/no/such/route', ''],
-  ])('a refused request (%s) whose body trickles in is answered and its connection closed', async (_label, path, header) => {
+    ['no token', 'POST /api/campaigns', ''],
+    ['a wrong token', 'POST /api/campaigns', 'Authorization: Bearer wrong-token-0123456789\r\n'],
+    ['the webhook, disabled here', 'POST /webhooks/dlr/wrong-secret-0123456789', ''],
+    ['no such route', 'POST /no/such/route', ''],
+    ['a public GET, its body never read', 'GET /health', ''],
+  ])('a request answered before its body is in (%s), the body trickling, is answered and its connection closed', async (_label, request, header) => {
     const socket = net.connect(Number(new URL(api.url).port), '127.0.0.1');
     let answer = '';
     socket.on('data', (d: Buffer) => (answer += d.toString()));
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => undefined);
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\n${header}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
+    socket.write(`${request} HTTP/1.1\r\nHost: x\r\n${header}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
     const trickle = setInterval(() => socket.write(' '), 200);
     try {
       const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 3 s'), 3000))]);
-      expect({ status: answer.split('\r\n', 1)[0], outcome }).toEqual({ status: expect.stringMatching(/^HTTP\/1\.1 40[134] /), outcome: 'closed' });
+      expect({ status: answer.split('\r\n', 1)[0], outcome }).toEqual({ status: expect.stringMatching(/^HTTP\/1\.1 \d{3} /), outcome: 'closed' });
     } finally {
       clearInterval(trickle);
       socket.destroy();
