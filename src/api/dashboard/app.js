@@ -25,7 +25,9 @@ function token() { return localStorage.getItem(TOKEN_KEY) || ''; }
 function saveToken(value) {
   localStorage.setItem(TOKEN_KEY, value);
   // bull-board (/queues) fetches its own API without our header: give it the token as a path-scoped cookie.
-  document.cookie = `bulksms_token=${encodeURIComponent(value)}; path=/queues; SameSite=Strict`;
+  // Secure when the dashboard itself came over HTTPS (behind a TLS proxy): the token never goes out in clear text.
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `bulksms_token=${encodeURIComponent(value)}; path=/queues; SameSite=Strict${secure}`;
   showTokenState();
 }
 
