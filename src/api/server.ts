@@ -48,6 +48,12 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   registerErrorHandler(app);
+  // Every answer, errors and /docs included: no browser guesses a JSON or CSV body is HTML, and no other site frames
+  // the API's pages (the dashboard's own CSP says frame-ancestors 'none' too).
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+  });
   registerNulGuard(app);
   const verifiers: TokenVerifier[] = [
     ...(container.config.API_TOKEN ? [staticTokenVerifier(container.config.API_TOKEN)] : []),

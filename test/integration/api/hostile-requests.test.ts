@@ -40,6 +40,17 @@ describe('hostile requests', () => {
       (e: Error) => e.name,
     );
 
+  it.each([
+    ['/health', 200],
+    ['/docs/json', 200],
+    ['/api/campaigns/not-a-uuid', 400],
+    ['/no/such/route', 404],
+  ])('%s (HTTP %s) says nosniff and refuses to be framed', async (path, status) => {
+    const res = await http('GET', `${api.url}${path}`);
+    expect(res.status).toBe(status);
+    expect({ nosniff: res.headers['x-content-type-options'], frame: res.headers['x-frame-options'] }).toEqual({ nosniff: 'nosniff', frame: 'DENY' });
+  });
+
   it('uploads that never finish cannot take the connection pool: capped, then ended after the idle time, lists failed', async () => {
     const stop = new AbortController();
     // Ten at once (the pool holds ten connections): three import, the rest are refused at once.
