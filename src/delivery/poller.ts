@@ -82,23 +82,29 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
   let loop: Promise<void> | null = null;
   let stopping = false;
   let wake: (() => void) | null = null;
+  /** Aborted by stop(): report requests are read-only, so one cut short is simply asked again later. */
+  let stopRequests = new AbortController();
 
-  async function pollSession(sessionId: string, messages: SessionMessage[], summary: PollSummary, slot: Slot | void): Promise<void> {
+  /** Asks for one session's report and applies it; false when the request was aborted by stop() (not asked). */
+  async function pollSession(sessionId: string, messages: SessionMessage[], summary: PollSummary, slot: Slot | void): Promise<boolean> {
+    const signal = stopRequests.signal;
     summary.requests += 1;
     try {
-      const report = await opts.provider.deliveryReport(sessionId, undefined, slot ? slot.onWrite : undefined);
+      const report = await opts.provider.deliveryReport(sessionId, signal, slot ? slot.onWrite : undefined);
       if (!report.found) {
         summary.notFound += 1;
-        return;
+        return true;
       }
       const r = await applyResults(deps, messages, report.entries.map(toResult), now());
       summary.delivered += r.delivered;
       summary.failed += r.failed;
       summary.pending += r.pending;
     } catch (err) {
+      if (signal.aborted) return false;
       summary.errors += 1;
       log.warn({ sessionId, err: coerceError(err).message }, 'delivery report request failed; will retry after back-off');
     }
+    return true;
   }
 
   async function pollOnce(): Promise<PollSummary> {
@@ -108,33 +114,43 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     for (const r of rows) bySession.set(r.sessionId, [...(bySession.get(r.sessionId) ?? []), r]);
     const summary: PollSummary = { sessions: bySession.size, requests: 0, delivered: 0, failed: 0, pending: 0, notFound: 0, errors: 0 };
     const queue = [...bySession.entries()];
-    // No slot (Redis unreachable): no request may be made, and the sessions claimed but not asked about are given
-    // back as due. Left claimed, each would wait out a back-off step it never had, and the pass went on in the
-    // other lanes after it had been reported failed.
+    // No slot (Redis unreachable) or a stop asked for: no further request is made, and the sessions claimed but not
+    // asked about are given back as due. Left claimed, each would wait out a back-off step it never had; and a
+    // stopping worker that finished the pass (100 sessions, DLR_POLL_CONCURRENCY at a time) outlasted its grace.
     let slotError: unknown = null;
     const unasked: SessionMessage[] = [];
+    const giveBackRest = (next: [string, SessionMessage[]]): void => {
+      unasked.push(...next[1], ...queue.splice(0).flatMap(([, messages]) => messages));
+    };
     const lanes = Array.from({ length: Math.min(opts.concurrency ?? deps.config.DLR_POLL_CONCURRENCY, queue.length) }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
+        if (stopping) {
+          giveBackRest(next);
+          break;
+        }
         let slot: Slot | void;
         try {
           if (slotError) throw slotError;
           slot = await opts.acquireSlot();
         } catch (err) {
           slotError ??= err;
-          unasked.push(...next[1], ...queue.splice(0).flatMap(([, messages]) => messages));
+          giveBackRest(next);
           break;
         }
-        await pollSession(next[0], next[1], summary, slot);
+        if (stopping || !(await pollSession(next[0], next[1], summary, slot))) {
+          giveBackRest(next);
+          break;
+        }
       }
     });
     await Promise.all(lanes);
-    if (slotError) {
+    if (unasked.length) {
       await deps.pg.query(
         `UPDATE messages SET dlr_checks = GREATEST(dlr_checks - 1, 0), dlr_checked_at = NULL WHERE id = ANY($1::bigint[])`,
         [unasked.map((m) => m.id)],
       );
-      throw slotError;
     }
+    if (slotError) throw slotError;
     if (summary.sessions) log.debug(summary, 'delivery reports polled');
     return summary;
   }
@@ -170,10 +186,12 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     pollOnce,
     start() {
       stopping = false;
+      if (stopRequests.signal.aborted) stopRequests = new AbortController();
       loop ??= run();
     },
     async stop() {
       stopping = true;
+      stopRequests.abort();
       wake?.();
       await loop;
       loop = null;
