@@ -117,6 +117,31 @@ describe('API auth, health, metrics and docs', () => {
     }
   });
 
+  it('answers /metrics promptly while Redis is unreachable: message gauges from PostgreSQL, no queue depth', async () => {
+    const port = await closedPort();
+    const config = loadConfig({ ...env.env, API_TOKEN: TEST_API_TOKEN, REDIS_URL: `redis://127.0.0.1:${port}` });
+    const broken = createContainer({ config, logger: createLogger({ level: 'silent' }) });
+    const second = await startApi(broken, stubServices(), { dashboard: false, queueNames: ['send'] });
+    try {
+      const started = Date.now();
+      // BullMQ's job counts wait for a connection that never comes: the scrape hung (Prometheus gave up at its
+      // scrape_timeout, and every scrape left one more request hanging).
+      const res = await Promise.race([
+        http('GET', `${second.url}/metrics`),
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 8_000)),
+      ]);
+      expect(res?.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(res?.text).toMatch(/^bulksms_messages\{status="pending"\} \d+$/m);
+      // A depth that cannot be read is absent, not a stale number that looks current.
+      expect(res?.text).not.toMatch(/^bulksms_queue_depth\{/m);
+    } finally {
+      await second.close();
+      broken.redis.disconnect();
+      await broken.close().catch(() => undefined);
+    }
+  }, 20_000);
+
   it('keeps a refusing dependency\'s reason out of /health and logs it once, when it starts failing', async () => {
     const missing = new URL(env.env.DATABASE_URL!);
     missing.pathname = '/bulksms_health_no_such_db';
