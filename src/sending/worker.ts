@@ -63,6 +63,17 @@ export interface RunningWorker {
   stats(): SenderStats;
 }
 
+const DEFAULT_SEND_DEADLINE_MS = 5000;
+
+/**
+ * How long a message may stay `sending` before recovery calls its worker lost (`unknown`): the wait for its slot
+ * (sendDeadlineMs), its request (SMS_REQUEST_TIMEOUT_MS) and 10 s to record the outcome. Also the longest a
+ * graceful close can need for its requests in flight.
+ */
+export function claimLeaseMs(config: Pick<Container['config'], 'SMS_REQUEST_TIMEOUT_MS'>, sendDeadlineMs = DEFAULT_SEND_DEADLINE_MS): number {
+  return sendDeadlineMs + config.SMS_REQUEST_TIMEOUT_MS + 10_000;
+}
+
 export async function startWorker(container: Container, opts: WorkerOptions = {}): Promise<RunningWorker> {
   const { config, logger, pg } = container;
   const prefix = config.QUEUE_PREFIX;
@@ -72,8 +83,8 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   // ~20 jobs per second whatever the rate: per-job Redis overhead stays small, one job spans ~50 ms of slots.
   const batchSize = opts.batchSize ?? Math.min(100, Math.max(5, Math.round(rate / 20)));
   const chunkSize = opts.chunkSize ?? Math.max(5, Math.ceil(batchSize / 3));
-  const sendDeadlineMs = opts.sendDeadlineMs ?? 5000;
-  const leaseMs = opts.leaseMs ?? sendDeadlineMs + config.SMS_REQUEST_TIMEOUT_MS + 10_000;
+  const sendDeadlineMs = opts.sendDeadlineMs ?? DEFAULT_SEND_DEADLINE_MS;
+  const leaseMs = opts.leaseMs ?? claimLeaseMs(config, sendDeadlineMs);
   // How soon a dead worker's jobs go to another worker (BullMQ's stall detection). The rest of their batch waits
   // `queued` until then: chaos row 1 (SIGKILL ×3) took 72 s at BullMQ's 30 s against 63.5 s at 10 s. A job
   // re-delivered while its worker still runs is harmless — claims are conditional, so nothing is sent twice.

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../../errors';
 import { installShutdown } from '../../lib/shutdown';
 import { startMetricsServer } from '../../metrics-server';
-import { startWorker } from '../../sending/worker';
+import { claimLeaseMs, startWorker } from '../../sending/worker';
 import { waitForServices } from '../../db/reachability';
 import { withContainer } from '../context';
 import { parseConcurrency } from './campaign-control';
@@ -61,7 +61,10 @@ export function registerWorker(program: Command): void {
             stopped();
           },
           c.logger,
-          30_000,
+          // Long enough for the slowest request in flight to be answered and recorded (30 s at the default 10 s
+          // request timeout). A shorter bound cut a raised SMS_REQUEST_TIMEOUT_MS short: exit 1 and the requests
+          // still out left `sending`, to become `unknown` although their answers were on the way.
+          Math.max(30_000, claimLeaseMs(c.config)),
         );
         await starting.catch(async (err: unknown) => {
           uninstall();

@@ -102,6 +102,30 @@ describe('bulksms worker shutdown', () => {
     }
   }, 60_000);
 
+  it('with a raised SMS_REQUEST_TIMEOUT_MS the drain waits for answers slower than 30 s and records them (exit 0)', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 100 });
+    await startCampaign(c, campaignId);
+    // Answers take 31 s, inside the 35 s request timeout an operator set for a slow provider.
+    const provider = await startFakeProvider(31_000, 10);
+    const { child, exited } = spawnWorker(provider.url, { SMS_REQUEST_TIMEOUT_MS: '35000' });
+    try {
+      await waitFor('sends in flight', async () => provider.sendsReceived >= 1, 30_000, 20);
+      child.kill('SIGTERM');
+      // A fixed 30 s bound exited 1 with these requests `sending`: recovery would call them `unknown`.
+      expect(await exited).toEqual([0, null]);
+      const counts = await statusCounts(c.pg, campaignId);
+      expect(counts.sending ?? 0).toBe(0);
+      expect(counts.sent ?? 0).toBe(provider.sendsReceived);
+      expect(provider.sendsAnswered).toBe(provider.sendsReceived);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await cancelCampaign(c, campaignId);
+      provider.server.closeAllConnections();
+      provider.server.close();
+    }
+  }, 90_000);
+
   it('a second signal while draining exits at once (130)', async () => {
     const c = env.container();
     const { campaignId } = await seedCampaign(c.pg, { recipients: 200 });
