@@ -5,12 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { useTestEnv } from '../../helpers/env';
 import { campaignStatus, seedCampaign, statusCounts, waitFor } from '../../helpers/sending-fixtures';
 import { cancelCampaign, startCampaign } from '../../../src/sending/campaign-control';
 import { seedSentMessages } from '../../fixtures/seed-messages';
+import { withClient } from '../../../src/db/pg';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '200' });
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'bulksms.js');
@@ -106,9 +107,10 @@ describe('bulksms worker shutdown', () => {
     const c = env.container();
     const { campaignId } = await seedCampaign(c.pg, { recipients: 100 });
     await startCampaign(c, campaignId);
-    // Answers take 31 s, inside the 35 s request timeout an operator set for a slow provider.
+    // Answers take 31 s, well inside the 45 s request timeout an operator set for a slow provider (the client's
+    // clock starts before the request reaches the server, seconds before on a busy machine).
     const provider = await startFakeProvider(31_000, 10);
-    const { child, exited } = spawnWorker(provider.url, { SMS_REQUEST_TIMEOUT_MS: '35000' });
+    const { child, exited } = spawnWorker(provider.url, { SMS_REQUEST_TIMEOUT_MS: '45000' });
     try {
       await waitFor('sends in flight', async () => provider.sendsReceived >= 1, 30_000, 20);
       child.kill('SIGTERM');
@@ -175,4 +177,51 @@ describe('bulksms worker shutdown', () => {
       provider.server.close();
     }
   }, 60_000);
+
+  it('exits 0 within its bound when new PostgreSQL connections hang while it stands by for the feeder lock', async () => {
+    const c = env.container();
+    // A proxy to the real server that, once switched, accepts new connections and never answers (a firewall dropping
+    // them, a stuck pooler); connections made before keep working.
+    const real = new URL(env.env.DATABASE_URL!);
+    let blackhole = false;
+    const held: Socket[] = [];
+    const proxy = createNetServer((socket) => {
+      held.push(socket);
+      if (blackhole) return;
+      const upstream = connect(Number(real.port || 5432), real.hostname);
+      held.push(upstream);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxied = new URL(env.env.DATABASE_URL!);
+    proxied.port = String((proxy.address() as AddressInfo).port);
+    const provider = await startFakeProvider(10, 10);
+    // Another worker is the feeder leader: this one asks for the lock on a new connection every second.
+    await withClient(env.env.DATABASE_URL!, async (leader) => {
+      await leader.query(`SELECT pg_advisory_lock(hashtext($1))`, [`bulksms-feeder:${env.config.QUEUE_PREFIX}`]);
+      const { child, exited } = spawnWorker(provider.url, { DATABASE_URL: proxied.toString() });
+      try {
+        await waitFor('the worker standing by', async () => {
+          const { rows } = await c.pg.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [real.pathname.slice(1)]);
+          return Number(rows[0]!.n) >= 3;
+        }, 30_000);
+        await new Promise((r) => setTimeout(r, 2_000));
+        blackhole = true;
+        // Its next try at the lock is now stuck in connect().
+        await new Promise((r) => setTimeout(r, 2_000));
+        const signalledAt = Date.now();
+        child.kill('SIGTERM');
+        // Without a connect timeout the lock connection waited for good, and the drain with it, until the 30 s bound.
+        expect(await exited).toEqual([0, null]);
+        expect(Date.now() - signalledAt).toBeLessThan(20_000);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        for (const socket of held) socket.destroy();
+        proxy.close();
+        provider.server.close();
+      }
+    });
+  }, 90_000);
 });
