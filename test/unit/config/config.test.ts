@@ -21,6 +21,8 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://127.0.0.1:6379', /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
     ['TWOFACTOR_BASE_URL', 'ftp://x', /TWOFACTOR_BASE_URL: must be a https:\/\/ or http:\/\/ URL/],
     ['DATABASE_URL', 'mysql://db/bulksms', /DATABASE_URL/],
+    ['SENDER_PATTERN_TRANSACTIONAL', '^[A-Z', /SENDER_PATTERN_TRANSACTIONAL: not a valid regular expression/],
+    ['SENDER_PATTERN_PROMOTIONAL', '([0-9]{6}', /SENDER_PATTERN_PROMOTIONAL: not a valid regular expression/],
   ])('rejects %s=%s naming the variable', (name, value, pattern) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(pattern);
