@@ -140,7 +140,10 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
   });
   queue.on('error', (err) => logger.warn({ err }, 'send queue error'));
 
-  const worker = new Worker<SendJobData>(SEND_QUEUE, async (job) => sender.processBatch(job.data), {
+  // Batches this process is sending: a close waits for them (requests in flight answered, outcomes written) even
+  // when the Redis side of the close cannot finish.
+  const batches = new Set<Promise<void>>();
+  const worker = new Worker<SendJobData>(SEND_QUEUE, (job) => tracked(batches, sender.processBatch(job.data)), {
     connection: container.newWorkerRedis(),
     prefix,
     concurrency: Math.max(2, Math.ceil(concurrency / batchSize) + 1),
@@ -198,19 +201,66 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
     close() {
       closed ??= (async () => {
         closing = true;
-        await campaignServices?.close();
-        await feeder?.close();
-        // Waits for active jobs: requests in flight finish and their outcomes are written.
-        await worker.close();
+        // First, so no further job is taken (it stays in the queue for the other workers); resolves once the active
+        // jobs are done and BullMQ has let go of Redis.
+        const sendWorkerClosed = worker.close();
+        // Awaited below; marked handled now so a failure before then does not end the process as unhandled.
+        sendWorkerClosed.catch(() => undefined);
+        const tidy = (async () => {
+          await campaignServices?.close();
+          await feeder?.close();
+          await sendWorkerClosed;
+          await queue.close();
+          await states.close();
+        })();
+        // What must be durable is the outcomes. Everything else here talks to Redis, and while Redis is unreachable
+        // BullMQ's and ioredis' closes wait for it for good (a QUIT queued behind the reconnection): once the
+        // outcomes are written and Redis has been gone a moment, the rest is dropped (container.close drops a
+        // connection that is not up). It ended in the caller's grace bound, exit 1.
+        const gaveUp = new AbortController();
+        const redisGone = (async () => {
+          while (batches.size) await Promise.allSettled([...batches]);
+          await writer.flush();
+          await whileRedisIsUp(container.redis, REDIS_GONE_MS, gaveUp.signal);
+          return true;
+        })();
+        const tidied = tidy.then(() => false);
+        // Once Redis was dropped, the tidy-up failing late is expected, not an unhandled rejection.
+        tidied.catch(() => undefined);
+        const droppedRedis = await Promise.race([tidied, redisGone]);
+        gaveUp.abort();
+        if (droppedRedis) logger.warn('worker: Redis is unreachable; stopped without it (every outcome is written)');
         await writer.flush();
-        await queue.close();
-        await states.close();
         if (ownProvider) await ownProvider.close();
         logger.info('worker stopped');
       })();
       return closed;
     },
   };
+}
+
+/** How long Redis must stay unreachable, once a closing worker's outcomes are written, before it stops without it. */
+const REDIS_GONE_MS = 2_000;
+
+/** Registers a batch in `set` until it settles; returns it unchanged. */
+function tracked(set: Set<Promise<void>>, batch: Promise<void>): Promise<void> {
+  set.add(batch);
+  batch.then(
+    () => set.delete(batch),
+    () => set.delete(batch),
+  );
+  return batch;
+}
+
+/** Resolves once `redis` has not been ready for `goneMs` in a row; never while it is up (until `signal` aborts). */
+async function whileRedisIsUp(redis: Container['redis'], goneMs: number, signal: AbortSignal): Promise<void> {
+  let downSince: number | null = null;
+  while (!signal.aborted) {
+    if (redis.status === 'ready') downSince = null;
+    else downSince ??= Date.now();
+    if (downSince !== null && Date.now() - downSince >= goneMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The group-commit outcome writer of a worker, wired to apply delivery reports that arrived before the outcome. */

@@ -224,4 +224,46 @@ describe('bulksms worker shutdown', () => {
       }
     });
   }, 90_000);
+
+  it('exits within its bound on SIGTERM while Redis is unreachable mid-campaign', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 3000 });
+    await startCampaign(c, campaignId);
+    const real = new URL(env.env.REDIS_URL!);
+    // A proxy to the real Redis that goes away (connections refused) as a stopped Redis does.
+    const sockets: Socket[] = [];
+    const proxy = createNetServer((socket) => {
+      sockets.push(socket);
+      const upstream = connect(Number(real.port || 6379), real.hostname);
+      sockets.push(upstream);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxied = new URL(env.env.REDIS_URL!);
+    proxied.port = String((proxy.address() as AddressInfo).port);
+    const provider = await startFakeProvider(300, 10);
+    const { child, exited } = spawnWorker(provider.url, { REDIS_URL: proxied.toString() });
+    try {
+      await waitFor('sends answered', async () => provider.sendsAnswered >= 100, 30_000, 20);
+      proxy.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => setTimeout(r, 1_000));
+      const signalledAt = Date.now();
+      child.kill('SIGTERM');
+      expect(await exited).toEqual([0, null]);
+      expect(Date.now() - signalledAt).toBeLessThan(15_000);
+      const counts = await statusCounts(c.pg, campaignId);
+      expect(counts.sending ?? 0).toBe(0);
+      expect(counts.unknown ?? 0).toBe(0);
+      expect(counts.sent ?? 0).toBe(provider.sendsReceived);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await cancelCampaign(c, campaignId);
+      for (const socket of sockets) socket.destroy();
+      provider.server.closeAllConnections();
+      provider.server.close();
+    }
+  }, 90_000);
 });
