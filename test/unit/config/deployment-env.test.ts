@@ -17,6 +17,12 @@ describe('docker-compose.yml', () => {
     expect(keys.filter((k) => !CONFIG_KEYS.includes(k))).toEqual([]);
   });
 
+  it('passes every setting the configuration reads, so a value in .env reaches the containers', () => {
+    // Set by the image (NODE_ENV) or the worker's command (metrics), or a test hook.
+    const notPassed = ['NODE_ENV', 'METRICS_PORT', 'METRICS_HOST', 'ARCHIVE_TEST_PAUSE'];
+    expect(CONFIG_KEYS.filter((k) => !notPassed.includes(k) && !appEnvKeys().includes(k))).toEqual([]);
+  });
+
   it('ships no API token: one written in the file would be known to everyone who read it', () => {
     expect(compose).toMatch(/^ {2}API_TOKEN: \$\{API_TOKEN:-\}$/m);
   });
