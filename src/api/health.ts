@@ -22,7 +22,12 @@ export interface CheckResult {
 }
 
 export interface HealthReport {
-  status: 'ok' | 'down';
+  /**
+   * `down` (HTTP 503) when this instance cannot serve: PostgreSQL or Redis fails. `degraded` (HTTP 200) when only
+   * 2Factor fails: every instance sees the same outage, and a load balancer taking them all out on a 503 also cut
+   * off the delivery-report webhook and the dashboard, just when operators need them.
+   */
+  status: 'ok' | 'degraded' | 'down';
   checks: { postgres: CheckResult; redis: CheckResult; provider: CheckResult };
 }
 
@@ -79,7 +84,7 @@ export function createHealthCheck(
       checkProvider(),
     ]);
     const checks = { postgres, redis, provider: prov };
-    const down = Object.values(checks).some((c) => c.status === 'error');
-    return { status: down ? 'down' : 'ok', checks };
+    const status = postgres.status === 'error' || redis.status === 'error' ? 'down' : prov.status === 'error' ? 'degraded' : 'ok';
+    return { status, checks };
   };
 }

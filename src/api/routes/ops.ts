@@ -16,7 +16,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps, queues: r
   // What each check last said, so a failing dependency is logged when it starts failing (or fails differently), not
   // on every probe of a load balancer.
   const lastSaid = new Map<string, string | undefined>();
-  app.get('/health', { schema: { tags: ['ops'], summary: 'PostgreSQL, Redis and provider reachability; 503 when one is down' } }, async (req, reply) => {
+  app.get('/health', { schema: { tags: ['ops'], summary: 'PostgreSQL, Redis and provider reachability: 503 (down) when PostgreSQL or Redis fails, 200 degraded when only the provider does' } }, async (req, reply) => {
     const report = await health();
     const checks = Object.fromEntries(
       Object.entries(report.checks).map(([name, { detail, ...shown }]) => {
@@ -27,7 +27,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps, queues: r
         return [name, shown];
       }),
     );
-    return reply.status(report.status === 'ok' ? 200 : 503).send({ status: report.status, checks });
+    return reply.status(report.status === 'down' ? 503 : 200).send({ status: report.status, checks });
   });
 
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (req, reply) => {

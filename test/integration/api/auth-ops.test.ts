@@ -263,7 +263,7 @@ describe('API with API_ALLOW_IPS', () => {
 });
 
 describe('/health provider check against the simulator', () => {
-  it('is ok while the provider answers and 503 once it is gone', async () => {
+  it('is ok while the provider answers, and degraded (200: the API and the webhook still serve) once it is gone', async () => {
     const sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY! });
     const config = loadConfig({ ...env.env, TWOFACTOR_BASE_URL: sim.url });
     const c = createContainer({ config, logger: createLogger({ level: 'silent' }) });
@@ -275,8 +275,9 @@ describe('/health provider check against the simulator', () => {
       expect(up.json<{ checks: { provider: { status: string } } }>().checks.provider.status).toBe('ok');
       await sim.close();
       const down = await http('GET', `${api.url}/health`, { token: null });
-      expect(down.status).toBe(503);
-      const body = down.json<{ checks: { provider: { status: string; error: string } } }>();
+      expect(down.status).toBe(200);
+      const body = down.json<{ status: string; checks: { provider: { status: string; error: string } } }>();
+      expect(body.status).toBe('degraded');
       expect(body.checks.provider.status).toBe('error');
       expect(body.checks.provider.error).not.toContain(env.config.TWOFACTOR_API_KEY!);
       expect(down.text).not.toContain(new URL(sim.url).port);
