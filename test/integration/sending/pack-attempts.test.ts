@@ -9,7 +9,7 @@ import { startCampaign } from '../../../src/sending/campaign-control';
 import { createBatchSender } from '../../../src/sending/batch-sender';
 import { createCampaignStates } from '../../../src/sending/campaign-states';
 import { OutcomeWriter } from '../../../src/sending/ledger';
-import type { Pacer } from '../../../src/sending/pacer';
+import { instantPacer } from '../../helpers/instant-pacer';
 import { createTwoFactorProvider } from '../../../src/provider/twofactor/client';
 import { createLogger } from '../../../src/logger';
 
@@ -31,16 +31,7 @@ it('a retryable answer to a pack fails only the messages on their last attempt a
     [campaignId],
   );
   const ids = rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b));
-  const pacer: Pacer = {
-    intervalMs: 1,
-    reserve: async (n) => {
-      const now = performance.now();
-      return { firstAt: now, earliestAt: now, intervalMs: 1, count: n };
-    },
-    admit: async () => ({ waitedMs: 0, askedAt: performance.now(), member: 'm' }),
-    dispatched: () => false,
-    penalise: async () => undefined,
-  };
+  const pacer = instantPacer();
   const provider = createTwoFactorProvider({ baseUrl: await refusedUrl(), apiKey: 'k', timeoutMs: 2_000, connections: 2, logger: createLogger({ level: 'silent' }) });
   const states = await createCampaignStates(c.pg, null, 'unused');
   try {

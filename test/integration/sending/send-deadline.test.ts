@@ -16,7 +16,7 @@ import { cancelCampaign, pauseCampaign, startCampaign, type ControlDeps } from '
 import { createBatchSender } from '../../../src/sending/batch-sender';
 import { createCampaignStates } from '../../../src/sending/campaign-states';
 import { OutcomeWriter } from '../../../src/sending/ledger';
-import type { Pacer } from '../../../src/sending/pacer';
+import { instantPacer } from '../../helpers/instant-pacer';
 import type { SmsProvider } from '../../../src/provider/sms-provider';
 import type { SendJobData } from '../../../src/sending/keys';
 
@@ -44,20 +44,11 @@ async function runJob(job: SendJobData, opts: { sendDeadlineMs: number; admissio
       return { kind: 'accepted', sessionId: `S${sent}` };
     },
   } as unknown as SmsProvider;
-  const pacer: Pacer = {
-    intervalMs: 1,
-    reserve: async (n) => {
-      const now = performance.now();
-      return { firstAt: now, earliestAt: now, intervalMs: 1, count: n };
-    },
-    admit: async () => {
-      const askedAt = performance.now();
-      await new Promise((r) => setTimeout(r, opts.admissionMs));
-      return { waitedMs: opts.admissionMs, askedAt, member: String(askedAt) };
-    },
-    dispatched: () => false,
-    penalise: async () => undefined,
-  };
+  const pacer = instantPacer(async () => {
+    const askedAt = performance.now();
+    await new Promise((r) => setTimeout(r, opts.admissionMs));
+    return { waitedMs: opts.admissionMs, askedAt, member: String(askedAt) };
+  });
   const states = await createCampaignStates(c.pg, null, 'unused', 50);
   try {
     const sender = createBatchSender(

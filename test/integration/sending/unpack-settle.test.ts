@@ -5,7 +5,7 @@ import { startCampaign } from '../../../src/sending/campaign-control';
 import { createBatchSender } from '../../../src/sending/batch-sender';
 import { createCampaignStates } from '../../../src/sending/campaign-states';
 import { OutcomeWriter } from '../../../src/sending/ledger';
-import type { Pacer } from '../../../src/sending/pacer';
+import { instantPacer } from '../../helpers/instant-pacer';
 import type { SmsProvider } from '../../../src/provider/sms-provider';
 
 const env = useTestEnv();
@@ -21,19 +21,10 @@ it('a Redis error at one unpacked single send ends the job only after its siblin
   const ids = rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b));
   // The pack's one admission, then the singles' three: the third fails as a dropped Redis connection does.
   let admits = 0;
-  const pacer: Pacer = {
-    intervalMs: 1,
-    reserve: async (n) => {
-      const now = performance.now();
-      return { firstAt: now, earliestAt: now, intervalMs: 1, count: n };
-    },
-    admit: async () => {
-      if (++admits === 3) throw new Error('Redis: Connection is closed');
-      return { waitedMs: 0, askedAt: performance.now(), member: String(admits) };
-    },
-    dispatched: () => false,
-    penalise: async () => undefined,
-  };
+  const pacer = instantPacer(async () => {
+    if (++admits === 3) throw new Error('Redis: Connection is closed');
+    return { waitedMs: 0, askedAt: performance.now(), member: String(admits) };
+  });
   // The pack is refused for one number; each single is accepted after 1.5 s.
   const provider = {
     send: async (req: { to: string[] }) => {
