@@ -71,7 +71,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
     if (!opts.protectedPrefixes.some((p) => under(p)(path) || under(p)(raw))) return;
     if (opts.allowIp && !opts.allowIp.allows(req.socket.remoteAddress)) {
       req.log.warn({ ip: req.socket.remoteAddress, path: raw }, 'request refused: client address not in API_ALLOW_IPS');
-      return reply.status(403).header('connection', 'close').send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
+      return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
     }
     const principal = await authenticate(req, opts, opts.cookiePrefixes.some((p) => path.startsWith(p)));
     if (principal instanceof UnauthorizedError) return deny(reply, principal);
@@ -139,15 +139,12 @@ function pageElsewhere(req: FastifyRequest): string | null {
 
 /**
  * Answers here rather than throwing: plugins with their own error handler (bull-board) would turn a throw into a 500.
- * The connection is closed once the answer is out: a refused request's body is never read, and a client without a
- * token could otherwise keep the connection open for good by trickling the body it announced (there is no request
- * timeout: uploads may take long).
+ * The body is never read; the connection closes once the answer is out (error-handler.ts, for every early answer).
  */
 function deny(reply: FastifyReply, err: UnauthorizedError): FastifyReply {
   return reply
     .status(401)
     .header('www-authenticate', 'Bearer realm="bulksms"')
-    .header('connection', 'close')
     .send({ error: { code: err.code, message: err.message } });
 }
 

@@ -21,10 +21,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const { status, body } = toHttp(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: body.error.code, status }, body.error.message);
-    // Do not read the rest of an oversize or stalled upload, nor of a body refused before it was all in (a webhook call
-    // with a wrong secret): close the connection once the answer is out, or a client trickling the body it announced
-    // holds the connection as long as it likes (there is no request timeout: uploads may take long).
-    if (status === 413 || status === 408 || !req.raw.complete) reply.header('connection', 'close');
+    // Do not read the rest of an oversize or stalled upload: close the connection once the answer is out (a body
+    // refused before it was all in is closed by the onSend hook above).
+    if (status === 413 || status === 408) reply.header('connection', 'close');
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send(noRoute(req)));
@@ -36,13 +35,14 @@ function noRoute(req: FastifyRequest): ErrorBody {
 
 /**
  * A request for no route is answered 404 before its body is read (fastify's not-found handler reads it first, up to
- * the body limit): a client without any token trickling the body it announced held its connection for good. Register
+ * the body limit; the onSend hook above then closes the connection): a client without any token trickling the body it
+ * announced held its connection for good. Register
  * it after the authentication hooks, so an unknown path under a protected prefix still needs a token first.
  */
 export function registerEarlyNotFound(app: FastifyInstance): void {
   app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.url !== undefined) return;
-    return reply.status(404).header('connection', 'close').send(noRoute(req));
+    return reply.status(404).send(noRoute(req));
   });
 }
 
