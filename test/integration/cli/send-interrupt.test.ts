@@ -9,6 +9,7 @@ import path from 'node:path';
 import { BIN, runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+import { writeTempCsv } from '../../helpers/temp-csv';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '40' });
 
@@ -26,10 +27,8 @@ describe('bulksms send: interrupted', () => {
   beforeAll(async () => {
     // Slow answers, so requests are in flight at any instant the signal can arrive.
     t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 40, latencyMs: [200, 400] });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-interrupt-'));
-    csv = path.join(dir, 'contacts.csv');
     const rows = Array.from({ length: 400 }, (_v, i) => `98765${String(40000 + i)},N${i}`);
-    await writeFile(csv, ['phone,name', ...rows].join('\n'));
+    csv = await writeTempCsv('bulksms-interrupt-', ['phone,name', ...rows].join('\n'));
   });
   afterAll(() => t.close());
 

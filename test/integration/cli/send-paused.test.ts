@@ -3,12 +3,10 @@
  * (exit 1) and its --json is the final state, with the requests that were in flight at the pause recorded —
  * nothing left `sending`, the same counts `campaign status` reads afterwards.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+import { writeTempCsv } from '../../helpers/temp-csv';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '40' });
 
@@ -25,10 +23,8 @@ describe('bulksms send: paused by the provider', () => {
   beforeAll(async () => {
     // Five credits and slow answers: when the first "balance too low" arrives, more requests are still in flight.
     t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 40, latencyMs: [300, 600], balance: 5 });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-send-paused-'));
-    csv = path.join(dir, 'contacts.csv');
     const rows = Array.from({ length: 200 }, (_v, i) => `98765${String(50000 + i)},N${i}`);
-    await writeFile(csv, ['phone,name', ...rows].join('\n'));
+    csv = await writeTempCsv('bulksms-send-paused-', ['phone,name', ...rows].join('\n'));
   });
   afterAll(() => t.close());
 

@@ -1,10 +1,8 @@
 /** `bulksms send` waits (bounded) for delivery reports after sending, polling them in the same process. */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+import { writeTempCsv } from '../../helpers/temp-csv';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '300' });
 
@@ -19,10 +17,8 @@ describe('bulksms send: delivery reports', () => {
   let csv: string;
   beforeAll(async () => {
     t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 300, latencyMs: [10, 40], dlrDelayMs: 300 });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-send-'));
-    csv = path.join(dir, 'contacts.csv');
     const rows = Array.from({ length: 25 }, (_v, i) => `98765${String(40000 + i)},N${i}`);
-    await writeFile(csv, ['phone,name', ...rows, '12345,bad'].join('\n'));
+    csv = await writeTempCsv('bulksms-send-', ['phone,name', ...rows, '12345,bad'].join('\n'));
   });
   afterAll(() => t.close());
 

@@ -1,18 +1,14 @@
 /** `bulksms send` against a provider nobody answers (nothing goes out, the campaign ends `failed`, exit 1), and without a key at all. */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
 import { closedPort } from '../../helpers/api-server';
+import { writeTempCsv } from '../../helpers/temp-csv';
 
 const env = useTestEnv({ SMS_MAX_ATTEMPTS: '1' });
 
 
 it('ends failed with exit 1 when every message failed and none went out', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-unreachable-'));
-  const csv = path.join(dir, 'contacts.csv');
-  await writeFile(csv, ['phone', ...Array.from({ length: 5 }, (_v, i) => `98765${String(41000 + i)}`)].join('\n'));
+  const csv = await writeTempCsv('bulksms-unreachable-', ['phone', ...Array.from({ length: 5 }, (_v, i) => `98765${String(41000 + i)}`)].join('\n'));
   const r = await runCli(
     ['send', csv, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi', '--list', 'unreachable', '--force', '--wait-reports', '0', '--json'],
     { ...env.env, TWOFACTOR_BASE_URL: `http://127.0.0.1:${await closedPort()}` },
@@ -24,9 +20,7 @@ it('ends failed with exit 1 when every message failed and none went out', async 
 }, 60_000);
 
 it('without TWOFACTOR_API_KEY refuses before anything is stored (exit 2), --force included', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-nokey-'));
-  const csv = path.join(dir, 'contacts.csv');
-  await writeFile(csv, ['phone', '9876542001', '9876542002'].join('\n'));
+  const csv = await writeTempCsv('bulksms-nokey-', ['phone', '9876542001', '9876542002'].join('\n'));
   const r = await runCli(
     ['send', csv, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi', '--list', 'no-key', '--force', '--wait-reports', '0', '--json'],
     { ...env.env, TWOFACTOR_API_KEY: '' }, // empty = unset (config.ts)

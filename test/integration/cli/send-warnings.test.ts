@@ -2,12 +2,10 @@
  * `bulksms send` shows what `campaign create` warns of before it sends (recipients whose message will fail, UCS-2):
  * the one-shot run used to drop the warnings, so an empty {{column}} showed only as a failed count at the end.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+import { writeTempCsv } from '../../helpers/temp-csv';
 
 const env = useTestEnv();
 
@@ -16,9 +14,7 @@ describe('bulksms send: create warnings', () => {
   let csv: string;
   beforeAll(async () => {
     t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 200, latencyMs: [5, 20] });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-send-warnings-'));
-    csv = path.join(dir, 'contacts.csv');
-    await writeFile(csv, ['phone,name', '9876570001,Asha', '9876570002,', '9876570003,{{first_name}}', '9876570004,राहुल'].join('\n'));
+    csv = await writeTempCsv('bulksms-send-warnings-', ['phone,name', '9876570001,Asha', '9876570002,', '9876570003,{{first_name}}', '9876570004,राहुल'].join('\n'));
   });
   afterAll(() => t.close());
 

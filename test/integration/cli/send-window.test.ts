@@ -2,13 +2,11 @@
  * `bulksms send` of a promotional campaign still sending at 21:00 IST: the one-shot run stops at the TRAI window
  * like a worker's run does (it kept sending into the night: its in-process workers had no window watcher).
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { runSend } from '../../../src/cli/run-send';
 import { WINDOW_PAUSE_PREFIX } from '../../../src/campaign/send-window';
 import { useTestEnv } from '../../helpers/env';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+import { writeTempCsv } from '../../helpers/temp-csv';
 
 const env = useTestEnv({ SMS_RATE_LIMIT: '20' });
 
@@ -17,11 +15,9 @@ describe('bulksms send: the TRAI window closes while it sends', () => {
   let csv: string;
   beforeAll(async () => {
     t = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 20, latencyMs: [20, 60] });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-send-window-'));
-    csv = path.join(dir, 'contacts.csv');
     // 200 requests at 20/s: ten seconds of sending, the window closes after four.
     const rows = Array.from({ length: 200 }, (_v, i) => `98765${String(60000 + i)},N${i}`);
-    await writeFile(csv, ['phone,name', ...rows].join('\n'));
+    csv = await writeTempCsv('bulksms-send-window-', ['phone,name', ...rows].join('\n'));
   });
   afterAll(() => t.close());
 

@@ -3,18 +3,14 @@
  * --json: the one object, progress on stderr); a reader that stops early is no failure.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { BIN, runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
+import { writeTempCsv } from '../../helpers/temp-csv';
 
 const env = useTestEnv();
 
 async function draftCampaign(list: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-watch-'));
-  const csv = path.join(dir, 'contacts.csv');
-  await writeFile(csv, ['phone,name', '9876560001,A', '9876560002,B'].join('\n'));
+  const csv = await writeTempCsv('bulksms-watch-', ['phone,name', '9876560001,A', '9876560002,B'].join('\n'));
   expect((await runCli(['import', csv, '--list', list, '--json'], env.env)).code).toBe(0);
   const created = await runCli(['campaign', 'create', '--name', list, '--list', list, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi {{name}}', '--json'], env.env);
   expect(created.code).toBe(0);
