@@ -10,5 +10,10 @@ COPY . .
 RUN npm run generate && npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 # The compiled dist/ runs; migrations, bin/ and the dashboard's files are read from the project root.
 ENV NODE_ENV=production BULKSMS_USE_DIST=1
+# Not root: a flaw in a dependency that parses uploads or provider answers then cannot rewrite the image or reach
+# what root can. The volumes' mount points exist here, owned by `node`, so fresh named volumes take that owner
+# (the reports and archive written at run time); the code itself stays root-owned and read-only to the process.
+RUN mkdir -p /app/reports /app/archive && chown node:node /app/reports /app/archive
+USER node
 ENTRYPOINT ["node", "bin/bulksms.js"]
 CMD ["--help"]

@@ -37,3 +37,28 @@ describe('docker-compose.yml', () => {
     expect(loadConfig(env).API_TOKEN).toBeUndefined();
   });
 });
+
+/** One service's block of docker-compose.yml (its indented lines up to the next service). */
+function serviceBlock(name: string): string {
+  return new RegExp(`^ {2}${name}:\\n((?: {4}.*\\n|\\s*\\n)+)`, 'm').exec(compose)?.[1] ?? '';
+}
+
+describe('container health and user', () => {
+  it.each([
+    ['api', /"--port", "(\d+)"/],
+    ['worker', /"--metrics-port", "(\d+)"/],
+  ])('%s has a healthcheck on the port its command listens on', (service, portInCommand) => {
+    const block = serviceBlock(service);
+    const port = portInCommand.exec(block)?.[1];
+    expect(port).toBeDefined();
+    expect(block).toMatch(new RegExp(`healthcheck:\\n\\s+test: \\[.*http://127\\.0\\.0\\.1:${port}/`));
+  });
+
+  it('the image runs its process as an unprivileged user', () => {
+    const dockerfile = readFileSync(path.join(__dirname, '../../../Dockerfile'), 'utf8');
+    const users = [...dockerfile.matchAll(/^USER (\S+)/gm)];
+    expect(users.at(-1)?.[1]).toBe('node');
+    expect(dockerfile.indexOf(users.at(-1)![0])).toBeLessThan(dockerfile.indexOf('ENTRYPOINT'));
+  });
+});
+
