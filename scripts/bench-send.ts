@@ -255,6 +255,9 @@ async function withScratchDeployment(sim: RunningSimulator, extraEnv: Record<str
     ...extraEnv,
   };
   const pg = new Pool({ connectionString: env.DATABASE_URL, max: 4 });
+  // pg.end() can resolve before an idle connection's socket is closed; DROP DATABASE … WITH (FORCE) then terminates
+  // that backend, and its "terminating connection" error on a pool without a listener ended the whole bench (57P01).
+  pg.on('error', () => undefined);
   const redis = new Redis(REDIS_URL);
   try {
     await fn({ database, prefix, env, pg, redis });
