@@ -265,8 +265,11 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
         clog.warn({ reason: err.message }, 'scheduled run skipped');
         return 'skipped';
       }
-      await record(campaignId, dueMs, `failed: ${err.message}`);
-      await alertCampaign(campaignId, `scheduled run due ${new Date(dueMs).toISOString()} did not start: ${err.message}`);
+      // Our own errors (credits, a list gone, the provider's balance unreadable) are written for the campaign's viewers;
+      // anything else (a PostgreSQL or programming error) can quote SQL, paths or data, so they get the log's pointer.
+      const why = err instanceof AppError ? err.message : 'an internal error (see the worker log)';
+      await record(campaignId, dueMs, `failed: ${why}`);
+      await alertCampaign(campaignId, `scheduled run due ${new Date(dueMs).toISOString()} did not start: ${why}`);
       clog.error({ err: err instanceof AppError ? err.message : err }, 'scheduled run did not start');
       return 'failed';
     }

@@ -1,6 +1,6 @@
 import { createCampaign } from '../../../src/campaign/campaign-service';
 import { startScheduler, type CampaignScheduler, type StartRun } from '../../../src/campaign/scheduler';
-import { ConflictError } from '../../../src/errors';
+import { ConflictError, ValidationError } from '../../../src/errors';
 import { pauseCampaign, resumeCampaign } from '../../../src/sending/campaign-control';
 import { useTestEnv } from '../../helpers/env';
 import { seedList } from '../../fixtures/seed-list';
@@ -210,7 +210,7 @@ describe('campaign scheduler', () => {
     const c2 = await create('broken', { at: new Date(Date.now() + 3_600_000).toISOString() });
     const rec = recorder(async (id) => {
       if (id === c1.campaignId) throw new ConflictError('previous run still running');
-      throw new Error('not enough TRANSACTIONAL_SMS credits');
+      throw new ValidationError('not enough TRANSACTIONAL_SMS credits');
     });
     const s = await start(rec.startRun);
     expect(await s.fire({ campaignId: c1.campaignId, trigger: 'at', dueAt: 1000 }, 1000)).toBe('skipped');
@@ -225,6 +225,19 @@ describe('campaign scheduler', () => {
     expect(busy.alert).toBe('cron run due 1970-01-01T00:00:05.000Z skipped: the previous run was still sending');
     const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c2.campaignId } });
     expect(row.alert).toMatch(/did not start: not enough TRANSACTIONAL_SMS credits/);
+  });
+
+  it('an internal error reaches the alert only as a pointer to the log, never its text (SQL, paths, data)', async () => {
+    const c = await create('internal', { at: new Date(Date.now() + 3_600_000).toISOString() });
+    const rec = recorder(async () => {
+      throw new Error('duplicate key value violates unique constraint "messages_pkey" Key (phone)=(+919812345678)');
+    });
+    const s = await start(rec.startRun);
+    expect(await s.fire({ campaignId: c.campaignId, trigger: 'at', dueAt: 2000 }, 2000)).toBe('failed');
+    const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c.campaignId } });
+    expect(row.alert).toBe('scheduled run due 1970-01-01T00:00:02.000Z did not start: an internal error (see the worker log)');
+    const f = await env.container().prisma.scheduleFiring.findUniqueOrThrow({ where: { campaignId_dueAt: { campaignId: c.campaignId, dueAt: new Date(2000) } } });
+    expect(f.outcome).toBe('failed: an internal error (see the worker log)');
   });
 
   it('a run that started is never reported as "did not start", even when noting its start fails', async () => {
@@ -282,7 +295,7 @@ describe('campaign scheduler', () => {
     const c = await create('poor', { at: new Date(Date.now() + 3_600_000).toISOString() });
     const rec = recorder();
     const s = await start(rec.startRun, undefined, async () => {
-      throw new Error('not enough PROMOTIONAL_SMS credits: needs 10, balance 7');
+      throw new ValidationError('not enough PROMOTIONAL_SMS credits: needs 10, balance 7');
     });
     expect(await s.fire({ campaignId: c.campaignId, trigger: 'at', dueAt: 2000 }, 2000)).toBe('failed');
     expect(rec.calls).toHaveLength(0);
