@@ -37,6 +37,25 @@ function zoneOffsetMs(utcMs: number, tz: string): number {
   return asUtc - Math.floor(utcMs / 1000) * 1000;
 }
 
+/**
+ * An instant as wall-clock time in `tz`, e.g. "2026-12-01 10:00 Asia/Kolkata" (seconds only when not zero): what the
+ * operator typed with `--at`, shown back in their zone — the UTC instant alone made 10:00 IST read as 04:30.
+ */
+export function formatWallClock(at: Date, tz: string = DEFAULT_TIMEZONE): string {
+  // sv-SE formats as "2026-12-01 10:00:05": ISO order, 24-hour clock.
+  const text = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).format(at);
+  return `${text.endsWith(':00') ? text.slice(0, -3) : text} ${tz}`;
+}
+
 /** Parses an ISO-8601 date-time; without `Z`/offset it is wall-clock time in `tz`. */
 export function parseAt(value: string, tz: string = DEFAULT_TIMEZONE): Date {
   const m = ISO_LOCAL.exec(value.trim());

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createCampaign, type CreateCampaignInput } from '../../campaign/campaign-service';
+import { formatWallClock } from '../../campaign/schedule-input';
 import { ValidationError } from '../../errors';
 import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
@@ -79,7 +80,7 @@ export function registerCampaignCreate(program: Command): void {
           [
             `campaign ${result.campaignId} (${result.status})`,
             `recipients ${result.recipients}, ${result.encoding}, segments ${result.segmentsMin}-${result.segmentsMax} per message, ${result.credits} credits`,
-            result.scheduleAt ? `runs at ${result.scheduleAt}` : null,
+            result.scheduleAt ? `runs at ${formatWallClock(new Date(result.scheduleAt), opts.tz)} (${result.scheduleAt})` : null,
             result.cron ? `runs on cron "${result.cron}"` : null,
             ...result.warnings.map((w) => `warning: ${w}`),
           ]

@@ -1,4 +1,4 @@
-import { firstFiringOutsideWindow, parseAt, parseCron } from '../../../src/campaign/schedule-input';
+import { firstFiringOutsideWindow, formatWallClock, parseAt, parseCron } from '../../../src/campaign/schedule-input';
 import { ValidationError } from '../../../src/errors';
 
 describe('parseAt', () => {
@@ -70,3 +70,18 @@ describe('firstFiringOutsideWindow (promotional cron)', () => {
     expect(firstFiringOutsideWindow('* * * * * *', 'Asia/Kolkata', tenIst)?.toISOString()).toBe('2026-11-26T15:30:00.000Z');
   });
 });
+
+describe('formatWallClock', () => {
+  it('shows an instant as the wall-clock time of the zone it was typed in', () => {
+    expect(formatWallClock(parseAt('2026-12-01T10:00', 'Asia/Kolkata'), 'Asia/Kolkata')).toBe('2026-12-01 10:00 Asia/Kolkata');
+    expect(formatWallClock(new Date('2026-12-01T04:30:00Z'))).toBe('2026-12-01 10:00 Asia/Kolkata');
+    expect(formatWallClock(new Date('2026-12-31T19:00:00Z'), 'Asia/Kolkata')).toBe('2027-01-01 00:30 Asia/Kolkata');
+  });
+
+  it('keeps seconds when there are any, and follows daylight saving time', () => {
+    expect(formatWallClock(parseAt('2026-12-01T10:00:05', 'Asia/Kolkata'), 'Asia/Kolkata')).toBe('2026-12-01 10:00:05 Asia/Kolkata');
+    expect(formatWallClock(new Date('2026-07-01T14:00:00Z'), 'America/New_York')).toBe('2026-07-01 10:00 America/New_York');
+    expect(formatWallClock(new Date('2026-12-01T15:00:00Z'), 'America/New_York')).toBe('2026-12-01 10:00 America/New_York');
+  });
+});
+
