@@ -20,8 +20,8 @@ export function assertTimeZone(tz: string): string {
   }
 }
 
-/** Offset (ms) of `tz` from UTC at instant `utcMs`. */
-function zoneOffsetMs(utcMs: number, tz: string): number {
+/** The wall-clock fields (year, month 1–12, day, hour 0–23, minute, second) of instant `utcMs` in `tz`. */
+function wallClockFields(utcMs: number, tz: string): [number, number, number, number, number, number] {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone: tz,
     hourCycle: 'h23',
@@ -33,7 +33,13 @@ function zoneOffsetMs(utcMs: number, tz: string): number {
     second: '2-digit',
   }).formatToParts(new Date(utcMs));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)!.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return [get('year'), get('month'), get('day'), get('hour'), get('minute'), get('second')];
+}
+
+/** Offset (ms) of `tz` from UTC at instant `utcMs`. */
+function zoneOffsetMs(utcMs: number, tz: string): number {
+  const [year, month, day, hour, minute, second] = wallClockFields(utcMs, tz);
+  const asUtc = Date.UTC(year, month - 1, day, hour, minute, second);
   return asUtc - Math.floor(utcMs / 1000) * 1000;
 }
 
@@ -42,18 +48,9 @@ function zoneOffsetMs(utcMs: number, tz: string): number {
  * operator typed with `--at`, shown back in their zone — the UTC instant alone made 10:00 IST read as 04:30.
  */
 export function formatWallClock(at: Date, tz: string = DEFAULT_TIMEZONE): string {
-  // sv-SE formats as "2026-12-01 10:00:05": ISO order, 24-hour clock.
-  const text = new Intl.DateTimeFormat('sv-SE', {
-    timeZone: tz,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).format(at);
-  return `${text.endsWith(':00') ? text.slice(0, -3) : text} ${tz}`;
+  const [year, month, day, hour, minute, second] = wallClockFields(at.getTime(), tz);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${year}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}${second ? `:${two(second)}` : ''} ${tz}`;
 }
 
 /** Parses an ISO-8601 date-time; without `Z`/offset it is wall-clock time in `tz`. */
