@@ -4,7 +4,9 @@
  *
  * Finished is `completed`, or `failed` when nothing went out: messages failed and none was accepted or may have
  * been (no sent, delivered or unknown) — the provider unreachable or refusing every number. Such a campaign
- * reported `completed` and `send` exited 0. A campaign is `failed` when every run that just finished failed;
+ * reported `completed` and `send` exited 0. A message failed by its delivery report (it has a session id) was
+ * accepted, so it went out: counted as `failed` only, it made the run's end depend on whether the reports came
+ * before the leader's check (a DLT-rejected campaign ended `failed` or `completed` by timing). A campaign is `failed` when every run that just finished failed;
  * `campaign retry` re-queues its retryable failures as for a completed one.
  */
 import type { Pool } from 'pg';
@@ -33,7 +35,8 @@ export async function completeFinishedRuns(pg: Pool, runIds: readonly string[]):
     const done = await c.query<CompletedRun & { failed: boolean }>(
       `UPDATE campaign_runs r
           SET status = (CASE WHEN EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id AND m.status = 'failed')
-                              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id AND m.status IN ('sent', 'delivered', 'unknown'))
+                              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id
+                                               AND (m.status IN ('sent', 'delivered', 'unknown') OR (m.status = 'failed' AND m.session_id IS NOT NULL)))
                              THEN 'failed' ELSE 'completed' END)::"RunStatus",
               completed_at = now()
         WHERE r.id = ANY($1::uuid[]) AND r.campaign_id = ANY($2::uuid[]) AND r.status = 'running'
