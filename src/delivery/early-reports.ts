@@ -79,6 +79,7 @@ export async function applyParkedReports(deps: Deps, sessionIds: readonly string
   );
   const pairs: Array<[SessionMessage, ResultEntry]> = [];
   const resolved: ParkedRow[] = [];
+  let strays = 0;
   for (const sessionId of sessions) {
     const reports = parked.rows.filter((r) => r.sessionId === sessionId);
     const all = messages.filter((m) => m.sessionId === sessionId);
@@ -88,13 +89,18 @@ export async function applyParkedReports(deps: Deps, sessionIds: readonly string
     // whole session: a request's outcomes commit together (OutcomeWriter.writeMany), never half a pack.
     const single = all.length === 1 && reports.length === 1;
     for (const report of reports) {
-      const m = single ? all[0] : all.find((x) => samePhone(x.phone, report.phone));
-      if (!m) continue;
-      // Done once its recipient's message exists: applied now, or already final (a repeat).
+      // Done once its session is recorded: applied now, already final (a repeat), or matching none of the session's
+      // recipients — which no later write can change (the webhook drops such a report for a known session too).
+      // Kept, such reports were re-read by every sweep until they expired, misreported as "session id never
+      // recorded", and once 1000 of them were parked they filled the sweep's batch: reports behind them waited
+      // out the TTL and were dropped unapplied.
       resolved.push(report);
-      if (m.open) pairs.push([{ id: m.id, phone: m.phone, campaignId: m.campaignId, alone: all.length === 1 }, report]);
+      const m = single ? all[0] : all.find((x) => samePhone(x.phone, report.phone));
+      if (!m) strays++;
+      else if (m.open) pairs.push([{ id: m.id, phone: m.phone, campaignId: m.campaignId, alone: all.length === 1 }, report]);
     }
   }
+  if (strays) deps.logger.warn({ reports: strays }, 'early delivery reports dropped: their number matches no recipient of their session');
   const summary = await applyPairs(deps, pairs, now);
   if (resolved.length) {
     await deps.pg.query(

@@ -132,6 +132,30 @@ describe('delivery reports that arrive before the send outcome', () => {
     expect(await parkedCount()).toBe(0);
   });
 
+  it('drops a parked report whose session is recorded but none of its recipients has that number; it never holds up the others', async () => {
+    const c = env.container();
+    const s = await seedSentMessages(c.pg, 'strays', [
+      { phone: '+919876510031', sessionId: 'PK' },
+      { phone: '+919876510032', sessionId: 'PK' },
+      { phone: '+919876510033', sessionId: 'OK' },
+    ]);
+    // More strays than one sweep reads (a packed session's reports for numbers it does not hold), parked first...
+    await c.pg.query(
+      `INSERT INTO early_delivery_reports (session_id, phone, state, reason)
+       SELECT 'PK', '91870000' || lpad(i::text, 4, '0'), 'failed', 'UNDELIVERED #1' FROM generate_series(1, 1000) AS i`,
+    );
+    // ...then a report the sweep can apply (its worker died between the outcome's commit and the hook).
+    await c.pg.query(`INSERT INTO early_delivery_reports (session_id, phone, state) VALUES ('OK', '919876510033', 'delivered')`);
+    // A sweep reads 1000 parked reports: the strays fill the first one, so the report behind them waits for the next.
+    let applied = 0;
+    for (let sweep = 0; sweep < 3; sweep++) applied += (await sweepEarlyReports(c, new Date())).applied;
+    expect(applied).toBe(1);
+    expect((await message(s.ids.get('+919876510033')!)).status).toBe('delivered');
+    expect((await message(s.ids.get('+919876510031')!)).status).toBe('sent');
+    expect((await message(s.ids.get('+919876510032')!)).status).toBe('sent');
+    expect(await parkedCount()).toBe(0);
+  });
+
   it('end to end: the simulator pushes every report before answering the send; none is lost', async () => {
     const c = env.container();
     const sim = await startTestSimulator({
