@@ -29,9 +29,17 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => reply.status(404).send(noRoute(req)));
 }
 
+/**
+ * The path is echoed with the webhook's secret segment masked: a `GET` of the webhook URL, or a callback URL
+ * configured with an extra segment, answered with the secret in the body — which the provider's callback log and
+ * any proxy logging answers then keep.
+ */
 function noRoute(req: FastifyRequest): ErrorBody {
-  return { error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]}` } };
+  return { error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]!.replace(WEBHOOK_SECRET_SEGMENT, '$1[REDACTED]')}` } };
 }
+
+/** The whole segment after /webhooks/dlr/ (a secret may hold `'`, where the logger's pattern stops). */
+const WEBHOOK_SECRET_SEGMENT = /(\/webhooks\/dlr\/)[^/]+/gi;
 
 /**
  * A request for no route is answered 404 before its body is read (fastify's not-found handler reads it first, up to

@@ -129,6 +129,19 @@ describe('messages, failures export and the delivery-report webhook', () => {
     expect(empty.status).toBe(400);
   });
 
+  it('a request for no route under the webhook path is 404 without the secret in the answer', async () => {
+    for (const [method, path] of [
+      ['GET', `/webhooks/dlr/${TEST_WEBHOOK_SECRET}`], // someone checks the callback URL in a browser
+      ['POST', `/webhooks/dlr/${TEST_WEBHOOK_SECRET}/extra`], // a callback URL configured with a segment too many
+      ['PUT', `/webhooks/dlr/${TEST_WEBHOOK_SECRET}`],
+    ] as const) {
+      const res = await http(method, `${api.url}${path}`, { token: null, body: 'SessionId=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
+      expect(res.json()).toMatchObject({ error: { code: 'not_found', message: expect.stringContaining('/webhooks/dlr/') } });
+      expect(res.text).not.toContain(TEST_WEBHOOK_SECRET);
+    }
+  });
+
   it('answers 400 naming the field for a session id or number no report has, and stores nothing', async () => {
     // Not compressible (PostgreSQL compresses a repeated character below its index-row limit).
     const noise = (n: number): string => Array.from({ length: n }, (_, i) => ((i * 7919 + ((i * i) % 97)) % 36).toString(36)).join('');
