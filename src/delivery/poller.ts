@@ -59,8 +59,20 @@ const DUE = `m.status = 'sent' AND m.session_id IS NOT NULL
    AND COALESCE(m.dlr_checked_at, m.sent_at, m.updated_at)
        + make_interval(secs => LEAST($4::float8, $3::float8 * power(2, LEAST(m.dlr_checks, 30))) / 1000) <= $1::timestamptz`;
 
-const CLAIM_SQL = `
-  WITH due AS (SELECT DISTINCT m.session_id FROM messages m WHERE ${DUE} LIMIT $5)
+/**
+ * Runs that can hold a due message: not finished, or finished less than twice the give-up age ago. Without it the
+ * claim read every message ever kept (a year by default: RETENTION_DAYS) on each poll of each worker — no index
+ * leads to `status = 'sent'` alone; ~45 ms per poll at 300k messages, whole seconds at tens of millions — while
+ * through the runs it reads their `sent` rows on the (run_id, status, id) index. A message is sent before its run
+ * finishes, or moments after (a request in flight when the run is cancelled, a slow worker's late outcome on an
+ * `unknown` one); the second give-up age is the margin for such an outcome written late (the outcome writer retries
+ * while PostgreSQL is down), far beyond any timeout.
+ */
+const RECENT_RUN = `m.run_id IN (SELECT r.id FROM campaign_runs r
+   WHERE r.completed_at IS NULL OR r.completed_at > $1::timestamptz - make_interval(secs => 2 * $2::float8 / 1000))`;
+
+export const CLAIM_SQL = `
+  WITH due AS (SELECT DISTINCT m.session_id FROM messages m WHERE ${RECENT_RUN} AND ${DUE} LIMIT $5)
   UPDATE messages m SET dlr_checked_at = $1, dlr_checks = m.dlr_checks + 1
     FROM due WHERE m.session_id = due.session_id AND ${DUE}
   RETURNING m.id::text AS id, m.session_id AS "sessionId", m.phone, m.campaign_id AS "campaignId", ${ALONE_IN_SESSION} AS alone`;
