@@ -32,6 +32,11 @@ export interface DeliveryCallbackResult {
 /** 2Factor session ids are UUIDs (36 characters); numbers are at most 15 digits with an ISD code. */
 const MAX_SESSION_ID = 128;
 const MAX_PHONE = 32;
+/**
+ * U+FFFD (what undecodable bytes become), a lone surrogate (Cs: with the u flag only an unpaired one matches), a C0/C1
+ * control character (Cc), or a %-escape the form parser could not decode and left as it was (`%E9`: a Latin-1 form).
+ */
+const NOT_TEXT = /[\uFFFD\p{Cc}\p{Cs}]|%[0-9A-Fa-f]{2}/u;
 
 /**
  * Field names are matched case-insensitively; a field given as a list takes its first value (the HTTP route has
@@ -56,6 +61,12 @@ export async function applyDeliveryCallback(
   // limit (a 500 instead of a 400 the sender can read).
   for (const [name, value, max] of [['SessionId', sessionId!, MAX_SESSION_ID], ['SmsTo', phone!, MAX_PHONE]] as const) {
     if (value.length > max) throw new ValidationError(`delivery callback: ${name} is longer than ${max} characters`, name);
+  }
+  // Bytes that were not UTF-8 (decoded to U+FFFD, or left as %-escapes), lone surrogates (`\ud800` in JSON) or control
+  // characters in the fields that identify a report: no session id, number or status word holds them, so such a body
+  // is not a readable report. Accepted, it was parked under a mangled session id for hours and answered 200.
+  for (const [name, value] of [['SessionId', sessionId!], ['SmsTo', phone!], ['SmsStatus', status!]] as const) {
+    if (NOT_TEXT.test(value)) throw new ValidationError(`delivery callback: ${name} is not valid UTF-8 text`, name);
   }
 
   const mapped = mapDeliveryStatus({

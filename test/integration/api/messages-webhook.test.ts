@@ -129,6 +129,27 @@ describe('messages, failures export and the delivery-report webhook', () => {
     expect(empty.status).toBe(400);
   });
 
+  it('answers 400 naming the field for a callback whose identifying fields are not UTF-8 text, and parks nothing', async () => {
+    const url = `${api.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const cases: Array<[string, Record<string, string>, string | Buffer, string]> = [
+      // A Latin-1 body: the raw byte 0xE9 is no UTF-8 (it decodes to U+FFFD).
+      ['raw latin-1 byte', form, Buffer.concat([Buffer.from('SessionId=enc-1'), Buffer.from([0xe9]), Buffer.from('&SmsTo=919800000001&SmsStatus=DELIVERED')]), 'SessionId'],
+      // The same form %-encoded: é as %E9 is no UTF-8 sequence, and the parser leaves it as it was.
+      ['Latin-1 %-escape', form, 'SessionId=enc-2&SmsTo=919800000001&SmsStatus=D%C9LIVR%E9', 'SmsStatus'],
+      ['lone surrogate in JSON', { 'content-type': 'application/json' }, '{"SessionId":"enc-3","SmsTo":"9198\\ud80000001","SmsStatus":"FAILED"}', 'SmsTo'],
+      ['control character', form, 'SessionId=enc-4%07&SmsTo=919800000001&SmsStatus=FAILED', 'SessionId'],
+    ];
+    for (const [what, headers, body, field] of cases) {
+      const res = await http('POST', url, { token: null, body, headers });
+      expect({ what, status: res.status, error: res.json<{ error: { field?: string } }>().error }).toEqual({
+        what, status: 400, error: { code: 'validation', message: expect.stringContaining('not valid UTF-8'), field },
+      });
+    }
+    const parked = await env.container().pg.query(`SELECT 1 FROM early_delivery_reports WHERE session_id LIKE 'enc-%'`);
+    expect(parked.rowCount).toBe(0);
+  });
+
   it('a request for no route under the webhook path is 404 without the secret in the answer', async () => {
     for (const [method, path] of [
       ['GET', `/webhooks/dlr/${TEST_WEBHOOK_SECRET}`], // someone checks the callback URL in a browser
