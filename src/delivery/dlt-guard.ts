@@ -67,14 +67,27 @@ export function createDltGuard(policy: DltPausePolicy = DLT_PAUSE_POLICY, maxInt
       if (!dltRejectsWarrantPause(counts, policy)) continue;
       const reason = dltPauseReason(counts);
       // The alert marks the pause first, conditionally: of two processes judging at once, one pauses.
-      const marked = await deps.pg.query(
-        `UPDATE campaigns SET alert = $3, updated_at = now()
-          WHERE id = $1 AND status = 'running' AND (alert IS NULL OR alert NOT LIKE $2 || '%')`,
-        [campaignId, DLT_PAUSED_ALERT, `${DLT_PAUSED_ALERT}: ${reason}`],
+      const mark = `${DLT_PAUSED_ALERT}: ${reason}`;
+      const marked = await deps.pg.query<{ previous: string | null }>(
+        `UPDATE campaigns c SET alert = $3, updated_at = now()
+           FROM (SELECT id, alert FROM campaigns WHERE id = $1 FOR UPDATE) old
+          WHERE c.id = old.id AND c.status = 'running' AND (c.alert IS NULL OR c.alert NOT LIKE $2 || '%')
+      RETURNING old.alert AS previous`,
+        [campaignId, DLT_PAUSED_ALERT, mark],
       );
       if (!marked.rowCount) continue;
       nextJudgement.delete(campaignId);
-      await pauseCampaign(deps, campaignId, reason);
+      try {
+        await pauseCampaign(deps, campaignId, reason);
+      } catch (err) {
+        // The pause did not happen (PostgreSQL failed it, or the campaign ended meanwhile): the mark goes back, or
+        // it claimed a pause that never was, and — the guard pausing only campaigns not marked — kept every later
+        // rejection from pausing the campaign while it went on paying for rejected messages.
+        await deps.pg
+          .query(`UPDATE campaigns SET alert = $3, updated_at = now() WHERE id = $1 AND alert = $2`, [campaignId, mark, marked.rows[0]!.previous])
+          .catch((undo: unknown) => deps.logger.error({ err: undo, campaignId }, 'could not take back the DLT pause mark of a campaign not paused'));
+        throw err;
+      }
       deps.logger.error({ campaignId, ...counts }, 'campaign paused: operators reject its messages for DLT');
       paused.push(campaignId);
     }

@@ -53,6 +53,43 @@ describe('a campaign the operators reject for DLT is paused', () => {
     expect(rows[0]!.n).toBe(30);
   });
 
+  it('a pause that fails takes its mark back: a later rejection pauses the campaign', async () => {
+    const c = env.container();
+    const s = await seed('dlt-fail', 30);
+    // PostgreSQL refuses the pause's run update once (as a failover or a lost connection would fail it).
+    // A sequence, not a table: the refusal rolls back everything the transaction wrote, but not nextval().
+    await c.pg.query(`CREATE SEQUENCE dlt_fail_once`);
+    await c.pg.query(`CREATE FUNCTION dlt_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'paused' AND nextval('dlt_fail_once') = 1 THEN
+          RAISE EXCEPTION 'pause refused for the test';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await c.pg.query(`CREATE TRIGGER dlt_fail_once BEFORE UPDATE ON campaign_runs FOR EACH ROW EXECUTE FUNCTION dlt_fail_once()`);
+    try {
+      for (let i = 0; i < 19; i++) await applyDeliveryCallback(c, report(`dlt-fail-${i}`, s.phones[i]!, 'DLT-CNT-REJECT'));
+      // A campaign is judged again 0.1 ms per message counted after its last judgement: the 20th is judged.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await applyDeliveryCallback(c, report('dlt-fail-19', s.phones[19]!, 'DLT-CNT-REJECT'))).toMatchObject({ updated: 1 });
+      expect(Number((await c.pg.query<{ v: string }>(`SELECT last_value AS v FROM dlt_fail_once`)).rows[0]!.v)).toBe(1); // the pause was tried
+      // The reports were applied; the pause was not, and the alert does not claim it.
+      const failed = await campaignState(s.campaignId);
+      expect(failed).toMatchObject({ status: 'running', run_status: 'running' });
+      expect(failed.alert).toMatch(/^DLT-CNT-REJECT: operators rejected messages/);
+      // The next rejection pauses it.
+      await new Promise((r) => setTimeout(r, 20));
+      await applyDeliveryCallback(c, report('dlt-fail-20', s.phones[20]!, 'DLT-CNT-REJECT'));
+      const paused = await campaignState(s.campaignId);
+      expect(paused).toMatchObject({ status: 'paused', run_status: 'paused' });
+      expect(paused.alert!.startsWith(DLT_PAUSED_ALERT)).toBe(true);
+    } finally {
+      await c.pg.query(`DROP TRIGGER dlt_fail_once ON campaign_runs`);
+      await c.pg.query(`DROP FUNCTION dlt_fail_once()`);
+      await c.pg.query(`DROP SEQUENCE dlt_fail_once`);
+    }
+  });
+
   it('does not pause when rejections are a minority of what went out, even when they are the first reports in', async () => {
     // Operators' DLT scrubbing answers at once, handsets' DELIVRD later: the rejections arrive first.
     const c = env.container();
