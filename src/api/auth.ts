@@ -62,13 +62,17 @@ export interface AuthOptions {
 
 export const TOKEN_COOKIE = 'bulksms_token';
 
+/** Whether a path is one of the prefixes or below one (`/api` and `/api/lists`, not `/apix`). */
+export function isProtectedPath(prefixes: readonly string[], path: string): boolean {
+  return prefixes.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
+}
+
 export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   app.addHook('onRequest', async (req, reply) => {
     // Decide on the route that matched, not on the raw URL: the router decodes `/%61pi/lists` to `/api/lists`.
     const path = req.routeOptions.url ?? req.url.split('?', 1)[0]!;
     const raw = req.url.split('?', 1)[0]!;
-    const under = (p: string) => (x: string) => x === p || x.startsWith(p.endsWith('/') ? p : `${p}/`);
-    if (!opts.protectedPrefixes.some((p) => under(p)(path) || under(p)(raw))) return;
+    if (!isProtectedPath(opts.protectedPrefixes, path) && !isProtectedPath(opts.protectedPrefixes, raw)) return;
     if (opts.allowIp && !opts.allowIp.allows(req.socket.remoteAddress)) {
       req.log.warn({ ip: req.socket.remoteAddress, path: raw }, 'request refused: client address not in API_ALLOW_IPS');
       return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });

@@ -15,7 +15,7 @@ import type { OtpSender } from '../access/otp';
 import { dbTokenVerifier } from '../access/tokens';
 import { accountSlots } from '../delivery/paced-slot';
 import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client';
-import { registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
+import { isProtectedPath, registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
 import { registerNulGuard } from './reject-nul';
@@ -81,6 +81,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // The document-wide bearer requirement is inherited by every operation; the public ones (/health, the webhook)
+    // say they take none, from the same prefixes the auth hook checks, so the document cannot drift from the server.
+    transform: ({ schema, url }) => ({ schema: isProtectedPath(PROTECTED_PREFIXES, url) ? schema : { ...schema, security: [] }, url }),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

@@ -45,6 +45,25 @@ describe('API auth, health, metrics and docs', () => {
     expect(ui.text).toContain('swagger');
   });
 
+  it('its OpenAPI document asks for the bearer token exactly where the server does', async () => {
+    type Op = { security?: unknown[] };
+    const doc = (await http('GET', `${api.url}/docs/json`, { token: null })).json<{
+      security?: unknown[];
+      paths: Record<string, Record<string, Op>>;
+    }>();
+    // An operation without its own `security` inherits the document's (bearer): a generated client would send the
+    // token to the load balancers' /health and the provider's webhook, which take none.
+    const needsToken = (path: string, method: string) => (doc.paths[path]?.[method]?.security ?? doc.security ?? []).length > 0;
+    for (const path of Object.keys(doc.paths)) {
+      for (const method of Object.keys(doc.paths[path]!)) {
+        const status = (await http(method.toUpperCase() as 'GET' | 'POST', `${api.url}${path.replace(/\{[^}]+\}/g, 'x')}`, { token: null })).status;
+        expect([path, method, needsToken(path, method)]).toEqual([path, method, status === 401]);
+      }
+    }
+    expect(needsToken('/health', 'get')).toBe(false);
+    expect(needsToken('/api/campaigns', 'get')).toBe(true);
+  });
+
   it('accepts the token cookie on /queues only (bull-board fetches its API without our header)', async () => {
     const cookie = { cookie: `bulksms_token=${TEST_API_TOKEN}` };
     const board = await http('GET', `${api.url}/queues/api/queues?activeQueue=send`, { token: null, headers: cookie });
