@@ -96,7 +96,7 @@ const schema = z.object({
   ARCHIVE_S3_FORCE_PATH_STYLE: bool.default(false),
   /** Test hook only: `bulksms archive` stops at this stage (exported | deleting) so a test can kill it there. */
   ARCHIVE_TEST_PAUSE: z.enum(['exported', 'deleting']).optional(),
-  /** Where reject reports and exports are written. */
+  /** Where imports write their reject reports (the failures export is streamed over HTTP, archives go to ARCHIVE_DEST). */
   REPORTS_DIR: z.string().default('reports'),
   /** Sender-id (DLT header) rule for transactional campaigns, a regular expression checked at create time. */
   SENDER_PATTERN_TRANSACTIONAL: regexSource.default('^[A-Za-z]{6}$'),
