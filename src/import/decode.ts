@@ -6,7 +6,7 @@
  */
 import { isAscii } from 'node:buffer';
 import iconv from 'iconv-lite';
-import { hasUtf8Multibyte, isUtf8Prefix, sniffEncoding, utf8ErrorAt, utf8MultibyteAt, type SniffedEncoding } from './encoding';
+import { hasUtf8Multibyte, isUtf8Prefix, openUtf8Tail, sniffEncoding, utf8ErrorAt, utf8MultibyteAt, type SniffedEncoding } from './encoding';
 
 export class DecodeError extends Error {
   constructor(
@@ -71,6 +71,13 @@ export class TextSource {
    */
   private fed = 0;
   private tail: Buffer = Buffer.alloc(0);
+  /**
+   * While the file is still all ASCII: the last bytes of the previous chunk when they could begin a UTF-8 character
+   * the chunk's end cut. Alone they prove nothing (Windows-1252 `é`, 0xE9, is also a UTF-8 lead byte), so the choice
+   * waits for the bytes after them: judged alone, a Windows-1252 file whose first accent was the last byte of a read
+   * was taken for UTF-8 and refused as "mixing UTF-8 with another encoding" at the next byte.
+   */
+  private undecided: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly source: AsyncIterable<Buffer | string>,
@@ -102,6 +109,11 @@ export class TextSource {
       const text = this.start(Buffer.concat(sample), true);
       if (text) yield text;
     }
+    if (this.undecided.length) {
+      // The file ends there: judged as before, a UTF-8 character cut short (a single lead byte at the very end).
+      const text = this.decode(Buffer.alloc(0), this.bytesRead, true);
+      if (text) yield text;
+    }
     let tail: string;
     try {
       tail = this.decoder!.end();
@@ -117,6 +129,12 @@ export class TextSource {
   }
 
   private start(sample: Buffer, complete: boolean): string {
+    const open = complete ? 0 : openUtf8Tail(sample);
+    const head = sample.length - open;
+    if (open > 0 && head > 0 && isAscii(sample.subarray(0, head))) {
+      // An ASCII sample but for the start of a character cut at its end: that is no evidence yet (see `undecided`).
+      return this.start(sample.subarray(0, head), false) + this.decode(sample.subarray(head), head);
+    }
     const sniffed = sniffEncoding(sample, complete);
     if (!sniffed.ok) {
       if (sniffed.at === undefined) throw new DecodeError(sniffed.reason, null);
@@ -190,7 +208,20 @@ export class TextSource {
     }
   }
 
-  private decode(chunk: Buffer, offset: number): string {
+  /** `final`: nothing follows `chunk`, so bytes held back undecided are judged now. */
+  private decode(chunk: Buffer, offset: number, final = false): string {
+    if (this.encoding === 'ascii') {
+      if (this.undecided.length) {
+        offset -= this.undecided.length;
+        chunk = Buffer.concat([this.undecided, chunk]);
+        this.undecided = Buffer.alloc(0);
+      }
+      const open = final ? 0 : openUtf8Tail(chunk);
+      if (open > 0 && isAscii(chunk.subarray(0, chunk.length - open))) {
+        this.undecided = Buffer.from(chunk.subarray(chunk.length - open));
+        chunk = chunk.subarray(0, chunk.length - open);
+      }
+    }
     const text = this.decodeChecked(chunk, offset);
     this.fed += chunk.length;
     this.tail = chunk.length >= 4 ? chunk.subarray(chunk.length - 4) : Buffer.concat([this.tail, chunk]).subarray(-4);

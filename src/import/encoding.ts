@@ -39,6 +39,21 @@ export function utf8MultibyteAt(buf: Buffer): number {
   return -1;
 }
 
+/**
+ * How many bytes at the end of `buf` begin a UTF-8 multi-byte character that the buffer's end cuts off (a lead byte
+ * and fewer continuation bytes than it announces), or 0.
+ */
+export function openUtf8Tail(buf: Buffer): number {
+  for (let k = 1; k <= Math.min(3, buf.length); k++) {
+    const b = buf[buf.length - k]!;
+    if ((b & 0xc0) === 0x80) continue;
+    if (b < 0xc2 || b > 0xf4) return 0;
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+    return length > k ? k : 0;
+  }
+  return 0;
+}
+
 /** True when the buffer holds at least one well-formed UTF-8 multi-byte sequence. */
 export function hasUtf8Multibyte(buf: Buffer): boolean {
   return utf8MultibyteAt(buf) !== -1;
@@ -81,13 +96,13 @@ export function utf8ErrorAt(buf: Buffer, complete: boolean): number {
   return -1;
 }
 
-/** UTF-8 validity of a buffer that may end in the middle of a character (when more data follows). */
+/**
+ * UTF-8 validity of a buffer that may end in the middle of a character (when more data follows). Only the start of
+ * a character may be cut off: any last 1–3 bytes were once let off, so Windows-1252 text whose read ended in `€`
+ * (0x80, a bare continuation byte) was judged UTF-8 and then refused as mixing encodings.
+ */
 export function isUtf8Prefix(buf: Buffer, complete: boolean): boolean {
-  if (complete) return isUtf8(buf);
-  for (let cut = 0; cut <= 3 && cut < buf.length; cut++) {
-    if (isUtf8(buf.subarray(0, buf.length - cut))) return true;
-  }
-  return buf.length === 0;
+  return isUtf8(complete ? buf : buf.subarray(0, buf.length - openUtf8Tail(buf)));
 }
 
 function utf16WithoutBom(sample: Buffer): 'utf-16le' | 'utf-16be' | null {

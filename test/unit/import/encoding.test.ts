@@ -78,6 +78,29 @@ describe('TextSource', () => {
     expect(r.text.endsWith('Renée\n')).toBe(true);
   });
 
+  it.each([
+    ['é (0xE9, also a UTF-8 lead byte)', 'the sample', 'René'],
+    ['é (0xE9, also a UTF-8 lead byte)', 'a read after an ASCII sample', 'René'],
+    ['€ (0x80, a UTF-8 continuation byte)', 'the sample', 'Rs €'],
+    ['€ (0x80, a UTF-8 continuation byte)', 'a read after an ASCII sample', 'Rs €'],
+    ['é and a no-break space (0xE9 0xA0, a cut 3-byte UTF-8 start)', 'a read after an ASCII sample', 'René\u00A0'],
+  ])('Windows-1252 %s as the last byte(s) of %s is judged with the bytes after it', async (_bytes, where, cut) => {
+    const ascii = Buffer.from('a,b\n'.repeat(20000));
+    const end = iconv.encode(cut, 'win1252');
+    const chunks = where === 'the sample' ? [Buffer.concat([ascii, end]), Buffer.from(',x\n')] : [ascii, end, Buffer.from(',x\n')];
+    expect(await decodeAll(chunks)).toEqual({ text: `${ascii.toString()}${cut},x\n`, encoding: 'windows-1252' });
+  });
+
+  it.each([
+    ['the sample', 0],
+    ['a read after an ASCII sample', 1],
+  ])('a UTF-8 character cut by the end of %s is still UTF-8', async (_where, reads) => {
+    const ascii = Buffer.from('a,b\n'.repeat(20000));
+    const word = Buffer.from('राहुल,x\n');
+    const chunks = reads === 0 ? [Buffer.concat([ascii, word.subarray(0, 2)]), word.subarray(2)] : [ascii, word.subarray(0, 2), word.subarray(2)];
+    expect(await decodeAll(chunks)).toEqual({ text: `${ascii.toString()}राहुल,x\n`, encoding: 'utf-8' });
+  });
+
   it('fails when valid UTF-8 is followed by bytes that are not', async () => {
     const head = Buffer.from(`José\n${'a,b\n'.repeat(20000)}`);
     await expect(decodeAll([head, Buffer.from([0x52, 0xe9, 0x0a])])).rejects.toThrow(/invalid UTF-8/);
