@@ -5,6 +5,7 @@
  */
 import type { Container } from '../container';
 import { failAbandonedImports } from '../import/list-store';
+import { removeUnfinishedReport } from '../import/import-contacts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
 import type { Encoding } from './segments';
@@ -61,7 +62,7 @@ async function findReadyList(deps: CampaignDeps, ref: string): Promise<{ id: str
     });
   let list = await find();
   // Still importing, or its importer was killed: the refusal should say which.
-  if (list?.status === 'importing' && (await failAbandonedImports(deps.pg)) > 0) list = await find();
+  if (list?.status === 'importing' && (await failAbandonedImports(deps.pg, (id) => removeUnfinishedReport(deps, id))) > 0) list = await find();
   if (!list) throw new NotFoundError((n) => `${n('list')}: no contact list named or with id "${ref}" (import it first)`);
   if (list.status !== 'ready') {
     const { name, status } = list;

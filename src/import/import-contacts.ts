@@ -5,6 +5,7 @@
  * whatever the file size. Whole-file problems throw ImportError (exit 2 / HTTP 400); the list is then
  * `failed` with the reason and holds no contacts.
  */
+import { rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { DatabaseError, type PoolClient } from 'pg';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
@@ -80,6 +81,24 @@ export function resolveCountry(country: string | undefined): CountryCode {
   return c;
 }
 
+/** The name every file of one list's import starts with (its reject report, its spool). */
+const filesOf = (listId: string): string => `import-${listId}`;
+
+/**
+ * Removes the reject report a list that never became `ready` may have left: the report is written just before the
+ * commit, and an importer killed then (SIGKILL, a lost machine) left it — raw rows, names and numbers — on disk for
+ * good, no list pointing at it. A list that is not `ready` never has a report of its own. Never throws: a file it
+ * cannot remove is logged, and must not fail the import or the request that found the list abandoned.
+ */
+export function removeUnfinishedReport(deps: Pick<Container, 'config' | 'logger'>, listId: string): void {
+  const file = RejectReport.pathFor(deps.config.REPORTS_DIR, filesOf(listId));
+  try {
+    rmSync(file, { force: true });
+  } catch (err) {
+    deps.logger.warn({ err, listId }, 'could not remove the reject report of an unfinished import');
+  }
+}
+
 export async function importContacts(deps: ImportDeps, source: Readable, opts: ImportOptions): Promise<ImportResult> {
   // An upload can fail before reading starts (while connections are set up); without a listener that
   // 'error' event would crash the process. Reading the stream later rethrows it.
@@ -100,14 +119,14 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
   try {
     claim = await claimListName(client, listName);
     if (!claim) throw new ConflictError(`list "${listName}" is being imported right now`);
-    listId = await createImportingList(client, { name: listName, sourceFile: file, country });
+    listId = await createImportingList(client, { name: listName, sourceFile: file, country }, (old) => removeUnfinishedReport(deps, old));
   } catch (err) {
     await claim?.release().catch(() => undefined);
     client.release();
     throw err;
   }
-  const report = new RejectReport(deps.config.REPORTS_DIR, `import-${listId}`);
-  const spool = new ReportSpool(deps.config.REPORTS_DIR, `import-${listId}`);
+  const report = new RejectReport(deps.config.REPORTS_DIR, filesOf(listId));
+  const spool = new ReportSpool(deps.config.REPORTS_DIR, filesOf(listId));
   let writer: ContactWriter | undefined;
   try {
     await beginListTransaction(client, listId);

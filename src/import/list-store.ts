@@ -34,8 +34,9 @@ export async function claimListName(client: PoolClient, name: string): Promise<{
  * Creates the list row (status `importing`, committed so it is visible as such). A `failed` list of the
  * same name is replaced; so is an `importing` one whose importer is gone (its row lock is free). Runs its own
  * transaction, on `db`'s connection when it is a client (the importer's, holding the name's claim).
+ * `onReplaced` is told the id of a list it replaced (its leftover files are the caller's to remove).
  */
-export async function createImportingList(db: Pool | PoolClient, list: NewList): Promise<string> {
+export async function createImportingList(db: Pool | PoolClient, list: NewList, onReplaced?: (oldId: string) => void): Promise<string> {
   const own = !('release' in db);
   const client = 'release' in db ? db : await db.connect();
   try {
@@ -58,6 +59,7 @@ export async function createImportingList(db: Pool | PoolClient, list: NewList):
       [list.name, list.sourceFile, list.country],
     );
     await client.query('COMMIT');
+    if (old) onReplaced?.(old.id);
     return rows[0]!.id;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -76,9 +78,9 @@ export const ABANDONED_IMPORT_REASON = 'the import stopped before it finished (i
  * Marks `failed` every `importing` list whose importer is gone (killed, or its machine lost): its name's claim
  * (claimListName, a session lock) is free. Otherwise such a list showed `importing` for good. A live importer
  * holds the claim from before the row exists until after it is `ready` or `failed`, so a free claim is proof.
- * Returns how many it marked.
+ * `onFailed` is told each list it marked (its leftover files are the caller's to remove). Returns how many it marked.
  */
-export async function failAbandonedImports(pool: Pool): Promise<number> {
+export async function failAbandonedImports(pool: Pool, onFailed?: (listId: string) => void): Promise<number> {
   const { rows } = await pool.query<{ id: string; name: string }>(`SELECT id, name FROM contact_lists WHERE status = 'importing'`);
   if (!rows.length) return 0;
   const client = await pool.connect();
@@ -93,6 +95,7 @@ export async function failAbandonedImports(pool: Pool): Promise<number> {
           [list.id, ABANDONED_IMPORT_REASON],
         );
         marked += r.rowCount ?? 0;
+        if (r.rowCount) onFailed?.(list.id);
       } finally {
         await claim.release();
       }

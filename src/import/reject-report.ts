@@ -37,7 +37,11 @@ export class RejectReport {
   readonly path: string;
 
   constructor(dir: string, fileBase: string) {
-    this.path = path.resolve(dir, `${fileBase}-rejects.csv`);
+    this.path = RejectReport.pathFor(dir, fileBase);
+  }
+
+  static pathFor(dir: string, fileBase: string): string {
+    return path.resolve(dir, `${fileBase}-rejects.csv`);
   }
 
   get written(): boolean {

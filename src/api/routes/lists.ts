@@ -13,6 +13,7 @@ import { recordImport } from '../../metrics-instrument';
 import { errorResponses } from './schemas';
 import { rejectsUrl } from './list-rejects';
 import { failAbandonedImports } from '../../import/list-store';
+import { removeUnfinishedReport } from '../../import/import-contacts';
 
 /** busboy's errors for a body that is not valid multipart (no boundary, cut short, bad part headers): the client's. */
 const MALFORMED_MULTIPART = /^(Multipart: |Unexpected end of (multipart data|form)|Malformed (part header|content-disposition))/;
@@ -168,7 +169,7 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
     },
     async (req) => {
       // A list whose importer was killed says so instead of `importing` for good.
-      await failAbandonedImports(container.pg);
+      await failAbandonedImports(container.pg, (id) => removeUnfinishedReport(container, id));
       const lists = await container.prisma.contactList.findMany({
         orderBy: { createdAt: 'desc' },
         take: req.query.limit,

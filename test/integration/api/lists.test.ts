@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FormData } from 'undici';
 import { useTestEnv } from '../../helpers/env';
@@ -72,7 +72,14 @@ describe('POST /api/lists (streaming CSV upload)', () => {
 
   it('shows a list whose importer is gone as failed, and one still being imported as importing', async () => {
     const pg = env.container().pg;
-    await pg.query(`INSERT INTO contact_lists (name, status) VALUES ('abandoned', 'importing'), ('in-progress', 'importing')`);
+    const { rows } = await pg.query<{ id: string; name: string }>(
+      `INSERT INTO contact_lists (name, status) VALUES ('abandoned', 'importing'), ('in-progress', 'importing') RETURNING id, name`,
+    );
+    // A report the killed importer had started (raw rows), no list pointing at it: removed once the list is failed.
+    const abandonedId = rows.find((r) => r.name === 'abandoned')!.id;
+    const leftover = path.resolve(env.config.REPORTS_DIR, `import-${abandonedId}-rejects.csv`);
+    mkdirSync(path.dirname(leftover), { recursive: true });
+    writeFileSync(leftover, 'source_line,raw_row,column,reason\n2,"Asha,98765",phone,invalid number (too short): 98765\n');
     const importer = await pg.connect();
     const claim = await claimListName(importer, 'in-progress');
     try {
@@ -80,6 +87,7 @@ describe('POST /api/lists (streaming CSV upload)', () => {
       const byName = Object.fromEntries(lists.items.map((l) => [l.name, [l.status, l.failureReason]]));
       expect(byName.abandoned).toEqual(['failed', ABANDONED_IMPORT_REASON]);
       expect(byName['in-progress']).toEqual(['importing', null]);
+      expect(existsSync(leftover)).toBe(false);
     } finally {
       await claim?.release();
       importer.release();

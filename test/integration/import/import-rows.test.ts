@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { useTestEnv } from '../../helpers/env';
 import { ConflictError } from '../../../src/errors';
 import { addSuppressions } from '../../../src/suppression/suppression';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createContainer } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
@@ -97,6 +97,21 @@ describe('import: rows', () => {
     expect(await imp.list(listName)).toMatchObject({ id: r.listId, status: 'ready', contacts: 3 });
     await expect(imp.file('crlf.csv', { listName })).rejects.toBeInstanceOf(ConflictError);
     expect(await imp.list(listName)).toMatchObject({ id: r.listId, status: 'ready', contacts: 3 });
+  });
+
+  it('an importer killed while writing its reject report leaves no report behind once the name is imported again', async () => {
+    const listName = 'killed-at-report';
+    const { rows } = await env.container().pg.query<{ id: string }>(
+      `INSERT INTO contact_lists (name, status) VALUES ($1, 'importing') RETURNING id`,
+      [listName],
+    );
+    // What the killed importer left: the start of its report (raw rows, names and numbers), no list pointing at it.
+    const left = path.resolve(env.config.REPORTS_DIR, `import-${rows[0]!.id}-rejects.csv`);
+    mkdirSync(path.dirname(left), { recursive: true });
+    writeFileSync(left, 'source_line,raw_row,column,reason\n3,"Asha,98765",phone,invalid number (too short): 98765\n');
+    const r = await imp.file('crlf.csv', { listName });
+    expect(await imp.list(listName)).toMatchObject({ id: r.listId, status: 'ready', contacts: 3 });
+    expect(existsSync(left)).toBe(false);
   });
 
   it('works, and fails cleanly, with a pool of only two connections', async () => {
