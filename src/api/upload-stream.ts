@@ -18,6 +18,8 @@ export interface GuardedUpload {
   exceeded(): boolean;
   /** Discards whatever the consumer left unread, so the multipart request can finish. */
   drain(): void;
+  /** Ends the upload with `err` for its consumer (as a stall or a disconnect does), e.g. when the server stops. */
+  abort(err: Error): void;
 }
 
 type TruncatableStream = Readable & { truncated?: boolean };
@@ -84,6 +86,10 @@ export function guardUpload(file: TruncatableStream, limits: UploadLimits): Guar
       stop();
       file.unpipe(out);
       file.resume();
+    },
+    abort(err) {
+      stop();
+      out.destroy(err);
     },
   };
 }

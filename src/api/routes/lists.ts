@@ -3,10 +3,10 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import { freeTextFor } from '../../access/fastify-access';
-import { AppError, ValidationError } from '../../errors';
+import { AppError, ServiceError, ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
 import { findNul } from '../reject-nul';
-import { guardUpload } from '../upload-stream';
+import { guardUpload, type GuardedUpload } from '../upload-stream';
 import { RequestTimeoutError, TooManyRequestsError } from '../http-errors';
 import { TimeoutError, withTimeout } from '../../lib/with-timeout';
 import { recordImport } from '../../metrics-instrument';
@@ -60,9 +60,20 @@ export interface ListUploadLimits {
   maxConcurrent: number;
 }
 
+/** An upload's answer when the server is told to stop (SIGTERM, a deploy) while its file is still arriving. */
+export const SHUTTING_DOWN = 'the server is shutting down: nothing was imported; upload the file again';
+
 export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: ListUploadLimits): void {
   const { container, services } = deps;
   let importing = 0;
+  const arriving = new Set<GuardedUpload>();
+  // Closing waits for requests in flight, and an upload still arriving made it wait for the whole file (or the
+  // shutdown deadline, which then killed the process mid-import: the uploader got no answer and the list stayed
+  // `importing`). Such an upload ends now instead, like a stalled one: its list is failed saying why, the uploader
+  // gets a 503 to retry elsewhere. An upload whose file is all in goes on and commits.
+  app.addHook('preClose', async () => {
+    for (const upload of arriving) upload.abort(new ServiceError(SHUTTING_DOWN));
+  });
 
   app.post(
     '/api/lists',
@@ -134,6 +145,7 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
     beforeCommit: () => Promise<void>,
   ): Promise<ImportResult> {
     const upload = guardUpload(part.file, { maxBytes: limits.maxBytes, idleMs: limits.idleMs, response });
+    arriving.add(upload);
     try {
       const opts = validateFields(fields);
       // The client's name for the file is stored on the list: PostgreSQL text cannot hold a NUL (it was a 500).
@@ -150,6 +162,7 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
     } catch (err) {
       throw upload.exceeded() ? (upload.stream.errored ?? err) : err;
     } finally {
+      arriving.delete(upload);
       upload.drain();
     }
   }
