@@ -1,8 +1,8 @@
 /**
  * Byte stream → text chunks. Detects the encoding on the first 64 KiB, then decodes incrementally. A file
  * that is pure ASCII at first stays undecided until its first non-ASCII chunk, which picks UTF-8 or
- * Windows-1252 (lossless, since ASCII is the same in both). Valid UTF-8 followed by bytes that are not,
- * NUL bytes after the start, or more bytes than `maxFileBytes`: a DecodeError, never mojibake.
+ * Windows-1252 (lossless, since ASCII is the same in both). Valid UTF-8 followed by bytes that are not, a byte
+ * Windows-1252 does not define, NUL bytes after the start, or more bytes than `maxFileBytes`: a DecodeError, never mojibake.
  */
 import { isAscii } from 'node:buffer';
 import iconv from 'iconv-lite';
@@ -257,12 +257,24 @@ export class TextSource {
     }
     if (this.encoding === 'ascii' && !isAscii(chunk)) this.settleAscii(chunk, offset);
     else if (this.encoding === 'windows-1252') this.checkNoUtf8(chunk, offset);
+    let text: string;
     try {
-      return this.decoder!.write(chunk);
+      text = this.decoder!.write(chunk);
     } catch {
       const { bytes, start } = this.withHeld(chunk, offset);
       this.fail('invalid UTF-8: the file mixes UTF-8 with another encoding; save it as UTF-8', bytes, start, Math.max(utf8ErrorAt(bytes, false), 0));
     }
+    if (this.encoding === 'windows-1252') {
+      // Five bytes (0x81, 0x8D, 0x8F, 0x90, 0x9D) are no Windows-1252 character: the decoder made each a U+FFFD, stored
+      // and sent as "A�B". Such a byte means another encoding (a Cyrillic or East Asian code page). One byte per
+      // character, so the index in the text is the index in the chunk.
+      const bad = text.indexOf('\uFFFD');
+      if (bad !== -1) {
+        const hex = chunk[bad]!.toString(16).toUpperCase();
+        throw new DecodeError(`byte 0x${hex} is not a Windows-1252 character: the file is in another encoding; save it as UTF-8`, offset + bad, text.slice(0, bad));
+      }
+    }
+    return text;
   }
 
   /**

@@ -191,6 +191,18 @@ describe('DecodeError: the exact byte at fault', () => {
     expect(late[err.byteOffset! - ascii.length]).toBe(0xfc);
   });
 
+  it.each([
+    ['in the sample', (bad: Buffer) => [Buffer.concat([iconv.encode('José,', 'win1252'), bad])]],
+    ['in the first non-ASCII read after an ASCII sample', (bad: Buffer) => [ascii, bad]],
+    ['in a read after the encoding is settled', (bad: Buffer) => [iconv.encode('José\n', 'win1252'), ascii, bad]],
+  ])('a byte that is no Windows-1252 character (%s), never stored as U+FFFD', async (_where, chunksWith) => {
+    const bad = Buffer.from([0x52, 0xe9, 0x81, 0x0a]); // "Ré" then 0x81, undefined in Windows-1252
+    const chunks = chunksWith(bad);
+    const err = await decodeError(chunks);
+    expect(err.reason).toMatch(/byte 0x81 is not a Windows-1252 character/);
+    expect(Buffer.concat(chunks)[err.byteOffset!]).toBe(0x81);
+  });
+
   it('a NUL byte after the sample', async () => {
     const err = await decodeError([ascii, Buffer.from([0x61, 0x62, 0, 0x63])]);
     expect(err.byteOffset).toBe(ascii.length + 2);
