@@ -17,7 +17,7 @@ import { startCampaignManually } from '../sending/manual-start';
 import { startWorker } from '../sending/worker';
 import { auditCliAction } from './audit-cli';
 import { createProgressView } from './campaign-progress';
-import { failImportOnSignal, progressBar, requireFile } from './commands/import';
+import { failImportOnSignal, progressBar, requireFile, sameFileAsRead } from './commands/import';
 
 export interface SendInput extends Omit<CreateCampaignInput, 'list' | 'name' | 'at' | 'cron'> {
   file: string;
@@ -109,7 +109,7 @@ export async function runSend(
   input: SendInput,
   opts: SendRunOptions,
 ): Promise<SendOutcome> {
-  const size = requireFile(input.file);
+  const version = requireFile(input.file);
   // Its workers send with the key: missing, they failed to start only after the import, the campaign and (with
   // --force, which skips the balance check that would have asked for it) a start that left the campaign running.
   if (!opts.provider && !container.config.TWOFACTOR_API_KEY) {
@@ -121,7 +121,7 @@ export async function runSend(
   // against the file's columns before the import commits (a typo used to leave an imported list behind).
   const campaignInput = { ...input, name: input.name ?? listName, list: listName };
   const checked = checkCampaignInput(container, campaignInput);
-  const bar = progressBar(size, opts.progress);
+  const bar = progressBar(version.size, opts.progress);
   let imported: ImportResult;
   const source = createReadStream(input.file);
   const stopFailingImport = failImportOnSignal(source);
@@ -132,7 +132,10 @@ export async function runSend(
       country: input.country,
       phoneColumn: input.phoneColumn,
       onProgress: (p) => bar.update(p),
-      beforeCommit: async ({ columns }) => void campaignContent(listName, columns, checked.fields),
+      beforeCommit: async ({ columns, bytesRead }) => {
+        campaignContent(listName, columns, checked.fields);
+        sameFileAsRead(input.file, version, bytesRead);
+      },
     });
   } finally {
     stopFailingImport();

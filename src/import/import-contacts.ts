@@ -43,11 +43,12 @@ export interface ImportOptions {
   /** Called after every decoded chunk (progress bars). */
   onProgress?: (p: ImportProgress) => void;
   /**
-   * Last check before the list becomes ready, given its variable columns (the HTTP upload reads the rest of its
-   * request here; a one-shot send checks its text's placeholders against the columns); throwing
+   * Last check before the list becomes ready, given its variable columns and the bytes read (the HTTP upload reads
+   * the rest of its request here; a one-shot send checks its text's placeholders against the columns; the CLI that
+   * the file is still the one it read); throwing
    * rolls the import back like any failure: the list ends `failed` and holds no contacts.
    */
-  beforeCommit?: (list: { columns: string[] }) => Promise<void>;
+  beforeCommit?: (list: { columns: string[]; bytesRead: number }) => Promise<void>;
 }
 
 export interface ImportResult {
@@ -179,7 +180,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
       columns: mapping.variables.map((v) => v.name),
       rejectReportPath: rejectReport,
     });
-    await opts.beforeCommit?.({ columns: mapping.variables.map((v) => v.name) });
+    await opts.beforeCommit?.({ columns: mapping.variables.map((v) => v.name), bytesRead: table.bytesRead() });
     await client.query('COMMIT');
     deps.logger.info(
       // shortRows: accepted rows that ended before the header's last column (those values read as empty).

@@ -19,18 +19,45 @@ interface ImportCliOptions {
   json?: boolean;
 }
 
+/** A file's size and modification time, to notice it changing while it is imported. */
+export interface FileVersion {
+  size: number;
+  mtimeMs: number;
+}
+
 /** Checks the path before any list is created, so a typo is a usage error (exit 2) that stores nothing. */
-export function requireFile(file: string): number {
-  let size: number;
+export function requireFile(file: string): FileVersion {
   try {
     const st = statSync(file);
     if (!st.isFile()) throw new ValidationError(`${file}: not a regular file`, 'file');
-    size = st.size;
+    return { size: st.size, mtimeMs: st.mtimeMs };
   } catch (err) {
     if (err instanceof ValidationError) throw err;
     throw new ValidationError(`${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'file');
   }
-  return size;
+}
+
+/**
+ * The last check before an import of `file` commits: the file must be the one whose reading began, read whole. A
+ * file still being written (a copy or a download not finished) was imported as far as it had got, and the list
+ * became `ready` without the rest of its contacts. A file gone (moved or deleted after it was read) is judged on
+ * the bytes read alone.
+ */
+export function sameFileAsRead(file: string, before: FileVersion, bytesRead: number): void {
+  let now: FileVersion | undefined;
+  try {
+    now = requireFile(file);
+  } catch {
+    now = undefined;
+  }
+  const changed = bytesRead !== before.size || (now !== undefined && (now.size !== before.size || now.mtimeMs !== before.mtimeMs));
+  if (changed) {
+    const size = now?.size ?? bytesRead;
+    throw new ValidationError(
+      `${file}: the file changed while it was being imported (${before.size} bytes when the import started, ${size} now): is it still being written? Nothing was imported; import it again once it is complete`,
+      'file',
+    );
+  }
 }
 
 function limitsFrom(opts: ImportCliOptions): Partial<ImportLimits> {
@@ -97,9 +124,9 @@ export function registerImport(program: Command): void {
     .addHelpText('after', '\nExample:\n  bulksms import contacts.csv --list diwali --json')
     .action(
       withContainer(async (c, file: string, opts: ImportCliOptions) => {
-        const size = requireFile(file);
+        const version = requireFile(file);
         const limits = limitsFrom(opts);
-        const bar = progressBar(size, !opts.json);
+        const bar = progressBar(version.size, !opts.json);
         const source = createReadStream(file, { highWaterMark: 64 * 1024 });
         const stopListening = failImportOnSignal(source);
         let result;
@@ -111,6 +138,7 @@ export function registerImport(program: Command): void {
             phoneColumn: opts.phoneColumn,
             limits,
             onProgress: bar.update,
+            beforeCommit: async ({ bytesRead }) => sameFileAsRead(file, version, bytesRead),
           });
         } finally {
           stopListening();

@@ -1,6 +1,6 @@
 /** `bulksms import` and `bulksms suppress` end to end, in a subprocess, against this file's database. */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { useTestEnv } from '../../helpers/env';
@@ -151,6 +151,29 @@ async function waitForOpenSpool(pid: number): Promise<void> {
   expect(open).toEqual([expect.stringMatching(/\.spool \(deleted\)$/)]);
   expect(spoolFiles()).toEqual([]);
 }
+
+describe('bulksms import of a file still being written', () => {
+  it('fails the list, saying so, instead of making it ready with the rows written so far', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bulksms-cli-'));
+    const file = path.join(dir, 'growing.csv');
+    const rows = Array.from({ length: 300_000 }, (_v, i) => `n${i},9${String(i).padStart(9, '0')}`);
+    writeFileSync(file, `name,phone\n${rows.join('\n')}\n`);
+    const run = cli(['import', file, '--list', 'cli-growing', '--json']);
+    const status = async () => (await env.container().pg.query<{ status: string; failure_reason: string | null }>(`SELECT status, failure_reason FROM contact_lists WHERE name = 'cli-growing'`)).rows[0];
+    for (let i = 0; i < 1000 && (await status())?.status !== 'importing'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await status())?.status).toBe('importing');
+    // The writer (a copy, a download) goes on while the import runs.
+    appendFileSync(file, 'late,9123456789\n');
+    const r = await run;
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toContain('the file changed while it was being imported');
+    const list = await status();
+    expect(list?.status).toBe('failed');
+    expect(list?.failure_reason).toContain('the file changed while it was being imported');
+    const contacts = await env.container().pg.query(`SELECT count(*)::int AS n FROM contacts c JOIN contact_lists l ON l.id = c.list_id WHERE l.name = 'cli-growing'`);
+    expect(contacts.rows).toEqual([{ n: 0 }]);
+  }, 60_000);
+});
 
 describe('bulksms import killed (SIGKILL)', () => {
   it('leaves no spooled rows on disk; the list says its import stopped, and the name can be imported again', async () => {
