@@ -124,7 +124,7 @@ export async function runSend(
   const bar = progressBar(version.size, opts.progress);
   let imported: ImportResult;
   const source = createReadStream(input.file);
-  const stopFailingImport = failImportOnSignal(source);
+  const importSignals = failImportOnSignal(source);
   try {
     imported = await importContacts(container, source, {
       listName,
@@ -133,12 +133,13 @@ export async function runSend(
       phoneColumn: input.phoneColumn,
       onProgress: (p) => bar.update(p),
       beforeCommit: async ({ columns, bytesRead }) => {
+        importSignals.check();
         campaignContent(listName, columns, checked.fields);
         sameFileAsRead(input.file, version, bytesRead);
       },
     });
   } finally {
-    stopFailingImport();
+    importSignals.stop();
     bar.stop();
   }
   const campaign = await createCampaign(container, { ...campaignInput, list: imported.listId });

@@ -95,19 +95,37 @@ export function progressBar(totalBytes: number, enabled: boolean): { update(p: I
   };
 }
 
+/** What `failImportOnSignal` gives back: `stop` listening, and `check` (throws once a signal came). */
+export interface ImportSignals {
+  stop(): void;
+  /**
+   * Throws when a signal came: called just before the import commits. A signal after the file was read whole (the
+   * duplicate pass, the reject report: seconds on a big file) found no read left to break, and the import committed
+   * after "stopping the import" had been printed — `bulksms send` then went on to create the campaign and send it.
+   */
+  check(): void;
+}
+
 /**
  * Ctrl-C (or SIGTERM) during an import fails it like any other broken read: the transaction rolls back, the list
  * ends `failed` naming the signal and the spooled rows are deleted. Ending the process at once instead left the
  * list `importing` for good and the spool of raw rows (names, numbers) on disk. A second signal quits at once.
  */
-export function failImportOnSignal(source: Readable): () => void {
-  let signalled = false;
-  return onTerminationSignals((signal) => {
+export function failImportOnSignal(source: Readable): ImportSignals {
+  let signalled: NodeJS.Signals | null = null;
+  const interrupted = (signal: NodeJS.Signals): Error => new Error(`interrupted (${signal}); nothing was imported`);
+  const stop = onTerminationSignals((signal) => {
     if (signalled) process.exit(130);
-    signalled = true;
+    signalled = signal;
     process.stderr.write(`\n${signal}: stopping the import (${signal} again quits at once)\n`);
-    source.destroy(new Error(`interrupted (${signal}); nothing was imported`));
+    source.destroy(interrupted(signal));
   });
+  return {
+    stop,
+    check: () => {
+      if (signalled) throw interrupted(signalled);
+    },
+  };
 }
 
 export function registerImport(program: Command): void {
@@ -128,7 +146,7 @@ export function registerImport(program: Command): void {
         const limits = limitsFrom(opts);
         const bar = progressBar(version.size, !opts.json);
         const source = createReadStream(file, { highWaterMark: 64 * 1024 });
-        const stopListening = failImportOnSignal(source);
+        const signals = failImportOnSignal(source);
         let result;
         try {
           result = await importContacts(c, source, {
@@ -138,10 +156,13 @@ export function registerImport(program: Command): void {
             phoneColumn: opts.phoneColumn,
             limits,
             onProgress: bar.update,
-            beforeCommit: async ({ bytesRead }) => sameFileAsRead(file, version, bytesRead),
+            beforeCommit: async ({ bytesRead }) => {
+              signals.check();
+              sameFileAsRead(file, version, bytesRead);
+            },
           });
         } finally {
-          stopListening();
+          signals.stop();
           bar.stop();
         }
         const r = result;

@@ -123,6 +123,37 @@ describe('bulksms import (CLI)', () => {
     const again = await cli(['import', path.join(FIXTURES, 'numbers.csv'), '--list', 'cli-interrupted', '--json']);
     expect({ code: again.code, accepted: JSON.parse(again.stdout).accepted }).toEqual({ code: 0, accepted: 9 });
   }, 60_000);
+
+  it('Ctrl-C after the file was read whole (while the report is written) still fails the list instead of committing it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bulksms-cli-'));
+    const file = path.join(dir, 'rejects.csv');
+    // Every number invalid: the reject report, written once the whole file is read, takes a while.
+    const rows = Array.from({ length: 400_000 }, (_v, i) => `n${i},${i}`);
+    writeFileSync(file, `name,phone\n${rows.join('\n')}\n`);
+    const child = spawn(process.execPath, [BIN, 'import', file, '--list', 'cli-late-interrupt', '--json'], {
+      env: { ...process.env, ...env.env },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const list = async () =>
+      (await env.container().pg.query<{ id: string; status: string; failure_reason: string | null }>(`SELECT id, status, failure_reason FROM contact_lists WHERE name = 'cli-late-interrupt'`)).rows[0];
+    const deadline = Date.now() + 30_000;
+    let id: string | undefined;
+    while (!id && Date.now() < deadline) {
+      id = (await list())?.id;
+      if (!id) await new Promise((r) => setTimeout(r, 20));
+    }
+    const report = path.resolve(env.config.REPORTS_DIR, `import-${id}-rejects.csv`);
+    while (!existsSync(report) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(existsSync(report)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(JSON.parse(stdout).error.message).toContain('interrupted (SIGINT); nothing was imported');
+    expect(await list()).toMatchObject({ status: 'failed', failure_reason: 'interrupted (SIGINT); nothing was imported' });
+    expect(existsSync(report)).toBe(false);
+  }, 60_000);
 });
 
 /** Spool files on the REPORTS_DIR's disk (there should be none: the spool is used through its descriptor only). */
