@@ -85,8 +85,21 @@ function repairSpreadsheetNumber(value: string): { value: string } | { reason: s
   return { value: decimal ? decimal[1]! : value };
 }
 
+/** What people put between two numbers in one cell: `/`, `,`, `;`, `&`, `|`, a line break, "or", "and". */
+const BETWEEN_NUMBERS = /\s*(?:[/,;&|\r\n]|\b(?:or|and)\b)\s*/i;
+
 /** The reference path (libphonenumber only). Exported for the agreement test. */
 export function slowNormalise(raw: string, country: CountryCode): PhoneResult {
+  const one = parseOne(raw, country);
+  // Short cells only: a long one split into thousands of parts would cost as many parses for one reason's wording.
+  if (one.ok || raw.length > 80 || !BETWEEN_NUMBERS.test(raw)) return one;
+  // `9876543210 / 9876543211`, `…, …`: libphonenumber calls that "too long" or "not a phone number", which sends the
+  // operator looking for a typo; only `;` came out as an extension and so as two numbers (below).
+  const valid = raw.split(BETWEEN_NUMBERS).filter((part) => part.trim() !== '' && parseOne(part, country).ok);
+  return valid.length >= 2 ? { ok: false, reason: 'holds more than one number (one per row)' } : one;
+}
+
+function parseOne(raw: string, country: CountryCode): PhoneResult {
   const trimmed = raw.trim().replace(INDIC_DIGITS, (d) => String((d.charCodeAt(0) & 0x7f) - 0x66));
   if (trimmed === '') return { ok: false, reason: 'phone number is empty' };
   const repaired = repairSpreadsheetNumber(trimmed);

@@ -42,6 +42,12 @@ describe('normalisePhone (default country IN)', () => {
     ['9876543210 ext 5', 'has an extension (SMS needs a plain mobile number)'],
     // Two numbers in one cell: libphonenumber takes the second for an extension of the first.
     ['9876543210;9876543211', 'holds more than one number (one per row)'],
+    ['98765 43210 / 98765 43211', 'holds more than one number (one per row)'],
+    ['9876543210/9876543211', 'holds more than one number (one per row)'],
+    ['+91 9876543210, +91 9876543211', 'holds more than one number (one per row)'],
+    ['9876543210 or 9876543211', 'holds more than one number (one per row)'],
+    ['9876543210 & 09876543211', 'holds more than one number (one per row)'],
+    ['9876543210 / 11', 'invalid number for IN'], // one number and something else: the plain reason
     ['9876543210 x123', 'has an extension (SMS needs a plain mobile number)'],
     ['+44 20 7946 0958', 'not a mobile number (a fixed line)'],
     ['9.19876E+11', 'in scientific notation, digits lost (format the column as text in the spreadsheet and export again)'],
