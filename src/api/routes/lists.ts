@@ -109,6 +109,8 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
         if (!isTextField(part.fieldname)) {
           throw new ValidationError(`unexpected field "${part.fieldname.slice(0, 100)}": the upload takes ${TEXT_FIELDS.join(', ')}, then file`, part.fieldname.slice(0, 100));
         }
+        // Given twice, the last one silently won (a list imported under the other name, or with the other phone column).
+        if (fields[part.fieldname] !== undefined) throw new ValidationError(`field "${part.fieldname}" is given more than once`, part.fieldname);
         fields[part.fieldname] = String(part.value).trim();
         continue;
       }

@@ -183,6 +183,19 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     expect(await env.container().prisma.contactList.count({ where: { name: 'with-extra' } })).toBe(0);
   });
 
+  it.each([
+    ['name', { name: ['twice-a', 'twice-b'] }],
+    ['phoneColumn', { name: ['twice-c'], phoneColumn: ['phone', 'name'] }],
+  ])('answers 400 for a field given twice (%s) and imports nothing, instead of taking the last one', async (field, values) => {
+    const fd = new FormData();
+    for (const [k, vs] of Object.entries(values)) for (const v of vs) fd.append(k, v);
+    fd.append('file', new Blob(['name,phone\nAsha,9876543210\n'], { type: 'text/csv' }), 'twice.csv');
+    const res = await http('POST', `${api.url}/api/lists`, { body: fd });
+    expect(res.status).toBe(400);
+    expect(res.json<{ error: { field: string; message: string } }>().error).toMatchObject({ field, message: expect.stringContaining('more than once') });
+    expect(await env.container().prisma.contactList.count({ where: { name: { startsWith: 'twice-' } } })).toBe(0);
+  });
+
   it('answers 400 naming the missing field', async () => {
     const noName = await http('POST', `${api.url}/api/lists`, {
       body: form({}, { name: 'contacts.csv', content: fixture('contacts.csv') }),
