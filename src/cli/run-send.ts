@@ -149,13 +149,24 @@ export async function runSend(
   // Refused (balance too low or unreadable, unless --force): the list and the draft campaign stay for a later start.
   // Checked before any worker exists: a worker feeds every running campaign of the database, so one started first
   // sent other campaigns' messages while this run was being refused ("Nothing was sent" was not true).
-  const start = await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider, now: opts.now?.() });
-  await auditCliAction(container, 'campaign.start', campaign.campaignId, { status: start.status, ...(input.force ? { force: true } : {}), command: 'send' });
-  // From here on there is a running campaign to pause; during the import a signal fails it (failImportOnSignal), between
-  // the two it ends the process as usual (nothing sent).
+  // A signal while the campaign is being started is held, then pauses it like any later one once it runs. Left to
+  // the default handler, one arriving after the start committed (during its audit entry) ended the process with
+  // the campaign running and nobody sending it.
+  let held: NodeJS.Signals | null = null;
+  const stopHolding = onTerminationSignals((signal) => (held ??= signal));
+  let start: Awaited<ReturnType<typeof startCampaignManually>>;
+  try {
+    start = await startCampaignManually(container, campaign.campaignId, { force: input.force, balances: opts.provider, now: opts.now?.() });
+    await auditCliAction(container, 'campaign.start', campaign.campaignId, { status: start.status, ...(input.force ? { force: true } : {}), command: 'send' });
+  } finally {
+    stopHolding();
+  }
+  // From here on there is a running campaign to pause; during the import a signal fails it (failImportOnSignal), before
+  // the start it ends the process as usual (nothing sent).
   let interrupted = false;
   let sending = true;
   const stopListening = pauseOnSignal(container, campaign.campaignId, () => sending, () => (interrupted = true));
+  if (held) process.kill(process.pid, held);
   const view = createProgressView({ enabled: opts.progress });
   const started = Date.now();
   let outcome: SendOutcome;

@@ -84,6 +84,34 @@ describe('bulksms send: interrupted', () => {
     expect([...accepted.values()].every((n) => n === 1)).toBe(true);
   }, 90_000);
 
+  it('SIGINT just after the start committed (during its audit entry) still pauses the campaign', async () => {
+    // The start's audit entry takes 3 s: the signal lands after the campaign is running, before sending began.
+    const pg = env.container().pg;
+    await pg.query(`CREATE OR REPLACE FUNCTION test_slow_start_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.action = 'campaign.start' THEN PERFORM pg_sleep(3); END IF; RETURN NEW; END $$`);
+    await pg.query(`CREATE TRIGGER test_slow_start_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_slow_start_audit()`);
+    try {
+      const child = spawn(
+        process.execPath,
+        [BIN, 'send', csv, '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi {{name}}', '--list', 'interrupt-at-start', '--wait-reports', '0', '--json'],
+        { env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: t.sim.url }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+      const running = async (): Promise<boolean> =>
+        (await pg.query(`SELECT 1 FROM campaigns c JOIN contact_lists l ON l.id = c.list_id WHERE l.name = 'interrupt-at-start' AND c.status = 'running'`)).rowCount === 1;
+      for (const end = Date.now() + 30_000; !(await running()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGINT');
+      expect(await exited).toBe(1);
+      const out = JSON.parse(stdout) as SendJson;
+      expect(out.status).toBe('paused');
+      expect(out.pauseReason).toMatch(/interrupted \(SIGINT\)/);
+    } finally {
+      await pg.query(`DROP TRIGGER IF EXISTS test_slow_start_audit ON audit_log`);
+    }
+  }, 60_000);
+
   it('after sending, SIGINT ends the wait for delivery reports and says so, without claiming to pause the campaign', async () => {
     // Reports final only after a minute: the run is still waiting for them when the signal arrives.
     const slow = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: 40, latencyMs: [10, 20], dlrDelayMs: 60_000 });
