@@ -11,10 +11,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `timeoutMs`: SIGKILL the CLI after that long (a command that may hang on the old code must still end the test). */
-export function runCli(args: string[], env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+/**
+ * `timeoutMs`: SIGKILL the CLI after that long (a command that may hang on the old code must still end the test).
+ * `cwd`: the working directory (default the test's), for what the CLI resolves or creates relative to it.
+ */
+export function runCli(args: string[], env: Record<string, string>, opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const options = { env: { ...process.env, ...env }, maxBuffer: 16 << 20, timeout: opts.timeoutMs ?? 0, killSignal: 'SIGKILL' as const };
+    const options = { env: { ...process.env, ...env }, cwd: opts.cwd, maxBuffer: 16 << 20, timeout: opts.timeoutMs ?? 0, killSignal: 'SIGKILL' as const };
     execFile('node', [BIN, ...args], options, (err, stdout, stderr) => {
       // A process killed by a signal has no exit code: it must not pass for an orderly `exit 1`.
       const e = err as (Error & { code?: number | string | null; signal?: NodeJS.Signals | null }) | null;

@@ -1,5 +1,5 @@
 /** A destination that cannot hold an archive is refused up front, naming it and saying what to do; nothing is deleted. */
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../helpers/cli';
@@ -66,6 +66,33 @@ describe('archive --dest under a kernel pseudo-file system', () => {
     expect((JSON.parse(res.stdout) as { error: { message: string } }).error.message).toContain(
       `archive destination ${dest} is under ${under}, a kernel pseudo-file system`,
     );
+    expect(await runDigest(c.pg, runId!)).toEqual(before);
+  });
+});
+
+describe('archive --dest as a URL other than s3://', () => {
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = await mkdtemp(path.join(os.tmpdir(), 'bulksms-archive-url-'));
+  });
+  afterAll(() => rm(cwd, { recursive: true, force: true }));
+
+  // It was taken for a relative directory: `ftp://host/nightly` archived into ./ftp:/host/nightly and exited 0.
+  it.each([
+    ['ftp://archive.example/nightly', 'ftp', []],
+    ['https://user:secret@archive.example/nightly', 'https', []],
+    ['file:///srv/archive', 'file', ['--dry-run']],
+  ])('%s: refused with exit 2 naming the scheme, nothing created or deleted', async (dest, scheme, extra) => {
+    const c = env.container();
+    const [runId] = await seedRuns(c.pg, [{ rows: 5, endedDaysAgo: 400 }]);
+    const before = await runDigest(c.pg, runId!);
+    const res = await runCli(['archive', '--older-than', '30', '--dest', dest, ...extra, '--json'], env.env, { cwd });
+    expect(res.code).toBe(2);
+    const err = JSON.parse(res.stdout) as { error: { code: string; message: string; field?: string } };
+    expect({ code: err.error.code, field: err.error.field }).toEqual({ code: 'validation', field: 'dest' });
+    expect(err.error.message).toContain(`a ${scheme}:// URL is neither a directory nor s3://bucket[/prefix]`);
+    expect(err.error.message).not.toContain('secret');
+    expect(await readdir(cwd)).toEqual([]);
     expect(await runDigest(c.pg, runId!)).toEqual(before);
   });
 });
