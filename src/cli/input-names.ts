@@ -7,7 +7,14 @@
 import type { InputNamer } from '../errors';
 
 /** Inputs whose option is not simply their id. */
-const OPTION_OF: Readonly<Record<string, string>> = { packSize: 'pack', vars: 'var' };
+const OPTION_OF: Readonly<Record<string, string>> = {
+  packSize: 'pack',
+  vars: 'var',
+  // bulksms simulator (its options' ids are the `/__config` keys)
+  invalidKeyFromRequest: 'invalidKeyFrom',
+  latencyMs: 'latency',
+  logPath: 'log',
+};
 
 /** The `field` of a CLI error for the input `id`. */
 export function cliField(id: string): string {

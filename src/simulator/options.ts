@@ -4,7 +4,7 @@
  * (port 4010, 100-500 ms latency). Both enforce 200 requests/s per key, 2Factor's default throughput.
  */
 import { z } from 'zod';
-import { ValidationError } from '../errors';
+import { ValidationError, type InputNamer } from '../errors';
 
 const share = z.number().min(0).max(1);
 
@@ -98,15 +98,28 @@ export const DEFAULT_OPTIONS: Omit<SimulatorOptions, 'apiKey'> = {
   templates: null,
 };
 
-function explain(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ');
+/**
+ * Each issue under the name of its input: the option id for `/__config` (`failRate`), the flag for the CLI
+ * (`--fail-rate`, see cli/input-names.ts), so the operator reads the option they typed.
+ */
+function explain(error: z.ZodError, name: InputNamer): string {
+  return error.issues
+    .map((i) => {
+      const [key, ...rest] = i.path.map(String);
+      return `${key === undefined ? 'options' : [name(key), ...rest].join('.')}: ${i.message}`;
+    })
+    .join('; ');
 }
 
 export function resolveOptions(input: SimulatorInput): SimulatorOptions {
   const parsed = optionsSchema.safeParse({ ...DEFAULT_OPTIONS, ...input });
-  if (!parsed.success) throw new ValidationError(`invalid simulator options: ${explain(parsed.error)}`);
+  if (!parsed.success) {
+    const error = parsed.error;
+    const field = error.issues[0]?.path[0];
+    throw new ValidationError((n) => `invalid simulator options: ${explain(error, n)}`, field === undefined ? undefined : String(field));
+  }
   if (parsed.data.dlrFailRate + parsed.data.dltRejectRate > 1) {
-    throw new ValidationError('invalid simulator options: dlrFailRate + dltRejectRate must be <= 1');
+    throw new ValidationError((n) => `invalid simulator options: ${n('dlrFailRate')} + ${n('dltRejectRate')} must be <= 1`, 'dlrFailRate');
   }
   return parsed.data;
 }
@@ -114,7 +127,7 @@ export function resolveOptions(input: SimulatorInput): SimulatorOptions {
 /** Validates a runtime patch (POST /__config or configure()); unknown keys are rejected. */
 export function applyPatch(current: SimulatorOptions, patch: unknown): SimulatorOptions {
   const parsed = optionsSchema.partial().strict().safeParse(patch);
-  if (!parsed.success) throw new ValidationError(`invalid simulator patch: ${explain(parsed.error)}`);
+  if (!parsed.success) throw new ValidationError(`invalid simulator patch: ${explain(parsed.error, (id) => id)}`);
   return resolveOptions({ ...current, ...parsed.data });
 }
 

@@ -69,6 +69,8 @@ export function registerSimulator(program: Command): void {
         }
         const logger = createLogger({ level: config.LOG_LEVEL, secrets: [config.TWOFACTOR_API_KEY] });
         const rate = num('--rate', o.rate);
+        // 0 is the CLI's "unlimited" (null to the simulator): the schema's "> 0" would misstate what --rate takes.
+        if (rate < 0) throw new ValidationError(`--rate must be 0 (unlimited) or more, got "${o.rate}"`, 'rate');
         const sim = await startSimulator({
           apiKey: config.TWOFACTOR_API_KEY,
           port: num('--port', o.port),

@@ -68,6 +68,24 @@ it('exits 2 without TWOFACTOR_API_KEY or with a bad flag', async () => {
   expect(bad.stderr()).toContain('--latency');
 });
 
+// A value out of range was reported under the simulator's internal option id ("failRate: Too big", "rate: … >0"
+// when 0 is what --rate takes for unlimited): the message names the flag the operator typed.
+it.each([
+  [['--fail-rate', '2'], '--fail-rate: Too big', 'failRate'],
+  [['--invalid-key-from', '0'], '--invalid-key-from: Too small', 'invalidKeyFromRequest'],
+  [['--dlr-fail-rate', '0.6', '--dlt-reject-rate', '0.6'], '--dlr-fail-rate + --dlt-reject-rate must be <= 1', 'dlrFailRate'],
+  [['--rate', '-5'], '--rate must be 0 (unlimited) or more, got "-5"', '>0'],
+])('%j: exit 2 naming the flag as typed', async (flags, says, notSays) => {
+  const p = run(['--port', '0', ...flags], { TWOFACTOR_API_KEY: KEY });
+  try {
+    expect(await p.exit).toBe(2);
+    expect(p.stderr()).toContain(says);
+    expect(p.stderr()).not.toContain(notSays);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+});
+
 // The chaos suite drives a simulator process with these flags and patches faults in over /__config.
 it('passes every fault flag to the simulator, takes patches over /__config, and flushes --log on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bulksms-sim-cli-'));
