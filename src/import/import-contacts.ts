@@ -78,7 +78,8 @@ function serverInternal(err: unknown): boolean {
 
 export function resolveCountry(country: string | undefined): CountryCode {
   const c = (country ?? 'IN').trim().toUpperCase();
-  if (!isSupportedCountry(c)) throw new ValidationError(`unknown country "${country}" (use an ISO code such as IN)`, 'country');
+  // Named like every other input at fault (`--country: …` for the CLI, `country: …` over HTTP): the bare message did not say which option.
+  if (!isSupportedCountry(c)) throw new ValidationError((n) => `${n('country')}: unknown country "${country}" (use an ISO code such as IN)`, 'country');
   return c;
 }
 

@@ -66,6 +66,19 @@ describe('bulksms import (CLI)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
   });
 
+  // "unknown country" alone did not say which input was wrong; every other import error names its option.
+  it('an unknown --country names the option, for import and suppress alike, and imports nothing', async () => {
+    const file = path.join(FIXTURES, 'numbers.csv');
+    for (const command of [['import', file, '--list', 'cli-bad-country'], ['suppress', file], ['suppress', '--phone', '9876543210']]) {
+      const r = await cli([...command, '--country', 'ZZ', '--json']);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout)).toEqual({
+        error: { code: 'validation', message: '--country: unknown country "ZZ" (use an ISO code such as IN)', field: 'country' },
+      });
+    }
+    expect((await env.container().pg.query(`SELECT 1 FROM contact_lists WHERE name = 'cli-bad-country'`)).rows).toHaveLength(0);
+  });
+
   it('a --phone-column the header does not have names the option as the field, and the column in the message', async () => {
     const file = path.join(FIXTURES, 'numbers.csv');
     for (const command of [['import', file, '--list', 'cli-no-col'], ['suppress', file]]) {
