@@ -56,7 +56,9 @@ function describe(s: CampaignStatusView, rate: number, eta: number | null): Reco
     unknown: c.unknown,
     suppressed: c.suppressed,
     rate: rate.toFixed(0),
-    eta: formatEta(eta),
+    // Not `eta`: cli-progress puts its own `{eta}` (whole seconds, "NULL" before its first estimate) over a
+    // payload key of that name, so the bar showed "ETA NULL" and "ETA 125" instead of "--" and "2m05s".
+    etaText: formatEta(eta),
   };
 }
 
@@ -72,7 +74,7 @@ export function createProgressView(opts: { enabled: boolean; stream?: NodeJS.Wri
         hideCursor: true,
         clearOnComplete: false,
         format:
-          'sending [{bar}] {percentage}% | {value}/{total} | sent {sent} delivered {delivered} failed {failed} unknown {unknown} | {rate}/s | ETA {eta}',
+          'sending [{bar}] {percentage}% | {value}/{total} | sent {sent} delivered {delivered} failed {failed} unknown {unknown} | {rate}/s | ETA {etaText}',
       },
       Presets.shades_classic,
     );
@@ -98,7 +100,7 @@ export function createProgressView(opts: { enabled: boolean; stream?: NodeJS.Wri
       lastLine = now();
       const d = describe(s, rate, meter.eta(done, s.total, rate));
       stream.write(
-        `${s.status}: ${done}/${s.total} settled | sent ${d.sent} delivered ${d.delivered} failed ${d.failed} unknown ${d.unknown} | ${d.rate}/s | ETA ${d.eta}\n`,
+        `${s.status}: ${done}/${s.total} settled | sent ${d.sent} delivered ${d.delivered} failed ${d.failed} unknown ${d.unknown} | ${d.rate}/s | ETA ${d.etaText}\n`,
       );
     },
     stop: () => undefined,
