@@ -2,6 +2,7 @@
  * The only module that reads process.env. Every setting of the operator contract
  * (../shared/cli-contract.md) is validated once here; a bad value is a startup error naming the variable.
  */
+import path from 'node:path';
 import { z } from 'zod';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -30,6 +31,17 @@ const regexSource = z.string().refine((source) => {
     return false;
   }
 }, 'not a valid regular expression');
+
+/**
+ * Kernel pseudo-file systems where Node's recursive mkdirSync never returns (the kernel answers ENOENT with the parent
+ * there, and Node retries forever on the main thread, deaf to SIGTERM): REPORTS_DIR=/proc/… hung every import at
+ * 100 % CPU. The archive checks its destination the same way (archive/local-destination.ts).
+ */
+const SPINNING_MKDIR_ROOTS = ['/proc', '/sys'];
+const directoryOnDisk = z.string().refine((dir) => {
+  const abs = path.resolve(dir);
+  return !SPINNING_MKDIR_ROOTS.some((root) => abs === root || abs.startsWith(`${root}/`));
+}, 'is under /proc or /sys, a kernel pseudo-file system; choose a directory on a disk');
 
 const schema = z.object({
   /** PostgreSQL; `bulksms migrate` creates the database if it is missing. */
@@ -97,7 +109,7 @@ const schema = z.object({
   /** Test hook only: `bulksms archive` stops at this stage (exported | deleting) so a test can kill it there. */
   ARCHIVE_TEST_PAUSE: z.enum(['exported', 'deleting']).optional(),
   /** Where imports write their reject reports (the failures export is streamed over HTTP, archives go to ARCHIVE_DEST). */
-  REPORTS_DIR: z.string().default('reports'),
+  REPORTS_DIR: directoryOnDisk.default('reports'),
   /** Sender-id (DLT header) rule for transactional campaigns, a regular expression checked at create time. */
   SENDER_PATTERN_TRANSACTIONAL: regexSource.default('^[A-Za-z]{6}$'),
   /** Sender-id (DLT header) rule for promotional campaigns (numeric headers under DLT). */

@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
 import { FIXTURES } from './helpers';
 
@@ -77,6 +78,15 @@ describe('bulksms import (CLI)', () => {
       });
     }
     expect((await env.container().pg.query(`SELECT 1 FROM contact_lists WHERE name = 'cli-bad-country'`)).rows).toHaveLength(0);
+  });
+
+  // Node's recursive mkdirSync of the reject report's directory spun forever under /proc, on the main thread: the
+  // import hung at 100 % CPU and ignored SIGTERM. The CLI is killed if it does not answer in time.
+  it('REPORTS_DIR under /proc is a configuration error naming it (exit 2), not a hang', async () => {
+    const r = await runCli(['import', path.join(FIXTURES, 'numbers.csv'), '--list', 'cli-proc-reports', '--json'], { ...env.env, REPORTS_DIR: '/proc/bulksms-reports' }, { timeoutMs: 30_000 });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'config', message: expect.stringContaining('REPORTS_DIR: is under /proc or /sys') } });
   });
 
   it('a --phone-column the header does not have names the option as the field, and the column in the message', async () => {

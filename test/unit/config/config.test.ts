@@ -23,6 +23,8 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://db/bulksms', /DATABASE_URL/],
     ['SENDER_PATTERN_TRANSACTIONAL', '^[A-Z', /SENDER_PATTERN_TRANSACTIONAL: not a valid regular expression/],
     ['SENDER_PATTERN_PROMOTIONAL', '([0-9]{6}', /SENDER_PATTERN_PROMOTIONAL: not a valid regular expression/],
+    ['REPORTS_DIR', '/proc/bulksms-reports', /REPORTS_DIR: is under \/proc or \/sys/],
+    ['REPORTS_DIR', '/sys', /REPORTS_DIR: is under \/proc or \/sys/],
   ])('rejects %s=%s naming the variable', (name, value, pattern) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(pattern);
