@@ -14,6 +14,7 @@ import {
   type CampaignStatusView,
 } from '../../sending/campaign-control';
 import { startCampaignManually } from '../../sending/manual-start';
+import { onTerminationSignals } from '../../lib/shutdown';
 import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
 import { colour, printResult, type OutputOptions } from '../output';
@@ -87,14 +88,37 @@ export function registerCampaignControl(program: Command): void {
     .action(
       withContainer(async (c, id: string, opts: OutputOptions & { watch?: boolean }) => {
         let status = await getCampaignStatus(c, id);
-        while (opts.watch && !WATCH_ENDS.has(status.status)) {
-          // Progress goes to stderr under --json so stdout carries exactly one object.
-          const out = opts.json ? process.stderr : process.stdout;
-          out.write(`${humanStatus(status, out)}\n`);
-          await new Promise((r) => setTimeout(r, 1000));
-          status = await getCampaignStatus(c, id);
+        // Ctrl-C or SIGTERM (`timeout 600 bulksms campaign status <id> --watch --json`) ends the watch with the last
+        // state read as its result: killed outright, a script's stdout had no object at all. The exit code stays the
+        // signal's (130, 143), so `status --watch && next` does not go on. A second signal quits at once.
+        let interrupted: NodeJS.Signals | null = null;
+        let wake = (): void => undefined;
+        const stopListening = opts.watch
+          ? onTerminationSignals((signal) => {
+              if (interrupted) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+              interrupted = signal;
+              wake();
+            })
+          : () => undefined;
+        try {
+          while (opts.watch && !interrupted && !WATCH_ENDS.has(status.status)) {
+            // Progress goes to stderr under --json so stdout carries exactly one object.
+            const out = opts.json ? process.stderr : process.stdout;
+            out.write(`${humanStatus(status, out)}\n`);
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, 1000);
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            if (!interrupted) status = await getCampaignStatus(c, id);
+          }
+        } finally {
+          stopListening();
         }
         printResult(opts, contractStatus(status), () => humanStatus(status));
+        if (interrupted) return 128 + (interrupted === 'SIGINT' ? 2 : 15);
       }),
     );
 

@@ -60,6 +60,21 @@ describe('bulksms campaign status --watch', () => {
     expect(JSON.parse(w.out.stdout)).toMatchObject({ campaignId: scheduledId, status: 'paused', pauseReason: 'paused by operator' });
   }, 60_000);
 
+  // Killed outright by the signal, a script's `timeout 600 … --watch --json` found no object on stdout at all.
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s ends the watch with the last state as the one JSON object, exit %i', async (signal, code) => {
+    const id = await draftCampaign(`watch-${signal.toLowerCase()}`);
+    const w = watch(id, ['--json']);
+    await until(() => /: draft/.test(w.out.stderr), 'the first progress print');
+    w.child.kill(signal);
+    expect(await w.exited).toBe(code);
+    expect(w.out.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(w.out.stdout)).toMatchObject({ campaignId: id, status: 'draft', total: 0 });
+    await runCli(['campaign', 'cancel', id], env.env);
+  }, 60_000);
+
   it('a reader that closes the pipe early ends it quietly, exit 0', async () => {
     const id = await draftCampaign('watch-pipe');
     const w = watch(id);
