@@ -60,8 +60,16 @@ export class ConflictError extends AppError {
 
 /** A dependency failed (services down, provider unreachable): CLI exit 1, HTTP 503. */
 export class ServiceError extends AppError {
-  constructor(text: ErrorText, options?: { cause?: unknown }) {
+  /**
+   * What only the server's operator may read (a path, PostgreSQL's words): the message says it in general terms for
+   * every caller; the CLI, which runs on the server, adds this — at LOG_LEVEL=error it was nowhere else to be seen.
+   * The HTTP API never answers it.
+   */
+  readonly serverDetail?: string;
+
+  constructor(text: ErrorText, options?: { cause?: unknown; serverDetail?: string }) {
     super(text, 'service', 1, 503, options);
+    if (options?.serverDetail) this.serverDetail = options.serverDetail;
   }
 }
 

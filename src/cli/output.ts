@@ -1,5 +1,5 @@
 /** CLI output rules: with --json exactly one JSON object on stdout; everything else (logs, progress) on stderr. */
-import { AppError, ValidationError } from '../errors';
+import { AppError, ServiceError, ValidationError } from '../errors';
 import { ConfigError, secretValues } from '../config';
 import { scrubString } from '../logger';
 import { isUnreachable } from '../db/reachability';
@@ -44,6 +44,7 @@ export function exitCodeFor(err: unknown): 1 | 2 {
 function messageOf(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   // Shared code names inputs by id (`at`, `packSize`): the operator typed `--at`, `--pack`.
+  if (err instanceof ServiceError && err.serverDetail) return `${err.messageFor(cliOption)} — ${err.serverDetail}`;
   if (err instanceof AppError) return err.messageFor(cliOption);
   const code = (err as { code?: unknown }).code;
   // PostgreSQL's invalid_catalog_name: the server answers, the database is not created yet.

@@ -218,7 +218,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     }
     deps.logger.warn({ listId, file, reason: detail }, 'contact import failed');
     if (err instanceof AppError) throw err;
-    throw new ServiceError(`import of ${file} failed: ${reason}`, { cause: err });
+    throw new ServiceError(`import of ${file} failed: ${reason}`, { cause: err, ...(reason === INTERNAL_FAILURE ? { serverDetail: detail } : {}) });
   } finally {
     if (client) {
       await claim?.release().catch(() => undefined);

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
 import { FIXTURES } from './helpers';
+import { writeTempCsv } from '../../helpers/temp-csv';
+import { INTERNAL_FAILURE } from '../../../src/import/import-contacts';
 
 const env = useTestEnv();
 const BIN = path.resolve(__dirname, '../../../bin/bulksms.js');
@@ -87,6 +89,18 @@ describe('bulksms import (CLI)', () => {
     expect(r.signal).toBeNull();
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'config', message: expect.stringContaining('REPORTS_DIR: is under /proc or /sys') } });
+  });
+
+  it("a failure of the server itself tells the CLI's operator why (the list's stored reason stays general)", async () => {
+    const csv = await writeTempCsv('bulksms-cli-reports-', 'phone\n123\n9876543210\n');
+    // LOG_LEVEL=error: the warning that names the cause is not printed, so the error itself must say it.
+    const r = await runCli(['import', csv, '--list', 'cli-reports-broken', '--json'], { ...env.env, REPORTS_DIR: '/dev/null/bulksms-reports', LOG_LEVEL: 'error' });
+    expect(r.code).toBe(1);
+    const message = (JSON.parse(r.stdout) as { error: { message: string } }).error.message;
+    expect(message).toContain(INTERNAL_FAILURE);
+    expect(message).toMatch(/ENOTDIR.*\/dev\/null\/bulksms-reports/);
+    const list = await env.container().prisma.contactList.findFirstOrThrow({ where: { name: 'cli-reports-broken' } });
+    expect([list.status, list.failureReason]).toEqual(['failed', INTERNAL_FAILURE]);
   });
 
   it('a --phone-column the header does not have names the option as the field, and the column in the message', async () => {
