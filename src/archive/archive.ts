@@ -66,12 +66,21 @@ export function runFileKey(runId: string, minId: string | null, maxId: string | 
   return `runs/${runId}-${minId ?? 0}-${maxId ?? 0}${rows === undefined ? '' : `-${rows}`}.copy.gz`;
 }
 
+/**
+ * How long after its end a run's messages can still change by a delivery report: the poller asks for the reports of
+ * a finished run's `sent` messages until 2 × DLR_MAX_AGE_HOURS after its end (src/delivery/poller.ts RECENT_RUN).
+ */
+export function reportWindowMs(config: Pick<Config, 'DLR_MAX_AGE_HOURS'>): number {
+  return 2 * config.DLR_MAX_AGE_HOURS * 3_600_000;
+}
+
 export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const dest = openDestination(opts.dest ?? deps.config.ARCHIVE_DEST, deps.config);
   const cutoffs = retentionCutoffs(opts.now ?? new Date(), {
     retentionDays: deps.config.RETENTION_DAYS,
     regulatedDays: deps.config.RETENTION_REGULATED_DAYS,
     olderThanDays: opts.olderThanDays,
+    reportWindowMs: reportWindowMs(deps.config),
   });
   const db = await deps.pg.connect();
   try {

@@ -16,7 +16,7 @@ export function registerArchive(program: Command): void {
   program
     .command('archive')
     .description('export expired campaign runs to verified gzip COPY files + manifest, then delete their messages')
-    .option('--older-than <days>', 'archive runs that ended more than <days> ago (default RETENTION_DAYS; regulated campaigns never below RETENTION_REGULATED_DAYS)')
+    .option('--older-than <days>', 'archive runs that ended more than <days> ago (default RETENTION_DAYS; regulated campaigns never below RETENTION_REGULATED_DAYS; never a run that ended less than 2 × DLR_MAX_AGE_HOURS ago: reports may still change it)')
     .option('--dest <dir|s3://bucket/prefix>', 'destination (default ARCHIVE_DEST)')
     .option('--dry-run', 'only report what would be archived')
     .option('--json', 'print one JSON object')
