@@ -1,14 +1,14 @@
 /**
  * `bulksms restore <manifest>`: loads archived runs back into `messages`. Each file is verified against
  * its manifest entry (SHA-256, row count) before a single row is inserted; rows go in with
- * `ON CONFLICT (id) DO NOTHING`, so restoring twice (or after a partial restore) is harmless.
+ * `ON CONFLICT (id) DO NOTHING`, so restoring twice is harmless; all files load in one transaction (all or nothing).
  */
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { quoteIdent } from '../db/pg';
 import { ARCHIVE_LOCK } from '../db/advisory-locks';
-import { ConflictError, NotFoundError, ServiceError } from '../errors';
+import { AppError, ConflictError, NotFoundError, ServiceError } from '../errors';
 import type { Logger } from '../logger';
 import { recordAudit } from '../access/audit';
 import { decodeRow } from '../db/copy-text';
@@ -50,15 +50,29 @@ export async function restoreArchive(
     // Newest file first: a run archived again after it changed (retried after an interrupted archive) has rows in
     // two files, and rows already present are kept (ON CONFLICT DO NOTHING) — so their latest version must win.
     const newestFirst = [...manifest.files].sort((a, b) => b.exportedAt.localeCompare(a.exportedAt));
-    // Every file is checked before the first row goes in: a damaged or missing file, or a run deleted since, found
-    // only at the third file left the first two restored and the operator with a half-applied archive.
-    for (const entry of newestFirst) await checkRestorable(db, dest, entry, current);
-    for (const entry of newestFirst) {
-      const inserted = await loadFile(db, dest, entry, current);
-      const present = entry.minId ? await countRunRows(db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
-      if (present !== entry.rows) {
-        throw new ServiceError(`${entry.file}: ${entry.rows} rows archived but ${present} present after restore`);
+    // One transaction: what only inserting finds (a row the table refuses, a line with a field missing in a file
+    // whose manifest entry was rewritten to match) or a kill mid-way left the files loaded before it restored — a
+    // half-applied archive. The pre-checks below still name a damaged file before a single row is read into it.
+    const loaded: { entry: ManifestFile; inserted: number }[] = [];
+    await db.query('BEGIN');
+    try {
+      // Every file is checked before the first row goes in: a damaged or missing file, or a run deleted since, found
+      // only at the third file left the first two restored and the operator with a half-applied archive.
+      for (const entry of newestFirst) await checkRestorable(db, dest, entry, current);
+      for (const entry of newestFirst) {
+        const inserted = await loadFile(db, dest, entry, current);
+        const present = entry.minId ? await countRunRows(db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
+        if (present !== entry.rows) {
+          throw new ServiceError(`${entry.file}: ${entry.rows} rows archived but ${present} present after restore; nothing restored`);
+        }
+        loaded.push({ entry, inserted });
       }
+      await db.query('COMMIT');
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    for (const { entry, inserted } of loaded) {
       deps.logger.info({ runId: entry.runId, rows: entry.rows, inserted }, 'restore: run loaded');
       await recordAudit(deps, { tokenId: null, action: 'archive.restore', target: entry.runId, details: { file: entry.file, rows: entry.rows, inserted } });
       runs.add(entry.runId);
@@ -80,7 +94,8 @@ async function checkRestorable(db: PoolClient, dest: ArchiveDestination, entry: 
   if (check.sha256 !== entry.sha256 || check.rows !== entry.rows) {
     throw new ServiceError(`${entry.file}: SHA-256 or row count differs from the manifest; nothing restored`);
   }
-  const run = await db.query('SELECT 1 FROM campaign_runs WHERE id = $1', [entry.runId]);
+  // Locked (inside restore's transaction): a campaign deleted between this check and the inserts failed them half-way.
+  const run = await db.query('SELECT 1 FROM campaign_runs WHERE id = $1 FOR KEY SHARE', [entry.runId]);
   if (!run.rowCount) throw new ServiceError(`${entry.file}: campaign run ${entry.runId} no longer exists (campaign deleted?); nothing restored`);
   for (const c of entry.columns) {
     if (!current.has(c.name)) throw new ServiceError(`${entry.file}: column ${c.name} no longer exists in messages; nothing restored`);
@@ -105,10 +120,16 @@ async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: Manifes
     batch = [];
   };
   let lineNo = 0;
-  for await (const line of await archivedLines(dest, entry.file)) {
-    batch.push(decodeRow(line, entry.columns.length, ++lineNo));
-    if (batch.length >= INSERT_BATCH) await flush();
+  try {
+    for await (const line of await archivedLines(dest, entry.file)) {
+      batch.push(decodeRow(line, entry.columns.length, ++lineNo));
+      if (batch.length >= INSERT_BATCH) await flush();
+    }
+    await flush();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    // A line that does not decode or a value the table refuses: name the file (the manifest vouched for it).
+    throw new ServiceError(`${entry.file}: cannot be loaded (${(err as Error).message}); nothing restored`, { cause: err });
   }
-  await flush();
   return inserted;
 }

@@ -1,6 +1,7 @@
 /**
- * A run archived, partly restored (interrupted), then archived again has two files; the manifest must list both,
- * or a restore brings back only the second file's rows.
+ * A run archived, partly back in the database (a load by hand of part of its file), then archived again has two
+ * files; the manifest must list both, or a restore brings back only the second file's rows. An interrupted
+ * `bulksms restore` itself restores nothing (one transaction).
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,13 +23,17 @@ it('archive → interrupted restore → archive again → restore brings every r
   const manifestPath = path.join(dir, 'manifest.json');
   await archiveExpiredRuns(c, { olderThanDays: 30, dest: dir });
 
-  // The restore fails in its second 5,000-row batch (a database error, or Ctrl-C): 5,000 rows are back.
+  // The restore fails in its second 5,000-row batch (a database error, or Ctrl-C): nothing is back.
   const first = parseManifest(await readFile(manifestPath, 'utf8'), 'test').files[0]!;
   const cut = BigInt(first.minId!) + 5500n;
   await c.pg.query(`CREATE FUNCTION fail_restore() RETURNS trigger AS $$ BEGIN IF NEW.id = ${cut} THEN RAISE EXCEPTION 'restore interrupted'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
   await c.pg.query(`CREATE TRIGGER fail_restore BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION fail_restore()`);
   await expect(restoreArchive(c, manifestPath)).rejects.toThrow(/restore interrupted/);
   await c.pg.query(`DROP TRIGGER fail_restore ON messages`);
+  expect((await runDigest(c.pg, run!)).rows).toBe(0);
+  // 5,000 of the rows back, spanning the file's whole id range (as a `\copy` of part of the file by hand leaves them).
+  await restoreArchive(c, manifestPath);
+  await c.pg.query(`DELETE FROM messages WHERE run_id = $1 AND id BETWEEN $2::bigint AND $2::bigint + 999`, [run, String(BigInt(first.minId!) + 2000n)]);
   expect((await runDigest(c.pg, run!)).rows).toBe(5000);
 
   // The nightly archive takes those 5,000 again: a second file, and the first stays listed.

@@ -2,7 +2,9 @@
  * A restore checks every file of the manifest before it inserts a row: a damaged, truncated or missing file, or a
  * run deleted since the archive, found at the last file must not leave the other files' rows restored.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { archiveExpiredRuns } from '../../../src/archive/archive';
@@ -73,6 +75,42 @@ describe('restore is all or nothing', () => {
     expect(res.code).toBe(1);
     expect(res.error?.message).toContain(last.file);
     if (says) expect(res.error?.message).toContain(says);
+    await expectNothingRestored(runs);
+  });
+});
+
+/**
+ * The last file rewritten with its manifest entry kept consistent (SHA-256, bytes, rows), so every pre-check passes,
+ * and one row spoiled: what only inserting finds. The rows of the files loaded before it stayed in the database.
+ */
+async function spoilLastRow(dir: string, last: ArchivedFile, spoil: (fields: string[]) => string[]): Promise<void> {
+  const file = path.join(dir, last.file);
+  const lines = gunzipSync(await readFile(file)).toString('utf8').split('\n');
+  const end = lines.length - 2; // the text ends with a newline
+  lines[end] = spoil(lines[end]!.split('\t')).join('\t');
+  const bytes = gzipSync(Buffer.from(lines.join('\n'), 'utf8'));
+  await writeFile(file, bytes);
+  const manifestPath = path.join(dir, 'manifest.json');
+  const manifest = parseManifest(await readFile(manifestPath, 'utf8'), 'test');
+  const entry = manifest.files.find((f) => f.file === last.file)!;
+  entry.sha256 = createHash('sha256').update(bytes).digest('hex');
+  entry.bytes = bytes.length;
+  await writeFile(manifestPath, JSON.stringify(manifest));
+}
+
+const spoiled: [string, (fields: string[], last: ArchivedFile) => string[]][] = [
+  ['a row with a field missing', (fields) => fields.slice(1)],
+  ['a row with a value of the wrong type', (fields, last) => fields.map((f, i) => (last.columns[i]!.name === 'attempts' ? 'many' : f))],
+];
+
+describe('restore is all or nothing, also for what only inserting finds', () => {
+  it.each(spoiled)('%s in the last file: exit 1, no run restored', async (_label, spoil) => {
+    const { dir, runs, files } = await archiveThree();
+    const last = files[files.length - 1]!;
+    await spoilLastRow(dir, last, (fields) => spoil(fields, last));
+    const res = await restore(dir);
+    expect(res.code).toBe(1);
+    expect(res.error?.message).toContain(last.file);
     await expectNothingRestored(runs);
   });
 });
