@@ -214,7 +214,7 @@ async function exportAndVerify(ctx: Ctx, run: ExpiredRun, columns: ManifestFile[
   // The key carries the id range, so a later export of the same run (new or restored rows) can never
   // overwrite a file whose rows are already deleted; the same rows always give the same key and bytes.
   const range = await runIdRange(db, run.runId);
-  // The run's counters are all that `campaign status` has of it once its rows are gone: as of the rows exported.
+  // The run's counters as of now (its rows left plus those archived before); each delete batch keeps them exact after.
   await refreshRunCounters(db, [run.runId]);
   let key = runFileKey(run.runId, range.minId, range.maxId);
   // A listed file may be the only copy of rows that are gone (deleted, or partly deleted before a crash). Rows its

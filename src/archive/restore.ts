@@ -11,6 +11,7 @@ import { ARCHIVE_LOCK } from '../db/advisory-locks';
 import { AppError, ConflictError, NotFoundError, ServiceError } from '../errors';
 import type { Logger } from '../logger';
 import { recordAudit } from '../access/audit';
+import { ARCHIVED_COUNTS_UPSERT } from '../sending/ledger';
 import { decodeRow } from '../db/copy-text';
 import { destinationOfManifest, type ArchiveDestination } from './destination';
 import { loadManifest, type ManifestFile } from './manifest';
@@ -105,18 +106,21 @@ async function checkRestorable(db: PoolClient, dest: ArchiveDestination, entry: 
 async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: ManifestFile, current: Map<string, string>): Promise<number> {
   // Types come from the live table, never from the (editable) manifest.
   const names = entry.columns.map((c) => quoteIdent(c.name));
+  // The runs' archived counts shrink by the rows actually inserted, in the same statement (the counters stay exact).
   const sql =
-    `INSERT INTO messages (${names.join(', ')}) ` +
+    `WITH i AS (INSERT INTO messages (${names.join(', ')}) ` +
     `SELECT ${entry.columns.map((c, i) => `t.c${i}::${current.get(c.name)}`).join(', ')} ` +
     `FROM unnest(${entry.columns.map((_c, i) => `$${i + 1}::text[]`).join(', ')}) AS t(${entry.columns.map((_c, i) => `c${i}`).join(', ')}) ` +
-    'ON CONFLICT (id) DO NOTHING';
+    'ON CONFLICT (id) DO NOTHING RETURNING run_id, status), ' +
+    `counted AS (${ARCHIVED_COUNTS_UPSERT('i', -1)}) ` +
+    'SELECT count(*)::int AS n FROM i';
   let inserted = 0;
   let batch: (string | null)[][] = [];
   const flush = async () => {
     if (!batch.length) return;
     const columns = entry.columns.map((_c, i) => batch.map((row) => row[i]!));
-    const res = await db.query(sql, columns);
-    inserted += res.rowCount ?? 0;
+    const res = await db.query<{ n: number }>(sql, columns);
+    inserted += res.rows[0]!.n;
     batch = [];
   };
   let lineNo = 0;

@@ -15,6 +15,7 @@ import { quoteIdent } from '../db/pg';
 import { PRIVATE_FILE } from '../lib/private-files';
 import { ServiceError } from '../errors';
 import { decodeRow, encodeRow } from '../db/copy-text';
+import { ARCHIVED_COUNTS_UPSERT } from '../sending/ledger';
 import type { ArchiveDestination } from './destination';
 import type { ArchiveColumn } from './manifest';
 import type { RetentionCutoffs } from './retention';
@@ -213,8 +214,14 @@ export async function deleteArchivedRows(
         else outcome.kept++;
       }
       if (same.length) {
-        const del = await db.query('DELETE FROM messages WHERE id = ANY($1::bigint[]) AND run_id = $2', [same, runId]);
-        outcome.deleted += del.rowCount ?? 0;
+        // The run's archived counts grow in the same statement: its counters (rows left + archived) stay exact.
+        const del = await db.query<{ n: number }>(
+          `WITH d AS (DELETE FROM messages WHERE id = ANY($1::bigint[]) AND run_id = $2 RETURNING run_id, status),
+                counted AS (${ARCHIVED_COUNTS_UPSERT('d', 1)})
+           SELECT count(*)::int AS n FROM d`,
+          [same, runId],
+        );
+        outcome.deleted += del.rows[0]!.n;
       }
       await db.query('COMMIT');
       if (picked) cursor = res.rows[picked - 1]![idIndex]!;

@@ -261,19 +261,26 @@ function isDataException(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('22');
 }
 
+/** The message statuses, as the counters' columns name them. */
+const MESSAGE_STATUS_NAMES = ['pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled'] as const;
+
 /**
- * Makes the run's counters equal to the sums over its messages (run rows are small; counts use the index). A run
- * with fewer messages than it counted keeps its counters: only the archive removes a run's messages (it refreshed
- * them as it exported), in batches — recounted then, `campaign status` zeroed every archived run's counts for good,
- * or froze them at whatever a read during the deletion found. Restored, the rows are all back and it counts again.
+ * Makes the run's counters equal to the sums over its messages (run rows are small; counts use the index) plus what
+ * the archive deleted of them (`run_archived_counts`, kept in the same transactions as the archive's deletions and
+ * the restore's inserts, so the sum is exact at every commit — also while the archive deletes in batches). Frozen
+ * instead once the archive had removed rows, as they were, a run's counters never showed a row that changed after
+ * the export (a late delivery report: the archive keeps such a row in the database for its next file).
  */
 export async function refreshRunCounters(pg: Pool | PoolClient, runIds: readonly string[]): Promise<void> {
   if (!runIds.length) return;
+  const sum = (status: string) => `COALESCE(sum(a.n) FILTER (WHERE a.status = '${status}'), 0)::int AS ${status}`;
   await pg.query(
     `UPDATE campaign_runs r
-        SET total = x.total, pending = x.pending, queued = x.queued, sending = x.sending, sent = x.sent,
-            delivered = x.delivered, failed = x.failed, unknown = x.unknown, suppressed = x.suppressed,
-            cancelled = x.cancelled
+        SET total = x.total + COALESCE(y.total, 0), pending = x.pending + COALESCE(y.pending, 0),
+            queued = x.queued + COALESCE(y.queued, 0), sending = x.sending + COALESCE(y.sending, 0),
+            sent = x.sent + COALESCE(y.sent, 0), delivered = x.delivered + COALESCE(y.delivered, 0),
+            failed = x.failed + COALESCE(y.failed, 0), unknown = x.unknown + COALESCE(y.unknown, 0),
+            suppressed = x.suppressed + COALESCE(y.suppressed, 0), cancelled = x.cancelled + COALESCE(y.cancelled, 0)
        FROM (SELECT r2.id,
                     count(m.id)::int AS total,
                     count(m.id) FILTER (WHERE m.status = 'pending')::int AS pending,
@@ -288,7 +295,18 @@ export async function refreshRunCounters(pg: Pool | PoolClient, runIds: readonly
                FROM campaign_runs r2 LEFT JOIN messages m ON m.run_id = r2.id
               WHERE r2.id = ANY($1::uuid[])
               GROUP BY r2.id) x
-      WHERE r.id = x.id AND x.total >= r.total`,
+       LEFT JOIN (SELECT a.run_id, COALESCE(sum(a.n), 0)::int AS total, ${MESSAGE_STATUS_NAMES.map(sum).join(', ')}
+                    FROM run_archived_counts a WHERE a.run_id = ANY($1::uuid[]) GROUP BY a.run_id) y ON y.run_id = x.id
+      WHERE r.id = x.id`,
     [runIds],
   );
 }
+
+/**
+ * SQL: adds to the runs' archived counts the rows the CTE `source` yields (columns `run_id`, `status`): `sign` 1 for
+ * rows the archive deleted, -1 for rows a restore brought back. Part of the statement that deletes or inserts them.
+ */
+export const ARCHIVED_COUNTS_UPSERT = (source: string, sign: 1 | -1): string =>
+  `INSERT INTO run_archived_counts (run_id, status, n)
+   SELECT run_id, status, ${sign} * count(*)::int FROM ${source} GROUP BY run_id, status
+   ON CONFLICT (run_id, status) DO UPDATE SET n = run_archived_counts.n + EXCLUDED.n`;
