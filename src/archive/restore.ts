@@ -16,7 +16,7 @@ import { decodeRow } from '../db/copy-text';
 import { destinationOfManifest, type ArchiveDestination } from './destination';
 import { loadManifest, type ManifestFile } from './manifest';
 import { openDestination } from './open-destination';
-import { archivedLines, checkFile, countRunRows, messageColumns } from './run-files';
+import { archivedLines, checkFile, messageColumns } from './run-files';
 
 const INSERT_BATCH = 5000;
 
@@ -61,8 +61,7 @@ export async function restoreArchive(
       // only at the third file left the first two restored and the operator with a half-applied archive.
       for (const entry of newestFirst) await checkRestorable(db, dest, entry, current);
       for (const entry of newestFirst) {
-        const inserted = await loadFile(db, dest, entry, current);
-        const present = entry.minId ? await countRunRows(db, entry.runId, { minId: entry.minId, maxId: entry.maxId! }) : 0;
+        const { inserted, present } = await loadFile(db, dest, entry, current);
         if (present !== entry.rows) {
           throw new ServiceError(`${entry.file}: ${entry.rows} rows archived but ${present} present after restore; nothing restored`);
         }
@@ -103,7 +102,19 @@ async function checkRestorable(db: PoolClient, dest: ArchiveDestination, entry: 
   }
 }
 
-async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: ManifestFile, current: Map<string, string>): Promise<number> {
+/**
+ * Inserts the file's rows (those not present) and counts how many of them — by id, in its run — are present after:
+ * all, or the restore fails. Not the run's rows in the file's id range: a file of rows kept by an earlier deletion
+ * (changed after the export) shares its range with the run's first file, and a second restore then failed on it.
+ */
+async function loadFile(
+  db: PoolClient,
+  dest: ArchiveDestination,
+  entry: ManifestFile,
+  current: Map<string, string>,
+): Promise<{ inserted: number; present: number }> {
+  const idIndex = entry.columns.findIndex((c) => c.name === 'id');
+  if (idIndex < 0) throw new ServiceError(`${entry.file}: the manifest lists no id column; nothing restored`);
   // Types come from the live table, never from the (editable) manifest.
   const names = entry.columns.map((c) => quoteIdent(c.name));
   // The runs' archived counts shrink by the rows actually inserted, in the same statement (the counters stay exact).
@@ -115,12 +126,18 @@ async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: Manifes
     `counted AS (${ARCHIVED_COUNTS_UPSERT('i', -1)}) ` +
     'SELECT count(*)::int AS n FROM i';
   let inserted = 0;
+  let present = 0;
   let batch: (string | null)[][] = [];
   const flush = async () => {
     if (!batch.length) return;
     const columns = entry.columns.map((_c, i) => batch.map((row) => row[i]!));
     const res = await db.query<{ n: number }>(sql, columns);
     inserted += res.rows[0]!.n;
+    const there = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE id = ANY($1::bigint[]) AND run_id = $2', [
+      columns[idIndex],
+      entry.runId,
+    ]);
+    present += there.rows[0]!.n;
     batch = [];
   };
   let lineNo = 0;
@@ -135,5 +152,5 @@ async function loadFile(db: PoolClient, dest: ArchiveDestination, entry: Manifes
     // A line that does not decode or a value the table refuses: name the file (the manifest vouched for it).
     throw new ServiceError(`${entry.file}: cannot be loaded (${(err as Error).message}); nothing restored`, { cause: err });
   }
-  return inserted;
+  return { inserted, present };
 }

@@ -112,6 +112,9 @@ it('a delivery report applied between the export and the deletion shows in the c
   await restoreArchive(c, dir);
   expect(await counts()).toEqual(expect.arrayContaining(truth));
   expect(await status()).toEqual(expected);
+  // Restored twice: nothing inserted, nothing counted twice.
+  expect(await restoreArchive(c, dir)).toMatchObject({ inserted: 0 });
+  expect(await status()).toEqual(expected);
 });
 
 it('the migration counts as archived what a run archived before it lacks of its counters', async () => {
