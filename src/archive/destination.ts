@@ -32,7 +32,7 @@ export interface ArchiveDestination {
   readText(key: string): Promise<string | null>;
   /** Atomic replace. */
   writeText(key: string, text: string): Promise<void>;
-  /** Removes temp files left by a crashed run (local only; S3 staging is in the OS temp dir). */
+  /** Removes temp files left by a crashed run (local: in the destination; S3: its staging dirs in the OS temp dir). */
   cleanupStaging(): Promise<number>;
 }
 

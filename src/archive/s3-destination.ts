@@ -4,7 +4,7 @@
  * Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, role).
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,6 +16,8 @@ export interface S3Options {
   endpoint?: string;
   region: string;
   forcePathStyle: boolean;
+  /** Where files are staged before upload (default: the OS temp directory). */
+  stagingDir?: string;
 }
 
 export function s3ClientConfig(opts: S3Options): S3ClientConfig {
@@ -28,6 +30,36 @@ export function s3ClientConfig(opts: S3Options): S3ClientConfig {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   };
+}
+
+/** Staging directories in the OS temp dir: `bulksms-archive-<pid>-<random>`, the pid of the archive writing there. */
+const STAGING_PREFIX = 'bulksms-archive-';
+const STAGING_DIR = /^bulksms-archive-(\d+)-[A-Za-z0-9]+$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, owned by another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the staging directories of archives that are gone (killed mid-export): each held a whole run's messages —
+ * every recipient's number — and stayed in the temp directory for good. One whose process still runs is another
+ * archive's (another database's) and is left alone.
+ */
+export async function cleanupS3Staging(tmp = os.tmpdir()): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(tmp).catch(() => [])) {
+    const m = STAGING_DIR.exec(name);
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    await rm(path.join(tmp, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -59,7 +91,7 @@ export function createS3Destination(spec: string, opts: S3Options, client = new 
     // Reading the manifest (which a dry run does) is what reaches the bucket without writing.
     check: async () => undefined,
     async stage(key) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-archive-'));
+      const dir = await mkdtemp(path.join(opts.stagingDir ?? os.tmpdir(), `${STAGING_PREFIX}${process.pid}-`));
       const file = path.join(dir, path.basename(key));
       return {
         path: file,
@@ -95,6 +127,6 @@ export function createS3Destination(spec: string, opts: S3Options, client = new 
         throw wrap('put', key, err);
       }
     },
-    cleanupStaging: async () => 0,
+    cleanupStaging: () => cleanupS3Staging(opts.stagingDir),
   };
 }

@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { destinationOfManifest, parseS3Url, s3Key } from '../../../src/archive/destination';
 import { createLocalDestination } from '../../../src/archive/local-destination';
-import { s3ClientConfig } from '../../../src/archive/s3-destination';
+import { createS3Destination, s3ClientConfig } from '../../../src/archive/s3-destination';
 import { ValidationError } from '../../../src/errors';
 
 describe('S3 URLs and keys', () => {
@@ -73,5 +75,27 @@ describe('local destination', () => {
     await symlink('loop.copy.gz', path.join(dir, 'runs', 'loop.copy.gz'));
     await expect(dest.read('runs/loop.copy.gz')).rejects.toThrow(`archive destination ${dir} (runs/loop.copy.gz): cannot read`);
     expect(await dest.read('runs/absent.copy.gz')).toBeNull();
+  });
+});
+
+describe('S3 destination staging', () => {
+  it('removes the staging directories of archives killed mid-export (a run of phone numbers each), not a live one', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'bulksms-s3-staging-'));
+    // A pid that no longer runs: a child that has exited.
+    const child = spawn(process.execPath, ['-e', '0']);
+    const dead = child.pid!;
+    await once(child, 'exit');
+    await mkdir(path.join(tmp, `bulksms-archive-${dead}-a1B2c3`));
+    await writeFile(path.join(tmp, `bulksms-archive-${dead}-a1B2c3`, 'run.copy.gz'), '+919800000001');
+    await mkdir(path.join(tmp, `bulksms-archive-${process.pid}-x9Y8z7`));
+    await mkdir(path.join(tmp, 'unrelated'));
+    // Through the destination, as `bulksms archive` calls it (staging in `tmp` instead of the OS temp directory).
+    const dest = createS3Destination('s3://bucket/p', { region: 'us-east-1', forcePathStyle: true, stagingDir: tmp });
+    expect(await dest.cleanupStaging()).toBe(1);
+    // Its own staging is named so that a later archive can tell it from a live one.
+    const staged = await dest.stage('runs/r.copy.gz');
+    expect(path.basename(path.dirname(staged.path))).toMatch(new RegExp(`^bulksms-archive-${process.pid}-`));
+    await staged.discard();
+    expect((await readdir(tmp)).sort()).toEqual([`bulksms-archive-${process.pid}-x9Y8z7`, 'unrelated']);
   });
 });
