@@ -149,8 +149,11 @@ async function loadFile(
     await flush();
   } catch (err) {
     if (err instanceof AppError) throw err;
-    // A line that does not decode or a value the table refuses: name the file (the manifest vouched for it).
-    throw new ServiceError(`${entry.file}: cannot be loaded (${(err as Error).message}); nothing restored`, { cause: err });
+    // A line that does not decode or a value the table refuses: name the file (the manifest vouched for it). Without
+    // the value PostgreSQL quotes (`invalid input syntax for type integer: "+9198…"`): it can be a recipient's number,
+    // and this message goes to the terminal, logs and --json.
+    const reason = (err as Error).message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"');
+    throw new ServiceError(`${entry.file}: cannot be loaded (${reason}); nothing restored`, { cause: err });
   }
   return { inserted, present };
 }
