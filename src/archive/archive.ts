@@ -96,43 +96,60 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
     }
     // A destination that cannot take files is found before the first export, even on a night with nothing to archive.
     await dest.prepare();
-    const removed = await dest.cleanupStaging();
-    if (removed) deps.logger.info({ removed }, 'archive: removed temp files of an interrupted run');
-    const existing = await loadManifest(dest);
-    const manifest = existing ?? emptyManifest();
-    const ctx = { deps, db, dest, manifest, opts };
-    for (const entry of manifest.files.filter((f) => f.state === 'exported')) {
-      await whileRunFinished(ctx, entry.runId, async () => {
-        // Rows changed since the file was written (the run was retried after the interruption): the file no longer
-        // holds them as they are, so they are not deleted — they stay in the database, the file stays listed.
-        const changed = await changedSinceExport(db, entry);
-        if (changed) {
-          deps.logger.warn({ runId: entry.runId, file: entry.file, changed }, 'archive: rows changed since this file was exported; not deleted');
-          return;
-        }
-        deps.logger.info({ runId: entry.runId, file: entry.file }, 'archive: resuming an interrupted deletion');
-        await finishDeletion(ctx, entry, await verifyResumable(ctx, entry));
-        result.resumed++;
-        tally(result, entry);
-      });
+    // Held to the end: an archive of another database into the same destination would rewrite the manifest too.
+    const unlock = await dest.lock();
+    try {
+      return await archiveLocked(deps, opts, db, dest, cutoffs, result);
+    } finally {
+      await unlock();
     }
-    const columns = await messageColumns(db);
-    for (const run of await findExpiredRuns(db, cutoffs)) {
-      await whileRunFinished(ctx, run.runId, async () => {
-        const entry = await exportAndVerify(ctx, run, columns);
-        result.files++;
-        await opts.onStage?.('exported', run.runId);
-        await finishDeletion(ctx, entry, entry.rows);
-        tally(result, entry);
-      });
-    }
-    // Only a manifest that exists: with nothing archived and none before, pointing `restore` at one was a dead end.
-    if (existing || manifest.files.length) result.manifest = dest.manifestLocation;
-    return result;
   } finally {
     // Destroy rather than return the client: it carries the session lock and time zone.
     db.release(true);
   }
+}
+
+async function archiveLocked(
+  deps: ArchiveDeps,
+  opts: ArchiveOptions,
+  db: PoolClient,
+  dest: ArchiveDestination,
+  cutoffs: RetentionCutoffs,
+  result: ArchiveResult,
+): Promise<ArchiveResult> {
+  const removed = await dest.cleanupStaging();
+  if (removed) deps.logger.info({ removed }, 'archive: removed temp files of an interrupted run');
+  const existing = await loadManifest(dest);
+  const manifest = existing ?? emptyManifest();
+  const ctx = { deps, db, dest, manifest, opts };
+  for (const entry of manifest.files.filter((f) => f.state === 'exported')) {
+    await whileRunFinished(ctx, entry.runId, async () => {
+      // Rows changed since the file was written (the run was retried after the interruption): the file no longer
+      // holds them as they are, so they are not deleted — they stay in the database, the file stays listed.
+      const changed = await changedSinceExport(db, entry);
+      if (changed) {
+        deps.logger.warn({ runId: entry.runId, file: entry.file, changed }, 'archive: rows changed since this file was exported; not deleted');
+        return;
+      }
+      deps.logger.info({ runId: entry.runId, file: entry.file }, 'archive: resuming an interrupted deletion');
+      await finishDeletion(ctx, entry, await verifyResumable(ctx, entry));
+      result.resumed++;
+      tally(result, entry);
+    });
+  }
+  const columns = await messageColumns(db);
+  for (const run of await findExpiredRuns(db, cutoffs)) {
+    await whileRunFinished(ctx, run.runId, async () => {
+      const entry = await exportAndVerify(ctx, run, columns);
+      result.files++;
+      await opts.onStage?.('exported', run.runId);
+      await finishDeletion(ctx, entry, entry.rows);
+      tally(result, entry);
+    });
+  }
+  // Only a manifest that exists: with nothing archived and none before, pointing `restore` at one was a dead end.
+  if (existing || manifest.files.length) result.manifest = dest.manifestLocation;
+  return result;
 }
 
 interface Ctx {

@@ -32,6 +32,11 @@ export interface ArchiveDestination {
   readText(key: string): Promise<string | null>;
   /** Atomic replace. */
   writeText(key: string, text: string): Promise<void>;
+  /**
+   * Takes the destination for one archive until the returned release is called; refuses (ConflictError) while
+   * another archive — of any database — holds it. Local: a lock file; S3: nothing (see s3-destination.ts).
+   */
+  lock(): Promise<() => Promise<void>>;
   /** Removes temp files left by a crashed run (local: in the destination; S3: its staging dirs in the OS temp dir). */
   cleanupStaging(): Promise<number>;
 }

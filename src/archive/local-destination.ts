@@ -1,11 +1,12 @@
 /** Local-directory archive destination: write to `.name.tmp-<pid>`, fsync, rename, fsync the directory. */
 import { createReadStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../lib/private-files';
-import { ValidationError } from '../errors';
+import { ConflictError, ValidationError } from '../errors';
 import type { ArchiveDestination, StagedFile } from './destination';
 import { MANIFEST_NAME } from './destination';
 import { destinationFsError } from './fs-errors';
@@ -63,6 +64,59 @@ async function prepareRoot(root: string): Promise<void> {
   await mkdir(root, { recursive: true, mode: PRIVATE_DIR });
   // Up front rather than at the first file: a whole run is exported before its temp file would be renamed.
   await access(root, constants.W_OK | constants.X_OK);
+}
+
+/** The destination's lock file: who holds it (host and pid), so a lock of an archive killed on this host is taken over. */
+export const LOCK_NAME = '.archive.lock';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One archive per destination directory, whatever database it archives: two (staging and production sharing
+ * ARCHIVE_DEST) each rewrote the manifest from their own copy — the other's new entries, files of rows already
+ * deleted, were lost to `restore` — and each one's start removed the other's temp files. The database's advisory
+ * lock cannot see an archive of another database.
+ */
+async function lockRoot(root: string): Promise<() => Promise<void>> {
+  const file = path.join(root, LOCK_NAME);
+  const me = JSON.stringify({ host: os.hostname(), pid: process.pid });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(file, 'wx', PRIVATE_FILE);
+      try {
+        await fh.writeFile(me, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return async () => {
+        await unlink(file).catch(() => undefined);
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+    }
+    const holder = await readFile(file, 'utf8').then(
+      (t) => JSON.parse(t) as { host?: unknown; pid?: unknown },
+      () => ({}) as { host?: unknown; pid?: unknown },
+    );
+    // Left by an archive killed on this host (its process is gone): taken over. Anything else is another archive, or
+    // one killed on another host, which only the operator can tell.
+    if (holder.host === os.hostname() && typeof holder.pid === 'number' && !processAlive(holder.pid)) {
+      await unlink(file).catch(() => undefined);
+      continue;
+    }
+    throw new ConflictError(
+      `archive destination ${root} is in use by another archive (${String(holder.host)} pid ${String(holder.pid)}); ` +
+        `run again once it has finished — if none is running, remove ${file}`,
+    );
+  }
 }
 
 export function createLocalDestination(dir: string): ArchiveDestination {
@@ -142,6 +196,10 @@ export function createLocalDestination(dir: string): ArchiveDestination {
         await rename(temp, final);
         await fsyncPath(path.dirname(final), 'r');
       });
+    },
+    async lock() {
+      await prepare();
+      return wrapped('write', LOCK_NAME, () => lockRoot(root));
     },
     async cleanupStaging() {
       let removed = 0;

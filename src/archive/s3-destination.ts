@@ -127,6 +127,9 @@ export function createS3Destination(spec: string, opts: S3Options, client = new 
         throw wrap('put', key, err);
       }
     },
+    // No lock object: S3 has no atomic create-if-absent that every S3 look-alike honours. Two databases must not
+    // archive to one prefix at the same time (each rewrites the manifest from its own copy).
+    lock: async () => async () => undefined,
     cleanupStaging: () => cleanupS3Staging(opts.stagingDir),
   };
 }
