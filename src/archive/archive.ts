@@ -15,7 +15,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
-import { ARCHIVE_LOCK, RUN_ARCHIVE_LOCK_CLASS } from '../db/advisory-locks';
+import { ARCHIVE_LOCK, RUN_ARCHIVE_LOCK_CLASS, releaseSessionLocked } from '../db/advisory-locks';
 import { ConflictError, ServiceError } from '../errors';
 import type { Logger } from '../logger';
 import { recordAudit } from '../access/audit';
@@ -104,8 +104,8 @@ export async function archiveExpiredRuns(deps: ArchiveDeps, opts: ArchiveOptions
       await unlock();
     }
   } finally {
-    // Destroy rather than return the client: it carries the session lock and time zone.
-    db.release(true);
+    // Unlocked and destroyed rather than returned: it carries the session lock and time zone.
+    await releaseSessionLocked(db);
   }
 }
 

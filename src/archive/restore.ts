@@ -7,7 +7,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { quoteIdent } from '../db/pg';
-import { ARCHIVE_LOCK } from '../db/advisory-locks';
+import { ARCHIVE_LOCK, releaseSessionLocked } from '../db/advisory-locks';
 import { AppError, ConflictError, NotFoundError, ServiceError } from '../errors';
 import type { Logger } from '../logger';
 import { recordAudit } from '../access/audit';
@@ -81,8 +81,8 @@ export async function restoreArchive(
       result.files++;
     }
   } finally {
-    // Destroy rather than return the client: it carries the session lock.
-    db.release(true);
+    // Unlocked and destroyed rather than returned: it carries the session lock.
+    await releaseSessionLocked(db);
   }
   result.runs = runs.size;
   return result;

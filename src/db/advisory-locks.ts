@@ -2,6 +2,7 @@
  * PostgreSQL advisory-lock keys, in one place so no two uses collide. The one-key (bigint) and two-key (int, int)
  * forms are separate key spaces.
  */
+import type { PoolClient } from 'pg';
 
 /** One `bulksms migrate` at a time (session lock). */
 export const MIGRATE_LOCK = 727_073_690;
@@ -23,3 +24,14 @@ export const LIST_IMPORT_LOCK_CLASS = 727_073_693;
 /** SQL: true when no archiver holds the run (`runIdSql` is an expression of type uuid); held shared to commit. */
 export const runNotBeingArchived = (runIdSql: string): string =>
   `pg_try_advisory_xact_lock_shared(${RUN_ARCHIVE_LOCK_CLASS}, hashtext((${runIdSql})::text))`;
+
+/**
+ * Ends a pooled client that holds session locks (and session settings): unlocks them, then destroys it. Destroyed
+ * alone, its locks lasted until the server noticed the closed connection — the next archive or restore of the same
+ * process, right after, found the lock still taken ("another bulksms archive … is running"; seen in the test suite).
+ */
+export async function releaseSessionLocked(db: PoolClient): Promise<void> {
+  await db.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+  db.release(true);
+}
+
