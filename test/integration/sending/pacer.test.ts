@@ -122,15 +122,17 @@ it('a request that leaves well after its admission is re-stamped at its departur
 it('a full window still refuses a request while a late one is re-stamped, and lets it go once the window slides', async () => {
   const key = freshKey();
   const pacer = createPacer(a, { key, limit: 3, guardMs: 0 });
+  const firstAsked = performance.now();
   const admitted = [await pacer.admit(), await pacer.admit(), await pacer.admit()];
   pacer.dispatched({ ...admitted[2]!, askedAt: performance.now() - 50 });
   await new Promise((r) => setTimeout(r, 20));
   expect(await a.zcard(`${key}:admitted`)).toBe(3);
-  const started = performance.now();
   const fourth = await pacer.admit();
-  // It waited for the oldest entry to leave the 1 s window (judged on Redis' clock, so allow a little).
-  expect(fourth.waitedMs).toBeGreaterThan(900);
-  expect(performance.now() - started).toBeGreaterThan(900);
+  // It waited for the oldest entry to leave the 1 s window: not let go before a second after the first admission
+  // (judged on Redis' clock, so allow a little). Counted from when the first was asked, not from when the fourth
+  // was: on a loaded machine the first three admissions alone took over 100 ms, and the fourth's wait was that shorter.
+  expect(fourth.waitedMs).toBeGreaterThan(0);
+  expect(performance.now() - firstAsked).toBeGreaterThan(990);
 });
 
 it('books a request whose window frees within the horizon at exactly that moment, in order, and sends it then', async () => {
