@@ -253,10 +253,20 @@ function runOptions(c) {
 
 function showCampaign(id) {
   const isShown = mount('tpl-campaign');
-  document.querySelectorAll('#actions button[data-action]').forEach((btn) => {
+  const actionButtons = document.querySelectorAll('#actions button[data-action]');
+  // The actions the campaign's status allows (set by refresh), and whether one is on its way: while it is, every
+  // action button stays disabled. A double-click sent the action twice (a second Retry answered "re-queued 0" over
+  // the first one's count, a second Cancel asked again), and a poll in between re-enabled the buttons.
+  let allowedActions = [];
+  let acting = false;
+  const showActionButtons = () => actionButtons.forEach((btn) => { btn.disabled = acting || !allowedActions.includes(btn.dataset.action); });
+  actionButtons.forEach((btn) => {
     btn.addEventListener('click', async () => {
+      if (acting) return;
       const action = btn.dataset.action;
       if (action === 'cancel' && !confirm('Cancel this campaign? Unsent messages will not be sent.')) return;
+      acting = true;
+      showActionButtons();
       // Retry acts on what the page shows: the run chosen under "Showing", or every run (see retryRun).
       const run = retryRun;
       const body = action === 'retry'
@@ -266,7 +276,12 @@ function showCampaign(id) {
         const res = await api('POST', `/api/campaigns/${id}/${action}`, body);
         flash(action === 'retry' ? `re-queued ${res.requeued} message(s)${run === null ? '' : ` of run ${run}`}` : `${action}: campaign is now ${res.status}`);
         await refresh();
-      } catch (err) { flash(err.message, true); }
+      } catch (err) {
+        flash(err.message, true);
+      } finally {
+        acting = false;
+        showActionButtons();
+      }
     });
   });
   const download = async (url, fileName) => {
@@ -336,7 +351,8 @@ function showCampaign(id) {
     // A cron campaign between firings (its last run completed or failed) can still be paused (its firings are skipped
     // until resumed) or cancelled (that ends its schedule).
     const allowed = [...(ACTIONS_BY_STATUS[c.status] || []), ...(c.cron && (c.status === 'completed' || c.status === 'failed') ? ['pause', 'cancel'] : [])];
-    document.querySelectorAll('#actions button[data-action]').forEach((btn) => { btn.disabled = !allowed.includes(btn.dataset.action); });
+    allowedActions = allowed;
+    showActionButtons();
     document.getElementById('c-bar').style.width = `${Math.min(100, p.pct).toFixed(1)}%`;
     document.getElementById('c-rate').textContent =
       `${p.done} of ${p.total} done (${p.pct.toFixed(1)}%) · ${p.rate.toFixed(1)} msg/s · ETA ${p.eta}`;

@@ -1,0 +1,70 @@
+/**
+ * The dashboard as a marketing operator uses it during a campaign, in headless Chromium against the real API:
+ * what a double-click does, what the page must say (alerts, times in IST), and what each token's role is offered.
+ */
+import type { Page } from 'playwright-core';
+import { useTestEnv } from '../../helpers/env';
+import { getCampaignStatus as realCampaignStatus } from '../../../src/sending/campaign-control';
+import { seedCampaign } from '../../helpers/api-fixtures';
+import { stubServices, type StubServices } from '../../helpers/api-services';
+import { TEST_API_TOKEN, startApi, type RunningApi } from '../../helpers/api-server';
+import { launchBrowser, type Browser } from '../../helpers/browser';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
+
+describe('dashboard for an operator (headless Chromium)', () => {
+  let api: RunningApi;
+  let browser: Browser;
+  const services: StubServices = stubServices();
+  const { getCampaignStatus } = services;
+
+  beforeAll(async () => {
+    // The real status: it carries the campaign's alert and its runs (the stub knows neither).
+    services.getCampaignStatus = (container, id) => realCampaignStatus(container, id);
+    api = await startApi(env.container(), services, { queueNames: ['send'] });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    services.getCampaignStatus = getCampaignStatus;
+    await browser?.close();
+    await api?.close();
+  });
+
+  /** A tab signed in with `token`, showing `hash`. */
+  async function openTab(hash: string, token = TEST_API_TOKEN): Promise<Page> {
+    const tab = await browser.context.newPage();
+    tab.on('dialog', (dialog) => void dialog.accept());
+    await tab.goto(`${api.url}/dashboard/${hash}`);
+    await tab.fill('#token-input', token);
+    await tab.click('#token-form button');
+    return tab;
+  }
+
+  it('sends an action once when its button is double-clicked, and says what the one action did', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [
+      { status: 'failed', outcomeClass: 'retryable', failureReason: 'HTTP 503 from provider' },
+      { status: 'failed', outcomeClass: 'retryable', failureReason: 'HTTP 503 from provider' },
+    ], { name: 'Double-click campaign', status: 'paused' });
+    const tab = await openTab(`#/campaign/${campaignId}`);
+    const posts: string[] = [];
+    tab.on('request', (req) => {
+      if (req.method() === 'POST') posts.push(new URL(req.url()).pathname.split('/').pop()!);
+    });
+    try {
+      await tab.locator('button[data-action=retry]:not([disabled])').waitFor();
+      await tab.dblclick('button[data-action=retry]');
+      await tab.locator('#flash', { hasText: 're-queued' }).waitFor();
+      // Long enough for a second request's answer to arrive and overwrite the flash.
+      await tab.waitForTimeout(1500);
+      expect(await tab.textContent('#flash')).toBe('re-queued 2 message(s)');
+
+      await tab.locator('button[data-action=cancel]:not([disabled])').waitFor();
+      await tab.dblclick('button[data-action=cancel]');
+      await tab.locator('#c-meta .status', { hasText: 'cancelled' }).waitFor();
+      await tab.waitForTimeout(1500);
+      expect(posts).toEqual(['retry', 'cancel']);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+});
