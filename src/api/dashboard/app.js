@@ -155,7 +155,8 @@ function campaignRow(c) {
   const k = c.counts || {};
   return el('tr', { dataset: { id: c.id } },
     el('td', {}, el('a', { href: `#/campaign/${c.id}` }, c.name)),
-    el('td', {}, el('span', { className: `status ${c.status}` }, c.status)),
+    el('td', {}, el('span', { className: `status ${c.status}` }, c.status),
+      c.alert ? el('span', { className: 'alert-mark', title: `Alert: ${c.alert}` }, ' ⚠ alert') : ''),
     el('td', {}, c.type),
     el('td', {}, bar(p.pct), `${p.done} / ${p.total}`, runOf(c)),
     el('td', {}, k.sent || 0), el('td', {}, k.delivered || 0), el('td', {}, k.failed || 0),
@@ -348,6 +349,11 @@ function showCampaign(id) {
     document.getElementById('c-meta').replaceChildren(
       el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`,
       c.pauseReason ? ` · paused: ${c.pauseReason}` : '');
+    // What needs the operator (DLT rejections, a scheduled run that did not start): `campaign status` prints it in
+    // red under the status line; the page did not show it at all.
+    const alertLine = document.getElementById('c-alert');
+    alertLine.hidden = !c.alert;
+    alertLine.textContent = c.alert ? `Alert: ${c.alert}` : '';
     // A cron campaign between firings (its last run completed or failed) can still be paused (its firings are skipped
     // until resumed) or cancelled (that ends its schedule).
     const allowed = [...(ACTIONS_BY_STATUS[c.status] || []), ...(c.cron && (c.status === 'completed' || c.status === 'failed') ? ['pause', 'cancel'] : [])];

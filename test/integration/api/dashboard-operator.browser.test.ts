@@ -67,4 +67,21 @@ describe('dashboard for an operator (headless Chromium)', () => {
       await tab.close();
     }
   }, 30_000);
+
+  it('shows the campaign\'s alert on its page and in the list, as `campaign status` does', async () => {
+    const alert = 'scheduled run due 2026-11-27T04:30:00.000Z did not start: balance is short: 0 credits, the campaign needs 2';
+    const { campaignId } = await seedCampaign(env.container(), [{ status: 'pending' }], { name: 'Alerted campaign', status: 'completed' });
+    await env.container().prisma.campaign.update({ where: { id: campaignId }, data: { alert } });
+    const tab = await openTab('#/');
+    try {
+      const row = tab.locator(`#campaigns tr[data-id="${campaignId}"]`);
+      await row.waitFor();
+      expect(await row.locator('.alert-mark').getAttribute('title')).toBe(`Alert: ${alert}`);
+      await row.locator('a').click();
+      await tab.locator('#c-alert:not([hidden])').waitFor({ timeout: 5_000 });
+      expect(await tab.textContent('#c-alert')).toBe(`Alert: ${alert}`);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
 });
