@@ -102,6 +102,24 @@ function progressOf(c) {
   return { done, waiting, total, pct: total ? (100 * done) / total : 0, rate, eta };
 }
 
+/**
+ * A time as the operators read it: in the campaign's time zone (Asia/Kolkata unless the campaign says otherwise),
+ * with the zone named. toLocaleString() alone showed the browser's zone, unnamed: UTC on a server's or a cloud
+ * desktop's browser, 5 h 30 min off what an Indian operator expects and with nothing saying so.
+ */
+const DEFAULT_TIME_ZONE = 'Asia/Kolkata';
+function formatTime(value, timeZone) {
+  const options = {
+    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
+  };
+  try {
+    return new Date(value).toLocaleString('en-IN', { ...options, timeZone: timeZone || DEFAULT_TIME_ZONE });
+  } catch {
+    // A zone this browser does not know (RangeError): India's, still named.
+    return new Date(value).toLocaleString('en-IN', { ...options, timeZone: DEFAULT_TIME_ZONE });
+  }
+}
+
 function formatSeconds(seconds) {
   // Whole units first: rounding the remainder up on its own made 119.5 s "1 min 60 s".
   const s = Math.ceil(seconds);
@@ -167,7 +185,7 @@ function campaignRow(c) {
 /** A cron campaign's row counts its latest firing only: say so, or they read as the campaign's totals. */
 function runOf(c) {
   if (!c.run || (c.run.runCount < 2 && !c.cron)) return '';
-  const started = c.run.startedAt ? `started ${new Date(c.run.startedAt).toLocaleString()}` : 'not started yet';
+  const started = c.run.startedAt ? `started ${formatTime(c.run.startedAt, c.timezone)}` : 'not started yet';
   return el('span', { className: 'run-of', title: `counts of the latest run, ${started}` }, ` · run ${c.run.runNumber} of ${c.run.runCount}`);
 }
 
@@ -236,14 +254,14 @@ function scopeOf(c, choice) {
   }
   const latest = runs[runs.length - 1];
   const run = (choice !== 'latest' && runs.find((r) => String(r.runNumber) === choice)) || latest;
-  const started = run.startedAt ? `started ${new Date(run.startedAt).toLocaleString()}` : 'not started yet';
+  const started = run.startedAt ? `started ${formatTime(run.startedAt, c.timezone)}` : 'not started yet';
   const counts = Object.fromEntries(COUNT_KEYS.map((k) => [k, run[k] || 0]));
   return { run: run.runNumber, label: `run ${run.runNumber} of ${runs.length}, ${started}`, counts, total: run.total, key: `${c.id}:${run.runNumber}` };
 }
 
 function runOptions(c) {
   const runs = c.runs || [];
-  const when = (r) => (r.startedAt ? `started ${new Date(r.startedAt).toLocaleString()}` : 'not started yet');
+  const when = (r) => (r.startedAt ? `started ${formatTime(r.startedAt, c.timezone)}` : 'not started yet');
   const latest = runs[runs.length - 1];
   return [
     ['latest', `Latest run (run ${latest.runNumber}, ${when(latest)})`],
@@ -296,6 +314,8 @@ function showCampaign(id) {
       flash(`export failed: ${err.message}`, true);
     }
   };
+  /** The campaign's time zone (from refresh), for the messages' times. */
+  let timeZone = DEFAULT_TIME_ZONE;
   // The run the page shows (see scopeOf): 'latest', a run number, or 'all'; scopeRun is what it resolved to last.
   let runChoice = 'latest';
   let scopeRun = null;
@@ -324,6 +344,7 @@ function showCampaign(id) {
     // A poll asked before another run was chosen must not put the old run's numbers back.
     if (!isShown() || choice !== runChoice) return;
     scopeRun = scope.run;
+    timeZone = c.timezone || DEFAULT_TIME_ZONE;
     const p = progressOf({ id: scope.key, status: c.status, counts: scope.counts, total: scope.total });
     const scoped = (c.runs || []).length > 1 || (c.cron && (c.runs || []).length > 0);
     document.getElementById('c-scope').hidden = !scoped;
@@ -385,7 +406,7 @@ function showCampaign(id) {
     if (!isShown()) return;
     const rows = page.items.map((m) => el('tr', {}, el('td', {}, m.phone), el('td', {}, m.status), el('td', {}, m.attempts),
       el('td', {}, m.outcomeClass || ''), el('td', {}, m.failureReason || m.providerText || ''),
-      el('td', {}, new Date(m.updatedAt).toLocaleString())));
+      el('td', {}, formatTime(m.updatedAt, timeZone))));
     const tbody = document.querySelector('#c-messages tbody');
     if (reset) tbody.replaceChildren(...rows); else tbody.append(...rows);
     cursor = page.nextCursor;

@@ -84,4 +84,29 @@ describe('dashboard for an operator (headless Chromium)', () => {
       await tab.close();
     }
   }, 30_000);
+
+  it('shows times in IST, named, whatever the browser\'s own time zone', async () => {
+    const c = env.container();
+    const { campaignId, runId } = await seedCampaign(c, [{ status: 'delivered', outcomeClass: 'accepted' }], { name: 'IST campaign', status: 'completed' });
+    // 04:30 UTC is 10:00 IST.
+    const at = new Date('2026-11-27T04:30:00.000Z');
+    await c.prisma.message.updateMany({ where: { campaignId }, data: { updatedAt: at } });
+    await c.prisma.campaign.update({ where: { id: campaignId }, data: { cron: '0 10 * * *' } });
+    await c.prisma.campaignRun.update({ where: { id: runId }, data: { status: 'completed', trigger: 'cron', startedAt: at } });
+    // The test browser runs in UTC (TZ of this machine, or forced here): the page must not follow it.
+    const tab = await browser.context.newPage();
+    const cdp = await browser.context.newCDPSession(tab);
+    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'UTC' });
+    try {
+      await tab.goto(`${api.url}/dashboard/#/campaign/${campaignId}`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      const updated = tab.locator('#c-messages tbody tr td').nth(5);
+      await updated.waitFor();
+      expect(await updated.textContent()).toMatch(/^27 Nov 2026, 10:00:00 (IST|GMT\+5:30)$/);
+      expect(await tab.textContent('h2:has(+ #c-counts)')).toMatch(/run 1 of 1, started 27 Nov 2026, 10:00:00 (IST|GMT\+5:30)/);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
 });
