@@ -12,6 +12,8 @@ import type { ApiDeps } from '../deps';
 import { inCampaignRuns } from '../../sending/ledger';
 import { messagesOf, runIdOf, runQuerySchema } from '../run-scope';
 import { csvLine } from '../csv-safe';
+import { isSupportedCountry } from 'libphonenumber-js/max';
+import { normalisePhone } from '../../import/phone';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { MESSAGE_STATUS_ENUM, OUTCOME_CLASS_ENUM, errorResponses, idParams } from './schemas';
 
@@ -70,8 +72,17 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
   const tags = ['messages'];
 
   async function mustExist(id: string): Promise<void> {
-    const { rowCount } = await pg.query('SELECT 1 FROM campaigns WHERE id = $1', [id]);
-    if (!rowCount) throw new NotFoundError(`campaign ${id} not found`);
+    await listCountryOf(id);
+  }
+
+  /** The default country of the campaign's list (numbers typed without +CC are read as its); 404 for no campaign. */
+  async function listCountryOf(id: string): Promise<string> {
+    const { rows } = await pg.query<{ country: string }>(
+      'SELECT l.country FROM campaigns c JOIN contact_lists l ON l.id = c.list_id WHERE c.id = $1',
+      [id],
+    );
+    if (!rows[0]) throw new NotFoundError(`campaign ${id} not found`);
+    return rows[0].country;
   }
 
   app.get<{ Params: { id: string }; Querystring: MessageQuery }>(
@@ -88,7 +99,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
     async (req) => {
       const { status, phone, outcomeClass, run, cursor, limit } = req.query;
       const after = cursor ? decodeCursor(cursor) : undefined;
-      await mustExist(req.params.id);
+      const country = await listCountryOf(req.params.id);
       const runId = await runIdOf(pg, req.params.id, run);
       // Plain SQL: Prisma's row mapping costs more than the query itself here (see scripts/bench-api.ts).
       const params: unknown[] = [req.params.id];
@@ -101,7 +112,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       if (runId) add('run_id = ?::uuid', runId);
       if (status) add(`${inCampaignRuns('$1')} AND status = ?::"MessageStatus"`, status);
       if (phone) {
-        const number = normalisePhoneFilter(phone);
+        const number = normalisePhoneFilter(phone, country);
         // A caller who sees phones masked learns from each answer whether a guessed number is there: counted, limited
         // and audited (src/api/phone-lookups.ts).
         if (req.access?.maskPhones !== false) {
@@ -200,7 +211,15 @@ async function* failureLines(
   }
 }
 
-/** Phones are stored in E.164; accept the same number typed with spaces, dashes or brackets. */
-function normalisePhoneFilter(phone: string): string {
-  return phone.replace(/[\s\-()]/g, '');
+/**
+ * Phones are stored in E.164; accept the number as an operator types it, read like the import read the list's:
+ * `98765 43210`, `098765-43210` or `+91 98765 43210`. Only the E.164 spelling matched, so an Indian operator
+ * looking up the 10-digit number they were given found nothing, as if it had never been sent.
+ * Anything the list's rules would not accept is looked up as typed (separators removed), and matches nothing.
+ */
+function normalisePhoneFilter(phone: string, country: string): string {
+  const typed = phone.replace(/[\s\-()]/g, '');
+  if (!isSupportedCountry(country)) return typed;
+  const read = normalisePhone(phone, country);
+  return read.ok ? read.e164 : typed;
 }

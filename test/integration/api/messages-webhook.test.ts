@@ -55,6 +55,19 @@ describe('messages, failures export and the delivery-report webhook', () => {
     expect(byPhone.json<Page>().items.map((m) => m.phone)).toEqual(['+91******0003']); // masked: no OTP grant
   });
 
+  it('finds a message by the number as an operator types it: 10 digits, a leading 0 or +91, spaced', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [{ phone: '+919876543210', status: 'failed' }, { phone: '+919876543211', status: 'sent' }]);
+    const found = [];
+    for (const typed of ['9876543210', '098765 43210', '+91 98765-43210', '919876543210']) {
+      const res = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?phone=${encodeURIComponent(typed)}`);
+      found.push({ typed, phones: res.json<Page>().items.map((m) => m.phone) });
+    }
+    expect(found).toEqual(['9876543210', '098765 43210', '+91 98765-43210', '919876543210'].map((typed) => ({ typed, phones: ['+91******3210'] })));
+    // A number that is not the list's stays unmatched (no guessing at other countries' numbers).
+    const other = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?phone=${encodeURIComponent('12345')}`);
+    expect(other.json<Page>().items).toEqual([]);
+  });
+
   it('answers 400 naming the field for bad filters and cursors', async () => {
     const { campaignId } = await seedCampaign(env.container(), [{ status: 'sent' }]);
     const base = `${api.url}/api/campaigns/${campaignId}/messages`;
