@@ -30,6 +30,7 @@ export const API_ROUTE_ACCESS: Readonly<Record<string, RouteRule>> = {
   'GET /api/campaigns/:id/messages': { access: 'read', action: 'message.list' },
   'GET /api/campaigns/:id/failures.csv': { access: 'read', action: 'message.list' },
   'GET /metrics': { access: 'read', action: 'metrics.read' },
+  'GET /api/access/me': { access: 'read' },
   'POST /api/access/otp': { access: 'read' },
   'POST /api/access/otp/verify': { access: 'read' },
 };

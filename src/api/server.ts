@@ -21,6 +21,7 @@ import { registerDashboard } from './dashboard';
 import { registerNulGuard } from './reject-nul';
 import { frameworkError, registerEarlyNotFound, registerErrorHandler } from './error-handler';
 import { mountBullBoard, openQueues } from './queues';
+import { registerAccessInfoRoute } from './routes/access';
 import { registerCampaignRoutes } from './routes/campaigns';
 import { registerListRoutes } from './routes/lists';
 import { registerListRejectRoutes } from './routes/list-rejects';
@@ -96,6 +97,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerCampaignRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerWebhookRoutes(app, deps);
+  registerAccessInfoRoute(app, deps, { otpConfigured: Boolean(container.config.TWOFACTOR_API_KEY) });
   // Every call this process makes to 2Factor (OTP, the health probe's balance) takes a slot of the account-wide
   // request budget first, like the workers' sends: the provider counts them against the same limit (an OTP asked
   // for while a campaign ran at the limit was one request too many in that second, and was refused).

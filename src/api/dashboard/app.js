@@ -22,6 +22,38 @@ const progressHistory = new Map();
 
 function token() { return localStorage.getItem(TOKEN_KEY) || ''; }
 
+/**
+ * What the signed-in token is (GET /api/access/me: role, phone masking, SMS OTP), or null while unknown, when
+ * everything is offered and the API decides. Known, the page offers only what the role may do: a viewer was shown
+ * Start, Cancel, Retry and the upload form, each answered 403, and non-owners a Queues link that is 403 too.
+ */
+let me = null;
+const ROLE_MAY = { write: (role) => role !== 'viewer', owner: (role) => role === 'owner', viewer: (role) => role === 'viewer' };
+
+function applyRole() {
+  document.querySelectorAll('[data-needs]').forEach((node) => {
+    const needs = node.dataset.needs;
+    node.hidden = me === null ? needs === 'viewer' : !ROLE_MAY[needs](me.role);
+  });
+  showTokenState();
+}
+
+/** Bumped by every loadMe(): the answer for a token replaced meanwhile (saved while it was asked) is not used. */
+let meGeneration = 0;
+
+async function loadMe() {
+  const generation = ++meGeneration;
+  let answer = null;
+  try {
+    answer = await api('GET', '/api/access/me');
+  } catch {
+    // No token yet, a refused one (the views say so), or a server without the route: offer everything.
+  }
+  if (generation !== meGeneration) return;
+  me = answer;
+  applyRole();
+}
+
 function saveToken(value) {
   localStorage.setItem(TOKEN_KEY, value);
   // bull-board (/queues) fetches its own API without our header: give it the token as a path-scoped cookie.
@@ -32,7 +64,7 @@ function saveToken(value) {
 }
 
 function showTokenState() {
-  document.getElementById('token-state').textContent = token() ? 'token saved' : 'no token';
+  document.getElementById('token-state').textContent = (token() ? 'token saved' : 'no token') + (me ? ` · ${me.role}` : '');
 }
 
 function flash(message, isError) {
@@ -139,6 +171,7 @@ function bar(pct) {
 function mount(templateId) {
   const view = document.getElementById('view');
   view.replaceChildren(document.getElementById(templateId).content.cloneNode(true));
+  applyRole();
   const generation = ++viewGeneration;
   return () => generation === viewGeneration;
 }
@@ -502,10 +535,13 @@ document.addEventListener('DOMContentLoaded', () => {
     saveToken(input.value.trim());
     input.value = '';
     flash('');
+    me = null;
+    loadMe();
     route();
   });
   if (token()) saveToken(token());
   showTokenState();
+  loadMe();
   window.addEventListener('hashchange', () => {
     flash(flashOnArrival.message, flashOnArrival.isError);
     flashOnArrival = { message: '', isError: false };

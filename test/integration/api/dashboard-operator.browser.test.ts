@@ -5,6 +5,7 @@
 import type { Page } from 'playwright-core';
 import { useTestEnv } from '../../helpers/env';
 import { getCampaignStatus as realCampaignStatus } from '../../../src/sending/campaign-control';
+import { createToken } from '../../../src/access/tokens';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { stubServices, type StubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, startApi, type RunningApi } from '../../helpers/api-server';
@@ -107,6 +108,41 @@ describe('dashboard for an operator (headless Chromium)', () => {
       expect(await tab.textContent('h2:has(+ #c-counts)')).toMatch(/run 1 of 1, started 27 Nov 2026, 10:00:00 (IST|GMT\+5:30)/);
     } finally {
       await tab.close();
+    }
+  }, 30_000);
+
+  it('offers a viewer no action it cannot take, an operator no Queues link; both are told their role', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c, [{ status: 'failed', outcomeClass: 'retryable' }], { name: 'Role campaign', status: 'paused' });
+    const visible = async (tab: Page, selectors: string[]) =>
+      Object.fromEntries(await Promise.all(selectors.map(async (sel) => [sel, await tab.locator(sel).first().isVisible()] as const)));
+    const controls = ['button[data-action=resume]', 'button[data-action=cancel]', 'button[data-action=retry]', '#include-unknown', 'nav a[href="#/new"]', '#queues-link', '#export-failures'];
+
+    const viewer = await openTab(`#/campaign/${campaignId}`, (await createToken(c, { role: 'viewer' })).token);
+    try {
+      await viewer.locator('#token-state', { hasText: 'viewer' }).waitFor({ timeout: 5_000 });
+      await viewer.locator('#c-meta .status', { hasText: 'paused' }).waitFor();
+      expect(await visible(viewer, controls)).toEqual({
+        'button[data-action=resume]': false, 'button[data-action=cancel]': false, 'button[data-action=retry]': false, '#include-unknown': false,
+        'nav a[href="#/new"]': false, '#queues-link': false, '#export-failures': true,
+      });
+      await viewer.evaluate("location.hash = '#/new'");
+      await viewer.locator('p', { hasText: 'not upload lists or create campaigns' }).waitFor();
+      expect(await viewer.isVisible('#upload-form')).toBe(false);
+    } finally {
+      await viewer.close();
+    }
+
+    const operator = await openTab(`#/campaign/${campaignId}`, (await createToken(c, { role: 'operator' })).token);
+    try {
+      await operator.locator('#token-state', { hasText: 'operator' }).waitFor({ timeout: 5_000 });
+      await operator.locator('button[data-action=resume]:not([disabled])').waitFor();
+      expect(await visible(operator, controls)).toEqual({
+        'button[data-action=resume]': true, 'button[data-action=cancel]': true, 'button[data-action=retry]': true, '#include-unknown': true,
+        'nav a[href="#/new"]': true, '#queues-link': false, '#export-failures': true,
+      });
+    } finally {
+      await operator.close();
     }
   }, 30_000);
 });
