@@ -36,6 +36,63 @@ function applyRole() {
     node.hidden = me === null ? needs === 'viewer' : !ROLE_MAY[needs](me.role);
   });
   showTokenState();
+  showOtp();
+}
+
+// ---- the SMS-OTP second factor: an owner token with a phone sees phone numbers in clear once verified ----
+/** The challenge the OTP form answers (POST /api/access/otp), and the timer that notices the grant ending. */
+let otpChallenge = null;
+let grantTimer = null;
+
+function showOtp() {
+  const available = Boolean(me && me.otp && me.otp.available);
+  const until = available ? me.otp.grantedUntil : null;
+  document.getElementById('otp').hidden = !available;
+  document.getElementById('otp-request').hidden = Boolean(until) || otpChallenge !== null;
+  document.getElementById('otp-form').hidden = Boolean(until) || otpChallenge === null;
+  document.getElementById('otp-state').textContent = until ? `phone numbers shown until ${formatTime(until)}` : '';
+  clearTimeout(grantTimer);
+  // When the grant ends the API masks phones again: say so then, and offer a new OTP.
+  if (until) grantTimer = setTimeout(loadMe, Math.max(0, Date.parse(until) - Date.now()) + 1000);
+}
+
+async function requestOtp() {
+  const button = document.getElementById('otp-request');
+  button.disabled = true;
+  try {
+    const challenge = await api('POST', '/api/access/otp', {});
+    otpChallenge = challenge.challengeId;
+    document.getElementById('otp-sent-to').textContent = challenge.sentTo;
+    showOtp();
+    document.getElementById('otp-input').focus();
+  } catch (err) {
+    flash(`OTP not sent: ${err.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function verifyOtp(ev) {
+  ev.preventDefault();
+  const input = document.getElementById('otp-input');
+  const submit = document.querySelector('#otp-form button');
+  submit.disabled = true;
+  try {
+    await api('POST', '/api/access/otp/verify', { challengeId: otpChallenge, otp: input.value.trim() });
+    otpChallenge = null;
+    input.value = '';
+    await loadMe();
+    flash('');
+    // The view shown was read with phones masked: read it again.
+    route();
+  } catch (err) {
+    // A mistyped code may be typed again; a used, expired or burnt challenge cannot: offer a new OTP.
+    if (err.code !== 'otp_mismatch' && err.code !== 'validation') otpChallenge = null;
+    flash(`OTP not accepted: ${err.message}`, true);
+    showOtp();
+  } finally {
+    submit.disabled = false;
+  }
 }
 
 /** Bumped by every loadMe(): the answer for a token replaced meanwhile (saved while it was asked) is not used. */
@@ -88,6 +145,7 @@ function refusal(res, data) {
   const msg = data && data.error ? `${data.error.message}${data.error.field ? ` (field: ${data.error.field})` : ''}` : `HTTP ${res.status}`;
   const err = new Error(res.status === 401 ? `${msg}: enter the API token above` : msg);
   err.status = res.status;
+  err.code = data && data.error ? data.error.code : undefined;
   return err;
 }
 
@@ -536,12 +594,15 @@ document.addEventListener('DOMContentLoaded', () => {
     input.value = '';
     flash('');
     me = null;
+    otpChallenge = null;
     loadMe();
     route();
   });
   if (token()) saveToken(token());
   showTokenState();
   loadMe();
+  document.getElementById('otp-request').addEventListener('click', requestOtp);
+  document.getElementById('otp-form').addEventListener('submit', verifyOtp);
   window.addEventListener('hashchange', () => {
     flash(flashOnArrival.message, flashOnArrival.isError);
     flashOnArrival = { message: '', isError: false };

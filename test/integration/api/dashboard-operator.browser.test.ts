@@ -6,6 +6,9 @@ import type { Page } from 'playwright-core';
 import { useTestEnv } from '../../helpers/env';
 import { getCampaignStatus as realCampaignStatus } from '../../../src/sending/campaign-control';
 import { createToken } from '../../../src/access/tokens';
+import { createContainer, type Container } from '../../../src/container';
+import { createLogger } from '../../../src/logger';
+import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { stubServices, type StubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, startApi, type RunningApi } from '../../helpers/api-server';
@@ -143,6 +146,72 @@ describe('dashboard for an operator (headless Chromium)', () => {
       });
     } finally {
       await operator.close();
+    }
+  }, 30_000);
+});
+
+describe('dashboard sign-in with the SMS-OTP second factor (headless Chromium, 2Factor simulator)', () => {
+  let sim: RunningSimulator;
+  let c: Container;
+  let api: RunningApi;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, port: 0 });
+    // The API's OTP client reads TWOFACTOR_BASE_URL, known only once the simulator listens.
+    c = createContainer({ config: { ...env.config, TWOFACTOR_BASE_URL: sim.url }, logger: createLogger({ level: 'silent' }) });
+    api = await startApi(c, stubServices(), { queueNames: ['send'] });
+    browser = await launchBrowser();
+  });
+  env.cleanup(async () => {
+    await browser?.close();
+    await api?.close();
+    await c?.close();
+    await sim?.close();
+  });
+
+  it('lets an owner with a registered phone ask for an OTP, retype a wrong one, and then see phone numbers in clear', async () => {
+    const { campaignId } = await seedCampaign(c, [{ phone: '+919800000001', status: 'failed', failureReason: 'DND' }], { name: 'OTP campaign' });
+    const { token } = await createToken(c, { role: 'owner', phone: '+919876543210' });
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/#/campaign/${campaignId}`);
+      await tab.fill('#token-input', token);
+      await tab.click('#token-form button');
+      await tab.locator('#c-messages tbody td', { hasText: '+91******0001' }).waitFor();
+      await tab.click('#otp-request');
+      await tab.locator('#otp-sent-to', { hasText: '+91******3210' }).waitFor();
+      // The field is labelled and focused: the code can be typed straight away.
+      expect(await tab.evaluate('document.activeElement.id')).toBe('otp-input');
+      const grant = await c.prisma.otpGrant.findFirstOrThrow({ where: { phone: '+919876543210' }, orderBy: { requestedAt: 'desc' } });
+      const otp = sim.stats().otps[grant.sessionId]!;
+      const wrong = otp === '000000' ? '111111' : '000000';
+      await tab.fill('#otp-input', wrong);
+      await tab.press('#otp-input', 'Enter');
+      await tab.locator('#flash.error', { hasText: 'OTP not accepted: wrong OTP' }).waitFor();
+      await tab.fill('#otp-input', otp);
+      await tab.press('#otp-input', 'Enter');
+      await tab.locator('#c-messages tbody td', { hasText: '+919800000001' }).waitFor({ timeout: 5_000 });
+      expect(await tab.textContent('#otp-state')).toMatch(/^phone numbers shown until \d+ \w+ \d{4}, \d\d:\d\d:\d\d (IST|GMT\+5:30)$/);
+      expect(await tab.isVisible('#otp-form')).toBe(false);
+      expect(await tab.isVisible('#otp-request')).toBe(false);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
+  it('offers no OTP to a token that cannot have one (an operator, or the legacy API_TOKEN)', async () => {
+    const tab = await browser.context.newPage();
+    try {
+      for (const token of [(await createToken(c, { role: 'operator' })).token, TEST_API_TOKEN]) {
+        await tab.goto(`${api.url}/dashboard/`);
+        await tab.fill('#token-input', token);
+        await tab.click('#token-form button');
+        await tab.locator('#token-state', { hasText: /operator|owner/ }).waitFor();
+        expect(await tab.isVisible('#otp')).toBe(false);
+      }
+    } finally {
+      await tab.close();
     }
   }, 30_000);
 });
