@@ -149,12 +149,27 @@ function refusal(res, data) {
   return err;
 }
 
+/**
+ * fetch(), with a failure to reach the server said as such: the browser's own words ("Failed to fetch") were all the
+ * page showed while `bulksms serve` was down or the network gone, and read like a bug of the page.
+ */
+async function reach(path, init) {
+  try {
+    return await fetch(path, init);
+  } catch (err) {
+    // Not "retrying": the polls do (and take this down once answered), an action, upload or export does not.
+    const unreachable = new Error(`cannot reach the bulksms server (${err.message}); it may be down or restarting`);
+    unreachable.status = 0;
+    throw unreachable;
+  }
+}
+
 async function api(method, path, body) {
   const headers = authHeaders();
   const init = { method, headers };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) { headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
-  const res = await fetch(path, init);
+  const res = await reach(path, init);
   const data = await bodyOf(res);
   if (!res.ok) throw refusal(res, data);
   return data;
@@ -396,7 +411,7 @@ function showCampaign(id) {
   });
   const download = async (url, fileName) => {
     try {
-      const res = await fetch(url, { headers: authHeaders() });
+      const res = await reach(url, { headers: authHeaders() });
       if (!res.ok) throw refusal(res, await bodyOf(res));
       const link = el('a', { href: URL.createObjectURL(await res.blob()), download: fileName });
       link.click();

@@ -114,6 +114,23 @@ describe('dashboard for an operator (headless Chromium)', () => {
     }
   }, 30_000);
 
+  it('says the server cannot be reached when it is down, not the browser\'s "Failed to fetch", and recovers by itself', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [{ status: 'queued' }], { name: 'Outage campaign' });
+    const tab = await openTab(`#/campaign/${campaignId}`);
+    try {
+      await tab.locator('#c-name', { hasText: 'Outage campaign' }).waitFor();
+      // The server goes away: every request of the page fails at the network level.
+      const isApi = (url: URL) => url.pathname.startsWith('/api/');
+      await tab.route(isApi, (route) => route.abort('connectionrefused'));
+      await tab.locator('#flash.error').waitFor({ timeout: 5_000 });
+      expect(await tab.textContent('#flash')).toMatch(/^cannot reach the bulksms server \(.+\); it may be down or restarting/);
+      await tab.unroute(isApi);
+      await tab.locator('#flash').waitFor({ state: 'hidden', timeout: 5_000 });
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('offers a viewer no action it cannot take, an operator no Queues link; both are told their role', async () => {
     const c = env.container();
     const { campaignId } = await seedCampaign(c, [{ status: 'failed', outcomeClass: 'retryable' }], { name: 'Role campaign', status: 'paused' });
