@@ -475,7 +475,8 @@ function showCampaign(id) {
     }
     document.getElementById('c-meta').replaceChildren(
       el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`,
-      c.pauseReason ? ` · paused: ${c.pauseReason}` : '');
+      // A campaign cancelled (or completed) after a pause keeps the pause's reason: it read "cancelled · paused: …".
+      c.pauseReason ? ` · ${c.status === 'paused' ? 'paused' : 'last paused'}: ${c.pauseReason}` : '');
     // What needs the operator (DLT rejections, a scheduled run that did not start): `campaign status` prints it in
     // red under the status line; the page did not show it at all.
     const alertLine = document.getElementById('c-alert');

@@ -89,6 +89,21 @@ describe('dashboard for an operator (headless Chromium)', () => {
     }
   }, 30_000);
 
+  it('says a campaign is paused only while it is: cancelled after a pause, the reason reads as the last pause\'s', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [{ status: 'queued' }], { name: 'Paused then cancelled', status: 'paused' });
+    await env.container().prisma.campaign.update({ where: { id: campaignId }, data: { pauseReason: 'paused via API' } });
+    const tab = await openTab(`#/campaign/${campaignId}`);
+    try {
+      await tab.locator('#c-meta', { hasText: 'paused via API' }).waitFor();
+      expect(await tab.textContent('#c-meta')).toMatch(/^paused .* · paused: paused via API$/);
+      await tab.click('button[data-action=cancel]');
+      await tab.locator('#c-meta .status', { hasText: 'cancelled' }).waitFor();
+      expect(await tab.textContent('#c-meta')).toMatch(/^cancelled .* · last paused: paused via API$/);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('shows times in IST, named, whatever the browser\'s own time zone', async () => {
     const c = env.container();
     const { campaignId, runId } = await seedCampaign(c, [{ status: 'delivered', outcomeClass: 'accepted' }], { name: 'IST campaign', status: 'completed' });
