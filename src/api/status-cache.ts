@@ -3,7 +3,10 @@
  * 2 s from every open browser, and each status call recounts the campaign's messages: with the memo a
  * campaign is recounted at most once per `activeTtlMs` while it can change (running, or `sent` messages
  * still awaiting delivery reports), and once per `settledTtlMs` when it is finished. Lifecycle actions
- * invalidate their campaign so the next read is fresh.
+ * invalidate their campaign so the next read is fresh; so does a change of the campaign row's `version` (its
+ * updated_at), which every status change elsewhere bumps: a draft or finished campaign started or retried by the
+ * CLI, the scheduler or another `serve` was shown as it had been for up to `settledTtlMs`, its counts disagreeing
+ * with `bulksms campaign status`.
  */
 import type { CampaignStatusResult } from './deps';
 
@@ -16,7 +19,8 @@ function isMoving(s: CampaignStatusResult): boolean {
 }
 
 export interface StatusCache {
-  get(campaignId: string, load: () => Promise<CampaignStatusResult>): Promise<CampaignStatusResult>;
+  /** `version`: the campaign row's updated_at (ms); a memo of another version is not used. */
+  get(campaignId: string, load: () => Promise<CampaignStatusResult>, version?: number): Promise<CampaignStatusResult>;
   invalidate(campaignId: string): void;
 }
 
@@ -24,12 +28,12 @@ export function createStatusCache(opts: { activeTtlMs?: number; settledTtlMs?: n
   const activeTtl = opts.activeTtlMs ?? 1_000;
   const settledTtl = opts.settledTtlMs ?? 15_000;
   const now = opts.now ?? Date.now;
-  const entries = new Map<string, { at: number; value: Promise<CampaignStatusResult> }>();
+  const entries = new Map<string, { at: number; version: number | undefined; value: Promise<CampaignStatusResult> }>();
 
   return {
-    async get(campaignId, load) {
+    async get(campaignId, load, version) {
       const hit = entries.get(campaignId);
-      if (hit) {
+      if (hit && hit.version === version) {
         const value = await hit.value.catch(() => undefined);
         const ttl = value && isMoving(value) ? activeTtl : settledTtl;
         if (value && now() - hit.at < ttl) return value;
@@ -37,7 +41,7 @@ export function createStatusCache(opts: { activeTtlMs?: number; settledTtlMs?: n
       if (entries.size >= MAX_ENTRIES) entries.clear();
       // Concurrent readers share one in-flight load; a failed load is not kept.
       const value = load();
-      entries.set(campaignId, { at: now(), value });
+      entries.set(campaignId, { at: now(), version, value });
       value.catch(() => entries.delete(campaignId));
       return value;
     },

@@ -68,7 +68,8 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
   const { container, services } = deps;
   const tags = ['campaigns'];
   const statuses = createStatusCache();
-  const statusOf = (id: string) => statuses.get(id, () => services.getCampaignStatus(container, id));
+  /** `updatedAt`: the campaign row as just read; a status memo older than its last change is not used. */
+  const statusOf = (id: string, updatedAt: Date) => statuses.get(id, () => services.getCampaignStatus(container, id), updatedAt.getTime());
 
   async function mustExist(id: string): Promise<void> {
     const { rowCount } = await container.pg.query('SELECT 1 FROM campaigns WHERE id = $1', [id]);
@@ -119,7 +120,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       // One status query per campaign on the page (bounded by `limit`), so the list agrees with the detail view.
       const items = await Promise.all(
         page.map(async ({ list, ...c }) => {
-          const st = await statusOf(c.id);
+          const st = await statusOf(c.id, c.updatedAt);
           // A pause reason may be the provider's answer (account- or campaign-fatal), quoting numbers: masked like phones.
           return {
             ...c, pauseReason: freeTextFor(req, c.pauseReason), listName: list.name, status: st.status, total: st.total, counts: st.counts,
@@ -141,7 +142,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       });
       if (!row) throw new NotFoundError(`campaign ${req.params.id} not found`);
       const { list, ...c } = row;
-      const st = await statusOf(c.id);
+      const st = await statusOf(c.id, c.updatedAt);
       const listRejects = { rejected: list.rejected, url: rejectsUrl({ id: c.listId, rejectReportPath: list.rejectReportPath }) };
       return { ...c, listName: list.name, listRejects, ...st, id: c.id, pauseReason: freeTextFor(req, st.pauseReason) };
     },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { useTestEnv } from '../../helpers/env';
 import { wiredServices } from '../../../src/cli/commands/serve';
+import { startCampaignManually } from '../../../src/sending/manual-start';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
@@ -52,6 +53,22 @@ describe('campaign routes', () => {
     const all = await http('GET', `${api.url}/api/campaigns`);
     const items = all.json<{ items: { id: string; counts: Record<string, number>; total: number }[] }>().items;
     expect(items.find((i) => i.id === campaignId)).toMatchObject({ total: 2, counts: expect.objectContaining({ pending: 2 }) });
+  });
+
+  it('shows a campaign started elsewhere (the CLI, another `serve`) at the next read, in the list and on its own', async () => {
+    const created = await http('POST', `${api.url}/api/campaigns`, {
+      json: { name: 'Started by the CLI', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi {{name}}' },
+    });
+    const { campaignId } = created.json<{ campaignId: string }>();
+    const shown = async () => ({
+      detail: (await http('GET', `${api.url}/api/campaigns/${campaignId}`)).json<{ status: string; total: number }>(),
+      listed: (await http('GET', `${api.url}/api/campaigns?limit=100`)).json<{ items: { id: string; status: string; total: number }[] }>()
+        .items.find((i) => i.id === campaignId),
+    });
+    expect(await shown()).toMatchObject({ detail: { status: 'draft', total: 0 }, listed: { status: 'draft', total: 0 } });
+    // `bulksms campaign start` in another process: this server's memo of the draft's status is not told.
+    await startCampaignManually(env.container(), campaignId, { balances: sim.provider() });
+    expect(await shown()).toMatchObject({ detail: { status: 'running', total: 2 }, listed: { status: 'running', total: 2 } });
   });
 
   it('pages the campaign list newest first with a cursor: a campaign created between pages repeats and skips nothing', async () => {

@@ -41,4 +41,11 @@ describe('campaign status memo', () => {
     await expect(cache.get('c2', async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
     expect((await cache.get('c2', async () => status('draft', 9))).counts.sent).toBe(9);
   });
+
+  it('does not use a memo of another version of the campaign row (changed elsewhere since)', async () => {
+    const cache = createStatusCache({ settledTtlMs: 60_000, now: () => 0 });
+    expect((await cache.get('c1', async () => status('draft', 0), 1)).status).toBe('draft');
+    expect((await cache.get('c1', async () => status('running', 0), 1)).status).toBe('draft');
+    expect((await cache.get('c1', async () => status('running', 0), 2)).status).toBe('running');
+  });
 });
