@@ -365,6 +365,16 @@ function scopeOf(c, choice) {
   return { run: run.runNumber, label: `run ${run.runNumber} of ${runs.length}, ${started}`, counts, total: run.total, key: `${c.id}:${run.runNumber}` };
 }
 
+/**
+ * When the campaign sends on its own: its `at` time while it waits for it, or its cron schedule (in its zone). The
+ * page did not say, so a scheduled campaign read "scheduled" with no hint of when it would go out.
+ */
+function scheduleOf(c) {
+  if (c.cron) return ` · every "${c.cron}" (cron, ${c.timezone || DEFAULT_TIME_ZONE})`;
+  if (c.scheduleAt && c.status === 'scheduled') return ` · sends at ${formatTime(c.scheduleAt, c.timezone)}`;
+  return '';
+}
+
 function runOptions(c) {
   const runs = c.runs || [];
   const when = (r) => (r.startedAt ? `started ${formatTime(r.startedAt, c.timezone)}` : 'not started yet');
@@ -474,7 +484,7 @@ function showCampaign(id) {
       rejectsButton.textContent = `Download the list's ${c.listRejects.rejected} rejected row(s)`;
     }
     document.getElementById('c-meta').replaceChildren(
-      el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`,
+      el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`, scheduleOf(c),
       // A campaign cancelled (or completed) after a pause keeps the pause's reason: it read "cancelled · paused: …".
       c.pauseReason ? ` · ${c.status === 'paused' ? 'paused' : 'last paused'}: ${c.pauseReason}` : '');
     // What needs the operator (DLT rejections, a scheduled run that did not start): `campaign status` prints it in

@@ -104,6 +104,26 @@ describe('dashboard for an operator (headless Chromium)', () => {
     }
   }, 30_000);
 
+  it('says when a scheduled campaign sends: its time in IST, or its cron schedule and zone', async () => {
+    const c = env.container();
+    const list = await c.prisma.contactList.create({ data: { name: 'schedule-list', status: 'ready' } });
+    const campaign = (name: string, data: object) =>
+      c.prisma.campaign.create({ data: { name, listId: list.id, type: 'promotional', sender: '123456', text: 'Hi', status: 'scheduled', ...data } });
+    const at = await campaign('At campaign', { scheduleAt: new Date('2026-12-01T04:30:00.000Z') });
+    const cron = await campaign('Cron campaign', { cron: '0 10 * * 1', timezone: 'Asia/Kolkata' });
+    const tab = await openTab(`#/campaign/${at.id}`);
+    try {
+      await tab.locator('#c-meta .status', { hasText: 'scheduled' }).waitFor();
+      expect(await tab.textContent('#c-meta')).toMatch(/ · sends at 1 Dec 2026, 10:00:00 (IST|GMT\+5:30)$/);
+      await tab.evaluate(`location.hash = '#/campaign/${cron.id}'`);
+      await tab.locator('#c-name', { hasText: 'Cron campaign' }).waitFor();
+      await tab.locator('#c-meta .status', { hasText: 'scheduled' }).waitFor();
+      expect(await tab.textContent('#c-meta')).toContain(' · every "0 10 * * 1" (cron, Asia/Kolkata)');
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('shows times in IST, named, whatever the browser\'s own time zone', async () => {
     const c = env.container();
     const { campaignId, runId } = await seedCampaign(c, [{ status: 'delivered', outcomeClass: 'accepted' }], { name: 'IST campaign', status: 'completed' });
