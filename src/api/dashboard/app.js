@@ -419,7 +419,10 @@ function showCampaign(id) {
       }
     });
   });
-  const download = async (url, fileName) => {
+  /** Downloads through fetch (the token is a header); the button stays disabled until done: a double-click fetched twice. */
+  const download = async (button, url, fileName) => {
+    if (button.disabled) return;
+    button.disabled = true;
     try {
       const res = await reach(url, { headers: authHeaders() });
       if (!res.ok) throw refusal(res, await bodyOf(res));
@@ -428,6 +431,8 @@ function showCampaign(id) {
       URL.revokeObjectURL(link.href);
     } catch (err) {
       flash(`export failed: ${err.message}`, true);
+    } finally {
+      button.disabled = false;
     }
   };
   /** The campaign's time zone (from refresh), for the messages' times. */
@@ -437,7 +442,8 @@ function showCampaign(id) {
   let scopeRun = null;
   /** The run Retry re-queues: the one shown when the page offers a choice of runs, else null (every run). */
   let retryRun = null;
-  document.getElementById('export-failures').addEventListener('click', () => download(
+  const exportFailures = document.getElementById('export-failures');
+  exportFailures.addEventListener('click', () => download(exportFailures,
     `/api/campaigns/${id}/failures.csv${scopeRun === null ? '' : `?run=${scopeRun}`}`,
     `failures-${id}${scopeRun === null ? '' : `-run-${scopeRun}`}.csv`));
   const runSelect = document.getElementById('c-run');
@@ -448,7 +454,7 @@ function showCampaign(id) {
   // The import's row report: which lines of the uploaded CSV were rejected, in which column and why.
   const rejectsButton = document.getElementById('export-rejects');
   rejectsButton.addEventListener('click', () => {
-    if (rejectsButton.dataset.url) download(rejectsButton.dataset.url, rejectsButton.dataset.fileName);
+    if (rejectsButton.dataset.url) download(rejectsButton, rejectsButton.dataset.url, rejectsButton.dataset.fileName);
   });
 
   async function refresh() {

@@ -72,6 +72,28 @@ describe('dashboard for an operator (headless Chromium)', () => {
     }
   }, 30_000);
 
+  it('downloads the failures export once when its button is double-clicked', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [{ status: 'failed', failureReason: 'DND' }], { name: 'Export campaign', status: 'completed' });
+    const tab = await openTab(`#/campaign/${campaignId}`);
+    const exports: string[] = [];
+    tab.on('request', (req) => {
+      if (new URL(req.url()).pathname.endsWith('/failures.csv')) exports.push(req.url());
+    });
+    try {
+      await tab.locator('#c-name', { hasText: 'Export campaign' }).waitFor();
+      // A slow export (a large campaign): the second click lands while the first is still being fetched.
+      await tab.route((url) => url.pathname.endsWith('/failures.csv'), async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await route.continue().catch(() => undefined);
+      });
+      await tab.dblclick('#export-failures');
+      await tab.waitForTimeout(1500);
+      expect(exports).toHaveLength(1);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('shows the campaign\'s alert on its page and in the list, as `campaign status` does', async () => {
     const alert = 'scheduled run due 2026-11-27T04:30:00.000Z did not start: balance is short: 0 credits, the campaign needs 2';
     const { campaignId } = await seedCampaign(env.container(), [{ status: 'pending' }], { name: 'Alerted campaign', status: 'completed' });
