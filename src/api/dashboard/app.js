@@ -596,10 +596,13 @@ function showNew() {
       const notStarted = f.get('startNow')
         ? await api('POST', `/api/campaigns/${created.campaignId}/start`, {}).then(() => '', (err) => ` · not started: ${err.message}`)
         : '';
+      // What `campaign create` warns about (UCS-2 doubling the cost, long texts, no sendable recipients, the promotional
+      // window): the CLI prints it before anything is sent; the page dropped it.
+      const warnings = (created.warnings || []).map((w) => ` · warning: ${w}`).join('');
       // The campaign page replaces this form: the row report goes along, or the user never sees what was rejected.
       flashOnArrival = {
-        message: `${report} · campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)${notStarted}`,
-        isError: notStarted !== '',
+        message: `${report} · campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)${warnings}${notStarted}`,
+        isError: notStarted !== '' || warnings !== '',
       };
       location.hash = `#/campaign/${created.campaignId}`;
     } catch (err) {

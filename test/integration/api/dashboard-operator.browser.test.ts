@@ -2,6 +2,7 @@
  * The dashboard as a marketing operator uses it during a campaign, in headless Chromium against the real API:
  * what a double-click does, what the page must say (alerts, times in IST), and what each token's role is offered.
  */
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { useTestEnv } from '../../helpers/env';
 import { getCampaignStatus as realCampaignStatus } from '../../../src/sending/campaign-control';
@@ -15,6 +16,7 @@ import { TEST_API_TOKEN, startApi, type RunningApi } from '../../helpers/api-ser
 import { launchBrowser, type Browser } from '../../helpers/browser';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
+const CSV = path.join(__dirname, '..', '..', 'fixtures', 'api', 'contacts.csv');
 
 describe('dashboard for an operator (headless Chromium)', () => {
   let api: RunningApi;
@@ -90,6 +92,26 @@ describe('dashboard for an operator (headless Chromium)', () => {
       await tab.waitForTimeout(1500);
       expect(exports).toHaveLength(1);
     } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
+  it('shows what `campaign create` warned about, with the import\'s report, on the new campaign\'s page', async () => {
+    const { createCampaign } = services;
+    const warning = '2 message(s) need UCS-2 (non-GSM characters): 70 characters per SMS instead of 160';
+    services.createCampaign = async (container, input) => ({ ...(await createCampaign(container, input)), warnings: [warning] });
+    const tab = await openTab('#/new');
+    try {
+      await tab.setInputFiles('input[name=file]', CSV);
+      await tab.fill('input[name=listName]', 'warned-list');
+      await tab.fill('input[name=campaignName]', 'Warned campaign');
+      await tab.fill('input[name=from]', 'ACMEIN');
+      await tab.fill('textarea[name=text]', 'नमस्ते {{name}}');
+      await tab.click('#upload-submit');
+      await tab.locator('#c-name', { hasText: 'Warned campaign' }).waitFor({ timeout: 5_000 });
+      expect(await tab.textContent('#flash.error')).toContain(`campaign created (2 recipients, 1 segment(s), ~2 credits) · warning: ${warning}`);
+    } finally {
+      services.createCampaign = createCampaign;
       await tab.close();
     }
   }, 30_000);
