@@ -532,6 +532,12 @@ function showCampaign(id) {
       el('td', {}, formatTime(m.updatedAt, timeZone))));
     const tbody = document.querySelector('#c-messages tbody');
     if (reset) tbody.replaceChildren(...rows); else tbody.append(...rows);
+    // A lookup that finds nothing says so: an empty table read as "still loading" or "the button did nothing".
+    const empty = document.getElementById('m-empty');
+    empty.hidden = tbody.children.length > 0;
+    empty.textContent = filter.get('status') || filter.get('phone')
+      ? 'No message of this campaign matches.'
+      : 'No messages yet: they are created when the campaign starts.';
     cursor = page.nextCursor;
     messagesRun = run;
     pagesShown = reset ? 1 : pagesShown + 1;

@@ -74,6 +74,27 @@ describe('dashboard for an operator (headless Chromium)', () => {
     }
   }, 30_000);
 
+  it('looks a message up by the number as the operator has it, and says so when none matches', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [
+      { phone: '+919876543210', status: 'failed', failureReason: 'DND' }, { phone: '+919876543211', status: 'delivered' },
+    ], { name: 'Lookup campaign', status: 'completed' });
+    const tab = await openTab(`#/campaign/${campaignId}`);
+    try {
+      await tab.locator('#c-messages tbody tr').nth(1).waitFor();
+      expect(await tab.isVisible('#m-empty')).toBe(false);
+      await tab.fill('#m-filter input[name=phone]', '98765 43210');
+      await tab.press('#m-filter input[name=phone]', 'Enter');
+      await tab.locator('#c-messages tbody tr').nth(1).waitFor({ state: 'detached' });
+      expect(await tab.locator('#c-messages tbody tr').allTextContents()).toEqual([expect.stringContaining('DND')]);
+      await tab.fill('#m-filter input[name=phone]', '98765 00000');
+      await tab.press('#m-filter input[name=phone]', 'Enter');
+      await tab.locator('#m-empty').waitFor();
+      expect(await tab.locator('#c-messages tbody tr').count()).toBe(0);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('downloads the failures export once when its button is double-clicked', async () => {
     const { campaignId } = await seedCampaign(env.container(), [{ status: 'failed', failureReason: 'DND' }], { name: 'Export campaign', status: 'completed' });
     const tab = await openTab(`#/campaign/${campaignId}`);
