@@ -32,6 +32,7 @@ import {
   type ScheduleTrigger,
 } from './schedule-queue';
 import { isWithinWindow, nextWindowOpen } from './send-window';
+import { DEFAULT_TIMEZONE, formatWallClock } from './schedule-input';
 
 export type StartRun = (campaignId: string, trigger: ScheduleTrigger, info: { dueAt: Date }) => Promise<unknown>;
 
@@ -218,7 +219,9 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
   async function fire(data: ScheduleJobData, dueMs: number): Promise<FiringOutcome> {
     const { campaignId, trigger } = data;
     const clog = log.child({ campaignId, trigger, dueAt: new Date(dueMs).toISOString() });
-    const campaign = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { status: true, type: true, scheduleAt: true } });
+    const campaign = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { status: true, type: true, scheduleAt: true, timezone: true } });
+    // Alerts are read by operators (dashboard, API): the due instant in the campaign's own zone, as they scheduled it.
+    const dueText = formatWallClock(new Date(dueMs), campaign?.timezone ?? DEFAULT_TIMEZONE);
     if (!campaign || campaign.status === 'cancelled') {
       await dequeueSchedule(queue, campaignId, campaign?.scheduleAt ?? null);
       clog.info('schedule of a cancelled or deleted campaign removed');
@@ -248,7 +251,7 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       // Paused is the operator's (or the engine's, with its reason) choice; a run still sending when the next is due
       // is a schedule too tight for the list, which only the log said.
       if (campaign.status === 'running') {
-        await alertCampaign(campaignId, `cron run due ${new Date(dueMs).toISOString()} skipped: the previous run was still sending`);
+        await alertCampaign(campaignId, `cron run due ${dueText} skipped: the previous run was still sending`);
       }
       clog.warn({ status: campaign.status }, 'cron firing skipped: previous run not finished');
       return 'skipped';
@@ -269,7 +272,7 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       // anything else (a PostgreSQL or programming error) can quote SQL, paths or data, so they get the log's pointer.
       const why = err instanceof AppError ? err.message : 'an internal error (see the worker log)';
       await record(campaignId, dueMs, `failed: ${why}`);
-      await alertCampaign(campaignId, `scheduled run due ${new Date(dueMs).toISOString()} did not start: ${why}`);
+      await alertCampaign(campaignId, `scheduled run due ${dueText} did not start: ${why}`);
       clog.error({ err: err instanceof AppError ? err.message : err }, 'scheduled run did not start');
       return 'failed';
     }

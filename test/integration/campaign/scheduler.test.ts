@@ -222,7 +222,7 @@ describe('campaign scheduler', () => {
     const f = await env.container().prisma.scheduleFiring.findUniqueOrThrow({ where: { campaignId_dueAt: { campaignId: c1.campaignId, dueAt: new Date(5000) } } });
     expect(f.outcome).toBe('skipped: campaign is running');
     const busy = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c1.campaignId } });
-    expect(busy.alert).toBe('cron run due 1970-01-01T00:00:05.000Z skipped: the previous run was still sending');
+    expect(busy.alert).toBe('cron run due 1970-01-01 05:30:05 Asia/Kolkata skipped: the previous run was still sending');
     const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c2.campaignId } });
     expect(row.alert).toMatch(/did not start: not enough TRANSACTIONAL_SMS credits/);
   });
@@ -235,7 +235,7 @@ describe('campaign scheduler', () => {
     const s = await start(rec.startRun);
     expect(await s.fire({ campaignId: c.campaignId, trigger: 'at', dueAt: 2000 }, 2000)).toBe('failed');
     const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c.campaignId } });
-    expect(row.alert).toBe('scheduled run due 1970-01-01T00:00:02.000Z did not start: an internal error (see the worker log)');
+    expect(row.alert).toBe('scheduled run due 1970-01-01 05:30:02 Asia/Kolkata did not start: an internal error (see the worker log)');
     const f = await env.container().prisma.scheduleFiring.findUniqueOrThrow({ where: { campaignId_dueAt: { campaignId: c.campaignId, dueAt: new Date(2000) } } });
     expect(f.outcome).toBe('failed: an internal error (see the worker log)');
   });
