@@ -36,7 +36,8 @@ export function humanStatus(s: CampaignStatusView, stream: NodeJS.WriteStream = 
   const c = s.counts;
   const done = c.sent + c.delivered + c.failed + c.unknown + c.suppressed + c.cancelled;
   return [
-    `campaign ${s.campaignId}: ${s.status}${s.pauseReason ? ` (${s.pauseReason})` : ''}`,
+    // A cancel keeps why the campaign had been paused before it: shown as that, not as the cancelled campaign's reason.
+    `campaign ${s.campaignId}: ${s.status}${s.pauseReason ? ` (${s.status === 'paused' ? '' : 'last paused: '}${s.pauseReason})` : ''}`,
     // Right under the status line, in red on a terminal: it needs the operator (DLT rejection, a run that did not start).
     ...(s.alert ? [colour(31, `  ALERT: ${s.alert}`, stream)] : []),
     `  ${done}/${s.total} done — sent ${c.sent}, delivered ${c.delivered}, failed ${c.failed}, unknown ${c.unknown}, suppressed ${c.suppressed}, cancelled ${c.cancelled}`,
