@@ -4,7 +4,8 @@
  */
 import { Command } from 'commander';
 import { runProgram } from './run-program';
-import { exitQuietlyWhenStdoutCloses, installCrashReporter } from './output';
+import { installCrashReporter } from './output';
+import { exitQuietlyWhenStdoutCloses } from './stdout-pipe';
 import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
 import { registerImport } from './commands/import';

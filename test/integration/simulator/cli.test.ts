@@ -59,6 +59,13 @@ it('serves on the printed URL until SIGTERM, then exits 0', async () => {
   }
 });
 
+it('--help into a reader that already quit (`| head`) exits quietly, not with an unhandled EPIPE', async () => {
+  const p = run(['--help'], {});
+  p.child.stdout!.destroy(); // like `| head -1` gone before the help is printed
+  expect(await p.exit).toBe(0);
+  expect(p.stderr()).not.toMatch(/EPIPE|Unhandled|Error/);
+});
+
 it('exits 2 without TWOFACTOR_API_KEY or with a bad flag', async () => {
   const noKey = run(['--port', '0'], {});
   const bad = run(['--port', '0', '--latency', 'fast'], { TWOFACTOR_API_KEY: KEY });
