@@ -6,8 +6,9 @@
  * been (no sent, delivered or unknown) — the provider unreachable or refusing every number. Such a campaign
  * reported `completed` and `send` exited 0. A message failed by its delivery report (it has a session id) was
  * accepted, so it went out: counted as `failed` only, it made the run's end depend on whether the reports came
- * before the leader's check (a DLT-rejected campaign ended `failed` or `completed` by timing). A campaign is `failed` when every run that just finished failed;
- * `campaign retry` re-queues its retryable failures as for a completed one.
+ * before the leader's check (a DLT-rejected campaign ended `failed` or `completed` by timing). A campaign is
+ * `failed` when every run that just finished failed; `campaign retry` re-queues its retryable failures as for a
+ * completed one.
  */
 import type { Pool } from 'pg';
 import { inTransaction } from '../db/transaction';
