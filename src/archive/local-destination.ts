@@ -10,6 +10,7 @@ import { ConflictError, ValidationError } from '../errors';
 import type { ArchiveDestination, StagedFile } from './destination';
 import { MANIFEST_NAME } from './destination';
 import { destinationFsError } from './fs-errors';
+import { processAlive } from '../lib/process-alive';
 
 const TEMP = /^\..+\.tmp-\d+-[0-9a-f]+$/;
 
@@ -68,15 +69,6 @@ async function prepareRoot(root: string): Promise<void> {
 
 /** The destination's lock file: who holds it (host and pid), so a lock of an archive killed on this host is taken over. */
 export const LOCK_NAME = '.archive.lock';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * One archive per destination directory, whatever database it archives: two (staging and production sharing

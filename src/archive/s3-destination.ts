@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ServiceError } from '../errors';
 import { MANIFEST_NAME, parseS3Url, s3Key, type ArchiveDestination } from './destination';
+import { processAlive } from '../lib/process-alive';
 
 export interface S3Options {
   endpoint?: string;
@@ -35,16 +36,6 @@ export function s3ClientConfig(opts: S3Options): S3ClientConfig {
 /** Staging directories in the OS temp dir: `bulksms-archive-<pid>-<random>`, the pid of the archive writing there. */
 const STAGING_PREFIX = 'bulksms-archive-';
 const STAGING_DIR = /^bulksms-archive-(\d+)-[A-Za-z0-9]+$/;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, owned by another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes the staging directories of archives that are gone (killed mid-export): each held a whole run's messages —
