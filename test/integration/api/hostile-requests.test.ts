@@ -3,13 +3,13 @@
  * cookies and ids. Each gets a 4xx and leaves the API serving everyone else.
  */
 import net from 'node:net';
-import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { createToken } from '../../../src/access/tokens';
 import { wiredServices } from '../../../src/cli/commands/serve';
 import { useTestEnv } from '../../helpers/env';
 import { seedCampaign } from '../../helpers/api-fixtures';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+import { heldUpload } from '../../helpers/held-upload';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 
@@ -68,25 +68,16 @@ describe('hostile requests', () => {
   }, 30_000);
 
   it('a body that stops right after the file part (before the next boundary ends) is ended too', async () => {
-    const stop = new AbortController();
-    async function* body(): AsyncGenerator<Buffer> {
-      yield Buffer.from(
-        '--B\r\nContent-Disposition: form-data; name="name"\r\n\r\nafter-file\r\n--B\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nphone\n9876543210\n\r\n--B\r\n',
-      );
-      await new Promise((r) => stop.signal.addEventListener('abort', r));
-    }
-    const answer = request(`${api.url}/api/lists`, {
-      method: 'POST',
-      signal: stop.signal,
-      headers: { authorization: `Bearer ${TEST_API_TOKEN}`, 'content-type': 'multipart/form-data; boundary=B' },
-      body: Readable.from(body()),
-    }).catch(() => undefined);
+    const { answer, stop } = heldUpload(
+      api.url,
+      '--B\r\nContent-Disposition: form-data; name="name"\r\n\r\nafter-file\r\n--B\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nphone\n9876543210\n\r\n--B\r\n',
+    );
     // The server gives up on it (its answer waits behind the body undici is still sending): the import ends failed
     // and its connection is released.
     const status = async () => (await env.container().prisma.contactList.findUnique({ where: { name: 'after-file' } }))?.status;
     const deadline = Date.now() + 6000;
     while ((await status()) !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    stop.abort();
+    stop();
     await answer;
     expect(await status()).toBe('failed');
   }, 30_000);

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { FormData, request } from 'undici';
+import { FormData } from 'undici';
 import { useTestEnv } from '../../helpers/env';
 import { stubServices } from '../../helpers/api-services';
 import { INTERNAL_FAILURE, importContacts } from '../../../src/import/import-contacts';
@@ -10,6 +9,7 @@ import { createContainer } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
 import { ABANDONED_IMPORT_REASON, claimListName } from '../../../src/import/list-store';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+import { heldUpload } from '../../helpers/held-upload';
 import { SHUTTING_DOWN } from '../../../src/api/routes/lists';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
@@ -265,22 +265,10 @@ describe('POST /api/lists while the server is told to stop', () => {
   it('an upload still arriving is ended at once: 503 saying why, its list failed, and the close does not wait for the file', async () => {
     // A long idle time: only the shutdown may end this upload.
     const api = await startApi(env.container(), { ...stubServices(), importContacts }, { dashboard: false, uploadIdleMs: 60_000 });
-    const stop = new AbortController();
-    async function* body(): AsyncGenerator<Buffer> {
-      yield Buffer.from(
-        '--B\r\nContent-Disposition: form-data; name="name"\r\n\r\nat-shutdown\r\n--B\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nphone,name\n9876543210,Asha\n',
-      );
-      // The rest of the file never comes (a slow uploader): it would only end with the idle time.
-      await new Promise((r) => stop.signal.addEventListener('abort', r));
-    }
-    const answer = request(`${api.url}/api/lists`, {
-      method: 'POST',
-      signal: stop.signal,
-      headers: { authorization: `Bearer ${TEST_API_TOKEN}`, 'content-type': 'multipart/form-data; boundary=B' },
-      body: Readable.from(body()),
-    }).then(
-      async (r) => ({ status: r.statusCode, text: await r.body.text() }),
-      (e: Error) => ({ status: 0, text: e.message }),
+    // The rest of the file never comes (a slow uploader): it would only end with the idle time.
+    const { answer, stop } = heldUpload(
+      api.url,
+      '--B\r\nContent-Disposition: form-data; name="name"\r\n\r\nat-shutdown\r\n--B\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nphone,name\n9876543210,Asha\n',
     );
     try {
       const status = async () => (await env.container().prisma.contactList.findUnique({ where: { name: 'at-shutdown' } }))?.status;
@@ -295,7 +283,7 @@ describe('POST /api/lists while the server is told to stop', () => {
       const list = await env.container().prisma.contactList.findUnique({ where: { name: 'at-shutdown' } });
       expect({ status: list?.status, reason: list?.failureReason }).toEqual({ status: 'failed', reason: SHUTTING_DOWN });
     } finally {
-      stop.abort();
+      stop();
       await api.close();
     }
   }, 30_000);
