@@ -18,7 +18,8 @@ import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client'
 import { isProtectedPath, registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
-import { registerNulGuard } from './reject-nul';
+import { documentedSchema } from './route-responses';
+import { MAX_NESTING, registerNulGuard } from './reject-nul';
 import { frameworkError, registerEarlyNotFound, registerErrorHandler } from './error-handler';
 import { mountBullBoard, openQueues } from './queues';
 import { registerAccessInfoRoute } from './routes/access';
@@ -31,6 +32,8 @@ import { registerOpsRoutes } from './routes/ops';
 import { registerWebhookRoutes } from './routes/webhooks';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+/** fastify's default bodyLimit, stated so the OpenAPI document can say it. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Everything under these prefixes needs a principal (see auth.ts); /health, /docs, the dashboard shell and the webhook do not. */
 const PROTECTED_PREFIXES = ['/api', '/metrics', '/queues'];
@@ -43,6 +46,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // Per-request lines would be mostly the dashboard's polling; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
+    bodyLimit: BODY_LIMIT_BYTES,
     frameworkErrors: frameworkError,
     // Reject unknown properties (400 naming them) instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
@@ -78,13 +82,28 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'bulksms API', version: '0.1.0', description: 'Bulk-SMS campaigns for 2Factor' },
+      info: {
+        title: 'bulksms API',
+        version: '0.1.0',
+        // The limits an integrator otherwise learns from a refusal; each is enforced where it says.
+        description: [
+          'Bulk-SMS campaigns for 2Factor.',
+          `Limits: a JSON or form request body at most ${BODY_LIMIT_BYTES} bytes (413); JSON nested at most ${MAX_NESTING} levels (400);`,
+          `a CSV upload at most ${maxUploadBytes} bytes (413); page sizes as each \`limit\` parameter states.`,
+          'Errors: `{"error": {"code", "message", "field"?}}`; `field` names the input as this document does.',
+        ].join(' '),
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
     // The document-wide bearer requirement is inherited by every operation; the public ones (/health, the webhook)
     // say they take none, from the same prefixes the auth hook checks, so the document cannot drift from the server.
-    transform: ({ schema, url }) => ({ schema: isProtectedPath(PROTECTED_PREFIXES, url) ? schema : { ...schema, security: [] }, url }),
+    // Each operation's statuses come from one table (route-responses.ts): the ones the server really answers.
+    transform: ({ schema, url, route }) => {
+      const method = Array.isArray(route.method) ? String(route.method[0]) : String(route.method);
+      const shown = documentedSchema(method.toUpperCase(), url, (schema ?? {}) as Record<string, unknown>);
+      return { schema: isProtectedPath(PROTECTED_PREFIXES, url) ? shown : { ...shown, security: [] }, url };
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

@@ -1,0 +1,100 @@
+/**
+ * What each operation answers, as the OpenAPI document at /docs/json states it: its one success status and every
+ * error status the server really returns for it (all in the error shape of schemas.ts). Routes declared
+ * `response: errorResponses`, which documented 200 *and* 201 on every operation (a GET "201") and none of 403
+ * (roles), 409 (lifecycle conflicts), 413 (body limit), 429 or 503; the list and OTP routes documented no error at
+ * all. The swagger transform (server.ts) applies this table, and a test checks real answers against the document.
+ */
+import { errorBody } from './routes/schemas';
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 408 | 409 | 413 | 429 | 503;
+
+interface RouteResponses {
+  success: 200 | 201;
+  errors: readonly ErrorStatus[];
+  /** Request bodies a route reads itself (multipart, zod), documented here because fastify does not validate them. */
+  docBody?: Record<string, unknown>;
+}
+
+/** Any route under a protected prefix: a bad query or path parameter (400), no or a bad token (401), a role or IP refusal (403). */
+const GUARDED = [400, 401, 403] as const;
+/** A POST's JSON or form body over fastify's bodyLimit (1 MiB) is a 413. */
+const WITH_BODY = [...GUARDED, 413] as const;
+const LIFECYCLE = [...WITH_BODY, 404, 409] as const;
+
+export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
+  'POST /api/lists': {
+    success: 201,
+    // 408 a stalled upload, 409 a list name in use, 413 the file size limit, 429 too many imports at once, 503 shutting down.
+    errors: [...WITH_BODY, 408, 409, 429, 503],
+    docBody: {
+      type: 'object',
+      required: ['name', 'file'],
+      properties: {
+        name: { type: 'string', maxLength: 200, description: 'list name (before `file`)' },
+        phoneColumn: { type: 'string', description: 'header of the phone column (before `file`); default: detected' },
+        country: { type: 'string', pattern: '^[A-Za-z]{2}$', description: 'default country of numbers without +CC (before `file`); default IN' },
+        file: { type: 'string', format: 'binary', description: 'the CSV, last part' },
+      },
+    },
+  },
+  'GET /api/lists': { success: 200, errors: GUARDED },
+  'GET /api/lists/:id/rejects.csv': { success: 200, errors: [...GUARDED, 404] },
+  // 404 an unknown list, 409 a list not ready.
+  'POST /api/campaigns': { success: 201, errors: [...WITH_BODY, 404, 409] },
+  'GET /api/campaigns': { success: 200, errors: GUARDED },
+  'GET /api/campaigns/:id': { success: 200, errors: [...GUARDED, 404] },
+  // 503: the balance could not be checked (pass force: true to start without the check).
+  'POST /api/campaigns/:id/start': { success: 200, errors: [...LIFECYCLE, 503] },
+  'POST /api/campaigns/:id/pause': { success: 200, errors: LIFECYCLE },
+  'POST /api/campaigns/:id/resume': { success: 200, errors: LIFECYCLE },
+  'POST /api/campaigns/:id/cancel': { success: 200, errors: LIFECYCLE },
+  'POST /api/campaigns/:id/retry': { success: 200, errors: LIFECYCLE },
+  'GET /api/campaigns/:id/failure-reasons': { success: 200, errors: [...GUARDED, 404] },
+  // 429: too many look-ups of phone numbers by a caller who sees them masked.
+  'GET /api/campaigns/:id/messages': { success: 200, errors: [...GUARDED, 404, 429] },
+  'GET /api/campaigns/:id/failures.csv': { success: 200, errors: [...GUARDED, 404] },
+  // 404 the webhook disabled (no WEBHOOK_SECRET), 401 a wrong secret.
+  'POST /webhooks/dlr/:secret': { success: 200, errors: [400, 401, 404, 413] },
+  'GET /api/access/me': { success: 200, errors: [401, 403] },
+  'POST /api/access/otp': { success: 200, errors: [...WITH_BODY, 429, 503] },
+  'POST /api/access/otp/verify': {
+    success: 200,
+    errors: [...WITH_BODY, 429],
+    docBody: {
+      type: 'object',
+      required: ['challengeId', 'otp'],
+      properties: { challengeId: { type: 'string', format: 'uuid' }, otp: { type: 'string', pattern: '^[0-9]{4,8}$' } },
+    },
+  },
+  // 503: PostgreSQL or Redis down (the body says which); the same body shape as the 200.
+  'GET /health': { success: 200, errors: [] },
+  'GET /metrics': { success: 200, errors: [401, 403] },
+};
+
+const ERROR_TEXT: Record<ErrorStatus, string> = {
+  400: 'invalid input; `field` names it as this document does',
+  401: 'missing or invalid bearer token',
+  403: "the token's role may not do this, or the client's address is not allowed",
+  404: 'no such resource',
+  408: 'the request body stalled',
+  409: "conflicts with the resource's current state",
+  413: 'request body too large',
+  429: 'too many requests of this kind; retry later',
+  503: 'a dependency (provider, database) is unavailable; retry later',
+};
+
+/**
+ * The route's schema as the document shows it: its `response` replaced by the table's statuses (success bodies
+ * keep the route's own schema where it has one). A route missing from the table is documented as declared.
+ */
+export function documentedSchema(method: string, url: string, schema: Record<string, unknown>): Record<string, unknown> {
+  const entry = ROUTE_RESPONSES[`${method} ${url}`];
+  if (!entry) return schema;
+  const declared = (schema.response ?? {}) as Record<string, unknown>;
+  const success = declared[entry.success] ?? { type: 'object', additionalProperties: true };
+  const response: Record<string, unknown> = { [entry.success]: success };
+  if (url === '/health') response[503] = { ...(success as object), description: 'PostgreSQL or Redis is down' };
+  for (const status of entry.errors) response[status] = { ...errorBody, description: ERROR_TEXT[status] };
+  return { ...schema, response, ...(entry.docBody ? { body: entry.docBody } : {}) };
+}

@@ -1,0 +1,140 @@
+/**
+ * The OpenAPI document at /docs/json as an integrator reads it: every answer the server really gives (success and
+ * each kind of refusal) must be a status the document lists for that operation, with a body its schema accepts.
+ */
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { FormData } from 'undici';
+import { useTestEnv } from '../../helpers/env';
+import { wiredServices } from '../../../src/cli/commands/serve';
+import { createToken } from '../../../src/access/tokens';
+import { TEST_API_TOKEN, TEST_WEBHOOK_SECRET, http, startApi, type HttpResult, type RunningApi } from '../../helpers/api-server';
+import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
+
+interface Operation {
+  responses: Record<string, { content?: Record<string, { schema?: object }> }>;
+}
+interface OpenApiDoc {
+  info: { description?: string };
+  paths: Record<string, Record<string, Operation>>;
+}
+
+describe('the OpenAPI document matches what the server answers', () => {
+  let api: RunningApi;
+  let sim: TestSimulator;
+  let doc: OpenApiDoc;
+  let viewer: string;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+
+  beforeAll(async () => {
+    sim = await startTestSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, rate: null });
+    api = await startApi(env.container(), wiredServices(sim.provider()), { dashboard: false });
+    const c = env.container();
+    const list = await c.prisma.contactList.create({ data: { name: 'vip', status: 'ready', accepted: 1, rows: 1, columns: ['phone'], completedAt: new Date() } });
+    await c.prisma.contact.create({ data: { listId: list.id, phone: '+919876543210', rawPhone: '+919876543210', sourceLine: 2, variables: {} } });
+    await c.prisma.contactList.create({ data: { name: 'half', status: 'importing', columns: ['phone'] } });
+    viewer = (await createToken(c, { role: 'viewer' })).token;
+    doc = (await http('GET', `${api.url}/docs/json`)).json<OpenApiDoc>();
+  });
+  afterAll(async () => {
+    await api?.close();
+    await sim?.close();
+  });
+
+  /** Checks one real answer against the document's operation `method path` (path as the document spells it). */
+  function conforms(method: string, path: string, res: HttpResult): void {
+    const op = doc.paths[path]?.[method.toLowerCase()];
+    expect({ method, path, documented: op !== undefined }).toEqual({ method, path, documented: true });
+    const documented = op!.responses[String(res.status)];
+    expect({ method, path, status: res.status, documented: documented !== undefined, body: documented ? undefined : res.text })
+      .toEqual({ method, path, status: res.status, documented: true, body: undefined });
+    const schema = documented!.content?.['application/json']?.schema;
+    if (schema && String(res.headers['content-type']).startsWith('application/json')) {
+      const validate = ajv.compile(schema);
+      const ok = validate(res.json());
+      expect({ method, path, status: res.status, errors: ok ? null : validate.errors }).toEqual({ method, path, status: res.status, errors: null });
+    }
+  }
+
+  it('documents each success and refusal the campaign routes give', async () => {
+    const url = api.url;
+    const body = { name: 'c', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi' };
+    const created = await http('POST', `${url}/api/campaigns`, { json: body });
+    expect(created.status).toBe(201);
+    conforms('POST', '/api/campaigns', created);
+    const id = created.json<{ campaignId: string }>().campaignId;
+    conforms('POST', '/api/campaigns', await http('POST', `${url}/api/campaigns`, { json: { ...body, foo: 1 } }));
+    conforms('POST', '/api/campaigns', await http('POST', `${url}/api/campaigns`, { json: { ...body, list: 'none' } }));
+    const notReady = await http('POST', `${url}/api/campaigns`, { json: { ...body, list: 'half' } });
+    expect(notReady.status).toBe(409);
+    conforms('POST', '/api/campaigns', notReady);
+    const huge = await http('POST', `${url}/api/campaigns`, { json: { ...body, text: 'x'.repeat(2 * 1024 * 1024) } });
+    expect(huge.status).toBe(413);
+    conforms('POST', '/api/campaigns', huge);
+    const forbidden = await http('POST', `${url}/api/campaigns`, { json: body, token: viewer });
+    expect(forbidden.status).toBe(403);
+    conforms('POST', '/api/campaigns', forbidden);
+    conforms('POST', '/api/campaigns', await http('POST', `${url}/api/campaigns`, { json: body, token: null }));
+
+    const listed = await http('GET', `${url}/api/campaigns?limit=1`);
+    conforms('GET', '/api/campaigns', listed);
+    conforms('GET', '/api/campaigns', await http('GET', `${url}/api/campaigns?cursor=forged`));
+    conforms('GET', '/api/campaigns', await http('GET', `${url}/api/campaigns`, { token: null }));
+    conforms('GET', '/api/campaigns/{id}', await http('GET', `${url}/api/campaigns/${id}`));
+    conforms('GET', '/api/campaigns/{id}', await http('GET', `${url}/api/campaigns/00000000-0000-4000-8000-000000000000`));
+    conforms('GET', '/api/campaigns/{id}', await http('GET', `${url}/api/campaigns/nope`));
+
+    const retryDraft = await http('POST', `${url}/api/campaigns/${id}/retry`);
+    conforms('POST', '/api/campaigns/{id}/retry', retryDraft);
+    conforms('POST', '/api/campaigns/{id}/start', await http('POST', `${url}/api/campaigns/${id}/start`, { json: {} }));
+    conforms('POST', '/api/campaigns/{id}/pause', await http('POST', `${url}/api/campaigns/${id}/pause`));
+    conforms('POST', '/api/campaigns/{id}/resume', await http('POST', `${url}/api/campaigns/${id}/resume`));
+    conforms('POST', '/api/campaigns/{id}/cancel', await http('POST', `${url}/api/campaigns/${id}/cancel`));
+    const startCancelled = await http('POST', `${url}/api/campaigns/${id}/start`, { json: {} });
+    expect(startCancelled.status).toBe(409);
+    conforms('POST', '/api/campaigns/{id}/start', startCancelled);
+    conforms('POST', '/api/campaigns/{id}/pause', await http('POST', `${url}/api/campaigns/${id}/pause`));
+    conforms('POST', '/api/campaigns/{id}/resume', await http('POST', `${url}/api/campaigns/${id}/resume`));
+    conforms('POST', '/api/campaigns/{id}/retry', await http('POST', `${url}/api/campaigns/${id}/retry`, { json: { run: 9 } }));
+    conforms('POST', '/api/campaigns/{id}/start', await http('POST', `${url}/api/campaigns/${id}/start`, { token: viewer }));
+
+    conforms('GET', '/api/campaigns/{id}/messages', await http('GET', `${url}/api/campaigns/${id}/messages?limit=1`));
+    conforms('GET', '/api/campaigns/{id}/messages', await http('GET', `${url}/api/campaigns/${id}/messages?cursor=zz`));
+    conforms('GET', '/api/campaigns/{id}/failure-reasons', await http('GET', `${url}/api/campaigns/${id}/failure-reasons`));
+    conforms('GET', '/api/campaigns/{id}/failures.csv', await http('GET', `${url}/api/campaigns/${id}/failures.csv`));
+    conforms('GET', '/api/campaigns/{id}/failures.csv', await http('GET', `${url}/api/campaigns/${id}/failures.csv?run=7`));
+  });
+
+  it('documents the list, access, ops and webhook routes the same way', async () => {
+    const url = api.url;
+    conforms('GET', '/api/lists', await http('GET', `${url}/api/lists`));
+    conforms('GET', '/api/lists', await http('GET', `${url}/api/lists?limit=0`));
+    conforms('POST', '/api/lists', await http('POST', `${url}/api/lists`, { json: {} }));
+    const form = new FormData();
+    form.append('name', 'vip');
+    form.append('file', new Blob(['phone\n9876543210\n']), 'c.csv');
+    const taken = await http('POST', `${url}/api/lists`, { body: form });
+    expect(taken.status).toBe(409);
+    conforms('POST', '/api/lists', taken);
+    conforms('GET', '/api/lists/{id}/rejects.csv', await http('GET', `${url}/api/lists/00000000-0000-4000-8000-000000000000/rejects.csv`));
+    conforms('GET', '/api/access/me', await http('GET', `${url}/api/access/me`, { token: viewer }));
+    conforms('GET', '/health', await http('GET', `${url}/health`));
+    conforms('GET', '/metrics', await http('GET', `${url}/metrics`));
+    conforms('POST', '/webhooks/dlr/{secret}', await http('POST', `${url}/webhooks/dlr/wrong`, { json: { a: '1' } }));
+    conforms('POST', '/webhooks/dlr/{secret}', await http('POST', `${url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, { json: {} }));
+  });
+
+  it('gives each operation one success status (no GET documented as 201 Created) and states the body limits', () => {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const successes = Object.keys(op.responses).filter((s) => s.startsWith('2'));
+        const expected = method === 'post' && (path === '/api/campaigns' || path === '/api/lists') ? ['201'] : ['200'];
+        expect({ method, path, successes }).toEqual({ method, path, successes: expected });
+      }
+    }
+    expect(doc.info.description).toMatch(/1048576 bytes.*32 levels/);
+  });
+});
