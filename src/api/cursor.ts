@@ -2,23 +2,43 @@
  * Opaque keyset cursors for listings, base64url-encoded so clients treat them as tokens rather than doing arithmetic
  * on them. A message cursor is the last returned message id (a bigint); a campaign cursor is the last returned
  * campaign's (created_at, id), the key the campaign list is sorted on, newest first.
+ *
+ * Each cursor also carries a tag of the query it was issued for (the campaign and the filters): a key only says
+ * where the last page ended, and applied to another query it silently skipped rows. Message ids are global, so a
+ * cursor of campaign A passed with campaign B's id, or one from `status=failed` passed with `status=unknown`, started
+ * B's (or the unknown) messages after A's last id and never returned the ones before it. Such a cursor is now a 400.
  */
+import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors';
 
 const MAX_BIGINT = 2n ** 63n - 1n;
 const invalidCursor = () => new ValidationError('querystring/cursor is not a valid cursor', 'cursor');
+const otherQuery = () =>
+  new ValidationError(
+    'querystring/cursor was issued for another query: pass it with the same campaign and filters as the page it came from, or start without a cursor',
+    'cursor',
+  );
 
-export function encodeCursor(id: bigint): string {
-  return Buffer.from(`m:${id.toString()}`, 'utf8').toString('base64url');
+/** The query a cursor belongs to: every parameter that selects rows (not `limit`, which only sizes the page). */
+export type CursorScope = readonly (string | number | null | undefined)[];
+
+/** 12 hex digits of SHA-256: enough to tell queries apart, short enough to keep cursors in their length limits. */
+function tagOf(scope: CursorScope): string {
+  return createHash('sha256').update(JSON.stringify(scope.map((v) => v ?? null)), 'utf8').digest('hex').slice(0, 12);
 }
 
-/** Decodes a cursor from a query string; a malformed one is a 400 naming the `cursor` field. */
-export function decodeCursor(cursor: string): bigint {
+export function encodeCursor(id: bigint, scope: CursorScope): string {
+  return Buffer.from(`m:${id.toString()}:${tagOf(scope)}`, 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor from a query string; a malformed one, or one of another query, is a 400 naming the `cursor` field. */
+export function decodeCursor(cursor: string, scope: CursorScope): bigint {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^m:(\d{1,19})$/.exec(text);
+  const match = /^m:(\d{1,19}):([0-9a-f]{12})$/.exec(text);
   const id = match ? BigInt(match[1]!) : -1n;
   // Ids are PostgreSQL bigints: 19 digits can still exceed one (the query then failed with a 500).
   if (id < 0n || id > MAX_BIGINT) throw invalidCursor();
+  if (match![2] !== tagOf(scope)) throw otherQuery();
   return id;
 }
 
@@ -28,15 +48,16 @@ export interface CampaignKey {
 }
 
 /** created_at is stored to the millisecond (timestamptz(3)), so epoch milliseconds carry it exactly. */
-export function encodeCampaignCursor(key: CampaignKey): string {
-  return Buffer.from(`c:${key.createdAt.getTime()}:${key.id}`, 'utf8').toString('base64url');
+export function encodeCampaignCursor(key: CampaignKey, scope: CursorScope): string {
+  return Buffer.from(`c:${key.createdAt.getTime()}:${key.id}:${tagOf(scope)}`, 'utf8').toString('base64url');
 }
 
-/** Decodes a campaign-list cursor; a malformed one is a 400 naming the `cursor` field. */
-export function decodeCampaignCursor(cursor: string): CampaignKey {
+/** Decodes a campaign-list cursor; a malformed one, or one of another query, is a 400 naming the `cursor` field. */
+export function decodeCampaignCursor(cursor: string, scope: CursorScope): CampaignKey {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^c:(\d{1,15}):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(text);
+  const match = /^c:(\d{1,15}):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):([0-9a-f]{12})$/.exec(text);
   const createdAt = match ? new Date(Number(match[1])) : null;
   if (!match || !createdAt || Number.isNaN(createdAt.getTime())) throw invalidCursor();
+  if (match[3] !== tagOf(scope)) throw otherQuery();
   return { createdAt, id: match[2]! };
 }

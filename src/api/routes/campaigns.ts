@@ -105,7 +105,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const { limit, cursor, status } = req.query;
       // Keyset on (created_at, id): a campaign created while the user pages is newer than the cursor, so it
       // neither repeats a row of a later page nor pushes one off it.
-      const after = cursor ? decodeCampaignCursor(cursor) : undefined;
+      const after = cursor ? decodeCampaignCursor(cursor, [status]) : undefined;
       const rows = await container.prisma.campaign.findMany({
         where: {
           ...(status ? { status: status as never } : {}),
@@ -128,7 +128,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
           };
         }),
       );
-      return { items, nextCursor: rows.length > limit && last ? encodeCampaignCursor(last) : null };
+      return { items, nextCursor: rows.length > limit && last ? encodeCampaignCursor(last, [status]) : null };
     },
   );
 

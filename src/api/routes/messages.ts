@@ -98,8 +98,11 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
     },
     async (req) => {
       const { status, phone, outcomeClass, run, cursor, limit } = req.query;
-      const after = cursor ? decodeCursor(cursor) : undefined;
       const country = await listCountryOf(req.params.id);
+      const number = phone ? normalisePhoneFilter(phone, country) : undefined;
+      // The cursor is of this campaign and these filters only (cursor.ts); the number as read, however it was typed.
+      const scope = [req.params.id, status, number, outcomeClass, run];
+      const after = cursor ? decodeCursor(cursor, scope) : undefined;
       const runId = await runIdOf(pg, req.params.id, run);
       // Plain SQL: Prisma's row mapping costs more than the query itself here (see scripts/bench-api.ts).
       const params: unknown[] = [req.params.id];
@@ -111,8 +114,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
       // Through the campaign's runs too, so the planner can pick (run_id, status, id) for a rare status.
       if (runId) add('run_id = ?::uuid', runId);
       if (status) add(`${inCampaignRuns('$1')} AND status = ?::"MessageStatus"`, status);
-      if (phone) {
-        const number = normalisePhoneFilter(phone, country);
+      if (number !== undefined) {
         // A caller who sees phones masked learns from each answer whether a guessed number is there: counted, limited
         // and audited (src/api/phone-lookups.ts).
         if (req.access?.maskPhones !== false) {
@@ -143,7 +145,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
         m.providerText = freeTextFor(req, m.providerText);
         m.failureReason = freeTextFor(req, m.failureReason);
       }
-      return { items: page, nextCursor: rows.length > limit && last ? encodeCursor(BigInt(last.id)) : null };
+      return { items: page, nextCursor: rows.length > limit && last ? encodeCursor(BigInt(last.id), scope) : null };
     },
   );
 

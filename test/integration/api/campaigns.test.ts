@@ -103,6 +103,10 @@ describe('campaign routes', () => {
       const bad = await http('GET', `${api.url}/api/campaigns?cursor=${cursor}`);
       expect({ cursor, status: bad.status, field: bad.json<ErrorBody>().error.field }).toEqual({ cursor, status: 400, field: 'cursor' });
     }
+    // A cursor of the drafts, passed with another status, started that list after the draft: it skipped newer ones.
+    const draftCursor = (await http('GET', `${api.url}/api/campaigns?status=draft&limit=1`)).json<Page>().nextCursor!;
+    const mixed = await http('GET', `${api.url}/api/campaigns?status=running&cursor=${draftCursor}`);
+    expect({ status: mixed.status, field: mixed.status === 400 ? mixed.json<ErrorBody>().error.field : mixed.text }).toEqual({ status: 400, field: 'cursor' });
   });
 
   it('runs pause, resume, cancel and retry through the services', async () => {

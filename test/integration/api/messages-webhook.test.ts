@@ -68,6 +68,24 @@ describe('messages, failures export and the delivery-report webhook', () => {
     expect(other.json<Page>().items).toEqual([]);
   });
 
+  it('refuses a cursor of another campaign or other filters (400 naming cursor) instead of skipping messages', async () => {
+    // B's messages are older (lower ids) than A's: a cursor after one of A's, applied to B, started after all of B.
+    const b = await seedCampaign(env.container(), [{ status: 'sent' }, { status: 'sent' }, { status: 'failed' }]);
+    const a = await seedCampaign(env.container(), [{ status: 'failed' }, { status: 'sent' }, { status: 'sent' }, { status: 'failed' }]);
+    const page = async (campaignId: string, query: string) => http('GET', `${api.url}/api/campaigns/${campaignId}/messages?${query}`);
+    const ofA = (await page(a.campaignId, 'limit=1')).json<Page>().nextCursor!;
+    const failedOfA = (await page(a.campaignId, 'status=failed&limit=1')).json<Page>().nextCursor!;
+    const answers = [];
+    for (const [campaignId, query] of [[b.campaignId, `limit=10&cursor=${ofA}`], [a.campaignId, `status=sent&cursor=${failedOfA}`]] as const) {
+      const res = await page(campaignId, query);
+      answers.push({ status: res.status, field: res.status === 400 ? res.json<{ error: { field?: string } }>().error.field : res.text });
+    }
+    expect(answers).toEqual([{ status: 400, field: 'cursor' }, { status: 400, field: 'cursor' }]);
+    // Its own query still pages on with it: the rest of A's failed messages.
+    const rest = (await page(a.campaignId, `status=failed&limit=1&cursor=${failedOfA}`)).json<Page>();
+    expect(rest.items.map((m) => m.status)).toEqual(['failed']);
+  });
+
   it('answers 400 naming the field for bad filters and cursors', async () => {
     const { campaignId } = await seedCampaign(env.container(), [{ status: 'sent' }]);
     const base = `${api.url}/api/campaigns/${campaignId}/messages`;
