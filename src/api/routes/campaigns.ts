@@ -181,7 +181,11 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
   for (const action of ['resume', 'cancel'] as const) {
     app.post<Params>(
       `/api/campaigns/:id/${action}`,
-      { schema: { tags, summary: `${action} the campaign`, params: idParams, response: errorResponses } },
+      {
+        // No options: a body with any (a `reason`, as pause takes) is a 400, not silently ignored.
+        preValidation: emptyBodyAsObject,
+        schema: { tags, summary: `${action} the campaign`, params: idParams, response: errorResponses, body: { type: 'object', additionalProperties: false } },
+      },
       async (req) => {
         const { id } = req.params;
         const fn = action === 'resume' ? services.resumeCampaign : services.cancelCampaign;
@@ -219,7 +223,8 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     {
       schema: {
         tags, summary: 'Failed and unknown messages grouped by reason (of one run with `run`)', params: idParams,
-        querystring: { type: 'object', properties: { run: runQuerySchema } }, response: errorResponses,
+        // A misspelt `run` (Run=2) silently widened the answer to every run: unknown parameters are a 400.
+        querystring: { type: 'object', additionalProperties: false, properties: { run: runQuerySchema } }, response: errorResponses,
       },
     },
     async (req) => {

@@ -156,7 +156,8 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
         tags,
         summary: 'Failed and unknown messages (of one run with `run`) as CSV (streamed; spreadsheet-formula cells neutralised)',
         params: idParams,
-        querystring: { type: 'object', properties: { run: runQuerySchema } },
+        // A misspelt `run` (Run=2) silently exported every run: unknown parameters are a 400, as on the listing.
+        querystring: { type: 'object', additionalProperties: false, properties: { run: runQuerySchema } },
         produces: ['text/csv'],
         response: errorResponses,
       },

@@ -33,6 +33,19 @@ describe('input PostgreSQL cannot store', () => {
   });
 
   it.each([
+    ['a misspelt run on failure-reasons', 'GET', (): string => `/api/campaigns/${campaignId}/failure-reasons?Run=2`, {}, 'Run'],
+    ['a misspelt run on failures.csv', 'GET', (): string => `/api/campaigns/${campaignId}/failures.csv?runs=2`, {}, 'runs'],
+    ['a reason given to cancel (only pause takes one)', 'POST', (): string => `/api/campaigns/${campaignId}/cancel`, { json: { reason: 'wrong list' } }, 'reason'],
+    ['an option given to resume', 'POST', (): string => `/api/campaigns/${campaignId}/resume`, { json: { force: true } }, 'force'],
+  ] as const)('%s → 400 naming it, not silently ignored (nothing done)', async (_label, method, url, opts, field) => {
+    const res = await http(method, `${api.url}${url()}`, opts as Parameters<typeof http>[2]);
+    expect({ status: res.status, field: res.status === 400 ? res.json<{ error: { field?: string } }>().error.field : res.text.slice(0, 200) })
+      .toEqual({ status: 400, field });
+    const { rows } = await env.container().pg.query('SELECT status::text FROM campaigns WHERE id = $1', [campaignId]);
+    expect(rows[0]).toEqual({ status: 'running' });
+  });
+
+  it.each([
     ['a campaign', (): string => '/api/campaigns', TEST_API_TOKEN],
     ['a delivery report', (): string => `/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, null],
   ] as const)('JSON nested thousands of levels deep in %s → 400, not a stack overflow', async (_label, url, token) => {
