@@ -91,7 +91,26 @@ export function toHttp(err: FastifyError): { status: number; body: ErrorBody } {
   }
   const status = err.statusCode;
   if (status && status >= 400 && status < 500) {
-    return { status, body: { error: { code: err.code ?? 'bad_request', message: err.message } } };
+    // fastify's own codes (FST_ERR_CTP_INVALID_JSON_BODY, …) are its internals and change between its versions: the
+    // API answers its stable codes, and a body that is not JSON is a 400 naming `body` like any other bad input.
+    if (err.code && FASTIFY_BODY_ERRORS.has(err.code)) {
+      return { status: 400, body: { error: { code: 'validation', message: `body: ${err.message}`, field: 'body' } } };
+    }
+    const code = err.code?.startsWith('FST_') ? (STABLE_CODES[status] ?? 'bad_request') : (err.code ?? 'bad_request');
+    return { status, body: { error: { code, message: err.message } } };
   }
   return { status: 500, body: { error: { code: 'internal', message: 'internal error (see server log)' } } };
 }
+
+/** fastify's refusals of a JSON body it could not parse. */
+const FASTIFY_BODY_ERRORS = new Set(['FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY']);
+
+/** The API's code for a client error fastify raised itself, by status. */
+const STABLE_CODES: Record<number, string> = {
+  400: 'bad_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  415: 'unsupported_media_type',
+};

@@ -7,7 +7,7 @@
  */
 import { errorBody } from './routes/schemas';
 
-type ErrorStatus = 400 | 401 | 403 | 404 | 408 | 409 | 413 | 429 | 503;
+type ErrorStatus = 400 | 401 | 403 | 404 | 408 | 409 | 413 | 415 | 429 | 503;
 
 interface RouteResponses {
   success: 200 | 201;
@@ -18,8 +18,8 @@ interface RouteResponses {
 
 /** Any route under a protected prefix: a bad query or path parameter (400), no or a bad token (401), a role or IP refusal (403). */
 const GUARDED = [400, 401, 403] as const;
-/** A POST's JSON or form body over fastify's bodyLimit (1 MiB) is a 413. */
-const WITH_BODY = [...GUARDED, 413] as const;
+/** A POST's JSON or form body over fastify's bodyLimit (1 MiB) is a 413; one of another media type a 415. */
+const WITH_BODY = [...GUARDED, 413, 415] as const;
 const LIFECYCLE = [...WITH_BODY, 404, 409] as const;
 
 export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
@@ -55,7 +55,7 @@ export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
   'GET /api/campaigns/:id/messages': { success: 200, errors: [...GUARDED, 404, 429] },
   'GET /api/campaigns/:id/failures.csv': { success: 200, errors: [...GUARDED, 404] },
   // 404 the webhook disabled (no WEBHOOK_SECRET), 401 a wrong secret.
-  'POST /webhooks/dlr/:secret': { success: 200, errors: [400, 401, 404, 413] },
+  'POST /webhooks/dlr/:secret': { success: 200, errors: [400, 401, 404, 413, 415] },
   'GET /api/access/me': { success: 200, errors: [401, 403] },
   'POST /api/access/otp': { success: 200, errors: [...WITH_BODY, 429, 503] },
   'POST /api/access/otp/verify': {
@@ -80,6 +80,7 @@ const ERROR_TEXT: Record<ErrorStatus, string> = {
   408: 'the request body stalled',
   409: "conflicts with the resource's current state",
   413: 'request body too large',
+  415: 'request body of a media type the operation does not take (JSON or form fields; multipart for uploads)',
   429: 'too many requests of this kind; retry later',
   503: 'a dependency (provider, database) is unavailable; retry later',
 };
