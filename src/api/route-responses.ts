@@ -5,7 +5,72 @@
  * (roles), 409 (lifecycle conflicts), 413 (body limit), 429 or 503; the list and OTP routes documented no error at
  * all. The swagger transform (server.ts) applies this table, and a test checks real answers against the document.
  */
-import { errorBody } from './routes/schemas';
+import { MESSAGE_STATUS_ENUM, OUTCOME_CLASS_ENUM, errorBody } from './routes/schemas';
+
+/**
+ * Success bodies as the document shows them (fastify does not serialise with these: a field added to an answer
+ * cannot be dropped by a stale schema). Objects stay open (`additionalProperties`), so a new field is not a break.
+ */
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const nullableStr = { type: 'string', nullable: true } as const;
+const timeOrNull = { type: 'string', format: 'date-time', nullable: true } as const;
+const uuid = { type: 'string', format: 'uuid' } as const;
+const obj = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: 'object', additionalProperties: true, required, properties });
+const counts = obj(Object.fromEntries(MESSAGE_STATUS_ENUM.map((s) => [s, int])));
+const nextCursor = { type: 'string', nullable: true, description: 'pass back as `cursor` with the same filters for the next page; null on the last' };
+const CAMPAIGN_STATUS = ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'];
+const campaignStatus = { type: 'string', enum: CAMPAIGN_STATUS };
+const action = obj({ campaignId: uuid, status: campaignStatus });
+const campaignSummary = obj({
+  id: uuid, name: str, type: { type: 'string', enum: ['transactional', 'promotional'] }, sender: str, status: campaignStatus,
+  pauseReason: nullableStr, listId: uuid, listName: str, scheduleAt: timeOrNull, cron: nullableStr, timezone: str, total: int, counts,
+  createdAt: { type: 'string', format: 'date-time' },
+});
+const listSummary = obj({
+  id: uuid, name: str, status: str, failureReason: nullableStr, country: str, rows: int, accepted: int, rejected: int,
+  duplicates: int, suppressed: int, rejectReportUrl: nullableStr,
+});
+const message = obj({
+  id: { type: 'string', pattern: '^[0-9]+$' }, runId: uuid, phone: str, status: { type: 'string', enum: MESSAGE_STATUS_ENUM }, attempts: int,
+  segments: int, sessionId: nullableStr, outcomeClass: { type: 'string', enum: [...OUTCOME_CLASS_ENUM, null], nullable: true }, providerText: nullableStr,
+  failureReason: nullableStr, queuedAt: timeOrNull, sentAt: timeOrNull, deliveredAt: timeOrNull, failedAt: timeOrNull,
+  updatedAt: { type: 'string', format: 'date-time' },
+});
+const csv = { type: 'string', description: 'CSV (text/csv), streamed' };
+
+const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
+  'POST /api/lists': obj({ listId: uuid, rows: int, accepted: int, rejected: int, duplicates: int, suppressed: int, rejectReportUrl: nullableStr }),
+  'GET /api/lists': obj({ items: { type: 'array', items: listSummary } }),
+  'GET /api/lists/:id/rejects.csv': csv,
+  'POST /api/campaigns': obj({
+    campaignId: uuid, status: { type: 'string', enum: ['draft', 'scheduled'] }, recipients: int, encoding: str, segments: int,
+    credits: int, scheduleAt: timeOrNull, cron: nullableStr, warnings: { type: 'array', items: str },
+  }),
+  'GET /api/campaigns': obj({ items: { type: 'array', items: campaignSummary }, nextCursor }),
+  'GET /api/campaigns/:id': obj({
+    id: uuid, name: str, status: campaignStatus, pauseReason: nullableStr, listId: uuid, listName: str, total: int, counts,
+    runs: { type: 'array', items: obj({ runNumber: int, trigger: str, status: str, total: int, startedAt: timeOrNull, completedAt: timeOrNull }) },
+  }),
+  'POST /api/campaigns/:id/start': obj({ campaignId: uuid, runId: uuid, status: campaignStatus }),
+  'POST /api/campaigns/:id/pause': action,
+  'POST /api/campaigns/:id/resume': action,
+  'POST /api/campaigns/:id/cancel': action,
+  'POST /api/campaigns/:id/retry': obj({ campaignId: uuid, requeued: int, archiving: int }),
+  'GET /api/campaigns/:id/failure-reasons': obj({
+    items: { type: 'array', items: obj({ status: str, outcomeClass: { type: 'string', nullable: true }, reason: str, count: int }) },
+  }),
+  'GET /api/campaigns/:id/messages': obj({ items: { type: 'array', items: message }, nextCursor }),
+  'GET /api/campaigns/:id/failures.csv': csv,
+  'POST /webhooks/dlr/:secret': obj({ ok: { type: 'boolean' }, result: {} }),
+  'GET /api/access/me': obj({
+    role: { type: 'string', enum: ['owner', 'operator', 'viewer'] }, phonesMasked: { type: 'boolean' },
+    otp: obj({ available: { type: 'boolean' }, grantedUntil: timeOrNull }),
+  }),
+  'POST /api/access/otp': obj({ challengeId: uuid, sentTo: { type: 'string', description: "the token's phone, masked" } }),
+  'POST /api/access/otp/verify': obj({ challengeId: uuid, expiresAt: { type: 'string', format: 'date-time' } }),
+  'GET /health': obj({ status: { type: 'string', enum: ['ok', 'degraded', 'down'] }, checks: { type: 'object', additionalProperties: true } }),
+};
 
 type ErrorStatus = 400 | 401 | 403 | 404 | 408 | 409 | 413 | 415 | 429 | 503;
 
@@ -86,14 +151,13 @@ const ERROR_TEXT: Record<ErrorStatus, string> = {
 };
 
 /**
- * The route's schema as the document shows it: its `response` replaced by the table's statuses (success bodies
- * keep the route's own schema where it has one). A route missing from the table is documented as declared.
+ * The route's schema as the document shows it: its `response` replaced by the table's statuses and bodies. A route
+ * missing from the table is documented as declared.
  */
 export function documentedSchema(method: string, url: string, schema: Record<string, unknown>): Record<string, unknown> {
   const entry = ROUTE_RESPONSES[`${method} ${url}`];
   if (!entry) return schema;
-  const declared = (schema.response ?? {}) as Record<string, unknown>;
-  const success = declared[entry.success] ?? { type: 'object', additionalProperties: true };
+  const success = SUCCESS_BODIES[`${method} ${url}`] ?? { type: 'object', additionalProperties: true };
   const response: Record<string, unknown> = { [entry.success]: success };
   if (url === '/health') response[503] = { ...(success as object), description: 'PostgreSQL or Redis is down' };
   for (const status of entry.errors) response[status] = { ...errorBody, description: ERROR_TEXT[status] };

@@ -103,6 +103,9 @@ describe('the OpenAPI document matches what the server answers', () => {
     conforms('POST', '/api/campaigns/{id}/retry', retryDraft);
     conforms('POST', '/api/campaigns/{id}/start', await http('POST', `${url}/api/campaigns/${id}/start`, { json: {} }));
     conforms('POST', '/api/campaigns/{id}/pause', await http('POST', `${url}/api/campaigns/${id}/pause`));
+    const retried = await http('POST', `${url}/api/campaigns/${id}/retry`, { json: { includeUnknown: true } });
+    expect(retried.status).toBe(200);
+    conforms('POST', '/api/campaigns/{id}/retry', retried);
     conforms('POST', '/api/campaigns/{id}/resume', await http('POST', `${url}/api/campaigns/${id}/resume`));
     conforms('POST', '/api/campaigns/{id}/cancel', await http('POST', `${url}/api/campaigns/${id}/cancel`));
     const startCancelled = await http('POST', `${url}/api/campaigns/${id}/start`, { json: {} });
@@ -125,6 +128,12 @@ describe('the OpenAPI document matches what the server answers', () => {
     conforms('GET', '/api/lists', await http('GET', `${url}/api/lists`));
     conforms('GET', '/api/lists', await http('GET', `${url}/api/lists?limit=0`));
     conforms('POST', '/api/lists', await http('POST', `${url}/api/lists`, { json: {} }));
+    const fresh = new FormData();
+    fresh.append('name', 'fresh');
+    fresh.append('file', new Blob(['phone\n9876543210\n12\n']), 'f.csv');
+    const imported = await http('POST', `${url}/api/lists`, { body: fresh });
+    expect(imported.status).toBe(201);
+    conforms('POST', '/api/lists', imported);
     const form = new FormData();
     form.append('name', 'vip');
     form.append('file', new Blob(['phone\n9876543210\n']), 'c.csv');
@@ -148,5 +157,18 @@ describe('the OpenAPI document matches what the server answers', () => {
       }
     }
     expect(doc.info.description).toMatch(/1048576 bytes.*32 levels/);
+  });
+
+  it('states the fields of each JSON success body (not just "an object"), so a client can be generated from it', () => {
+    const vague: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (path === '/metrics') continue;
+        const [success] = Object.entries(op.responses).filter(([s]) => s.startsWith('2'));
+        const schema = Object.values(success![1].content ?? {})[0]?.schema as { type?: string; properties?: object } | undefined;
+        if (!schema || (schema.type === 'object' && !schema.properties)) vague.push(`${method} ${path}`);
+      }
+    }
+    expect(vague).toEqual([]);
   });
 });
