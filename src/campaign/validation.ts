@@ -38,6 +38,8 @@ export interface SenderRules {
 
 /** Largest comma list we put in one request; 2Factor documents no maximum (reference §7), so stay modest. */
 export const MAX_PACK_SIZE = 100;
+/** As a list name's limit (import-contacts.ts MAX_LIST_NAME): the HTTP API had it, `campaign create` did not. */
+export const MAX_CAMPAIGN_NAME = 200;
 
 const DIGITS = /^\d{1,30}$/;
 
@@ -57,6 +59,7 @@ export function validateSender(type: CampaignType, from: string, rules: SenderRu
 export function validateCampaignFields(input: RawCampaignFields, rules: SenderRules): CampaignFields {
   const name = input.name?.trim();
   if (!name) throw new ValidationError((n) => `${n('name')}: a campaign name is required`, 'name');
+  if (name.length > MAX_CAMPAIGN_NAME) throw new ValidationError((n) => `${n('name')}: must be at most ${MAX_CAMPAIGN_NAME} characters`, 'name');
   if (input.type !== 'transactional' && input.type !== 'promotional') {
     throw new ValidationError((n) => `${n('type')}: "${input.type}" must be transactional or promotional`, 'type');
   }

@@ -1,7 +1,7 @@
 /** Campaigns: create, list (with live counts), detail, lifecycle actions, failures by reason. */
 import type { FastifyInstance } from 'fastify';
 import { freeTextFor } from '../../access/fastify-access';
-import { MAX_PACK_SIZE } from '../../campaign/validation';
+import { MAX_CAMPAIGN_NAME, MAX_PACK_SIZE } from '../../campaign/validation';
 import { NotFoundError } from '../../errors';
 import type { ApiDeps, CampaignStatusResult, CreateCampaignInput } from '../deps';
 import { createStatusCache } from '../status-cache';
@@ -10,17 +10,20 @@ import { messagesOf, runIdOf, runQuerySchema } from '../run-scope';
 import { rejectsUrl } from './list-rejects';
 import { errorResponses, idParams } from './schemas';
 
+// Lengths and ranges are the campaign service's to check (src/campaign/validation.ts), not the schema's: it refuses
+// them for `campaign create` too, in the same words naming the field ("name: a campaign name is required", where a
+// schema said "body/name must NOT have fewer than 1 characters", and a 300-character name passed the CLI only).
 const createBody = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'list', 'type', 'from'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200 },
+    name: { type: 'string', description: `1 to ${MAX_CAMPAIGN_NAME} characters` },
     list: { type: 'string', minLength: 1, description: 'list name or id' },
     type: { type: 'string', enum: ['transactional', 'promotional'] },
-    from: { type: 'string', minLength: 1, maxLength: 20, description: 'DLT header / sender id' },
-    text: { type: 'string', minLength: 1 },
-    template: { type: 'string', minLength: 1 },
+    from: { type: 'string', description: 'DLT header / sender id: 6 letters (transactional) or 6 digits (promotional)' },
+    text: { type: 'string', description: 'the message, {{column}} filled from the list (not with template)' },
+    template: { type: 'string', description: 'a provider template name (not with text)' },
     vars: { type: 'array', items: { type: 'string' } },
     peid: { type: 'string' },
     ctid: { type: 'string' },
@@ -29,8 +32,7 @@ const createBody = {
     at: { type: 'string', minLength: 1, maxLength: 64, description: 'ISO-8601; without Z or an offset, wall-clock time in tz (default Asia/Kolkata)' },
     cron: { type: 'string' },
     tz: { type: 'string' },
-    // No schema maximum: the service's refusal names the limit (a schema one said only "must be <= N").
-    packSize: { type: 'integer', minimum: 1, description: `recipients per request for identical texts (opt-in packing), 1 to ${MAX_PACK_SIZE}` },
+    packSize: { type: 'integer', description: `recipients per request for identical texts (opt-in packing), 1 to ${MAX_PACK_SIZE}` },
   },
 } as const;
 

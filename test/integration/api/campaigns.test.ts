@@ -214,6 +214,13 @@ describe('campaign routes', () => {
       [{ ...base, text: undefined, template: 'T1', vars: ['zip'] }, 400, 'vars', /^vars column "zip" is not a column of list "vip"/],
       [{ ...base, template: 'T1' }, 400, 'template', /^give exactly one of text \(the message body\) or template/],
       [{ ...base, peid: '12ab' }, 400, 'peid', /^peid: "12ab" must be digits only$/],
+      // The texts `campaign create` gives (with --pack, --name, --text, --template), not a schema's "body/… must …".
+      [{ ...base, packSize: 0 }, 400, 'packSize', /^packSize: 0 must be a whole number from 1 to 100$/],
+      [{ ...base, name: '' }, 400, 'name', /^name: a campaign name is required$/],
+      [{ ...base, name: 'n'.repeat(201) }, 400, 'name', /^name: must be at most 200 characters$/],
+      [{ ...base, text: '' }, 400, 'text', /^text: the message text is empty$/],
+      [{ ...base, text: undefined, template: '' }, 400, 'template', /^template: the template name is empty$/],
+      [{ ...base, from: '' }, 400, 'from', /^from: sender "" is not valid for a transactional campaign/],
     ];
     for (const [json, status, field, message] of cases) {
       const res = await http('POST', `${api.url}/api/campaigns`, { json });

@@ -165,6 +165,8 @@ describe('bulksms campaign create (CLI)', () => {
       [['--text', 'Hi', '--list', 'nope'], undefined, /^--list: no contact list named or with id "nope"/],
       [['--text', 'Hi', '--at', '2020-01-01T10:00'], 'at', /^--at: 2020-01-01T04:30:00\.000Z is in the past/],
       [['--text', 'Hi', '--pack', '500'], 'pack', /^--pack: 500 must be a whole number from 1 to 100$/],
+      // The HTTP API's limit on a name, in the same words (it was the API's schema's only; the CLI took any length).
+      [['--text', 'Hi', '--name', 'n'.repeat(201)], 'name', /^--name: must be at most 200 characters$/],
       [['--template', 'T1', '--var', 'zip'], 'var', /^--var column "zip" is not a column of list "customers"/],
       [['--text', 'Hi', '--template', 'T1'], 'template', /^give exactly one of --text \(the message body\) or --template/],
     ];
