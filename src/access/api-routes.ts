@@ -29,6 +29,8 @@ export const API_ROUTE_ACCESS: Readonly<Record<string, RouteRule>> = {
   // Per-message data: phones masked unless an owner holds an OTP grant (use phoneFor in the handler).
   'GET /api/campaigns/:id/messages': { access: 'read', action: 'message.list' },
   'GET /api/campaigns/:id/failures.csv': { access: 'read', action: 'message.list' },
+  // The CLI's `suppress --phone`: an operator's action, as on the command line.
+  'POST /api/suppressions': { access: 'write', action: 'suppression.add' },
   'GET /metrics': { access: 'read', action: 'metrics.read' },
   'GET /api/access/me': { access: 'read' },
   'POST /api/access/otp': { access: 'read' },

@@ -62,6 +62,7 @@ const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
   }),
   'GET /api/campaigns/:id/messages': obj({ items: { type: 'array', items: message }, nextCursor }),
   'GET /api/campaigns/:id/failures.csv': csv,
+  'POST /api/suppressions': obj({ added: { type: 'integer', minimum: 0, maximum: 1, description: '0: the number was already suppressed' } }),
   'POST /webhooks/dlr/:secret': obj({ ok: { type: 'boolean' }, result: {} }),
   'GET /api/access/me': obj({
     role: { type: 'string', enum: ['owner', 'operator', 'viewer'] }, phonesMasked: { type: 'boolean' },
@@ -121,6 +122,7 @@ export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
   'GET /api/campaigns/:id/failures.csv': { success: 200, errors: [...GUARDED, 404] },
   // 404 the webhook disabled (no WEBHOOK_SECRET), 401 a wrong secret.
   'POST /webhooks/dlr/:secret': { success: 200, errors: [400, 401, 404, 413, 415] },
+  'POST /api/suppressions': { success: 200, errors: WITH_BODY },
   'GET /api/access/me': { success: 200, errors: [401, 403] },
   'POST /api/access/otp': { success: 200, errors: [...WITH_BODY, 429, 503] },
   'POST /api/access/otp/verify': {

@@ -29,6 +29,7 @@ import { registerListRejectRoutes } from './routes/list-rejects';
 import { DEFAULT_UPLOAD_IDLE_MS } from './upload-stream';
 import { registerMessageRoutes } from './routes/messages';
 import { registerOpsRoutes } from './routes/ops';
+import { registerSuppressionRoutes } from './routes/suppressions';
 import { registerWebhookRoutes } from './routes/webhooks';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
@@ -115,6 +116,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerListRejectRoutes(app, deps);
   registerCampaignRoutes(app, deps);
   registerMessageRoutes(app, deps);
+  registerSuppressionRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerAccessInfoRoute(app, deps, { otpConfigured: Boolean(container.config.TWOFACTOR_API_KEY) });
   // Every call this process makes to 2Factor (OTP, the health probe's balance) takes a slot of the account-wide

@@ -142,6 +142,8 @@ describe('the OpenAPI document matches what the server answers', () => {
     conforms('POST', '/api/lists', taken);
     conforms('GET', '/api/lists/{id}/rejects.csv', await http('GET', `${url}/api/lists/00000000-0000-4000-8000-000000000000/rejects.csv`));
     conforms('GET', '/api/access/me', await http('GET', `${url}/api/access/me`, { token: viewer }));
+    conforms('POST', '/api/suppressions', await http('POST', `${url}/api/suppressions`, { json: { phone: '9876500000' } }));
+    conforms('POST', '/api/suppressions', await http('POST', `${url}/api/suppressions`, { json: { phone: '12' } }));
     conforms('GET', '/health', await http('GET', `${url}/health`));
     conforms('GET', '/metrics', await http('GET', `${url}/metrics`));
     conforms('POST', '/webhooks/dlr/{secret}', await http('POST', `${url}/webhooks/dlr/wrong`, { json: { a: '1' } }));
