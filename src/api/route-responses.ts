@@ -80,6 +80,8 @@ interface RouteResponses {
   errors: readonly ErrorStatus[];
   /** Request bodies a route reads itself (multipart, zod), documented here because fastify does not validate them. */
   docBody?: Record<string, unknown>;
+  /** The body may be left out (read as `{}`): fastify-swagger marks every body required. */
+  optionalBody?: true;
 }
 
 /** Any route under a protected prefix: a bad query or path parameter (400), no or a bad token (401), a role or IP refusal (403). */
@@ -111,11 +113,11 @@ export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
   'GET /api/campaigns': { success: 200, errors: GUARDED },
   'GET /api/campaigns/:id': { success: 200, errors: [...GUARDED, 404] },
   // 503: the balance could not be checked (pass force: true to start without the check).
-  'POST /api/campaigns/:id/start': { success: 200, errors: [...LIFECYCLE, 503] },
-  'POST /api/campaigns/:id/pause': { success: 200, errors: LIFECYCLE },
-  'POST /api/campaigns/:id/resume': { success: 200, errors: LIFECYCLE },
-  'POST /api/campaigns/:id/cancel': { success: 200, errors: LIFECYCLE },
-  'POST /api/campaigns/:id/retry': { success: 200, errors: LIFECYCLE },
+  'POST /api/campaigns/:id/start': { success: 200, errors: [...LIFECYCLE, 503], optionalBody: true },
+  'POST /api/campaigns/:id/pause': { success: 200, errors: LIFECYCLE, optionalBody: true },
+  'POST /api/campaigns/:id/resume': { success: 200, errors: LIFECYCLE, optionalBody: true },
+  'POST /api/campaigns/:id/cancel': { success: 200, errors: LIFECYCLE, optionalBody: true },
+  'POST /api/campaigns/:id/retry': { success: 200, errors: LIFECYCLE, optionalBody: true },
   'GET /api/campaigns/:id/failure-reasons': { success: 200, errors: [...GUARDED, 404] },
   // 429: too many look-ups of phone numbers by a caller who sees them masked.
   'GET /api/campaigns/:id/messages': { success: 200, errors: [...GUARDED, 404, 429] },
@@ -164,4 +166,18 @@ export function documentedSchema(method: string, url: string, schema: Record<str
   if (url === '/health') response[503] = { ...(success as object), description: 'PostgreSQL or Redis is down' };
   for (const status of entry.errors) response[status] = { ...errorBody, description: ERROR_TEXT[status] };
   return { ...schema, response, ...(entry.docBody ? { body: entry.docBody } : {}) };
+}
+
+/**
+ * The finished document: a lifecycle action's body is optional (the routes read a missing one as `{}`), but
+ * fastify-swagger marks every body required, so a client generated from it always had to send one.
+ */
+export function markOptionalBodies<T extends { paths?: object }>(doc: T): T {
+  for (const [path, ops] of Object.entries(doc.paths ?? {}) as [string, Record<string, { requestBody?: { required?: boolean } } | undefined>][]) {
+    for (const [method, op] of Object.entries(ops ?? {})) {
+      const key = `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`;
+      if (ROUTE_RESPONSES[key]?.optionalBody && op?.requestBody) op.requestBody.required = false;
+    }
+  }
+  return doc;
 }

@@ -18,7 +18,7 @@ import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client'
 import { isProtectedPath, registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
 import { registerDashboard } from './dashboard';
-import { documentedSchema } from './route-responses';
+import { documentedSchema, markOptionalBodies } from './route-responses';
 import { MAX_NESTING, registerNulGuard } from './reject-nul';
 import { frameworkError, registerEarlyNotFound, registerErrorHandler } from './error-handler';
 import { mountBullBoard, openQueues } from './queues';
@@ -99,6 +99,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     },
     // The document-wide bearer requirement is inherited by every operation; the public ones (/health, the webhook)
     // say they take none, from the same prefixes the auth hook checks, so the document cannot drift from the server.
+    transformObject: (doc) => ('openapiObject' in doc ? markOptionalBodies(doc.openapiObject) : doc.swaggerObject),
     // Each operation's statuses come from one table (route-responses.ts): the ones the server really answers.
     transform: ({ schema, url, route }) => {
       const method = Array.isArray(route.method) ? String(route.method[0]) : String(route.method);

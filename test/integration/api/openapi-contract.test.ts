@@ -14,6 +14,7 @@ import { startTestSimulator, type TestSimulator } from '../../helpers/sending-si
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
 
 interface Operation {
+  requestBody?: { required?: boolean };
   responses: Record<string, { content?: Record<string, { schema?: object }> }>;
 }
 interface OpenApiDoc {
@@ -159,6 +160,19 @@ describe('the OpenAPI document matches what the server answers', () => {
       }
     }
     expect(doc.info.description).toMatch(/1048576 bytes.*32 levels/);
+  });
+
+  it('requires a body only where the server does: every lifecycle action answers a POST without one', async () => {
+    const c = env.container();
+    const list = await c.prisma.contactList.findFirstOrThrow({ where: { name: 'vip' } });
+    const { id } = await c.prisma.campaign.create({ data: { name: 'bodiless', listId: list.id, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
+    const shown = [];
+    for (const action of ['start', 'pause', 'retry', 'resume', 'cancel']) {
+      const res = await http('POST', `${api.url}/api/campaigns/${id}/${action}`);
+      expect({ action, status: res.status }).toEqual({ action, status: 200 });
+      shown.push({ action, required: doc.paths[`/api/campaigns/{id}/${action}`]!.post!.requestBody?.required ?? false });
+    }
+    expect(shown).toEqual(['start', 'pause', 'retry', 'resume', 'cancel'].map((action) => ({ action, required: false })));
   });
 
   it('states the fields of each JSON success body (not just "an object"), so a client can be generated from it', () => {
