@@ -61,3 +61,8 @@ export function decodeCampaignCursor(cursor: string, scope: CursorScope): Campai
   if (match[3] !== tagOf(scope)) throw otherQuery();
   return { createdAt, id: match[2]! };
 }
+
+/** The contact-list index is keyed like the campaign list; its own tag keeps a campaign cursor from paging it. */
+const LIST_SCOPE = ['contact_lists'] as const;
+export const encodeListCursor = (key: CampaignKey): string => encodeCampaignCursor(key, LIST_SCOPE);
+export const decodeListCursor = (cursor: string): CampaignKey => decodeCampaignCursor(cursor, LIST_SCOPE);

@@ -41,7 +41,7 @@ const csv = { type: 'string', description: 'CSV (text/csv), streamed' };
 
 const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
   'POST /api/lists': obj({ listId: uuid, rows: int, accepted: int, rejected: int, duplicates: int, suppressed: int, rejectReportUrl: nullableStr }),
-  'GET /api/lists': obj({ items: { type: 'array', items: listSummary } }),
+  'GET /api/lists': obj({ items: { type: 'array', items: listSummary }, nextCursor }),
   'GET /api/lists/:id/rejects.csv': csv,
   'POST /api/campaigns': obj({
     campaignId: uuid, status: { type: 'string', enum: ['draft', 'scheduled'] }, recipients: int, encoding: str, segments: int,

@@ -12,6 +12,7 @@ import { TimeoutError, withTimeout } from '../../lib/with-timeout';
 import { recordImport } from '../../metrics-instrument';
 import { errorResponses } from './schemas';
 import { rejectsUrl } from './list-rejects';
+import { decodeListCursor, encodeListCursor } from '../cursor';
 import { failAbandonedImports } from '../../import/list-store';
 import { removeUnfinishedReport } from '../../import/import-contacts';
 
@@ -169,25 +170,33 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
     }
   }
 
-  app.get<{ Querystring: { limit: number } }>(
+  app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/api/lists',
     {
       schema: {
         tags: ['lists'],
-        summary: 'Contact lists, newest first',
+        summary: 'Contact lists, newest first; pass `nextCursor` back as `cursor` for the next page',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+            cursor: { type: 'string', maxLength: 128 },
+          },
         },
       },
     },
     async (req) => {
       // A list whose importer was killed says so instead of `importing` for good.
       await failAbandonedImports(container.pg, (id) => removeUnfinishedReport(container, id));
-      const lists = await container.prisma.contactList.findMany({
-        orderBy: { createdAt: 'desc' },
-        take: req.query.limit,
+      // Keyset on (created_at, id) like the campaign list: past the newest 500 lists, older ones were out of reach
+      // of the API altogether (a campaign can name a list only by a name or id the caller already knows).
+      const { limit, cursor } = req.query;
+      const after = cursor ? decodeListCursor(cursor) : undefined;
+      const rows = await container.prisma.contactList.findMany({
+        where: after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {},
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
         select: {
           id: true, name: true, status: true, failureReason: true, sourceFile: true, country: true,
           columns: true, rows: true, accepted: true, rejected: true, duplicates: true, suppressed: true,
@@ -197,7 +206,10 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
       // The report's path on the server means nothing to an API client (and tells it the server's layout). A failure
       // reason may quote the file's first row (a file without a header: its "columns" are a recipient's name and
       // number): masked like the row report's raw rows wherever phones are.
+      const lists = rows.slice(0, limit);
+      const last = lists[lists.length - 1];
       return {
+        nextCursor: rows.length > limit && last ? encodeListCursor(last) : null,
         items: lists.map(({ rejectReportPath, ...list }) => ({
           ...list,
           failureReason: freeTextFor(req, list.failureReason),

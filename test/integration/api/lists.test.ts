@@ -97,6 +97,29 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     }
   });
 
+  it('pages the list index newest first with a cursor: every list once, however many, and a campaign cursor is refused', async () => {
+    const { prisma } = env.container();
+    const at = Date.now() - 3_600_000;
+    // Two share a created_at: the id breaks the tie, so a page boundary between them loses neither.
+    await Promise.all([0, 1, 1, 2, 3].map((ms, i) =>
+      prisma.contactList.create({ data: { name: `paged-${i}`, status: 'ready', createdAt: new Date(at + ms) } })));
+    const expected = (await prisma.contactList.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], select: { id: true } })).map((l) => l.id);
+    type Page = { items: { id: string }[]; nextCursor: string | null };
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await http('GET', `${api.url}/api/lists?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      const page: Page = res.json<Page>();
+      seen.push(...page.items.map((l) => l.id));
+      cursor = page.nextCursor;
+    } while (cursor && seen.length <= expected.length);
+    expect(seen).toEqual(expected);
+    const campaignCursor = Buffer.from(`c:${at}:${expected[0]}:000000000000`).toString('base64url');
+    const bad = await http('GET', `${api.url}/api/lists?cursor=${campaignCursor}`);
+    expect({ status: bad.status, field: bad.json<{ error: { field?: string } }>().error.field }).toEqual({ status: 400, field: 'cursor' });
+  });
+
   it('answers 404 for the row report of a list without rejects, of an unknown list, and of a report gone from disk', async () => {
     const clean = await http('POST', `${api.url}/api/lists`, { body: form({ name: 'no-rejects' }, { name: 'ok.csv', content: 'phone\n9876543210\n' }) });
     const { listId, rejectReportUrl } = clean.json<{ listId: string; rejectReportUrl: string | null }>();
