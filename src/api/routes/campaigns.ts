@@ -5,6 +5,7 @@ import { MAX_CAMPAIGN_NAME, MAX_PACK_SIZE } from '../../campaign/validation';
 import { NotFoundError } from '../../errors';
 import type { ApiDeps, CampaignStatusResult, CreateCampaignInput } from '../deps';
 import { createStatusCache } from '../status-cache';
+import { idempotencyHeaderSchema, idempotent } from '../idempotency';
 import { decodeCampaignCursor, encodeCampaignCursor } from '../cursor';
 import { messagesOf, runIdOf, runQuerySchema } from '../run-scope';
 import { rejectsUrl } from './list-rejects';
@@ -90,8 +91,19 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
   app.post<{ Body: CreateCampaignInput }>(
     '/api/campaigns',
-    { schema: { tags, summary: 'Create a campaign (draft, or scheduled with at/cron)', body: createBody, response: errorResponses } },
-    async (req, reply) => reply.status(201).send(await services.createCampaign(container, req.body)),
+    {
+      schema: {
+        tags, summary: 'Create a campaign (draft, or scheduled with at/cron); send Idempotency-Key to retry safely after a timeout',
+        headers: idempotencyHeaderSchema, body: createBody, response: errorResponses,
+      },
+    },
+    async (req, reply) => {
+      // A retry of a create that timed out made a second campaign (two scheduled ones send twice): see idempotency.ts.
+      const deps = { redis: container.redis, prefix: container.config.QUEUE_PREFIX };
+      const answer = await idempotent(deps, req, 'campaign', async () => ({ status: 201, body: await services.createCampaign(container, req.body) }));
+      if (answer.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(answer.status).send(answer.body);
+    },
   );
 
   app.get<{ Querystring: { limit: number; cursor?: string; status?: string } }>(

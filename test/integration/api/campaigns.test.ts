@@ -178,6 +178,36 @@ describe('campaign routes', () => {
     expect(new Date(byDefault.json<{ scheduleAt: string }>().scheduleAt).getTime()).toBe(tenOclockUtc - 330 * 60_000);
   });
 
+  it('creates once per Idempotency-Key: a retry after a timeout replays the answer instead of a second (scheduled) campaign', async () => {
+    const { pg } = env.container();
+    const body = { name: 'idempotent', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi', cron: '0 10 * * *' };
+    const post = (key: string, json: unknown = body) => http('POST', `${api.url}/api/campaigns`, { json, headers: { 'idempotency-key': key } });
+    const count = async () => (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM campaigns WHERE name = 'idempotent'`)).rows[0]!.n;
+    const first = await post('k-1');
+    const retry = await post('k-1');
+    expect([first.status, retry.status, retry.headers['idempotent-replayed']]).toEqual([201, 201, 'true']);
+    expect(retry.json()).toEqual(first.json());
+    expect(await count()).toBe(1);
+    // Another body under the same key is a client bug, not a retry.
+    const reused = await post('k-1', { ...body, cron: '0 11 * * *' });
+    expect({ status: reused.status, code: reused.json<ErrorBody>().error.code }).toEqual({ status: 409, code: 'conflict' });
+    // Two at once with one key: one campaign.
+    const racing = await Promise.all([post('k-2'), post('k-2'), post('k-2')]);
+    expect(racing.filter((r) => r.status === 201).length).toBeGreaterThanOrEqual(1);
+    expect(racing.every((r) => r.status === 201 || r.status === 409)).toBe(true);
+    expect(await count()).toBe(2);
+    // A refused create frees its key: the corrected request under it goes through.
+    const refused = await post('k-3', { ...body, cron: 'nope' });
+    expect(refused.status).toBe(400);
+    expect((await post('k-3')).status).toBe(201);
+    expect(await count()).toBe(3);
+    // Without the key, each POST creates (as before).
+    await http('POST', `${api.url}/api/campaigns`, { json: body });
+    expect(await count()).toBe(4);
+    const tooLong = await post('k'.repeat(201));
+    expect({ status: tooLong.status, field: tooLong.json<ErrorBody>().error.field }).toEqual({ status: 400, field: 'idempotency-key' });
+  });
+
   it('answers 400 naming the field for invalid bodies', async () => {
     const base = { name: 'x', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'hi' };
     const cases: [Record<string, unknown>, string][] = [
