@@ -65,7 +65,7 @@ export async function idempotent<T>(
     // Expired between the two calls: rare enough to ask for a retry rather than race for the key again.
     const seen = raw ? (JSON.parse(raw) as Stored) : { state: 'pending' as const, request };
     if (seen.request !== request) {
-      throw new ConflictError(`the Idempotency-Key was already used with a different request body; use a new key for a new ${scope}`);
+      throw new ConflictError(`the Idempotency-Key was already used with a different request body; use a new key for a new request`);
     }
     if (seen.state === 'pending') throw new ConflictError('a request with this Idempotency-Key is still being processed; retry in a few seconds');
     return { status: seen.status!, body: seen.body as T, replayed: true };

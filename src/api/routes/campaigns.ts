@@ -213,22 +213,29 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     {
       preValidation: emptyBodyAsObject,
       schema: {
-        tags, summary: 'Re-queue retryable failures (and `unknown` ones with includeUnknown), of every run or of run `run`',
-        params: idParams, response: errorResponses,
+        tags, summary: 'Re-queue retryable failures (and `unknown` ones with includeUnknown), of every run or of run `run`; send Idempotency-Key to retry the call safely',
+        params: idParams, response: errorResponses, headers: idempotencyHeaderSchema,
         body: {
           type: 'object', additionalProperties: false,
           properties: { includeUnknown: { type: 'boolean', default: false }, run: runQuerySchema },
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { id } = req.params;
       const includeUnknown = req.body?.includeUnknown ?? false;
-      return act(id, async () => {
-        // A run the campaign does not have is a 404, as on the routes that show one run (never every run instead).
-        const runId = await runIdOf(container.pg, id, req.body?.run);
-        return services.retryCampaign(container, id, { includeUnknown, ...(runId ? { runId } : {}) });
-      });
+      // A second call re-queues whatever failed again since the first (those messages then go out a third time):
+      // a retry of this call after a timeout, with its Idempotency-Key, replays the first answer instead.
+      const answer = await idempotent({ redis: container.redis, prefix: container.config.QUEUE_PREFIX }, req, `retry:${id}`, async () => ({
+        status: 200,
+        body: await act(id, async () => {
+          // A run the campaign does not have is a 404, as on the routes that show one run (never every run instead).
+          const runId = await runIdOf(container.pg, id, req.body?.run);
+          return services.retryCampaign(container, id, { includeUnknown, ...(runId ? { runId } : {}) });
+        }),
+      }));
+      if (answer.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(answer.status).send(answer.body);
     },
   );
 

@@ -208,6 +208,23 @@ describe('campaign routes', () => {
     expect({ status: tooLong.status, field: tooLong.json<ErrorBody>().error.field }).toEqual({ status: 400, field: 'idempotency-key' });
   });
 
+  it('retries once per Idempotency-Key: the call repeated after a timeout does not re-queue what failed again since', async () => {
+    const { pg } = env.container();
+    const { campaignId } = await seedCampaign(env.container(), [
+      { status: 'failed', outcomeClass: 'retryable' },
+      { status: 'failed', outcomeClass: 'retryable' },
+    ], { status: 'paused' });
+    const retry = () => http('POST', `${api.url}/api/campaigns/${campaignId}/retry`, { json: {}, headers: { 'idempotency-key': 'r-1' } });
+    const first = await retry();
+    expect([first.status, first.json<{ requeued: number }>().requeued]).toEqual([200, 2]);
+    // The re-sent messages failed again before the integrator's repeated call arrived.
+    await pg.query(`UPDATE messages SET status = 'failed', outcome_class = 'retryable' WHERE campaign_id = $1`, [campaignId]);
+    const again = await retry();
+    expect([again.status, again.headers['idempotent-replayed'], again.json()]).toEqual([200, 'true', first.json()]);
+    const { rows } = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM messages WHERE campaign_id = $1 AND status = 'failed'`, [campaignId]);
+    expect(rows[0]).toEqual({ n: 2 });
+  });
+
   it('answers 400 naming the field for invalid bodies', async () => {
     const base = { name: 'x', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'hi' };
     const cases: [Record<string, unknown>, string][] = [
