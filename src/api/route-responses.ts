@@ -165,6 +165,8 @@ export function documentedSchema(method: string, url: string, schema: Record<str
   const response: Record<string, unknown> = { [entry.success]: success };
   if (url === '/health') response[503] = { ...(success as object), description: 'PostgreSQL or Redis is down' };
   for (const status of entry.errors) response[status] = { ...errorBody, description: ERROR_TEXT[status] };
+  // Anything else is the server's fault (500, code `internal`; the detail is only in its log), in the same shape.
+  response[500] = { ...errorBody, description: 'unexpected server error (code `internal`); the detail is in the server log' };
   return { ...schema, response, ...(entry.docBody ? { body: entry.docBody } : {}) };
 }
 

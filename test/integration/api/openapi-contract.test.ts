@@ -162,6 +162,18 @@ describe('the OpenAPI document matches what the server answers', () => {
     expect(doc.info.description).toMatch(/1048576 bytes.*32 levels/);
   });
 
+  it('documents the answer to a failure of the server itself (500, code internal)', async () => {
+    // A service failing in a way nobody foresaw: the answer must still be one the document describes.
+    const failing = await startApi(env.container(), { ...wiredServices(sim.provider()), createCampaign: () => Promise.reject(new Error('boom')) }, { dashboard: false });
+    try {
+      const res = await http('POST', `${failing.url}/api/campaigns`, { json: { name: 'c', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi' } });
+      expect({ status: res.status, code: res.json<{ error: { code: string } }>().error.code }).toEqual({ status: 500, code: 'internal' });
+      conforms('POST', '/api/campaigns', res);
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('requires a body only where the server does: every lifecycle action answers a POST without one', async () => {
     const c = env.container();
     const list = await c.prisma.contactList.findFirstOrThrow({ where: { name: 'vip' } });
