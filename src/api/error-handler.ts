@@ -73,7 +73,9 @@ export function toHttp(err: FastifyError): { status: number; body: ErrorBody } {
     const first = err.validation[0]!;
     const params = first.params as { missingProperty?: string; additionalProperty?: string } | undefined;
     const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
-    const field = params?.missingProperty ?? params?.additionalProperty ?? (path || undefined);
+    // A failure of the whole input ("body must be object": an array or a string posted) names that input, so every
+    // validation answer carries a field as the document says.
+    const field = params?.missingProperty ?? params?.additionalProperty ?? (path || err.validationContext || undefined);
     const message = field && !err.message.includes(field) ? `${err.message}: "${field}"` : err.message;
     return { status: 400, body: { error: { code: 'validation', message, ...(field ? { field } : {}) } } };
   }

@@ -51,6 +51,8 @@ describe('error mapping', () => {
     expect(toHttp(schemaErr as unknown as FastifyError).body.error.field).toBe('from');
     const nested = Object.assign(new Error('querystring/limit must be >= 1'), { validation: [{ instancePath: '/limit', params: {} }] });
     expect(toHttp(nested as unknown as FastifyError).body.error.field).toBe('limit');
+    const whole = Object.assign(new Error('body must be object'), { validation: [{ instancePath: '', params: { type: 'object' } }], validationContext: 'body' });
+    expect(toHttp(whole as unknown as FastifyError).body.error).toEqual({ code: 'validation', message: 'body must be object', field: 'body' });
     const crash = toHttp(asFastify(new Error('connection string postgres://secret@db')));
     expect(crash.status).toBe(500);
     expect(JSON.stringify(crash.body)).not.toContain('secret');
