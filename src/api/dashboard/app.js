@@ -564,10 +564,45 @@ function showCampaign(id) {
 }
 
 // ---- upload a list and create a campaign ----
+/** Shows the radio choices' own fields only; hidden ones are disabled, so they are neither required nor sent. */
+function showChoices(form) {
+  const chosen = (name) => (form.querySelector(`input[name=${name}]:checked`) || {}).value;
+  for (const [attr, name] of [['when', 'when']]) {
+    form.querySelectorAll(`[data-${attr}]`).forEach((label) => {
+      const shown = label.dataset[attr].split(' ').includes(chosen(name));
+      label.hidden = !shown;
+      label.querySelectorAll('input, textarea').forEach((control) => {
+        control.disabled = !shown;
+        // The chosen way's own field must be filled; the zone falls back to Asia/Kolkata on the server.
+        control.required = shown && control.name !== 'tz';
+      });
+    });
+  }
+}
+
+/** The create request's body from the form: the message and the schedule. */
+function campaignBody(f, listId) {
+  const text = (name) => String(f.get(name) || '').trim();
+  const body = { name: f.get('campaignName'), list: listId, type: f.get('type'), from: f.get('from'), text: f.get('text') };
+  for (const name of ['at', 'cron', 'tz']) if (text(name)) body[name] = text(name);
+  // The zone is only the schedule's: without one it is not sent.
+  if (!body.at && !body.cron) delete body.tz;
+  return body;
+}
+
+function fillTimeZones() {
+  const names = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  document.getElementById('tz-names').replaceChildren(
+    ...[DEFAULT_TIME_ZONE, ...names.filter((n) => n !== DEFAULT_TIME_ZONE)].map((n) => el('option', { value: n })));
+}
+
 function showNew() {
   clearTimeout(pollTimer);
   mount('tpl-new');
   const form = document.getElementById('upload-form');
+  fillTimeZones();
+  showChoices(form);
+  form.addEventListener('change', (ev) => { if (ev.target.type === 'radio') showChoices(form); });
   // The list this form imported: when only the campaign was refused (a bad text, say), submitting again with the
   // same file and list fields uses it instead of importing it again (which the list name's uniqueness refuses).
   let lastImport = null;
@@ -588,26 +623,33 @@ function showNew() {
         upload.append('file', file);
         flash('uploading…');
         lastImport = { file, listFields, imported: await api('POST', '/api/lists', upload) };
+        flash('');
       }
       const { imported } = lastImport;
       const result = document.getElementById('upload-result');
       const report = `list imported: ${imported.accepted} accepted, ${imported.rejected} rejected, ${imported.duplicates} duplicates, ${imported.suppressed} suppressed`;
       result.hidden = false;
       result.textContent = report;
-      const created = await api('POST', '/api/campaigns', {
-        name: f.get('campaignName'), list: imported.listId, type: f.get('type'), from: f.get('from'), text: f.get('text'),
-      });
+      const body = campaignBody(f, imported.listId);
+      const created = await api('POST', '/api/campaigns', body);
       // The campaign exists now: a refused start is said on its page (Start is there), not here, where submitting
       // again would create a second campaign.
-      const notStarted = f.get('startNow')
-        ? await api('POST', `/api/campaigns/${created.campaignId}/start`, {}).then(() => '', (err) => ` · not started: ${err.message}`)
-        : '';
+      let notStarted = '';
+      if (f.get('when') === 'now') {
+        await api('POST', `/api/campaigns/${created.campaignId}/start`, {}).catch((err) => {
+          notStarted = ` · not started: ${err.message}`;
+        });
+      }
       // What `campaign create` warns about (UCS-2 doubling the cost, long texts, no sendable recipients, the promotional
       // window): the CLI prints it before anything is sent; the page dropped it.
       const warnings = (created.warnings || []).map((w) => ` · warning: ${w}`).join('');
+      // When it sends, in the zone it was entered in (India's unless another was chosen), as `campaign create` says.
+      const zone = body.tz || DEFAULT_TIME_ZONE;
+      const schedule = created.cron ? ` · runs on cron "${created.cron}" (${zone})`
+        : created.scheduleAt ? ` · sends at ${formatTime(created.scheduleAt, zone)}` : '';
       // The campaign page replaces this form: the row report goes along, or the user never sees what was rejected.
       flashOnArrival = {
-        message: `${report} · campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)${warnings}${notStarted}`,
+        message: `${report} · campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)${schedule}${warnings}${notStarted}`,
         isError: notStarted !== '' || warnings !== '',
       };
       location.hash = `#/campaign/${created.campaignId}`;

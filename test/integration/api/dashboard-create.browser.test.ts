@@ -1,0 +1,113 @@
+/**
+ * The New campaign form and the campaign page's "Start anyway", in headless Chromium against the real API and the
+ * real campaign services: everything `campaign create` (schedule, DLT template, DLT ids, pack size) and
+ * `campaign start --force` allow must be doable from the page, with the server's refusals said next to the form.
+ */
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { wiredServices } from '../../../src/cli/commands/serve';
+import { useTestEnv } from '../../helpers/env';
+import { TEST_API_TOKEN, startApi, type RunningApi } from '../../helpers/api-server';
+import { launchBrowser, type Browser } from '../../helpers/browser';
+
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
+const CSV = path.join(__dirname, '..', '..', 'fixtures', 'api', 'contacts.csv');
+
+/** Tomorrow's date (YYYY-MM-DD) in `timeZone`: a time on it is in the future and well within the year `at` allows. */
+function tomorrowIn(timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(Date.now() + 86_400_000));
+}
+
+describe('dashboard: create and start as the CLI can (headless Chromium, real campaign services)', () => {
+  let api: RunningApi;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    api = await startApi(env.container(), wiredServices({ balance: async () => 1_000_000 }), { queueNames: ['send'] });
+    browser = await launchBrowser();
+  });
+  env.cleanup(async () => {
+    await browser?.close();
+    await api?.close();
+  });
+
+  /** A tab signed in with `token`, showing `hash`; `dialogs` collects what confirm() asked (each accepted). */
+  async function openTab(hash: string, token = TEST_API_TOKEN, dialogs: string[] = []): Promise<Page> {
+    const tab = await browser.context.newPage();
+    tab.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
+    await tab.goto(`${api.url}/dashboard/${hash}`);
+    await tab.fill('#token-input', token);
+    await tab.click('#token-form button');
+    return tab;
+  }
+
+  /** Fills the list and the campaign's name, type and sender; the message and the schedule are the test's. */
+  async function fillBasics(tab: Page, name: string): Promise<void> {
+    await tab.setInputFiles('input[name=file]', CSV);
+    await tab.fill('input[name=listName]', `${name}-list`);
+    await tab.fill('input[name=campaignName]', name);
+    await tab.fill('input[name=from]', 'ACMEIN');
+  }
+
+  async function createdCampaign(tab: Page, name: string) {
+    await tab.waitForURL(/#\/campaign\/[0-9a-f-]{36}$/, { timeout: 10_000 });
+    await tab.locator('#c-name', { hasText: name }).waitFor();
+    const prisma = env.container().prisma;
+    const campaign = await prisma.campaign.findFirstOrThrow({ where: { name } });
+    return { ...campaign, messages: await prisma.message.count({ where: { campaignId: campaign.id } }) };
+  }
+
+  it('schedules a campaign once at a date-time in IST, in a chosen zone, or on a cron expression', async () => {
+    const tab = await openTab('#/new');
+    try {
+      // Once, 10:00 India time tomorrow: typed as wall-clock time, in IST by default.
+      const day = tomorrowIn('Asia/Kolkata');
+      await fillBasics(tab, 'At IST campaign');
+      await tab.fill('textarea[name=text]', 'Hello {{name}}');
+      await tab.check('input[name=when][value=at]');
+      expect(await tab.inputValue('input[name=tz]')).toBe('Asia/Kolkata');
+      await tab.fill('input[name=at]', `${day}T10:00`);
+      await tab.click('#upload-submit');
+      const ist = await createdCampaign(tab, 'At IST campaign');
+      expect({ status: ist.status, scheduleAt: ist.scheduleAt?.toISOString(), timezone: ist.timezone, messages: ist.messages })
+        .toEqual({ status: 'scheduled', scheduleAt: new Date(`${day}T10:00:00+05:30`).toISOString(), timezone: 'Asia/Kolkata', messages: 0 });
+      await tab.locator('#c-meta', { hasText: 'sends at' }).waitFor();
+      expect(await tab.textContent('#c-meta')).toMatch(/ · sends at \d+ \w+ \d{4}, 10:00:00 (IST|GMT\+5:30)$/);
+      expect(await tab.textContent('#flash')).toMatch(/ · sends at \d+ \w+ \d{4}, 10:00:00 (IST|GMT\+5:30)/);
+
+      // The same wall-clock time in another zone chosen by name.
+      const tokyoDay = tomorrowIn('Asia/Tokyo');
+      await tab.evaluate("location.hash = '#/new'");
+      await fillBasics(tab, 'At Tokyo campaign');
+      await tab.fill('textarea[name=text]', 'Hello {{name}}');
+      await tab.check('input[name=when][value=at]');
+      await tab.fill('input[name=at]', `${tokyoDay}T10:00`);
+      await tab.fill('input[name=tz]', 'Asia/Tokyo');
+      await tab.click('#upload-submit');
+      const tokyo = await createdCampaign(tab, 'At Tokyo campaign');
+      expect({ scheduleAt: tokyo.scheduleAt?.toISOString(), timezone: tokyo.timezone })
+        .toEqual({ scheduleAt: new Date(`${tokyoDay}T10:00:00+09:00`).toISOString(), timezone: 'Asia/Tokyo' });
+
+      // A cron schedule, chosen and typed with the keyboard only: arrows pick the radio, Tab reaches its field.
+      await tab.evaluate("location.hash = '#/new'");
+      await fillBasics(tab, 'Cron campaign');
+      await tab.fill('textarea[name=text]', 'Hello {{name}}');
+      await tab.focus('input[name=when][value=now]');
+      for (let i = 0; i < 3; i++) await tab.keyboard.press('ArrowDown');
+      expect(await tab.isChecked('input[name=when][value=cron]')).toBe(true);
+      await tab.keyboard.press('Tab');
+      expect(await tab.evaluate('document.activeElement.name')).toBe('cron');
+      await tab.keyboard.type('0 11 * * 1');
+      await tab.keyboard.press('Enter');
+      const cron = await createdCampaign(tab, 'Cron campaign');
+      expect({ status: cron.status, cron: cron.cron, timezone: cron.timezone, messages: cron.messages })
+        .toEqual({ status: 'scheduled', cron: '0 11 * * 1', timezone: 'Asia/Kolkata', messages: 0 });
+      await tab.locator('#c-meta', { hasText: 'every "0 11 * * 1" (cron, Asia/Kolkata)' }).waitFor();
+    } finally {
+      await tab.close();
+    }
+  }, 60_000);
+});
