@@ -567,24 +567,31 @@ function showCampaign(id) {
 /** Shows the radio choices' own fields only; hidden ones are disabled, so they are neither required nor sent. */
 function showChoices(form) {
   const chosen = (name) => (form.querySelector(`input[name=${name}]:checked`) || {}).value;
-  for (const [attr, name] of [['when', 'when']]) {
+  for (const [attr, name] of [['when', 'when'], ['content', 'content']]) {
     form.querySelectorAll(`[data-${attr}]`).forEach((label) => {
       const shown = label.dataset[attr].split(' ').includes(chosen(name));
       label.hidden = !shown;
       label.querySelectorAll('input, textarea').forEach((control) => {
         control.disabled = !shown;
         // The chosen way's own field must be filled; the zone falls back to Asia/Kolkata on the server.
-        control.required = shown && control.name !== 'tz';
+        control.required = shown && control.name !== 'tz' && control.name !== 'vars';
       });
     });
   }
 }
 
-/** The create request's body from the form: the message and the schedule. */
+/** The create request's body from the form: the message (text, or a template with its columns) and the schedule. */
 function campaignBody(f, listId) {
   const text = (name) => String(f.get(name) || '').trim();
-  const body = { name: f.get('campaignName'), list: listId, type: f.get('type'), from: f.get('from'), text: f.get('text') };
-  for (const name of ['at', 'cron', 'tz']) if (text(name)) body[name] = text(name);
+  const body = { name: f.get('campaignName'), list: listId, type: f.get('type'), from: f.get('from') };
+  if (f.get('content') === 'template') {
+    body.template = text('template');
+    if (text('vars')) body.vars = text('vars').split(',').map((v) => v.trim());
+  } else {
+    body.text = f.get('text');
+  }
+  for (const name of ['peid', 'ctid', 'at', 'cron', 'tz']) if (text(name)) body[name] = text(name);
+  if (text('packSize')) body.packSize = Number(text('packSize'));
   // The zone is only the schedule's: without one it is not sent.
   if (!body.at && !body.cron) delete body.tz;
   return body;

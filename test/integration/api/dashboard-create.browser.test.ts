@@ -110,4 +110,29 @@ describe('dashboard: create and start as the CLI can (headless Chromium, real ca
       await tab.close();
     }
   }, 60_000);
+
+  it('creates a campaign on a DLT template with its columns in order, the DLT ids and a pack size', async () => {
+    const tab = await openTab('#/new');
+    try {
+      await fillBasics(tab, 'Template campaign');
+      await tab.check('input[name=content][value=template]');
+      // The free-text field is not asked for once a template is chosen.
+      expect(await tab.isVisible('textarea[name=text]')).toBe(false);
+      await tab.fill('input[name=template]', 'ORDER_SHIPPED');
+      await tab.fill('input[name=vars]', 'name, phone');
+      await tab.fill('input[name=peid]', '1101234567890123456');
+      await tab.fill('input[name=ctid]', '1107123456789012345');
+      await tab.fill('input[name=packSize]', '50');
+      await tab.check('input[name=when][value=draft]');
+      await tab.click('#upload-submit');
+      const c = await createdCampaign(tab, 'Template campaign');
+      expect({ status: c.status, text: c.text, templateName: c.templateName, templateVars: c.templateVars, peid: c.peid, ctid: c.ctid, packSize: c.packSize })
+        .toEqual({
+          status: 'draft', text: null, templateName: 'ORDER_SHIPPED', templateVars: ['name', 'phone'],
+          peid: '1101234567890123456', ctid: '1107123456789012345', packSize: 50,
+        });
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
 });
