@@ -146,6 +146,9 @@ function refusal(res, data) {
   const err = new Error(res.status === 401 ? `${msg}: enter the API token above` : msg);
   err.status = res.status;
   err.code = data && data.error ? data.error.code : undefined;
+  // The API's own words and the field it names, for a form to show next to that field.
+  err.field = data && data.error ? data.error.field : undefined;
+  err.detail = data && data.error ? data.error.message : msg;
   return err;
 }
 
@@ -564,6 +567,16 @@ function showCampaign(id) {
 }
 
 // ---- upload a list and create a campaign ----
+/**
+ * Which form control an API field is, per request: the list upload's `name` is the list's, the campaign's the
+ * campaign's. A refusal naming one is shown next to the form with the control's label and the control marked.
+ */
+const UPLOAD_FIELDS = { name: 'listName', phoneColumn: 'phoneColumn', country: 'country', file: 'file' };
+const CREATE_FIELDS = {
+  name: 'campaignName', list: 'listName', type: 'type', from: 'from', text: 'text', template: 'template', vars: 'vars',
+  peid: 'peid', ctid: 'ctid', packSize: 'packSize', at: 'at', cron: 'cron', tz: 'tz',
+};
+
 /** Shows the radio choices' own fields only; hidden ones are disabled, so they are neither required nor sent. */
 function showChoices(form) {
   const chosen = (name) => (form.querySelector(`input[name=${name}]:checked`) || {}).value;
@@ -578,6 +591,40 @@ function showChoices(form) {
       });
     });
   }
+}
+
+/** The words of the label of a form control ("Date and time"), without its hint after a colon or parenthesis. */
+function labelOf(control) {
+  const label = control.closest('label');
+  const words = label && label.firstChild ? label.firstChild.textContent : control.name;
+  return words.split(/[:(]/)[0].trim();
+}
+
+/** Says a refusal next to the form; one naming a field says the field's label, marks it and puts the focus there. */
+function showFormError(form, err, fields) {
+  const box = document.getElementById('form-error');
+  // A schema refusal of one item names it as `vars.1`: the control is the list's.
+  const field = err.field ? String(err.field).split('.')[0] : '';
+  const control = Object.hasOwn(fields, field) ? form.elements.namedItem(fields[field]) : null;
+  if (control && !control.disabled) {
+    // "at: … is in the past" reads "Date and time: … is in the past"; a schema refusal says "body/packSize must be …".
+    const prefix = [`${field}: `, `body/${err.field} `].find((p) => err.detail.startsWith(p));
+    box.textContent = `${labelOf(control)}: ${prefix ? err.detail.slice(prefix.length) : err.detail}`;
+    control.setAttribute('aria-invalid', 'true');
+    control.setAttribute('aria-describedby', 'form-error');
+    control.focus();
+  } else {
+    box.textContent = err.message;
+  }
+  box.hidden = false;
+}
+
+function clearFormError(form) {
+  document.getElementById('form-error').hidden = true;
+  form.querySelectorAll('[aria-invalid]').forEach((control) => {
+    control.removeAttribute('aria-invalid');
+    control.removeAttribute('aria-describedby');
+  });
 }
 
 /** The create request's body from the form: the message (text, or a template with its columns) and the schedule. */
@@ -618,6 +665,8 @@ function showNew() {
     const f = new FormData(form);
     const submit = document.getElementById('upload-submit');
     submit.disabled = true;
+    clearFormError(form);
+    let fields = UPLOAD_FIELDS;
     try {
       const file = form.elements.namedItem('file').files[0];
       const listFields = [f.get('listName'), f.get('phoneColumn'), f.get('country')].join('\n');
@@ -637,6 +686,7 @@ function showNew() {
       const report = `list imported: ${imported.accepted} accepted, ${imported.rejected} rejected, ${imported.duplicates} duplicates, ${imported.suppressed} suppressed`;
       result.hidden = false;
       result.textContent = report;
+      fields = CREATE_FIELDS;
       const body = campaignBody(f, imported.listId);
       const created = await api('POST', '/api/campaigns', body);
       // The campaign exists now: a refused start is said on its page (Start is there), not here, where submitting
@@ -661,7 +711,8 @@ function showNew() {
       };
       location.hash = `#/campaign/${created.campaignId}`;
     } catch (err) {
-      flash(err.message, true);
+      flash('');
+      showFormError(form, err, fields);
     } finally {
       submit.disabled = false;
     }

@@ -135,4 +135,35 @@ describe('dashboard: create and start as the CLI can (headless Chromium, real ca
       await tab.close();
     }
   }, 30_000);
+
+  it('says a refusal next to the form, under the field\'s label, marks and focuses that field, and shows hostile text as text', async () => {
+    const tab = await openTab('#/new');
+    try {
+      await fillBasics(tab, 'Refused campaign');
+      await tab.fill('textarea[name=text]', 'Hello {{name}}');
+      await tab.check('input[name=when][value=at]');
+      await tab.fill('input[name=at]', '2020-01-01T10:00');
+      await tab.click('#upload-submit');
+      await tab.locator('#form-error:not([hidden])').waitFor();
+      expect(await tab.textContent('#form-error')).toMatch(/^Date and time: 2020-01-01T04:30:00.000Z is in the past/);
+      expect(await tab.getAttribute('input[name=at]', 'aria-invalid')).toBe('true');
+      expect(await tab.evaluate('document.activeElement.name')).toBe('at');
+
+      const hostile = '<img src=x onerror="document.title=1"> * * * *';
+      await tab.check('input[name=when][value=cron]');
+      await tab.fill('input[name=cron]', hostile);
+      await tab.click('#upload-submit');
+      await tab.locator('#form-error', { hasText: 'Cron expression: ' }).waitFor();
+      expect(await tab.textContent('#form-error')).toContain(`"${hostile}"`);
+      expect(await tab.locator('#form-error img').count()).toBe(0);
+      // The field fixed, the error and its mark go, and the list imported by the first try is not imported again.
+      expect(await tab.getAttribute('input[name=at]', 'aria-invalid')).toBeNull();
+      await tab.fill('input[name=cron]', '0 11 * * 1');
+      await tab.click('#upload-submit');
+      await createdCampaign(tab, 'Refused campaign');
+      expect(await env.container().prisma.contactList.count({ where: { name: 'Refused campaign-list' } })).toBe(1);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
 });

@@ -167,7 +167,8 @@ describe('dashboard in headless Chromium', () => {
       await tab.fill('input[name=from]', 'ACMEIN');
       await tab.fill('textarea[name=text]', 'Hello {{nme}}');
       await tab.click('#upload-submit');
-      await tab.locator('#flash.error', { hasText: 'text placeholder "nme"' }).waitFor();
+      // Said next to the form under the field's label (the API names the field), not in the banner at the top.
+      await tab.locator('#form-error', { hasText: 'Text: text placeholder "nme"' }).waitFor();
       expect(await tab.textContent('#upload-result')).toContain('2 accepted, 1 rejected');
 
       await tab.fill('textarea[name=text]', 'Hello {{name}}');
