@@ -17,6 +17,8 @@ let pollTimer = null;
 let viewGeneration = 0;
 /** What the view the next hash change shows should say first (the hash change clears the flash otherwise). */
 let flashOnArrival = { message: '', isError: false };
+/** A start refused on the new campaign form that `force` would get past: its page offers "Start anyway" on arrival. */
+let forceOffer = null;
 /** campaignId -> { done, at, rate } from the previous poll, for the live rate and ETA. */
 const progressHistory = new Map();
 
@@ -350,6 +352,15 @@ function showList() {
 
 // ---- one campaign ----
 /**
+ * A start refusal that `force: true` gets past, as `campaign start --force` does: too few credits (409), the balance
+ * unreadable (503) or no provider configured to read it (400). The API says so by naming `force` as the way out;
+ * any other refusal (a finished campaign, a database down) is not offered it.
+ */
+function forceable(err) {
+  return [400, 409, 503].includes(err.status) && /\bforce\b/.test(err.detail || '');
+}
+
+/**
  * What the campaign page's numbers cover. A cron campaign has one run per firing: counts, progress, failures by
  * reason, messages and the failures export all follow one choice — the latest run (the default, which moves on to a
  * new firing), an earlier run, or all runs — and the page says which.
@@ -412,16 +423,58 @@ function showCampaign(id) {
         : {};
       try {
         const res = await api('POST', `/api/campaigns/${id}/${action}`, body);
+        hideForceStart();
         flash(action === 'retry' ? `re-queued ${res.requeued} message(s)${run === null ? '' : ` of run ${run}`}` : `${action}: campaign is now ${res.status}`);
         await refresh();
       } catch (err) {
-        flash(err.message, true);
+        if (action === 'start' && forceable(err)) showForceStart(err);
+        else flash(err.message, true);
       } finally {
         acting = false;
         showActionButtons();
       }
     });
   });
+  // "Start anyway": offered with the refusal's words when only the balance stood in the way; the operator confirms.
+  const forceBox = document.getElementById('force-start');
+  const forceButton = document.getElementById('force-start-button');
+  let forceErr = null;
+  function showForceStart(err) {
+    forceErr = err;
+    // The API's words already say "campaign … not started: …" and that force is the way past it.
+    document.getElementById('force-reason').textContent = `${err.detail} `;
+    forceBox.hidden = false;
+    // Keyboard users land on the way out; a viewer has no such button (data-needs), nor a Start to be refused.
+    if (!forceButton.hidden) forceButton.focus();
+  }
+  function hideForceStart() {
+    forceErr = null;
+    forceBox.hidden = true;
+  }
+  forceButton.addEventListener('click', async () => {
+    if (acting || !forceErr) return;
+    const question = forceErr.status === 409
+      ? 'Start although the balance is short? Sending stops when the credits run out.'
+      : 'Start without checking the provider balance? Sending stops if the credits run out.';
+    if (!confirm(question)) return;
+    acting = true;
+    forceButton.disabled = true;
+    showActionButtons();
+    try {
+      const res = await api('POST', `/api/campaigns/${id}/start`, { force: true });
+      hideForceStart();
+      flash(`start anyway: campaign is now ${res.status}`);
+      await refresh();
+    } catch (err) {
+      flash(err.message, true);
+    } finally {
+      acting = false;
+      forceButton.disabled = false;
+      showActionButtons();
+    }
+  });
+  if (forceOffer && forceOffer.campaignId === id) showForceStart(forceOffer.err);
+  forceOffer = null;
   /** Downloads through fetch (the token is a header); the button stays disabled until done: a double-click fetched twice. */
   const download = async (button, url, fileName) => {
     if (button.disabled) return;
@@ -506,6 +559,8 @@ function showCampaign(id) {
     const allowed = [...(ACTIONS_BY_STATUS[c.status] || []), ...(c.cron && (c.status === 'completed' || c.status === 'failed') ? ['pause', 'cancel'] : [])];
     allowedActions = allowed;
     showActionButtons();
+    // Started meanwhile (another tab, the scheduler) or cancelled: there is nothing left to start anyway.
+    if (!allowed.includes('start')) hideForceStart();
     document.getElementById('c-bar').style.width = `${Math.min(100, p.pct).toFixed(1)}%`;
     document.getElementById('c-rate').textContent =
       `${p.done} of ${p.total} done (${p.pct.toFixed(1)}%) · ${p.rate.toFixed(1)} msg/s · ETA ${p.eta}`;
@@ -689,12 +744,13 @@ function showNew() {
       fields = CREATE_FIELDS;
       const body = campaignBody(f, imported.listId);
       const created = await api('POST', '/api/campaigns', body);
-      // The campaign exists now: a refused start is said on its page (Start is there), not here, where submitting
-      // again would create a second campaign.
+      // The campaign exists now: a refused start is said on its page (Start is there, and Start anyway when the
+      // refusal allows it), not here, where submitting again would create a second campaign.
       let notStarted = '';
       if (f.get('when') === 'now') {
         await api('POST', `/api/campaigns/${created.campaignId}/start`, {}).catch((err) => {
           notStarted = ` · not started: ${err.message}`;
+          if (forceable(err)) forceOffer = { campaignId: created.campaignId, err };
         });
       }
       // What `campaign create` warns about (UCS-2 doubling the cost, long texts, no sendable recipients, the promotional

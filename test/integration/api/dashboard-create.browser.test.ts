@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { wiredServices } from '../../../src/cli/commands/serve';
+import { createToken } from '../../../src/access/tokens';
 import { useTestEnv } from '../../helpers/env';
 import { TEST_API_TOKEN, startApi, type RunningApi } from '../../helpers/api-server';
 import { launchBrowser, type Browser } from '../../helpers/browser';
@@ -21,9 +22,11 @@ function tomorrowIn(timeZone: string): string {
 describe('dashboard: create and start as the CLI can (headless Chromium, real campaign services)', () => {
   let api: RunningApi;
   let browser: Browser;
+  /** What the provider's balance lookup does in the current test: a number of credits, or a failure. */
+  let balance: () => Promise<number> = async () => 1_000_000;
 
   beforeAll(async () => {
-    api = await startApi(env.container(), wiredServices({ balance: async () => 1_000_000 }), { queueNames: ['send'] });
+    api = await startApi(env.container(), wiredServices({ balance: () => balance() }), { queueNames: ['send'] });
     browser = await launchBrowser();
   });
   env.cleanup(async () => {
@@ -164,6 +167,81 @@ describe('dashboard: create and start as the CLI can (headless Chromium, real ca
       expect(await env.container().prisma.contactList.count({ where: { name: 'Refused campaign-list' } })).toBe(1);
     } finally {
       await tab.close();
+    }
+  }, 30_000);
+
+  it('offers "Start anyway" when the credits are short or the balance cannot be read, and starts with force once confirmed', async () => {
+    const dialogs: string[] = [];
+    const tab = await openTab('#/new', TEST_API_TOKEN, dialogs);
+    const starts: unknown[] = [];
+    tab.on('request', (req) => {
+      if (req.method() === 'POST' && req.url().endsWith('/start')) starts.push(req.postDataJSON());
+    });
+    try {
+      // Credits short while creating with "Start immediately": the new campaign's page offers it on arrival.
+      balance = async () => 0;
+      await fillBasics(tab, 'Short campaign');
+      await tab.fill('textarea[name=text]', 'Hello {{name}}');
+      await tab.click('#upload-submit');
+      const short = await createdCampaign(tab, 'Short campaign');
+      await tab.locator('#force-start:not([hidden])').waitFor();
+      expect(await tab.textContent('#force-reason')).toMatch(/not started: it needs 2 \w+ credits but the provider balance is 0 \(short by 2\)/);
+      expect(await tab.evaluate('document.activeElement.id')).toBe('force-start-button');
+      await tab.keyboard.press('Enter');
+      await tab.locator('#c-meta .status', { hasText: 'running' }).waitFor({ timeout: 5_000 });
+      expect(await tab.isVisible('#force-start')).toBe(false);
+      expect(dialogs).toEqual(['Start although the balance is short? Sending stops when the credits run out.']);
+      expect(starts).toEqual([{}, { force: true }]);
+      expect((await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: short.id } })).status).toBe('running');
+
+      // The balance cannot be read (503): Start on the page of a draft offers it too.
+      balance = async () => { throw new Error('connect ECONNREFUSED'); };
+      await tab.evaluate("location.hash = '#/new'");
+      await fillBasics(tab, 'Unread balance campaign');
+      await tab.fill('textarea[name=text]', 'Hello {{name}}');
+      await tab.check('input[name=when][value=draft]');
+      await tab.click('#upload-submit');
+      const unread = await createdCampaign(tab, 'Unread balance campaign');
+      await tab.click('button[data-action=start]:not([disabled])');
+      await tab.locator('#force-start:not([hidden])').waitFor();
+      expect(await tab.textContent('#force-reason')).toContain('could not read the TRANSACTIONAL_SMS balance');
+      await tab.click('#force-start-button');
+      await tab.locator('#c-meta .status', { hasText: 'running' }).waitFor({ timeout: 5_000 });
+      expect(dialogs[1]).toBe('Start without checking the provider balance? Sending stops if the credits run out.');
+      expect(starts.slice(2)).toEqual([{}, { force: true }]);
+      expect((await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: unread.id } })).status).toBe('running');
+    } finally {
+      balance = async () => 1_000_000;
+      await tab.close();
+    }
+  }, 60_000);
+
+  it('offers no "Start anyway" for a refusal force cannot help, nor ever to a viewer', async () => {
+    const c = env.container();
+    const list = await c.prisma.contactList.create({ data: { name: 'no-force-list', status: 'ready' } });
+    const draft = await c.prisma.campaign.create({ data: { name: 'No force campaign', listId: list.id, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
+    const tab = await openTab(`#/campaign/${draft.id}`);
+    try {
+      // Any other refusal of a start (here: the campaign was finished meanwhile) is said, with nothing to force.
+      await tab.route((url) => url.pathname.endsWith('/start'), (route) =>
+        route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'conflict', message: 'campaign is completed' } }) }));
+      await tab.click('button[data-action=start]:not([disabled])');
+      await tab.locator('#flash.error', { hasText: 'campaign is completed' }).waitFor();
+      expect(await tab.isVisible('#force-start')).toBe(false);
+    } finally {
+      await tab.close();
+    }
+    const viewer = await openTab(`#/campaign/${draft.id}`, (await createToken(c, { role: 'viewer' })).token);
+    try {
+      await viewer.locator('#token-state', { hasText: 'viewer' }).waitFor({ timeout: 5_000 });
+      await viewer.locator('#c-meta .status', { hasText: 'draft' }).waitFor();
+      expect(await viewer.isVisible('button[data-action=start]')).toBe(false);
+      // Even were the refusal box up, it holds no button for a viewer.
+      await viewer.evaluate("document.getElementById('force-start').hidden = false");
+      expect(await viewer.isVisible('#force-start')).toBe(true);
+      expect(await viewer.isVisible('#force-start-button')).toBe(false);
+    } finally {
+      await viewer.close();
     }
   }, 30_000);
 });
