@@ -575,13 +575,22 @@ function showCampaign(id) {
   let pagesShown = 0;
   /** The run the table's rows are of: a different one (a new firing, another choice) reloads it from page 1. */
   let messagesRun = null;
-  async function loadMessages(reset) {
+  /**
+   * The filter the table's rows were found with: applied on submit only. Read from the form at each load, a filter
+   * typed but not applied went into the poll's reload and into "More" — whose cursor belongs to the applied one, so
+   * the server refused it (400) and the page said so instead of showing the next rows.
+   */
+  let applied = { status: '', phone: '' };
+  function applyFilter() {
     const filter = new FormData(document.getElementById('m-filter'));
+    applied = { status: String(filter.get('status') || ''), phone: String(filter.get('phone') || '') };
+  }
+  async function loadMessages(reset) {
     const q = new URLSearchParams({ limit: '50' });
     const run = reset ? scopeRun : messagesRun;
     if (run !== null) q.set('run', String(run));
-    if (filter.get('status')) q.set('status', filter.get('status'));
-    if (filter.get('phone')) q.set('phone', filter.get('phone'));
+    if (applied.status) q.set('status', applied.status);
+    if (applied.phone) q.set('phone', applied.phone);
     if (!reset && cursor) q.set('cursor', cursor);
     const page = await api('GET', `/api/campaigns/${id}/messages?${q}`);
     if (!isShown()) return;
@@ -593,7 +602,7 @@ function showCampaign(id) {
     // A lookup that finds nothing says so: an empty table read as "still loading" or "the button did nothing".
     const empty = document.getElementById('m-empty');
     empty.hidden = tbody.children.length > 0;
-    empty.textContent = filter.get('status') || filter.get('phone')
+    empty.textContent = applied.status || applied.phone
       ? 'No message of this campaign matches.'
       : 'No messages yet: they are created when the campaign starts.';
     cursor = page.nextCursor;
@@ -611,6 +620,7 @@ function showCampaign(id) {
   }
   document.getElementById('m-filter').addEventListener('submit', (ev) => {
     ev.preventDefault();
+    applyFilter();
     queueMessages(true, false).catch((err) => flash(err.message, true));
   });
   document.getElementById('m-more').addEventListener('click', () => queueMessages(false, false).catch((err) => flash(err.message, true)));

@@ -236,6 +236,32 @@ describe('dashboard in headless Chromium', () => {
     }
   }, 30_000);
 
+  it('"More" follows the filter the rows were found with, not one typed but not applied', async () => {
+    const prisma = env.container().prisma;
+    const list = await prisma.contactList.create({ data: { name: 'typed-filter-list', status: 'ready' } });
+    await prisma.contact.createMany({
+      data: Array.from({ length: 60 }, (_, i) => ({ listId: list.id, phone: `+91987640${String(i).padStart(4, '0')}`, rawPhone: 'x', sourceLine: i + 2, variables: {} })),
+    });
+    const campaign = await prisma.campaign.create({ data: { name: 'Typed filter campaign', listId: list.id, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
+    await services.startCampaign(env.container(), campaign.id);
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      await tab.evaluate(`location.hash = '#/campaign/${campaign.id}'`);
+      await tab.locator('#m-more:not([hidden])').waitFor();
+      // Typed, not applied: the 50 rows shown are still every message's.
+      await tab.selectOption('#m-filter select[name=status]', 'failed');
+      await tab.click('#m-more');
+      await tab.locator('#c-messages tbody tr').nth(59).waitFor({ timeout: 5_000 });
+      expect(await tab.locator('#flash.error').isVisible()).toBe(false);
+      expect(await tab.locator('#c-messages tbody tr').count()).toBe(60);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('reaches a campaign beyond the first 50 with "More", and the poll keeps it there as campaigns are created', async () => {
     const prisma = env.container().prisma;
     const list = await prisma.contactList.create({ data: { name: 'many-campaigns-list', status: 'ready' } });
