@@ -4,7 +4,7 @@
  * Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, role).
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -47,7 +47,13 @@ export async function cleanupS3Staging(tmp = os.tmpdir()): Promise<number> {
   for (const name of await readdir(tmp).catch(() => [])) {
     const m = STAGING_DIR.exec(name);
     if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
-    await rm(path.join(tmp, name), { recursive: true, force: true });
+    // The OS temp directory is everyone's: a name that looks like ours may be another user's directory (another
+    // service user's archive, or one planted to be deleted), or not a directory at all. Only our own directories
+    // are removed; as root, another's was deleted, and as anyone else the rm's EPERM failed the whole archive.
+    const entry = path.join(tmp, name);
+    const info = await lstat(entry).catch(() => null);
+    if (!info?.isDirectory() || (process.getuid !== undefined && info.uid !== process.getuid())) continue;
+    await rm(entry, { recursive: true, force: true });
     removed++;
   }
   return removed;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { destinationOfManifest, parseS3Url, s3Key } from '../../../src/archive/destination';
@@ -97,5 +97,26 @@ describe('S3 destination staging', () => {
     expect(path.basename(path.dirname(staged.path))).toMatch(new RegExp(`^bulksms-archive-${process.pid}-`));
     await staged.discard();
     expect((await readdir(tmp)).sort()).toEqual([`bulksms-archive-${process.pid}-x9Y8z7`, 'unrelated']);
+  });
+
+  // chown to another user needs root (the tests' usual user here); as another user, the rm of such a directory failed
+  // with EPERM and so did the archive.
+  (process.getuid?.() === 0 ? it : it.skip)('leaves what another user (or a planted name) has in the temp directory', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'bulksms-s3-staging-'));
+    const child = spawn(process.execPath, ['-e', '0']);
+    const dead = child.pid!;
+    await once(child, 'exit');
+    const theirs = `bulksms-archive-${dead}-other1`;
+    await mkdir(path.join(tmp, theirs));
+    await writeFile(path.join(tmp, theirs, 'keep'), 'not ours');
+    await chown(path.join(tmp, theirs), 65534, 65534);
+    const planted = `bulksms-archive-${dead}-file1`;
+    await writeFile(path.join(tmp, planted), 'a file, not a staging directory');
+    const ours = `bulksms-archive-${dead}-ours1`;
+    await mkdir(path.join(tmp, ours));
+    const dest = createS3Destination('s3://bucket/p', { region: 'us-east-1', forcePathStyle: true, stagingDir: tmp });
+    expect(await dest.cleanupStaging()).toBe(1);
+    expect((await readdir(tmp)).sort()).toEqual([planted, theirs].sort());
+    expect(await readdir(path.join(tmp, theirs))).toEqual(['keep']);
   });
 });
