@@ -38,8 +38,12 @@ function noRoute(req: FastifyRequest): ErrorBody {
   return { error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]!.replace(WEBHOOK_SECRET_SEGMENT, '$1[REDACTED]')}` } };
 }
 
-/** The whole segment after /webhooks/dlr/ (a secret may hold `'`, where the logger's pattern stops). */
-const WEBHOOK_SECRET_SEGMENT = /(\/webhooks\/dlr\/)[^/]+/gi;
+/**
+ * The whole segment after /webhooks/dlr/ (a secret may hold `'`, where the logger's pattern stops), with any slashes
+ * doubled (a callback URL pasted together from a base ending in '/': `/webhooks/dlr//<secret>` is no route, and
+ * its 404 quoted the secret).
+ */
+const WEBHOOK_SECRET_SEGMENT = /(\/webhooks\/+dlr\/+)[^/]+/gi;
 
 /**
  * A request for no route is answered 404 before its body is read (fastify's not-found handler reads it first, up to
