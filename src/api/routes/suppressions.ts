@@ -26,9 +26,10 @@ export function registerSuppressionRoutes(app: FastifyInstance, deps: ApiDeps): 
           additionalProperties: false,
           required: ['phone'],
           properties: {
-            phone: { type: 'string', description: 'the number as typed: +91 98765 43210, 9876543210, …' },
+            // Bounded like the import's phone cell: an invalid value is quoted back in the 400 and the 4xx log line.
+            phone: { type: 'string', maxLength: 64, description: 'the number as typed: +91 98765 43210, 9876543210, …' },
             reason: { type: 'string', maxLength: 500, description: 'why (stored with the number)' },
-            country: { type: 'string', description: 'default country of a number without +CC (ISO code); default IN' },
+            country: { type: 'string', maxLength: 8, description: 'default country of a number without +CC (ISO code); default IN' },
           },
         },
         response: errorResponses,

@@ -32,6 +32,9 @@ describe('POST /api/suppressions', () => {
       [{ phone: '9876543211', country: 'ZZ' }, undefined, 400, 'country', /^country: unknown country "ZZ"/],
       [{ phone: '9876543211', source: 'x' }, undefined, 400, 'source', /source/],
       [{}, undefined, 400, 'phone', /phone/],
+      // Bounded: an invalid value is quoted back and logged, so a megabyte of it made a megabyte-long log line.
+      [{ phone: '9'.repeat(65) }, undefined, 400, 'phone', /phone.*64/],
+      [{ phone: '9876543211', country: 'X'.repeat(9) }, undefined, 400, 'country', /country.*8/],
       [{ phone: '9876543211' }, viewer, 403, undefined, /./],
     ];
     for (const [json, token, status, field, message] of cases) {
