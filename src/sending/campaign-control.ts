@@ -264,9 +264,12 @@ export async function retryCampaign(
       const paused = campaign.status === 'paused';
       // Outside the TRAI window a promotional campaign's retry waits for 09:00 IST, like a start or a resume.
       const windowReason = paused ? null : windowPauseReason(campaign.type, opts.now ?? new Date());
+      // The retried runs take the campaign's reason (a paused one's own, or the window's), so the watcher's or an
+      // operator's resume treats them like its other paused runs; a running run keeps no stale reason.
+      const runReason = paused ? campaign.pause_reason : windowReason;
       await c.query(
-        `UPDATE campaign_runs SET status = $2::"RunStatus", completed_at = NULL, pause_reason = COALESCE($3, pause_reason) WHERE id = ANY($1::uuid[])`,
-        [runIds, paused || windowReason ? 'paused' : 'running', windowReason],
+        `UPDATE campaign_runs SET status = $2::"RunStatus", completed_at = NULL, pause_reason = $3 WHERE id = ANY($1::uuid[])`,
+        [runIds, paused || windowReason ? 'paused' : 'running', runReason],
       );
       if (!paused) {
         next = windowReason ? 'paused' : 'running';
@@ -274,6 +277,13 @@ export async function retryCampaign(
           `UPDATE campaigns SET status = $2::"CampaignStatus", pause_reason = $3, completed_at = NULL, updated_at = now() WHERE id = $1`,
           [campaignId, next, windowReason],
         );
+        if (windowReason) {
+          // The campaign pauses as a whole, as pauseCampaign does: another run still `running` (a cron campaign's
+          // latest, not yet paused by the watcher) stayed running under the paused campaign, and an operator's pause
+          // then found the campaign paused and left that run running.
+          await c.query(`UPDATE campaign_runs SET status = 'paused', pause_reason = $2 WHERE campaign_id = $1 AND status = 'running'`, [campaignId, windowReason]);
+          await c.query(`UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now() WHERE ${RUN_OF_CAMPAIGN} AND status = 'queued'`, [campaignId]);
+        }
       }
     }
     return { requeued: res.rowCount ?? 0, status: next, runIds, archiving: busy.rows[0]!.n };
