@@ -178,7 +178,11 @@ export async function resumeCampaign(
     if (campaign.status === 'running') return 'running';
     if (campaign.status !== 'paused') throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be resumed`);
     if (opts.onlyIfWindowPause && !isWindowPause(campaign.pause_reason)) return 'paused';
-    const windowReason = windowPauseReason(campaign.type, opts.now ?? new Date());
+    const pausedRuns = await c.query(`SELECT 1 FROM campaign_runs WHERE campaign_id = $1 AND status = 'paused' LIMIT 1`, [campaignId]);
+    // Only a run waits for the window. A campaign with none paused (scheduled, or a cron one between runs) goes back to
+    // its schedule, whose firings wait for the window themselves: kept `paused` until 09:00 instead, the firing due
+    // then (or deferred to then) found it paused and was skipped for good if it ran before the watcher's resume.
+    const windowReason = pausedRuns.rowCount ? windowPauseReason(campaign.type, opts.now ?? new Date()) : null;
     if (windowReason) {
       await c.query(`UPDATE campaign_runs SET pause_reason = $2 WHERE campaign_id = $1 AND status = 'paused'`, [campaignId, windowReason]);
       await c.query(`UPDATE campaigns SET pause_reason = $2, updated_at = now() WHERE id = $1`, [campaignId, windowReason]);

@@ -150,6 +150,9 @@ const CELLS: Cell[] = [
   { shape: 'cron between runs', type: 'promotional', action: 'cancel', next: 'cancelled', runs: ['completed'] },
   { shape: 'cron between runs', type: 'promotional', action: 'retry at night', next: 'paused', runs: ['paused'], reason: new RegExp(`^${WINDOW_PAUSE_PREFIX}`) },
   { shape: 'cron between runs', type: 'promotional', action: 'retry by day', next: 'running', runs: ['running'] },
+  // Resumed, a cron campaign with no paused run goes back to its schedule at any hour: its firings wait for the
+  // window themselves. Left paused (for the window) until 09:00, the firing due at 09:00 was skipped as "paused".
+  { shape: 'cron paused between runs', type: 'promotional', action: 'resume at night', next: 'scheduled', runs: ['completed'], reason: /^$/ },
   { shape: 'cron paused between runs', type: 'promotional', action: 'resume by day', next: 'scheduled', runs: ['completed'] },
   { shape: 'cron paused between runs', type: 'promotional', action: 'retry at night', next: 'paused', runs: ['paused'] },
   { shape: 'cron paused between runs', type: 'promotional', action: 'cancel', next: 'cancelled', runs: ['completed'] },
