@@ -216,6 +216,19 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     );
   }
 
+  /**
+   * Whether a conflict the start met is explained by the campaign no longer waiting for this firing (cancelled,
+   * started or paused meanwhile). One that is not — the campaign still waits, e.g. its list is being re-imported —
+   * is alerted like any other failure: taken for a skip, an `--at` campaign stayed `scheduled` for good with nothing
+   * but a log line to say why.
+   */
+  async function movedOn(campaignId: string, trigger: ScheduleTrigger): Promise<boolean> {
+    const row = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { status: true } });
+    if (!row) return true;
+    const waiting = row.status === 'scheduled' || (trigger === 'cron' && (row.status === 'completed' || row.status === 'failed'));
+    return !waiting;
+  }
+
   async function fire(data: ScheduleJobData, dueMs: number): Promise<FiringOutcome> {
     const { campaignId, trigger } = data;
     const clog = log.child({ campaignId, trigger, dueAt: new Date(dueMs).toISOString() });
@@ -262,8 +275,8 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       await opts.startRun(campaignId, trigger, { dueAt: new Date(dueMs) });
     } catch (raw) {
       const err = coerceError(raw);
-      if (err instanceof ConflictError) {
-        // e.g. the previous cron run is still going: not an operator problem, just no new run this time.
+      if (err instanceof ConflictError && (await movedOn(campaignId, trigger))) {
+        // e.g. cancelled, or started by hand, since the check above: not an operator problem, just no new run this time.
         await record(campaignId, dueMs, `skipped: ${err.message}`);
         clog.warn({ reason: err.message }, 'scheduled run skipped');
         return 'skipped';

@@ -1,7 +1,7 @@
 import { createCampaign } from '../../../src/campaign/campaign-service';
 import { startScheduler, type CampaignScheduler, type StartRun } from '../../../src/campaign/scheduler';
 import { ConflictError, ValidationError } from '../../../src/errors';
-import { pauseCampaign, resumeCampaign } from '../../../src/sending/campaign-control';
+import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../../../src/sending/campaign-control';
 import { useTestEnv } from '../../helpers/env';
 import { seedList } from '../../fixtures/seed-list';
 
@@ -209,7 +209,11 @@ describe('campaign scheduler', () => {
     const c1 = await create('busy', { at: new Date(Date.now() + 3_600_000).toISOString() });
     const c2 = await create('broken', { at: new Date(Date.now() + 3_600_000).toISOString() });
     const rec = recorder(async (id) => {
-      if (id === c1.campaignId) throw new ConflictError('previous run still running');
+      if (id === c1.campaignId) {
+        // Started meanwhile (by hand, or by another worker): the conflict is explained, a skip.
+        await env.container().prisma.campaign.update({ where: { id }, data: { status: 'running' } });
+        throw new ConflictError('campaign is running and cannot be started');
+      }
       throw new ValidationError('not enough TRANSACTIONAL_SMS credits');
     });
     const s = await start(rec.startRun);
@@ -225,6 +229,28 @@ describe('campaign scheduler', () => {
     expect(busy.alert).toBe('cron run due 1970-01-01 05:30:05 Asia/Kolkata skipped: the previous run was still sending');
     const row = await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: c2.campaignId } });
     expect(row.alert).toMatch(/did not start: not enough TRANSACTIONAL_SMS credits/);
+  });
+
+  it('a firing whose campaign cannot start (its list is not ready) alerts the campaign; one whose campaign moved on (cancelled meanwhile) is only skipped', async () => {
+    const c = env.container();
+    const listId = await seedList(c.pg, 'reimporting', ['name'], [{ phone: '+919876500002', vars: { name: 'B' } }]);
+    const stuck = await createCampaign(c, { name: 'stuck', list: listId, type: 'transactional', from: 'TFCTOR', text: 'Hi', at: new Date(Date.now() + 3_600_000).toISOString() });
+    const gone = await create('gone', { at: new Date(Date.now() + 3_600_000).toISOString() });
+    // The list is being imported again (or its import failed) when the instant comes.
+    await c.pg.query(`UPDATE contact_lists SET status = 'importing' WHERE id = $1`, [listId]);
+    const s = await start(async (campaignId, trigger) => {
+      // An operator's cancel landing between the firing's status check and the start.
+      if (campaignId === gone.campaignId) await cancelCampaign(c, campaignId);
+      await startCampaign(c, campaignId, { trigger });
+    });
+    expect(await s.fire({ campaignId: stuck.campaignId, trigger: 'at', dueAt: 3000 }, 3000)).toBe('failed');
+    const row = await c.prisma.campaign.findUniqueOrThrow({ where: { id: stuck.campaignId } });
+    expect({ status: row.status, alert: row.alert }).toEqual({
+      status: 'scheduled',
+      alert: "scheduled run due 1970-01-01 05:30:03 Asia/Kolkata did not start: the campaign's contact list is not ready (importing)",
+    });
+    expect(await s.fire({ campaignId: gone.campaignId, trigger: 'at', dueAt: 3000 }, 3000)).toBe('skipped');
+    expect((await c.prisma.campaign.findUniqueOrThrow({ where: { id: gone.campaignId } })).alert).toBeNull();
   });
 
   it('an internal error reaches the alert only as a pointer to the log, never its text (SQL, paths, data)', async () => {
