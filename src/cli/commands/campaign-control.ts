@@ -15,6 +15,7 @@ import {
 } from '../../sending/campaign-control';
 import { startCampaignManually } from '../../sending/manual-start';
 import { onTerminationSignals } from '../../lib/shutdown';
+import { WINDOW_PAUSE_PREFIX } from '../../campaign/send-window';
 import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
 import { colour, printResult, type OutputOptions } from '../output';
@@ -49,6 +50,23 @@ export function contractStatus(s: CampaignStatusView): object {
   return { campaignId: s.campaignId, status: s.status, pauseReason: s.pauseReason, alert: s.alert, total: s.total, counts: s.counts, runs: s.runs };
 }
 
+/**
+ * The human answer's ` (reason)` of a campaign left paused: a bare "paused" left the operator to guess that a
+ * promotional start, resume or retry outside 09:00–21:00 IST waits for 09:00, or that a retry into a campaign an
+ * operator (or the provider, or the DLT guard) paused sends nothing until it is resumed.
+ */
+async function pausedNote(c: Container, id: string): Promise<{ paused: boolean; note: string }> {
+  const { rows } = await c.pg.query<{ status: string; pause_reason: string | null }>(
+    `SELECT status::text AS status, pause_reason FROM campaigns WHERE id = $1`,
+    [id],
+  );
+  const row = rows[0];
+  if (row?.status !== 'paused') return { paused: false, note: '' };
+  const waitsForWindow = row.pause_reason?.startsWith(WINDOW_PAUSE_PREFIX) ?? false;
+  const how = waitsForWindow ? '' : `; \`bulksms campaign resume ${id}\` continues it`;
+  return { paused: true, note: ` (${row.pause_reason ?? 'no reason recorded'}${how})` };
+}
+
 export function registerCampaignControl(program: Command): void {
   const campaign = campaignGroup(program);
   const simple = (name: string, description: string, run: (c: Container, id: string) => Promise<{ campaignId: string; status: string }>) =>
@@ -60,7 +78,8 @@ export function registerCampaignControl(program: Command): void {
         withContainer(async (c, id: string, opts: OutputOptions) => {
           const result = await run(c, id);
           await auditCliAction(c, `campaign.${name}`, id, { status: result.status });
-          printResult(opts, result, () => `campaign ${result.campaignId}: ${result.status}`);
+          const { note } = opts.json || result.status !== 'paused' ? { note: '' } : await pausedNote(c, id);
+          printResult(opts, result, () => `campaign ${result.campaignId}: ${result.status}${note}`);
         }),
       );
 
@@ -74,7 +93,8 @@ export function registerCampaignControl(program: Command): void {
         const r = await startCampaignManually(c, id, { force: opts.force === true });
         const result = { campaignId: r.campaignId, runId: r.runId, status: r.status };
         await auditCliAction(c, 'campaign.start', id, { status: result.status, ...(opts.force ? { force: true } : {}) });
-        printResult(opts, result, () => `campaign ${result.campaignId}: ${result.status}`);
+        const { note } = opts.json || result.status !== 'paused' ? { note: '' } : await pausedNote(c, id);
+        printResult(opts, result, () => `campaign ${result.campaignId}: ${result.status}${note}`);
       }),
     );
   simple('pause', 'stop sending fleet-wide within 1 s; requests in flight finish and are recorded', (c, id) => pauseCampaign(c, id, 'paused by operator'));
@@ -132,8 +152,10 @@ export function registerCampaignControl(program: Command): void {
       withContainer(async (c, id: string, opts: OutputOptions & { includeUnknown?: boolean }) => {
         const result = await retryCampaign(c, id, { includeUnknown: opts.includeUnknown === true });
         await auditCliAction(c, 'campaign.retry', id, { requeued: result.requeued, includeUnknown: opts.includeUnknown === true });
+        const waiting = opts.json || !result.requeued ? { paused: false, note: '' } : await pausedNote(c, id);
         printResult(opts, result, () =>
           `campaign ${result.campaignId}: ${result.requeued} message(s) re-queued` +
+          (waiting.paused ? `; they wait: the campaign is paused${waiting.note}` : '') +
           (result.archiving ? `; ${result.archiving} run(s) being archived right now were left out (retry again once the archive is done)` : ''),
         );
       }),

@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 import { useTestEnv } from '../../helpers/env';
 import { seedCampaign } from '../../helpers/sending-fixtures';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
+import { pauseCampaign, startCampaign } from '../../../src/sending/campaign-control';
+import { WINDOW_PAUSE_REASON } from '../../../src/campaign/send-window';
 
 const env = useTestEnv();
 const run = promisify(execFile);
@@ -87,5 +89,25 @@ describe('bulksms campaign lifecycle commands', () => {
     const lines = human.stdout.split('\n');
     expect(lines[0]).toBe(`campaign ${campaignId}: draft`);
     expect(lines[1]).toBe(`  ALERT: ${alert}`);
+  }, 120_000);
+
+  it('a start or retry that leaves the campaign paused says why (and how it continues) instead of a bare "paused"', async () => {
+    const c = env.container();
+    const human = async (...args: string[]) =>
+      (await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: sim.url } })).stdout.trim();
+    // Paused by an operator: a retry re-queues its failures, but nothing goes out until it is resumed.
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 3 });
+    await startCampaign(c, campaignId);
+    await c.pg.query(`UPDATE messages SET status = 'failed', outcome_class = 'retryable' WHERE id IN (SELECT id FROM messages WHERE campaign_id = $1 LIMIT 2)`, [campaignId]);
+    await pauseCampaign(c, campaignId, 'paused by operator');
+    const resumeHint = `\`bulksms campaign resume ${campaignId}\` continues it`;
+    expect(await human('campaign', 'retry', campaignId)).toBe(
+      `campaign ${campaignId}: 2 message(s) re-queued; they wait: the campaign is paused (paused by operator; ${resumeHint})`,
+    );
+    expect(await human('campaign', 'start', campaignId)).toBe(`campaign ${campaignId}: paused (paused by operator; ${resumeHint})`);
+    // A promotional campaign started at 22:00 IST waits for the window, which resumes it by itself at 09:00.
+    const promo = (await seedCampaign(c.pg, { recipients: 1, type: 'promotional' })).campaignId;
+    await startCampaign(c, promo, { now: new Date('2026-11-27T16:30:00Z') });
+    expect(await human('campaign', 'start', promo)).toBe(`campaign ${promo}: paused (${WINDOW_PAUSE_REASON})`);
   }, 120_000);
 });
