@@ -31,7 +31,7 @@ import {
   type ScheduleJobData,
   type ScheduleTrigger,
 } from './schedule-queue';
-import { isWithinWindow, nextWindowOpen } from './send-window';
+import { WINDOW_PAUSE_PREFIX, isWithinWindow, nextWindowOpen } from './send-window';
 import { DEFAULT_TIMEZONE, formatWallClock } from './schedule-input';
 
 export type StartRun = (campaignId: string, trigger: ScheduleTrigger, info: { dueAt: Date }) => Promise<unknown>;
@@ -232,7 +232,7 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
   async function fire(data: ScheduleJobData, dueMs: number): Promise<FiringOutcome> {
     const { campaignId, trigger } = data;
     const clog = log.child({ campaignId, trigger, dueAt: new Date(dueMs).toISOString() });
-    const campaign = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { status: true, type: true, scheduleAt: true, timezone: true } });
+    const campaign = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { status: true, type: true, scheduleAt: true, timezone: true, pauseReason: true } });
     // Alerts are read by operators (dashboard, API): the due instant in the campaign's own zone, as they scheduled it.
     const dueText = formatWallClock(new Date(dueMs), campaign?.timezone ?? DEFAULT_TIMEZONE);
     if (!campaign || campaign.status === 'cancelled') {
@@ -262,9 +262,12 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       // One run at a time: the previous run is still going (or an operator paused the campaign).
       await record(campaignId, dueMs, `skipped: campaign is ${campaign.status}`);
       // Paused is the operator's (or the engine's, with its reason) choice; a run still sending when the next is due
-      // is a schedule too tight for the list, which only the log said.
+      // is a schedule too tight for the list, which only the log said. So is a run the TRAI window paused at 21:00
+      // with messages left: nobody chose that pause, and the firing it costs (at 09:00, say) went unmentioned.
       if (campaign.status === 'running') {
         await alertCampaign(campaignId, `cron run due ${dueText} skipped: the previous run was still sending`);
+      } else if (campaign.pauseReason?.startsWith(WINDOW_PAUSE_PREFIX)) {
+        await alertCampaign(campaignId, `cron run due ${dueText} skipped: the previous run, paused by the TRAI window, had not finished`);
       }
       clog.warn({ status: campaign.status }, 'cron firing skipped: previous run not finished');
       return 'skipped';

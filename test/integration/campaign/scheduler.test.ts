@@ -3,6 +3,7 @@ import { startScheduler, type CampaignScheduler, type StartRun } from '../../../
 import { ConflictError, ValidationError } from '../../../src/errors';
 import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../../../src/sending/campaign-control';
 import { useTestEnv } from '../../helpers/env';
+import { WINDOW_PAUSE_REASON } from '../../../src/campaign/send-window';
 import { seedList } from '../../fixtures/seed-list';
 
 const env = useTestEnv();
@@ -44,7 +45,7 @@ afterEach(async () => {
   await Promise.all(schedulers.splice(0).map((s) => s.close()));
 });
 
-const create = (name: string, extra: { at?: string; cron?: string; type?: 'promotional' }) =>
+const create = (name: string, extra: { at?: string; cron?: string; tz?: string; type?: 'promotional' }) =>
   createCampaign(env.container(), {
     name,
     list: 'l',
@@ -309,6 +310,25 @@ describe('campaign scheduler', () => {
     expect(await resumeCampaign(env.container(), c.campaignId)).toEqual({ campaignId: c.campaignId, status: 'scheduled' });
     expect(await s.fire({ campaignId: c.campaignId, trigger: 'cron' }, 8000)).toBe('started');
     expect(rec.calls.map((x) => x.campaignId)).toEqual([c.campaignId]);
+  });
+
+  it('a cron firing skipped because the TRAI window paused the previous run unfinished says so in the alert; an operator pause does not', async () => {
+    // A promotional firing at 09:00 IST (its own, or one deferred to the window's opening); a past instant, as the
+    // scheduler's clock, or a missed instant of another test's cron campaign waits for it in real time.
+    const opening = Date.parse('2026-11-27T03:30:00Z');
+    const s = await start(recorder().startRun, () => new Date(opening));
+    const held = await create('window-held', { cron: '30 3 * * *', tz: 'UTC', type: 'promotional' });
+    await env.container().prisma.campaign.update({ where: { id: held.campaignId }, data: { status: 'paused', pauseReason: WINDOW_PAUSE_REASON } });
+    expect(await s.fire({ campaignId: held.campaignId, trigger: 'cron' }, opening)).toBe('skipped');
+    expect((await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: held.campaignId } })).alert).toBe(
+      'cron run due 2026-11-27 03:30 UTC skipped: the previous run, paused by the TRAI window, had not finished',
+    );
+    const chosen = await create('operator-held', { cron: '30 3 * * *', tz: 'UTC', type: 'promotional' });
+    await env.container().prisma.campaign.update({ where: { id: chosen.campaignId }, data: { status: 'paused', pauseReason: 'holiday' } });
+    expect(await s.fire({ campaignId: chosen.campaignId, trigger: 'cron' }, opening)).toBe('skipped');
+    expect((await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: chosen.campaignId } })).alert).toBeNull();
+    // Their schedules must not fire in the later tests' schedulers.
+    for (const id of [held.campaignId, chosen.campaignId]) await cancelCampaign(env.container(), id);
   });
 
   it('a finished campaign without a cron cannot be paused', async () => {
