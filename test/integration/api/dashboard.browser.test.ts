@@ -208,21 +208,27 @@ describe('dashboard in headless Chromium', () => {
     }
   }, 30_000);
 
-  it('keeps the page "More" added when the poll\'s reload of page 1 was still on its way', async () => {
+  /** A started campaign of 60 messages (one page of 50 and "More"), open in a new tab on its page. */
+  async function campaignPageOf60(name: string, phonePrefix: string): Promise<Page> {
     const prisma = env.container().prisma;
-    const list = await prisma.contactList.create({ data: { name: 'paging-list', status: 'ready' } });
+    const list = await prisma.contactList.create({ data: { name: `${name} list`, status: 'ready' } });
     await prisma.contact.createMany({
-      data: Array.from({ length: 60 }, (_, i) => ({ listId: list.id, phone: `+91987650${String(i).padStart(4, '0')}`, rawPhone: 'x', sourceLine: i + 2, variables: {} })),
+      data: Array.from({ length: 60 }, (_, i) => ({ listId: list.id, phone: `${phonePrefix}${String(i).padStart(4, '0')}`, rawPhone: 'x', sourceLine: i + 2, variables: {} })),
     });
-    const campaign = await prisma.campaign.create({ data: { name: 'Paging campaign', listId: list.id, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
+    const campaign = await prisma.campaign.create({ data: { name, listId: list.id, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
     await services.startCampaign(env.container(), campaign.id);
     const tab = await browser.context.newPage();
+    await tab.goto(`${api.url}/dashboard/`);
+    await tab.fill('#token-input', TEST_API_TOKEN);
+    await tab.click('#token-form button');
+    await tab.evaluate(`location.hash = '#/campaign/${campaign.id}'`);
+    await tab.locator('#m-more:not([hidden])').waitFor();
+    return tab;
+  }
+
+  it('keeps the page "More" added when the poll\'s reload of page 1 was still on its way', async () => {
+    const tab = await campaignPageOf60('Paging campaign', '+91987650');
     try {
-      await tab.goto(`${api.url}/dashboard/`);
-      await tab.fill('#token-input', TEST_API_TOKEN);
-      await tab.click('#token-form button');
-      await tab.evaluate(`location.hash = '#/campaign/${campaign.id}'`);
-      await tab.locator('#m-more:not([hidden])').waitFor();
       // The poll's reloads of page 1 answer late; "More" is clicked while one is on its way.
       const isReload = (url: URL) => url.pathname.endsWith('/messages') && !url.searchParams.has('cursor');
       await tab.route(isReload, slowly);
@@ -237,20 +243,8 @@ describe('dashboard in headless Chromium', () => {
   }, 30_000);
 
   it('"More" follows the filter the rows were found with, not one typed but not applied', async () => {
-    const prisma = env.container().prisma;
-    const list = await prisma.contactList.create({ data: { name: 'typed-filter-list', status: 'ready' } });
-    await prisma.contact.createMany({
-      data: Array.from({ length: 60 }, (_, i) => ({ listId: list.id, phone: `+91987640${String(i).padStart(4, '0')}`, rawPhone: 'x', sourceLine: i + 2, variables: {} })),
-    });
-    const campaign = await prisma.campaign.create({ data: { name: 'Typed filter campaign', listId: list.id, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
-    await services.startCampaign(env.container(), campaign.id);
-    const tab = await browser.context.newPage();
+    const tab = await campaignPageOf60('Typed filter campaign', '+91987640');
     try {
-      await tab.goto(`${api.url}/dashboard/`);
-      await tab.fill('#token-input', TEST_API_TOKEN);
-      await tab.click('#token-form button');
-      await tab.evaluate(`location.hash = '#/campaign/${campaign.id}'`);
-      await tab.locator('#m-more:not([hidden])').waitFor();
       // Typed, not applied: the 50 rows shown are still every message's.
       await tab.selectOption('#m-filter select[name=status]', 'failed');
       await tab.click('#m-more');
