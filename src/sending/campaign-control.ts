@@ -131,6 +131,15 @@ function betweenCronRuns(campaign: LockedCampaign): boolean {
  * Stops claiming at once, fleet-wide; requests in flight finish and are recorded. Idempotent. A scheduled campaign
  * (or a cron one between runs) paused is skipped by its firings until resumed.
  */
+/**
+ * A pausing campaign's running runs pause with it (same reason), and its queued messages go back to the feeder: their
+ * jobs would find the campaign paused and skip them. Inside the caller's control transaction.
+ */
+async function pauseRunningRuns(c: PoolClient, campaignId: string, reason: string): Promise<void> {
+  await c.query(`UPDATE campaign_runs SET status = 'paused', pause_reason = $2 WHERE campaign_id = $1 AND status = 'running'`, [campaignId, reason]);
+  await c.query(`UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now() WHERE ${RUN_OF_CAMPAIGN} AND status = 'queued'`, [campaignId]);
+}
+
 export async function pauseCampaign(deps: ControlDeps, campaignId: string, reason: string): Promise<{ campaignId: string; status: string }> {
   const status = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
@@ -153,9 +162,7 @@ export async function pauseCampaign(deps: ControlDeps, campaignId: string, reaso
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be paused`);
     }
     await c.query(`UPDATE campaigns SET status = 'paused', pause_reason = $2, updated_at = now() WHERE id = $1`, [campaignId, reason]);
-    await c.query(`UPDATE campaign_runs SET status = 'paused', pause_reason = $2 WHERE campaign_id = $1 AND status = 'running'`, [campaignId, reason]);
-    // Queued messages' jobs will find the campaign paused and skip them; hand them back to the feeder.
-    await c.query(`UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now() WHERE ${RUN_OF_CAMPAIGN} AND status = 'queued'`, [campaignId]);
+    await pauseRunningRuns(c, campaignId, reason);
     return 'paused';
   });
   await announce(deps, campaignId, status);
@@ -285,8 +292,7 @@ export async function retryCampaign(
           // The campaign pauses as a whole, as pauseCampaign does: another run still `running` (a cron campaign's
           // latest, not yet paused by the watcher) stayed running under the paused campaign, and an operator's pause
           // then found the campaign paused and left that run running.
-          await c.query(`UPDATE campaign_runs SET status = 'paused', pause_reason = $2 WHERE campaign_id = $1 AND status = 'running'`, [campaignId, windowReason]);
-          await c.query(`UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now() WHERE ${RUN_OF_CAMPAIGN} AND status = 'queued'`, [campaignId]);
+          await pauseRunningRuns(c, campaignId, windowReason);
         }
       }
     }
