@@ -414,27 +414,37 @@ function showCampaign(id) {
       if (acting) return;
       const action = btn.dataset.action;
       if (action === 'cancel' && !confirm('Cancel this campaign? Unsent messages will not be sent.')) return;
-      acting = true;
-      showActionButtons();
       // Retry acts on what the page shows: the run chosen under "Showing", or every run (see retryRun).
       const run = retryRun;
       const body = action === 'retry'
         ? { includeUnknown: document.getElementById('include-unknown').checked, ...(run === null ? {} : { run }) }
         : {};
-      try {
-        const res = await api('POST', `/api/campaigns/${id}/${action}`, body);
-        hideForceStart();
-        flash(action === 'retry' ? `re-queued ${res.requeued} message(s)${run === null ? '' : ` of run ${run}`}` : `${action}: campaign is now ${res.status}`);
-        await refresh();
-      } catch (err) {
-        if (action === 'start' && forceable(err)) showForceStart(err);
-        else flash(err.message, true);
-      } finally {
-        acting = false;
-        showActionButtons();
-      }
+      await act(action, body,
+        (res) => (action === 'retry' ? `re-queued ${res.requeued} message(s)${run === null ? '' : ` of run ${run}`}` : `${action}: campaign is now ${res.status}`),
+        (err) => (action === 'start' && forceable(err) ? showForceStart(err) : flash(err.message, true)));
     });
   });
+  /**
+   * Posts one lifecycle action while no other is on its way (see `acting`; `button`, if given, is disabled too), says
+   * what it did (`said`) or hands the refusal to `refused`, and reads the campaign again.
+   */
+  async function act(action, body, said, refused, button) {
+    acting = true;
+    if (button) button.disabled = true;
+    showActionButtons();
+    try {
+      const res = await api('POST', `/api/campaigns/${id}/${action}`, body);
+      hideForceStart();
+      flash(said(res));
+      await refresh();
+    } catch (err) {
+      refused(err);
+    } finally {
+      acting = false;
+      if (button) button.disabled = false;
+      showActionButtons();
+    }
+  }
   // "Start anyway": offered with the refusal's words when only the balance stood in the way; the operator confirms.
   const forceBox = document.getElementById('force-start');
   const forceButton = document.getElementById('force-start-button');
@@ -457,21 +467,7 @@ function showCampaign(id) {
       ? 'Start although the balance is short? Sending stops when the credits run out.'
       : 'Start without checking the provider balance? Sending stops if the credits run out.';
     if (!confirm(question)) return;
-    acting = true;
-    forceButton.disabled = true;
-    showActionButtons();
-    try {
-      const res = await api('POST', `/api/campaigns/${id}/start`, { force: true });
-      hideForceStart();
-      flash(`start anyway: campaign is now ${res.status}`);
-      await refresh();
-    } catch (err) {
-      flash(err.message, true);
-    } finally {
-      acting = false;
-      forceButton.disabled = false;
-      showActionButtons();
-    }
+    await act('start', { force: true }, (res) => `start anyway: campaign is now ${res.status}`, (err) => flash(err.message, true), forceButton);
   });
   if (forceOffer && forceOffer.campaignId === id) showForceStart(forceOffer.err);
   forceOffer = null;
