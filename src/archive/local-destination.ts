@@ -67,6 +67,17 @@ async function prepareRoot(root: string): Promise<void> {
   await access(root, constants.W_OK | constants.X_OK);
 }
 
+/** Writes `text` to a private file opened with `flags` ('wx': only if it does not exist) and syncs it to disk. */
+async function writeSynced(file: string, text: string, flags: 'w' | 'wx'): Promise<void> {
+  const fh = await open(file, flags, PRIVATE_FILE);
+  try {
+    await fh.writeFile(text, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The destination's lock file: who holds it (host and pid), so a lock of an archive killed on this host is taken over. */
 export const LOCK_NAME = '.archive.lock';
 
@@ -81,13 +92,7 @@ async function lockRoot(root: string): Promise<() => Promise<void>> {
   const me = JSON.stringify({ host: os.hostname(), pid: process.pid });
   for (let attempt = 0; ; attempt++) {
     try {
-      const fh = await open(file, 'wx', PRIVATE_FILE);
-      try {
-        await fh.writeFile(me, 'utf8');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeSynced(file, me, 'wx');
       return async () => {
         await unlink(file).catch(() => undefined);
       };
@@ -178,13 +183,7 @@ export function createLocalDestination(dir: string): ArchiveDestination {
       await wrapped('write', key, async () => {
         await mkdir(path.dirname(final), { recursive: true, mode: PRIVATE_DIR });
         const temp = tempFor(final);
-        const fh = await open(temp, 'w', PRIVATE_FILE);
-        try {
-          await fh.writeFile(text, 'utf8');
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
+        await writeSynced(temp, text, 'w');
         await rename(temp, final);
         await fsyncPath(path.dirname(final), 'r');
       });
