@@ -214,7 +214,8 @@ async function waitForOpenSpool(pid: number): Promise<void> {
     }
   };
   const deadline = Date.now() + 30_000;
-  while (!openSpools().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // The importer opens its spool and unlinks it right after: a look between the two saw it still named on disk.
+  while (!openSpools().some((target) => target.endsWith(' (deleted)')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const open = openSpools();
   expect(open).toEqual([expect.stringMatching(/\.spool \(deleted\)$/)]);
   expect(spoolFiles()).toEqual([]);
