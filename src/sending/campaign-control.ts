@@ -211,8 +211,11 @@ export async function resumeCampaign(
  * resyncs, and a firing already under way finds the campaign cancelled and starts nothing).
  */
 export async function cancelCampaign(deps: ControlDeps, campaignId: string): Promise<{ campaignId: string; status: string }> {
-  const { runIds, scheduleAt, scheduled } = await controlTransaction(deps.pg, async (c) => {
+  const cancelled = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
+    // Cancelling again answers the state and changes nothing: it rewrote the time the campaign ended (completed_at)
+    // and announced the cancel once more.
+    if (campaign.status === 'cancelled') return null;
     // A finished campaign has nothing left to cancel — unless it has a cron schedule: between firings its last run
     // left it completed (or failed), and cancelling is how its schedule ends (it was refused, so it fired for good).
     if ((campaign.status === 'completed' || campaign.status === 'failed') && !betweenCronRuns(campaign)) {
@@ -231,6 +234,8 @@ export async function cancelCampaign(deps: ControlDeps, campaignId: string): Pro
     const { schedule_at: at, cron } = campaign;
     return { runIds: runs.rows.map((r) => r.id), scheduleAt: at, scheduled: at !== null || cron !== null };
   });
+  if (cancelled === null) return { campaignId, status: 'cancelled' };
+  const { runIds, scheduleAt, scheduled } = cancelled;
   await refreshRunCounters(deps.pg, runIds);
   // Best effort, like the announcement: the cancel is committed, and should Redis not answer now, the scheduler drops
   // the schedule when it fires (it re-checks the status) or resyncs from PostgreSQL.

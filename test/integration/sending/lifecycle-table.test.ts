@@ -176,6 +176,22 @@ describe('campaign lifecycle table (campaign and run statuses agree)', () => {
     expectConsistent(after);
   });
 
+  it('cancelling twice answers cancelled and keeps the first cancel: its end time and its runs', async () => {
+    const id = await build('one-run running', 'promotional');
+    await cancelCampaign(c(), id);
+    const endOf = async (): Promise<{ campaign: string; runs: string[] }> => {
+      const pg = c().pg;
+      const campaign = await pg.query<{ t: string }>(`SELECT completed_at::text AS t FROM campaigns WHERE id = $1`, [id]);
+      const runs = await pg.query<{ t: string }>(`SELECT completed_at::text AS t FROM campaign_runs WHERE campaign_id = $1 ORDER BY run_number`, [id]);
+      return { campaign: campaign.rows[0]!.t, runs: runs.rows.map((r) => r.t) };
+    };
+    const first = await endOf();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await cancelCampaign(c(), id)).toEqual({ campaignId: id, status: 'cancelled' });
+    expect(await endOf()).toEqual(first);
+    expect((await stateOf(id)).campaign).toBe('cancelled');
+  });
+
   it('a retry at night of a cron campaign with a run still sending: 09:00 resumes both runs; the operator pause meanwhile holds both', async () => {
     const id = await build('cron: run 1 done, run 2 running', 'promotional');
     await retryCampaign(c(), id, { now: NIGHT });
