@@ -29,6 +29,18 @@ export class AppError extends Error {
     Object.setPrototypeOf(this, new.target.prototype);
   }
 
+  /**
+   * The input that gets past this refusal when the caller repeats the request with it set (`force` for a start
+   * refused over credits), so a client can offer that choice without parsing the message.
+   */
+  overridableBy?: string;
+
+  /** Marks the error as one that repeating the request with `input` set gets past (see `overridableBy`). */
+  overridable(input: string): this {
+    this.overridableBy = input;
+    return this;
+  }
+
   /** The message with each input named as `name` names it (`--at` for the CLI, `at` for the HTTP API). */
   messageFor(name: InputNamer): string {
     return this.text(name);

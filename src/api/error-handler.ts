@@ -7,7 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, ValidationError } from '../errors';
 
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; overridableBy?: string };
 }
 
 export function registerErrorHandler(app: FastifyInstance): void {
@@ -87,9 +87,10 @@ export function toHttp(err: FastifyError): { status: number; body: ErrorBody } {
     // Shared code names inputs by their id, which is the API's field name: `message` and `field` are already
     // the caller's names (`packSize`, not the CLI's `--pack`).
     const field = err instanceof ValidationError ? err.field : undefined;
+    const { overridableBy } = err;
     return {
       status: err.httpStatus,
-      body: { error: { code: err.code, message: err.message, ...(field ? { field } : {}) } },
+      body: { error: { code: err.code, message: err.message, ...(field ? { field } : {}), ...(overridableBy ? { overridableBy } : {}) } },
     };
   }
   if (err.code === 'FST_REQ_FILE_TOO_LARGE' || err.statusCode === 413) {

@@ -66,7 +66,9 @@ export function reportError(err: unknown, opts: OutputOptions): 1 | 2 {
     const kind = err instanceof AppError ? err.code : err instanceof ConfigError ? 'config' : isUnreachable(err) ? 'service' : 'runtime';
     // The input at fault, under the CLI's name for it (the option without dashes, camelCase: `pack`, `olderThan`).
     const field = err instanceof ValidationError && err.field ? { field: cliField(err.field) } : {};
-    writeJsonObject({ error: { code: kind, message, ...field } });
+    // The option that gets past the refusal when the command is run again with it (`force` for `--force`).
+    const override = err instanceof AppError && err.overridableBy ? { overridableBy: cliField(err.overridableBy) } : {};
+    writeJsonObject({ error: { code: kind, message, ...field, ...override } });
   }
   process.stderr.write(`${colour(31, 'error', process.stderr)}: ${message}\n`);
   return code;

@@ -53,7 +53,7 @@ async function requireCredits(deps: ManualStartDeps, campaignId: string, balance
           `campaign ${campaignId} not started: ${why}. Nothing was sent; try again when the provider answers, ` +
           `or start with ${n('force')} to skip the balance check`,
         { cause: err },
-      );
+      ).overridable('force');
     });
     if (!check.sufficient) {
       const { needed, kind, balance } = check;
@@ -62,7 +62,7 @@ async function requireCredits(deps: ManualStartDeps, campaignId: string, balance
           `campaign ${campaignId} not started: it needs ${needed} ${kind} credits but the provider balance is ` +
           `${balance} (short by ${needed - balance}). Nothing was sent; top up, or start with ${n('force')} ` +
           `to send until the balance runs out`,
-      );
+      ).overridable('force');
     }
     deps.logger.info({ campaignId, kind: check.kind, needed: check.needed, balance: check.balance }, 'credit check passed');
   } finally {
@@ -80,7 +80,7 @@ function configuredProvider(deps: ManualStartDeps, campaignId: string): SmsProvi
         `campaign ${campaignId} not started: the provider balance cannot be checked (${err.messageFor(n)}); ` +
         `set it, or start with ${n('force')} to skip the balance check`,
       err.field,
-    );
+    ).overridable('force');
   }
 }
 

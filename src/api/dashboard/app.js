@@ -151,6 +151,8 @@ function refusal(res, data) {
   // The API's own words and the field it names, for a form to show next to that field.
   err.field = data && data.error ? data.error.field : undefined;
   err.detail = data && data.error ? data.error.message : msg;
+  // The body field that gets past this refusal when the request is repeated with it (`force` on a start).
+  err.overridableBy = data && data.error ? data.error.overridableBy : undefined;
   return err;
 }
 
@@ -353,11 +355,11 @@ function showList() {
 // ---- one campaign ----
 /**
  * A start refusal that `force: true` gets past, as `campaign start --force` does: too few credits (409), the balance
- * unreadable (503) or no provider configured to read it (400). The API says so by naming `force` as the way out;
- * any other refusal (a finished campaign, a database down) is not offered it.
+ * unreadable (503) or no provider configured to read it (400). The API says so in `error.overridableBy`; any other
+ * refusal (a finished campaign, a database down) is not offered it.
  */
 function forceable(err) {
-  return [400, 409, 503].includes(err.status) && /\bforce\b/.test(err.detail || '');
+  return err.overridableBy === 'force';
 }
 
 /**

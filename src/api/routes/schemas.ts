@@ -4,7 +4,13 @@ export const errorBody = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        field: { type: 'string' },
+        // The body field that, set on the same request, gets past this refusal (`force` on a start refused over credits).
+        overridableBy: { type: 'string' },
+      },
       required: ['code', 'message'],
     },
   },

@@ -55,7 +55,7 @@ describe('bulksms campaign start: balance check', () => {
     const id = await threeRecipients();
     const r = await cli(['campaign', 'start', id, '--json']);
     expect(r.code).toBe(2);
-    expect(json(r).error).toMatchObject({ code: 'conflict' });
+    expect(json(r).error).toMatchObject({ code: 'conflict', overridableBy: 'force' });
     expect(json(r).error!.message).toMatch(/needs 3 TRANSACTIONAL_SMS credits but the provider balance is 2 \(short by 1\).*--force/);
     expect(r.stderr).toMatch(/needs 3 TRANSACTIONAL_SMS credits/);
     expect(await state(id)).toEqual({ status: 'draft', runs: 0, messages: 0 });
@@ -130,14 +130,15 @@ describe('bulksms send: balance check', () => {
 });
 
 describe('POST /api/campaigns/:id/start: balance check', () => {
-  type ErrorBody = { error: { code: string; message: string } };
+  type ErrorBody = { error: { code: string; message: string; overridableBy?: string } };
   const start = (id: string, body: unknown = {}) => http('POST', `${api.url}/api/campaigns/${id}/start`, { json: body });
 
   it('409 when the balance is too low (nothing materialised); {force: true} starts', async () => {
     const id = await threeRecipients();
     const refused = await start(id);
     expect(refused.status).toBe(409);
-    expect(refused.json<ErrorBody>().error).toMatchObject({ code: 'conflict' });
+    // Said in a field too, so a client (the dashboard's "Start anyway") need not read the message.
+    expect(refused.json<ErrorBody>().error).toMatchObject({ code: 'conflict', overridableBy: 'force' });
     // The API caller's name for the override, not the CLI's `--force`.
     expect(refused.json<ErrorBody>().error.message).toMatch(/needs 3 TRANSACTIONAL_SMS credits but the provider balance is 2.*start with force to send/);
     expect(refused.json<ErrorBody>().error.message).not.toContain('--force');
@@ -152,6 +153,16 @@ describe('POST /api/campaigns/:id/start: balance check', () => {
     // Starting a running campaign stays idempotent: no balance question, no second run.
     expect((await start(id)).json()).toMatchObject({ status: 'running' });
     expect((await state(id)).runs).toBe(1);
+  });
+
+  it('a refusal force cannot get past (a finished campaign) names no override', async () => {
+    const id = await threeRecipients();
+    expect((await start(id, { force: true })).status).toBe(200);
+    expect((await http('POST', `${api.url}/api/campaigns/${id}/cancel`)).status).toBe(200);
+    const refused = await start(id, { force: true });
+    expect(refused.status).toBe(409);
+    expect(refused.json<ErrorBody>().error.code).toBe('conflict');
+    expect(refused.json<ErrorBody>().error).not.toHaveProperty('overridableBy');
   });
 
   it('starts when the balance covers the run', async () => {
@@ -175,6 +186,7 @@ describe('POST /api/campaigns/:id/start: balance check', () => {
       const id = await threeRecipients();
       const res = await http('POST', `${deadApi.url}/api/campaigns/${id}/start`, { json: {} });
       expect(res.status).toBe(503);
+      expect(res.json<ErrorBody>().error.overridableBy).toBe('force');
       expect(res.json<ErrorBody>().error.message).toMatch(/could not read the TRANSACTIONAL_SMS balance.*start with force to skip the balance check$/);
       expect(res.json<ErrorBody>().error.message).not.toContain('--force');
       expect(await state(id)).toEqual({ status: 'draft', runs: 0, messages: 0 });
