@@ -58,7 +58,7 @@ export interface ApiServices {
     deps: Container,
     campaignId: string,
     opts: { includeUnknown: boolean; runId?: string },
-  ): Promise<{ campaignId: string; requeued: number; archiving: number }>;
+  ): Promise<{ campaignId: string; requeued: number; status: string; archiving: number }>;
   getCampaignStatus(deps: Container, campaignId: string): Promise<CampaignStatusResult>;
   /** Applies one delivery-report callback (form fields as posted by the provider). */
   applyDeliveryCallback(deps: Container, fields: Record<string, string>): Promise<unknown>;

@@ -56,7 +56,7 @@ const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
   'POST /api/campaigns/:id/pause': action,
   'POST /api/campaigns/:id/resume': action,
   'POST /api/campaigns/:id/cancel': action,
-  'POST /api/campaigns/:id/retry': obj({ campaignId: uuid, requeued: int, archiving: int }),
+  'POST /api/campaigns/:id/retry': obj({ campaignId: uuid, requeued: int, status: campaignStatus, archiving: int }),
   'GET /api/campaigns/:id/failure-reasons': obj({
     items: { type: 'array', items: obj({ status: str, outcomeClass: { type: 'string', nullable: true }, reason: str, count: int }) },
   }),

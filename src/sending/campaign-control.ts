@@ -253,7 +253,7 @@ export async function retryCampaign(
   deps: ControlDeps,
   campaignId: string,
   opts: { includeUnknown?: boolean; runId?: string; now?: Date } = {},
-): Promise<{ campaignId: string; requeued: number; archiving: number }> {
+): Promise<{ campaignId: string; requeued: number; status: string; archiving: number }> {
   const { requeued, status, archiving } = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'cancelled' || campaign.status === 'draft') {
@@ -304,7 +304,9 @@ export async function retryCampaign(
     return { requeued: res.rowCount ?? 0, status: next, runIds, archiving: busy.rows[0]!.n };
   });
   if (requeued) await announce(deps, campaignId, status);
-  return { campaignId, requeued, archiving };
+  // The campaign's status after the retry: a promotional retry at night answers `paused` (its messages wait for
+  // 09:00 IST), which `requeued` alone did not say to a --json or API caller.
+  return { campaignId, requeued, status, archiving };
 }
 
 export interface RunStatusView extends MessageCounts {

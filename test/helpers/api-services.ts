@@ -85,7 +85,7 @@ export function stubServices(): StubServices {
         where: { campaignId, ...(runId ? { runId } : {}), status: { in: includeUnknown ? ['failed', 'unknown'] : ['failed'] } },
         data: { status: 'queued' },
       });
-      return { campaignId, requeued: res.count, archiving: 0 };
+      return { campaignId, requeued: res.count, status: res.count ? 'running' : 'completed', archiving: 0 };
     },
     async getCampaignStatus(c: Container, campaignId) {
       const campaign = await c.prisma.campaign.findUnique({ where: { id: campaignId } });

@@ -122,8 +122,8 @@ describe('campaign routes', () => {
     const bare = await http('POST', `${api.url}/api/campaigns/${campaignId}/pause`);
     expect(bare.status).toBe(200);
     expect((await post('resume')).json()).toMatchObject({ status: 'running' });
-    expect((await post('retry')).json()).toEqual({ campaignId, requeued: 1, archiving: 0 });
-    expect((await post('retry', { includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, archiving: 0 });
+    expect((await post('retry')).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0 });
+    expect((await post('retry', { includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0 });
     expect((await post('cancel')).json()).toMatchObject({ status: 'cancelled' });
   });
 
@@ -144,12 +144,12 @@ describe('campaign routes', () => {
     const retry = (json: unknown) => http('POST', `${api.url}/api/campaigns/${campaignId}/retry`, { json });
     const pendingIn = (run: string) => c.prisma.message.count({ where: { runId: run, status: 'pending' } });
 
-    expect((await retry({ run: 1 })).json()).toEqual({ campaignId, requeued: 1, archiving: 0 });
+    expect((await retry({ run: 1 })).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0 });
     expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([1, 0]);
-    expect((await retry({ run: 2, includeUnknown: true })).json()).toEqual({ campaignId, requeued: 2, archiving: 0 });
+    expect((await retry({ run: 2, includeUnknown: true })).json()).toEqual({ campaignId, requeued: 2, status: 'running', archiving: 0 });
     expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([1, 2]);
     // Without a run: every run's (here run 1's unknown one, the rest are pending already).
-    expect((await retry({ includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, archiving: 0 });
+    expect((await retry({ includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0 });
     expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([2, 2]);
 
     const missing = await retry({ run: 3 });
