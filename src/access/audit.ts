@@ -29,14 +29,24 @@ export async function recordAudit(deps: { prisma: PrismaClient }, entry: AuditEn
   return row.id;
 }
 
+/** What only the action itself learns, for its entry: the resource it created, details such as a masked number. */
+export interface AuditNote {
+  target?: string;
+  details?: Prisma.InputJsonObject;
+}
+
 /**
  * Adds the HTTP status an audited request was answered with to its entry (`details.status`): the entry is written
  * before the action runs, so that nothing unaudited happens, and without the outcome a refused start (409) read
- * like one that happened.
+ * like one that happened. A create names what it made here (the entry, written before, could not): without it a
+ * `campaign.create` did not say which campaign.
  */
-export async function recordOutcome(deps: { prisma: PrismaClient }, id: bigint, status: number): Promise<void> {
+export async function recordOutcome(deps: { prisma: PrismaClient }, id: bigint, status: number, note: AuditNote = {}): Promise<void> {
+  const details = JSON.stringify(note.details ?? {});
   await deps.prisma.$executeRaw`
-    UPDATE audit_log SET details = COALESCE(details, '{}'::jsonb) || jsonb_build_object('status', ${status}::int) WHERE id = ${id}`;
+    UPDATE audit_log SET target = COALESCE(${note.target ?? null}::text, target),
+           details = COALESCE(details, '{}'::jsonb) || ${details}::jsonb || jsonb_build_object('status', ${status}::int)
+     WHERE id = ${id}`;
 }
 
 export interface AuditQuery {

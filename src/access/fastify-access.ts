@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { routeKey, type RouteRule } from './api-routes';
-import { recordAudit, recordOutcome, type AuditEntry } from './audit';
+import { recordAudit, recordOutcome, type AuditEntry, type AuditNote } from './audit';
 import { parseAllowList, type IpMatcher } from './ip-allow';
 import { activeGrant } from './otp';
 import { decide, maskDigitRuns, maskPhone, type AccessLevel, type Role } from './policy';
@@ -114,6 +114,17 @@ async function authorise(
 
 /** The audit entry a request earned in onRequest, written once its params and body passed validation. */
 const pendingAudits = new WeakMap<FastifyRequest, Omit<AuditEntry, 'target'>>();
+/** What the handler added to its request's entry (auditNote), written with the outcome. */
+const auditNotes = new WeakMap<FastifyRequest, AuditNote>();
+
+/**
+ * Lets a handler name what its action made or touched where the route's `:id` cannot: the campaign a create made, the
+ * list an upload became, the (masked) number a suppression added. Never a phone number in clear, never a secret.
+ */
+export function auditNote(request: FastifyRequest, note: AuditNote): void {
+  const seen = auditNotes.get(request);
+  auditNotes.set(request, { ...seen, ...note, details: { ...seen?.details, ...note.details } });
+}
 
 /**
  * Writes the audit entry in preHandler, not onRequest: a request refused by validation (a malformed id, a NUL in
@@ -135,7 +146,9 @@ function installAuditWriter(app: FastifyInstance, deps: Pick<AccessDeps, 'prisma
     const id = written.get(request);
     if (id === undefined) return;
     written.delete(request);
-    await recordOutcome(deps, id, reply.statusCode).catch((err: unknown) => request.log.warn({ err, auditId: id.toString() }, 'could not record the outcome of an audited request'));
+    const note = auditNotes.get(request);
+    auditNotes.delete(request);
+    await recordOutcome(deps, id, reply.statusCode, note).catch((err: unknown) => request.log.warn({ err, auditId: id.toString() }, 'could not record the outcome of an audited request'));
   });
 }
 

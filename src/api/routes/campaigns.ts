@@ -1,6 +1,6 @@
 /** Campaigns: create, list (with live counts), detail, lifecycle actions, failures by reason. */
 import type { FastifyInstance } from 'fastify';
-import { freeTextFor } from '../../access/fastify-access';
+import { auditNote, freeTextFor } from '../../access/fastify-access';
 import { MAX_CAMPAIGN_NAME, MAX_PACK_SIZE } from '../../campaign/validation';
 import { NotFoundError } from '../../errors';
 import type { ApiDeps, CampaignStatusResult, CreateCampaignInput } from '../deps';
@@ -101,6 +101,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       // A retry of a create that timed out made a second campaign (two scheduled ones send twice): see idempotency.ts.
       const deps = { redis: container.redis, prefix: container.config.QUEUE_PREFIX };
       const answer = await idempotent(deps, req, 'campaign', async () => ({ status: 201, body: await services.createCampaign(container, req.body) }));
+      auditNote(req, { target: answer.body.campaignId });
       if (answer.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(answer.status).send(answer.body);
     },

@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
-import { freeTextFor } from '../../access/fastify-access';
+import { auditNote, freeTextFor } from '../../access/fastify-access';
 import { AppError, ServiceError, ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
 import { findNul } from '../reject-nul';
@@ -137,6 +137,7 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
       }
     }
     if (!result) throw new ValidationError('field "file" (the CSV) is required', 'file');
+    auditNote(req, { target: result.listId });
     const { rejectReport, ...counts } = result;
     return reply.status(201).send({ ...counts, rejectReportUrl: rejectsUrl({ id: result.listId, rejectReportPath: rejectReport }) });
   }

@@ -4,6 +4,10 @@
  * Idempotent: a number already suppressed answers `added: 0`, so a retry after a timeout changes nothing.
  */
 import type { FastifyInstance } from 'fastify';
+import { auditNote } from '../../access/fastify-access';
+import { maskPhone } from '../../access/policy';
+import { resolveCountry } from '../../import/import-contacts';
+import { normalisePhone } from '../../import/phone';
 import { addSuppressions } from '../../suppression/suppression';
 import type { ApiDeps } from '../deps';
 import { errorResponses } from './schemas';
@@ -38,9 +42,13 @@ export function registerSuppressionRoutes(app: FastifyInstance, deps: ApiDeps): 
     async (req) => {
       const { phone, reason, country } = req.body;
       // source 'api', as the CLI's rows say 'cli': the list shows where an opt-out came from.
-      return addSuppressions(deps.container, [{ phone, source: 'api', ...(reason !== undefined ? { reason } : {}) }], {
+      const result = await addSuppressions(deps.container, [{ phone, source: 'api', ...(reason !== undefined ? { reason } : {}) }], {
         ...(country !== undefined ? { country } : {}),
       });
+      // The audit entry says which number stopped receiving (masked, as the audit log holds no number in clear).
+      const read = normalisePhone(phone, resolveCountry(country));
+      if (read.ok) auditNote(req, { details: { phone: maskPhone(read.e164) } });
+      return result;
     },
   );
 }

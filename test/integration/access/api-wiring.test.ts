@@ -5,7 +5,7 @@
 import nodeHttp from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
-import { request } from 'undici';
+import { FormData, request } from 'undici';
 import { createToken } from '../../../src/access/tokens';
 import { createContainer, type Container } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
@@ -156,6 +156,35 @@ describe('access control in the HTTP API', () => {
     let rows = await entries();
     for (const end = Date.now() + 5000; rows.some((r) => r[2] === undefined) && Date.now() < end; rows = await entries()) await new Promise((r) => setTimeout(r, 20));
     expect(rows).toEqual([['campaign.cancel', campaignId, 200], ['campaign.cancel', unknown, 404]]);
+  });
+  it('names what a create made in its audit entry: the campaign, the list, the suppressed number (masked)', async () => {
+    const before = await c.prisma.auditLog.count();
+    const form = new FormData();
+    form.append('name', 'audited-list');
+    form.append('file', new Blob(['phone\n9800000004\n']), 'audited.csv');
+    const listed = await http('POST', `${api.url}/api/lists`, { token: tokens.operator, body: form });
+    expect(listed.status).toBe(201);
+    const { listId } = listed.json<{ listId: string }>();
+    const created = await http('POST', `${api.url}/api/campaigns`, {
+      token: tokens.operator,
+      json: { name: 'audited', list: listId, type: 'transactional', from: 'BULKSM', text: 'hello' },
+    });
+    expect(created.status).toBe(201);
+    const { campaignId } = created.json<{ campaignId: string }>();
+    expect((await http('POST', `${api.url}/api/suppressions`, { token: tokens.operator, json: { phone: '098000 00005' } })).status).toBe(200);
+    // The target and the outcome are added once the answer is out: read until every entry carries its status.
+    const entries = async () =>
+      (await c.prisma.auditLog.findMany({ orderBy: { id: 'asc' }, skip: before })).map((r) => {
+        const details = r.details as { status?: number; phone?: string };
+        return [r.action, r.target, details.status, details.phone];
+      });
+    let rows = await entries();
+    for (const end = Date.now() + 5000; rows.some((r) => r[2] === undefined) && Date.now() < end; rows = await entries()) await new Promise((r) => setTimeout(r, 20));
+    expect(rows).toEqual([
+      ['list.import', listId, 201, undefined],
+      ['campaign.create', campaignId, 201, undefined],
+      ['suppression.add', null, 200, '+91******0005'],
+    ]);
   });
 });
 
