@@ -1,13 +1,13 @@
 /**
- * Campaign actions taken from the command line are audited like API ones (issue 9): there is no token, so the
- * entry names the operating-system user and host instead.
+ * Actions taken from the command line (campaigns, tokens, imports, suppressions) are audited like API ones (issue 9):
+ * there is no token, so the entry names the operating-system user and host instead.
  */
 import os from 'node:os';
 import type { Prisma } from '../generated/prisma/client';
 import { recordAudit } from '../access/audit';
 import type { Container } from '../container';
 
-export async function auditCliAction(c: Pick<Container, 'prisma'>, action: string, target: string, details: Prisma.InputJsonObject = {}): Promise<void> {
+export async function auditCliAction(c: Pick<Container, 'prisma'>, action: string, target: string | null, details: Prisma.InputJsonObject = {}): Promise<void> {
   let user = 'unknown';
   try {
     user = os.userInfo().username;

@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
+import { maskPhone } from '../access/policy';
 import type { Container } from '../container';
 import { inTransaction } from '../db/transaction';
 import { ValidationError } from '../errors';
@@ -66,6 +67,12 @@ export async function addSuppressions(
     throw new ValidationError(`invalid phone number${invalid.length > 1 ? 's' : ''}: ${shown}${invalid.length > 5 ? ` and ${invalid.length - 5} more` : ''}`, 'phone');
   }
   return { added: await insertNormalised(deps.pg, normalised) };
+}
+
+/** The number as an audit entry may name it: read like addSuppressions reads it, then masked; null if it is none. */
+export function maskedSuppression(phone: string, country?: string): string | null {
+  const read = normalisePhone(phone, resolveCountry(country));
+  return read.ok ? maskPhone(read.e164) : null;
 }
 
 export interface SuppressionFileResult {

@@ -5,10 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { auditNote } from '../../access/fastify-access';
-import { maskPhone } from '../../access/policy';
-import { resolveCountry } from '../../import/import-contacts';
-import { normalisePhone } from '../../import/phone';
-import { addSuppressions } from '../../suppression/suppression';
+import { addSuppressions, maskedSuppression } from '../../suppression/suppression';
 import type { ApiDeps } from '../deps';
 import { errorResponses } from './schemas';
 
@@ -46,8 +43,8 @@ export function registerSuppressionRoutes(app: FastifyInstance, deps: ApiDeps): 
         ...(country !== undefined ? { country } : {}),
       });
       // The audit entry says which number stopped receiving (masked, as the audit log holds no number in clear).
-      const read = normalisePhone(phone, resolveCountry(country));
-      if (read.ok) auditNote(req, { details: { phone: maskPhone(read.e164) } });
+      const masked = maskedSuppression(phone, country);
+      if (masked) auditNote(req, { details: { phone: masked } });
       return result;
     },
   );

@@ -7,6 +7,7 @@ import { importContacts, type ImportLimits, type ImportProgress } from '../../im
 import { onTerminationSignals } from '../../lib/shutdown';
 import { withContainer } from '../context';
 import { fieldOfOption } from '../input-names';
+import { auditCliAction } from '../audit-cli';
 import { printResult } from '../output';
 
 interface ImportCliOptions {
@@ -166,6 +167,8 @@ export function registerImport(program: Command): void {
           bar.stop();
         }
         const r = result;
+        // As POST /api/lists is (list.import), naming the list it made.
+        await auditCliAction(c, 'list.import', r.listId, { list: opts.list, file, accepted: r.accepted });
         printResult(opts, r, () =>
           [
             `list ${r.listId}: ${r.accepted} contacts from ${r.rows} rows`,

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { ValidationError } from '../../errors';
-import { addSuppressions, importSuppressions } from '../../suppression/suppression';
+import { addSuppressions, importSuppressions, maskedSuppression } from '../../suppression/suppression';
+import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
 import { printResult } from '../output';
 import { requireFile } from './import';
@@ -31,6 +32,8 @@ export function registerSuppress(program: Command): void {
         }
         if (opts.phone !== undefined) {
           const r = await addSuppressions(c, [{ phone: opts.phone, reason: opts.reason, source: 'cli' }], { country: opts.country });
+          // As POST /api/suppressions is: which number stopped receiving, masked (the audit log holds none in clear).
+          await auditCliAction(c, 'suppression.add', null, { phone: maskedSuppression(opts.phone, opts.country), added: r.added });
           printResult(opts, r, () => (r.added ? 'added 1 number' : 'already suppressed'));
           return;
         }
@@ -41,6 +44,7 @@ export function registerSuppress(program: Command): void {
           phoneColumn: opts.phoneColumn,
           country: opts.country,
         });
+        await auditCliAction(c, 'suppression.add', file!, { added: r.added, rows: r.rows, rejected: r.rejected });
         printResult(opts, r, () =>
           [
             `added ${r.added} of ${r.rows} numbers (${r.rows - r.rejected - r.added} already suppressed, ${r.rejected} invalid)`,

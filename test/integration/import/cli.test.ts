@@ -303,4 +303,25 @@ describe('bulksms suppress (CLI)', () => {
     expect({ code: both.code, json: JSON.parse(both.stdout) }).toEqual({ code: 2, json: usage });
     expect((await env.container().pg.query(`SELECT count(*)::int AS n FROM suppressions`)).rows[0]).toEqual(before);
   });
+
+  // Over HTTP both are audited (suppression.add, list.import); from the command line neither left an entry.
+  it('audits a suppression and an import like the API does: who (OS user, host), what, never a number in clear', async () => {
+    const file = path.join(FIXTURES, 'headerless.csv');
+    const { rows: [before] } = await env.container().pg.query<{ id: string }>(`SELECT COALESCE(max(id), 0)::text AS id FROM audit_log`);
+    expect((await cli(['suppress', '--phone', '98765 43219', '--json'])).code).toBe(0);
+    expect((await cli(['suppress', file, '--json'])).code).toBe(0);
+    const list = path.join(FIXTURES, 'numbers.csv');
+    const imported = JSON.parse((await cli(['import', list, '--list', 'cli-audited', '--json'])).stdout) as { listId: string };
+    const { rows } = await env.container().pg.query<{ action: string; target: string | null; details: Record<string, unknown> }>(
+      `SELECT action, target, details FROM audit_log WHERE id > $1 ORDER BY id`,
+      [before!.id],
+    );
+    const who = { via: 'cli', user: os.userInfo().username, host: os.hostname() };
+    expect(rows).toEqual([
+      { action: 'suppression.add', target: null, details: { ...who, phone: '+91******3219', added: 1 } },
+      { action: 'suppression.add', target: file, details: { ...who, added: 0, rows: 2, rejected: 0 } },
+      { action: 'list.import', target: imported.listId, details: { ...who, list: 'cli-audited', file: list, accepted: expect.any(Number) } },
+    ]);
+    expect(JSON.stringify(rows)).not.toMatch(/9876543219/);
+  });
 });
