@@ -7,6 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { NotFoundError, ValidationError } from '../errors';
+import { normalisePhone as normaliseMobile } from '../import/phone';
 import { isRole, maskPhone, type Role } from './policy';
 
 export const TOKEN_PREFIX = 'bsms_';
@@ -48,8 +49,6 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-const E164 = /^\+[1-9]\d{7,14}$/;
-
 export async function createToken(deps: Pick<TokenDeps, 'prisma'>, input: CreateTokenInput): Promise<CreateTokenResult> {
   if (!isRole(input.role)) throw new ValidationError(`--role: must be owner, operator or viewer (got "${input.role}")`, 'role');
   const phone = input.phone === undefined ? null : normalisePhone(input.phone);
@@ -61,12 +60,14 @@ export async function createToken(deps: Pick<TokenDeps, 'prisma'>, input: Create
   return { tokenId: row.id, token, role: input.role, name: input.name ?? null, phone };
 }
 
-/** Indian 10-digit numbers get +91; anything else must already be E.164. */
+/**
+ * The owner's number read as imports and suppressions read one (Indian by default: 98765 43210, 098765-43210,
+ * 0091…, +91…): a mobile number in E.164, since the OTP goes to it by SMS.
+ */
 export function normalisePhone(raw: string): string {
-  const compact = raw.replace(/[\s()-]/g, '');
-  const phone = /^\d{10}$/.test(compact) ? `+91${compact}` : /^91\d{10}$/.test(compact) ? `+${compact}` : compact;
-  if (!E164.test(phone)) throw new ValidationError(`--phone: "${raw}" is not a phone number in E.164 form (+91XXXXXXXXXX)`, 'phone');
-  return phone;
+  const read = normaliseMobile(raw, 'IN');
+  if (!read.ok) throw new ValidationError(`--phone: "${raw}" is not a mobile number (${read.reason}); give it as +91XXXXXXXXXX`, 'phone');
+  return read.e164;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

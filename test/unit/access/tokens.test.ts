@@ -23,5 +23,10 @@ describe('token helpers', () => {
     expect(normalisePhone('919876543210')).toBe('+919876543210');
     expect(normalisePhone('+14155550123')).toBe('+14155550123');
     expect(() => normalisePhone('12345')).toThrow('--phone');
+    // Read like an imported or suppressed number: the 0 and 0091 spellings were refused, and a number no phone can
+    // have (+91 and 8 digits) was stored, so its owner's OTP could never arrive.
+    expect(normalisePhone('098765 43210')).toBe('+919876543210');
+    expect(normalisePhone('0091 98765 43210')).toBe('+919876543210');
+    expect(() => normalisePhone('+9112345678')).toThrow('--phone');
   });
 });
