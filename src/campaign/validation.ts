@@ -43,6 +43,28 @@ export const MAX_CAMPAIGN_NAME = 200;
 
 const DIGITS = /^\d{1,30}$/;
 
+/**
+ * Characters no SMS should carry, which a text picks up when pasted: C0 controls other than tab/LF/CR (Word's
+ * line break is U+000B), DEL, and C1 controls (U+0080–U+009F: Windows-1252 punctuation read as Latin-1, e.g. a
+ * curly apostrophe arriving as U+0092). The import strips the C0 ones and DEL from values (row-mapper.ts); in the
+ * text itself they would be sent invisibly and switch the whole message to UCS-2. Also a lone UTF-16 surrogate
+ * (half an emoji, from a client that cut a string by code units): it cannot be encoded, and PostgreSQL and the
+ * request would have stored and sent U+FFFD in its place.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSENDABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The first character of `text` that cannot be sent as it stands, described for an error; null when none. */
+export function unsendableCharacter(text: string): string | null {
+  const m = UNSENDABLE.exec(text);
+  if (!m) return null;
+  const code = `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  const what = m[0] >= '\uD800' ? 'half of an emoji or other two-part character (an unpaired surrogate)' : 'a control character';
+  // Characters counted as the operator sees them (code points), 1-based.
+  const at = [...text.slice(0, m.index)].length + 1;
+  return `${code}, ${what}, at character ${at}`;
+}
+
 export function validateSender(type: CampaignType, from: string, rules: SenderRules): string {
   const pattern = type === 'transactional' ? rules.transactional : rules.promotional;
   const human =
@@ -75,6 +97,10 @@ export function validateCampaignFields(input: RawCampaignFields, rules: SenderRu
     );
   }
   if (hasText && input.text!.trim() === '') throw new ValidationError((n) => `${n('text')}: the message text is empty`, 'text');
+  const unsendable = hasText ? unsendableCharacter(input.text!) : null;
+  if (unsendable !== null) {
+    throw new ValidationError((n) => `${n('text')}: holds ${unsendable}, which no SMS should carry (it would be sent invisibly or mangled); remove it`, 'text');
+  }
   const stray = hasText ? strayBraces(input.text!) : null;
   if (stray !== null) {
     throw new ValidationError((n) => `${n('text')}: "${stray}" has an incomplete placeholder (write {{column}}, with two braces each side)`, 'text');

@@ -87,3 +87,25 @@ describe('a value that holds a placeholder itself', () => {
     expect(renderTemplate('Hi {{name}} {{city}}', { name: '{{x}}' })).toEqual({ ok: false, missing: ['city'] });
   });
 });
+
+describe('characters no SMS should carry, in a free text', () => {
+  const rules = { transactional: '^[A-Za-z]{6}$', promotional: '^[0-9]{6}$' };
+  const create = (text: string) => () => validateCampaignFields({ name: 'c', type: 'transactional', from: 'ACMEIN', text }, rules);
+
+  it.each([
+    ['Word line break (vertical tab)', 'Dear {{name}},\u000bYour order shipped', /U\+000B, a control character, at character 15/],
+    ['form feed', 'Sale\fnow', /U\+000C/],
+    ['escape', 'Hi\u001b[1m', /U\+001B/],
+    ['DEL', 'Hi\u007f', /U\+007F/],
+    ['Windows-1252 apostrophe read as Latin-1', 'It\u0092s on', /U\+0092, a control character, at character 3/],
+    ['half an emoji cut by code units', 'Big sale \ud83c', /U\+D83C, half of an emoji .* at character 10/],
+    ['a low surrogate alone', '\udf89 sale', /U\+DF89, half of an emoji/],
+  ])('%s is refused at create, naming it and where', (_label, text, message) => {
+    expect(create(text)).toThrow(message);
+  });
+
+  it('line breaks, tabs, emoji, Hindi and GSM extension characters are fine', () => {
+    expect(create('Hi {{name}},\r\nSale\tnow 🎉 नमस्ते ^{}[~]|€ \\')).not.toThrow();
+    expect(create('👨‍👩‍👧 family pack')).not.toThrow();
+  });
+});
