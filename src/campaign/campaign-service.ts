@@ -8,11 +8,11 @@ import { failAbandonedImports } from '../import/list-store';
 import { removeUnfinishedReport } from '../import/import-contacts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
-import type { Encoding } from './segments';
+import { nonGsmCharacters, type Encoding } from './segments';
 import { DEFAULT_TIMEZONE, assertTimeZone, firstFiringOutsideWindow, parseAt, parseCron } from './schedule-input';
 import { scheduleCampaign } from './schedule-queue';
 import { formatIst, isWithinWindow } from './send-window';
-import { normaliseVariableName, placeholders, RECIPIENT_PHONE } from './template';
+import { normaliseVariableName, PLACEHOLDER, placeholders, RECIPIENT_PHONE } from './template';
 import { validateCampaignFields, type CampaignType } from './validation';
 
 export interface CreateCampaignInput {
@@ -216,9 +216,7 @@ function buildWarnings(
         'and will fail instead of being sent',
     );
   }
-  if (est.encoding === 'UCS-2') {
-    warnings.push(`${est.stats.ucs2} message(s) need UCS-2 (non-GSM characters): 70 characters per SMS instead of 160`);
-  }
+  if (est.stats.ucs2 > 0) warnings.push(`${est.stats.ucs2} message(s) need UCS-2 (non-GSM characters): 70 characters per SMS instead of 160${ucs2Cause(input, est)}`);
   if (input.template !== undefined) {
     warnings.push(`segments for provider template "${input.template}" are counted from the variable values only (the template text lives at the provider)`);
   }
@@ -238,6 +236,24 @@ function buildWarnings(
     }
   }
   return warnings;
+}
+
+/** How a character is shown in a warning: itself (unless invisible) and its code point, `’ (U+2019)`. */
+function describeCharacter(ch: string): string {
+  const code = `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return /^[\p{Z}\p{C}]$/u.test(ch) ? `${code} (invisible)` : `${ch} (${code})`;
+}
+
+/**
+ * What made the messages UCS-2: the text's own characters (one pasted curly quote doubles the credits of every
+ * message, and said only as "non-GSM characters" it could not be found), else the values of which columns.
+ */
+function ucs2Cause(input: CreateCampaignInput, est: Awaited<ReturnType<typeof estimateCampaign>>): string {
+  const literal = input.text?.replace(PLACEHOLDER, '') ?? '';
+  const own = nonGsmCharacters(literal);
+  if (own.length) return `; the text itself has ${own.map(describeCharacter).join(', ')}, outside the GSM alphabet, so every message is UCS-2`;
+  if (est.ucs2Columns.length) return `; caused by values of ${est.ucs2Columns.map((c) => (input.text !== undefined ? `{{${c}}}` : c)).join(', ')}`;
+  return '';
 }
 
 /** Where a cron's firings start: its `--at` (a start date) when still ahead, else now (as parseSchedule checks it). */

@@ -4,7 +4,7 @@
  * Hindi name or one long value changes the encoding or the segment count of that message only.
  */
 import type { Pool } from 'pg';
-import { countSegments, addToStats, emptyStats, type SegmentStats, type Encoding } from './segments';
+import { countSegments, addToStats, emptyStats, isGsm7, type SegmentStats, type Encoding } from './segments';
 import { PLACEHOLDER, holdsPlaceholder, normaliseVariableName, placeholders, withRecipientPhone } from './template';
 
 export type CampaignContent = { kind: 'text'; text: string } | { kind: 'template'; name: string; vars: string[] };
@@ -21,6 +21,11 @@ export interface Estimate {
   /** UCS-2 when at least one message needs it (credits are per message, this is the worst case shown). */
   encoding: Encoding;
   credits: number;
+  /**
+   * The `{{column}}`s (or `--var`s) whose values switched a message to UCS-2 on their own (the text's literal part
+   * being GSM-7), as written, in the order of the text: which column's Hindi names or emoji cost the extra credits.
+   */
+  ucs2Columns: string[];
 }
 
 const PAGE = 5000;
@@ -33,19 +38,31 @@ type Vars = Record<string, unknown>;
  * be rendered). For a provider template the template text is unknown here, so only the variable values are counted
  * (a lower bound).
  */
-function compile(content: CampaignContent): (vars: Vars) => string | null {
+interface Compiled {
+  /** The message a contact gets, or null when it cannot be rendered. */
+  render: (vars: Vars) => string | null;
+  /** True when the text outside its placeholders is all GSM-7 (a UCS-2 message then owes it to its values). */
+  literalIsGsm: boolean;
+  /** The placeholders (as written) whose value in `vars` is outside GSM-7; call after render of the same vars. */
+  nonGsmColumns: () => string[];
+  /** Every placeholder as written, once, in the order of the text. */
+  columns: string[];
+}
+
+function compile(content: CampaignContent): Compiled {
   const template = content.kind === 'text' ? content.text : content.vars.map((v) => `{{${v}}}`).join('');
-  const parts: Array<{ literal: string } | { name: string }> = [];
+  const parts: Array<{ literal: string } | { name: string; written: string }> = [];
   let last = 0;
   for (const m of template.matchAll(PLACEHOLDER)) {
-    parts.push({ literal: template.slice(last, m.index) }, { name: normaliseVariableName(m[1]!) });
+    parts.push({ literal: template.slice(last, m.index) }, { name: normaliseVariableName(m[1]!), written: m[1]!.trim() });
     last = m.index! + m[0].length;
   }
   parts.push({ literal: template.slice(last) });
   // Raw JSON keys repeat on every row: normalise each distinct key once.
   const keyCache = new Map<string, string>();
-  return (vars) => {
-    const lookup = new Map<string, unknown>();
+  let lookup = new Map<string, unknown>();
+  const render = (vars: Vars): string | null => {
+    lookup = new Map<string, unknown>();
     for (const k in vars) {
       let n = keyCache.get(k);
       if (n === undefined) keyCache.set(k, (n = normaliseVariableName(k)));
@@ -64,6 +81,11 @@ function compile(content: CampaignContent): (vars: Vars) => string | null {
     }
     return out;
   };
+  const nonGsmColumns = (): string[] =>
+    parts.flatMap((p) => ('name' in p && !isGsm7(String(lookup.get(p.name))) ? [p.written] : []));
+  const literalIsGsm = parts.every((p) => !('literal' in p) || isGsm7(p.literal));
+  const columns = [...new Set(parts.flatMap((p) => ('name' in p ? [p.written] : [])))];
+  return { render, literalIsGsm, nonGsmColumns, columns };
 }
 
 const RECIPIENTS_SQL = `
@@ -85,7 +107,7 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
     // Every recipient gets the same text: one count, times the recipients.
     const { rows } = await pg.query<{ n: number }>(RECIPIENTS_SQL, [listId]);
     const recipients = rows[0]!.n;
-    const count = countSegments(compile(content)({}) ?? '');
+    const count = countSegments(compile(content).render({}) ?? '');
     if (recipients > 0) {
       addToStats(stats, count);
       stats.messages = recipients;
@@ -93,10 +115,11 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
       if (count.encoding === 'GSM-7') stats.gsm = recipients;
       else stats.ucs2 = recipients;
     }
-    return { recipients, unrenderable, stats, encoding: count.encoding, credits: stats.totalSegments };
+    return { recipients, unrenderable, stats, encoding: count.encoding, credits: stats.totalSegments, ucs2Columns: [] };
   }
 
-  const render = compile(content);
+  const { render, literalIsGsm, nonGsmColumns, columns } = compile(content);
+  const ucs2Columns = new Set<string>();
   let recipients = 0;
   const client = await pg.connect();
   try {
@@ -107,8 +130,13 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
       for (const row of rows) {
         recipients += 1;
         const text = render(withRecipientPhone(row.variables ?? {}, row.phone));
-        if (text === null) unrenderable += 1;
-        else addToStats(stats, countSegments(text));
+        if (text === null) {
+          unrenderable += 1;
+          continue;
+        }
+        const count = countSegments(text);
+        addToStats(stats, count);
+        if (count.encoding === 'UCS-2' && literalIsGsm) for (const column of nonGsmColumns()) ucs2Columns.add(column);
       }
       if (rows.length < PAGE) break;
     }
@@ -120,5 +148,5 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
     client.release();
   }
   const encoding: Encoding = stats.ucs2 > 0 ? 'UCS-2' : 'GSM-7';
-  return { recipients, unrenderable, stats, encoding, credits: stats.totalSegments };
+  return { recipients, unrenderable, stats, encoding, credits: stats.totalSegments, ucs2Columns: columns.filter((c) => ucs2Columns.has(c)) };
 }

@@ -47,6 +47,20 @@ export function isGsm7(text: string): boolean {
   return true;
 }
 
+/**
+ * The distinct characters of `text` outside the GSM tables, in order of appearance, at most `limit`: what switches
+ * a message to UCS-2. Often one pasted from a word processor or a web page (’ – … or a no-break space).
+ */
+export function nonGsmCharacters(text: string, limit = 5): string[] {
+  const found = new Set<string>();
+  for (const ch of text) {
+    if (gsmCost(ch) !== null || found.has(ch)) continue;
+    found.add(ch);
+    if (found.size === limit) break;
+  }
+  return [...found];
+}
+
 /** Units of each character (septets or UTF-16 code units), in order. */
 function unitsOf(text: string, encoding: Encoding): number[] {
   const units: number[] = [];

@@ -97,6 +97,34 @@ describe('createCampaign', () => {
     expect(r).toMatchObject({ recipients: 12_000, encoding: 'GSM-7', segmentsMin: 1, segmentsMax: 1, credits: 12_000 });
   });
 
+  describe('the UCS-2 warning says what made the messages UCS-2', () => {
+    const ucs2Warning = (warnings: string[]): string | undefined => warnings.find((w) => /need UCS-2/.test(w));
+
+    it('characters of the text itself, each named with its code point (invisible ones by code point only)', async () => {
+      const r = await createCampaign(env.container(), { ...base, text: 'It\u2019s on\u00a0\u2013 {{name}}\u2019s deal' });
+      // Asha 1 + Hindi 1 + the 200-character name now 4 parts of 67 (2 of 153 in GSM-7).
+      expect(r).toMatchObject({ recipients: 4, encoding: 'UCS-2', credits: 6 });
+      expect(ucs2Warning(r.warnings)).toBe(
+        '3 message(s) need UCS-2 (non-GSM characters): 70 characters per SMS instead of 160; the text itself has ' +
+          '\u2019 (U+2019), U+00A0 (invisible), \u2013 (U+2013), outside the GSM alphabet, so every message is UCS-2',
+      );
+    });
+
+    it('else the {{column}} (or --var) whose values need it', async () => {
+      const text = await createCampaign(env.container(), { ...base, text: 'Hello {{order_id}} {{ Name }}' });
+      expect(ucs2Warning(text.warnings)).toMatch(/^1 message\(s\) need UCS-2 .*; caused by values of \{\{Name\}\}$/);
+      const template = await createCampaign(env.container(), { ...base, text: undefined, template: 'T1', vars: ['order_id', 'name'] });
+      expect(ucs2Warning(template.warnings)).toMatch(/; caused by values of name$/);
+    });
+
+    it('no UCS-2 warning for a list without recipients (it said "0 message(s) need UCS-2")', async () => {
+      await seedList(env.container().pg, 'empty-ucs2', ['name'], []);
+      const r = await createCampaign(env.container(), { ...base, list: 'empty-ucs2', text: 'नमस्ते, sale today' });
+      expect(r.recipients).toBe(0);
+      expect(ucs2Warning(r.warnings)).toBeUndefined();
+    });
+  });
+
   it('warns above 6 segments', async () => {
     const r = await createCampaign(env.container(), { ...base, text: 'x'.repeat(153 * 7) });
     expect(r.segmentsMax).toBe(7);
