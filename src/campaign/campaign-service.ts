@@ -217,6 +217,14 @@ function buildWarnings(
     );
   }
   if (est.stats.ucs2 > 0) warnings.push(`${est.stats.ucs2} message(s) need UCS-2 (non-GSM characters): 70 characters per SMS instead of 160${ucs2Cause(input, est)}`);
+  const escaped = input.text !== undefined ? /\\[nr]/.exec(input.text)?.[0] : undefined;
+  if (escaped) {
+    // A shell's double quotes keep `\n` as two characters: the line break the DLT template has never reaches the text.
+    warnings.push(
+      `the text holds "${escaped}" as two characters (a backslash and ${escaped[1]}), sent as they stand: for a line break ` +
+        `put a real one in the text (in bash: --text $'Dear {{name}},\\nYour order…'; the dashboard's text box takes Enter)`,
+    );
+  }
   if (input.template !== undefined) {
     warnings.push(`segments for provider template "${input.template}" are counted from the variable values only (the template text lives at the provider)`);
   }

@@ -125,6 +125,16 @@ describe('createCampaign', () => {
     });
   });
 
+  it('warns of a typed "\\n" (a shell keeps it as a backslash and an n), which is sent as it stands', async () => {
+    const r = await createCampaign(env.container(), { ...base, text: 'Dear {{name}},\\nYour order shipped' });
+    expect(r.warnings).toContain(
+      'the text holds "\\n" as two characters (a backslash and n), sent as they stand: for a line break put a real one in the text ' +
+        "(in bash: --text $'Dear {{name}},\\nYour order…'; the dashboard's text box takes Enter)",
+    );
+    const real = await createCampaign(env.container(), { ...base, text: 'Dear {{name}},\nYour order shipped' });
+    expect(real.warnings.join('\n')).not.toMatch(/backslash/);
+  });
+
   it('warns above 6 segments', async () => {
     const r = await createCampaign(env.container(), { ...base, text: 'x'.repeat(153 * 7) });
     expect(r.segmentsMax).toBe(7);
