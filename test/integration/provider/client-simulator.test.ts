@@ -154,6 +154,37 @@ describe('send', () => {
   });
 });
 
+describe('odd texts arrive as they were written (client encodes, simulator decodes, over real HTTP)', () => {
+  /** The `<msg>` the simulator's report holds for a session: the text it decoded from the request. */
+  async function textReceived(sessionId: string): Promise<string> {
+    const xml = await (await fetch(`${sim.url}/API/V1/${KEY}/ADDON_SERVICES/RPT/TSMS/${sessionId}`)).text();
+    const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+    return /<msg>([\s\S]*?)<\/msg>/.exec(xml)![1]!.replace(/&(amp|lt|gt|quot|apos);/g, (_e, name: string) => entities[name]!);
+  }
+
+  it.each([
+    ['form-encoding specials', 'a+b = 50% off & more #1 ?x=1;y %2B %'],
+    ['something that looks like another parameter', 'Hi&apikey=other&to=919999999999&msg=hijacked'],
+    ['line breaks, tabs and trailing spaces', '  Dear Asha,\r\nLine two\nTab\there  '],
+    ['GSM extension characters', '^{}\\[~]|€'],
+    ['Hindi, rupee and emoji beyond the BMP', 'नमस्ते राहुल ₹499 🎉👨‍👩‍👧'],
+    ['XML specials', '<b>"T&C" apply</b> \'ok\''],
+  ])('%s', async (_label, body) => {
+    const out = await client.send(text(body));
+    if (out.kind !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(out)}`);
+    expect(await textReceived(out.sessionId)).toBe(body);
+    expect(sim.stats()).toMatchObject({ acceptedRecipients: 1 });
+  });
+
+  it('template variables too, in order', async () => {
+    sim.configure({ templates: { ORDER: 'Hi {#var#}, {#var#}' } });
+    const vars = ['Asha & Co+1', 'नमस्ते 🎉 %20&var3=x'];
+    const out = await client.send({ module: 'TRANS_SMS', to: [A], from: 'ACMEIN', content: { kind: 'template', name: 'ORDER', vars } });
+    if (out.kind !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(out)}`);
+    expect(await textReceived(out.sessionId)).toBe(`Hi ${vars[0]}, ${vars[1]}`);
+  });
+});
+
 describe('balance', () => {
   it('reports the write of balance and report lookups too (they count against the same limit)', async () => {
     const events: string[] = [];
