@@ -1,7 +1,7 @@
 /**
  * Dependency checks for GET /health: PostgreSQL, Redis and the provider, each with a deadline so a hung
  * dependency shows up as "down" instead of hanging the probe. The provider check costs a real API call, so
- * its result is reused for a while.
+ * its result is reused for a while, and a probe waits for a new one only briefly (PROVIDER_PROBE_WAIT_MS).
  */
 import type { Container } from '../container';
 import type { Slot } from '../delivery/paced-slot';
@@ -32,6 +32,13 @@ export interface HealthReport {
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
+/**
+ * How long a probe waits for a provider check in progress before it answers with the last one. The provider only
+ * makes the answer `degraded`, never 503, yet waiting out its 5 s check made a probe take 5 s whenever the provider
+ * hung or Redis (its request slot) was down: past Docker's 5 s healthcheck timeout and most load balancers', so a
+ * 2Factor outage failed every probe that missed the cache, and a Redis outage was a 5 s 503 instead of a 2 s one.
+ */
+const PROVIDER_PROBE_WAIT_MS = 1_000;
 
 export async function timed(fn: (signal: AbortSignal) => Promise<unknown>, timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult> {
   const started = performance.now();
@@ -57,12 +64,13 @@ export function createHealthCheck(
   let cached: { at: number; result: CheckResult } | undefined;
   let checking: Promise<CheckResult> | null = null;
 
-  async function checkProvider(): Promise<CheckResult> {
-    if (!provider) return { status: 'skipped', latencyMs: 0, error: 'no provider configured' };
-    if (cached && Date.now() - cached.at < providerCacheMs) return cached.result;
+  /** The provider's result if fresh; otherwise a check (one at a time however many probes ask) that refreshes it. */
+  function checkProvider(): Promise<CheckResult> {
+    if (!provider) return Promise.resolve({ status: 'skipped', latencyMs: 0, error: 'no provider configured' });
+    if (cached && Date.now() - cached.at < providerCacheMs) return Promise.resolve(cached.result);
     // The balance call proves the provider answers and the key is accepted (the key never appears in the error text).
-    // One call at a time however many probes ask, in a slot of the account-wide request budget: the provider counts
-    // it against the same limit as the workers' sends.
+    // It takes a slot of the account-wide request budget: the provider counts it against the same limit as the
+    // workers' sends.
     checking ??= timed(async (signal) => {
       const slot = await acquireSlot?.();
       return provider.balance('TRANSACTIONAL_SMS', signal, slot?.onWrite);
@@ -77,11 +85,25 @@ export function createHealthCheck(
     return checking;
   }
 
+  /** A check still running after the wait answers with the previous result, or says so when there is none yet. */
+  async function providerForProbe(): Promise<CheckResult> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PROVIDER_PROBE_WAIT_MS)));
+    try {
+      const result = await Promise.race([checkProvider(), waited]);
+      if (result) return result;
+    } finally {
+      clearTimeout(timer);
+    }
+    return cached?.result ?? { status: 'skipped', latencyMs: Math.round(performance.now() - started), error: 'first check still in progress' };
+  }
+
   return async () => {
     const [postgres, redis, prov] = await Promise.all([
       timed(() => container.pg.query('SELECT 1')),
       timed(() => container.redis.ping()),
-      checkProvider(),
+      providerForProbe(),
     ]);
     const checks = { postgres, redis, provider: prov };
     const status = postgres.status === 'error' || redis.status === 'error' ? 'down' : prov.status === 'error' ? 'degraded' : 'ok';
