@@ -5,6 +5,7 @@ import { DEFAULT_MAX_UPLOAD_BYTES, buildServer } from '../../api/server';
 import { createCampaign } from '../../campaign/campaign-service';
 import { SCHEDULE_QUEUE } from '../../campaign/schedule-queue';
 import { applyDeliveryCallback } from '../../delivery/webhook';
+import { assertMigrated } from '../../db/migrate';
 import { ValidationError } from '../../errors';
 import { importContacts } from '../../import/import-contacts';
 import { installShutdown } from '../../lib/shutdown';
@@ -68,6 +69,7 @@ export function registerServe(program: Command): void {
             ...(maxMb ? { maxUploadBytes: Math.round(maxMb * 1024 * 1024) } : {}),
           },
         });
+        await assertMigrated(container.pg);
         // The first Prisma query of a process pays the engine start-up (~seconds on a busy box): not the first user's.
         await container.prisma.campaign.findFirst({ select: { id: true } });
         const address = await app.listen({ port, host: opts.host });

@@ -5,6 +5,7 @@ import { installShutdown } from '../../lib/shutdown';
 import { startMetricsServer } from '../../metrics-server';
 import { claimLeaseMs, startWorker } from '../../sending/worker';
 import { waitForServices } from '../../db/reachability';
+import { assertMigrated } from '../../db/migrate';
 import { withContainer } from '../context';
 import { parseConcurrency } from './campaign-control';
 
@@ -47,6 +48,8 @@ export function registerWorker(program: Command): void {
         // them, as a running worker does when they go away, instead of exiting.
         const starting = (async () => {
           if (!(await waitForServices({ pg: c.pg, redis: c.redis, logger: c.logger, signal: stop.signal }))) return null;
+          // Before any work is taken: code newer than the database sent and then failed mid-campaign on what was missing.
+          await assertMigrated(c.pg);
           return startWorker(c, { concurrency, campaignServices: {}, metrics: metrics !== null, stopSignal: stop.signal });
         })();
         let stopped!: () => void;
