@@ -17,10 +17,30 @@ const WEBHOOK_SECRET_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/;
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 /** A URL with one of the given schemes: any URL parsed, and a wrong scheme failed later without naming the variable. */
 const urlWithScheme = (...schemes: string[]) =>
-  z
-    .string()
-    .url()
-    .refine((v) => URL.canParse(v) && schemes.includes(new URL(v).protocol.replace(/:$/, '')), `must be a ${schemes.join(':// or ')}:// URL`);
+  z.string().superRefine((value, ctx) => {
+    const problem = urlProblem(value, schemes);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** Special characters of a URL's user or password and what they are written as. */
+const PERCENT_ENCODE_HINT = 'special characters of the user and password percent-encoded: / as %2F, ? as %3F, # as %23, @ as %40, % as %25';
+
+/**
+ * Why a URL setting is unusable, in words that never quote it (a password would be in them). A password holding an
+ * unescaped "/", "?" or "#" ends the host part early, and the URL still parses: pg and ioredis connected to a piece
+ * of the password as the host ("getaddrinfo ENOTFOUND <that piece>" in every error and log line, exit 1, the
+ * variable never named). Nothing a service's URL means comes after a "#" or has an "@" past the host.
+ */
+function urlProblem(value: string, schemes: readonly string[]): string | undefined {
+  const expected = `a ${schemes.join(':// or ')}:// URL`;
+  if (!URL.canParse(value)) return `is not ${expected} (scheme://user:password@host:port/…, ${PERCENT_ENCODE_HINT})`;
+  const url = new URL(value);
+  if (!schemes.includes(url.protocol.replace(/:$/, ''))) return `must be ${expected}`;
+  if (value.includes('#') || url.pathname.includes('@') || url.search.includes('@')) {
+    return `has a "#", or an "@" after its host: a "/", "?" or "#" in the password cuts the host short (write the URL with ${PERCENT_ENCODE_HINT})`;
+  }
+  return undefined;
+}
 
 /** A regular expression source; an invalid one failed every `campaign create` (500 over HTTP) without naming the variable. */
 const regexSource = z.string().refine((source) => {

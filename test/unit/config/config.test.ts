@@ -52,6 +52,32 @@ describe('loadConfig', () => {
     for (const secret of ["Az09-._~!$&'()*+,;=:@", 'h'.repeat(100)]) expect(loadConfig({ WEBHOOK_SECRET: secret }).WEBHOOK_SECRET).toBe(secret);
   });
 
+  // Unescaped, these end the host part early and the URL still parses: the clients connected to a piece of the password
+  // ("getaddrinfo ENOTFOUND <piece>" in every log line, exit 1, the variable never named).
+  it.each([
+    ['DATABASE_URL', 'postgresql://app:Xy7@k9secret#Qz@db.internal:5432/app'],
+    ['DATABASE_URL', 'postgresql://app:Xy7@k9secret?Qz@db.internal/app'],
+    ['DATABASE_URL', 'postgresql://app:12/k9secret@db.internal/app'],
+    ['REDIS_URL', 'redis://:Xy7@k9secret#Qz@cache:6379'],
+    ['REDIS_URL', 'redis://default:Xy7@k9secret?Qz@cache:6379'],
+  ])('rejects %s whose password holds an unescaped "#", "?" or "/" (%s), saying to percent-encode it, without echoing it', (name, value) => {
+    let message = '';
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(new RegExp(`^invalid configuration: ${name}: .*percent-encoded: / as %2F, \\? as %3F, # as %23`));
+    expect(message).not.toContain('k9secret');
+    expect(message).not.toContain('Xy7');
+  });
+
+  it('accepts percent-encoded passwords and query parameters', () => {
+    const url = 'postgresql://app:Xy7%40k9%23Qz%2F@db.internal:5432/app?sslmode=require';
+    expect(loadConfig({ DATABASE_URL: url, REDIS_URL: 'rediss://default:a%3Fb@cache:6380/0' }).DATABASE_URL).toBe(url);
+  });
+
   it('accepts the other schemes of each service', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://u@db/x', REDIS_URL: 'rediss://cache:6380', TWOFACTOR_BASE_URL: 'http://127.0.0.1:4010' });
     expect([c.DATABASE_URL, c.REDIS_URL, c.TWOFACTOR_BASE_URL]).toEqual(['postgres://u@db/x', 'rediss://cache:6380', 'http://127.0.0.1:4010']);
