@@ -5,8 +5,16 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-const positiveInt = z.coerce.number().int().positive();
-const nonNegativeInt = z.coerce.number().int().min(0);
+/**
+ * A whole number written in digits, from `min` to `max`. Coerced with Number(), a blank value was 0 (RETENTION_DAYS="
+ * " meant archive every ended run), "1e3" and "0x10" numbers, and "abc" said "expected number, received NaN".
+ */
+const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const range = `must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`} (digits only)`;
+  return z.string().trim().regex(/^\d{1,15}$/, range).transform(Number).pipe(z.number().min(min, range).max(max, range));
+};
+const positiveInt = wholeNumber(1);
+const nonNegativeInt = wholeNumber(0);
 /** "true"/"1"/"yes" and "false"/"0"/"no", case-insensitive. */
 const bool = z
   .string()
@@ -135,7 +143,7 @@ const schema = z.object({
   /** Sender-id (DLT header) rule for promotional campaigns (numeric headers under DLT). */
   SENDER_PATTERN_PROMOTIONAL: regexSource.default('^[0-9]{6}$'),
   /** `bulksms worker` serves Prometheus /metrics of its own process on this port (0 = any free port); off when unset. */
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_PORT: wholeNumber(0, 65535).optional(),
   /** Address the worker's /metrics binds (no auth: keep it on loopback or a private interface). */
   METRICS_HOST: z.string().default('127.0.0.1'),
   /** Stop polling delivery reports for a message this long after it was sent (it stays `sent`). */
@@ -145,7 +153,7 @@ const schema = z.object({
    * so polls cost sends; at 100–500 ms answers, 4 check ~13 sessions/s per process. Campaigns sending faster than
    * that should have 2Factor push reports to the webhook (the poller is then the backstop), or raise this.
    */
-  DLR_POLL_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(4),
+  DLR_POLL_CONCURRENCY: wholeNumber(1, 1000).default(4),
   LOG_LEVEL: logLevel.default('info'),
   NODE_ENV: z.string().default('production'),
 });

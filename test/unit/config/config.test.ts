@@ -83,6 +83,27 @@ describe('loadConfig', () => {
     expect([c.DATABASE_URL, c.REDIS_URL, c.TWOFACTOR_BASE_URL]).toEqual(['postgres://u@db/x', 'rediss://cache:6380', 'http://127.0.0.1:4010']);
   });
 
+  // Number() read a blank value as 0 (RETENTION_DAYS=" ": archive every ended run) and "1e3" or "0x10" as numbers.
+  it.each([
+    ['SMS_RATE_LIMIT', 'abc', 'must be a whole number of 1 or more (digits only)'],
+    ['SMS_RATE_LIMIT', '0', 'must be a whole number of 1 or more (digits only)'],
+    ['SMS_RATE_LIMIT', '-5', 'must be a whole number of 1 or more (digits only)'],
+    ['SMS_RATE_LIMIT', '1.5', 'must be a whole number of 1 or more (digits only)'],
+    ['SMS_RATE_LIMIT', '1e3', 'must be a whole number of 1 or more (digits only)'],
+    ['SMS_REQUEST_TIMEOUT_MS', '0x10', 'must be a whole number of 1 or more (digits only)'],
+    ['RETENTION_DAYS', ' ', 'must be a whole number of 0 or more (digits only)'],
+    ['SMS_RATE_GUARD_MS', '  ', 'must be a whole number of 0 or more (digits only)'],
+    ['METRICS_PORT', '70000', 'must be a whole number from 0 to 65535 (digits only)'],
+    ['DLR_POLL_CONCURRENCY', '0', 'must be a whole number from 1 to 1000 (digits only)'],
+  ])('rejects %s=%j saying what it must be', (name, value, why) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(`invalid configuration: ${name}: ${why}`);
+  });
+
+  it('reads whole numbers with surrounding spaces, and 0 where 0 is allowed', () => {
+    const c = loadConfig({ SMS_RATE_LIMIT: ' 300 ', RETENTION_DAYS: '0', METRICS_PORT: '0' });
+    expect([c.SMS_RATE_LIMIT, c.RETENTION_DAYS, c.METRICS_PORT]).toEqual([300, 0, 0]);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ SMS_RATE_LIMIT: '' }).SMS_RATE_LIMIT).toBe(200);
     expect(loadConfig({ SMS_RATE_LIMIT: '2000' }).SMS_RATE_LIMIT).toBe(2000);
