@@ -50,7 +50,8 @@ export function onBody(req: IncomingMessage, done: (body: string | null) => void
   let size = 0;
   req.setEncoding('utf8');
   req.on('data', (c: string) => {
-    size += c.length;
+    // The limit is in bytes: a character of Hindi sent unescaped is three of them.
+    size += Buffer.byteLength(c);
     if (size <= limit) text += c;
   });
   req.on('end', () => done(size > limit ? null : text));

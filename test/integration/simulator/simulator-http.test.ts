@@ -115,3 +115,13 @@ it('keeps a final delivery report for reportRetentionMs, then forgets it (checke
   expect(await report(first)).toContain('<logStatus>Invalid</logStatus>');
   sim.configure({ reportRetentionMs: 6 * 60 * 60 * 1000 });
 });
+
+it('limits a request body to 1 MiB of bytes, not of characters (Hindi is 3 bytes a character)', async () => {
+  // Sent unescaped (as a lax client may): 400k characters, 1.2 MB as UTF-8 — over the limit in bytes only.
+  const body = `module=TRANS_SMS&apikey=${KEY}&from=ACMEIN&to=919876543210&msg=${'न'.repeat(400_000)}`;
+  const res = await fetch(`${sim.url}/API/R1/`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  expect(res.status).toBe(413);
+  // Just under the limit in characters and in bytes: still a send.
+  const ok = await send({ to: '919876543210', msg: 'नमस्ते' });
+  expect(((await ok.json()) as { Status: string }).Status).toBe('Success');
+});
