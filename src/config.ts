@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_SENDER_RULES } from './campaign/validation';
 
 /**
  * A whole number written in digits, from `min` to `max`. Coerced with Number(), a blank value was 0 (RETENTION_DAYS="
@@ -139,9 +140,9 @@ const schema = z.object({
   /** Where imports write their reject reports (the failures export is streamed over HTTP, archives go to ARCHIVE_DEST). */
   REPORTS_DIR: directoryOnDisk.default('reports'),
   /** Sender-id (DLT header) rule for transactional campaigns, a regular expression checked at create time. */
-  SENDER_PATTERN_TRANSACTIONAL: regexSource.default('^[A-Za-z]{6}$'),
+  SENDER_PATTERN_TRANSACTIONAL: regexSource.default(DEFAULT_SENDER_RULES.transactional),
   /** Sender-id (DLT header) rule for promotional campaigns (numeric headers under DLT). */
-  SENDER_PATTERN_PROMOTIONAL: regexSource.default('^[0-9]{6}$'),
+  SENDER_PATTERN_PROMOTIONAL: regexSource.default(DEFAULT_SENDER_RULES.promotional),
   /** `bulksms worker` serves Prometheus /metrics of its own process on this port (0 = any free port); off when unset. */
   METRICS_PORT: wholeNumber(0, 65535).optional(),
   /** Address the worker's /metrics binds (no auth: keep it on loopback or a private interface). */

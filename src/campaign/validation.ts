@@ -36,6 +36,9 @@ export interface SenderRules {
   promotional: string;
 }
 
+/** The sender rules when SENDER_PATTERN_TRANSACTIONAL / _PROMOTIONAL are not set (config.ts defaults to these). */
+export const DEFAULT_SENDER_RULES: SenderRules = { transactional: '^[A-Za-z]{6}$', promotional: '^[0-9]{6}$' };
+
 /** Largest comma list we put in one request; 2Factor documents no maximum (reference §7), so stay modest. */
 export const MAX_PACK_SIZE = 100;
 /** As a list name's limit (import-contacts.ts MAX_LIST_NAME): the HTTP API had it, `campaign create` did not. */
@@ -67,10 +70,14 @@ export function unsendableCharacter(text: string): string | null {
 
 export function validateSender(type: CampaignType, from: string, rules: SenderRules): string {
   const pattern = type === 'transactional' ? rules.transactional : rules.promotional;
+  // The plain-words rule only describes the default pattern: with SENDER_PATTERN_* set otherwise it contradicted
+  // the rule it was printed next to ("6 letters; rule ^[A-Z]{3,11}$").
   const human =
-    type === 'transactional'
-      ? 'transactional DLT headers are 6 letters, e.g. TFCTOR'
-      : 'promotional DLT headers are 6 digits, e.g. 123456';
+    pattern !== DEFAULT_SENDER_RULES[type]
+      ? 'the sender must match SENDER_PATTERN_' + type.toUpperCase()
+      : type === 'transactional'
+        ? 'transactional DLT headers are 6 letters, e.g. TFCTOR'
+        : 'promotional DLT headers are 6 digits, e.g. 123456';
   if (!new RegExp(pattern).test(from)) {
     throw new ValidationError((n) => `${n('from')}: sender "${from}" is not valid for a ${type} campaign (${human}; rule ${pattern})`, 'from');
   }

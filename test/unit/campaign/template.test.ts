@@ -1,5 +1,5 @@
 import { holdsPlaceholder, placeholders, renderTemplate, strayBraces } from '../../../src/campaign/template';
-import { validateCampaignFields } from '../../../src/campaign/validation';
+import { DEFAULT_SENDER_RULES, validateCampaignFields, validateSender } from '../../../src/campaign/validation';
 
 describe('renderTemplate', () => {
   it('fills {{column}} from variables, matching names case- and space-insensitively', () => {
@@ -107,5 +107,21 @@ describe('characters no SMS should carry, in a free text', () => {
   it('line breaks, tabs, emoji, Hindi and GSM extension characters are fine', () => {
     expect(create('Hi {{name}},\r\nSale\tnow 🎉 नमस्ते ^{}[~]|€ \\')).not.toThrow();
     expect(create('👨‍👩‍👧 family pack')).not.toThrow();
+  });
+});
+
+describe('the sender rule in plain words', () => {
+  it('describes the default rule, and with another SENDER_PATTERN names the setting instead of a rule it contradicts', () => {
+    expect(() => validateSender('transactional', '123456', DEFAULT_SENDER_RULES)).toThrow(/6 letters, e\.g\. TFCTOR; rule \^\[A-Za-z\]\{6\}\$/);
+    const custom = { ...DEFAULT_SENDER_RULES, transactional: '^[A-Z]{3,11}$' };
+    expect(validateSender('transactional', 'ACMEBANK', custom)).toBe('ACMEBANK');
+    let message = '';
+    try {
+      validateSender('transactional', 'AB', custom);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/must match SENDER_PATTERN_TRANSACTIONAL; rule \^\[A-Z\]\{3,11\}\$/);
+    expect(message).not.toMatch(/6 letters/);
   });
 });
