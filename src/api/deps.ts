@@ -8,7 +8,8 @@ import type { Container } from '../container';
 import type { SmsProvider } from '../provider/sms-provider';
 import type { ImportOptions, ImportResult } from '../import/import-contacts';
 import type { CreateCampaignInput, CreateCampaignResult } from '../campaign/campaign-service';
-import type { RunStatusView } from '../sending/campaign-control';
+import type { RetryResult, RunStatusView } from '../sending/campaign-control';
+import type { BeforeCommit } from '../db/transaction';
 
 export const MESSAGE_STATUSES = [
   'pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'suppressed', 'cancelled',
@@ -44,7 +45,8 @@ export interface CampaignActionResult {
 /** The domain services the API calls; each takes the container as `deps` (interfaces.md). */
 export interface ApiServices {
   importContacts(deps: Container, source: Readable, opts: ImportOptions): Promise<ImportResult>;
-  createCampaign(deps: Container, input: CreateCampaignInput): Promise<CreateCampaignResult>;
+  /** `beforeCommit` runs in the transaction that inserts the campaign (the Idempotency-Key record, idempotency.ts). */
+  createCampaign(deps: Container, input: CreateCampaignInput, opts?: { beforeCommit?: BeforeCommit<CreateCampaignResult> }): Promise<CreateCampaignResult>;
   startCampaign(
     deps: Container,
     campaignId: string,
@@ -53,12 +55,12 @@ export interface ApiServices {
   pauseCampaign(deps: Container, campaignId: string, reason: string): Promise<CampaignActionResult>;
   resumeCampaign(deps: Container, campaignId: string): Promise<CampaignActionResult>;
   cancelCampaign(deps: Container, campaignId: string): Promise<CampaignActionResult>;
-  /** Every run's retryable failures, or those of run `runId` only. */
+  /** Every run's retryable failures, or those of run `runId` only; `beforeCommit` runs in its transaction. */
   retryCampaign(
     deps: Container,
     campaignId: string,
-    opts: { includeUnknown: boolean; runId?: string },
-  ): Promise<{ campaignId: string; requeued: number; status: string; archiving: number }>;
+    opts: { includeUnknown: boolean; runId?: string; beforeCommit?: BeforeCommit<RetryResult> },
+  ): Promise<RetryResult>;
   getCampaignStatus(deps: Container, campaignId: string): Promise<CampaignStatusResult>;
   /** Applies one delivery-report callback (form fields as posted by the provider). */
   applyDeliveryCallback(deps: Container, fields: Record<string, string>): Promise<unknown>;

@@ -6,6 +6,7 @@
 import type { Container } from '../container';
 import { failAbandonedImports } from '../import/list-store';
 import { removeUnfinishedReport } from '../import/import-contacts';
+import type { BeforeCommit } from '../db/transaction';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
 import { nonGsmCharacters, type Encoding } from './segments';
@@ -137,11 +138,18 @@ export function campaignContent(listName: string, columns: string[], fields: Che
   return { kind: 'template', name: fields.template!, vars: fields.vars };
 }
 
+export interface CreateCampaignOptions {
+  now?: Date;
+  /** Statements committed in the campaign's insert transaction (the API's Idempotency-Key record). */
+  beforeCommit?: BeforeCommit<CreateCampaignResult>;
+}
+
 export async function createCampaign(
   deps: CampaignDeps,
   input: CreateCampaignInput,
-  now: Date = new Date(),
+  opts: CreateCampaignOptions = {},
 ): Promise<CreateCampaignResult> {
+  const now = opts.now ?? new Date();
   const { fields, schedule } = checkCampaignInput(deps, input, now);
   const list = await findReadyList(deps, input.list);
   const content = campaignContent(list.name, list.columns, fields);
@@ -149,40 +157,8 @@ export async function createCampaign(
   const est = await estimateCampaign(deps.pg, list.id, content);
   const warnings = buildWarnings(input, fields.packSize, est, schedule, now);
   const status = schedule.scheduleAt || schedule.cron ? 'scheduled' : 'draft';
-
-  const created = await deps.prisma.campaign.create({
-    data: {
-      name: fields.name,
-      listId: list.id,
-      type: fields.type,
-      sender: fields.from,
-      text: content.kind === 'text' ? content.text : null,
-      templateName: content.kind === 'template' ? content.name : null,
-      templateVars: content.kind === 'template' ? content.vars : [],
-      peid: fields.peid ?? null,
-      ctid: fields.ctid ?? null,
-      status,
-      scheduleAt: schedule.scheduleAt,
-      cron: schedule.cron,
-      timezone: schedule.timezone,
-      packSize: fields.packSize,
-      encoding: est.encoding,
-      segmentsMin: est.stats.segmentsMin,
-      segmentsMax: est.stats.segmentsMax,
-      credits: est.credits,
-    },
-    select: { id: true },
-  });
-  deps.logger.info({ campaignId: created.id, listId: list.id, status, recipients: est.recipients }, 'campaign created');
-  if (status === 'scheduled') {
-    // Running workers pick it up at once; if Redis is unavailable now, workers rebuild it from PostgreSQL.
-    await scheduleCampaign(deps, created.id).catch((err: unknown) =>
-      deps.logger.warn({ err, campaignId: created.id }, 'schedule not queued yet; a worker will pick it up when it syncs'),
-    );
-  }
-
-  return {
-    campaignId: created.id,
+  const resultFor = (campaignId: string): CreateCampaignResult => ({
+    campaignId,
     status,
     recipients: est.recipients,
     encoding: est.encoding,
@@ -193,7 +169,44 @@ export async function createCampaign(
     scheduleAt: schedule.scheduleAt?.toISOString() ?? null,
     cron: schedule.cron,
     warnings,
-  };
+  });
+
+  const result = await deps.prisma.$transaction(async (tx) => {
+    const created = await tx.campaign.create({
+      data: {
+        name: fields.name,
+        listId: list.id,
+        type: fields.type,
+        sender: fields.from,
+        text: content.kind === 'text' ? content.text : null,
+        templateName: content.kind === 'template' ? content.name : null,
+        templateVars: content.kind === 'template' ? content.vars : [],
+        peid: fields.peid ?? null,
+        ctid: fields.ctid ?? null,
+        status,
+        scheduleAt: schedule.scheduleAt,
+        cron: schedule.cron,
+        timezone: schedule.timezone,
+        packSize: fields.packSize,
+        encoding: est.encoding,
+        segmentsMin: est.stats.segmentsMin,
+        segmentsMax: est.stats.segmentsMax,
+        credits: est.credits,
+      },
+      select: { id: true },
+    });
+    const answer = resultFor(created.id);
+    await opts.beforeCommit?.((sql, params) => tx.$executeRawUnsafe(sql, ...params), answer);
+    return answer;
+  }, { maxWait: 10_000, timeout: 10_000 });
+  deps.logger.info({ campaignId: result.campaignId, listId: list.id, status, recipients: est.recipients }, 'campaign created');
+  if (status === 'scheduled') {
+    // Running workers pick it up at once; if Redis is unavailable now, workers rebuild it from PostgreSQL.
+    await scheduleCampaign(deps, result.campaignId).catch((err: unknown) =>
+      deps.logger.warn({ err, campaignId: result.campaignId }, 'schedule not queued yet; a worker will pick it up when it syncs'),
+    );
+  }
+  return result;
 }
 
 function buildWarnings(

@@ -37,3 +37,16 @@ async function once<T>(pg: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> 
     client.release();
   }
 }
+
+/** Runs one SQL statement in a transaction that is still open; resolves to the number of rows it changed. */
+export type TxExecute = (sql: string, params: readonly unknown[]) => Promise<number>;
+
+/**
+ * A caller's statements to commit together with a service's write: called inside the service's transaction with
+ * the answer the service is about to return, after its own writes and before COMMIT. Throwing rolls everything back.
+ * (The API's Idempotency-Key record completes this way: see src/api/idempotency.ts.)
+ */
+export type BeforeCommit<T> = (execute: TxExecute, result: T) => Promise<void>;
+
+/** TxExecute on a pg client (inside BEGIN … COMMIT), or on the pool for a statement of its own. */
+export const executeOn = (c: Pool | PoolClient): TxExecute => async (sql, params) => (await c.query(sql, [...params])).rowCount ?? 0;

@@ -7,7 +7,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { Container } from '../container';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { runNotBeingArchived } from '../db/advisory-locks';
-import { inTransaction } from '../db/transaction';
+import { executeOn, inTransaction, type BeforeCommit } from '../db/transaction';
 import { unscheduleCampaign } from '../campaign/schedule-queue';
 import { WINDOW_PAUSE_PREFIX } from '../campaign/send-window';
 import { windowPauseReason } from '../campaign/window-watcher';
@@ -244,6 +244,15 @@ export async function cancelCampaign(deps: ControlDeps, campaignId: string): Pro
   return { campaignId, status: 'cancelled' };
 }
 
+export interface RetryResult {
+  campaignId: string;
+  requeued: number;
+  /** The campaign's status after the retry (`paused` for a promotional retry outside the TRAI window). */
+  status: string;
+  /** Runs left out because an archive is exporting them right now. */
+  archiving: number;
+}
+
 /**
  * Re-queues failures that were certainly not sent (outcome class retryable) and, when asked, `unknown` ones, of
  * every run of the campaign or, with `runId`, of that run only (the one a cron campaign's page shows).
@@ -252,8 +261,8 @@ export async function cancelCampaign(deps: ControlDeps, campaignId: string): Pro
 export async function retryCampaign(
   deps: ControlDeps,
   campaignId: string,
-  opts: { includeUnknown?: boolean; runId?: string; now?: Date } = {},
-): Promise<{ campaignId: string; requeued: number; status: string; archiving: number }> {
+  opts: { includeUnknown?: boolean; runId?: string; now?: Date; beforeCommit?: BeforeCommit<RetryResult> } = {},
+): Promise<RetryResult> {
   const { requeued, status, archiving } = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'cancelled' || campaign.status === 'draft') {
@@ -301,7 +310,9 @@ export async function retryCampaign(
         }
       }
     }
-    return { requeued: res.rowCount ?? 0, status: next, runIds, archiving: busy.rows[0]!.n };
+    const answer: RetryResult = { campaignId, requeued: res.rowCount ?? 0, status: next, archiving: busy.rows[0]!.n };
+    await opts.beforeCommit?.(executeOn(c), answer);
+    return answer;
   });
   if (requeued) await announce(deps, campaignId, status);
   // The campaign's status after the retry: a promotional retry at night answers `paused` (its messages wait for

@@ -109,6 +109,7 @@ export function expectedUdtName(field: SchemaField, enums: Map<string, string[]>
   const base =
     native === 'Uuid' ? 'uuid'
     : native === 'Timestamptz' ? 'timestamptz'
+    : native === 'Json' ? 'json'
     : ({
         String: 'text', Int: 'int4', BigInt: 'int8', Boolean: 'bool', DateTime: 'timestamp',
         Json: 'jsonb', Float: 'float8', Decimal: 'numeric', Bytes: 'bytea',

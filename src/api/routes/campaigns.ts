@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { auditNote, freeTextFor } from '../../access/fastify-access';
 import { MAX_CAMPAIGN_NAME, MAX_PACK_SIZE } from '../../campaign/validation';
 import { NotFoundError } from '../../errors';
-import type { ApiDeps, CampaignStatusResult, CreateCampaignInput } from '../deps';
+import type { ApiDeps, CampaignStatusResult, CreateCampaignInput, CreateCampaignResult } from '../deps';
 import { createStatusCache } from '../status-cache';
 import { idempotencyHeaderSchema, idempotent } from '../idempotency';
 import { decodeCampaignCursor, encodeCampaignCursor } from '../cursor';
@@ -99,8 +99,8 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     },
     async (req, reply) => {
       // A retry of a create that timed out made a second campaign (two scheduled ones send twice): see idempotency.ts.
-      const deps = { redis: container.redis, prefix: container.config.QUEUE_PREFIX };
-      const answer = await idempotent(deps, req, 'campaign', async () => ({ status: 201, body: await services.createCampaign(container, req.body) }));
+      const answer = await idempotent<CreateCampaignResult>(container, req, { scope: 'campaign', status: 201 }, (beforeCommit) =>
+        services.createCampaign(container, req.body, { beforeCommit }));
       auditNote(req, { target: answer.body.campaignId });
       if (answer.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(answer.status).send(answer.body);
@@ -227,14 +227,12 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const includeUnknown = req.body?.includeUnknown ?? false;
       // A second call re-queues whatever failed again since the first (those messages then go out a third time):
       // a retry of this call after a timeout, with its Idempotency-Key, replays the first answer instead.
-      const answer = await idempotent({ redis: container.redis, prefix: container.config.QUEUE_PREFIX }, req, `retry:${id}`, async () => ({
-        status: 200,
-        body: await act(id, async () => {
+      const answer = await idempotent(container, req, { scope: `retry:${id}`, status: 200 }, (beforeCommit) =>
+        act(id, async () => {
           // A run the campaign does not have is a 404, as on the routes that show one run (never every run instead).
           const runId = await runIdOf(container.pg, id, req.body?.run);
-          return services.retryCampaign(container, id, { includeUnknown, ...(runId ? { runId } : {}) });
-        }),
-      }));
+          return services.retryCampaign(container, id, { includeUnknown, beforeCommit, ...(runId ? { runId } : {}) });
+        }));
       if (answer.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(answer.status).send(answer.body);
     },

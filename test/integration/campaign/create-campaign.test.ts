@@ -145,9 +145,9 @@ describe('createCampaign', () => {
   it('schedules with --at (IST when no zone) and --cron', async () => {
     const c = env.container();
     const now = new Date('2026-11-26T00:00:00Z');
-    const at = await createCampaign(c, { ...base, at: '2026-12-01T10:30' }, now);
+    const at = await createCampaign(c, { ...base, at: '2026-12-01T10:30' }, { now });
     expect(at).toMatchObject({ status: 'scheduled', scheduleAt: '2026-12-01T05:00:00.000Z' });
-    const cron = await createCampaign(c, { ...base, cron: '0 10 * * *' }, now);
+    const cron = await createCampaign(c, { ...base, cron: '0 10 * * *' }, { now });
     expect(cron).toMatchObject({ status: 'scheduled', cron: '0 10 * * *' });
     const row = await c.prisma.campaign.findUniqueOrThrow({ where: { id: cron.campaignId } });
     expect(row).toMatchObject({ cron: '0 10 * * *', timezone: 'Asia/Kolkata' });
@@ -157,12 +157,12 @@ describe('createCampaign', () => {
     const c = env.container();
     const now = new Date('2026-11-26T00:00:00Z');
     const promo = { ...base, type: 'promotional' as const, from: '123456' };
-    const night = await createCampaign(c, { ...promo, cron: '0 22 * * *' }, now);
+    const night = await createCampaign(c, { ...promo, cron: '0 22 * * *' }, { now });
     expect(night.warnings.join('\n')).toMatch(/firings outside it \(the first: 2026-11-26 22:00 IST\) wait for 09:00 IST/);
-    const day = await createCampaign(c, { ...promo, cron: '0 10 * * *' }, now);
+    const day = await createCampaign(c, { ...promo, cron: '0 10 * * *' }, { now });
     expect(day.warnings.join('\n')).not.toMatch(/09:00 and 21:00 IST/);
     // Transactional SMS are not restricted.
-    const transactional = await createCampaign(c, { ...base, cron: '0 22 * * *' }, now);
+    const transactional = await createCampaign(c, { ...base, cron: '0 22 * * *' }, { now });
     expect(transactional.warnings.join('\n')).not.toMatch(/09:00 and 21:00 IST/);
   });
 
