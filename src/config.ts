@@ -115,6 +115,19 @@ const schema = z.object({
     .max(100, 'must be at most 100 characters (the longest path segment the API routes)')
     .regex(WEBHOOK_SECRET_CHARS, "may hold only letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (it is a URL path segment: no / ? # %, spaces or other characters)")
     .optional(),
+  /**
+   * `serve`: a request's head (request line and headers) must arrive within this many ms of its first byte, and a new
+   * connection must send one that soon; else 408 and the connection is closed. Without it a client trickling its
+   * headers a byte at a time (slowloris) held a connection for Node's default 60–90 s, and a few thousand of them
+   * the server's sockets. Keep-alive connections between requests are Node's keepAliveTimeout's (72 s).
+   */
+  API_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  /**
+   * `serve`: a JSON or form request body (at most 1 MiB) must arrive within this many ms of the head; else 408 and the
+   * connection is closed. Not CSV uploads, which stream into the importer for as long as they keep coming: they end
+   * after 30 s without a byte instead (upload-stream.ts), so a large file on a slow link still goes through.
+   */
+  API_BODY_TIMEOUT_MS: positiveInt.default(30_000),
   /** Comma-separated CIDR allow-list for the HTTP API; empty = allow all. */
   API_ALLOW_IPS: z.string().optional(),
   /** How long a verified SMS OTP lets an owner see unmasked per-message data (seconds). */

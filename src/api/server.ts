@@ -27,6 +27,7 @@ import { registerCampaignRoutes } from './routes/campaigns';
 import { registerListRoutes } from './routes/lists';
 import { registerListRejectRoutes } from './routes/list-rejects';
 import { DEFAULT_UPLOAD_IDLE_MS } from './upload-stream';
+import { headTimeoutOptions, registerBodyTimeout } from './request-timeouts';
 import { registerMessageRoutes } from './routes/messages';
 import { registerOpsRoutes } from './routes/ops';
 import { registerSuppressionRoutes } from './routes/suppressions';
@@ -42,12 +43,16 @@ const PROTECTED_PREFIXES = ['/api', '/metrics', '/queues'];
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   const { container } = deps;
   const maxUploadBytes = deps.options?.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  const uploadIdleMs = deps.options?.uploadIdleMs ?? DEFAULT_UPLOAD_IDLE_MS;
   const app = Fastify({
     loggerInstance: container.logger.child({ component: 'api' }) as FastifyBaseLogger,
     // Per-request lines would be mostly the dashboard's polling; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
     bodyLimit: BODY_LIMIT_BYTES,
+    // Slow or stalled clients are cut off (request-timeouts.ts); fastify's requestTimeout stays 0, which would cut
+    // slow CSV uploads too.
+    http: headTimeoutOptions(container.config.API_HEADERS_TIMEOUT_MS),
     frameworkErrors: frameworkError,
     // Reject unknown properties (400 naming them) instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
@@ -60,6 +65,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
   });
+  registerBodyTimeout(app, container.config.API_BODY_TIMEOUT_MS);
   registerNulGuard(app);
   const verifiers: TokenVerifier[] = [
     ...(container.config.API_TOKEN ? [staticTokenVerifier(container.config.API_TOKEN)] : []),
@@ -91,6 +97,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
           'Bulk-SMS campaigns for 2Factor.',
           `Limits: a JSON or form request body at most ${BODY_LIMIT_BYTES} bytes (413); JSON nested at most ${MAX_NESTING} levels (400);`,
           `a CSV upload at most ${maxUploadBytes} bytes (413); page sizes as each \`limit\` parameter states.`,
+          `Time: a request's headers within ${container.config.API_HEADERS_TIMEOUT_MS / 1000} s of its first byte, a JSON or form body within`,
+          `${container.config.API_BODY_TIMEOUT_MS / 1000} s of them (408, connection closed); a CSV upload as long as it keeps coming (408 after ${Math.round(uploadIdleMs / 1000)} s without a byte).`,
           'Errors: `{"error": {"code", "message", "field"?}}`; `field` names the input as this document does.',
         ].join(' '),
       },
@@ -111,7 +119,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   registerListRoutes(app, deps, {
     maxBytes: maxUploadBytes,
-    idleMs: deps.options?.uploadIdleMs ?? DEFAULT_UPLOAD_IDLE_MS,
+    idleMs: uploadIdleMs,
     maxConcurrent: deps.options?.maxConcurrentImports ?? 4,
   });
   registerListRejectRoutes(app, deps);

@@ -79,6 +79,8 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
   app.post(
     '/api/lists',
     {
+      // The file streams into the importer for as long as it keeps coming (guardUpload bounds stalls), not to a deadline.
+      config: { streamsBody: true },
       schema: {
         tags: ['lists'],
         summary: 'Upload a CSV (multipart/form-data: fields name, phoneColumn?, country? BEFORE the file field `file`)',
