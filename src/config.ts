@@ -124,8 +124,9 @@ const schema = z.object({
   API_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
   /**
    * `serve`: a JSON or form request body (at most 1 MiB) must arrive within this many ms of the head; else 408 and the
-   * connection is closed. Not CSV uploads, which stream into the importer for as long as they keep coming: they end
-   * after 30 s without a byte instead (upload-stream.ts), so a large file on a slow link still goes through.
+   * connection is closed. Also the fields before a CSV upload's file, but not the file: it streams into the importer
+   * for as long as it keeps coming and ends after 30 s without a byte (upload-stream.ts), so a large file on a slow
+   * link still goes through.
    */
   API_BODY_TIMEOUT_MS: positiveInt.default(30_000),
   /** Comma-separated CIDR allow-list for the HTTP API; empty = allow all. */

@@ -5,7 +5,7 @@
  * - a body fastify reads before the handler (JSON, form: at most the body limit): `registerBodyTimeout` here.
  *   Node's own `requestTimeout` would do that for every route, the CSV upload too, which may take minutes on a slow
  *   link; the upload has its own guard instead (no byte for 30 s ends it, upload-stream.ts), so its route says
- *   `config: { streamsBody: true }` and is left out.
+ *   `config: { streamsBody: true }` and is left out (it holds the fields before the file to this timeout itself).
  * A refused client is answered 408 with `Connection: close`, and its connection closed.
  */
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';

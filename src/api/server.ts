@@ -98,7 +98,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
           `Limits: a JSON or form request body at most ${BODY_LIMIT_BYTES} bytes (413); JSON nested at most ${MAX_NESTING} levels (400);`,
           `a CSV upload at most ${maxUploadBytes} bytes (413); page sizes as each \`limit\` parameter states.`,
           `Time: a request's headers within ${container.config.API_HEADERS_TIMEOUT_MS / 1000} s of its first byte, a JSON or form body within`,
-          `${container.config.API_BODY_TIMEOUT_MS / 1000} s of them (408, connection closed); a CSV upload as long as it keeps coming (408 after ${Math.round(uploadIdleMs / 1000)} s without a byte).`,
+          `${container.config.API_BODY_TIMEOUT_MS / 1000} s of them (408, connection closed); a CSV upload's fields too, but its file as long as it keeps coming (408 after ${Math.round(uploadIdleMs / 1000)} s without a byte).`,
           'Errors: `{"error": {"code", "message", "field"?}}`; `field` names the input as this document does.',
         ].join(' '),
       },
@@ -120,6 +120,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerListRoutes(app, deps, {
     maxBytes: maxUploadBytes,
     idleMs: uploadIdleMs,
+    fieldsTimeoutMs: container.config.API_BODY_TIMEOUT_MS,
     maxConcurrent: deps.options?.maxConcurrentImports ?? 4,
   });
   registerListRejectRoutes(app, deps);

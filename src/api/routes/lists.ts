@@ -57,6 +57,8 @@ async function rejectTrailingParts(parts: AsyncIterator<Multipart>): Promise<voi
 export interface ListUploadLimits {
   maxBytes: number;
   idleMs: number;
+  /** The fields before the file (small: at most 20 of 64 KiB) must be in within this of the request's head. */
+  fieldsTimeoutMs: number;
   /** Imports at once; each holds a PostgreSQL connection while its file arrives. */
   maxConcurrent: number;
 }
@@ -105,7 +107,19 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
     // What follows the file is read before the import commits (`rejectTrailingParts`): a field or file there is
     // a 400 and nothing is imported, not a list imported with the wrong country or phone column.
     const parts = req.parts();
-    for await (const part of parts) {
+    // Only the file streams for as long as it keeps coming: the fields before it are due like a JSON body, or a
+    // client trickling its `name` held the connection for good (no byte for 30 s is the file's rule, not theirs).
+    const fieldsDue = Date.now() + limits.fieldsTimeoutMs;
+    const nextPart = (): Promise<IteratorResult<Multipart>> =>
+      result !== undefined
+        ? parts.next()
+        : withTimeout(parts.next(), Math.max(0, fieldsDue - Date.now()), 'the fields before the file').catch((err: unknown) => {
+          throw err instanceof TimeoutError
+            ? new RequestTimeoutError(`the fields before the file did not arrive within ${limits.fieldsTimeoutMs / 1000} s: nothing was imported`)
+            : err;
+        });
+    for (let next = await nextPart(); !next.done; next = await nextPart()) {
+      const part = next.value;
       if (part.type === 'field') {
         // Refused like an unknown JSON property, not dropped: past the multipart limit of 20 fields busboy drops the
         // rest without a word, and an upload with many unknown fields lost its `name` ("name is required").

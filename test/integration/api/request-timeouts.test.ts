@@ -87,6 +87,19 @@ describe('request timeouts', () => {
     expect((await env.container().pg.query(`SELECT 1 FROM campaigns`)).rowCount).toBe(0);
   });
 
+  it('answers 408 and closes an upload whose fields before the file arrive byte by byte', async () => {
+    const head =
+      `POST /api/lists HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_TOKEN}\r\n` +
+      `Content-Type: multipart/form-data; boundary=B\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    // One byte per chunk of the chunked body: the `name` field, a byte at a time (a byte every 50 ms is no stall).
+    const field = '--B\r\nContent-Disposition: form-data; name="name"\r\n\r\n' + 'n'.repeat(200);
+    const chunked = [...field].map((byte) => `1\r\n${byte}\r\n`).join('');
+    const cut = await trickle(api.url, head, chunked, 10);
+    expect(cut.answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(cut.sent).toBeLessThan(chunked.length);
+    expect(cut.closedAfterMs).toBeLessThan(BODY_TIMEOUT_MS + 1500);
+  });
+
   it('still imports a CSV upload that takes longer than both timeouts but never stalls', async () => {
     const rows = Array.from({ length: 30 }, (_, i) => `98765${String(43210 + i).padStart(5, '0')},N${i}`);
     const parts = [
