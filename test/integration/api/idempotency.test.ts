@@ -46,6 +46,12 @@ describe('Idempotency-Key in PostgreSQL', () => {
     expect(await countNamed('without redis')).toBe(1);
     const reused = await post('no-redis', campaignBody('another'));
     expect({ status: reused.status, code: reused.json<ErrorBody>().error.code }).toEqual({ status: 409, code: 'conflict' });
+    // A scheduled one too (its schedule reaches Redis when a worker next syncs from PostgreSQL).
+    const cron = { ...campaignBody('scheduled without redis'), cron: '0 10 * * *' };
+    const scheduled = await post('no-redis-cron', cron);
+    const scheduledAgain = await post('no-redis-cron', cron);
+    expect([scheduled.status, scheduledAgain.status, scheduledAgain.headers['idempotent-replayed']]).toEqual([201, 201, 'true']);
+    expect(await countNamed('scheduled without redis')).toBe(1);
 
     const { campaignId } = await seedCampaign(container, [{ status: 'failed', outcomeClass: 'retryable' }], { status: 'paused' });
     const retry = () => http('POST', `${api.url}/api/campaigns/${campaignId}/retry`, { json: {}, headers: { 'idempotency-key': 'no-redis' } });
