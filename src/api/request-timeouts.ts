@@ -8,7 +8,8 @@
  *   `config: { streamsBody: true }` and is left out (it holds the fields before the file to this timeout itself).
  * A refused client is answered 408 with `Connection: close`, and its connection closed.
  */
-import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 
 declare module 'fastify' {
@@ -62,4 +63,29 @@ function cutOff(req: IncomingMessage, res: ServerResponse, timeoutMs: number): v
     connection: 'close',
   });
   res.end(body);
+}
+
+/** Node's codes for a request it refused before fastify saw it, as the API's status, code and words. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'the request head did not arrive in time: nothing was done'],
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'the request headers are too large'],
+};
+
+/**
+ * fastify's `clientErrorHandler`: a request Node refused while reading its head (too slow, headers too large, not
+ * HTTP) is answered in the API's error shape, like every other refusal; fastify's default wrote its own
+ * `{"error":"Request Timeout","message":"Client Timeout","statusCode":408}`.
+ */
+export function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A peer that went away, or a socket already answered: nothing to write to.
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'bad_request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -27,7 +27,7 @@ import { registerCampaignRoutes } from './routes/campaigns';
 import { registerListRoutes } from './routes/lists';
 import { registerListRejectRoutes } from './routes/list-rejects';
 import { DEFAULT_UPLOAD_IDLE_MS } from './upload-stream';
-import { headTimeoutOptions, registerBodyTimeout } from './request-timeouts';
+import { clientError, headTimeoutOptions, registerBodyTimeout } from './request-timeouts';
 import { registerMessageRoutes } from './routes/messages';
 import { registerOpsRoutes } from './routes/ops';
 import { registerSuppressionRoutes } from './routes/suppressions';
@@ -54,6 +54,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // slow CSV uploads too.
     http: headTimeoutOptions(container.config.API_HEADERS_TIMEOUT_MS),
     frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
     // Reject unknown properties (400 naming them) instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });

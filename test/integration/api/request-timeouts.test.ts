@@ -60,9 +60,34 @@ describe('request timeouts', () => {
     const headers = `POST /api/campaigns HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_TOKEN}\r\nX-Pad: ${'a'.repeat(200)}\r\n\r\n`;
     const cut = await trickle(api.url, '', headers);
     expect(cut.answer).toMatch(/^HTTP\/1\.1 408 /);
+    // In the API's error shape, like every other refusal.
+    expect(JSON.parse(cut.answer.slice(cut.answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: 'request_timeout', message: expect.stringContaining('request head') },
+    });
     expect(cut.sent).toBeLessThan(headers.length);
     // Cut at the timeout (checked every half of it), not after Node's default 60 s.
     expect(cut.closedAfterMs).toBeLessThan(HEADERS_TIMEOUT_MS * 2 + 1000);
+  });
+
+  it('answers headers too large and a request that is not HTTP in the API\'s error shape', async () => {
+    const raw = async (text: string): Promise<{ status: string; body: unknown }> => {
+      const socket = connect(Number(new URL(api.url).port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+      socket.write(text);
+      await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      const answer = Buffer.concat(chunks).toString();
+      return { status: answer.slice(0, answer.indexOf('\r\n')), body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) };
+    };
+    expect(await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`)).toEqual({
+      status: 'HTTP/1.1 431 Request Header Fields Too Large',
+      body: { error: { code: 'headers_too_large', message: expect.any(String) } },
+    });
+    expect(await raw('NOT HTTP AT ALL\r\n\r\n')).toEqual({
+      status: 'HTTP/1.1 400 Bad Request',
+      body: { error: { code: 'bad_request', message: expect.any(String) } },
+    });
   });
 
   it('closes a connection that never sends a byte', async () => {
