@@ -29,9 +29,15 @@ export interface RestoreResult {
   files: number;
 }
 
+export interface RestoreOptions {
+  /** Called once every file has passed its check, before the first is loaded (tests change a file here). */
+  onChecked?: () => Promise<void>;
+}
+
 export async function restoreArchive(
   deps: { config: Config; logger: Logger; pg: Pool; prisma: PrismaClient },
   manifestPath: string,
+  opts: RestoreOptions = {},
 ): Promise<RestoreResult> {
   const { dest: spec, key } = destinationOfManifest(manifestPath);
   const dest = openDestination(spec, deps.config);
@@ -60,6 +66,7 @@ export async function restoreArchive(
       // Every file is checked before the first row goes in: a damaged or missing file, or a run deleted since, found
       // only at the third file left the first two restored and the operator with a half-applied archive.
       for (const entry of newestFirst) await checkRestorable(db, dest, entry, current);
+      await opts.onChecked?.();
       for (const entry of newestFirst) {
         const { inserted, present } = await loadFile(db, dest, entry, current);
         if (present !== entry.rows) {
