@@ -16,7 +16,7 @@ import { decodeRow } from '../db/copy-text';
 import { destinationOfManifest, type ArchiveDestination } from './destination';
 import { loadManifest, type ManifestFile } from './manifest';
 import { openDestination } from './open-destination';
-import { archivedLines, checkFile, messageColumns } from './run-files';
+import { checkFile, messageColumns, openArchivedFile, type FileCheck } from './run-files';
 
 const INSERT_BATCH = 5000;
 
@@ -97,8 +97,7 @@ export async function restoreArchive(
 
 /** The file is intact (SHA-256, row count), its run still exists and its columns still do; names the file otherwise. */
 async function checkRestorable(db: PoolClient, dest: ArchiveDestination, entry: ManifestFile, current: Map<string, string>): Promise<void> {
-  const check = await checkFile(dest, entry.file);
-  if (check.sha256 !== entry.sha256 || check.rows !== entry.rows) {
+  if (!matchesManifest(await checkFile(dest, entry.file), entry)) {
     throw new ServiceError(`${entry.file}: SHA-256 or row count differs from the manifest; nothing restored`);
   }
   // Locked (inside restore's transaction): a campaign deleted between this check and the inserts failed them half-way.
@@ -107,6 +106,10 @@ async function checkRestorable(db: PoolClient, dest: ArchiveDestination, entry: 
   for (const c of entry.columns) {
     if (!current.has(c.name)) throw new ServiceError(`${entry.file}: column ${c.name} no longer exists in messages; nothing restored`);
   }
+}
+
+function matchesManifest(read: FileCheck, entry: ManifestFile): boolean {
+  return read.sha256 === entry.sha256 && read.rows === entry.rows;
 }
 
 /**
@@ -149,11 +152,17 @@ async function loadFile(
   };
   let lineNo = 0;
   try {
-    for await (const line of await archivedLines(dest, entry.file)) {
+    const file = await openArchivedFile(dest, entry.file);
+    for await (const line of file.lines) {
       batch.push(decodeRow(line, entry.columns.length, ++lineNo));
       if (batch.length >= INSERT_BATCH) await flush();
     }
     await flush();
+    // The rows just inserted came from these bytes: checked here, before the commit, not trusted from the check pass
+    // (which read the file once already; one replaced since then loaded unverified).
+    if (!matchesManifest(await file.read(), entry)) {
+      throw new ServiceError(`${entry.file}: changed since it was checked (SHA-256 or row count differs from the manifest); nothing restored`);
+    }
   } catch (err) {
     if (err instanceof AppError) throw err;
     // A line that does not decode or a value the table refuses: name the file (the manifest vouched for it). Without

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { Transform, Writable, type Readable } from 'node:stream';
+import { pipeline as pipelineStreams, Transform, Writable, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -250,15 +250,63 @@ export async function* lines(stream: Readable): AsyncGenerator<string> {
   if (rest.length) yield rest;
 }
 
-/** The lines of a published archive file, decompressed. Stopping early (return()) closes the file or S3 stream. */
-export async function archivedLines(dest: ArchiveDestination, key: string): Promise<AsyncGenerator<string>> {
+/**
+ * A published archive file opened for reading: its lines, decompressed, and — once every line has been read — the
+ * SHA-256, size and line count of the very bytes those lines came from. A reader that compares `read()` with the
+ * manifest has verified what it used; checking the file first and reading it again later trusted a second read that
+ * could see another file (replaced in between).
+ */
+export interface ArchivedFileReader {
+  /** Stopping early (return()) closes the file or S3 stream. */
+  lines: AsyncGenerator<string>;
+  /** What was read, once `lines` is exhausted (it throws before: a partial hash would be compared with the whole file's). */
+  read(): Promise<FileCheck>;
+}
+
+export async function openArchivedFile(dest: ArchiveDestination, key: string): Promise<ArchivedFileReader> {
   const source = await dest.read(key);
   if (!source) throw new ServiceError(`archive file ${dest.location}/${key} is missing`);
-  return (async function* () {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let rows = 0;
+  let exhausted = false;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  // Settles once every byte of the source has gone through the hash, or with the first error of any stage (which
+  // also reaches `lines` through the gunzip stream).
+  let settle: (err?: Error | null) => void = () => undefined;
+  const streamed = new Promise<void>((resolve, reject) => {
+    settle = (err) => (err ? reject(err) : resolve());
+  });
+  streamed.catch(() => undefined);
+  const text = pipelineStreams(source, hashing, createGunzip(), (err) => settle(err));
+  const lineReader = (async function* () {
     try {
-      yield* lines(source.pipe(createGunzip()));
+      for await (const line of lines(text)) {
+        rows++;
+        yield line;
+      }
+      exhausted = true;
     } finally {
       source.destroy();
     }
   })();
+  return {
+    lines: lineReader,
+    async read() {
+      if (!exhausted) throw new Error(`archive file ${key}: read() before all its lines were read`);
+      await streamed;
+      return { sha256: hash.digest('hex'), bytes, rows };
+    },
+  };
+}
+
+/** The lines of a published archive file, decompressed. Stopping early (return()) closes the file or S3 stream. */
+export async function archivedLines(dest: ArchiveDestination, key: string): Promise<AsyncGenerator<string>> {
+  return (await openArchivedFile(dest, key)).lines;
 }

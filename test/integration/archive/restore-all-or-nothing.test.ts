@@ -8,6 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { archiveExpiredRuns } from '../../../src/archive/archive';
+import { restoreArchive } from '../../../src/archive/restore';
 import { parseManifest, type ManifestFile } from '../../../src/archive/manifest';
 import { runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
@@ -79,17 +80,23 @@ describe('restore is all or nothing', () => {
   });
 });
 
-/**
- * The last file rewritten with its manifest entry kept consistent (SHA-256, bytes, rows), so every pre-check passes,
- * and one row spoiled: what only inserting finds. The rows of the files loaded before it stayed in the database.
- */
-async function spoilLastRow(dir: string, last: ArchivedFile, spoil: (fields: string[]) => string[]): Promise<void> {
+/** The last file's last row rewritten by `spoil`, and the file gzipped again; returns the new file's bytes. */
+async function rewriteLastRow(dir: string, last: ArchivedFile, spoil: (fields: string[]) => string[]): Promise<Buffer> {
   const file = path.join(dir, last.file);
   const lines = gunzipSync(await readFile(file)).toString('utf8').split('\n');
   const end = lines.length - 2; // the text ends with a newline
   lines[end] = spoil(lines[end]!.split('\t')).join('\t');
   const bytes = gzipSync(Buffer.from(lines.join('\n'), 'utf8'));
   await writeFile(file, bytes);
+  return bytes;
+}
+
+/**
+ * The last file rewritten with its manifest entry kept consistent (SHA-256, bytes, rows), so every pre-check passes,
+ * and one row spoiled: what only inserting finds. The rows of the files loaded before it stayed in the database.
+ */
+async function spoilLastRow(dir: string, last: ArchivedFile, spoil: (fields: string[]) => string[]): Promise<void> {
+  const bytes = await rewriteLastRow(dir, last, spoil);
   const manifestPath = path.join(dir, 'manifest.json');
   const manifest = parseManifest(await readFile(manifestPath, 'utf8'), 'test');
   const entry = manifest.files.find((f) => f.file === last.file)!;
@@ -117,4 +124,24 @@ describe('restore is all or nothing, also for what only inserting finds', () => 
     expect(res.error?.message).not.toContain(PHONE.slice(3));
     await expectNothingRestored(runs);
   });
+});
+
+/**
+ * The check pass hashes every file, the load pass reads each one again: a file replaced in between (by hand, by a
+ * sync job, by someone covering their tracks) loaded without its SHA-256 ever being compared — every row of it, here
+ * a failure reason rewritten. The load pass now hashes the bytes it loads and fails before the commit.
+ */
+it('a file replaced after the check pass fails the restore, and nothing of any file is loaded', async () => {
+  const { dir, runs, files } = await archiveThree();
+  const last = files[files.length - 1]!;
+  const TAMPERED = 'tampered after the check';
+  const replace = async () => {
+    await rewriteLastRow(dir, last, (fields) => fields.map((f, i) => (last.columns[i]!.name === 'failure_reason' ? TAMPERED : f)));
+  };
+  await expect(restoreArchive(env.container(), dir, { onChecked: replace })).rejects.toThrow(
+    `${last.file}: changed since it was checked (SHA-256 or row count differs from the manifest); nothing restored`,
+  );
+  await expectNothingRestored(runs);
+  const tampered = await env.container().pg.query('SELECT 1 FROM messages WHERE failure_reason = $1', [TAMPERED]);
+  expect(tampered.rowCount).toBe(0);
 });
