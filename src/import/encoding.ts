@@ -143,9 +143,15 @@ export function sniffEncoding(sample: Buffer, complete: boolean): SniffResult {
   for (const [bytes, what] of MAGIC) {
     if (startsWith(sample, bytes)) return { ok: false, reason: `this is ${what}` };
   }
-  if (sample.includes(0)) {
+  const nul = sample.indexOf(0);
+  if (nul !== -1) {
     const utf16 = utf16WithoutBom(sample);
     if (utf16) return { ok: true, encoding: utf16, bomLength: 0 };
+    // Text with a stray NUL (a database export's empty character, a damaged copy) is refused like one past the sample,
+    // at its byte: a verdict on the whole file named no line, and the operator had a file of text to search.
+    if (controlShare(sample) <= CONTROL_SHARE && isUtf8Prefix(sample, complete)) {
+      return { ok: false, reason: 'binary data (NUL byte) inside the text', at: nul };
+    }
     return { ok: false, reason: 'binary data (NUL bytes), not a text CSV file' };
   }
   if (controlShare(sample) > CONTROL_SHARE) return { ok: false, reason: 'binary data (control bytes), not a text CSV file' };

@@ -45,6 +45,11 @@ describe('sniffEncoding', () => {
     expect(r.ok ? '' : r.reason).toContain(reason);
   });
 
+  it('places a stray NUL in otherwise UTF-8 text at its byte (the import names its line)', () => {
+    const text = Buffer.from('name,phone\nAsha,9876543210\nRa\u0000vi,9876543211\n');
+    expect(sniffEncoding(text, true)).toEqual({ ok: false, reason: 'binary data (NUL byte) inside the text', at: 29 });
+  });
+
   it('does not mistake a UTF-8 character cut by the sample boundary for an error', () => {
     const cut = Buffer.from('ab José').subarray(0, 7); // ends in the first byte of "é"
     expect(sniffEncoding(cut, false)).toEqual({ ok: true, encoding: 'utf-8', bomLength: 0 });
