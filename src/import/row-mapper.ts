@@ -15,8 +15,21 @@ import type { RejectEntry } from './reject-report';
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
+/**
+ * Excel's text-forcing formula `="00123"`: exports write it so leading zeros survive opening the file in Excel, which
+ * shows the text inside. Read as it is, `{{customer_id}}` sent `="00123"` in the SMS.
+ */
+const EXCEL_TEXT = /^="((?:[^"]|"")*)"$/;
+const EQUALS = 61;
+
+function excelText(value: string): string {
+  if (value.charCodeAt(0) !== EQUALS) return value;
+  const m = EXCEL_TEXT.exec(value);
+  return m ? m[1]!.replace(/""/g, '"') : value;
+}
+
 function clean(value: string): string {
-  const v = value.trim();
+  const v = excelText(value.trim());
   CONTROL.lastIndex = 0;
   return CONTROL.test(v) ? v.replace(CONTROL, '') : v;
 }
@@ -92,7 +105,7 @@ export class RowMapper {
       );
     }
     const raw = f[this.mapping.phoneIndex]!.trim();
-    const phone = normalisePhone(raw, this.country);
+    const phone = normalisePhone(excelText(raw), this.country);
     if (!phone.ok) {
       // Concatenated exports repeat the header mid-file; say so rather than "not a phone number".
       if (cleanHeader(raw).toLowerCase() === this.phoneHeaderKey) return this.reject(rec, this.mapping.phoneHeader, 'repeated header row');

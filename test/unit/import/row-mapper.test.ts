@@ -1,3 +1,4 @@
+import { decodeField } from '../../../src/db/copy-text';
 import { mapColumns } from '../../../src/import/detect';
 import { RowMapper, type MappedRow } from '../../../src/import/row-mapper';
 
@@ -10,7 +11,8 @@ function mapRow(header: string[], fields: string[], mapper?: RowMapper): MappedR
 function variablesOf(header: string[], fields: string[]): Record<string, string> {
   const r = mapRow(header, fields);
   if (!r.ok) throw new Error(r.entry.reason);
-  return JSON.parse(r.row.variablesCopy) as Record<string, string>;
+  // A COPY text field: the JSON's backslashes are doubled.
+  return JSON.parse(decodeField(r.row.variablesCopy)!) as Record<string, string>;
 }
 
 describe('RowMapper: rows wider than the header', () => {
@@ -55,5 +57,21 @@ describe('RowMapper: rows narrower than the header', () => {
       column: 'phone',
       reason: 'line 7 has 2 fields and ends before the phone column (field 3 of 3)',
     });
+  });
+});
+
+describe('RowMapper: Excel text-forcing formulas', () => {
+  it('reads ="…" as the text Excel shows, in variables and in the phone, "" inside as one quote', () => {
+    const r = mapRow(['phone', 'customer_id', 'note', 'empty'], ['="09876500001"', '="00123"', '="say ""hi"""', '=""']);
+    expect(r).toMatchObject({ ok: true, row: { phone: '+919876500001', raw: '="09876500001"' } });
+    expect(variablesOf(['phone', 'customer_id', 'note', 'empty'], ['9876500001', '="00123"', '="say ""hi"""', '=""'])).toEqual({
+      customer_id: '00123',
+      note: 'say "hi"',
+      empty: '',
+    });
+  });
+
+  it('keeps any other formula as it is (not a plain text literal)', () => {
+    expect(variablesOf(['phone', 'a', 'b', 'c'], ['9876500001', '="a"&"b"', '=SUM(1,2)', '= "x"'])).toEqual({ a: '="a"&"b"', b: '=SUM(1,2)', c: '= "x"' });
   });
 });
