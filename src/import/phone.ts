@@ -85,6 +85,20 @@ function repairSpreadsheetNumber(value: string): { value: string } | { reason: s
   return { value: decimal ? decimal[1]! : value };
 }
 
+/**
+ * Spreadsheets drop a leading `+` (they take it for a sign): `+447911123456` comes as `447911123456`, invalid for the
+ * default country. Said when the digits with a `+` make a valid mobile number — never accepted that way: a national
+ * number that happens to look like another country's must not be sent abroad.
+ */
+function lostPlus(value: string): string {
+  const digits = value.replace(SEPARATORS, '');
+  if (!/^[1-9]\d{7,14}$/.test(digits)) return '';
+  const international = parsePhoneNumberFromString(`+${digits}`);
+  const type = international?.isValid() ? international.getType() : undefined;
+  if (type === undefined || !ACCEPTED_TYPES.has(type)) return '';
+  return ` (${international!.number} is a valid number: was the + lost?)`;
+}
+
 /** What people put between two numbers in one cell: `/`, `,`, `;`, `&`, `|`, a line break, "or", "and". */
 const BETWEEN_NUMBERS = /\s*(?:[/,;&|\r\n]|\b(?:or|and)\b)\s*/i;
 
@@ -109,13 +123,13 @@ function parseOne(raw: string, country: CountryCode): PhoneResult {
   if (!parsed) {
     const why = validatePhoneNumberLength(value, country) ?? 'NOT_A_NUMBER';
     const detail = LENGTH_REASONS[why] ?? why;
-    return { ok: false, reason: why === 'NOT_A_NUMBER' ? detail : `invalid number (${detail})` };
+    return { ok: false, reason: why === 'NOT_A_NUMBER' ? detail : `invalid number (${detail})${lostPlus(value)}` };
   }
   if (!parsed.isValid()) {
     const why = validatePhoneNumberLength(value, country);
     const detail = why ? LENGTH_REASONS[why] : undefined;
     const where = parsed.country ?? `+${parsed.countryCallingCode}`;
-    return { ok: false, reason: detail ? `invalid number (${detail})` : `invalid number for ${where}` };
+    return { ok: false, reason: `${detail ? `invalid number (${detail})` : `invalid number for ${where}`}${lostPlus(value)}` };
   }
   if (parsed.ext) {
     // `9876543210;9876543211` or `… / …`: libphonenumber reads the second number as an extension of the first.

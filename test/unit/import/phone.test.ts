@@ -52,6 +52,10 @@ describe('normalisePhone (default country IN)', () => {
     ['+44 20 7946 0958', 'not a mobile number (a fixed line)'],
     ['9.19876E+11', 'in scientific notation, digits lost (format the column as text in the spreadsheet and export again)'],
     ['9876543210.5', 'invalid number for IN'],
+    // A + dropped by a spreadsheet: said, never guessed (a national number looking like another country's stays refused).
+    ['447911123456', 'invalid number for IN (+447911123456 is a valid number: was the + lost?)'],
+    ['1 202 555 0123', 'invalid number for IN (+12025550123 is a valid number: was the + lost?)'],
+    ['+447911123456 1', 'invalid number (too long)'],
   ])('%s is rejected: %s', (raw, reason) => {
     expect(normalisePhone(raw)).toEqual({ ok: false, reason });
   });
@@ -59,5 +63,6 @@ describe('normalisePhone (default country IN)', () => {
   it('uses the given default country for numbers without a + prefix', () => {
     expect(normalisePhone('07911 123456', 'GB')).toEqual({ ok: true, e164: '+447911123456' });
     expect(normalisePhone('9876543210', 'GB').ok).toBe(false);
+    expect(normalisePhone('919876543210', 'GB')).toEqual({ ok: false, reason: 'invalid number (too long) (+919876543210 is a valid number: was the + lost?)' });
   });
 });
