@@ -12,8 +12,8 @@ export type SniffedEncoding = TextEncoding | 'ascii';
 /** `at` = the byte offset the failure is about, for failures that have one (where UTF-8 breaks in a mixed file). */
 export type SniffResult = { ok: true; encoding: SniffedEncoding; bomLength: number } | { ok: false; reason: string; at?: number };
 
-const MAGIC: ReadonlyArray<[number[], string]> = [
-  [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive (an Excel .xlsx workbook?); save it as "CSV UTF-8" first'],
+const MAGIC: ReadonlyArray<[number[], string | ((sample: Buffer) => string)]> = [
+  [[0x50, 0x4b, 0x03, 0x04], zipKind],
   [[0xd0, 0xcf, 0x11, 0xe0], 'a legacy Excel .xls workbook; save it as "CSV UTF-8" first'],
   [[0x25, 0x50, 0x44, 0x46], 'a PDF document, not a CSV file'],
   [[0x1f, 0x8b], 'a gzip archive; decompress it first'],
@@ -21,6 +21,22 @@ const MAGIC: ReadonlyArray<[number[], string]> = [
   [[0xff, 0xd8, 0xff], 'a JPEG image, not a CSV file'],
   [[0x47, 0x49, 0x46, 0x38], 'a GIF image, not a CSV file'],
 ];
+
+/**
+ * What a ZIP file is, from the names of its entries (stored uncompressed in each entry's header, the first ones
+ * within the sample): office files are ZIP archives, and an .xlsx renamed .csv was only guessed at, an .ods or a
+ * .docx called "an Excel .xlsx workbook?".
+ */
+const ZIP_KINDS: ReadonlyArray<[string, string]> = [
+  ['xl/workbook.xml', 'an Excel .xlsx workbook; save it as "CSV UTF-8" first'],
+  ['application/vnd.oasis.opendocument.spreadsheet', 'an OpenDocument spreadsheet (.ods); save it as "CSV UTF-8" first'],
+  ['word/document.xml', 'a Word .docx document, not a CSV file'],
+];
+
+function zipKind(sample: Buffer): string {
+  const known = ZIP_KINDS.find(([marker]) => sample.includes(marker, 0, 'latin1'));
+  return known ? known[1] : 'a ZIP archive (an Excel .xlsx workbook?); save it as "CSV UTF-8" first';
+}
 
 function startsWith(buf: Buffer, bytes: readonly number[]): boolean {
   return buf.length >= bytes.length && bytes.every((b, i) => buf[i] === b);
@@ -141,7 +157,7 @@ export function sniffEncoding(sample: Buffer, complete: boolean): SniffResult {
   if (startsWith(sample, [0xff, 0xfe])) return { ok: true, encoding: 'utf-16le', bomLength: 2 };
   if (startsWith(sample, [0xfe, 0xff])) return { ok: true, encoding: 'utf-16be', bomLength: 2 };
   for (const [bytes, what] of MAGIC) {
-    if (startsWith(sample, bytes)) return { ok: false, reason: `this is ${what}` };
+    if (startsWith(sample, bytes)) return { ok: false, reason: `this is ${typeof what === 'string' ? what : what(sample)}` };
   }
   const nul = sample.indexOf(0);
   if (nul !== -1) {

@@ -31,7 +31,11 @@ describe('sniffEncoding', () => {
 
   it.each([
     ['empty', Buffer.alloc(0), 'the file is empty'],
-    ['xlsx', Buffer.from([0x50, 0x4b, 0x03, 0x04, 1, 2]), 'ZIP archive'],
+    ['a ZIP archive', Buffer.from([0x50, 0x4b, 0x03, 0x04, 1, 2]), 'ZIP archive'],
+    // Office files are ZIP archives: told apart by their entries' names.
+    ['xlsx', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(26), Buffer.from('[Content_Types].xml…xl/workbook.xml')]), 'this is an Excel .xlsx workbook;'],
+    ['ods', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(26), Buffer.from('mimetypeapplication/vnd.oasis.opendocument.spreadsheet')]), 'OpenDocument spreadsheet (.ods)'],
+    ['docx', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(26), Buffer.from('[Content_Types].xml…word/document.xml')]), 'Word .docx document'],
     ['xls', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 1]), 'legacy Excel'],
     ['pdf', Buffer.from('%PDF-1.7'), 'PDF'],
     ['gzip', Buffer.from([0x1f, 0x8b, 8, 0]), 'gzip'],
