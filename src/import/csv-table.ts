@@ -68,9 +68,9 @@ export async function openCsvTable(
   const p = new CsvParser(delimiter, limits.maxRecordChars, sep ? 2 : 1);
   parser = p;
 
-  // Fast blank-line check on the raw text; only records made of whitespace, quotes and delimiters get the
-  // exact (allocating) check on their fields.
-  const meaningful = new RegExp(`[^\\s"${delimiter === '\t' ? '\\t' : `\\${delimiter}`}]`);
+  // Fast blank-line check on the raw text; only records made of whitespace, control characters, quotes and
+  // delimiters get the exact (allocating) check on their fields.
+  const meaningful = new RegExp(`[^\\s\\x00-\\x1F\\x7F"${delimiter === '\t' ? '\\t' : `\\${delimiter}`}]`);
   const blank = (r: CsvRecord): boolean => !meaningful.test(r.raw) && isBlank(r.fields);
 
   async function* batches(): AsyncGenerator<CsvRecord[], void, undefined> {

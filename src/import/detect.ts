@@ -5,8 +5,15 @@ import { CsvParser, CsvSyntaxError, type CsvRecord } from './csv-parser';
 
 export const DELIMITERS = [',', ';', '\t', '|'] as const;
 
+/**
+ * Nothing but whitespace and control characters, which the import drops from values anyway: a last line holding only
+ * DOS's end-of-file mark (Ctrl-Z, 0x1A, still written by some accounting exports) was a row, rejected for its phone.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what counts as empty here
+const EMPTY_VALUE = /^[\s\u0000-\u001F\u007F]*$/;
+
 function isBlank(fields: readonly string[]): boolean {
-  return fields.every((f) => f.trim() === '');
+  return fields.every((f) => EMPTY_VALUE.test(f));
 }
 
 /**
