@@ -17,8 +17,10 @@ export class CsvSyntaxError extends Error {
   constructor(
     readonly reason: string,
     readonly line: number,
+    /** 1-based field of the record the fault is in, when known (the import names its column). */
+    readonly field?: number,
   ) {
-    super(`line ${line}: ${reason}`);
+    super(`line ${line}${field === undefined ? '' : `, field ${field}`}: ${reason}`);
   }
 }
 
@@ -97,7 +99,11 @@ export class CsvParser {
     const pending = this.buf.length - (this.buf.endsWith('\r') ? 1 : 0);
     if (pending > this.maxRecordChars) throw this.tooLarge(this.nextLine);
     if (final && this.buf.length) {
-      throw new CsvSyntaxError('a quoted field is never closed (missing closing quote)', this.nextLine);
+      // Only a quote that never closes leaves text unparsed at the end; the fields before it parse, which says which
+      // field opened it (on a 100-column row, the line alone left the operator looking for it).
+      const before: string[] = [];
+      this.quotedRecord(this.buf, 0, true, before);
+      throw new CsvSyntaxError('a quoted field is never closed (missing closing quote)', this.nextLine, before.length + 1);
     }
     return out;
   }
@@ -141,7 +147,11 @@ export class CsvParser {
           // A quoted field that ran over a line break and then has text after its "closing" quote: a stray quote
           // opened it and the next row's quote closed it (`"Ravi⏎9876500003,"Meena"` swallowed Meena's row and
           // put her number in Ravi's message). Kept literally, it loses a contact; refuse the file instead.
-          throw new CsvSyntaxError('a quoted field runs over a line break and text follows its closing quote (a stray or unclosed quote?)', this.nextLine);
+          throw new CsvSyntaxError(
+            'a quoted field runs over a line break and text follows its closing quote (a stray or unclosed quote?)',
+            this.nextLine,
+            fields.length + 1,
+          );
         }
         value += s.slice(i, stop);
         i = stop;

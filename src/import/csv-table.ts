@@ -5,7 +5,7 @@
  */
 import { DecodeError, TextSource } from './decode';
 import { countLineBreaks, CsvParser, CsvSyntaxError, type CsvRecord } from './csv-parser';
-import { detectDelimiter, isBlank } from './detect';
+import { cleanHeader, detectDelimiter, isBlank, parseBefore } from './detect';
 import { ImportError } from './import-error';
 import type { ImportLimits } from './limits';
 
@@ -43,7 +43,13 @@ export async function openCsvTable(
       const line = parser ? parser.lineAfter(err.textBefore) : 1 + countLineBreaks(sample + err.textBefore);
       throw new ImportError({ file: fileName, line }, `${err.reason} (byte offset ${err.byteOffset})`);
     }
-    if (err instanceof CsvSyntaxError) throw new ImportError({ file: fileName, line: err.line }, err.reason);
+    if (err instanceof CsvSyntaxError) {
+      // The field's column by its header name (a fault in the header itself names none). A fault in the first
+      // sample comes before the header was handed out: it is then the sample's first record before the fault.
+      const fields = header?.fields ?? parseBefore(sample, delimiter, err.line, firstLine).find((r) => !blank(r))?.fields;
+      const column = err.field !== undefined && fields ? cleanHeader(fields[err.field - 1] ?? '') : '';
+      throw new ImportError({ file: fileName, line: err.line, ...(column ? { column } : {}) }, err.reason);
+    }
     throw err;
   };
 
@@ -65,7 +71,8 @@ export async function openCsvTable(
   const sep = /^sep=([,;\t|])(?:\r\n?|\n)/i.exec(sample);
   if (sep) sample = sample.slice(sep[0].length);
   const delimiter = sep ? sep[1]! : detectDelimiter(sample, done);
-  const p = new CsvParser(delimiter, limits.maxRecordChars, sep ? 2 : 1);
+  const firstLine = sep ? 2 : 1;
+  const p = new CsvParser(delimiter, limits.maxRecordChars, firstLine);
   parser = p;
 
   // Fast blank-line check on the raw text; only records made of whitespace, control characters, quotes and

@@ -44,11 +44,11 @@ export function detectDelimiter(sample: string, complete: boolean): string {
   return best && best.score[0] === 1 ? best.d : ',';
 }
 
-/** The complete records of `sample` that start before `line`. */
-function parseBefore(sample: string, delimiter: string, line: number): CsvRecord[] {
-  const head = sample.split(/\r\n|\r|\n/).slice(0, line - 1);
+/** The complete records of `sample` (whose first line is `firstLine`) that start before `line`. */
+export function parseBefore(sample: string, delimiter: string, line: number, firstLine = 1): CsvRecord[] {
+  const head = sample.split(/\r\n|\r|\n/).slice(0, line - firstLine);
   try {
-    return new CsvParser(delimiter, Math.max(sample.length, 1)).push(head.length ? `${head.join('\n')}\n` : '', true);
+    return new CsvParser(delimiter, Math.max(sample.length, 1), firstLine).push(head.length ? `${head.join('\n')}\n` : '', true);
   } catch {
     return [];
   }

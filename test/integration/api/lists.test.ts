@@ -187,7 +187,7 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     expect(res.status).toBe(400);
     const { error } = res.json<{ error: { code: string; message: string } }>();
     expect(error.code).toBe('validation');
-    expect(error.message).toMatch(/^broken\.csv, line 3: /);
+    expect(error.message).toMatch(/^broken\.csv, line 3, column "name": /);
     const empty = await http('POST', `${api.url}/api/lists`, {
       body: form({ name: 'empty' }, { name: 'empty.csv', content: 'phone,name\n' }),
     });

@@ -47,7 +47,7 @@ describe('import: files rejected whole', () => {
       'mixed-encoding.csv',
       'mixed-encoding.csv, line 3: the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8 (byte offset 31)',
     ],
-    ['unclosed-quote-eof.csv', 'unclosed-quote-eof.csv, line 3: a quoted field is never closed (missing closing quote)'],
+    ['unclosed-quote-eof.csv', 'unclosed-quote-eof.csv, line 3, column "phone": a quoted field is never closed (missing closing quote)'],
   ])('%s', async (file, message) => {
     await expectRejected(file, message);
   });

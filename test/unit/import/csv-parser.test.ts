@@ -45,13 +45,14 @@ describe('CsvParser', () => {
     expect(simple(parse('a|b\n', 1, '|'))).toEqual([[1, ['a', 'b']]]);
   });
 
-  it('fails on a quote that is never closed, naming the line where it opens', () => {
-    expect(() => parse('a\nb\n"c,d\ne\n', 3)).toThrow('line 3: a quoted field is never closed');
+  it('fails on a quote that is never closed, naming the line where it opens and its field', () => {
+    expect(() => parse('a\nb\n"c,d\ne\n', 3)).toThrow('line 3, field 1: a quoted field is never closed');
+    expect(() => parse('a,b,c\nd,e,"f\ng\n', 3)).toThrow('line 2, field 3: a quoted field is never closed');
   });
 
-  it('refuses a stray quote that would swallow the next row, naming the line where it opens', () => {
+  it('refuses a stray quote that would swallow the next row, naming the line where it opens and its field', () => {
     const text = 'phone,name\n9876500001,"Asha"\n9876500002,"Ravi\n9876500003,"Meena"\n';
-    for (const step of [1, 5, 1000]) expect(() => parse(text, step)).toThrow(/^line 3: a quoted field runs over a line break and text follows/);
+    for (const step of [1, 5, 1000]) expect(() => parse(text, step)).toThrow(/^line 3, field 2: a quoted field runs over a line break and text follows/);
   });
 
   it('does not buffer more than the record limit for an unclosed quote', () => {
