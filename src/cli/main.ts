@@ -10,6 +10,7 @@ import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
 import { registerImport } from './commands/import';
 import { registerSuppress } from './commands/suppress';
+import { registerSuppression } from './commands/suppression';
 import { registerCampaignCreate } from './commands/campaign-create';
 import { registerToken } from './commands/token';
 import { registerArchive } from './commands/archive';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerImport(program);
   registerSuppress(program);
+  registerSuppression(program);
   registerCampaignCreate(program);
   registerToken(program);
   registerArchive(program);

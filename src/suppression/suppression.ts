@@ -83,16 +83,34 @@ export interface SuppressionFileResult {
   rejects: { line: number; reason: string }[];
 }
 
+export interface SuppressionFileOptions {
+  fileName: string;
+  reason?: string;
+  phoneColumn?: string;
+  country?: string;
+  limits?: Partial<ImportLimits>;
+}
+
 /**
  * Streams a suppression CSV (phone column auto-detected like contact imports, optional `reason` column;
  * a file of bare numbers without a header works too). Invalid rows are skipped and counted. All or nothing: the
  * rows go in one transaction, so a file that turns out broken half-way (exit 2) adds none of them.
  */
-export async function importSuppressions(
+export async function importSuppressions(deps: Deps, source: Readable, opts: SuppressionFileOptions): Promise<SuppressionFileResult> {
+  const { applied, ...counts } = await applySuppressionFile(deps, source, opts, insertNormalised);
+  return { added: applied, ...counts };
+}
+
+/**
+ * Reads a suppression file as importSuppressions does and hands its valid numbers, in batches, to `apply` inside
+ * one transaction (so a file broken half-way applies nothing); `applied` sums what `apply` answered.
+ */
+export async function applySuppressionFile(
   deps: Deps,
   source: Readable,
-  opts: { fileName: string; reason?: string; phoneColumn?: string; country?: string; limits?: Partial<ImportLimits> },
-): Promise<SuppressionFileResult> {
+  opts: SuppressionFileOptions,
+  apply: (client: PoolClient, entries: readonly SuppressionEntry[]) => Promise<number>,
+): Promise<Omit<SuppressionFileResult, 'added'> & { applied: number }> {
   const country = resolveCountry(opts.country);
   const file = opts.fileName;
   const table = await openCsvTable(source, file, resolveLimits(opts.limits));
@@ -110,7 +128,7 @@ export async function importSuppressions(
   } else {
     throw new ImportError({ file, line: table.header.line, column: opts.phoneColumn }, mapped.reason, opts.phoneColumn === undefined ? undefined : 'phoneColumn');
   }
-  const result: SuppressionFileResult = { added: 0, rows: 0, rejected: 0, rejects: [] };
+  const result = { applied: 0, rows: 0, rejected: 0, rejects: [] as SuppressionFileResult['rejects'] };
   let batch: SuppressionEntry[] = [];
   const take = (fields: string[], line: number): void => {
     result.rows++;
@@ -128,11 +146,11 @@ export async function importSuppressions(
     for await (const records of table.batches) {
       for (const rec of records) take(rec.fields, rec.line);
       if (batch.length >= BATCH) {
-        result.added += await insertNormalised(c, batch);
+        result.applied += await apply(c, batch);
         batch = [];
       }
     }
-    result.added += await insertNormalised(c, batch);
+    result.applied += await apply(c, batch);
     return result;
   });
 }

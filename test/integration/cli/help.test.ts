@@ -22,6 +22,8 @@ describe('bulksms --help and exit codes', () => {
     const token = await runCli(['token', '--help'], {});
     expect(token.code).toBe(0);
     expect(commandsOf(token.stdout)).toEqual(expect.arrayContaining(['create', 'revoke']));
+    const suppression = await runCli(['suppression', '--help'], {});
+    expect(commandsOf(suppression.stdout)).toEqual(['check', 'remove', 'help']);
   }, 60_000);
 
   it('an unknown command is bad usage: exit 2 and a message saying so', async () => {

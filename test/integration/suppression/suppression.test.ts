@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { useTestEnv } from '../../helpers/env';
 import { ValidationError } from '../../../src/errors';
 import { addSuppressions, importSuppressions } from '../../../src/suppression/suppression';
+import { findSuppression, removeSuppression, removeSuppressionFile } from '../../../src/suppression/lookup-remove';
 
 const env = useTestEnv();
 
@@ -41,5 +42,45 @@ describe('suppression list', () => {
     const csv = `phone\n${good}\n"9876500000,unclosed\n`;
     await expect(importSuppressions(env.container(), Readable.from([csv]), { fileName: 'broken.csv' })).rejects.toThrow(/broken\.csv/);
     expect(await stored()).toEqual(before);
+  });
+});
+
+describe('looking up and removing suppressions', () => {
+  it('says whether a number is suppressed, read as imports read it, with its reason, source and since', async () => {
+    const c = env.container();
+    await addSuppressions(c, [{ phone: '9876543220', reason: 'replied STOP', source: 'cli' }]);
+    for (const typed of ['+91 98765 43220', '098765-43220', '919876543220']) {
+      expect(await findSuppression(c, typed)).toEqual({
+        phone: '+919876543220',
+        suppressed: true,
+        entry: { reason: 'replied STOP', source: 'cli', since: expect.any(Date) },
+      });
+    }
+    expect(await findSuppression(c, '9876543229')).toEqual({ phone: '+919876543229', suppressed: false, entry: null });
+    await expect(findSuppression(c, '12345')).rejects.toMatchObject({ field: 'phone', message: expect.stringMatching(/^invalid phone number: "12345"/) });
+  });
+
+  it('removes one number once, and only with a reason', async () => {
+    const c = env.container();
+    await addSuppressions(c, [{ phone: '9876543221', reason: 'DND' }]);
+    await expect(removeSuppression(c, '98765 43221', { reason: '  ' })).rejects.toMatchObject({ field: 'reason' });
+    expect((await findSuppression(c, '9876543221')).suppressed).toBe(true);
+    const removed = await removeSuppression(c, '098765 43221', { reason: 're-subscribed' });
+    expect(removed).toEqual({ phone: '+919876543221', removed: 1, was: { reason: 'DND', source: 'manual', since: expect.any(Date) } });
+    expect(await removeSuppression(c, '+919876543221', { reason: 're-subscribed' })).toEqual({ phone: '+919876543221', removed: 0, was: null });
+    expect((await findSuppression(c, '9876543221')).suppressed).toBe(false);
+  });
+
+  it('removes the numbers of a file, all or nothing', async () => {
+    const c = env.container();
+    await addSuppressions(c, [{ phone: '9876543231' }, { phone: '9876543232' }, { phone: '9876543233' }]);
+    const broken = 'phone\n9876543231\n"9876543232,unclosed\n';
+    await expect(removeSuppressionFile(c, Readable.from([broken]), { fileName: 'broken.csv', reason: 'mistake' })).rejects.toThrow(/broken\.csv/);
+    expect((await findSuppression(c, '9876543231')).suppressed).toBe(true);
+    const csv = 'Mobile,Reason\n9876543231,kept column ignored\nbad,x\n9876543232\n9876543239\n';
+    const r = await removeSuppressionFile(c, Readable.from([csv]), { fileName: 'undo.csv', reason: 'imported as DND by mistake' });
+    expect(r).toEqual({ removed: 2, rows: 4, rejected: 1, rejects: [{ line: 3, reason: 'not a phone number' }] });
+    expect([(await findSuppression(c, '9876543231')).suppressed, (await findSuppression(c, '9876543233')).suppressed]).toEqual([false, true]);
+    await expect(removeSuppressionFile(c, Readable.from([csv]), { fileName: 'undo.csv', reason: undefined })).rejects.toMatchObject({ field: 'reason' });
   });
 });
