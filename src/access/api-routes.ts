@@ -31,6 +31,9 @@ export const API_ROUTE_ACCESS: Readonly<Record<string, RouteRule>> = {
   'GET /api/campaigns/:id/failures.csv': { access: 'read', action: 'message.list' },
   // The CLI's `suppress --phone`: an operator's action, as on the command line.
   'POST /api/suppressions': { access: 'write', action: 'suppression.add' },
+  // Whether a number is suppressed (masked in the answer); taking it off the list is an operator's action, like adding.
+  'GET /api/suppressions/:phone': { access: 'read', action: 'suppression.show' },
+  'DELETE /api/suppressions/:phone': { access: 'write', action: 'suppression.remove' },
   'GET /metrics': { access: 'read', action: 'metrics.read' },
   'GET /api/access/me': { access: 'read' },
   'POST /api/access/otp': { access: 'read' },

@@ -3,7 +3,7 @@
  * is unit-tested and the HTTP layer only has to tag each route with one access level.
  *
  * - `read`     list/show campaigns, lists, per-message status (phones masked unless owner with an OTP grant)
- * - `write`    upload lists, create/start/pause/resume/cancel/retry campaigns, add suppressions
+ * - `write`    upload lists, create/start/pause/resume/cancel/retry campaigns, add and remove suppressions
  * - `admin`    tokens, archive/restore, settings
  * - `unmasked` per-message data or exports with phones in clear: owner only, and only with a fresh OTP grant
  */
@@ -22,6 +22,7 @@ export const ACTIONS = {
   'list.show': 'read',
   'message.list': 'read',
   'metrics.read': 'read',
+  'suppression.show': 'read',
   'list.import': 'write',
   'campaign.create': 'write',
   'campaign.start': 'write',
@@ -30,6 +31,7 @@ export const ACTIONS = {
   'campaign.cancel': 'write',
   'campaign.retry': 'write',
   'suppression.add': 'write',
+  'suppression.remove': 'write',
   'token.create': 'admin',
   'token.revoke': 'admin',
   'archive.run': 'admin',

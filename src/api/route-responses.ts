@@ -63,6 +63,17 @@ const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
   'GET /api/campaigns/:id/messages': obj({ items: { type: 'array', items: message }, nextCursor }),
   'GET /api/campaigns/:id/failures.csv': csv,
   'POST /api/suppressions': obj({ added: { type: 'integer', minimum: 0, maximum: 1, description: '0: the number was already suppressed' } }),
+  'GET /api/suppressions/:phone': obj({
+    phone: { type: 'string', description: 'the number as read (E.164), masked unless an owner holds an OTP grant' },
+    suppressed: { type: 'boolean' },
+    reason: { ...nullableStr, description: 'why it was suppressed; null when not suppressed or none was given' },
+    source: { ...nullableStr, description: '`cli`, `api`, `manual` or `file:<name>`; null when not suppressed' },
+    since: { ...timeOrNull, description: 'when it was suppressed; null when not suppressed' },
+  }),
+  'DELETE /api/suppressions/:phone': obj({
+    phone: { type: 'string', description: 'the number as read (E.164), masked as elsewhere' },
+    removed: { type: 'integer', minimum: 0, maximum: 1, description: '0: the number was not suppressed' },
+  }),
   'POST /webhooks/dlr/:secret': obj({ ok: { type: 'boolean' }, result: {} }),
   'GET /api/access/me': obj({
     role: { type: 'string', enum: ['owner', 'operator', 'viewer'] }, phonesMasked: { type: 'boolean' },
@@ -125,6 +136,10 @@ export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
   // 404 the webhook disabled (no WEBHOOK_SECRET), 401 a wrong secret.
   'POST /webhooks/dlr/:secret': { success: 200, errors: [400, 401, 404, 413, 415] },
   'POST /api/suppressions': { success: 200, errors: WITH_BODY },
+  // 429: too many different numbers looked up by a caller who sees them masked (shared with the messages' phone=).
+  'GET /api/suppressions/:phone': { success: 200, errors: [...GUARDED, 429] },
+  // It takes no body, but one sent anyway is read: 413 over the limit, 415 of another media type.
+  'DELETE /api/suppressions/:phone': { success: 200, errors: WITH_BODY },
   'GET /api/access/me': { success: 200, errors: [401, 403] },
   'POST /api/access/otp': { success: 200, errors: [...WITH_BODY, 429, 503] },
   'POST /api/access/otp/verify': {

@@ -2,12 +2,31 @@
  * POST /api/suppressions: `bulksms suppress --phone <number> [--reason <text>] [--country <code>]` over HTTP, so an
  * integrator can record an opt-out (a STOP reply its own system received) without shell access to the server.
  * Idempotent: a number already suppressed answers `added: 0`, so a retry after a timeout changes nothing.
+ * GET and DELETE /api/suppressions/:phone: `bulksms suppression check` and `suppression remove --phone` over HTTP.
  */
 import type { FastifyInstance } from 'fastify';
-import { auditNote } from '../../access/fastify-access';
+import { recordAudit } from '../../access/audit';
+import { auditNote, freeTextFor, phoneFor } from '../../access/fastify-access';
+import { maskPhone } from '../../access/policy';
+import { findSuppression, readSuppressionNumber, removalAuditDetails, removeSuppression } from '../../suppression/lookup-remove';
 import { addSuppressions, maskedSuppression } from '../../suppression/suppression';
 import type { ApiDeps } from '../deps';
+import { countPhoneLookup } from '../phone-lookups';
 import { errorResponses } from './schemas';
+
+interface PhoneParams {
+  phone: string;
+}
+
+const phoneParams = {
+  type: 'object',
+  required: ['phone'],
+  properties: {
+    phone: { type: 'string', minLength: 1, maxLength: 64, description: 'the number as typed, URL-encoded: %2B91%2098765%2043210, 09876543210, …' },
+  },
+} as const;
+
+const countryProperty = { type: 'string', maxLength: 8, description: 'default country of a number without +CC (ISO code); default IN' } as const;
 
 interface SuppressBody {
   phone: string;
@@ -46,6 +65,69 @@ export function registerSuppressionRoutes(app: FastifyInstance, deps: ApiDeps): 
       const masked = maskedSuppression(phone, country);
       if (masked) auditNote(req, { details: { phone: masked } });
       return result;
+    },
+  );
+
+  app.get<{ Params: PhoneParams; Querystring: { country?: string } }>(
+    '/api/suppressions/:phone',
+    {
+      schema: {
+        tags: ['suppressions'],
+        summary: 'Whether a number is on the global suppression list, why, from where and since when (the number masked as elsewhere)',
+        params: phoneParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { country: countryProperty } },
+        response: errorResponses,
+      },
+    },
+    async (req) => {
+      const { country } = req.query;
+      const number = readSuppressionNumber(req.params.phone, country);
+      // Each answer says whether a guessed number is there; with the masked numbers of a campaign's suppressed
+      // messages that would unmask them one guess at a time. Counted in the same budget as message look-ups by phone.
+      if (req.access?.maskPhones !== false) {
+        const first = await countPhoneLookup(deps.container.redis, deps.container.config.QUEUE_PREFIX, req.access?.tokenId ?? `ip:${req.ip}`, number);
+        if (first) {
+          await recordAudit(deps.container, { tokenId: req.access?.tokenId ?? null, action: 'suppression.lookup', ip: req.ip, details: { phone: maskPhone(number) } });
+        }
+      }
+      const { suppressed, entry } = await findSuppression(deps.container, number);
+      return {
+        phone: phoneFor(req, number),
+        suppressed,
+        // Free text an operator typed, or a file's name: it may quote numbers.
+        reason: entry?.reason ? freeTextFor(req, entry.reason) : null,
+        source: entry ? freeTextFor(req, entry.source) : null,
+        since: entry?.since.toISOString() ?? null,
+      };
+    },
+  );
+
+  app.delete<{ Params: PhoneParams; Querystring: { reason: string; country?: string } }>(
+    '/api/suppressions/:phone',
+    {
+      schema: {
+        tags: ['suppressions'],
+        summary:
+          'Take a number off the global suppression list (it may be sent to again; messages already `suppressed` stay so); `removed` is 0 if it was not there',
+        params: phoneParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['reason'],
+          properties: {
+            reason: { type: 'string', minLength: 1, maxLength: 500, description: 'why it may receive messages again (kept in the audit log)' },
+            country: countryProperty,
+          },
+        },
+        response: errorResponses,
+      },
+    },
+    async (req) => {
+      const { reason, country } = req.query;
+      const removal = await removeSuppression(deps.container, req.params.phone, { reason, ...(country !== undefined ? { country } : {}) });
+      // The audit entry says which number may receive again and why (both masked: the audit log holds no number in clear).
+      auditNote(req, { details: removalAuditDetails(removal, reason) });
+      return { phone: phoneFor(req, removal.phone), removed: removal.removed };
     },
   );
 }

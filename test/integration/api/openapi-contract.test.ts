@@ -145,6 +145,21 @@ describe('the OpenAPI document matches what the server answers', () => {
     conforms('GET', '/api/access/me', await http('GET', `${url}/api/access/me`, { token: viewer }));
     conforms('POST', '/api/suppressions', await http('POST', `${url}/api/suppressions`, { json: { phone: '9876500000' } }));
     conforms('POST', '/api/suppressions', await http('POST', `${url}/api/suppressions`, { json: { phone: '12' } }));
+    const suppression = '/api/suppressions/{phone}';
+    conforms('GET', suppression, await http('GET', `${url}/api/suppressions/9876500000`, { token: viewer }));
+    conforms('GET', suppression, await http('GET', `${url}/api/suppressions/${encodeURIComponent('+91 98765 00001')}`));
+    conforms('GET', suppression, await http('GET', `${url}/api/suppressions/12`));
+    conforms('GET', suppression, await http('GET', `${url}/api/suppressions/9876500000`, { token: null }));
+    conforms('DELETE', suppression, await http('DELETE', `${url}/api/suppressions/9876500000?reason=mistake`, { token: viewer }));
+    const removed = await http('DELETE', `${url}/api/suppressions/${encodeURIComponent('098765 00000')}?reason=mistake`);
+    expect(removed.json()).toEqual({ phone: '+91******0000', removed: 1 });
+    conforms('DELETE', suppression, removed);
+    conforms('DELETE', suppression, await http('DELETE', `${url}/api/suppressions/9876500000`));
+    conforms('DELETE', suppression, await http('DELETE', `${url}/api/suppressions/9876500000?reason=x`, { token: null }));
+    // A DELETE takes no body, but fastify reads one if sent: another media type is a 415, as for a POST.
+    const withBody = await http('DELETE', `${url}/api/suppressions/9876500000?reason=x`, { body: '<x/>', headers: { 'content-type': 'application/xml' } });
+    expect(withBody.status).toBe(415);
+    conforms('DELETE', suppression, withBody);
     conforms('GET', '/health', await http('GET', `${url}/health`));
     conforms('GET', '/metrics', await http('GET', `${url}/metrics`));
     conforms('POST', '/webhooks/dlr/{secret}', await http('POST', `${url}/webhooks/dlr/wrong`, { json: { a: '1' } }));

@@ -1,8 +1,13 @@
-/** `bulksms suppress --phone` over HTTP: POST /api/suppressions, idempotent, validated like the CLI, operator-level. */
+/**
+ * `bulksms suppress --phone` over HTTP: POST /api/suppressions, idempotent, validated like the CLI, operator-level.
+ * `suppression check` and `suppression remove --phone` over HTTP: GET and DELETE /api/suppressions/:phone.
+ */
+import { FormData } from 'undici';
 import { useTestEnv } from '../../helpers/env';
 import { wiredServices } from '../../../src/cli/commands/serve';
 import { createToken } from '../../../src/access/tokens';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+import { addSuppressions } from '../../../src/suppression/suppression';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 
@@ -45,5 +50,90 @@ describe('POST /api/suppressions', () => {
     }
     const { rows } = await env.container().pg.query(`SELECT count(*)::int AS n FROM suppressions WHERE phone = '+919876543211'`);
     expect(rows[0]).toEqual({ n: 0 });
+  });
+});
+
+describe('GET and DELETE /api/suppressions/:phone', () => {
+  let api: RunningApi;
+  const tokens = { viewer: '', operator: '', operatorId: '' };
+  beforeAll(async () => {
+    api = await startApi(env.container(), wiredServices(), { dashboard: false });
+    tokens.viewer = (await createToken(env.container(), { role: 'viewer' })).token;
+    const operator = await createToken(env.container(), { role: 'operator' });
+    tokens.operator = operator.token;
+    tokens.operatorId = operator.tokenId;
+  });
+  afterAll(() => api.close());
+  const at = (typed: string, query = ''): string => `${api.url}/api/suppressions/${encodeURIComponent(typed)}${query}`;
+
+  it('tells a viewer whether a number is suppressed, read as imports read it, the number masked; each looked-up number audited', async () => {
+    await addSuppressions(env.container(), [{ phone: '9876543250', reason: 'STOP from 98765 43250', source: 'api' }]);
+    const answers = [];
+    for (const typed of ['+91 98765 43250', '098765 43250', '9876543251']) {
+      const res = await http('GET', at(typed), { token: tokens.viewer });
+      answers.push([res.status, res.json()]);
+    }
+    expect(answers).toEqual([
+      [200, { phone: '+91******3250', suppressed: true, reason: 'STOP from ***** *3250', source: 'api', since: expect.stringMatching(/^\d{4}-.*Z$/) }],
+      [200, { phone: '+91******3250', suppressed: true, reason: 'STOP from ***** *3250', source: 'api', since: expect.any(String) }],
+      [200, { phone: '+91******3251', suppressed: false, reason: null, source: null, since: null }],
+    ]);
+    const invalid = await http('GET', at('12345'), { token: tokens.viewer });
+    expect([invalid.status, invalid.json<ErrorBody>().error.field]).toEqual([400, 'phone']);
+    // Once per number a minute, masked: the second look-up of +919876543250 was not audited again.
+    const lookups = await env.container().prisma.auditLog.findMany({ where: { action: 'suppression.lookup' }, orderBy: { id: 'asc' } });
+    expect(lookups.map((a) => a.details)).toEqual([{ phone: '+91******3250' }, { phone: '+91******3251' }]);
+  });
+
+  it('lets an operator take a number off the list with a reason, audited; a viewer is refused', async () => {
+    await addSuppressions(env.container(), [{ phone: '9876543260', reason: 'DND' }]);
+    const del = (typed: string, query: string, token: string) => http('DELETE', at(typed, query), { token });
+    const refused = await del('9876543260', '?reason=x', tokens.viewer);
+    const noReason = await del('9876543260', '', tokens.operator);
+    const invalid = await del('12345', '?reason=x', tokens.operator);
+    expect([refused.status, noReason.status, noReason.json<ErrorBody>().error.field, invalid.status, invalid.json<ErrorBody>().error.field])
+      .toEqual([403, 400, 'reason', 400, 'phone']);
+    const removed = await del('+91 98765 43260', `?reason=${encodeURIComponent('re-subscribed, ticket 4412')}`, tokens.operator);
+    const again = await del('098765 43260', '?reason=retry', tokens.operator);
+    expect([removed.status, removed.json(), again.status, again.json()])
+      .toEqual([200, { phone: '+91******3260', removed: 1 }, 200, { phone: '+91******3260', removed: 0 }]);
+    const { rows } = await env.container().pg.query(`SELECT count(*)::int AS n FROM suppressions WHERE phone = '+919876543260'`);
+    expect(rows[0]).toEqual({ n: 0 });
+    const audit = await env.container().prisma.auditLog.findMany({ where: { action: 'suppression.remove' }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => ({ tokenId: a.tokenId, target: a.target, details: a.details }))).toEqual([
+      // The refused number: an entry that says 400, with no number to name.
+      { tokenId: tokens.operatorId, target: null, details: expect.objectContaining({ status: 400 }) },
+      { tokenId: tokens.operatorId, target: null, details: expect.objectContaining({ phone: '+91******3260', reason: 're-subscribed, ticket 4412', removed: 1, status: 200 }) },
+      { tokenId: tokens.operatorId, target: null, details: expect.objectContaining({ phone: '+91******3260', reason: 'retry', removed: 0, status: 200 }) },
+    ]);
+    expect(JSON.stringify(audit.map((a) => a.details))).not.toContain('9876543260');
+  });
+
+  it('leaves messages already suppressed as they are; the next run and the next import use the list as it now is', async () => {
+    const upload = async (name: string) => {
+      const form = new FormData();
+      form.append('name', name);
+      form.append('file', new Blob(['phone\n9876543270\n9876543271\n']), `${name}.csv`);
+      return (await http('POST', `${api.url}/api/lists`, { body: form, token: tokens.operator })).json<{ accepted: number; suppressed: number }>();
+    };
+    expect(await upload('before')).toMatchObject({ accepted: 2, suppressed: 0 });
+    await http('POST', `${api.url}/api/suppressions`, { json: { phone: '9876543270' }, token: tokens.operator });
+    const campaign = { list: 'before', type: 'transactional', from: 'ACMEIN', text: 'Hi' };
+    const startNew = async (name: string): Promise<string> => {
+      const id = (await http('POST', `${api.url}/api/campaigns`, { json: { ...campaign, name }, token: tokens.operator })).json<{ campaignId: string }>().campaignId;
+      expect((await http('POST', `${api.url}/api/campaigns/${id}/start`, { json: { force: true }, token: tokens.operator })).status).toBe(200);
+      return id;
+    };
+    const counts = async (id: string) => (await http('GET', `${api.url}/api/campaigns/${id}`)).json<{ counts: Record<string, number> }>().counts;
+    const first = await startNew('first');
+    expect(await counts(first)).toMatchObject({ pending: 1, suppressed: 1 });
+
+    expect((await http('DELETE', `${api.url}/api/suppressions/9876543270?reason=mistake`, { token: tokens.operator })).json()).toMatchObject({ removed: 1 });
+    expect(await counts(first)).toMatchObject({ pending: 1, suppressed: 1 });
+    const { rows } = await env.container().pg.query(`SELECT status FROM messages WHERE campaign_id = $1 AND phone = '+919876543270'`, [first]);
+    expect(rows).toEqual([{ status: 'suppressed' }]);
+
+    expect(await counts(await startNew('second'))).toMatchObject({ pending: 2, suppressed: 0 });
+    expect(await upload('after')).toMatchObject({ accepted: 2, suppressed: 0 });
   });
 });

@@ -37,11 +37,13 @@ describe('role × access level matrix', () => {
   it('covers every named action for every role', () => {
     const allowed = (role: Role) =>
       (Object.keys(ACTIONS) as Action[]).filter((a) => decideAction(role, a, { otpGranted: true }).allow).sort();
-    expect(allowed('viewer')).toEqual(['campaign.list', 'campaign.show', 'campaign.status', 'health.read', 'list.show', 'message.list', 'metrics.read']);
+    expect(allowed('viewer')).toEqual([
+      'campaign.list', 'campaign.show', 'campaign.status', 'health.read', 'list.show', 'message.list', 'metrics.read', 'suppression.show',
+    ]);
     expect(allowed('operator')).toEqual([
       'campaign.cancel', 'campaign.create', 'campaign.list', 'campaign.pause', 'campaign.resume', 'campaign.retry',
       'campaign.show', 'campaign.start', 'campaign.status', 'health.read', 'list.import', 'list.show', 'message.list',
-      'metrics.read', 'suppression.add',
+      'metrics.read', 'suppression.add', 'suppression.remove', 'suppression.show',
     ]);
     expect(allowed('owner')).toHaveLength(Object.keys(ACTIONS).length);
     expect(decideAction('owner', 'message.export.unmasked', { otpGranted: false }).reason).toBe('otp_required');
