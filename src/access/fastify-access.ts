@@ -7,9 +7,10 @@
  * Two ways to install it:
  * - `installAccessControl(app, …)`: the whole pipeline in one onRequest hook —
  *   IP allow-list → bearer token → role × route level → `request.access` → audit (written in preHandler, once
- *   the request passed validation).
+ *   the request passed validation). A refusal at any step is audited as `access.denied` (rate-limited, denied-audit.ts).
  * - `installRoutePermissions(app, { principalOf })`: only the role × route part, after an existing
- *   authentication hook (src/api/auth.ts) that already checked the IP and resolved the token.
+ *   authentication hook (src/api/auth.ts) that already checked the IP and resolved the token (and audits its own
+ *   refusals through the same DeniedAccessRecorder).
  * Denied requests are answered before their body is read, and logged without it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -17,10 +18,11 @@ import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
 import { routeKey, type RouteRule } from './api-routes';
 import { recordAudit, recordOutcome, type AuditEntry, type AuditNote } from './audit';
+import { deniedAccessRecorder, type DeniedAccessRecorder } from './denied-audit';
 import { parseAllowList, type IpMatcher } from './ip-allow';
 import { activeGrant } from './otp';
 import { decide, maskDigitRuns, maskPhone, type AccessLevel, type Role } from './policy';
-import { authenticate } from './tokens';
+import { authenticate, extractBearer, revokedTokenId } from './tokens';
 
 export type RouteAccess = AccessLevel | 'public';
 
@@ -85,7 +87,8 @@ async function authorise(
   reply: FastifyReply,
   who: CallerIdentity,
   access: AccessLevel,
-  tableAction?: string,
+  tableAction: string | undefined,
+  denied: DeniedAccessRecorder,
 ): Promise<boolean> {
   const tokenId = who.tokenId ?? null;
   // Only an owner can hold a grant; skip the lookup for everyone else.
@@ -97,6 +100,7 @@ async function authorise(
       decision.reason === 'otp_required'
         ? 'unmasked message data needs a fresh SMS OTP: POST /api/access/otp, then POST /api/access/otp/verify'
         : `role ${who.role} may not use this route (${access})`;
+    await denied.record(request, { status: 403, reason: decision.reason ?? 'forbidden', tokenId });
     deny(reply, 403, decision.reason ?? 'forbidden', message);
     return false;
   }
@@ -160,6 +164,16 @@ export interface AccessControlOptions {
   defaultAccess?: RouteAccess;
   /** Route table (`METHOD /pattern` → rule), e.g. API_ROUTE_ACCESS; a route's config.access wins. */
   routes?: Readonly<Record<string, RouteRule>>;
+  /** Where refusals are audited; default: one of its own, closed with the app. */
+  deniedAudit?: DeniedAccessRecorder;
+}
+
+/** The recorder given, or one of the app's own (its last counts written when the app closes). */
+function recorderFor(app: FastifyInstance, deps: Pick<AccessDeps, 'prisma'>, given: DeniedAccessRecorder | undefined): DeniedAccessRecorder {
+  if (given) return given;
+  const own = deniedAccessRecorder(deps);
+  app.addHook('onClose', () => own.close());
+  return own;
 }
 
 /**
@@ -169,6 +183,7 @@ export interface AccessControlOptions {
 export function installAccessControl(app: FastifyInstance, opts: AccessControlOptions): void {
   const allowList = opts.allowList ?? parseAllowList(opts.deps.config.API_ALLOW_IPS);
   const defaultAccess = opts.defaultAccess ?? 'admin';
+  const denied = recorderFor(app, opts.deps, opts.deniedAudit);
   app.decorateRequest('access', null);
   installAuditWriter(app, opts.deps);
   app.addHook('onRequest', async (request, reply) => {
@@ -176,11 +191,20 @@ export function installAccessControl(app: FastifyInstance, opts: AccessControlOp
     if (access === 'public') return;
     if (!allowList.allows(request.ip)) {
       request.log.warn({ ip: request.ip, route: routeOf(request) }, 'request from an address outside API_ALLOW_IPS refused');
+      await denied.record(request, { status: 403, reason: 'ip_not_allowed' });
       return deny(reply, 403, 'ip_not_allowed', 'this address is not allowed to use the API');
     }
     const principal = await authenticate(opts.deps, request.headers.authorization);
-    if (!principal) return deny(reply, 401, 'unauthorized', 'missing or invalid API token');
-    await authorise(opts.deps, request, reply, principal, access, action);
+    if (!principal) {
+      const bearer = extractBearer(request.headers.authorization);
+      await denied.record(request, {
+        status: 401,
+        reason: bearer ? 'invalid_token' : 'missing_token',
+        ...(bearer ? { identify: () => revokedTokenId(opts.deps, bearer) } : {}),
+      });
+      return deny(reply, 401, 'unauthorized', 'missing or invalid API token');
+    }
+    await authorise(opts.deps, request, reply, principal, access, action, denied);
   });
 }
 
@@ -190,11 +214,14 @@ export interface RoutePermissionOptions {
   principalOf: (request: FastifyRequest) => CallerIdentity | undefined | null;
   defaultAccess?: RouteAccess;
   routes?: Readonly<Record<string, RouteRule>>;
+  /** Where refusals are audited (share the auth hook's); default: one of its own, closed with the app. */
+  deniedAudit?: DeniedAccessRecorder;
 }
 
 /** Only the role × route check, for servers that authenticate in their own hook (registered before this). */
 export function installRoutePermissions(app: FastifyInstance, opts: RoutePermissionOptions): void {
   const defaultAccess = opts.defaultAccess ?? 'admin';
+  const denied = recorderFor(app, opts.deps, opts.deniedAudit);
   app.decorateRequest('access', null);
   installAuditWriter(app, opts.deps);
   app.addHook('onRequest', async (request, reply) => {
@@ -202,7 +229,7 @@ export function installRoutePermissions(app: FastifyInstance, opts: RoutePermiss
     const who = opts.principalOf(request);
     // No identity means the auth hook let the request through unprotected (health, docs, webhook).
     if (access === 'public' || !who) return;
-    await authorise({ ...opts.deps, config: { API_TOKEN: undefined, API_ALLOW_IPS: undefined } }, request, reply, who, access, action);
+    await authorise({ ...opts.deps, config: { API_TOKEN: undefined, API_ALLOW_IPS: undefined } }, request, reply, who, access, action, denied);
   });
 }
 

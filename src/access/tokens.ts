@@ -100,6 +100,16 @@ export async function authenticate(deps: TokenDeps, bearer: string | undefined |
   return { tokenId: row.id, role: row.role, phone: row.phone, name: row.name };
 }
 
+/**
+ * The id of a revoked `bsms_` token, for the audit entry of its refusal (a leaked token still in use after its
+ * revocation is worth naming); null for anything else. The secret itself is only hashed, as for a valid one.
+ */
+export async function revokedTokenId(deps: Pick<TokenDeps, 'prisma'>, token: string): Promise<string | null> {
+  if (!token.startsWith(TOKEN_PREFIX)) return null;
+  const row = await deps.prisma.apiToken.findUnique({ where: { tokenHash: hashToken(token) }, select: { id: true, revokedAt: true } });
+  return row?.revokedAt ? row.id : null;
+}
+
 export function extractBearer(header: string | undefined | null): string | null {
   if (!header) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { DeniedAccessRecorder, DenialReason } from '../access/denied-audit';
 import { UnauthorizedError } from '../access/errors';
 import type { IpMatcher } from '../access/ip-allow';
 
@@ -58,7 +59,25 @@ export interface AuthOptions {
   cookiePrefixes: readonly string[];
   /** From API_ALLOW_IPS (an empty list allows any address; the token still applies). */
   allowIp?: IpMatcher;
+  /** Audits each refusal as `access.denied` (rate-limited: src/access/denied-audit.ts). */
+  deniedAudit?: DeniedAccessRecorder;
+  /** The id of a refused token when it is a known one (revoked), for its audit entry; never the token itself. */
+  identifyToken?: (token: string) => Promise<string | null>;
 }
+
+/** Why a request was not let in: the answer, and the reason its audit entry gives. */
+interface Refusal {
+  error: UnauthorizedError;
+  reason: DenialReason;
+  /** The token presented, to identify (identifyToken) if the refusal gets an entry. */
+  token?: string;
+}
+
+const refusal = (reason: DenialReason, message: string, token?: string): Refusal => ({
+  error: new UnauthorizedError(message),
+  reason,
+  ...(token !== undefined ? { token } : {}),
+});
 
 export const TOKEN_COOKIE = 'bulksms_token';
 
@@ -75,10 +94,20 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
     if (!isProtectedPath(opts.protectedPrefixes, path) && !isProtectedPath(opts.protectedPrefixes, raw)) return;
     if (opts.allowIp && !opts.allowIp.allows(req.socket.remoteAddress)) {
       req.log.warn({ ip: req.socket.remoteAddress, path: raw }, 'request refused: client address not in API_ALLOW_IPS');
+      await opts.deniedAudit?.record(req, { status: 403, reason: 'ip_not_allowed' });
       return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
     }
     const principal = await authenticate(req, opts, opts.cookiePrefixes.some((p) => path.startsWith(p)));
-    if (principal instanceof UnauthorizedError) return deny(reply, principal);
+    if ('error' in principal) {
+      const { identifyToken } = opts;
+      const token = principal.token;
+      await opts.deniedAudit?.record(req, {
+        status: 401,
+        reason: principal.reason,
+        ...(identifyToken && token !== undefined ? { identify: () => identifyToken(token) } : {}),
+      });
+      return deny(reply, principal.error);
+    }
     req.principal = principal;
   });
 }
@@ -86,25 +115,25 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
 /** Methods a page elsewhere could use to change something here. */
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-async function authenticate(req: FastifyRequest, opts: AuthOptions, allowCookie: boolean): Promise<Principal | UnauthorizedError> {
+async function authenticate(req: FastifyRequest, opts: AuthOptions, allowCookie: boolean): Promise<Principal | Refusal> {
   const presented = presentedToken(req, allowCookie);
   const token = presented?.token ?? null;
   // The browser attaches the cookie to whatever request a page makes it send, and SameSite only keeps out other
   // sites: a page on another port or a sibling subdomain could form-POST a job into the send queue through bull-board.
   const elsewhere = presented?.fromCookie && UNSAFE_METHODS.has(req.method) ? pageElsewhere(req) : null;
-  if (elsewhere) return new UnauthorizedError(`${elsewhere}; the token cookie only works for this site's own pages`);
+  if (elsewhere) return refusal('cross_site', `${elsewhere}; the token cookie only works for this site's own pages`);
   // Without API_TOKEN, loopback clients need no token (role tokens from `bulksms token create` still work).
   if (!token && opts.loopbackWithoutToken) {
-    if (!isLoopbackAddress(req.socket.remoteAddress)) return new UnauthorizedError('API_TOKEN is not configured: only loopback clients are allowed');
+    if (!isLoopbackAddress(req.socket.remoteAddress)) return refusal('not_loopback', 'API_TOKEN is not configured: only loopback clients are allowed');
     const refused = browserFromElsewhere(req);
-    return refused ? new UnauthorizedError(`${refused}; set API_TOKEN to use the API from there`) : { kind: 'loopback', role: 'owner' };
+    return refused ? refusal('cross_site', `${refused}; set API_TOKEN to use the API from there`) : { kind: 'loopback', role: 'owner' };
   }
-  if (!token) return new UnauthorizedError('missing bearer token (Authorization: Bearer <API_TOKEN>)');
+  if (!token) return refusal('missing_token', 'missing bearer token (Authorization: Bearer <API_TOKEN>)');
   for (const verify of opts.verifiers) {
     const principal = await verify(token);
     if (principal) return principal;
   }
-  return new UnauthorizedError('invalid bearer token');
+  return refusal('invalid_token', 'invalid bearer token', token);
 }
 
 /** A Host header's host name (port and IPv6 brackets removed). */

@@ -8,11 +8,12 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { API_ROUTE_ACCESS } from '../access/api-routes';
+import { deniedAccessRecorder } from '../access/denied-audit';
 import { parseAllowList } from '../access/ip-allow';
 import { installRoutePermissions } from '../access/fastify-access';
 import { registerOtpRoutes } from '../access/fastify-otp-routes';
 import type { OtpSender } from '../access/otp';
-import { dbTokenVerifier } from '../access/tokens';
+import { dbTokenVerifier, revokedTokenId } from '../access/tokens';
 import { accountSlots } from '../delivery/paced-slot';
 import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client';
 import { isProtectedPath, registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
@@ -72,16 +73,21 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     ...(container.config.API_TOKEN ? [staticTokenVerifier(container.config.API_TOKEN)] : []),
     dbTokenVerifier(container),
   ];
+  // Every refusal (401, 403) of both hooks below is audited as access.denied, rate-limited per address and reason.
+  const deniedAudit = deniedAccessRecorder(container);
+  app.addHook('onClose', () => deniedAudit.close());
   registerAuth(app, {
     verifiers,
     loopbackWithoutToken: !container.config.API_TOKEN,
     protectedPrefixes: PROTECTED_PREFIXES,
     cookiePrefixes: ['/queues'],
     allowIp: parseAllowList(container.config.API_ALLOW_IPS),
+    deniedAudit,
+    identifyToken: (token) => revokedTokenId(container, token),
   });
   // Roles: route levels from API_ROUTE_ACCESS (unlisted protected routes, e.g. bull-board, are owner-only),
   // phone masking, OTP grants and the audit log (src/access).
-  installRoutePermissions(app, { deps: container, principalOf: (req) => req.principal, routes: API_ROUTE_ACCESS });
+  installRoutePermissions(app, { deps: container, principalOf: (req) => req.principal, routes: API_ROUTE_ACCESS, deniedAudit });
   registerEarlyNotFound(app);
 
   await app.register(formbody);

@@ -12,11 +12,22 @@ interface AuditCliOptions {
   json?: boolean;
 }
 
+/**
+ * What an access.denied entry adds to its line: the method, why and the status, and how many more refusals like it
+ * (same address, same reason) its minute saw without an entry of their own.
+ */
+function refusalOf(action: string, details: unknown): string {
+  if (action !== 'access.denied' || typeof details !== 'object' || details === null) return '';
+  const d = details as { method?: unknown; reason?: unknown; status?: unknown; dropped?: unknown };
+  const dropped = typeof d.dropped === 'number' && d.dropped > 0 ? ` (+${d.dropped} more not written)` : '';
+  return ` ${String(d.method ?? '?')} ${String(d.reason ?? '?')} ${String(d.status ?? '?')}${dropped}`;
+}
+
 export function registerAudit(program: Command): void {
   program
     .command('audit')
     .description('show the audit log (who did what, when, from where), newest first')
-    .option('--action <name>', 'only this action, e.g. campaign.start or message.export.unmasked')
+    .option('--action <name>', 'only this action, e.g. campaign.start, message.export.unmasked or access.denied')
     .option('--token <id>', 'only this token')
     .option('--since <ISO-8601>', 'only entries at or after this instant')
     .option('--limit <n>', 'at most n entries (max 1000)', '100')
@@ -34,7 +45,7 @@ export function registerAudit(program: Command): void {
         const entries = rows.map((r) => ({ id: r.id.toString(), at: r.at, tokenId: r.tokenId, action: r.action, target: r.target, ip: r.ip, details: r.details }));
         printResult(opts, { entries }, () =>
           entries.length
-            ? entries.map((e) => `${e.at.toISOString()}  ${e.action.padEnd(24)} ${e.target ?? '-'}  token=${e.tokenId ?? '-'} ip=${e.ip ?? '-'}`).join('\n')
+            ? entries.map((e) => `${e.at.toISOString()}  ${e.action.padEnd(24)} ${e.target ?? '-'}  token=${e.tokenId ?? '-'} ip=${e.ip ?? '-'}${refusalOf(e.action, e.details)}`).join('\n')
             : 'no audit entries',
         );
       }),
