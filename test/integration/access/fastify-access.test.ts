@@ -117,6 +117,27 @@ describe('role matrix over real HTTP', () => {
   });
 });
 
+describe('access.denied in the one-hook pipeline (installAccessControl)', () => {
+  it('audits each refusal with its reason, route pattern, address and the token id when known', async () => {
+    const from = '10.7.7.7';
+    const statuses = [
+      (await call('GET', '/api/campaigns', undefined, undefined, from)).status,
+      (await call('GET', '/api/campaigns', 'bsms_nottherealtokenatall0000000000000000000', undefined, from)).status,
+      (await call('POST', '/api/campaigns/c9/start', tokens.viewer, undefined, from)).status,
+      (await call('GET', '/api/campaigns', tokens.viewer, undefined, '198.51.100.9')).status,
+    ];
+    expect(statuses).toEqual([401, 401, 403, 403]);
+    const viewer = await env.container().prisma.apiToken.findFirstOrThrow({ where: { role: 'viewer' } });
+    const rows = await env.container().prisma.auditLog.findMany({ where: { action: 'access.denied', ip: { in: [from, '198.51.100.9'] } }, orderBy: { id: 'asc' } });
+    expect(rows.map((r) => [r.ip, r.target, r.tokenId, (r.details as { reason: string }).reason])).toEqual([
+      [from, '/api/campaigns', null, 'missing_token'],
+      [from, '/api/campaigns', null, 'invalid_token'],
+      [from, '/api/campaigns/:id/start', viewer.id, 'forbidden'],
+      ['198.51.100.9', '/api/campaigns', null, 'ip_not_allowed'],
+    ]);
+  });
+});
+
 describe('IP allow-list (enforced before authentication)', () => {
   it.each([
     ['10.1.2.3', 200],
