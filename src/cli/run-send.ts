@@ -142,6 +142,8 @@ export async function runSend(
     importSignals.stop();
     bar.stop();
   }
+  // Audited like `bulksms import` (list.import), before anything that may still fail: the list stays either way.
+  await auditCliAction(container, 'list.import', imported.listId, { list: listName, file: input.file, accepted: imported.accepted, command: 'send' });
   const campaign = await createCampaign(container, { ...campaignInput, list: imported.listId });
   opts.onCreated?.(campaign);
   // Audited like `campaign create` and `campaign start`: a campaign sent in one shot is no less a campaign action.
