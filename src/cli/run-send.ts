@@ -8,6 +8,7 @@ import path from 'node:path';
 import { campaignContent, checkCampaignInput, createCampaign, type CreateCampaignInput, type CreateCampaignResult } from '../campaign/campaign-service';
 import type { CampaignServicesOptions } from '../campaign/services';
 import type { Container } from '../container';
+import { assertMigrated } from '../db/migrate';
 import { importContacts, type ImportResult } from '../import/import-contacts';
 import type { SmsProvider } from '../provider/sms-provider';
 import { ConflictError, ValidationError } from '../errors';
@@ -115,6 +116,9 @@ export async function runSend(
   if (!opts.provider && !container.config.TWOFACTOR_API_KEY) {
     throw new ValidationError('TWOFACTOR_API_KEY is not set: bulksms send sends with it (nothing was imported)', 'TWOFACTOR_API_KEY');
   }
+  // Its in-process workers send as `bulksms worker` does, which refuses a database behind the code: checked before
+  // the import, so nothing is stored (the run used to import, start, and fail mid-campaign on what was missing).
+  await assertMigrated(container.pg);
   const base = path.basename(input.file).replace(/\.[^.]+$/, '');
   const listName = input.list ?? `${base}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   // Bad usage stores nothing: the campaign's fields and schedule are checked before the import, its placeholders
