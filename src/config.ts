@@ -72,6 +72,16 @@ const directoryOnDisk = z.string().refine((dir) => {
   return !SPINNING_MKDIR_ROOTS.some((root) => abs === root || abs.startsWith(`${root}/`));
 }, 'is under /proc or /sys, a kernel pseudo-file system; choose a directory on a disk');
 
+/**
+ * Upper bounds of the millisecond settings that end up in Node timers: a delay above 2^31 − 1 ms fires at once
+ * (Node warns and uses 1 ms), so SMS_REQUEST_TIMEOUT_MS=3000000000 timed every request out on the spot (each then
+ * `unknown`). A guard of 1 s already halves the rate (limit × 1000 / (1000 + guard)); far larger ones stalled
+ * sending, and at low limits the pacer's waits ((1000 + guard) / limit ms apart) overflowed the same way. 10 minutes
+ * is far past any answer 2Factor gives.
+ */
+const MAX_REQUEST_TIMEOUT_MS = 600_000;
+const MAX_RATE_GUARD_MS = 1_000;
+
 const schema = z.object({
   /** PostgreSQL; `bulksms migrate` creates the database if it is missing. */
   DATABASE_URL: urlWithScheme('postgresql', 'postgres').default('postgresql://postgres@127.0.0.1:5432/bulksms'),
@@ -97,9 +107,9 @@ const schema = z.object({
    * 2000/s up to 8 over. Raise it on a network with more jitter than a LAN; lower it where ≥ 99 % matters more
    * than an occasional 429 (each one is retried without counting an attempt).
    */
-  SMS_RATE_GUARD_MS: nonNegativeInt.default(12),
-  /** Per-request timeout towards the provider (ms). */
-  SMS_REQUEST_TIMEOUT_MS: positiveInt.default(10_000),
+  SMS_RATE_GUARD_MS: wholeNumber(0, MAX_RATE_GUARD_MS).default(12),
+  /** Per-request timeout towards the provider (ms), at most 10 minutes (a Node timer; see MAX_REQUEST_TIMEOUT_MS). */
+  SMS_REQUEST_TIMEOUT_MS: wholeNumber(1, MAX_REQUEST_TIMEOUT_MS).default(10_000),
   /** Attempts for retryable-and-not-sent outcomes before a message is `failed`. */
   SMS_MAX_ATTEMPTS: positiveInt.default(5),
   /** Bearer token for the HTTP API (required when `serve` binds a non-loopback address). */

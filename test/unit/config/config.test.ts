@@ -90,13 +90,22 @@ describe('loadConfig', () => {
     ['SMS_RATE_LIMIT', '-5', 'must be a whole number of 1 or more (digits only)'],
     ['SMS_RATE_LIMIT', '1.5', 'must be a whole number of 1 or more (digits only)'],
     ['SMS_RATE_LIMIT', '1e3', 'must be a whole number of 1 or more (digits only)'],
-    ['SMS_REQUEST_TIMEOUT_MS', '0x10', 'must be a whole number of 1 or more (digits only)'],
+    ['SMS_REQUEST_TIMEOUT_MS', '0x10', 'must be a whole number from 1 to 600000 (digits only)'],
     ['RETENTION_DAYS', ' ', 'must be a whole number of 0 or more (digits only)'],
-    ['SMS_RATE_GUARD_MS', '  ', 'must be a whole number of 0 or more (digits only)'],
+    ['SMS_RATE_GUARD_MS', '  ', 'must be a whole number from 0 to 1000 (digits only)'],
+    // Node timers fire at once past 2^31 − 1 ms: the request timeout and the pacer's guard are bounded well below.
+    ['SMS_REQUEST_TIMEOUT_MS', '2147483648', 'must be a whole number from 1 to 600000 (digits only)'],
+    ['SMS_REQUEST_TIMEOUT_MS', '600001', 'must be a whole number from 1 to 600000 (digits only)'],
+    ['SMS_RATE_GUARD_MS', '1001', 'must be a whole number from 0 to 1000 (digits only)'],
     ['METRICS_PORT', '70000', 'must be a whole number from 0 to 65535 (digits only)'],
     ['DLR_POLL_CONCURRENCY', '0', 'must be a whole number from 1 to 1000 (digits only)'],
   ])('rejects %s=%j saying what it must be', (name, value, why) => {
     expect(() => loadConfig({ [name]: value })).toThrow(`invalid configuration: ${name}: ${why}`);
+  });
+
+  it('accepts the bounds of the timer settings', () => {
+    const c = loadConfig({ SMS_REQUEST_TIMEOUT_MS: '600000', SMS_RATE_GUARD_MS: '1000' });
+    expect([c.SMS_REQUEST_TIMEOUT_MS, c.SMS_RATE_GUARD_MS]).toEqual([600_000, 1000]);
   });
 
   it('reads whole numbers with surrounding spaces, and 0 where 0 is allowed', () => {
