@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SENDER_RULES } from './campaign/validation';
+import { BIND_HOST_RULE, isBindHost } from './lib/bind-host';
 
 /**
  * A whole number written in digits, from `min` to `max`. Coerced with Number(), a blank value was 0 (RETENTION_DAYS="
@@ -170,7 +171,7 @@ const schema = z.object({
   /** `bulksms worker` serves Prometheus /metrics of its own process on this port (0 = any free port); off when unset. */
   METRICS_PORT: wholeNumber(0, 65535).optional(),
   /** Address the worker's /metrics binds (no auth: keep it on loopback or a private interface). */
-  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_HOST: z.string().refine(isBindHost, BIND_HOST_RULE).default('127.0.0.1'),
   /** Stop polling delivery reports for a message this long after it was sent (it stays `sent`). */
   DLR_MAX_AGE_HOURS: positiveInt.default(72),
   /**

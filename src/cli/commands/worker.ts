@@ -1,6 +1,7 @@
 /** `bulksms worker [--concurrency n] [--metrics-port n]`: send workers + feeder + recovery until SIGTERM/SIGINT (graceful drain). */
 import type { Command } from 'commander';
 import { ValidationError } from '../../errors';
+import { BIND_HOST_RULE, isBindHost } from '../../lib/bind-host';
 import { installShutdown } from '../../lib/shutdown';
 import { startMetricsServer } from '../../metrics-server';
 import { claimLeaseMs, startWorker } from '../../sending/worker';
@@ -22,6 +23,12 @@ export function parseMetricsPort(raw: string | undefined): number | undefined {
   return n;
 }
 
+/** `--metrics-host`: checked like METRICS_HOST, so a bad one is exit 2 naming the option before anything starts. */
+export function parseMetricsHost(raw: string | undefined): string | undefined {
+  if (raw !== undefined && !isBindHost(raw)) throw new ValidationError(`--metrics-host ${BIND_HOST_RULE} (got "${raw.slice(0, 80)}")`, 'metricsHost');
+  return raw;
+}
+
 export function registerWorker(program: Command): void {
   program
     .command('worker')
@@ -34,7 +41,7 @@ export function registerWorker(program: Command): void {
       withContainer(async (c, opts: WorkerCliOptions) => {
         const concurrency = parseConcurrency(opts.concurrency);
         const metricsPort = parseMetricsPort(opts.metricsPort) ?? c.config.METRICS_PORT;
-        const metricsHost = opts.metricsHost ?? c.config.METRICS_HOST;
+        const metricsHost = parseMetricsHost(opts.metricsHost) ?? c.config.METRICS_HOST;
         // Bound first: a port already in use fails before any work is taken.
         const metrics = metricsPort === undefined ? null : await startMetricsServer({ port: metricsPort, host: metricsHost });
         if (metrics) {

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { request } from 'undici';
 import { startCampaign } from '../../../src/sending/campaign-control';
-import { BIN } from '../../helpers/cli';
+import { BIN, runCli } from '../../helpers/cli';
 import { useTestEnv } from '../../helpers/env';
 import { campaignStatus, seedCampaign, waitFor } from '../../helpers/sending-fixtures';
 import { startTestSimulator, type TestSimulator } from '../../helpers/sending-simulator';
@@ -63,4 +63,14 @@ describe('bulksms worker --metrics-port', () => {
     const child = spawn(process.execPath, [BIN, 'worker', '--metrics-port', '70000'], { env: { ...process.env, ...env.env }, stdio: 'ignore' });
     expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(2);
   });
+
+  // It failed at listen time instead: a bare "getaddrinfo ENOTFOUND", exit 1, naming neither.
+  it.each([
+    ['--metrics-host', ['--metrics-host', 'metrics host'], {}, '--metrics-host must be a host name or an IP address'],
+    ['METRICS_HOST', [], { METRICS_HOST: 'metrics host' }, 'METRICS_HOST: must be a host name or an IP address'],
+  ])('rejects a bad %s with exit code 2, naming it', async (_name, args, extraEnv, message) => {
+    const r = await runCli(['worker', '--metrics-port', '0', ...args], { ...env.env, ...extraEnv }, { timeoutMs: 20_000 });
+    expect(r.stderr).toContain(message);
+    expect(r.code).toBe(2);
+  }, 30_000);
 });

@@ -103,6 +103,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(`invalid configuration: ${name}: ${why}`);
   });
 
+  // It failed only at listen time, with a bare "getaddrinfo ENOTFOUND" naming nothing.
+  it.each(['bad host', 'http://127.0.0.1', '127.0.0.1:9464', '[::1]', '999.1.1.1', 'a..b', '-lead.example'])('rejects METRICS_HOST=%j', (value) => {
+    expect(() => loadConfig({ METRICS_HOST: value })).toThrow(
+      'invalid configuration: METRICS_HOST: must be a host name or an IP address (an IPv6 address without brackets)',
+    );
+  });
+
+  it.each(['127.0.0.1', '0.0.0.0', '::', '::1', 'fd00::5', 'localhost', 'metrics.internal', 'host-1.example.com.'])('accepts METRICS_HOST=%j', (value) => {
+    expect(loadConfig({ METRICS_HOST: value }).METRICS_HOST).toBe(value);
+  });
+
   it('accepts the bounds of the timer settings', () => {
     const c = loadConfig({ SMS_REQUEST_TIMEOUT_MS: '600000', SMS_RATE_GUARD_MS: '1000' });
     expect([c.SMS_REQUEST_TIMEOUT_MS, c.SMS_RATE_GUARD_MS]).toEqual([600_000, 1000]);
