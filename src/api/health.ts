@@ -4,7 +4,7 @@
  * its result is reused for a while, and a probe waits for a new one only briefly (PROVIDER_PROBE_WAIT_MS).
  */
 import type { Container } from '../container';
-import type { Slot } from '../delivery/paced-slot';
+import { RateLimiterUnavailableError, type Slot } from '../delivery/paced-slot';
 import type { SmsProvider } from '../provider/sms-provider';
 import { TimeoutError, withTimeout } from '../lib/with-timeout';
 import { isUnreachable } from '../db/reachability';
@@ -55,56 +55,89 @@ export async function timed(fn: (signal: AbortSignal) => Promise<unknown>, timeo
   }
 }
 
+/** The provider's request slot comes from the account-wide budget in Redis: a check that got none never asked it. */
+const PROVIDER_CHECK_TIMEOUT_MS = 5_000;
+type SlotFailure = 'redis-failed' | 'no-slot-in-time';
+
+/** A provider check, and why it never reached the provider when it did not (`notAsked`). */
+interface ProviderCheck {
+  result: CheckResult;
+  notAsked?: SlotFailure;
+}
+
+/**
+ * What a probe shows for the provider. Not asked, it is `skipped`: "no answer within 5000 ms" or "cannot be reached"
+ * blamed 2Factor for a Redis outage, and cached that for the provider check's cache time.
+ */
+function shownProviderCheck(check: ProviderCheck, redis: CheckResult): CheckResult {
+  if (!check.notAsked) return check.result;
+  const { latencyMs, detail } = check.result;
+  const redisDown = check.notAsked === 'redis-failed' || redis.status === 'error';
+  const error = redisDown ? 'not checked: Redis unavailable' : `not checked: no request slot within ${PROVIDER_CHECK_TIMEOUT_MS} ms`;
+  return { status: 'skipped', latencyMs, error, ...(detail === undefined ? {} : { detail }) };
+}
+
 export function createHealthCheck(
   container: Container,
   provider: SmsProvider | undefined,
   providerCacheMs: number,
   acquireSlot?: () => Promise<Slot>,
 ): () => Promise<HealthReport> {
-  let cached: { at: number; result: CheckResult } | undefined;
-  let checking: Promise<CheckResult> | null = null;
+  let cached: { at: number; check: ProviderCheck } | undefined;
+  let checking: Promise<ProviderCheck> | null = null;
 
   /** The provider's result if fresh; otherwise a check (one at a time however many probes ask) that refreshes it. */
-  function checkProvider(): Promise<CheckResult> {
-    if (!provider) return Promise.resolve({ status: 'skipped', latencyMs: 0, error: 'no provider configured' });
-    if (cached && Date.now() - cached.at < providerCacheMs) return Promise.resolve(cached.result);
+  function checkProvider(): Promise<ProviderCheck> {
+    if (!provider) return Promise.resolve({ result: { status: 'skipped', latencyMs: 0, error: 'no provider configured' } });
+    if (cached && Date.now() - cached.at < providerCacheMs) return Promise.resolve(cached.check);
     // The balance call proves the provider answers and the key is accepted (the key never appears in the error text).
     // It takes a slot of the account-wide request budget: the provider counts it against the same limit as the
     // workers' sends.
-    checking ??= timed(async (signal) => {
-      const slot = await acquireSlot?.();
-      return provider.balance('TRANSACTIONAL_SMS', signal, slot?.onWrite);
-    }, 5_000)
-      .then((result) => {
-        cached = { at: Date.now(), result };
-        return result;
-      })
-      .finally(() => {
-        checking = null;
-      });
+    checking ??= (async (): Promise<ProviderCheck> => {
+      let notAsked: SlotFailure | undefined = 'no-slot-in-time';
+      const result = await timed(async (signal) => {
+        let slot: Slot | undefined;
+        try {
+          slot = await acquireSlot?.();
+        } catch (err) {
+          if (err instanceof RateLimiterUnavailableError) notAsked = 'redis-failed';
+          throw err;
+        }
+        notAsked = undefined;
+        return provider.balance('TRANSACTIONAL_SMS', signal, slot?.onWrite);
+      }, PROVIDER_CHECK_TIMEOUT_MS);
+      const check: ProviderCheck = notAsked ? { result, notAsked } : { result };
+      // One that never asked the provider says nothing about it: shown until the next check, which the next probe
+      // starts (the provider is checked again as soon as Redis answers, not after the cache time).
+      cached = { at: notAsked ? -Infinity : Date.now(), check };
+      return check;
+    })().finally(() => {
+      checking = null;
+    });
     return checking;
   }
 
   /** A check still running after the wait answers with the previous result, or says so when there is none yet. */
-  async function providerForProbe(): Promise<CheckResult> {
+  async function providerForProbe(): Promise<ProviderCheck> {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PROVIDER_PROBE_WAIT_MS)));
     try {
-      const result = await Promise.race([checkProvider(), waited]);
-      if (result) return result;
+      const check = await Promise.race([checkProvider(), waited]);
+      if (check) return check;
     } finally {
       clearTimeout(timer);
     }
-    return cached?.result ?? { status: 'skipped', latencyMs: Math.round(performance.now() - started), error: 'first check still in progress' };
+    return cached?.check ?? { result: { status: 'skipped', latencyMs: Math.round(performance.now() - started), error: 'first check still in progress' } };
   }
 
   return async () => {
-    const [postgres, redis, prov] = await Promise.all([
+    const [postgres, redis, providerCheck] = await Promise.all([
       timed(() => container.pg.query('SELECT 1')),
       timed(() => container.redis.ping()),
       providerForProbe(),
     ]);
+    const prov = shownProviderCheck(providerCheck, redis);
     const checks = { postgres, redis, provider: prov };
     const status = postgres.status === 'error' || redis.status === 'error' ? 'down' : prov.status === 'error' ? 'degraded' : 'ok';
     return { status, checks };

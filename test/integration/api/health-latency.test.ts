@@ -14,10 +14,12 @@ import { TEST_API_TOKEN, http, startApi } from '../../helpers/api-server';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 
-/** A server that accepts connections and never answers. */
-async function startSilentServer(): Promise<{ url: string; close(): Promise<void> }> {
+/** A server that accepts connections and never answers; `connections` counts those it was sent. */
+async function startSilentServer(): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server: Server = createServer((socket) => {
+    connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.resume();
@@ -26,6 +28,7 @@ async function startSilentServer(): Promise<{ url: string; close(): Promise<void
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -90,4 +93,42 @@ describe('/health latency', () => {
       await silent.close();
     }
   }, 20_000);
+
+  it.each([
+    ['refuses connections', 'refused' as const],
+    ['takes connections and never answers', 'silent' as const],
+  ])('says the provider was not checked while Redis %s: its request slot goes through Redis, so 2Factor was never asked', async (_how, how) => {
+    const provider2f = await startSilentServer();
+    const silentRedis = how === 'silent' ? await startSilentServer() : null;
+    const redisUrl = silentRedis ? silentRedis.url.replace('http:', 'redis:') : `redis://127.0.0.1:${await closedPort()}`;
+    const broken = createContainer({ config: loadConfig({ ...env.env, TWOFACTOR_BASE_URL: provider2f.url, REDIS_URL: redisUrl }), logger: createLogger({ level: 'silent' }) });
+    const provider = createTwoFactorProviderFromConfig(broken, { connections: 1 });
+    const api = await startApi(broken, stubServices(), { dashboard: false }, provider);
+    try {
+      // The first probe starts the check; once it has ended (at most its 5 s), a probe reports it.
+      await timedProbe(api.url);
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
+      const probe = await timedProbe(api.url);
+      expect(probe.status).toBe(503);
+      expect(probe.body.checks.redis!.status).toBe('error');
+      expect(probe.body.checks.provider).toMatchObject({ status: 'skipped', error: 'not checked: Redis unavailable' });
+      expect(provider2f.connections()).toBe(0);
+    } finally {
+      await api.close();
+      await provider.close();
+      broken.redis.disconnect();
+      await broken.close().catch(() => undefined);
+      await provider2f.close();
+      await silentRedis?.close();
+    }
+  }, 30_000);
 });
+
+/** A local port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
