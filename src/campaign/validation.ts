@@ -122,6 +122,12 @@ export function validateCampaignFields(input: RawCampaignFields, rules: SenderRu
     );
   }
   if (hasTemplate && input.template!.trim() === '') throw new ValidationError((n) => `${n('template')}: the template name is empty`, 'template');
+  // Sent in every request as the text is: a pasted control character or half an emoji would reach 2Factor mangled
+  // (U+FFFD), and each message then fail on a template name nobody typed.
+  const unsendableName = hasTemplate ? unsendableCharacter(input.template!) : null;
+  if (unsendableName !== null) {
+    throw new ValidationError((n) => `${n('template')}: holds ${unsendableName}, which no template name has; remove it`, 'template');
+  }
   const vars = (input.vars ?? []).map((v) => v.trim());
   if (hasText && vars.length) throw new ValidationError((n) => `${n('vars')} is only used with ${n('template')} (use {{column}} in ${n('text')})`, 'vars');
   if (vars.some((v) => v === '')) throw new ValidationError((n) => `${n('vars')}: empty column name`, 'vars');

@@ -104,6 +104,14 @@ describe('characters no SMS should carry, in a free text', () => {
     expect(create(text)).toThrow(message);
   });
 
+  // The template name goes into every request too; only the text was checked.
+  it.each([
+    ['a pasted control character', 'order\u000bshipped', /^template: holds U\+000B, a control character, at character 6/],
+    ['half an emoji', 'sale\ud83c', /^template: holds U\+D83C, half of an emoji .* at character 5/],
+  ])('a template name with %s is refused at create, naming it and where', (_label, template, message) => {
+    expect(() => validateCampaignFields({ name: 'c', type: 'transactional', from: 'ACMEIN', template }, rules)).toThrow(message);
+  });
+
   it('line breaks, tabs, emoji, Hindi and GSM extension characters are fine', () => {
     expect(create('Hi {{name}},\r\nSale\tnow 🎉 नमस्ते ^{}[~]|€ \\')).not.toThrow();
     expect(create('👨‍👩‍👧 family pack')).not.toThrow();
