@@ -5,7 +5,9 @@
  *
  * A `ready` list never changes (imports cannot add to it), and suppressions only lower the need, so the figure
  * computed at create time is a safe upper bound and is used as is: O(1) even for a 1M list, which keeps a
- * scheduled run on time. It is recomputed over the list only when missing or older than the list.
+ * scheduled run on time. It is recomputed over the list only when missing or older than the list. For a provider
+ * template it is a lower bound (the template's text is 2Factor's; only the variable values are counted), and every
+ * message naming it says "at least".
  */
 import type { Container } from '../container';
 import { NotFoundError, ServiceError, ValidationError, coerceError } from '../errors';
@@ -17,6 +19,11 @@ export interface CreditCheck {
   campaignId: string;
   kind: BalanceKind;
   needed: number;
+  /**
+   * False for a provider-template campaign: 2Factor holds the template's text, so only its variable values are
+   * counted and `needed` is a lower bound (estimate.ts).
+   */
+  neededExact: boolean;
   balance: number;
   sufficient: boolean;
   /** True when the balance is short but --force let the run start anyway. */
@@ -66,7 +73,12 @@ export async function measureCredits(
       throw new BalanceUnavailableError(kind, err);
     }),
   ]);
-  return { campaignId, kind, needed, balance, sufficient: balance >= needed };
+  return { campaignId, kind, needed, neededExact: content.kind === 'text', balance, sufficient: balance >= needed };
+}
+
+/** "at least " before a credit figure that is a lower bound (a template campaign's), so a refusal never reads as exact. */
+export function atLeast(check: Pick<CreditCheck, 'neededExact'>): string {
+  return check.neededExact ? '' : 'at least ';
 }
 
 /** The scheduler's pre-start check: throws when the balance is short (unless forced), which alerts the campaign. */
@@ -76,14 +88,16 @@ export async function checkCredits(
   campaignId: string,
   opts: { force?: boolean } = {},
 ): Promise<CreditCheck> {
-  const { kind, needed, balance, sufficient } = await measureCredits(deps, provider, campaignId);
-  const result: CreditCheck = { campaignId, kind, needed, balance, sufficient, forced: !sufficient && Boolean(opts.force) };
+  const measured = await measureCredits(deps, provider, campaignId);
+  const { kind, needed, balance, sufficient } = measured;
+  const result: CreditCheck = { ...measured, forced: !sufficient && Boolean(opts.force) };
   if (!sufficient && !opts.force) {
+    const min = atLeast(measured);
     // The way to force it named as the caller writes it: `--force` on the CLI, the body's `force` over HTTP.
     throw new ValidationError(
       (n) =>
-        `not enough ${kind} credits for campaign ${campaignId}: needs ${needed}, balance ${balance} ` +
-        `(short by ${needed - balance}); top up, or start with ${n('force')} to send until the balance runs out`,
+        `not enough ${kind} credits for campaign ${campaignId}: needs ${min}${needed}, balance ${balance} ` +
+        `(short by ${min}${needed - balance}); top up, or start with ${n('force')} to send until the balance runs out`,
       'credits',
     );
   }

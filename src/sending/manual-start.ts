@@ -8,7 +8,7 @@
  * `force` skips the lookup altogether, so an operator can start while the provider's balance API is down.
  */
 import type { Container } from '../container';
-import { BalanceUnavailableError, measureCredits } from '../campaign/credit-check';
+import { BalanceUnavailableError, atLeast, measureCredits } from '../campaign/credit-check';
 import { accountSlots, pacedBalance } from '../delivery/paced-slot';
 import { ConflictError, ServiceError, ValidationError } from '../errors';
 import type { SmsProvider } from '../provider/sms-provider';
@@ -57,10 +57,13 @@ async function requireCredits(deps: ManualStartDeps, campaignId: string, balance
     });
     if (!check.sufficient) {
       const { needed, kind, balance } = check;
+      const min = atLeast(check);
+      // A template's own text is 2Factor's and not counted: the figure is a floor, and said to be one.
+      const floor = check.neededExact ? '' : ' (its template text, held by 2Factor, is not counted)';
       throw new ConflictError(
         (n) =>
-          `campaign ${campaignId} not started: it needs ${needed} ${kind} credits but the provider balance is ` +
-          `${balance} (short by ${needed - balance}). Nothing was sent; top up, or start with ${n('force')} ` +
+          `campaign ${campaignId} not started: it needs ${min}${needed} ${kind} credits${floor} but the provider balance is ` +
+          `${balance} (short by ${min}${needed - balance}). Nothing was sent; top up, or start with ${n('force')} ` +
           `to send until the balance runs out`,
       ).overridable('force');
     }
