@@ -7,8 +7,10 @@
  * Rows go in in line order, so contact ids follow line order. Nothing is looked up per row: numbers the
  * Bloom filter (seen-phones.ts) has maybe seen before are noted for the end-of-import duplicate pass
  * (duplicates.ts), which keeps each number's first line. Suppressed numbers are filtered out before the
- * load with one indexed lookup per batch, skipped entirely while the suppression list is empty (checked at
- * start; sending checks suppressions again).
+ * load with one indexed lookup per batch, skipped while the suppression list is empty. Whether it is empty is read
+ * again with every batch written (one cheap query, in the write that overlaps parsing): read once at the start, a
+ * number suppressed while a long import ran was loaded and counted accepted for the rest of the file. A number
+ * suppressed after its batch was checked is loaded; sending checks suppressions again.
  */
 import type { PoolClient } from 'pg';
 import { copyText, encodeField } from '../db/copy-text';
@@ -36,6 +38,7 @@ export interface WriteCounts {
 const COPY_CONTACTS_SQL = 'COPY contacts (list_id, phone, raw_phone, variables, source_line) FROM STDIN';
 
 const SUPPRESSED_SQL = `SELECT phone, reason FROM suppressions WHERE phone = ANY($1::text[])`;
+const ANY_SUPPRESSIONS_SQL = 'SELECT EXISTS (SELECT 1 FROM suppressions) AS any';
 
 /**
  * Bytes of one COPY batch. Rows are encoded as they arrive, so the row objects die young: holding a batch
@@ -62,7 +65,9 @@ class CopyBuffer {
 }
 
 class Batch {
-  /** Rows waiting for the suppression check (only while there are suppressions to check). */
+  /** Set when the batch starts: its rows wait for the suppression check (there are suppressions to check). */
+  constructor(readonly checked: boolean) {}
+  /** Rows waiting for the suppression check (only in a checked batch). */
   unchecked: ContactRow[] = [];
   rows = 0;
   contacts = new CopyBuffer();
@@ -74,7 +79,7 @@ class Batch {
 
 export class ContactWriter {
   readonly counts: WriteCounts = { accepted: 0, duplicates: 0, suppressed: 0 };
-  private batch = new Batch();
+  private batch: Batch;
   private inFlight: Promise<void> | null = null;
   private loaded = 0;
   private anyCandidates = false;
@@ -99,13 +104,14 @@ export class ContactWriter {
     private readonly listId: string,
     private readonly phoneColumn: string,
     private readonly spool: ReportSpool,
-    /** False while the suppression list is empty: saves one query per batch. */
-    private readonly checkSuppressions: boolean,
+    /** False while the suppression list is empty (saves the lookup); read again as each batch is written. */
+    private suppressionsExist: boolean,
     private readonly batchSize = 5000,
     /** Numbers written so far (approximately); one per import. */
     private readonly seen = new SeenPhones(),
   ) {
     this.listField = encodeField(listId);
+    this.batch = new Batch(suppressionsExist);
   }
 
   get full(): boolean {
@@ -114,7 +120,7 @@ export class ContactWriter {
   }
 
   add(row: ContactRow): void {
-    if (this.checkSuppressions) this.batch.unchecked.push(row);
+    if (this.batch.checked) this.batch.unchecked.push(row);
     else this.encode(this.batch, row);
   }
 
@@ -125,8 +131,10 @@ export class ContactWriter {
   /** Sends the current batch once the previous one is done (keeps one batch in flight). */
   async flush(): Promise<void> {
     const batch = this.batch;
-    this.batch = new Batch();
     if (this.inFlight) await this.inFlight;
+    // After the write in flight, which read whether there are suppressions now (nothing is added meanwhile: the
+    // caller awaits this).
+    this.batch = new Batch(this.suppressionsExist);
     const p = this.write(batch);
     // Handled later by the next flush()/finish(); the no-op catch stops an "unhandled rejection" meanwhile.
     p.catch(() => undefined);
@@ -159,6 +167,12 @@ export class ContactWriter {
       this.anyCandidates = true;
     }
     await this.spool.write(batch.rejects, batch.maybeDuplicates);
+    // For the next batch to start: read last, so it is as recent as can be. Once there are suppressions every batch
+    // is checked (a list emptied since only costs the lookup).
+    if (!this.suppressionsExist) {
+      const { rows } = await this.client.query<{ any: boolean }>(ANY_SUPPRESSIONS_SQL);
+      this.suppressionsExist = rows[0]!.any;
+    }
   }
 
   /** Drops (and reports) the batch's suppressed numbers, then encodes the rest. */

@@ -10,6 +10,7 @@ import { RejectReport } from '../../../src/import/reject-report';
 import { ReportSpool, writeReport } from '../../../src/import/report-spool';
 import { SeenPhones } from '../../../src/import/seen-phones';
 import { manyContacts, seedList } from '../../fixtures/seed-list';
+import { addSuppressions } from '../../../src/suppression/suppression';
 import { useTestEnv } from '../../helpers/env';
 import { reportLines } from './helpers';
 
@@ -127,6 +128,39 @@ describe('ContactWriter', () => {
     } finally {
       await client.query('ROLLBACK');
       client.release();
+    }
+  });
+
+  it('filters a number suppressed while the import runs from the batches that start after it', async () => {
+    // The suppression list was read once, at the start: empty then, it was never checked again, and a number
+    // suppressed during a long import was loaded and counted accepted.
+    const pg = env.container().pg;
+    const listId = await createImportingList(pg, { name: 'suppressed-meanwhile', sourceFile: 'x.csv', country: 'IN' });
+    const report = new RejectReport(env.config.REPORTS_DIR, 'writer-suppressed-meanwhile');
+    const spool = new ReportSpool(env.config.REPORTS_DIR, 'writer-suppressed-meanwhile');
+    const client = await pg.connect();
+    const late = '+919876100990';
+    try {
+      await beginListTransaction(client, listId);
+      const writer = await ContactWriter.open(client, listId, 'phone', spool, false, 100);
+      for (let line = 2; line < 1002; line++) {
+        // 300 lines in (three batches of 100 written or in flight), the number of line 990 is suppressed.
+        if (line === 302) await addSuppressions(env.container(), [{ phone: late, reason: 'STOP' }]);
+        const phone = `+9198761${String(line).padStart(5, '0')}`;
+        writer.add({ phone, raw: phone, variablesCopy: '{}', line, rawRow: `P${line},${phone}` });
+        if (writer.full) await writer.flush();
+      }
+      const counts = await writer.finish();
+      await writeReport(spool, duplicateVerdicts(client, 7), report, 'phone');
+      await spool.discard();
+      await client.query('COMMIT');
+      expect(counts).toEqual({ accepted: 999, duplicates: 0, suppressed: 1 });
+      const stored = await pg.query('SELECT 1 FROM contacts WHERE list_id = $1 AND phone = $2', [listId, late]);
+      expect(stored.rowCount).toBe(0);
+      expect(reportLines(await report.close())).toEqual(['source_line,raw_row,column,reason', `990,"P990,${late}",phone,suppressed (STOP): ${late}`]);
+    } finally {
+      client.release();
+      await pg.query('DELETE FROM suppressions WHERE phone = $1', [late]);
     }
   });
 });
