@@ -3,6 +3,7 @@
  * `/metrics`. Other domains import and increment these directly:
  *
  *   providerOutcomes.inc({ outcome: 'accepted' })            sending: one per provider answer (OutcomeKind)
+ *   messageOutcomes.inc({ status: 'sent' }, n)                sending: messages per status an outcome write left
  *   providerRequests.inc({ kind: 'send' })                    every provider request (send, balance, report)
  *   sendLatency.observe({ outcome }, seconds)                 sending: provider round-trip
  *   rateLimitWaits.inc(); rateLimitWaitSeconds.observe(s)     sending: each time the pacer makes a send wait
@@ -32,6 +33,21 @@ export const providerOutcomes = new Counter({
   labelNames: ['outcome'] as const,
   registers: [metricsRegistry],
 });
+
+/**
+ * Per message, where providerOutcomes is per request: a packed request (`--pack`) carries up to 100 messages, so
+ * only this one adds up to the ledger's counts. Counted as each write commits (send outcomes, suppressed at claim
+ * time, crash recovery's `unknown`); a message written twice (an `unknown` whose late answer then landed) counts twice.
+ */
+export const MESSAGE_OUTCOME_STATUSES = ['sent', 'failed', 'unknown', 'pending', 'cancelled', 'suppressed'] as const;
+export const messageOutcomes = new Counter({
+  name: 'bulksms_message_outcomes_total',
+  help: 'Messages by the status a send outcome left them in (sent, failed, unknown, pending = to send again, cancelled, suppressed at send time)',
+  labelNames: ['status'] as const,
+  registers: [metricsRegistry],
+});
+// Every status from the start at 0, so a rate over it has a series before its first message.
+for (const status of MESSAGE_OUTCOME_STATUSES) messageOutcomes.labels({ status });
 
 export const providerRequests = new Counter({
   name: 'bulksms_provider_requests_total',

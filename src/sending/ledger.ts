@@ -5,6 +5,7 @@
  */
 import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import { isUnreachable } from '../db/reachability';
+import { messageOutcomes } from '../metrics';
 import { compareIds } from './ids';
 
 /**
@@ -58,6 +59,8 @@ export async function claimMessages(pg: Pool, ids: readonly string[]): Promise<C
   RETURNING m.id::text AS id, m.status::text AS status, m.phone, m.text, m.vars, m.attempts, ${CLAIM_TOKEN_SQL('m')}::text AS "claimedAt"`,
     values: [ids],
   });
+  const suppressed = rows.filter((m) => m.status === 'suppressed').length;
+  if (suppressed) messageOutcomes.inc({ status: 'suppressed' }, suppressed);
   return rows.sort((a, b) => compareIds(a.id, b.id));
 }
 
@@ -98,9 +101,11 @@ export interface OutcomeRow {
  */
 export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Promise<number> {
   if (!rows.length) return 0;
-  const res = await pg.query({
+  // The statuses really written, counted by PostgreSQL (a few rows back, not one per message): a stale row writes
+  // nothing, and a released one may become `cancelled`.
+  const res = await pg.query<{ status: string; n: number }>({
     name: 'bulksms-outcomes',
-    text: `UPDATE messages m
+    text: `WITH written AS (UPDATE messages m
         SET status = (CASE WHEN v.status NOT IN ('release', 'pending') THEN v.status
                            WHEN (SELECT c.status FROM campaigns c WHERE c.id = m.campaign_id FOR SHARE) = 'cancelled'
                            THEN 'cancelled' WHEN m.status = 'unknown' THEN 'failed' ELSE 'pending' END)::"MessageStatus",
@@ -121,7 +126,9 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
        FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[])
             AS v(id, attempts, status, session_id, outcome_class, provider_text, failure_reason, delay_ms, delta, claimed_at)
       WHERE m.id = v.id AND m.attempts = v.attempts AND ${CLAIM_TOKEN_SQL('m')} = v.claimed_at
-        AND (m.status = 'sending' OR (m.status = 'unknown' AND v.status <> 'unknown'))`,
+        AND (m.status = 'sending' OR (m.status = 'unknown' AND v.status <> 'unknown'))
+  RETURNING m.status)
+  SELECT status::text AS status, count(*)::int AS n FROM written GROUP BY status`,
     values: [
       rows.map((r) => r.id),
       rows.map((r) => r.attempts),
@@ -135,7 +142,12 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
       rows.map((r) => r.claimedAt),
     ],
   });
-  return res.rowCount ?? 0;
+  let written = 0;
+  for (const { status, n } of res.rows) {
+    messageOutcomes.inc({ status }, n);
+    written += n;
+  }
+  return written;
 }
 
 export interface OutcomeWriterOptions {

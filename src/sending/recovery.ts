@@ -5,6 +5,7 @@
  * request may or may not have reached the provider, so the message becomes `unknown` — never re-sent.
  */
 import type { Pool } from 'pg';
+import { messageOutcomes } from '../metrics';
 
 /**
  * Only runs of campaigns that can have messages in flight are looked at, so these sweeps use the
@@ -26,7 +27,9 @@ export async function expireStaleSending(pg: Pool, leaseMs: number): Promise<num
       WHERE run_id IN (${LIVE_RUNS}) AND status = 'sending' AND sending_at < now() - $1 * interval '1 millisecond'`,
     [leaseMs],
   );
-  return res.rowCount ?? 0;
+  const expired = res.rowCount ?? 0;
+  if (expired) messageOutcomes.inc({ status: 'unknown' }, expired);
+  return expired;
 }
 
 /** Queued rows whose jobs were lost (Redis data loss, failed enqueue): hand them back to the feeder. */

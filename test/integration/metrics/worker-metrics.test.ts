@@ -59,6 +59,43 @@ describe('bulksms worker --metrics-port', () => {
     expect(await exited).toBe(0);
   }, 90_000);
 
+  // bulksms_provider_outcomes_total counts requests: with --pack one carries several messages, and it fell short of
+  // the ledger. bulksms_message_outcomes_total counts the messages themselves.
+  it('counts message outcomes per message, matching the database, when requests are packed', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 95, text: 'Your OTP window opens at 10:00', packSize: 10 });
+    const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', '20', '--metrics-port', '0'], {
+      env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: t.sim.url },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await waitFor('metrics address', async () => stderr.match(/metrics on (http:\/\/\S+\/metrics)/)?.[1], 30_000);
+      const before = await (await request(url)).body.text();
+      expect(sample(before, 'bulksms_message_outcomes_total', 'status="sent"')).toBe(0);
+      await startCampaign(c, campaignId);
+      await waitFor('campaign completed', async () => (await campaignStatus(c.pg, campaignId)) === 'completed', 50_000);
+      const text = await (await request(url)).body.text();
+      // Sent = accepted by the provider; a delivery report may since have made it `delivered`.
+      const { rows } = await c.pg.query<{ sent: number }>(
+        `SELECT count(*) FILTER (WHERE sent_at IS NOT NULL)::int AS sent FROM messages WHERE campaign_id = $1`,
+        [campaignId],
+      );
+      expect(rows[0]!.sent).toBe(95);
+      expect(sample(text, 'bulksms_message_outcomes_total', 'status="sent"')).toBe(rows[0]!.sent);
+      expect(sample(text, 'bulksms_message_outcomes_total')).toBe(95);
+      // Packs of up to ten (ten requests when every pack is full): the per-request counter is not the message count.
+      const requests = sample(text, 'bulksms_provider_outcomes_total', 'outcome="accepted"');
+      expect(requests).toBeGreaterThanOrEqual(10);
+      expect(requests).toBeLessThan(95);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 90_000);
+
   it('rejects a bad --metrics-port with exit code 2', async () => {
     const child = spawn(process.execPath, [BIN, 'worker', '--metrics-port', '70000'], { env: { ...process.env, ...env.env }, stdio: 'ignore' });
     expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(2);
