@@ -5,6 +5,7 @@
  * (roles), 409 (lifecycle conflicts), 413 (body limit), 429 or 503; the list and OTP routes documented no error at
  * all. The swagger transform (server.ts) applies this table, and a test checks real answers against the document.
  */
+import { CAMPAIGN_STATUSES } from '../campaign/campaign-listing';
 import { MESSAGE_STATUS_ENUM, OUTCOME_CLASS_ENUM, errorBody } from './routes/schemas';
 
 /**
@@ -19,8 +20,7 @@ const uuid = { type: 'string', format: 'uuid' } as const;
 const obj = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: 'object', additionalProperties: true, required, properties });
 const counts = obj(Object.fromEntries(MESSAGE_STATUS_ENUM.map((s) => [s, int])));
 const nextCursor = { type: 'string', nullable: true, description: 'pass back as `cursor` with the same filters for the next page; null on the last' };
-const CAMPAIGN_STATUS = ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'];
-const campaignStatus = { type: 'string', enum: CAMPAIGN_STATUS };
+const campaignStatus = { type: 'string', enum: CAMPAIGN_STATUSES };
 const action = obj({ campaignId: uuid, status: campaignStatus });
 const campaignSummary = obj({
   id: uuid, name: str, type: { type: 'string', enum: ['transactional', 'promotional'] }, sender: str, status: campaignStatus,

@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { auditNote, freeTextFor } from '../../access/fastify-access';
 import { MAX_CAMPAIGN_NAME, MAX_PACK_SIZE } from '../../campaign/validation';
 import { NotFoundError } from '../../errors';
-import type { ApiDeps, CampaignStatusResult, CreateCampaignInput, CreateCampaignResult } from '../deps';
+import type { ApiDeps, CreateCampaignInput, CreateCampaignResult } from '../deps';
 import { createStatusCache } from '../status-cache';
 import { idempotencyHeaderSchema, idempotent } from '../idempotency';
-import { decodeCampaignCursor, encodeCampaignCursor } from '../cursor';
+import { CAMPAIGN_FIELDS, CAMPAIGN_PAGE, CAMPAIGN_STATUSES, listCampaigns } from '../../campaign/campaign-listing';
 import { messagesOf, runIdOf, runQuerySchema } from '../run-scope';
 import { rejectsUrl } from './list-rejects';
 import { errorResponses, idParams } from './schemas';
@@ -41,26 +41,13 @@ const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+    limit: { type: 'integer', minimum: CAMPAIGN_PAGE.min, maximum: CAMPAIGN_PAGE.max, default: CAMPAIGN_PAGE.default },
     cursor: { type: 'string', maxLength: 128 },
-    status: { type: 'string', enum: ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'] },
+    status: { type: 'string', enum: CAMPAIGN_STATUSES },
   },
 } as const;
 
-const CAMPAIGN_FIELDS = {
-  id: true, name: true, type: true, sender: true, status: true, pauseReason: true, alert: true, listId: true,
-  text: true, templateName: true, scheduleAt: true, cron: true, timezone: true, encoding: true, segmentsMax: true,
-  credits: true, createdAt: true, updatedAt: true, startedAt: true, completedAt: true,
-  list: { select: { name: true } },
-} as const;
-
 type Params = { Params: { id: string } };
-
-/** Which run the list row's counts are of (the latest), and how many runs there are; null before the first start. */
-function latestRunOf(st: CampaignStatusResult): { runNumber: number; runCount: number; startedAt: Date | null } | null {
-  const latest = st.runs?.[st.runs.length - 1];
-  return latest ? { runNumber: latest.runNumber, runCount: st.runs!.length, startedAt: latest.startedAt } : null;
-}
 
 /** Lifecycle actions may be POSTed without a body; validate it as `{}` then. */
 async function emptyBodyAsObject(req: { body: unknown }): Promise<void> {
@@ -117,33 +104,9 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (req) => {
-      const { limit, cursor, status } = req.query;
-      // Keyset on (created_at, id): a campaign created while the user pages is newer than the cursor, so it
-      // neither repeats a row of a later page nor pushes one off it.
-      const after = cursor ? decodeCampaignCursor(cursor, [status]) : undefined;
-      const rows = await container.prisma.campaign.findMany({
-        where: {
-          ...(status ? { status: status as never } : {}),
-          ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
-        },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-        select: CAMPAIGN_FIELDS,
-      });
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      // One status query per campaign on the page (bounded by `limit`), so the list agrees with the detail view.
-      const items = await Promise.all(
-        page.map(async ({ list, ...c }) => {
-          const st = await statusOf(c.id, c.updatedAt);
-          // A pause reason may be the provider's answer (account- or campaign-fatal), quoting numbers: masked like phones.
-          return {
-            ...c, pauseReason: freeTextFor(req, c.pauseReason), listName: list.name, status: st.status, total: st.total, counts: st.counts,
-            run: latestRunOf(st),
-          };
-        }),
-      );
-      return { items, nextCursor: rows.length > limit && last ? encodeCampaignCursor(last, [status]) : null };
+      const page = await listCampaigns(container, req.query, statusOf);
+      // A pause reason may be the provider's answer (account- or campaign-fatal), quoting numbers: masked like phones.
+      return { ...page, items: page.items.map((c) => ({ ...c, pauseReason: freeTextFor(req, c.pauseReason) })) };
     },
   );
 

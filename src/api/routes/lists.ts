@@ -12,7 +12,7 @@ import { TimeoutError, withTimeout } from '../../lib/with-timeout';
 import { recordImport } from '../../metrics-instrument';
 import { errorResponses } from './schemas';
 import { rejectsUrl } from './list-rejects';
-import { decodeListCursor, encodeListCursor } from '../cursor';
+import { decodeListCursor, encodeListCursor } from '../../lib/cursor';
 import { failAbandonedImports } from '../../import/list-store';
 import { removeUnfinishedReport } from '../../import/import-contacts';
 

@@ -14,7 +14,7 @@ import { messagesOf, runIdOf, runQuerySchema } from '../run-scope';
 import { csvLine } from '../csv-safe';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { normalisePhone } from '../../import/phone';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { MESSAGE_STATUS_ENUM, OUTCOME_CLASS_ENUM, errorResponses, idParams } from './schemas';
 
 interface MessageQuery {

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../../../src/api/cursor';
+import { decodeCursor, encodeCursor } from '../../../src/lib/cursor';
 import { isLoopbackAddress, secretEquals } from '../../../src/api/auth';
 import { toHttp } from '../../../src/api/error-handler';
 import { NotFoundError, ServiceError, ValidationError } from '../../../src/errors';

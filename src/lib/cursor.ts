@@ -1,7 +1,8 @@
 /**
- * Opaque keyset cursors for listings, base64url-encoded so clients treat them as tokens rather than doing arithmetic
- * on them. A message cursor is the last returned message id (a bigint); a campaign cursor is the last returned
- * campaign's (created_at, id), the key the campaign list is sorted on, newest first.
+ * Opaque keyset cursors for listings (the HTTP API's `cursor`, the CLI's `--cursor`), base64url-encoded so clients
+ * treat them as tokens rather than doing arithmetic on them. A message cursor is the last returned message id (a
+ * bigint); a campaign cursor is the last returned campaign's (created_at, id), the key the campaign list is sorted
+ * on, newest first.
  *
  * Each cursor also carries a tag of the query it was issued for (the campaign and the filters): a key only says
  * where the last page ended, and applied to another query it silently skipped rows. Message ids are global, so a
@@ -12,10 +13,12 @@ import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors';
 
 const MAX_BIGINT = 2n ** 63n - 1n;
-const invalidCursor = () => new ValidationError('querystring/cursor is not a valid cursor', 'cursor');
+// Named through the caller's namer: `cursor` for the HTTP API, `--cursor` for the CLI.
+const invalidCursor = () => new ValidationError((n) => `${n('cursor')} is not a valid cursor`, 'cursor');
 const otherQuery = () =>
   new ValidationError(
-    'querystring/cursor was issued for another query: pass it with the same campaign and filters as the page it came from, or start without a cursor',
+    (n) =>
+      `${n('cursor')} was issued for another query: pass it with the same campaign and filters as the page it came from, or start without a cursor`,
     'cursor',
   );
 
