@@ -20,6 +20,7 @@ import { registerSimulator } from './commands/simulator';
 import { registerSend } from './commands/send';
 import { registerDemo } from './commands/demo';
 import { registerCampaignControl } from './commands/campaign-control';
+import { registerCampaignList } from './commands/campaign-list';
 import { registerWorker } from './commands/worker';
 
 export function buildProgram(): Command {
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerSend(program);
   registerDemo(program);
   registerCampaignControl(program);
+  registerCampaignList(program);
   registerWorker(program);
   return program;
 }

@@ -18,7 +18,7 @@ describe('bulksms --help and exit codes', () => {
     expect(commandsOf(top.stdout)).toEqual(expect.arrayContaining(COMMANDS));
     const campaign = await runCli(['campaign', '--help'], {});
     expect(campaign.code).toBe(0);
-    expect(commandsOf(campaign.stdout)).toEqual(expect.arrayContaining(['create', 'start', 'pause', 'resume', 'cancel', 'status', 'retry']));
+    expect(commandsOf(campaign.stdout)).toEqual(expect.arrayContaining(['create', 'start', 'pause', 'resume', 'cancel', 'status', 'retry', 'list']));
     const token = await runCli(['token', '--help'], {});
     expect(token.code).toBe(0);
     expect(commandsOf(token.stdout)).toEqual(expect.arrayContaining(['create', 'revoke']));
