@@ -4,9 +4,8 @@
  * (`draft`, or `scheduled` with --at/--cron). Starting, pausing and sending belong to src/sending.
  */
 import type { Container } from '../container';
-import { failAbandonedImports } from '../import/list-store';
-import { removeUnfinishedReport } from '../import/import-contacts';
 import type { BeforeCommit } from '../db/transaction';
+import { findContactList } from '../import/list-index';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
 import { nonGsmCharacters, type Encoding } from './segments';
@@ -53,17 +52,8 @@ export type CampaignDeps = Pick<Container, 'config' | 'logger' | 'prisma' | 'pg'
 /** More parts than this usually means a mistake (and costs that many credits per recipient). */
 export const SEGMENT_WARN_THRESHOLD = 6;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 async function findReadyList(deps: CampaignDeps, ref: string): Promise<{ id: string; name: string; columns: string[] }> {
-  const find = () =>
-    deps.prisma.contactList.findFirst({
-      where: UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref },
-      select: { id: true, name: true, status: true, columns: true, failureReason: true },
-    });
-  let list = await find();
-  // Still importing, or its importer was killed: the refusal should say which.
-  if (list?.status === 'importing' && (await failAbandonedImports(deps.pg, (id) => removeUnfinishedReport(deps, id))) > 0) list = await find();
+  const list = await findContactList(deps, ref);
   if (!list) throw new NotFoundError((n) => `${n('list')}: no contact list named or with id "${ref}" (import it first)`);
   if (list.status !== 'ready') {
     const { name, status } = list;

@@ -12,9 +12,7 @@ import { TimeoutError, withTimeout } from '../../lib/with-timeout';
 import { recordImport } from '../../metrics-instrument';
 import { errorResponses } from './schemas';
 import { rejectsUrl } from './list-rejects';
-import { decodeListCursor, encodeListCursor } from '../../lib/cursor';
-import { failAbandonedImports } from '../../import/list-store';
-import { removeUnfinishedReport } from '../../import/import-contacts';
+import { LIST_PAGE, listContactLists, type ContactListView } from '../../import/list-index';
 
 /** busboy's errors for a body that is not valid multipart (no boundary, cut short, bad part headers): the client's. */
 const MALFORMED_MULTIPART = /^(Multipart: |Unexpected end of (multipart data|form)|Malformed (part header|content-disposition))/;
@@ -197,44 +195,26 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+            limit: { type: 'integer', minimum: LIST_PAGE.min, maximum: LIST_PAGE.max, default: LIST_PAGE.default },
             cursor: { type: 'string', maxLength: 128 },
           },
         },
       },
     },
     async (req) => {
-      // A list whose importer was killed says so instead of `importing` for good.
-      await failAbandonedImports(container.pg, (id) => removeUnfinishedReport(container, id));
-      // Keyset on (created_at, id) like the campaign list: past the newest 500 lists, older ones were out of reach
-      // of the API altogether (a campaign can name a list only by a name or id the caller already knows).
-      const { limit, cursor } = req.query;
-      const after = cursor ? decodeListCursor(cursor) : undefined;
-      const rows = await container.prisma.contactList.findMany({
-        where: after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {},
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-        select: {
-          id: true, name: true, status: true, failureReason: true, sourceFile: true, country: true,
-          columns: true, rows: true, accepted: true, rejected: true, duplicates: true, suppressed: true,
-          rejectReportPath: true, createdAt: true, completedAt: true,
-        },
-      });
-      // The report's path on the server means nothing to an API client (and tells it the server's layout). A failure
-      // reason may quote the file's first row (a file without a header: its "columns" are a recipient's name and
-      // number): masked like the row report's raw rows wherever phones are.
-      const lists = rows.slice(0, limit);
-      const last = lists[lists.length - 1];
-      return {
-        nextCursor: rows.length > limit && last ? encodeListCursor(last) : null,
-        items: lists.map(({ rejectReportPath, ...list }) => ({
-          ...list,
-          failureReason: freeTextFor(req, list.failureReason),
-          rejectReportUrl: rejectsUrl({ id: list.id, rejectReportPath }),
-        })),
-      };
+      const { items, nextCursor } = await listContactLists(container, req.query);
+      return { nextCursor, items: items.map((list) => shownList(req, list)) };
     },
   );
+}
+
+/**
+ * A list as an API caller sees it. The report's path on the server means nothing to an API client (and tells it the
+ * server's layout): its URL instead. A failure reason may quote the file's first row (a file without a header: its
+ * "columns" are a recipient's name and number): masked like the row report's raw rows wherever phones are.
+ */
+function shownList(req: FastifyRequest, { rejectReportPath, ...list }: ContactListView) {
+  return { ...list, failureReason: freeTextFor(req, list.failureReason), rejectReportUrl: rejectsUrl({ id: list.id, rejectReportPath }) };
 }
 
 function validateFields(fields: Partial<Record<TextField, string>>): { listName: string; phoneColumn?: string; country?: string } {

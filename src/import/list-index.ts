@@ -1,0 +1,89 @@
+/**
+ * Reading contact lists: the index (newest first, keyset pages) and one list by name or id. One query for every
+ * reader — `GET /api/lists`, `GET /api/lists/:id`, `bulksms list ls|show` and `campaign create --list` — so they
+ * agree, and each settles a list whose importer is gone (`failed`, not `importing` for good) before showing it.
+ */
+import type { Container } from '../container';
+import type { ListStatus } from '../generated/prisma/enums';
+import { ValidationError } from '../errors';
+import { decodeListCursor, encodeListCursor } from '../lib/cursor';
+import { removeUnfinishedReport } from './import-contacts';
+import { failAbandonedImports } from './list-store';
+
+export type ListIndexDeps = Pick<Container, 'config' | 'logger' | 'prisma' | 'pg'>;
+
+/** Page sizes of the index. */
+export const LIST_PAGE = { min: 1, max: 500, default: 100 } as const;
+
+export const LIST_FIELDS = {
+  id: true, name: true, status: true, failureReason: true, sourceFile: true, country: true, phoneColumn: true,
+  columns: true, rows: true, accepted: true, rejected: true, duplicates: true, suppressed: true,
+  rejectReportPath: true, createdAt: true, completedAt: true,
+} as const;
+
+/**
+ * A contact list as stored. `columns` are its variables, usable as `{{column}}`; `rejectReportPath` is the row
+ * report's path on the server (null when nothing was rejected): the CLI's to print, the API's to turn into a URL.
+ */
+export interface ContactListView {
+  id: string;
+  name: string;
+  status: ListStatus;
+  failureReason: string | null;
+  sourceFile: string | null;
+  country: string;
+  phoneColumn: string | null;
+  columns: string[];
+  rows: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  suppressed: number;
+  rejectReportPath: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Marks the lists whose importer was killed `failed` (and removes what it left on disk). */
+function settleAbandonedImports(deps: ListIndexDeps): Promise<number> {
+  return failAbandonedImports(deps.pg, (id) => removeUnfinishedReport(deps, id));
+}
+
+export async function listContactLists(
+  deps: ListIndexDeps,
+  query: { limit?: number; cursor?: string },
+): Promise<{ items: ContactListView[]; nextCursor: string | null }> {
+  const { limit = LIST_PAGE.default, cursor } = query;
+  // The API's schema checks it first; the CLI's --limit arrives unchecked.
+  if (!Number.isInteger(limit) || limit < LIST_PAGE.min || limit > LIST_PAGE.max) {
+    throw new ValidationError((n) => `${n('limit')} must be a whole number from ${LIST_PAGE.min} to ${LIST_PAGE.max}`, 'limit');
+  }
+  const after = cursor ? decodeListCursor(cursor) : undefined;
+  await settleAbandonedImports(deps);
+  // Keyset on (created_at, id) like the campaign list: past the newest page, older lists stay within reach
+  // (a campaign can name a list only by a name or id the caller already knows).
+  const rows = await deps.prisma.contactList.findMany({
+    where: after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {},
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: limit + 1,
+    select: LIST_FIELDS,
+  });
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeListCursor(last) : null };
+}
+
+/** The list named `ref`, or with id `ref`; null when there is none. */
+export async function findContactList(deps: ListIndexDeps, ref: string): Promise<ContactListView | null> {
+  const find = () =>
+    deps.prisma.contactList.findFirst({
+      // A name may itself look like an id: either matches.
+      where: UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref },
+      select: LIST_FIELDS,
+    });
+  const list = await find();
+  // Still importing, or its importer was killed: read again once a killed one is settled, so it says which.
+  return list?.status === 'importing' && (await settleAbandonedImports(deps)) > 0 ? find() : list;
+}
