@@ -27,7 +27,7 @@ export interface Column<T> {
  * Control characters in a stored name (a newline, an ANSI escape sent through the API) would break the row or
  * drive the operator's terminal: shown as spaces.
  */
-const printable = (text: string): string => text.replace(/\p{Cc}/gu, ' ');
+export const printable = (text: string): string => text.replace(/\p{Cc}/gu, ' ');
 
 function cut(text: string, max: number | undefined): string {
   return max !== undefined && text.length > max ? `${text.slice(0, max - 1)}…` : text;

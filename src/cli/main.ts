@@ -21,6 +21,7 @@ import { registerSend } from './commands/send';
 import { registerDemo } from './commands/demo';
 import { registerCampaignControl } from './commands/campaign-control';
 import { registerCampaignList } from './commands/campaign-list';
+import { registerList } from './commands/list';
 import { registerWorker } from './commands/worker';
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerSuppress(program);
   registerSuppression(program);
   registerCampaignCreate(program);
+  registerList(program);
   registerToken(program);
   registerArchive(program);
   registerRestore(program);

@@ -75,12 +75,17 @@ export async function listContactLists(
   return { items, nextCursor: rows.length > limit && last ? encodeListCursor(last) : null };
 }
 
-/** The list named `ref`, or with id `ref`; null when there is none. */
-export async function findContactList(deps: ListIndexDeps, ref: string): Promise<ContactListView | null> {
+/**
+ * The list named `ref`, or with id `ref` (`match: 'id'`: with id `ref` only, for a URL's `:id`); null when there is
+ * none.
+ */
+export async function findContactList(deps: ListIndexDeps, ref: string, match: 'nameOrId' | 'id' = 'nameOrId'): Promise<ContactListView | null> {
+  const byId = UUID.test(ref);
+  if (match === 'id' && !byId) return null;
   const find = () =>
     deps.prisma.contactList.findFirst({
       // A name may itself look like an id: either matches.
-      where: UUID.test(ref) ? { OR: [{ id: ref }, { name: ref }] } : { name: ref },
+      where: match === 'id' ? { id: ref } : byId ? { OR: [{ id: ref }, { name: ref }] } : { name: ref },
       select: LIST_FIELDS,
     });
   const list = await find();

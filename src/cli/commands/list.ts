@@ -1,0 +1,64 @@
+/**
+ * `bulksms list ls|show`: the contact lists, as `GET /api/lists` shows them and from the same code
+ * (src/import/list-index.ts). A group named like the `--list <name|id>` option of `import` and `campaign create`,
+ * beside `campaign` and `token`; its listing verb is `ls` (`list list` stutters), with `list` kept as an alias so
+ * `<group> list` works in every group.
+ */
+import type { Command } from 'commander';
+import { maskDigitRuns } from '../../access/policy';
+import { LIST_PAGE, listContactLists, type ContactListView } from '../../import/list-index';
+import { withContainer } from '../context';
+import { formatTable, istOrDash, nextPageHint, parseLimit } from '../listing';
+import { printResult } from '../output';
+
+/**
+ * A list as the CLI prints it: its row report as the path `import --json` names `rejectReport` (the CLI runs where
+ * the file is). A failure reason may quote the file's first row (a file without a header: a recipient's name and
+ * number): masked as for an API caller without an OTP grant, so phones are never printed.
+ */
+export function cliList({ rejectReportPath, ...list }: ContactListView) {
+  return { ...list, failureReason: list.failureReason === null ? null : maskDigitRuns(list.failureReason), rejectReport: rejectReportPath };
+}
+type CliList = ReturnType<typeof cliList>;
+
+function listTable(lists: readonly CliList[]): string {
+  const count = (header: string, value: (l: CliList) => number) => ({ header, value: (l: CliList) => String(value(l)), align: 'right' as const });
+  return formatTable(lists, [
+    { header: 'ID', value: (l) => l.id },
+    { header: 'NAME', value: (l) => l.name, max: 24 },
+    { header: 'STATUS', value: (l) => l.status },
+    count('ROWS', (l) => l.rows),
+    count('ACCEPTED', (l) => l.accepted),
+    count('REJECTED', (l) => l.rejected),
+    count('DUPLICATES', (l) => l.duplicates),
+    count('SUPPRESSED', (l) => l.suppressed),
+    { header: 'CREATED', value: (l) => istOrDash(l.createdAt) },
+  ]);
+}
+
+export function listGroup(program: Command): Command {
+  return program.commands.find((c) => c.name() === 'list') ?? program.command('list').description('contact lists imported with `bulksms import`');
+}
+
+export function registerList(program: Command): void {
+  const group = listGroup(program);
+  group
+    .command('ls')
+    .alias('list')
+    .description('contact lists, newest first: status and row counts (as GET /api/lists)')
+    .option('--limit <n>', `at most n lists (${LIST_PAGE.min}-${LIST_PAGE.max}, default ${LIST_PAGE.default})`)
+    .option('--cursor <cursor>', 'the next page: the `nextCursor` of the previous one')
+    .option('--json', 'print one JSON object: {lists, nextCursor}')
+    .action(
+      withContainer(async (c, opts: { limit?: string; cursor?: string; json?: boolean }) => {
+        const page = await listContactLists(c, { limit: parseLimit(opts.limit), cursor: opts.cursor });
+        const lists = page.items.map(cliList);
+        printResult(opts, { lists, nextCursor: page.nextCursor }, () =>
+          [
+            lists.length ? listTable(lists) : opts.cursor ? 'no more lists' : 'no lists (`bulksms import <file.csv> --list <name>` makes one)',
+            ...nextPageHint('bulksms list ls', page.nextCursor, [opts.limit && `--limit ${opts.limit}`]),
+          ].join('\n'),
+        );
+      }),
+    );
+}
