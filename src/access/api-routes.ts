@@ -15,6 +15,7 @@ export interface RouteRule {
 export const API_ROUTE_ACCESS: Readonly<Record<string, RouteRule>> = {
   'GET /api/lists': { access: 'read' },
   'POST /api/lists': { access: 'write', action: 'list.import' },
+  'GET /api/lists/:id': { access: 'read', action: 'list.show' },
   // Raw rows of the upload: numbers in them masked unless an owner holds an OTP grant.
   'GET /api/lists/:id/rejects.csv': { access: 'read', action: 'list.show' },
   'GET /api/campaigns': { access: 'read', action: 'campaign.list' },

@@ -27,9 +27,15 @@ const campaignSummary = obj({
   pauseReason: nullableStr, listId: uuid, listName: str, scheduleAt: timeOrNull, cron: nullableStr, timezone: str, total: int, counts,
   createdAt: { type: 'string', format: 'date-time' },
 });
-const listSummary = obj({
-  id: uuid, name: str, status: str, failureReason: nullableStr, country: str, rows: int, accepted: int, rejected: int,
-  duplicates: int, suppressed: int, rejectReportUrl: nullableStr,
+const listFields = {
+  id: uuid, name: str, status: { type: 'string', enum: ['importing', 'ready', 'failed'] }, failureReason: nullableStr, country: str, rows: int,
+  accepted: int, rejected: int, duplicates: int, suppressed: int, rejectReportUrl: nullableStr,
+};
+const listSummary = obj(listFields);
+const listDetail = obj({
+  ...listFields, sourceFile: nullableStr, phoneColumn: nullableStr,
+  columns: { type: 'array', items: str, description: 'variables of every contact, each usable as {{column}} (and {{phone}}, the recipient\'s number, unless one is called phone)' },
+  createdAt: { type: 'string', format: 'date-time' }, completedAt: timeOrNull,
 });
 const message = obj({
   id: { type: 'string', pattern: '^[0-9]+$' }, runId: uuid, phone: str, status: { type: 'string', enum: MESSAGE_STATUS_ENUM }, attempts: int,
@@ -42,6 +48,7 @@ const csv = { type: 'string', description: 'CSV (text/csv), streamed' };
 const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
   'POST /api/lists': obj({ listId: uuid, rows: int, accepted: int, rejected: int, duplicates: int, suppressed: int, rejectReportUrl: nullableStr }),
   'GET /api/lists': obj({ items: { type: 'array', items: listSummary }, nextCursor }),
+  'GET /api/lists/:id': listDetail,
   'GET /api/lists/:id/rejects.csv': csv,
   'POST /api/campaigns': obj({
     campaignId: uuid, status: { type: 'string', enum: ['draft', 'scheduled'] }, recipients: int, encoding: str, segments: int,
@@ -118,6 +125,7 @@ export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
     },
   },
   'GET /api/lists': { success: 200, errors: GUARDED },
+  'GET /api/lists/:id': { success: 200, errors: [...GUARDED, 404] },
   'GET /api/lists/:id/rejects.csv': { success: 200, errors: [...GUARDED, 404] },
   // 404 an unknown list, 409 a list not ready.
   'POST /api/campaigns': { success: 201, errors: [...WITH_BODY, 404, 409] },

@@ -1,18 +1,18 @@
-/** Contact lists: streaming CSV upload into the importer, and the list index. */
+/** Contact lists: streaming CSV upload into the importer, the list index and one list. */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import { auditNote, freeTextFor } from '../../access/fastify-access';
-import { AppError, ServiceError, ValidationError } from '../../errors';
+import { AppError, NotFoundError, ServiceError, ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
 import { findNul } from '../reject-nul';
 import { guardUpload, type GuardedUpload } from '../upload-stream';
 import { RequestTimeoutError, TooManyRequestsError } from '../http-errors';
 import { TimeoutError, withTimeout } from '../../lib/with-timeout';
 import { recordImport } from '../../metrics-instrument';
-import { errorResponses } from './schemas';
+import { errorResponses, idParams } from './schemas';
 import { rejectsUrl } from './list-rejects';
-import { LIST_PAGE, listContactLists, type ContactListView } from '../../import/list-index';
+import { LIST_PAGE, findContactList, listContactLists, type ContactListView } from '../../import/list-index';
 
 /** busboy's errors for a body that is not valid multipart (no boundary, cut short, bad part headers): the client's. */
 const MALFORMED_MULTIPART = /^(Multipart: |Unexpected end of (multipart data|form)|Malformed (part header|content-disposition))/;
@@ -204,6 +204,23 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
     async (req) => {
       const { items, nextCursor } = await listContactLists(container, req.query);
       return { nextCursor, items: items.map((list) => shownList(req, list)) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/lists/:id',
+    {
+      schema: {
+        tags: ['lists'],
+        summary: 'One contact list: status (and why it failed), row counts, its columns (each usable as {{column}}) and its row report',
+        params: idParams,
+        response: errorResponses,
+      },
+    },
+    async (req) => {
+      const list = await findContactList(container, req.params.id, 'id');
+      if (!list) throw new NotFoundError(`contact list ${req.params.id} not found`);
+      return shownList(req, list);
     },
   );
 }

@@ -6,9 +6,11 @@
  */
 import type { Command } from 'commander';
 import { maskDigitRuns } from '../../access/policy';
-import { LIST_PAGE, listContactLists, type ContactListView } from '../../import/list-index';
+import { RECIPIENT_PHONE } from '../../campaign/template';
+import { NotFoundError } from '../../errors';
+import { LIST_PAGE, findContactList, listContactLists, type ContactListView } from '../../import/list-index';
 import { withContainer } from '../context';
-import { formatTable, istOrDash, nextPageHint, parseLimit } from '../listing';
+import { formatTable, istOrDash, nextPageHint, parseLimit, printable } from '../listing';
 import { printResult } from '../output';
 
 /**
@@ -36,12 +38,24 @@ function listTable(lists: readonly CliList[]): string {
   ]);
 }
 
-export function listGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'list') ?? program.command('list').description('contact lists imported with `bulksms import`');
+/** What a person reads of one list: `list show`. */
+function listDetail(l: CliList): string {
+  const variables = l.columns.map((c) => `{{${c}}}`);
+  // {{phone}} is the recipient's own number unless the list has a variable column of that name (template.ts).
+  if (!l.columns.includes(RECIPIENT_PHONE)) variables.push(`{{${RECIPIENT_PHONE}}} (the recipient's number)`);
+  return [
+    `list ${l.id}: ${printable(l.name)} (${l.status})`,
+    ...(l.failureReason ? [`  why: ${printable(l.failureReason)}`] : []),
+    `  rows ${l.rows}: accepted ${l.accepted}, rejected ${l.rejected}, duplicates ${l.duplicates}, suppressed ${l.suppressed}`,
+    `  file ${l.sourceFile === null ? '-' : printable(l.sourceFile)}, phone column ${l.phoneColumn === null ? '-' : `"${printable(l.phoneColumn)}"`}, country ${l.country}`,
+    ...(l.status === 'ready' ? [`  variables: ${variables.map(printable).join(', ')}`] : []),
+    `  rejected rows: ${l.rejectReport ?? 'none'}`,
+    `  created ${istOrDash(l.createdAt)}, ${l.status === 'importing' ? 'still importing' : `finished ${istOrDash(l.completedAt)}`}`,
+  ].join('\n');
 }
 
 export function registerList(program: Command): void {
-  const group = listGroup(program);
+  const group = program.command('list').description('contact lists imported with `bulksms import`: ls, show');
   group
     .command('ls')
     .alias('list')
@@ -59,6 +73,18 @@ export function registerList(program: Command): void {
             ...nextPageHint('bulksms list ls', page.nextCursor, [opts.limit && `--limit ${opts.limit}`]),
           ].join('\n'),
         );
+      }),
+    );
+  group
+    .command('show <name|id>')
+    .description('one list: status (and why it failed), row counts, the variables its columns give ({{column}}), its row report')
+    .option('--json', 'print one JSON object (the list)')
+    .action(
+      withContainer(async (c, ref: string, opts: { json?: boolean }) => {
+        const found = await findContactList(c, ref);
+        if (!found) throw new NotFoundError(`no contact list named or with id "${ref}" (\`bulksms list ls\` shows them)`);
+        const list = cliList(found);
+        printResult(opts, list, () => listDetail(list));
       }),
     );
 }

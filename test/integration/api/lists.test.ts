@@ -11,6 +11,7 @@ import { ABANDONED_IMPORT_REASON, claimListName } from '../../../src/import/list
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 import { heldUpload } from '../../helpers/held-upload';
 import { SHUTTING_DOWN } from '../../../src/api/routes/lists';
+import { createToken } from '../../../src/access/tokens';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 const fixture = (name: string) => readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'api', name));
@@ -178,6 +179,33 @@ describe('POST /api/lists (streaming CSV upload)', () => {
     const reason = listed.items.find((l) => l.name === 'headerless')?.failureReason;
     expect(reason).toContain('"+** ***** *3210"');
     expect(reason).not.toMatch(/98765/);
+  });
+
+  it('GET /api/lists/:id answers one list as the index shows it, with its columns and phone column, to a viewer too; 404 / 400 otherwise', async () => {
+    const csv = 'Mobile,First Name,city\n9876543210,Asha,Pune\n12345,Short,Delhi\n';
+    const created = await http('POST', `${api.url}/api/lists`, { body: form({ name: 'one-list' }, { name: 'one.csv', content: csv }) });
+    const { listId } = created.json<{ listId: string }>();
+    const viewer = (await createToken(env.container(), { role: 'viewer' })).token;
+    const res = await http('GET', `${api.url}/api/lists/${listId}`, { token: viewer });
+    expect(res.status).toBe(200);
+    const indexed = (await http('GET', `${api.url}/api/lists`)).json<{ items: { id: string }[] }>().items.find((l) => l.id === listId);
+    expect(res.json()).toEqual(indexed);
+    expect(res.json()).toMatchObject({
+      id: listId, name: 'one-list', status: 'ready', sourceFile: 'one.csv', phoneColumn: 'Mobile', columns: ['first_name', 'city'],
+      rows: 2, accepted: 1, rejected: 1, rejectReportUrl: `/api/lists/${listId}/rejects.csv`,
+    });
+    expect(res.json()).not.toHaveProperty('rejectReportPath');
+    // A failed list's reason quotes its file: masked here as in the index.
+    await http('POST', `${api.url}/api/lists`, { body: form({ name: 'one-headerless' }, { name: 'h.csv', content: 'Ravi Kumar,+91 98765 43210\n' }) });
+    const { id: failedId } = await env.container().prisma.contactList.findUniqueOrThrow({ where: { name: 'one-headerless' } });
+    const failed = (await http('GET', `${api.url}/api/lists/${failedId}`)).json<{ status: string; failureReason: string }>();
+    expect(failed.status).toBe('failed');
+    expect(failed.failureReason).toContain('"+** ***** *3210"');
+    const unknown = await http('GET', `${api.url}/api/lists/00000000-0000-4000-8000-000000000000`);
+    expect({ status: unknown.status, code: unknown.json<{ error: { code: string } }>().error.code }).toEqual({ status: 404, code: 'not_found' });
+    // By id only: a list's name in the URL is a 400 naming `id`, not a look-up by name.
+    const byName = await http('GET', `${api.url}/api/lists/one-list`);
+    expect({ status: byName.status, field: byName.json<{ error: { field?: string } }>().error.field }).toEqual({ status: 400, field: 'id' });
   });
 
   it('answers 400 with the importer’s reason for a bad CSV', async () => {

@@ -141,6 +141,13 @@ describe('the OpenAPI document matches what the server answers', () => {
     const taken = await http('POST', `${url}/api/lists`, { body: form });
     expect(taken.status).toBe(409);
     conforms('POST', '/api/lists', taken);
+    const vip = (await http('GET', `${url}/api/lists`)).json<{ items: { id: string; name: string }[] }>().items.find((l) => l.name === 'vip')!;
+    const shown = await http('GET', `${url}/api/lists/${vip.id}`, { token: viewer });
+    expect(shown.status).toBe(200);
+    conforms('GET', '/api/lists/{id}', shown);
+    conforms('GET', '/api/lists/{id}', await http('GET', `${url}/api/lists/00000000-0000-4000-8000-000000000000`));
+    conforms('GET', '/api/lists/{id}', await http('GET', `${url}/api/lists/vip`));
+    conforms('GET', '/api/lists/{id}', await http('GET', `${url}/api/lists/${vip.id}`, { token: null }));
     conforms('GET', '/api/lists/{id}/rejects.csv', await http('GET', `${url}/api/lists/00000000-0000-4000-8000-000000000000/rejects.csv`));
     conforms('GET', '/api/access/me', await http('GET', `${url}/api/access/me`, { token: viewer }));
     conforms('POST', '/api/suppressions', await http('POST', `${url}/api/suppressions`, { json: { phone: '9876500000' } }));

@@ -21,7 +21,7 @@ describe('bulksms --help and exit codes', () => {
     expect(commandsOf(campaign.stdout)).toEqual(expect.arrayContaining(['create', 'start', 'pause', 'resume', 'cancel', 'status', 'retry', 'list']));
     const list = await runCli(['list', '--help'], {});
     expect(list.code).toBe(0);
-    expect(commandsOf(list.stdout)).toEqual(expect.arrayContaining(['ls']));
+    expect(commandsOf(list.stdout)).toEqual(expect.arrayContaining(['ls', 'show']));
     const token = await runCli(['token', '--help'], {});
     expect(token.code).toBe(0);
     expect(commandsOf(token.stdout)).toEqual(expect.arrayContaining(['create', 'revoke']));

@@ -84,3 +84,37 @@ describe('bulksms list ls', () => {
     expect(r.stdout).not.toMatch(/9876543210/);
   }, 60_000);
 });
+
+describe('bulksms list show', () => {
+  it('--json prints the list by name or id, as GET /api/lists/:id answers it, with the row report as its path', async () => {
+    const byName = await cliJson('list', 'show', 'customers');
+    expect(byName.code).toBe(0);
+    expect(await cliJson('list', 'show', customersId)).toEqual(byName);
+    const fromApi = await http('GET', `${api.url}/api/lists/${customersId}`);
+    expect(fromApi.status).toBe(200);
+    const { rejectReport, ...rest } = byName.json;
+    const { rejectReportUrl, ...apiRest } = fromApi.json();
+    expect(rest).toEqual(apiRest);
+    expect({ rejectReport, rejectReportUrl }).toEqual({ rejectReport: customersReport, rejectReportUrl: `/api/lists/${customersId}/rejects.csv` });
+    expect(byName.json).toMatchObject({ name: 'customers', status: 'ready', rows: 4, accepted: 2, columns: ['first_name', 'city'] });
+  }, 60_000);
+
+  it('says what a person needs: counts, the variables for {{column}}, the row report; why a failed list failed, its numbers masked', async () => {
+    const ready = await runCli(['list', 'show', 'customers'], env.env);
+    expect(ready.code).toBe(0);
+    expect(ready.stdout).toContain(`list ${customersId}: customers (ready)`);
+    expect(ready.stdout).toContain('rows 4: accepted 2, rejected 1, duplicates 1, suppressed 0');
+    expect(ready.stdout).toContain("variables: {{first_name}}, {{city}}, {{phone}} (the recipient's number)");
+    expect(ready.stdout).toContain(`rejected rows: ${customersReport}`);
+    const failed = await runCli(['list', 'show', 'headerless'], env.env);
+    expect(failed.stdout).toContain('headerless (failed)');
+    expect(failed.stdout).toContain('why: no phone column in the header "Asha,******3210"');
+    expect(failed.stdout).not.toContain('variables');
+  }, 60_000);
+
+  it('an unknown list is exit 2, saying so', async () => {
+    expect(await cliJson('list', 'show', 'nope')).toEqual({
+      code: 2, json: { error: { code: 'not_found', message: 'no contact list named or with id "nope" (`bulksms list ls` shows them)' } },
+    });
+  }, 60_000);
+});
