@@ -1,6 +1,6 @@
 /**
- * `bulksms campaign start|pause|resume|cancel|status|retry <id>`. The `campaign` group is shared with
- * `campaign create` (campaign team): whichever registers first creates it, the other adds to it.
+ * `bulksms campaign start|pause|resume|cancel|status|retry <id>`, on the `campaign` group of campaign-group.ts
+ * (shared with `campaign create` and `campaign list`: whichever registers first creates it, the others add to it).
  */
 import type { Command } from 'commander';
 import type { Container } from '../../container';
@@ -19,6 +19,7 @@ import { WINDOW_PAUSE_PREFIX } from '../../campaign/send-window';
 import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
 import { colour, printResult, type OutputOptions } from '../output';
+import { campaignGroup } from './campaign-group';
 
 const FINAL = new Set(['completed', 'cancelled', 'failed']);
 /**
@@ -27,10 +28,6 @@ const FINAL = new Set(['completed', 'cancelled', 'failed']);
  * hung a script's `campaign start <id> && campaign status <id> --watch` for good at the moment it needed to know.
  */
 const WATCH_ENDS = new Set([...FINAL, 'paused']);
-
-export function campaignGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'campaign') ?? program.command('campaign').description('create and run SMS campaigns');
-}
 
 /** `stream` is where the text goes (colour only on a terminal). */
 export function humanStatus(s: CampaignStatusView, stream: NodeJS.WriteStream = process.stdout): string {
