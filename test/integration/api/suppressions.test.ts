@@ -8,6 +8,7 @@ import { wiredServices } from '../../../src/cli/commands/serve';
 import { createToken } from '../../../src/access/tokens';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
 import { addSuppressions } from '../../../src/suppression/suppression';
+import { waitFor } from '../../helpers/sending-fixtures';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 
@@ -99,7 +100,12 @@ describe('GET and DELETE /api/suppressions/:phone', () => {
       .toEqual([200, { phone: '+91******3260', removed: 1 }, 200, { phone: '+91******3260', removed: 0 }]);
     const { rows } = await env.container().pg.query(`SELECT count(*)::int AS n FROM suppressions WHERE phone = '+919876543260'`);
     expect(rows[0]).toEqual({ n: 0 });
-    const audit = await env.container().prisma.auditLog.findMany({ where: { action: 'suppression.remove' }, orderBy: { id: 'asc' } });
+    // The outcome is added to each entry once its answer is out: read until all three carry it.
+    const removals = () => env.container().prisma.auditLog.findMany({ where: { action: 'suppression.remove' }, orderBy: { id: 'asc' } });
+    const audit = await waitFor('three removals audited with their outcome', async () => {
+      const rows = await removals();
+      return rows.length === 3 && rows.every((r) => (r.details as { status?: number }).status !== undefined) ? rows : null;
+    }, 5_000, 20);
     expect(audit.map((a) => ({ tokenId: a.tokenId, target: a.target, details: a.details }))).toEqual([
       // The refused number: an entry that says 400, with no number to name.
       { tokenId: tokens.operatorId, target: null, details: expect.objectContaining({ status: 400 }) },

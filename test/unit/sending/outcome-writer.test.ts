@@ -4,8 +4,11 @@ import { OutcomeWriter, type OutcomeRow } from '../../../src/sending/ledger';
 /** An error as PostgreSQL answers it (SQLSTATE `code`). */
 const serverError = (message: string, code: string): DatabaseError => Object.assign(new DatabaseError(message, message.length, 'error'), { code });
 
+/** PostgreSQL's answer to the outcome write: every row written, counted by the status it left (all `sent` here). */
+const allWritten = (q: { values: unknown[][] }) => ({ rows: [{ status: 'sent', n: q.values[0]!.length }] });
+
 /** A pool that accepts every write and records nothing (the writer's batching is what is under test). */
-const acceptingPool = { query: async (q: { values: unknown[][] }) => ({ rowCount: q.values[0]!.length }) } as never;
+const acceptingPool = { query: async (q: { values: unknown[][] }) => allWritten(q) } as never;
 
 const request = (sessionId: string, recipients: number): OutcomeRow[] =>
   Array.from({ length: recipients }, (_v, i) => ({ id: `${sessionId}-${i}`, attempts: 1, claimedAt: '1', status: 'sent', sessionId }));
@@ -43,7 +46,7 @@ describe('OutcomeWriter while PostgreSQL is unavailable', () => {
       query: async (q: { values: unknown[][] }) => {
         calls++;
         if (Date.now() < outageEnds) throw unavailable;
-        return { rowCount: q.values[0]!.length };
+        return allWritten(q);
       },
     } as never;
     const writer = new OutcomeWriter(pool);
