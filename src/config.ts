@@ -162,6 +162,10 @@ const schema = z.object({
   ARCHIVE_S3_FORCE_PATH_STYLE: bool.default(false),
   /** Test hook only: `bulksms archive` stops at this stage (exported | deleting) so a test can kill it there. */
   ARCHIVE_TEST_PAUSE: z.enum(['exported', 'deleting']).optional(),
+  /** Contacts removed per statement (and transaction) when a list is deleted: short locks, no giant transaction. */
+  LIST_DELETE_BATCH: positiveInt.default(5000),
+  /** Test hook only: `bulksms list delete` stops after its first batch so a test can kill it there. */
+  LIST_DELETE_TEST_PAUSE: bool.default(false),
   /** Where imports write their reject reports (the failures export is streamed over HTTP, archives go to ARCHIVE_DEST). */
   REPORTS_DIR: directoryOnDisk.default('reports'),
   /** Sender-id (DLT header) rule for transactional campaigns, a regular expression checked at create time. */

@@ -18,6 +18,7 @@ export const API_ROUTE_ACCESS: Readonly<Record<string, RouteRule>> = {
   'GET /api/lists/:id': { access: 'read', action: 'list.show' },
   // Raw rows of the upload: numbers in them masked unless an owner holds an OTP grant.
   'GET /api/lists/:id/rejects.csv': { access: 'read', action: 'list.show' },
+  'DELETE /api/lists/:id': { access: 'write', action: 'list.delete' },
   'GET /api/campaigns': { access: 'read', action: 'campaign.list' },
   'POST /api/campaigns': { access: 'write', action: 'campaign.create' },
   'GET /api/campaigns/:id': { access: 'read', action: 'campaign.show' },

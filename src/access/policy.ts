@@ -3,7 +3,7 @@
  * is unit-tested and the HTTP layer only has to tag each route with one access level.
  *
  * - `read`     list/show campaigns, lists, per-message status (phones masked unless owner with an OTP grant)
- * - `write`    upload lists, create/start/pause/resume/cancel/retry campaigns, add and remove suppressions
+ * - `write`    upload and delete lists, create/start/pause/resume/cancel/retry campaigns, add and remove suppressions
  * - `admin`    tokens, archive/restore, settings
  * - `unmasked` per-message data or exports with phones in clear: owner only, and only with a fresh OTP grant
  */
@@ -24,6 +24,7 @@ export const ACTIONS = {
   'metrics.read': 'read',
   'suppression.show': 'read',
   'list.import': 'write',
+  'list.delete': 'write',
   'campaign.create': 'write',
   'campaign.start': 'write',
   'campaign.pause': 'write',

@@ -28,7 +28,7 @@ const campaignSummary = obj({
   createdAt: { type: 'string', format: 'date-time' },
 });
 const listFields = {
-  id: uuid, name: str, status: { type: 'string', enum: ['importing', 'ready', 'failed'] }, failureReason: nullableStr, country: str, rows: int,
+  id: uuid, name: str, status: { type: 'string', enum: ['importing', 'ready', 'failed', 'deleting', 'deleted'] }, failureReason: nullableStr, country: str, rows: int,
   accepted: int, rejected: int, duplicates: int, suppressed: int, rejectReportUrl: nullableStr,
 };
 const listSummary = obj(listFields);
@@ -50,6 +50,12 @@ const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
   'GET /api/lists': obj({ items: { type: 'array', items: listSummary }, nextCursor }),
   'GET /api/lists/:id': listDetail,
   'GET /api/lists/:id/rejects.csv': csv,
+  'DELETE /api/lists/:id': obj({
+    listId: uuid, name: str, contactsRemoved: int,
+    campaigns: { type: 'integer', description: 'finished campaigns that still name the list: its row stays, `deleted`, for their pages' },
+    outcome: { type: 'string', enum: ['deleted', 'removed'], description: '`removed`: no campaign named the list, its row is gone too' },
+    resumed: { type: 'boolean', description: 'an earlier delete of the list had been cut short; this one finished it' },
+  }),
   'POST /api/campaigns': obj({
     campaignId: uuid, status: { type: 'string', enum: ['draft', 'scheduled'] }, recipients: int, encoding: str, segments: int,
     credits: int, scheduleAt: timeOrNull, cron: nullableStr, warnings: { type: 'array', items: str },
@@ -127,6 +133,9 @@ export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
   'GET /api/lists': { success: 200, errors: GUARDED },
   'GET /api/lists/:id': { success: 200, errors: [...GUARDED, 404] },
   'GET /api/lists/:id/rejects.csv': { success: 200, errors: [...GUARDED, 404] },
+  // 404 an unknown (or already deleted) list; 409 importing, used by a campaign not finished, or being deleted by another
+  // request; 503 its reject report could not be removed (the list stays `deleting`).
+  'DELETE /api/lists/:id': { success: 200, errors: [...GUARDED, 404, 409, 503] },
   // 404 an unknown list, 409 a list not ready.
   'POST /api/campaigns': { success: 201, errors: [...WITH_BODY, 404, 409] },
   'GET /api/campaigns': { success: 200, errors: GUARDED },

@@ -23,6 +23,7 @@ import { registerCampaignControl } from './commands/campaign-control';
 import { registerCampaignList } from './commands/campaign-list';
 import { registerList } from './commands/list';
 import { registerWorker } from './commands/worker';
+import { registerListDelete } from './commands/list-delete';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerCampaignControl(program);
   registerCampaignList(program);
   registerWorker(program);
+  registerListDelete(program);
   return program;
 }
 

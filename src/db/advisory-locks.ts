@@ -21,6 +21,9 @@ export const RUN_ARCHIVE_LOCK_CLASS = 727_073_692;
 /** A list name being imported (two-key form, second key the name's hash): one importer per name at a time. */
 export const LIST_IMPORT_LOCK_CLASS = 727_073_693;
 
+/** A list being deleted (two-key form, second key the list id's hash): one deleter per list at a time (session lock). */
+export const LIST_DELETE_LOCK_CLASS = 727_073_694;
+
 /** SQL: true when no archiver holds the run (`runIdSql` is an expression of type uuid); held shared to commit. */
 export const runNotBeingArchived = (runIdSql: string): string =>
   `pg_try_advisory_xact_lock_shared(${RUN_ARCHIVE_LOCK_CLASS}, hashtext((${runIdSql})::text))`;

@@ -65,7 +65,11 @@ export async function listContactLists(
   // Keyset on (created_at, id) like the campaign list: past the newest page, older lists stay within reach
   // (a campaign can name a list only by a name or id the caller already knows).
   const rows = await deps.prisma.contactList.findMany({
-    where: after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {},
+    // A deleted list kept only for its campaigns' pages is nobody's to pick any more.
+    where: {
+      status: { not: 'deleted' },
+      ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+    },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit + 1,
     select: LIST_FIELDS,

@@ -32,7 +32,8 @@ export async function claimListName(client: PoolClient, name: string): Promise<{
 
 /**
  * Creates the list row (status `importing`, committed so it is visible as such). A `failed` list of the
- * same name is replaced; so is an `importing` one whose importer is gone (its row lock is free). Runs its own
+ * same name is replaced; so is an `importing` one whose importer is gone (its row lock is free); a `deleted` one
+ * (kept for its campaigns' pages) is renamed out of the way; a `deleting` one is refused. Runs its own
  * transaction, on `db`'s connection when it is a client (the importer's, holding the name's claim).
  * `onReplaced` is told the id of a list it replaced (its leftover files are the caller's to remove).
  */
@@ -46,20 +47,34 @@ export async function createImportingList(db: Pool | PoolClient, list: NewList, 
       [list.name],
     );
     const old = existing.rows[0];
+    // The name's old list is dropped (or, deleted, renamed) only when this import replaces it: onReplaced's files go.
+    let replaced = false;
     if (old) {
       if (old.status === 'ready') throw new ConflictError(`list "${list.name}" already exists (id ${old.id}); choose another name`);
-      const locked = await client.query('SELECT id FROM contact_lists WHERE id = $1 FOR UPDATE SKIP LOCKED', [old.id]);
+      const locked = await client.query<{ status: string }>('SELECT status::text AS status FROM contact_lists WHERE id = $1 FOR UPDATE SKIP LOCKED', [old.id]);
       if (locked.rowCount === 0) throw new ConflictError(`list "${list.name}" is being imported right now`);
-      const used = await client.query('SELECT 1 FROM campaigns WHERE list_id = $1 LIMIT 1', [old.id]);
-      if (used.rowCount) throw new ConflictError(`list "${list.name}" (${old.status}) is referenced by a campaign; choose another name`);
-      await client.query('DELETE FROM contact_lists WHERE id = $1', [old.id]);
+      // Read again under the lock: a delete may have marked it since (its contacts must go in batches, not here at once).
+      const status = locked.rows[0]!.status;
+      if (status === 'ready') throw new ConflictError(`list "${list.name}" already exists (id ${old.id}); choose another name`);
+      if (status === 'deleting') {
+        throw new ConflictError(`list "${list.name}" (${old.id}) is being deleted; run \`bulksms list delete ${old.id}\` to finish it, or choose another name`);
+      }
+      if (status === 'deleted') {
+        // What stays of a deleted list for its campaigns' pages (no contacts) gives its name up, and keeps its id in it.
+        await client.query(`UPDATE contact_lists SET name = name || ' (deleted ' || id || ')' WHERE id = $1`, [old.id]);
+      } else {
+        const used = await client.query('SELECT 1 FROM campaigns WHERE list_id = $1 LIMIT 1', [old.id]);
+        if (used.rowCount) throw new ConflictError(`list "${list.name}" (${old.status}) is referenced by a campaign; choose another name`);
+        await client.query('DELETE FROM contact_lists WHERE id = $1', [old.id]);
+        replaced = true;
+      }
     }
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO contact_lists (name, status, source_file, country) VALUES ($1, 'importing', $2, $3) RETURNING id`,
       [list.name, list.sourceFile, list.country],
     );
     await client.query('COMMIT');
-    if (old) onReplaced?.(old.id);
+    if (old && replaced) onReplaced?.(old.id);
     return rows[0]!.id;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

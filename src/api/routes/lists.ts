@@ -13,6 +13,7 @@ import { recordImport } from '../../metrics-instrument';
 import { errorResponses, idParams } from './schemas';
 import { rejectsUrl } from './list-rejects';
 import { LIST_PAGE, findContactList, listContactLists, type ContactListView } from '../../import/list-index';
+import { deleteList } from '../../import/delete-list';
 
 /** busboy's errors for a body that is not valid multipart (no boundary, cut short, bad part headers): the client's. */
 const MALFORMED_MULTIPART = /^(Multipart: |Unexpected end of (multipart data|form)|Malformed (part header|content-disposition))/;
@@ -221,6 +222,30 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
       const list = await findContactList(container, req.params.id, 'id');
       if (!list) throw new NotFoundError(`contact list ${req.params.id} not found`);
       return shownList(req, list);
+    },
+  );
+
+  registerListDeleteRoute(app, deps);
+}
+
+/** `DELETE /api/lists/:id`, as `bulksms list delete`: refusals and the batched deletion are src/import/delete-list.ts. */
+function registerListDeleteRoute(app: FastifyInstance, deps: ApiDeps): void {
+  app.delete<{ Params: { id: string } }>(
+    '/api/lists/:id',
+    {
+      schema: {
+        tags: ['lists'],
+        summary:
+          "Delete a list: its contacts (in batches) and reject report. 409 while it is importing or a campaign not yet finished uses it; " +
+          "its finished campaigns keep their history. A list left `deleting` (a delete that was cut short) is finished by deleting it again",
+        params: idParams,
+        response: errorResponses,
+      },
+    },
+    async (req) => {
+      const result = await deleteList(deps.container, req.params.id);
+      auditNote(req, { details: { name: result.name, contactsRemoved: result.contactsRemoved, resumed: result.resumed } });
+      return result;
     },
   );
 }

@@ -149,6 +149,18 @@ describe('the OpenAPI document matches what the server answers', () => {
     conforms('GET', '/api/lists/{id}', await http('GET', `${url}/api/lists/vip`));
     conforms('GET', '/api/lists/{id}', await http('GET', `${url}/api/lists/${vip.id}`, { token: null }));
     conforms('GET', '/api/lists/{id}/rejects.csv', await http('GET', `${url}/api/lists/00000000-0000-4000-8000-000000000000/rejects.csv`));
+    const fresher = imported.json<{ listId: string }>().listId;
+    conforms('DELETE', '/api/lists/{id}', await http('DELETE', `${url}/api/lists/${fresher}`, { token: viewer }));
+    const inUse = await env.container().prisma.contactList.create({ data: { name: 'in-use', status: 'ready', columns: ['phone'] } });
+    await env.container().prisma.campaign.create({ data: { name: 'draft', listId: inUse.id, type: 'transactional', sender: 'ACMEIN', text: 'Hi' } });
+    const used = await http('DELETE', `${url}/api/lists/${inUse.id}`);
+    expect(used.status).toBe(409);
+    conforms('DELETE', '/api/lists/{id}', used);
+    const deleted = await http('DELETE', `${url}/api/lists/${fresher}`);
+    expect(deleted.status).toBe(200);
+    conforms('DELETE', '/api/lists/{id}', deleted);
+    conforms('DELETE', '/api/lists/{id}', await http('DELETE', `${url}/api/lists/${fresher}`));
+    conforms('DELETE', '/api/lists/{id}', await http('DELETE', `${url}/api/lists/nope`));
     conforms('GET', '/api/access/me', await http('GET', `${url}/api/access/me`, { token: viewer }));
     conforms('POST', '/api/suppressions', await http('POST', `${url}/api/suppressions`, { json: { phone: '9876500000' } }));
     conforms('POST', '/api/suppressions', await http('POST', `${url}/api/suppressions`, { json: { phone: '12' } }));

@@ -42,7 +42,7 @@ describe('role × access level matrix', () => {
     ]);
     expect(allowed('operator')).toEqual([
       'campaign.cancel', 'campaign.create', 'campaign.list', 'campaign.pause', 'campaign.resume', 'campaign.retry',
-      'campaign.show', 'campaign.start', 'campaign.status', 'health.read', 'list.import', 'list.show', 'message.list',
+      'campaign.show', 'campaign.start', 'campaign.status', 'health.read', 'list.delete', 'list.import', 'list.show', 'message.list',
       'metrics.read', 'suppression.add', 'suppression.remove', 'suppression.show',
     ]);
     expect(allowed('owner')).toHaveLength(Object.keys(ACTIONS).length);

@@ -19,7 +19,7 @@ describe('docker-compose.yml', () => {
 
   it('passes every setting the configuration reads, so a value in .env reaches the containers', () => {
     // Set by the image (NODE_ENV) or the worker's command (metrics), or a test hook.
-    const notPassed = ['NODE_ENV', 'METRICS_PORT', 'METRICS_HOST', 'ARCHIVE_TEST_PAUSE'];
+    const notPassed = ['NODE_ENV', 'METRICS_PORT', 'METRICS_HOST', 'ARCHIVE_TEST_PAUSE', 'LIST_DELETE_TEST_PAUSE'];
     expect(CONFIG_KEYS.filter((k) => !notPassed.includes(k) && !appEnvKeys().includes(k))).toEqual([]);
   });
 

@@ -1,0 +1,207 @@
+/**
+ * Deleting a contact list (`bulksms list delete`, `DELETE /api/lists/:id`) against real PostgreSQL, Redis, the HTTP
+ * API and the CLI: the refusals, a delete that keeps its finished campaign's history readable (and retryable), a
+ * delete killed midway and run again, and the viewer's 403.
+ */
+import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { useTestEnv } from '../../helpers/env';
+import { runCli, runCliAndKill } from '../../helpers/cli';
+import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+import { wiredServices } from '../../../src/cli/commands/serve';
+import { createToken } from '../../../src/access/tokens';
+import { importContacts } from '../../../src/import/import-contacts';
+import { claimListName } from '../../../src/import/list-store';
+import { createCampaign } from '../../../src/campaign/campaign-service';
+import { startCampaign } from '../../../src/sending/campaign-control';
+import { refreshRunCounters } from '../../../src/sending/ledger';
+
+// CLI subprocesses (tsx start-up is slow on a busy machine).
+jest.setTimeout(120_000);
+const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN, LIST_DELETE_BATCH: '40' });
+
+/** `n` contacts with a name column, plus two rows the importer rejects (so the list has a reject report). */
+function csv(n: number): string {
+  const rows = Array.from({ length: n }, (_, i) => `98${String(10_000_000 + i)},Name ${i}`);
+  return ['phone,name', ...rows, '12345,Too Short', 'abc,Not A Number', ''].join('\n');
+}
+
+async function importList(name: string, contacts: number) {
+  return importContacts(env.container(), Readable.from([csv(contacts)]), { listName: name, fileName: `${name}.csv` });
+}
+
+async function newCampaign(list: string, name: string): Promise<string> {
+  const created = await createCampaign(env.container(), { name, list, type: 'transactional', from: 'ACMEIN', text: 'Hi {{name}}' });
+  return created.campaignId;
+}
+
+async function listRow(id: string) {
+  const { rows } = await env.container().pg.query<{ name: string; status: string; contacts: number; reject_report_path: string | null }>(
+    `SELECT name, status::text AS status, reject_report_path, (SELECT count(*)::int FROM contacts WHERE list_id = l.id) AS contacts
+       FROM contact_lists l WHERE id = $1`,
+    [id],
+  );
+  return rows[0];
+}
+
+interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+describe('deleting a contact list', () => {
+  let api: RunningApi;
+  let viewer: string;
+  let operator: { token: string; tokenId: string };
+
+  beforeAll(async () => {
+    api = await startApi(env.container(), wiredServices(), { dashboard: false });
+    env.cleanup(() => api.close());
+    viewer = (await createToken(env.container(), { role: 'viewer' })).token;
+    operator = await createToken(env.container(), { role: 'operator', name: 'ops' });
+  });
+
+  it('is refused while a campaign not yet finished uses the list, naming it (API 409, CLI exit 2), and to a viewer (403)', async () => {
+    const c = env.container();
+    const list = await importList('in-use', 5);
+    const campaignId = await newCampaign('in-use', 'weekly');
+    const refusals: { status: string; http: number; message: string }[] = [];
+    for (const [status, cron] of [
+      ['draft', null], ['scheduled', null], ['running', null], ['paused', null],
+      // A cron campaign between two runs reads the list again at its next firing.
+      ['completed', '0 11 * * 1'], ['failed', '0 11 * * 1'],
+    ] as const) {
+      await c.pg.query(`UPDATE campaigns SET status = $2::"CampaignStatus", cron = $3 WHERE id = $1`, [campaignId, status, cron]);
+      const res = await http('DELETE', `${api.url}/api/lists/${list.listId}`, { token: operator.token });
+      refusals.push({ status, http: res.status, message: res.json<ErrorBody>().error.message });
+    }
+    for (const r of refusals) {
+      expect(r).toEqual({ status: r.status, http: 409, message: expect.stringContaining(`"weekly" (${campaignId}, ${r.status}`) as string });
+    }
+    expect(refusals[4]!.message).toContain('cron schedule still firing');
+
+    await c.pg.query(`UPDATE campaigns SET status = 'running', cron = NULL WHERE id = $1`, [campaignId]);
+    const cli = await runCli(['list', 'delete', 'in-use', '--json'], env.env);
+    expect(cli.code).toBe(2);
+    expect(JSON.parse(cli.stdout)).toEqual({ error: { code: 'conflict', message: expect.stringMatching(/used by campaign "weekly" .*running/) as string } });
+
+    const forbidden = await http('DELETE', `${api.url}/api/lists/${list.listId}`, { token: viewer });
+    expect(forbidden.status).toBe(403);
+    // Nothing was touched by any refusal.
+    expect(await listRow(list.listId)).toMatchObject({ status: 'ready', contacts: 5 });
+    expect(existsSync(list.rejectReport!)).toBe(true);
+  });
+
+  it('is refused while the list is importing; a list whose importer died is failed, and deletable', async () => {
+    const c = env.container();
+    const { rows } = await c.pg.query<{ id: string }>(`INSERT INTO contact_lists (name, status) VALUES ('arriving', 'importing') RETURNING id`);
+    const listId = rows[0]!.id;
+    // A live importer holds its name's claim for its whole run.
+    const importer = await c.pg.connect();
+    const claim = (await claimListName(importer, 'arriving'))!;
+    try {
+      const res = await http('DELETE', `${api.url}/api/lists/${listId}`);
+      expect(res.status).toBe(409);
+      expect(res.json<ErrorBody>().error.message).toContain('is being imported');
+    } finally {
+      await claim.release();
+      importer.release();
+    }
+    const res = await http('DELETE', `${api.url}/api/lists/${listId}`);
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ listId, outcome: 'removed', campaigns: 0, contactsRemoved: 0 });
+    expect(await listRow(listId)).toBeUndefined();
+  });
+
+  it("deletes the contacts and report of a list whose campaign is finished; the campaign's history stays readable and retryable", async () => {
+    const c = env.container();
+    const list = await importList('diwali', 100);
+    expect(existsSync(list.rejectReport!)).toBe(true);
+    const campaignId = await newCampaign(list.listId, 'diwali-1');
+    const { runId } = await startCampaign(c, campaignId, { force: true });
+    // The run as a worker and the provider would leave it: most sent, some failed retryably, some for good.
+    await c.pg.query(
+      `UPDATE messages SET status = CASE WHEN id % 10 = 0 THEN 'failed'::"MessageStatus" WHEN id % 10 = 1 THEN 'failed' ELSE 'sent' END,
+              outcome_class = CASE WHEN id % 10 = 0 THEN 'retryable'::"OutcomeClass" WHEN id % 10 = 1 THEN 'permanent_recipient' ELSE 'accepted' END,
+              failure_reason = CASE WHEN id % 10 = 0 THEN 'provider busy' WHEN id % 10 = 1 THEN 'DND' END,
+              session_id = 'sess-' || id, attempts = 1, sent_at = now()
+        WHERE run_id = $1`,
+      [runId],
+    );
+    await c.pg.query(`UPDATE campaign_runs SET status = 'completed', completed_at = now() WHERE id = $1`, [runId]);
+    await c.pg.query(`UPDATE campaigns SET status = 'completed', completed_at = now() WHERE id = $1`, [campaignId]);
+    await refreshRunCounters(c.pg, [runId]);
+
+    const history = async () => ({
+      campaign: (await http('GET', `${api.url}/api/campaigns/${campaignId}`)).json(),
+      messages: (await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?limit=500`)).json(),
+      failures: await http('GET', `${api.url}/api/campaigns/${campaignId}/failures.csv`),
+    });
+    const before = await history();
+    expect(before.failures.status).toBe(200);
+    expect(before.failures.text.trim().split('\n').length).toBeGreaterThan(1);
+
+    const res = await http('DELETE', `${api.url}/api/lists/${list.listId}`, { token: operator.token });
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual({ listId: list.listId, name: 'diwali', contactsRemoved: 100, campaigns: 1, outcome: 'deleted', resumed: false });
+
+    // The contacts and the report are gone, and the list is no longer offered.
+    expect(await listRow(list.listId)).toEqual({ name: 'diwali', status: 'deleted', contacts: 0, reject_report_path: null });
+    expect(existsSync(list.rejectReport!)).toBe(false);
+    const lists = (await http('GET', `${api.url}/api/lists`)).json<{ items: { id: string }[] }>();
+    expect(lists.items.map((l) => l.id)).not.toContain(list.listId);
+    expect((await http('GET', `${api.url}/api/lists/${list.listId}/rejects.csv`)).status).toBe(404);
+
+    // The campaign's status page, messages and failures export answer exactly as before.
+    const after = await history();
+    // Only the link to the list's row report is gone, with the report.
+    const beforeCampaign = before.campaign as { listRejects: { rejected: number; url: string | null } };
+    expect(after.campaign).toEqual({ ...beforeCampaign, listRejects: { rejected: 2, url: null } });
+    expect(beforeCampaign.listRejects.url).toBe(`/api/lists/${list.listId}/rejects.csv`);
+    expect(after.messages).toEqual(before.messages);
+    expect({ status: after.failures.status, text: after.failures.text }).toEqual({ status: 200, text: before.failures.text });
+
+    // Audited: who, which list, how many contacts.
+    const audit = await c.prisma.auditLog.findFirstOrThrow({ where: { action: 'list.delete' }, orderBy: { id: 'desc' } });
+    expect(audit).toMatchObject({ tokenId: operator.tokenId, target: list.listId });
+    expect(audit.details).toMatchObject({ name: 'diwali', contactsRemoved: 100, status: 200 });
+
+    // A retry re-sends from the messages themselves (their own phone and text): no contact is needed.
+    const retried = await http('POST', `${api.url}/api/campaigns/${campaignId}/retry`, { json: {} });
+    expect(retried.status).toBe(200);
+    expect(retried.json()).toMatchObject({ requeued: 10, status: 'running' });
+    const { rows } = await c.pg.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM messages WHERE run_id = $1 AND status = 'pending' AND phone LIKE '+9198%' AND text LIKE 'Hi Name %'`,
+      [runId],
+    );
+    expect(rows[0]!.n).toBe(10);
+
+    // Nothing new can use it; deleting it again is a 404; its name is free for a new import.
+    const create = await http('POST', `${api.url}/api/campaigns`, { json: { name: 'again', list: list.listId, type: 'transactional', from: 'ACMEIN', text: 'Hi' } });
+    expect({ status: create.status, message: create.json<ErrorBody>().error.message }).toEqual({ status: 409, message: expect.stringContaining('is deleted') as string });
+    expect((await http('DELETE', `${api.url}/api/lists/${list.listId}`)).status).toBe(404);
+    const reimported = await importList('diwali', 3);
+    expect(reimported.accepted).toBe(3);
+    expect((await listRow(list.listId))!.name).toBe(`diwali (deleted ${list.listId})`);
+  });
+
+  it('killed midway, the list stays `deleting` (nothing can use it) and the delete run again finishes it', async () => {
+    const c = env.container();
+    const list = await importList('big', 130);
+    const killed = await runCliAndKill(['list', 'delete', 'big', '--json'], { ...env.env, LIST_DELETE_TEST_PAUSE: 'true' }, /list-delete-test-pause (\d+)/);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.match?.[1]).toBe('40');
+    expect(await listRow(list.listId)).toMatchObject({ status: 'deleting', contacts: 90 });
+
+    const create = await http('POST', `${api.url}/api/campaigns`, { json: { name: 'late', list: 'big', type: 'transactional', from: 'ACMEIN', text: 'Hi' } });
+    expect(create.status).toBe(409);
+    await expect(importList('big', 2)).rejects.toThrow(/is being deleted; run `bulksms list delete/);
+
+    const rerun = await runCli(['list', 'delete', list.listId, '--json'], env.env);
+    expect(rerun.code).toBe(0);
+    expect(JSON.parse(rerun.stdout)).toEqual({ listId: list.listId, name: 'big', contactsRemoved: 90, campaigns: 0, outcome: 'removed', resumed: true });
+    expect(await listRow(list.listId)).toBeUndefined();
+    expect(existsSync(list.rejectReport!)).toBe(false);
+    const audit = await c.prisma.auditLog.findFirstOrThrow({ where: { action: 'list.delete', target: list.listId } });
+    expect(audit.details).toMatchObject({ via: 'cli', name: 'big', contactsRemoved: 90, resumed: true });
+  });
+});
