@@ -162,6 +162,12 @@ export async function createCampaign(
   });
 
   const result = await deps.prisma.$transaction(async (tx) => {
+    // The list may have changed since it was read (a delete marks it `deleting` while the estimate runs): its share
+    // lock waits for a delete's check-and-mark (src/import/delete-list.ts), and the status is read again under it.
+    const [locked] = await tx.$queryRaw<{ status: string }[]>`SELECT status::text AS status FROM contact_lists WHERE id = ${list.id}::uuid FOR SHARE`;
+    if (locked?.status !== 'ready') {
+      throw new ConflictError((n) => `${n('list')}: contact list "${list.name}" is ${locked?.status ?? 'gone'}; only ready lists can be used`);
+    }
     const created = await tx.campaign.create({
       data: {
         name: fields.name,

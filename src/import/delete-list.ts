@@ -97,8 +97,10 @@ async function findList(deps: DeleteListDeps, ref: string): Promise<{ id: string
 }
 
 /**
- * Checks that nothing uses the list and marks it `deleting`, in one transaction holding the list row's lock. A list
- * already `deleting` (an earlier delete killed midway) is not checked again: nothing could start using it since.
+ * Checks that nothing uses the list and marks it `deleting`, in one transaction holding the list row's lock: a
+ * campaign create takes the row's share lock and re-reads its status before it inserts (campaign-service.ts), so
+ * either the campaign exists here and the delete is refused, or the create finds the list `deleting`. A list already
+ * `deleting` (an earlier delete killed midway) is not checked again: nothing could start using it since.
  */
 async function markDeleting(client: PoolClient, listId: string): Promise<ListRow> {
   await client.query('BEGIN');

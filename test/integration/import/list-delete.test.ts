@@ -184,6 +184,37 @@ describe('deleting a contact list', () => {
     expect((await listRow(list.listId))!.name).toBe(`diwali (deleted ${list.listId})`);
   });
 
+  it('a campaign create racing the delete either blocks it or is refused: no campaign on a `deleting` list', async () => {
+    const c = env.container();
+    const list = await importList('racing', 20);
+    // The delete's check-and-mark transaction, held open while a campaign create reads the list (still `ready` to it).
+    const deleter = await c.pg.connect();
+    try {
+      await deleter.query('BEGIN');
+      await deleter.query(`SELECT 1 FROM contact_lists WHERE id = $1 FOR UPDATE`, [list.listId]);
+      await deleter.query(`UPDATE contact_lists SET status = 'deleting' WHERE id = $1`, [list.listId]);
+      const create = newCampaign('racing', 'racer').then(
+        (id) => ({ created: id }),
+        (err: Error) => ({ refused: err.message }),
+      );
+      // Until the create waits on the list row's lock (its insert transaction), then the mark commits.
+      for (let waited = 0; ; waited += 50) {
+        const { rows } = await c.pg.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        if (rows[0]!.n > 0) break;
+        if (waited > 20_000) throw new Error('the campaign create never waited for the list row');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await deleter.query('COMMIT');
+      expect(await create).toEqual({ refused: 'list: contact list "racing" is deleting; only ready lists can be used' });
+    } finally {
+      deleter.release();
+    }
+    const { rows } = await c.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM campaigns WHERE list_id = $1`, [list.listId]);
+    expect(rows[0]!.n).toBe(0);
+  });
+
   it('killed midway, the list stays `deleting` (nothing can use it) and the delete run again finishes it', async () => {
     const c = env.container();
     const list = await importList('big', 130);
