@@ -4,6 +4,9 @@
  * delete killed midway and run again, and the viewer's 403.
  */
 import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { useTestEnv } from '../../helpers/env';
 import { runCli, runCliAndKill } from '../../helpers/cli';
@@ -15,6 +18,9 @@ import { claimListName } from '../../../src/import/list-store';
 import { createCampaign } from '../../../src/campaign/campaign-service';
 import { startCampaign } from '../../../src/sending/campaign-control';
 import { refreshRunCounters } from '../../../src/sending/ledger';
+import { archiveExpiredRuns } from '../../../src/archive/archive';
+import { restoreArchive } from '../../../src/archive/restore';
+import { runDigest } from '../../helpers/archive-fixtures';
 
 // CLI subprocesses (tsx start-up is slow on a busy machine).
 jest.setTimeout(120_000);
@@ -182,6 +188,27 @@ describe('deleting a contact list', () => {
     const reimported = await importList('diwali', 3);
     expect(reimported.accepted).toBe(3);
     expect((await listRow(list.listId))!.name).toBe(`diwali (deleted ${list.listId})`);
+  });
+
+  it("archives and restores the runs of a deleted list's campaign exactly (messages keep their contact ids, which no key checks)", async () => {
+    const c = env.container();
+    const list = await importList('old-season', 30);
+    const campaignId = await newCampaign('old-season', 'old-1');
+    const { runId } = await startCampaign(c, campaignId, { force: true });
+    await c.pg.query(`UPDATE messages SET status = 'delivered', sent_at = now(), delivered_at = now() WHERE run_id = $1`, [runId]);
+    await c.pg.query(`UPDATE campaign_runs SET status = 'completed', completed_at = now() - interval '400 days' WHERE id = $1`, [runId]);
+    await c.pg.query(`UPDATE campaigns SET status = 'completed', completed_at = now() - interval '400 days' WHERE id = $1`, [campaignId]);
+    await refreshRunCounters(c.pg, [runId]);
+    const before = await runDigest(c.pg, runId);
+    expect(before.rows).toBe(30);
+
+    expect((await http('DELETE', `${api.url}/api/lists/${list.listId}`)).status).toBe(200);
+    const dest = await mkdtemp(path.join(os.tmpdir(), 'bulksms-list-delete-'));
+    const archived = await archiveExpiredRuns(c, { dest });
+    expect(archived.runIds).toContain(runId);
+    expect((await runDigest(c.pg, runId)).rows).toBe(0);
+    await restoreArchive(c, path.join(dest, 'manifest.json'));
+    expect(await runDigest(c.pg, runId)).toEqual(before);
   });
 
   it('a campaign create racing the delete either blocks it or is refused: no campaign on a `deleting` list', async () => {
