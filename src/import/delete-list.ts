@@ -93,8 +93,12 @@ async function findList(deps: DeleteListDeps, ref: string): Promise<{ id: string
   const list = rows[0];
   if (!list) throw new NotFoundError((n) => `${n('list')}: no contact list named or with id "${ref}"`);
   if (list.status === 'deleted') throw new NotFoundError((n) => `${n('list')}: contact list "${list.name}" (${list.id}) is already deleted`);
+  // Said at once: its importer holds the row's lock until it commits, which markDeleting would wait for.
+  if (list.status === 'importing') throw importingError(list.name);
   return list;
 }
+
+const importingError = (name: string): ConflictError => new ConflictError(`list "${name}" is being imported; delete it when the import has finished`);
 
 /**
  * Checks that nothing uses the list and marks it `deleting`, in one transaction holding the list row's lock: a
@@ -117,7 +121,7 @@ async function markDeleting(client: PoolClient, listId: string): Promise<ListRow
     const list = rows[0];
     if (!list) throw new NotFoundError((n) => `${n('list')}: contact list ${listId} no longer exists`);
     if (list.status === 'deleted') throw new NotFoundError((n) => `${n('list')}: contact list "${list.name}" (${list.id}) is already deleted`);
-    if (list.status === 'importing') throw new ConflictError(`list "${list.name}" is being imported; delete it when the import has finished`);
+    if (list.status === 'importing') throw importingError(list.name);
     if (list.status !== 'deleting') {
       await refuseWhileInUse(client, list);
       await client.query(`UPDATE contact_lists SET status = 'deleting' WHERE id = $1`, [listId]);

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { useTestEnv } from '../../helpers/env';
 import { runCli, runCliAndKill } from '../../helpers/cli';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
@@ -116,6 +116,26 @@ describe('deleting a contact list', () => {
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({ listId, outcome: 'removed', campaigns: 0, contactsRemoved: 0 });
     expect(await listRow(listId)).toBeUndefined();
+  });
+
+  it('answers at once for a list a live import is writing (its transaction holds the row), and leaves the import alone', async () => {
+    const c = env.container();
+    const file = new PassThrough();
+    file.write('phone,name\n9810000001,A\n');
+    const importing = importContacts(c, file, { listName: 'streaming', fileName: 'streaming.csv' });
+    let listId: string | undefined;
+    for (let waited = 0; !listId; waited += 50) {
+      const { rows } = await c.pg.query<{ id: string }>(`SELECT id FROM contact_lists WHERE name = 'streaming'`);
+      listId = rows[0]?.id;
+      if (waited > 20_000) throw new Error('the import never created its list');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const started = Date.now();
+    const res = await http('DELETE', `${api.url}/api/lists/${listId}`);
+    expect({ status: res.status, message: res.json<ErrorBody>().error.message }).toEqual({ status: 409, message: 'list "streaming" is being imported; delete it when the import has finished' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    file.end('9810000002,B\n');
+    expect(await importing).toMatchObject({ listId, accepted: 2 });
   });
 
   it("deletes the contacts and report of a list whose campaign is finished; the campaign's history stays readable and retryable", async () => {
