@@ -7,5 +7,5 @@ import type { Command } from 'commander';
 export function listGroup(program: Command): Command {
   const existing = program.commands.find((c) => c.name() === 'list');
   if (existing) return existing;
-  return program.command('list').description('contact lists');
+  return program.command('list').description('contact lists imported with `bulksms import`: ls, show, delete');
 }

@@ -5,6 +5,7 @@
  * `<group> list` works in every group.
  */
 import type { Command } from 'commander';
+import { listGroup } from './list-group';
 import { maskDigitRuns } from '../../access/policy';
 import { RECIPIENT_PHONE } from '../../campaign/template';
 import { NotFoundError } from '../../errors';
@@ -55,7 +56,7 @@ function listDetail(l: CliList): string {
 }
 
 export function registerList(program: Command): void {
-  const group = program.command('list').description('contact lists imported with `bulksms import`: ls, show');
+  const group = listGroup(program);
   group
     .command('ls')
     .alias('list')
