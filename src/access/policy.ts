@@ -102,16 +102,22 @@ export function maskPhone(phone: string): string {
  * and so do durations and sizes ("no complete answer within 10000 ms"): a phone number is never followed by a unit.
  */
 export function maskDigitRuns(text: string): string {
+  const ids = [...text.matchAll(UUID)].map((m) => [m.index, m.index + m[0].length] as const);
   return text.replace(/\+?\d(?:[\d\s()./-]*\d)?/g, (run: string, at: number) => {
     const digits = run.replace(/\D/g, '').length;
-    if (digits < 5 || QUANTITY_UNIT.test(text.slice(at + run.length))) return run;
+    if (digits < 5 || QUANTITY_UNIT.test(text.slice(at + run.length)) || QUANTITY_BEFORE.test(text.slice(0, at))) return run;
+    // Digits of a campaign's, run's or list's id (in an alert: "campaign 3fa85f64-5717-… not started") are no number.
+    if (ids.some(([from, to]) => at < to && at + run.length > from)) return run;
     let hide = digits - Math.min(4, Math.floor(digits / 2));
     return run.replace(/\d/g, (d) => (hide-- > 0 ? '*' : d));
   });
 }
 
-/** The units our own texts put after a number (src/provider/twofactor/http.ts: timeouts, answer sizes). */
-const QUANTITY_UNIT = /^ ?(?:ms|bytes)\b/;
+/** The units our own texts put after a number (src/provider/twofactor/http.ts: timeouts, answer sizes; credit checks). */
+const QUANTITY_UNIT = /^ ?(?:ms|bytes|credits|[A-Z_]+_SMS credits)\b/;
+/** Our own credit checks' words before a number (credit-check.ts, manual-start.ts): "balance is 99999", "short by 500". */
+const QUANTITY_BEFORE = /(?:\bbalance(?: is)?|\bshort by(?: at least)?|\bneeds(?: at least)?) $/;
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 function maskTail(value: string): string {
   const shown = Math.min(4, Math.floor(value.length / 2));

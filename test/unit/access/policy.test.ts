@@ -83,6 +83,13 @@ describe('maskDigitRuns', () => {
     ['timed out after the request was sent: no complete answer within 10000 ms', 'timed out after the request was sent: no complete answer within 10000 ms'],
     ['answer larger than 1048576 bytes', 'answer larger than 1048576 bytes'],
     ['9876543210 msisdn refused', '******3210 msisdn refused'],
+    // Our own alerts: ids and credit figures stay readable; a phone number beside them is still masked.
+    [
+      'campaign 30185064-5717-4562-8312-209630660106 not started: it needs 12345 TRANSACTIONAL_SMS credits but the provider balance is 99999 (short by 87654)',
+      'campaign 30185064-5717-4562-8312-209630660106 not started: it needs 12345 TRANSACTIONAL_SMS credits but the provider balance is 99999 (short by 87654)',
+    ],
+    ['not enough credits: needs at least 250000 credits, 9876543210 refused', 'not enough credits: needs at least 250000 credits, ******3210 refused'],
+    ['run 3fa85f64-5717-4562-b3fc-2c963f66afa6 of 919876543210', 'run 3fa85f64-5717-4562-b3fc-2c963f66afa6 of ********3210'],
   ])('%s → %s', (input, output) => {
     expect(maskDigitRuns(input)).toBe(output);
   });
