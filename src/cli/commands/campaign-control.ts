@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { Container } from '../../container';
+import { maskDigitRuns } from '../../access/policy';
 import { ValidationError } from '../../errors';
 import {
   cancelCampaign,
@@ -29,8 +30,17 @@ const FINAL = new Set(['completed', 'cancelled', 'failed']);
  */
 const WATCH_ENDS = new Set([...FINAL, 'paused']);
 
+/**
+ * The pause reason and alert as the CLI prints them: a number in them (a provider's text quoting a recipient, an
+ * operator's reason) masked, as `campaign list` and the API show them to anyone without an OTP grant.
+ */
+function shownTexts(s: CampaignStatusView): { pauseReason: string | null; alert: string | null } {
+  return { pauseReason: s.pauseReason === null ? null : maskDigitRuns(s.pauseReason), alert: s.alert === null ? null : maskDigitRuns(s.alert) };
+}
+
 /** `stream` is where the text goes (colour only on a terminal). */
-export function humanStatus(s: CampaignStatusView, stream: NodeJS.WriteStream = process.stdout): string {
+export function humanStatus(view: CampaignStatusView, stream: NodeJS.WriteStream = process.stdout): string {
+  const s = { ...view, ...shownTexts(view) };
   const c = s.counts;
   const done = c.sent + c.delivered + c.failed + c.unknown + c.suppressed + c.cancelled;
   return [
@@ -44,7 +54,7 @@ export function humanStatus(s: CampaignStatusView, stream: NodeJS.WriteStream = 
 }
 
 export function contractStatus(s: CampaignStatusView): object {
-  return { campaignId: s.campaignId, status: s.status, pauseReason: s.pauseReason, alert: s.alert, total: s.total, counts: s.counts, runs: s.runs };
+  return { campaignId: s.campaignId, status: s.status, ...shownTexts(s), total: s.total, counts: s.counts, runs: s.runs };
 }
 
 /**

@@ -29,6 +29,16 @@ async function cli(...args: string[]): Promise<{ code: number; json: Record<stri
 }
 
 describe('bulksms campaign lifecycle commands', () => {
+  it('status masks a number in the pause reason and the alert (as campaign list and the API do), not ids or credit figures', async () => {
+    const { campaignId } = await seedCampaign(env.container().pg, { recipients: 1 });
+    const alert = `campaign ${campaignId} not started: it needs 12345 TRANSACTIONAL_SMS credits but the provider balance is 99 (short by 12246)`;
+    await env.container().pg.query(`UPDATE campaigns SET status = 'paused', pause_reason = $2, alert = $3 WHERE id = $1`, [
+      campaignId, 'provider refused 919876543210: blocked', alert,
+    ]);
+    const status = await cli('campaign', 'status', campaignId, '--json');
+    expect(status.json).toMatchObject({ status: 'paused', pauseReason: 'provider refused ********3210: blocked', alert });
+  });
+
   it('start, status, pause, resume, cancel and retry print the contract JSON', async () => {
     const { campaignId } = await seedCampaign(env.container().pg, { recipients: 3 });
     expect(await cli('campaign', 'start', campaignId, '--json')).toMatchObject({ code: 0, json: { campaignId, status: 'running' } });
