@@ -16,7 +16,6 @@ const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) => {
   return z.string().trim().regex(/^\d{1,15}$/, range).transform(Number).pipe(z.number().min(min, range).max(max, range));
 };
 const positiveInt = wholeNumber(1);
-const nonNegativeInt = wholeNumber(0);
 /** "true"/"1"/"yes" and "false"/"0"/"no", case-insensitive. */
 const bool = z
   .string()
@@ -143,13 +142,15 @@ const schema = z.object({
   /** Comma-separated CIDR allow-list for the HTTP API; empty = allow all. */
   API_ALLOW_IPS: z.string().optional(),
   /** How long a verified SMS OTP lets an owner see unmasked per-message data (seconds). */
-  OTP_GRANT_TTL_SECONDS: positiveInt.default(900),
+  // Bounded so the grant's expiry stays a date (a value near 2^53 s made an invalid one): a day at most.
+  OTP_GRANT_TTL_SECONDS: wholeNumber(1, 86_400).default(900),
   /** 2Factor OTP template name for the second factor (dashboard template with the XXXX placeholder); none = account default. */
   OTP_TEMPLATE: z.string().min(1).optional(),
   /** Days after a campaign run ends before its messages are archived and deleted (ordinary campaigns). */
-  RETENTION_DAYS: nonNegativeInt.default(365),
+  // At most 100 years: beyond, the cut-off date and PostgreSQL's interval overflow ("interval out of range").
+  RETENTION_DAYS: wholeNumber(0, 36_500).default(365),
   /** Same for campaigns marked `regulated` (banking): 7 years by default; `--older-than` never shortens it. */
-  RETENTION_REGULATED_DAYS: nonNegativeInt.default(2557),
+  RETENTION_REGULATED_DAYS: wholeNumber(0, 36_500).default(2557),
   /** Archive destination: a local directory or `s3://bucket/prefix` (S3-compatible, see ARCHIVE_S3_*). */
   ARCHIVE_DEST: z.string().min(1).default('archive'),
   /** Messages read per export page and deleted per statement once a run's archive is verified (short statements, short locks). */
@@ -177,7 +178,8 @@ const schema = z.object({
   /** Address the worker's /metrics binds (no auth: keep it on loopback or a private interface). */
   METRICS_HOST: z.string().refine(isBindHost, BIND_HOST_RULE).default('127.0.0.1'),
   /** Stop polling delivery reports for a message this long after it was sent (it stays `sent`). */
-  DLR_MAX_AGE_HOURS: positiveInt.default(72),
+  // At most a year: the report poller's and the archive's intervals are built from it.
+  DLR_MAX_AGE_HOURS: wholeNumber(1, 8_760).default(72),
   /**
    * Delivery-report requests a worker process keeps in flight. Each takes a slot of the account's request budget,
    * so polls cost sends; at 100–500 ms answers, 4 check ~13 sessions/s per process. Campaigns sending faster than

@@ -91,7 +91,7 @@ describe('loadConfig', () => {
     ['SMS_RATE_LIMIT', '1.5', 'must be a whole number of 1 or more (digits only)'],
     ['SMS_RATE_LIMIT', '1e3', 'must be a whole number of 1 or more (digits only)'],
     ['SMS_REQUEST_TIMEOUT_MS', '0x10', 'must be a whole number from 1 to 600000 (digits only)'],
-    ['RETENTION_DAYS', ' ', 'must be a whole number of 0 or more (digits only)'],
+    ['RETENTION_DAYS', ' ', 'must be a whole number from 0 to 36500 (digits only)'],
     ['SMS_RATE_GUARD_MS', '  ', 'must be a whole number from 0 to 1000 (digits only)'],
     // Node timers fire at once past 2^31 − 1 ms: the request timeout and the pacer's guard are bounded well below.
     ['SMS_REQUEST_TIMEOUT_MS', '2147483648', 'must be a whole number from 1 to 600000 (digits only)'],
@@ -99,6 +99,11 @@ describe('loadConfig', () => {
     ['SMS_RATE_GUARD_MS', '1001', 'must be a whole number from 0 to 1000 (digits only)'],
     ['METRICS_PORT', '70000', 'must be a whole number from 0 to 65535 (digits only)'],
     ['DLR_POLL_CONCURRENCY', '0', 'must be a whole number from 1 to 1000 (digits only)'],
+    // Days, hours and seconds become dates and PostgreSQL intervals: near 2^53 those overflow ("interval out of range").
+    ['RETENTION_DAYS', '9007199254740991', 'must be a whole number from 0 to 36500 (digits only)'],
+    ['RETENTION_REGULATED_DAYS', '36501', 'must be a whole number from 0 to 36500 (digits only)'],
+    ['DLR_MAX_AGE_HOURS', '8761', 'must be a whole number from 1 to 8760 (digits only)'],
+    ['OTP_GRANT_TTL_SECONDS', '86401', 'must be a whole number from 1 to 86400 (digits only)'],
   ])('rejects %s=%j saying what it must be', (name, value, why) => {
     expect(() => loadConfig({ [name]: value })).toThrow(`invalid configuration: ${name}: ${why}`);
   });
