@@ -79,7 +79,7 @@ export function registerCampaignCreate(program: Command): void {
         printResult(opts, result, () =>
           [
             `campaign ${result.campaignId} (${result.status})`,
-            `recipients ${result.recipients}, ${result.encoding}, segments ${result.segmentsMin}-${result.segmentsMax} per message, ${result.credits} credits`,
+            `recipients ${result.recipients}, ${result.encoding}, segments ${result.segmentsMin}-${result.segmentsMax} per message, ${input.template !== undefined ? 'at least ' : ''}${result.credits} credits`,
             result.scheduleAt ? `runs at ${formatWallClock(new Date(result.scheduleAt), opts.tz)} (${result.scheduleAt})` : null,
             result.cron ? `runs on cron "${result.cron}"` : null,
             ...result.warnings.map((w) => `warning: ${w}`),

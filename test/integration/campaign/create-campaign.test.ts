@@ -196,6 +196,16 @@ describe('bulksms campaign create (CLI)', () => {
     }
   });
 
+  it('says a template campaign needs at least its credits (2Factor holds the template text); a text campaign its exact credits', async () => {
+    const base = ['campaign', 'create', '--list', 'customers', '--type', 'transactional', '--from', 'TFCTOR'];
+    const template = await cli([...base, '--name', 'tpl', '--template', 'ORDER_SHIPPED', '--var', 'name']);
+    const text = await cli([...base, '--name', 'txt', '--text', 'Hello']);
+    expect([template.code, text.code]).toEqual([0, 0]);
+    expect(template.stdout).toMatch(/per message, at least \d+ credits$/m);
+    expect(text.stdout).toMatch(/per message, \d+ credits$/m);
+    expect(text.stdout).not.toContain('at least');
+  });
+
   it('names the options as the operator typed them, and reports the option as `field` under --json', async () => {
     const create = (...extra: string[]) =>
       cli(['campaign', 'create', '--name', 'bad', '--list', 'customers', '--type', 'transactional', '--from', 'TFCTOR', ...extra, '--json']);
