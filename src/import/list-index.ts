@@ -8,7 +8,7 @@ import type { ListStatus } from '../generated/prisma/enums';
 import { ValidationError } from '../errors';
 import { decodeListCursor, encodeListCursor } from '../lib/cursor';
 import { removeUnfinishedReport } from './import-contacts';
-import { failAbandonedImports } from './list-store';
+import { failAbandonedImports, type ListOutcome } from './list-store';
 
 export type ListIndexDeps = Pick<Container, 'config' | 'logger' | 'prisma' | 'pg'>;
 
@@ -25,21 +25,15 @@ export const LIST_FIELDS = {
  * A contact list as stored. `columns` are its variables, usable as `{{column}}`; `rejectReportPath` is the row
  * report's path on the server (null when nothing was rejected): the CLI's to print, the API's to turn into a URL.
  */
-export interface ContactListView {
+export interface ContactListView extends Omit<ListOutcome, 'phoneColumn'> {
   id: string;
   name: string;
   status: ListStatus;
   failureReason: string | null;
   sourceFile: string | null;
   country: string;
+  /** Null until the import has found it (still importing, or failed before). */
   phoneColumn: string | null;
-  columns: string[];
-  rows: number;
-  accepted: number;
-  rejected: number;
-  duplicates: number;
-  suppressed: number;
-  rejectReportPath: string | null;
   createdAt: Date;
   completedAt: Date | null;
 }

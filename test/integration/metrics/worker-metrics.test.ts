@@ -25,18 +25,25 @@ describe('bulksms worker --metrics-port', () => {
   });
   afterAll(() => t.close());
 
-  it('serves provider outcomes, send latency, requests and rate-limit waits of that worker', async () => {
-    const c = env.container();
-    const { campaignId } = await seedCampaign(c.pg, { recipients: 120 });
-    const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', '40', '--metrics-port', '0'], {
+  /** `bulksms worker --metrics-port 0` against the simulator: the process, its exit code, and its /metrics URL once it says it. */
+  function metricsWorker(concurrency: number) {
+    const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', String(concurrency), '--metrics-port', '0'], {
       env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: t.sim.url },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const metricsUrl = waitFor('metrics address', async () => stderr.match(/metrics on (http:\/\/\S+\/metrics)/)?.[1], 30_000);
+    return { child, exited, metricsUrl };
+  }
+
+  it('serves provider outcomes, send latency, requests and rate-limit waits of that worker', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 120 });
+    const { child, exited, metricsUrl } = metricsWorker(40);
     try {
-      const url = await waitFor('metrics address', async () => stderr.match(/metrics on (http:\/\/\S+\/metrics)/)?.[1], 30_000);
+      const url = await metricsUrl;
       const before = await (await request(url)).body.text();
       expect(sample(before, 'bulksms_provider_outcomes_total')).toBe(0);
 
@@ -64,15 +71,9 @@ describe('bulksms worker --metrics-port', () => {
   it('counts message outcomes per message, matching the database, when requests are packed', async () => {
     const c = env.container();
     const { campaignId } = await seedCampaign(c.pg, { recipients: 95, text: 'Your OTP window opens at 10:00', packSize: 10 });
-    const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', '20', '--metrics-port', '0'], {
-      env: { ...process.env, ...env.env, TWOFACTOR_BASE_URL: t.sim.url },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { child, exited, metricsUrl } = metricsWorker(20);
     try {
-      const url = await waitFor('metrics address', async () => stderr.match(/metrics on (http:\/\/\S+\/metrics)/)?.[1], 30_000);
+      const url = await metricsUrl;
       const before = await (await request(url)).body.text();
       expect(sample(before, 'bulksms_message_outcomes_total', 'status="sent"')).toBe(0);
       await startCampaign(c, campaignId);
