@@ -13,6 +13,7 @@ import { startSimulator, type RunningSimulator } from '../../../src/simulator/se
 import { useTestEnv } from '../../helpers/env';
 import { stubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+import { probeUntilProviderChecked, providerStatusOf } from '../../helpers/health';
 
 const LIMIT = 5;
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN, SMS_RATE_LIMIT: String(LIMIT) });
@@ -62,11 +63,8 @@ it('an OTP asked for while the budget is spent waits for a slot and is sent', as
 it('the health probe’s balance call waits for a slot too', async () => {
   await new Promise((r) => setTimeout(r, 1100)); // the previous test's second is over
   await useTheWholeSecond();
-  // A probe waits at most 1 s for the provider check (health.ts), and this one's slot may come later than that: it
-  // then answers `skipped` ("first check still in progress"), and a later probe has the check's result.
-  const providerStatus = async () => (await http('GET', `${api.url}/health`)).json<{ checks: { provider: { status: string } } }>().checks.provider.status;
-  let status = await providerStatus();
-  for (const end = Date.now() + 5000; status === 'skipped' && Date.now() < end; status = await providerStatus()) await new Promise((r) => setTimeout(r, 100));
-  expect(status).toBe('ok');
+  // This probe's slot may come after the probe's 1 s wait: a later probe has the check's result.
+  const res = await probeUntilProviderChecked(() => http('GET', `${api.url}/health`), providerStatusOf);
+  expect(providerStatusOf(res)).toBe('ok');
   expect(sim.stats()).toMatchObject({ maxWindow: LIMIT, throttled: 0 });
 });

@@ -9,6 +9,7 @@ import { startSimulator } from '../../../src/simulator/server';
 import { useTestEnv } from '../../helpers/env';
 import { stubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, closedPort, http, startApi, type RunningApi } from '../../helpers/api-server';
+import { probeUntilProviderChecked, providerStatusOf } from '../../helpers/health';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 
@@ -289,11 +290,12 @@ describe('/health provider check against the simulator', () => {
     const provider = createTwoFactorProviderFromConfig(c, { connections: 1 });
     const api = await startApi(c, stubServices(), { dashboard: false, providerCheckCacheMs: 0 }, provider);
     try {
-      const up = await http('GET', `${api.url}/health`, { token: null });
+      const probe = () => http('GET', `${api.url}/health`, { token: null });
+      const up = await probeUntilProviderChecked(probe, providerStatusOf);
       expect(up.status).toBe(200);
-      expect(up.json<{ checks: { provider: { status: string } } }>().checks.provider.status).toBe('ok');
+      expect(providerStatusOf(up)).toBe('ok');
       await sim.close();
-      const down = await http('GET', `${api.url}/health`, { token: null });
+      const down = await probeUntilProviderChecked(probe, providerStatusOf);
       expect(down.status).toBe(200);
       const body = down.json<{ status: string; checks: { provider: { status: string; error: string } } }>();
       expect(body.status).toBe('degraded');

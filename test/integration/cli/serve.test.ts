@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { request } from 'undici';
 import { useTestEnv } from '../../helpers/env';
+import { probeUntilProviderChecked } from '../../helpers/health';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
 
 const env = useTestEnv();
@@ -39,9 +40,13 @@ describe('bulksms serve', () => {
       });
       child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
     });
-    const health = await request(`${address}/health`);
-    expect(health.statusCode).toBe(200);
-    const report = (await health.body.json()) as { status: string; checks: { provider: { status: string } } };
+    type Report = { status: string; checks: { provider: { status: string } } };
+    const probe = async () => {
+      const health = await request(`${address}/health`);
+      return { statusCode: health.statusCode, report: (await health.body.json()) as Report };
+    };
+    const { statusCode, report } = await probeUntilProviderChecked(probe, (answer) => answer.report.checks.provider.status);
+    expect(statusCode).toBe(200);
     expect(report.status).toBe('ok');
     expect(report.checks.provider.status).toBe('ok');
     const lists = await request(`${address}/api/lists`);
