@@ -128,10 +128,6 @@ function betweenCronRuns(campaign: LockedCampaign): boolean {
 }
 
 /**
- * Stops claiming at once, fleet-wide; requests in flight finish and are recorded. Idempotent. A scheduled campaign
- * (or a cron one between runs) paused is skipped by its firings until resumed.
- */
-/**
  * A pausing campaign's running runs pause with it (same reason), and its queued messages go back to the feeder: their
  * jobs would find the campaign paused and skip them. Inside the caller's control transaction.
  */
@@ -140,6 +136,10 @@ async function pauseRunningRuns(c: PoolClient, campaignId: string, reason: strin
   await c.query(`UPDATE messages SET status = 'pending', queued_at = NULL, updated_at = now() WHERE ${RUN_OF_CAMPAIGN} AND status = 'queued'`, [campaignId]);
 }
 
+/**
+ * Stops claiming at once, fleet-wide; requests in flight finish and are recorded. Idempotent. A scheduled campaign
+ * (or a cron one between runs) paused is skipped by its firings until resumed.
+ */
 export async function pauseCampaign(deps: ControlDeps, campaignId: string, reason: string): Promise<{ campaignId: string; status: string }> {
   const status = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
