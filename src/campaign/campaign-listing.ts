@@ -6,7 +6,7 @@
 import type { Container } from '../container';
 import type { CampaignStatus } from '../generated/prisma/enums';
 import { ValidationError } from '../errors';
-import { decodeCampaignCursor, encodeCampaignCursor } from '../lib/cursor';
+import { NEWEST_FIRST, createdBefore, decodeCampaignCursor, encodeCampaignCursor, pageOf } from '../lib/cursor';
 
 export const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'] as const satisfies readonly CampaignStatus[];
 
@@ -108,16 +108,12 @@ export async function listCampaigns<P extends CampaignProgress>(
   // neither repeats a row of a later page nor pushes one off it.
   const after = query.cursor ? decodeCampaignCursor(query.cursor, [status]) : undefined;
   const rows = await deps.prisma.campaign.findMany({
-    where: {
-      ...(status ? { status } : {}),
-      ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
-    },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    where: { ...(status ? { status } : {}), ...createdBefore(after) },
+    orderBy: NEWEST_FIRST,
     take: limit + 1,
     select: CAMPAIGN_FIELDS,
   });
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
+  const { page, nextCursor } = pageOf(rows, limit, (last) => encodeCampaignCursor(last, [status]));
   // One status query per campaign on the page (bounded by `limit`), so the list agrees with the detail view.
   const items = await Promise.all(
     page.map(async ({ list, ...c }) => {
@@ -125,5 +121,5 @@ export async function listCampaigns<P extends CampaignProgress>(
       return { ...c, listName: list.name, status: progress.status, total: progress.total, counts: progress.counts, run: latestRunOf(progress) };
     }),
   );
-  return { items, nextCursor: rows.length > limit && last ? encodeCampaignCursor(last, [status]) : null };
+  return { items, nextCursor };
 }

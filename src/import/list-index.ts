@@ -6,7 +6,7 @@
 import type { Container } from '../container';
 import type { ListStatus } from '../generated/prisma/enums';
 import { ValidationError } from '../errors';
-import { decodeListCursor, encodeListCursor } from '../lib/cursor';
+import { NEWEST_FIRST, createdBefore, decodeListCursor, encodeListCursor, pageOf } from '../lib/cursor';
 import { removeUnfinishedReport } from './import-contacts';
 import { failAbandonedImports, type ListOutcome } from './list-store';
 
@@ -60,17 +60,13 @@ export async function listContactLists(
   // (a campaign can name a list only by a name or id the caller already knows).
   const rows = await deps.prisma.contactList.findMany({
     // A deleted list kept only for its campaigns' pages is nobody's to pick any more.
-    where: {
-      status: { not: 'deleted' },
-      ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
-    },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    where: { status: { not: 'deleted' }, ...createdBefore(after) },
+    orderBy: NEWEST_FIRST,
     take: limit + 1,
     select: LIST_FIELDS,
   });
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeListCursor(last) : null };
+  const { page: items, nextCursor } = pageOf(rows, limit, encodeListCursor);
+  return { items, nextCursor };
 }
 
 /**

@@ -69,3 +69,23 @@ export function decodeCampaignCursor(cursor: string, scope: CursorScope): Campai
 const LIST_SCOPE = ['contact_lists'] as const;
 export const encodeListCursor = (key: CampaignKey): string => encodeCampaignCursor(key, LIST_SCOPE);
 export const decodeListCursor = (cursor: string): CampaignKey => decodeCampaignCursor(cursor, LIST_SCOPE);
+
+/**
+ * The rows after `after` in a newest-first listing keyed on (created_at, id), as a Prisma `where` fragment; with
+ * NEWEST_FIRST as the order. Shared by the campaign list and the contact-list index.
+ */
+export function createdBefore(after: CampaignKey | undefined): { OR?: ({ createdAt: { lt: Date } } | { createdAt: Date; id: { lt: string } })[] } {
+  return after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {};
+}
+
+export const NEWEST_FIRST = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+
+/**
+ * A page of `limit` from rows read with `take: limit + 1`: the extra row only says there is a next page, whose cursor
+ * is the key of the page's last row.
+ */
+export function pageOf<T extends CampaignKey>(rows: T[], limit: number, encode: (last: T) => string): { page: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, nextCursor: rows.length > limit && last ? encode(last) : null };
+}
