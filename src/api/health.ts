@@ -55,8 +55,9 @@ export async function timed(fn: (signal: AbortSignal) => Promise<unknown>, timeo
   }
 }
 
-/** The provider's request slot comes from the account-wide budget in Redis: a check that got none never asked it. */
+/** How long one provider check may take, its wait for a request slot included. */
 const PROVIDER_CHECK_TIMEOUT_MS = 5_000;
+/** The provider's request slot comes from the account-wide budget in Redis: a check that got none never asked it. */
 type SlotFailure = 'redis-failed' | 'no-slot-in-time';
 
 /** A provider check, and why it never reached the provider when it did not (`notAsked`). */
