@@ -222,11 +222,28 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
    * is alerted like any other failure: taken for a skip, an `--at` campaign stayed `scheduled` for good with nothing
    * but a log line to say why.
    */
-  async function movedOn(campaignId: string, trigger: ScheduleTrigger): Promise<boolean> {
-    const row = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { status: true } });
-    if (!row) return true;
+  async function movedOn(campaignId: string, trigger: ScheduleTrigger): Promise<{ status: string; pauseReason: string | null } | false> {
+    const row = await deps.prisma.campaign.findUnique({ where: { id: campaignId }, select: { status: true, pauseReason: true } });
+    if (!row) return { status: 'deleted', pauseReason: null };
     const waiting = row.status === 'scheduled' || (trigger === 'cron' && (row.status === 'completed' || row.status === 'failed'));
-    return !waiting;
+    return waiting ? false : row;
+  }
+
+  /**
+   * One cron run at a time: a firing that finds the previous run going (or the campaign paused) starts nothing. Paused
+   * is the operator's (or the engine's, with its reason) choice; a run still sending when the next is due is a
+   * schedule too tight for the list, which only the log said. So is a run the TRAI window paused at 21:00 with
+   * messages left: nobody chose that pause, and the firing it costs (at 09:00, say) went unmentioned.
+   */
+  async function skipUnfinished(campaignId: string, dueMs: number, dueText: string, campaign: { status: string; pauseReason: string | null }, clog: typeof log): Promise<'skipped'> {
+    await record(campaignId, dueMs, `skipped: campaign is ${campaign.status}`);
+    if (campaign.status === 'running') {
+      await alertCampaign(campaignId, `cron run due ${dueText} skipped: the previous run was still sending`);
+    } else if (campaign.pauseReason?.startsWith(WINDOW_PAUSE_PREFIX)) {
+      await alertCampaign(campaignId, `cron run due ${dueText} skipped: the previous run, paused by the TRAI window, had not finished`);
+    }
+    clog.warn({ status: campaign.status }, 'cron firing skipped: previous run not finished');
+    return 'skipped';
   }
 
   async function fire(data: ScheduleJobData, dueMs: number): Promise<FiringOutcome> {
@@ -259,18 +276,7 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       return 'duplicate';
     }
     if (trigger === 'cron' && (campaign.status === 'running' || campaign.status === 'paused')) {
-      // One run at a time: the previous run is still going (or an operator paused the campaign).
-      await record(campaignId, dueMs, `skipped: campaign is ${campaign.status}`);
-      // Paused is the operator's (or the engine's, with its reason) choice; a run still sending when the next is due
-      // is a schedule too tight for the list, which only the log said. So is a run the TRAI window paused at 21:00
-      // with messages left: nobody chose that pause, and the firing it costs (at 09:00, say) went unmentioned.
-      if (campaign.status === 'running') {
-        await alertCampaign(campaignId, `cron run due ${dueText} skipped: the previous run was still sending`);
-      } else if (campaign.pauseReason?.startsWith(WINDOW_PAUSE_PREFIX)) {
-        await alertCampaign(campaignId, `cron run due ${dueText} skipped: the previous run, paused by the TRAI window, had not finished`);
-      }
-      clog.warn({ status: campaign.status }, 'cron firing skipped: previous run not finished');
-      return 'skipped';
+      return skipUnfinished(campaignId, dueMs, dueText, campaign, clog);
     }
     try {
       await opts.prepareRun?.(campaignId, trigger, { dueAt: new Date(dueMs) });
@@ -278,7 +284,13 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       await opts.startRun(campaignId, trigger, { dueAt: new Date(dueMs) });
     } catch (raw) {
       const err = coerceError(raw);
-      if (err instanceof ConflictError && (await movedOn(campaignId, trigger))) {
+      const moved = err instanceof ConflictError ? await movedOn(campaignId, trigger) : false;
+      if (moved && trigger === 'cron' && (moved.status === 'running' || moved.status === 'paused')) {
+        // Running again since the check above (a retry of the last run, another firing) or paused meanwhile: the same
+        // skip, said the same way — the start refuses a firing rather than hand it the run under way.
+        return skipUnfinished(campaignId, dueMs, dueText, moved, clog);
+      }
+      if (moved) {
         // e.g. cancelled, or started by hand, since the check above: not an operator problem, just no new run this time.
         await record(campaignId, dueMs, `skipped: ${err.message}`);
         clog.warn({ reason: err.message }, 'scheduled run skipped');

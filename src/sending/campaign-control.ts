@@ -84,7 +84,11 @@ export async function startCampaign(
   const result = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'running' || campaign.status === 'paused') {
-      // Idempotent: starting a started campaign returns its current run.
+      // A schedule's firing starts a run of its own or none. Its caller read the campaign waiting, then checked the
+      // credits (a provider request); a retry or another firing that set it running meanwhile got this firing answered
+      // with the run under way, recorded `started`: that instant's run never happened, and nothing said so.
+      if (trigger !== 'manual') throw new ConflictError(`campaign ${campaignId} is ${campaign.status}: its previous run has not finished`);
+      // Idempotent for operators: starting a started campaign returns its current run.
       const { rows } = await c.query<{ id: string }>(
         `SELECT id FROM campaign_runs WHERE campaign_id = $1 ORDER BY run_number DESC LIMIT 1`,
         [campaignId],
