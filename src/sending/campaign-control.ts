@@ -87,7 +87,7 @@ export async function startCampaign(
       // A schedule's firing starts a run of its own or none. Its caller read the campaign waiting, then checked the
       // credits (a provider request); a retry or another firing that set it running meanwhile got this firing answered
       // with the run under way, recorded `started`: that instant's run never happened, and nothing said so.
-      if (trigger !== 'manual') throw new ConflictError(`campaign ${campaignId} is ${campaign.status}: its previous run has not finished`);
+      if (trigger !== 'manual') throw new ConflictError(`campaign ${campaignId} is ${campaign.status}: a scheduled firing starts a run only when none is under way`);
       // Idempotent for operators: starting a started campaign returns its current run.
       const { rows } = await c.query<{ id: string }>(
         `SELECT id FROM campaign_runs WHERE campaign_id = $1 ORDER BY run_number DESC LIMIT 1`,
