@@ -35,6 +35,14 @@ export interface FeederOptions {
   staleQueuedMs: number;
   epochKey: string;
   lockKey: string;
+  /**
+   * The leader's lock session ends once it has been silent this long (default 15 s; PostgreSQL's
+   * idle_session_timeout), and a live leader speaks on it three times as often. A leader killed by a signal closes
+   * its connection, but one whose host is lost (power, a kernel panic, a network partition, a frozen VM) closes
+   * nothing: PostgreSQL kept its session, and the lock, until TCP keep-alive gave up — two hours and more by
+   * default — and the fleet fed nothing and recovered no claim meanwhile.
+   */
+  leaderIdleMs?: number;
 }
 
 interface RunRow {
@@ -56,6 +64,9 @@ export interface Feeder {
 export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Redis; queue: Queue<SendJobData>; logger: Logger }, opts: FeederOptions): Feeder {
   const { pg, redis, queue, logger } = deps;
   let lockClient: Client | null = null;
+  const leaderIdleMs = opts.leaderIdleMs ?? 15_000;
+  /** Keeps the lock's session from the idle timeout while this process lives (see leaderIdleMs). */
+  let heartbeat: NodeJS.Timeout | null = null;
   let stopped = false;
   let lastMaintenance = -Infinity;
   let lastCompletionCheck = -Infinity;
@@ -73,15 +84,23 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
     client.on('error', () => undefined);
     try {
       await client.connect();
+      // Before the lock, so it is never held by a session the server would keep after this host is gone. A server
+      // without the setting (PostgreSQL < 14) refuses it: the lock then lives as long as the connection, as before.
+      await client.query(`SELECT set_config('idle_session_timeout', $1, false)`, [`${leaderIdleMs}ms`]).catch((err: unknown) => {
+        logger.warn({ err }, 'feeder: PostgreSQL cannot end a silent leader session (idle_session_timeout); a lost leader host holds the lock until TCP gives up');
+      });
       const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [opts.lockKey]);
       if (!rows[0]?.ok) {
         await client.end();
         return false;
       }
       client.on('end', () => {
-        if (lockClient === client) lockClient = null;
+        if (lockClient !== client) return;
+        lockClient = null;
+        stopHeartbeat();
       });
       lockClient = client;
+      startHeartbeat(client);
       logger.info('feeder: this worker is the leader');
       return true;
     } catch (err) {
@@ -89,6 +108,29 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
       logger.warn({ err }, 'feeder: could not take the leader lock');
       return false;
     }
+  }
+
+  /**
+   * A query on the lock's session every third of leaderIdleMs, one at a time (a silent link leaves it hanging: the
+   * session then times out on the server, which is the point). An event loop stalled past leaderIdleMs loses the
+   * lead; the next pass takes it again if it is free, and two feeders for a moment are harmless (SKIP LOCKED moves).
+   */
+  function startHeartbeat(client: Client): void {
+    let inFlight = false;
+    heartbeat = setInterval(() => {
+      if (inFlight) return;
+      inFlight = true;
+      client
+        .query('SELECT 1')
+        .catch(() => undefined)
+        .finally(() => (inFlight = false));
+    }, Math.max(100, Math.floor(leaderIdleMs / 3)));
+    heartbeat.unref();
+  }
+
+  function stopHeartbeat(): void {
+    if (heartbeat) clearInterval(heartbeat);
+    heartbeat = null;
   }
 
   /** Redis lost its data (FLUSHALL, failover without persistence): rebuild the queue from PostgreSQL. */
@@ -279,6 +321,7 @@ export function startFeeder(deps: { pg: Pool; newClient: () => Client; redis: Re
       await running;
       const client = lockClient;
       lockClient = null;
+      stopHeartbeat();
       if (client) await client.end().catch(() => undefined);
     },
   };
