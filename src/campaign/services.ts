@@ -1,7 +1,8 @@
 /**
- * The campaign team's background services for `bulksms worker`, in one call: the schedule worker (--at/--cron),
- * the TRAI window watcher and the delivery-report poller. The sending engine's functions are injected, so this
- * module does not import src/sending (startWorker plugs them in).
+ * The background services of `bulksms worker`, in one call: the schedule worker (--at/--cron), the TRAI window
+ * watcher, the delivery-report poller and the finisher of list deletions cut short (src/import/finish-deletes.ts).
+ * The sending engine's functions are injected, so this module does not import src/sending (startWorker plugs them
+ * in).
  */
 import type { Container } from '../container';
 import type { Slot } from '../delivery/paced-slot';
@@ -9,6 +10,7 @@ import { createDlrPoller, type DlrPollerOptions } from '../delivery/poller';
 import type { SmsProvider } from '../provider/sms-provider';
 import { startScheduler, type CampaignScheduler, type StartRun } from './scheduler';
 import { createWindowWatcher } from './window-watcher';
+import { createListDeleteFinisher, type ListDeleteFinisherOptions } from '../import/finish-deletes';
 
 export interface CampaignServicesOptions {
   /** startCampaign(deps, id, { trigger }) of the sending engine. */
@@ -24,6 +26,8 @@ export interface CampaignServicesOptions {
   scheduler?: boolean;
   window?: boolean;
   deliveryReports?: boolean;
+  /** Finish the deletes of lists left `deleting` (off for `bulksms send`, a one-shot run). */
+  listDeletes?: boolean | ListDeleteFinisherOptions;
   dlr?: Partial<Omit<DlrPollerOptions, 'provider' | 'acquireSlot'>>;
   now?: () => Date;
   /** Aborted while the scheduler was starting (a shutdown asked for): the watcher and poller are not started. */
@@ -48,14 +52,20 @@ export async function startCampaignServices(container: Container, opts: Campaign
       ? null
       : createDlrPoller(container, { ...opts.dlr, provider: opts.provider, acquireSlot: opts.acquireSlot, now: opts.now });
   poller?.start();
+  const listDeletes =
+    opts.listDeletes === false || stopping
+      ? null
+      : createListDeleteFinisher(container, opts.listDeletes === true || opts.listDeletes === undefined ? {} : opts.listDeletes);
+  listDeletes?.start();
   container.logger.info(
-    { scheduler: Boolean(scheduler), window: Boolean(watcher), deliveryReports: Boolean(poller) },
+    { scheduler: Boolean(scheduler), window: Boolean(watcher), deliveryReports: Boolean(poller), listDeletes: Boolean(listDeletes) },
     'campaign services started',
   );
   return {
     scheduler,
     async close() {
       watcher?.stop();
+      await listDeletes?.stop();
       await poller?.stop();
       await scheduler?.close();
     },

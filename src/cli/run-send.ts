@@ -176,13 +176,13 @@ export async function runSend(
   const view = createProgressView({ enabled: opts.progress });
   const started = Date.now();
   let outcome: SendOutcome;
-  // Send workers, the delivery-report poller and the TRAI window (no scheduler: this run starts now and ends). A
-  // promotional run still sending at 21:00 IST is paused there like any other, which ends this one-shot run (it
-  // used to send on into the night).
+  // Send workers, the delivery-report poller and the TRAI window (no scheduler, no finishing of other lists'
+  // deletes: this run starts now and ends). A promotional run still sending at 21:00 IST is paused there like any
+  // other, which ends this one-shot run (it used to send on into the night).
   const worker = await startWorker(container, {
     provider: opts.provider,
     concurrency: opts.concurrency,
-    campaignServices: { scheduler: false, dlr: { ...SEND_DLR, ...opts.dlr }, now: opts.now },
+    campaignServices: { scheduler: false, listDeletes: false, dlr: { ...SEND_DLR, ...opts.dlr }, now: opts.now },
   }).catch((err: unknown) => {
     stopListening();
     throw err;

@@ -11,7 +11,8 @@
  * them all in one transaction, its locks held throughout): the list is first marked `deleting` (committed, so
  * nothing new can use it: campaign create and start want `ready`, an import refuses the name), then its contacts
  * go in batches of LIST_DELETE_BATCH, each its own short transaction, then the reject report, then the row. Killed
- * at any point, the list stays `deleting` and running the delete again carries on from there.
+ * at any point, the list stays `deleting`: a running `bulksms worker` carries on from there by itself
+ * (finish-deletes.ts), as does running the delete again.
  */
 import { rm } from 'node:fs/promises';
 import type { PoolClient } from 'pg';
@@ -68,7 +69,7 @@ export async function deleteList(deps: DeleteListDeps, ref: string, opts: Delete
   try {
     const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LIST_DELETE_LOCK_CLASS, found.id]);
     locked = rows[0]?.ok === true;
-    if (!locked) throw new ConflictError(`list "${found.name}" is being deleted by another request right now`);
+    if (!locked) throw new ConflictError(`list "${found.name}" is being deleted by another request or a worker right now`);
     const list = await markDeleting(client, found.id);
     const resumed = list.status === 'deleting';
     const contactsRemoved = await deleteContacts(client, list.id, deps.config.LIST_DELETE_BATCH, opts.onBatch);

@@ -57,7 +57,7 @@ export async function createImportingList(db: Pool | PoolClient, list: NewList, 
       const status = locked.rows[0]!.status;
       if (status === 'ready') throw new ConflictError(`list "${list.name}" already exists (id ${old.id}); choose another name`);
       if (status === 'deleting') {
-        throw new ConflictError(`list "${list.name}" (${old.id}) is being deleted; run \`bulksms list delete ${old.id}\` to finish it, or choose another name`);
+        throw new ConflictError(`list "${list.name}" (${old.id}) is being deleted; run \`bulksms list delete ${old.id}\` to finish it (a running \`bulksms worker\` does so by itself), or choose another name`);
       }
       if (status === 'deleted') {
         // What stays of a deleted list for its campaigns' pages (no contacts) gives its name up, and keeps its id in it.

@@ -46,10 +46,11 @@ export interface WorkerOptions {
   /** Record Prometheus metrics of this process (provider requests/outcomes/latency, rate-limit waits). */
   metrics?: boolean;
   /**
-   * Scheduler (--at/--cron), TRAI window watcher and delivery-report poller (src/campaign, src/delivery). Off
-   * unless given: `bulksms worker` passes `{}` (all on); embedded and test workers stay send-only.
+   * Scheduler (--at/--cron), TRAI window watcher, delivery-report poller and the finisher of list deletes cut
+   * short (src/campaign, src/delivery, src/import). Off unless given: `bulksms worker` passes `{}` (all on);
+   * embedded and test workers stay send-only.
    */
-  campaignServices?: false | Partial<Pick<CampaignServicesOptions, 'scheduler' | 'window' | 'deliveryReports' | 'dlr' | 'now'>>;
+  campaignServices?: false | Partial<Pick<CampaignServicesOptions, 'scheduler' | 'window' | 'deliveryReports' | 'listDeletes' | 'dlr' | 'now'>>;
   /**
    * Aborted when a shutdown is asked for while the worker is still starting (a SIGTERM right after launch):
    * sending stops claiming at once and the campaign services are not started — the report poller started late

@@ -237,7 +237,7 @@ function registerListDeleteRoute(app: FastifyInstance, deps: ApiDeps): void {
         tags: ['lists'],
         summary:
           "Delete a list: its contacts (in batches) and reject report. 409 while it is importing or a campaign not yet finished uses it; " +
-          "its finished campaigns keep their history. A list left `deleting` (a delete that was cut short) is finished by deleting it again",
+          "its finished campaigns keep their history. A list left `deleting` (a delete that was cut short) is finished by a running worker, or by deleting it again",
         params: idParams,
         response: errorResponses,
       },

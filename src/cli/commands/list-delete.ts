@@ -12,7 +12,7 @@ export function registerListDelete(program: Command): void {
     .description(
       'delete a contact list: its contacts (in short batches) and its reject report; refused while it is importing or a ' +
         'campaign not yet finished uses it. Its finished campaigns keep their messages, status and exports. Killed ' +
-        'midway, the list stays `deleting` and running this again finishes it',
+        'midway, the list stays `deleting`: a running `bulksms worker` finishes it, as does running this again',
     )
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExample:\n  bulksms list delete diwali --json')

@@ -32,7 +32,7 @@ export function parseMetricsHost(raw: string | undefined): string | undefined {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run send workers, the feeder, crash recovery, the campaign scheduler, the TRAI window and delivery-report polling until SIGTERM (in-flight requests finish and are recorded)')
+    .description('run send workers, the feeder, crash recovery, the campaign scheduler, the TRAI window, delivery-report polling and the finishing of list deletes cut short until SIGTERM (in-flight requests finish and are recorded)')
     .option('--concurrency <n>', 'max requests in flight in this process (default: rate × 0.6 s + 20)')
     .option('--metrics-port <n>', 'serve Prometheus /metrics of this process on this port, 0 = any free port (default: METRICS_PORT, else off)')
     .option('--metrics-host <addr>', 'address for /metrics, which has no auth (default: METRICS_HOST, else 127.0.0.1)')
