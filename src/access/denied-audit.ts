@@ -1,6 +1,7 @@
 /**
- * `access.denied` audit entries: a refused request (401: no, a wrong or a revoked token; 403: an address outside
- * API_ALLOW_IPS, a role below the route's level, an owner without the OTP grant unmasked data needs) left no trace,
+ * `access.denied` audit entries: a refused request (401: no, a wrong or a revoked token, or a delivery-report
+ * callback without the right webhook secret; 403: an address outside API_ALLOW_IPS, a role below the route's
+ * level, an owner without the OTP grant unmasked data needs) left no trace,
  * so a leaked-then-revoked token still in use, or a viewer's script poking at write routes, went unseen.
  *
  * A flood must not fill the audit table, so entries are rate-limited in memory: at most one per (client address,
@@ -21,6 +22,9 @@ export type DenialReason =
   | 'not_loopback'
   | 'forbidden'
   | 'otp_required'
+  /** The delivery-report webhook's path segment empty, or not WEBHOOK_SECRET (someone guessing it, or a stale URL). */
+  | 'missing_webhook_secret'
+  | 'invalid_webhook_secret'
   | 'many_sources';
 
 export interface Denial {

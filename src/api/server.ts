@@ -134,7 +134,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerCampaignRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerSuppressionRoutes(app, deps);
-  registerWebhookRoutes(app, deps);
+  registerWebhookRoutes(app, deps, { deniedAudit });
   registerAccessInfoRoute(app, deps, { otpConfigured: Boolean(container.config.TWOFACTOR_API_KEY) });
   // Every call this process makes to 2Factor (OTP, the health probe's balance) takes a slot of the account-wide
   // request budget first, like the workers' sends: the provider counts them against the same limit (an OTP asked

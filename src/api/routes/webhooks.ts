@@ -1,16 +1,19 @@
 /**
  * Delivery-report webhook. The provider form-POSTs one callback per message (SessionId, SmsTo, SmsStatus, …;
  * see shared/reference/2factor-api.md §5) to /webhooks/dlr/<WEBHOOK_SECRET>. The secret is checked in
- * `onRequest`, before the body is even parsed: a disabled webhook is 404, a wrong secret 401.
+ * `onRequest`, before the body is even parsed: a disabled webhook is 404, a wrong secret 401, audited as
+ * `access.denied` like the API's refusals (rate-limited per address and reason): someone guessing the secret, or a
+ * provider still posting to an old URL, shows in the audit log.
  */
 import type { FastifyInstance } from 'fastify';
+import type { DeniedAccessRecorder } from '../../access/denied-audit';
 import { UnauthorizedError } from '../../access/errors';
 import { NotFoundError, ValidationError } from '../../errors';
 import { secretEquals } from '../auth';
 import type { ApiDeps } from '../deps';
 import { errorResponses } from './schemas';
 
-export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps, opts: { deniedAudit?: DeniedAccessRecorder } = {}): void {
   const expected = deps.container.config.WEBHOOK_SECRET;
 
   app.post<{ Params: { secret: string }; Body: unknown }>(
@@ -25,7 +28,10 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
       onRequest: async (req) => {
         if (!expected) throw new NotFoundError('delivery-report webhook is disabled (WEBHOOK_SECRET is not set)');
         const { secret } = req.params as { secret: string };
-        if (!secretEquals(secret, expected)) throw new UnauthorizedError('invalid webhook secret');
+        if (!secretEquals(secret, expected)) {
+          await opts.deniedAudit?.record(req, { status: 401, reason: secret ? 'invalid_webhook_secret' : 'missing_webhook_secret' });
+          throw new UnauthorizedError('invalid webhook secret');
+        }
       },
     },
     async (req) => {

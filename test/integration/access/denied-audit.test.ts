@@ -92,6 +92,32 @@ describe('access.denied audit entries', () => {
       { tokenId: null, target: '/api/lists', ip: '127.0.0.1', details: { method: 'GET', reason: 'ip_not_allowed', status: 403, dropped: 0 } },
     ]);
   });
+
+  it('records a delivery-report callback with a wrong or missing webhook secret, never the secret it was sent', async () => {
+    const secret = 'webhook-secret-0123456789abcdef';
+    const hooked = createContainer({ config: { ...env.config, WEBHOOK_SECRET: secret }, logger: createLogger({ level: 'silent' }) });
+    const api = await startApi(hooked, wiredServices(), { dashboard: false });
+    const before = (await deniedEntries()).length;
+    const guess = 'guessed-secret-0123456789';
+    const form = { token: null, body: 'SessionId=s-1&SmsTo=919800000001&SmsStatus=DELIVERED', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    const statuses = [];
+    try {
+      for (let i = 0; i < 3; i++) statuses.push((await http('POST', `${api.url}/webhooks/dlr/${guess}`, form)).status);
+      statuses.push((await http('POST', `${api.url}/webhooks/dlr/`, form)).status);
+      // The right secret is no refusal (the callback names no message: applied to nothing).
+      statuses.push((await http('POST', `${api.url}/webhooks/dlr/${secret}`, form)).status);
+    } finally {
+      await api.close();
+      await hooked.close();
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 200]);
+    const entries = (await deniedEntries()).slice(before);
+    expect(entries).toEqual([
+      { tokenId: null, target: '/webhooks/dlr/:secret', ip: '127.0.0.1', details: { method: 'POST', reason: 'invalid_webhook_secret', status: 401, dropped: 2 } },
+      { tokenId: null, target: '/webhooks/dlr/:secret', ip: '127.0.0.1', details: { method: 'POST', reason: 'missing_webhook_secret', status: 401, dropped: 0 } },
+    ]);
+    expect(JSON.stringify(entries)).not.toContain(guess);
+  });
 });
 
 describe('deniedAccessRecorder windows', () => {
