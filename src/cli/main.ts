@@ -1,11 +1,12 @@
 /**
  * `bulksms` command line (commander). Each command lives in ./commands and registers itself here.
- * Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.
+ * Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input; 141 when a reader closed stdout or stderr
+ * early (`| head -1`: ended as SIGPIPE ends a Unix tool, stdout-pipe.ts).
  */
 import { Command } from 'commander';
 import { runProgram } from './run-program';
 import { installCrashReporter } from './output';
-import { exitQuietlyWhenStdoutCloses } from './stdout-pipe';
+import { exitQuietlyWhenOutputCloses } from './stdout-pipe';
 import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
 import { registerImport } from './commands/import';
@@ -56,6 +57,6 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   installCrashReporter();
-  exitQuietlyWhenStdoutCloses();
+  exitQuietlyWhenOutputCloses();
   await runProgram(buildProgram(), argv);
 }

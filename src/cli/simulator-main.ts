@@ -7,10 +7,10 @@
 import { Command } from 'commander';
 import { registerSimulator } from './commands/simulator';
 import { runProgram } from './run-program';
-import { exitQuietlyWhenStdoutCloses } from './stdout-pipe';
+import { exitQuietlyWhenOutputCloses } from './stdout-pipe';
 
 export async function main(argv: string[]): Promise<void> {
-  exitQuietlyWhenStdoutCloses();
+  exitQuietlyWhenOutputCloses();
   const program = new Command().name('bulksms').exitOverride().showHelpAfterError('(run with --help for usage)');
   registerSimulator(program);
   await runProgram(program, argv);
