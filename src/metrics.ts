@@ -37,7 +37,9 @@ export const providerOutcomes = new Counter({
 /**
  * Per message, where providerOutcomes is per request: a packed request (`--pack`) carries up to 100 messages, so
  * only this one adds up to the ledger's counts. Counted as each write commits (send outcomes, suppressed at claim
- * time, crash recovery's `unknown`); a message written twice (an `unknown` whose late answer then landed) counts twice.
+ * time, crash recovery's `unknown`), once per attempt: the database's conditional write decides, so an outcome
+ * written again changes nothing and counts nothing, and an `unknown` whose late answer then lands is not counted a
+ * second time (unknownResolved counts those answers).
  */
 export const MESSAGE_OUTCOME_STATUSES = ['sent', 'failed', 'unknown', 'pending', 'cancelled', 'suppressed'] as const;
 export const messageOutcomes = new Counter({
@@ -48,6 +50,18 @@ export const messageOutcomes = new Counter({
 });
 // Every status from the start at 0, so a rate over it has a series before its first message.
 for (const status of MESSAGE_OUTCOME_STATUSES) messageOutcomes.labels({ status });
+
+/**
+ * Messages counted `unknown` (crash recovery: their worker's lease ran out) whose answer then landed after all, by
+ * the status it left them in (sent, failed). Not counted again in messageOutcomes: the database's `unknown` is
+ * messageOutcomes{unknown} minus these, its `sent` messageOutcomes{sent} plus these{sent}.
+ */
+export const unknownResolved = new Counter({
+  name: 'bulksms_unknown_resolved_total',
+  help: 'Messages counted unknown whose late provider answer then landed, by the status it left them in (sent, failed; cancelled when handed back under a cancelled campaign)',
+  labelNames: ['status'] as const,
+  registers: [metricsRegistry],
+});
 
 export const providerRequests = new Counter({
   name: 'bulksms_provider_requests_total',

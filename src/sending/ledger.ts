@@ -5,7 +5,7 @@
  */
 import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import { isUnreachable } from '../db/reachability';
-import { messageOutcomes } from '../metrics';
+import { messageOutcomes, unknownResolved } from '../metrics';
 import { compareIds } from './ids';
 
 /**
@@ -102,10 +102,16 @@ export interface OutcomeRow {
 export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Promise<number> {
   if (!rows.length) return 0;
   // The statuses really written, counted by PostgreSQL (a few rows back, not one per message): a stale row writes
-  // nothing, and a released one may become `cancelled`.
-  const res = await pg.query<{ status: string; n: number }>({
+  // nothing, and a released one may become `cancelled`. `was` is each row's status as it is written over, read
+  // under the row's lock (FOR UPDATE: the version a concurrent recovery committed, not the statement's snapshot):
+  // an `unknown` that recovery has already counted is counted apart when its answer lands, not a second time.
+  const res = await pg.query<{ status: string; late: boolean; n: number }>({
     name: 'bulksms-outcomes',
-    text: `WITH written AS (UPDATE messages m
+    text: `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[])
+            AS v(id, attempts, status, session_id, outcome_class, provider_text, failure_reason, delay_ms, delta, claimed_at)),
+     was AS (SELECT m.id, m.status AS was FROM messages m JOIN v ON m.id = v.id
+              WHERE ${OUTCOME_APPLIES} FOR UPDATE OF m),
+     written AS (UPDATE messages m
         SET status = (CASE WHEN v.status NOT IN ('release', 'pending') THEN v.status
                            WHEN (SELECT c.status FROM campaigns c WHERE c.id = m.campaign_id FOR SHARE) = 'cancelled'
                            THEN 'cancelled' WHEN m.status = 'unknown' THEN 'failed' ELSE 'pending' END)::"MessageStatus",
@@ -123,12 +129,10 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
             sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE m.sent_at END,
             failed_at = CASE WHEN v.status = 'failed' THEN now() ELSE m.failed_at END,
             updated_at = now()
-       FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[])
-            AS v(id, attempts, status, session_id, outcome_class, provider_text, failure_reason, delay_ms, delta, claimed_at)
-      WHERE m.id = v.id AND m.attempts = v.attempts AND ${CLAIM_TOKEN_SQL('m')} = v.claimed_at
-        AND (m.status = 'sending' OR (m.status = 'unknown' AND v.status <> 'unknown'))
-  RETURNING m.status)
-  SELECT status::text AS status, count(*)::int AS n FROM written GROUP BY status`,
+       FROM v, was w
+      WHERE m.id = v.id AND w.id = m.id AND ${OUTCOME_APPLIES}
+  RETURNING m.status, w.was)
+  SELECT status::text AS status, was = 'unknown' AS late, count(*)::int AS n FROM written GROUP BY 1, 2`,
     values: [
       rows.map((r) => r.id),
       rows.map((r) => r.attempts),
@@ -143,12 +147,19 @@ export async function writeOutcomes(pg: Pool, rows: readonly OutcomeRow[]): Prom
     ],
   });
   let written = 0;
-  for (const { status, n } of res.rows) {
-    messageOutcomes.inc({ status }, n);
+  for (const { status, late, n } of res.rows) {
+    (late ? unknownResolved : messageOutcomes).inc({ status }, n);
     written += n;
   }
   return written;
 }
+
+/**
+ * SQL (aliases m = the message, v = the outcome): the outcome is still its message's to write — the same claim
+ * (attempt and claim token), and the message `sending`, or `unknown` (recovery's guess) and the outcome an answer.
+ */
+const OUTCOME_APPLIES = `m.attempts = v.attempts AND ${CLAIM_TOKEN_SQL('m')} = v.claimed_at
+        AND (m.status = 'sending' OR (m.status = 'unknown' AND v.status <> 'unknown'))`;
 
 export interface OutcomeWriterOptions {
   /**
