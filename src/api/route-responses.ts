@@ -156,7 +156,7 @@ export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
   // 429: too many different numbers looked up by a caller who sees them masked (shared with the messages' phone=).
   'GET /api/suppressions/:phone': { success: 200, errors: [...GUARDED, 429] },
   // It takes no body, but one sent anyway is read: 413 over the limit, 415 of another media type.
-  'DELETE /api/suppressions/:phone': { success: 200, errors: WITH_BODY },
+  'DELETE /api/suppressions/:phone': { success: 200, errors: WITH_BODY, optionalBody: true },
   'GET /api/access/me': { success: 200, errors: [401, 403] },
   'POST /api/access/otp': { success: 200, errors: [...WITH_BODY, 429, 503] },
   'POST /api/access/otp/verify': {

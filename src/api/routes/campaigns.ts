@@ -9,7 +9,7 @@ import { idempotencyHeaderSchema, idempotent } from '../idempotency';
 import { CAMPAIGN_FIELDS, CAMPAIGN_PAGE, CAMPAIGN_STATUSES, listCampaigns } from '../../campaign/campaign-listing';
 import { messagesOf, runIdOf, runQuerySchema } from '../run-scope';
 import { rejectsUrl } from './list-rejects';
-import { errorResponses, idParams } from './schemas';
+import { emptyBodyAsObject, errorResponses, idParams } from './schemas';
 
 // Lengths and ranges are the campaign service's to check (src/campaign/validation.ts), not the schema's: it refuses
 // them for `campaign create` too, in the same words naming the field ("name: a campaign name is required", where a
@@ -48,11 +48,6 @@ const listQuery = {
 } as const;
 
 type Params = { Params: { id: string } };
-
-/** Lifecycle actions may be POSTed without a body; validate it as `{}` then. */
-async function emptyBodyAsObject(req: { body: unknown }): Promise<void> {
-  if (req.body === undefined || req.body === null) req.body = {};
-}
 
 export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { container, services } = deps;

@@ -40,3 +40,8 @@ export const MESSAGE_STATUS_ENUM = [
 export const OUTCOME_CLASS_ENUM = [
   'accepted', 'permanent_recipient', 'permanent_campaign', 'account_fatal', 'retryable', 'ambiguous',
 ] as const;
+
+/** For routes whose JSON body is optional (lifecycle actions, a DELETE's fields): validate a missing one as `{}`. */
+export async function emptyBodyAsObject(req: { body: unknown }): Promise<void> {
+  if (req.body === undefined || req.body === null) req.body = {};
+}

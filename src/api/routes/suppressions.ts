@@ -12,7 +12,8 @@ import { findSuppression, readSuppressionNumber, removalAuditDetails, removeSupp
 import { addSuppressions, maskedSuppression } from '../../suppression/suppression';
 import type { ApiDeps } from '../deps';
 import { countPhoneLookup } from '../phone-lookups';
-import { errorResponses } from './schemas';
+import { emptyBodyAsObject, errorResponses } from './schemas';
+import { ValidationError } from '../../errors';
 
 interface PhoneParams {
   phone: string;
@@ -27,6 +28,34 @@ const phoneParams = {
 } as const;
 
 const countryProperty = { type: 'string', maxLength: 8, description: 'default country of a number without +CC (ISO code); default IN' } as const;
+
+/** DELETE's fields, in its JSON body or its query string: a reason quoting a customer is better kept off the URL. */
+interface RemovalFields {
+  reason?: string;
+  country?: string;
+}
+
+const removalFields = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    reason: { type: 'string', minLength: 1, maxLength: 500, description: 'why it may receive messages again (kept in the audit log)' },
+    country: countryProperty,
+  },
+} as const;
+
+/** Each field in the body or the query, not both (which one would the audit log keep?); the reason in one of them. */
+async function removalFieldsOnce(req: { query: unknown; body: unknown }): Promise<void> {
+  const has = (where: unknown, field: string): boolean => typeof where === 'object' && where !== null && field in where;
+  for (const field of ['reason', 'country']) {
+    if (has(req.query, field) && has(req.body, field)) {
+      throw new ValidationError(`${field} given in both the query string and the body: give it once (the body keeps it out of access logs)`, field);
+    }
+  }
+  if (!has(req.query, 'reason') && !has(req.body, 'reason')) {
+    throw new ValidationError('reason is required: why the number may receive messages again (the JSON body\'s "reason", or ?reason=)', 'reason');
+  }
+}
 
 interface SuppressBody {
   phone: string;
@@ -102,28 +131,26 @@ export function registerSuppressionRoutes(app: FastifyInstance, deps: ApiDeps): 
     },
   );
 
-  app.delete<{ Params: PhoneParams; Querystring: { reason: string; country?: string } }>(
+  app.delete<{ Params: PhoneParams; Querystring: RemovalFields; Body: RemovalFields }>(
     '/api/suppressions/:phone',
     {
+      // Refused before the request is audited, as a field missing from a schema is.
+      preValidation: [emptyBodyAsObject, removalFieldsOnce],
       schema: {
         tags: ['suppressions'],
         summary:
-          'Take a number off the global suppression list (it may be sent to again; messages already `suppressed` stay so); `removed` is 0 if it was not there',
+          'Take a number off the global suppression list (it may be sent to again; messages already `suppressed` stay so); `removed` is 0 if it was not there. ' +
+          '`reason` is required, in the JSON body (kept out of access logs) or the query string, not both',
         params: phoneParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['reason'],
-          properties: {
-            reason: { type: 'string', minLength: 1, maxLength: 500, description: 'why it may receive messages again (kept in the audit log)' },
-            country: countryProperty,
-          },
-        },
+        querystring: removalFields,
+        body: removalFields,
         response: errorResponses,
       },
     },
     async (req) => {
-      const { reason, country } = req.query;
+      // removalFieldsOnce saw to it: a reason, in one of the two.
+      const reason = (req.body.reason ?? req.query.reason)!;
+      const country = req.body.country ?? req.query.country;
       const removal = await removeSuppression(deps.container, req.params.phone, { reason, ...(country !== undefined ? { country } : {}) });
       // The audit entry says which number may receive again and why (both masked: the audit log holds no number in clear).
       auditNote(req, { details: removalAuditDetails(removal, reason) });

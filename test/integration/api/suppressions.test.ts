@@ -115,6 +115,33 @@ describe('GET and DELETE /api/suppressions/:phone', () => {
     expect(JSON.stringify(audit.map((a) => a.details))).not.toContain('9876543260');
   });
 
+  it('takes the reason (and country) from a JSON body too, off the URL that access logs and proxies keep; the query still works', async () => {
+    await addSuppressions(env.container(), [{ phone: '9876543280', reason: 'DND' }, { phone: '9876543281', reason: 'DND' }]);
+    const reason = 'customer called back, ticket 5521';
+    const inBody = await http('DELETE', at('9876543280'), { json: { reason, country: 'IN' }, token: tokens.operator });
+    expect([inBody.status, inBody.json()]).toEqual([200, { phone: '+91******3280', removed: 1 }]);
+    // Refused: no reason anywhere, a reason given twice (which one to audit?), a body field it does not know.
+    const refusals = [];
+    for (const [query, json] of [
+      ['', {}],
+      ['?reason=a', { reason: 'b' }],
+      ['', { reason: '' }],
+      ['', { reason: 'x', phone: '9876543281' }],
+    ] as const) {
+      const res = await http('DELETE', at('9876543281', query), { json, token: tokens.operator });
+      refusals.push([res.status, res.json<ErrorBody>().error.field]);
+    }
+    expect(refusals).toEqual([[400, 'reason'], [400, 'reason'], [400, 'reason'], [400, 'phone']]);
+    const byQuery = await http('DELETE', at('9876543281', '?reason=by%20query'), { token: tokens.operator });
+    expect([byQuery.status, byQuery.json()]).toEqual([200, { phone: '+91******3281', removed: 1 }]);
+    const entry = await waitFor('the body removal audited with its outcome', async () => {
+      const rows = await env.container().prisma.auditLog.findMany({ where: { action: 'suppression.remove' }, orderBy: { id: 'asc' } });
+      const found = rows.find((r) => (r.details as { reason?: string }).reason === reason);
+      return found && (found.details as { status?: number }).status !== undefined ? found : null;
+    }, 5_000, 20);
+    expect(entry.details).toMatchObject({ phone: '+91******3280', reason, removed: 1, status: 200 });
+  });
+
   it('leaves messages already suppressed as they are; the next run and the next import use the list as it now is', async () => {
     const upload = async (name: string) => {
       const form = new FormData();
