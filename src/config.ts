@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SENDER_RULES } from './campaign/validation';
 import { BIND_HOST_RULE, isBindHost } from './lib/bind-host';
+import { PG_LINK_DEFAULTS } from './db/pg';
 
 /**
  * A whole number written in digits, from `min` to `max`. Coerced with Number(), a blank value was 0 (RETENTION_DAYS="
@@ -85,6 +86,21 @@ const MAX_RATE_GUARD_MS = 1_000;
 const schema = z.object({
   /** PostgreSQL; `bulksms migrate` creates the database if it is missing. */
   DATABASE_URL: urlWithScheme('postgresql', 'postgres').default('postgresql://postgres@127.0.0.1:5432/bulksms'),
+  /**
+   * PostgreSQL's side of every connection probes a silent peer after this many seconds (tcp_keepalives_idle, sent
+   * as a startup option; db/pg.ts PgLinkSettings), and our sockets too. A host lost mid-transaction (power, partition,
+   * frozen VM) kept its session and row locks for the server's 7200 s. 0 = the server's and system's own setting.
+   */
+  PG_KEEPALIVE_IDLE_SECONDS: wholeNumber(0, 32_767).default(PG_LINK_DEFAULTS.PG_KEEPALIVE_IDLE_SECONDS),
+  /** Seconds between the server's unanswered probes (tcp_keepalives_interval); 0 = the server's setting. */
+  PG_KEEPALIVE_INTERVAL_SECONDS: wholeNumber(0, 32_767).default(PG_LINK_DEFAULTS.PG_KEEPALIVE_INTERVAL_SECONDS),
+  /** Unanswered probes after which the server ends the session (tcp_keepalives_count); 0 = the server's setting. */
+  PG_KEEPALIVE_COUNT: wholeNumber(0, 127).default(PG_LINK_DEFAULTS.PG_KEEPALIVE_COUNT),
+  /**
+   * The server ends a session whose data stays unacknowledged this long (ms, tcp_user_timeout, PostgreSQL 12 or
+   * later: set 0 for an older server, which refuses the name); 0 = the server's setting.
+   */
+  PG_TCP_USER_TIMEOUT_MS: wholeNumber(0, 2_147_483_647).default(PG_LINK_DEFAULTS.PG_TCP_USER_TIMEOUT_MS),
   /** Redis for BullMQ and the shared rate limiter. */
   REDIS_URL: urlWithScheme('redis', 'rediss').default('redis://127.0.0.1:6379'),
   /** Prefix of every Redis key, so deployments and test runs can share one Redis. */

@@ -41,9 +41,9 @@ export function createContainer(opts: ContainerOptions = {}): Container {
       pretty: config.NODE_ENV === 'development',
       secrets: secretValues(config),
     });
-  const prisma = createPrisma(config.DATABASE_URL, opts.pgPoolSize ?? 10);
+  const prisma = createPrisma(config.DATABASE_URL, config, opts.pgPoolSize ?? 10);
   releasers.add('prisma', () => prisma.$disconnect());
-  const pg = createPgPool(config.DATABASE_URL, opts.pgPoolSize ?? 10);
+  const pg = createPgPool(config.DATABASE_URL, config, opts.pgPoolSize ?? 10);
   releasers.add('pg', () => pg.end());
   const redis = createProducerRedis(config.REDIS_URL);
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));

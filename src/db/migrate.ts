@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Client, Pool } from 'pg';
 import { projectPath } from '../lib/project-path';
 import { MIGRATE_LOCK } from './advisory-locks';
-import { maintenanceUrl, quoteIdent, withClient } from './pg';
+import { maintenanceUrl, PG_LINK_DEFAULTS, quoteIdent, withClient, type PgLinkSettings } from './pg';
 
 export const MIGRATIONS_DIR = projectPath('prisma', 'migrations');
 
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
 
-export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+export async function ensureDatabase(databaseUrl: string, link: PgLinkSettings = PG_LINK_DEFAULTS): Promise<boolean> {
   const { database, adminUrl } = maintenanceUrl(databaseUrl);
   return withClient(adminUrl, async (admin) => {
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -69,7 +69,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
       return false;
     }
     return true;
-  });
+  }, link);
 }
 
 async function applyPending(client: Client, migrations: Migration[]): Promise<MigrateResult> {
@@ -112,8 +112,8 @@ async function applyPending(client: Client, migrations: Migration[]): Promise<Mi
 }
 
 /** Creates the database if missing, then applies pending migrations under an advisory lock. Idempotent. */
-export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
-  const createdDatabase = await ensureDatabase(databaseUrl);
+export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR, link: PgLinkSettings = PG_LINK_DEFAULTS): Promise<MigrateResult> {
+  const createdDatabase = await ensureDatabase(databaseUrl, link);
   const migrations = await readMigrations(dir);
   const result = await withClient(databaseUrl, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK]);
@@ -122,7 +122,7 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK]).catch(() => undefined);
     }
-  });
+  }, link);
   return { ...result, createdDatabase };
 }
 

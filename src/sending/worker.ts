@@ -4,7 +4,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { Client } from 'pg';
-import { PG_CONNECTION_OPTIONS } from '../db/pg';
+import { pgConnectionConfig } from '../db/pg';
 import type { Container } from '../container';
 import type { SmsProvider } from '../provider/sms-provider';
 import { createBatchSender, type SenderStats } from './batch-sender';
@@ -159,7 +159,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
     opts.feeder === false
       ? null
       : startFeeder(
-          { pg, redis: container.redis, queue, logger, newClient: () => new Client({ connectionString: config.DATABASE_URL, ...PG_CONNECTION_OPTIONS }) },
+          { pg, redis: container.redis, queue, logger, newClient: () => new Client(pgConnectionConfig(config.DATABASE_URL, config)) },
           {
             window: opts.window ?? Math.max(4 * batchSize, rate * 2),
             batchSize,

@@ -59,7 +59,7 @@ export function registerDemo(program: Command): void {
         execFileSync(process.execPath, [projectPath('scripts', 'ensure-services.js')], { stdio: 'inherit' });
         const base = loadConfig();
         const apiKey = base.TWOFACTOR_API_KEY ?? DEMO_KEY;
-        await migrate(base.DATABASE_URL);
+        await migrate(base.DATABASE_URL, undefined, base);
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         const file = path.join(os.tmpdir(), `bulksms-demo-${stamp}.csv`);
         const sample = await writeSampleCsv(file, { rows });

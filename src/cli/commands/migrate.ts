@@ -13,7 +13,7 @@ export function registerMigrate(program: Command): void {
     .action(
       withErrors(async (opts: { json?: boolean }) => {
         const config = loadConfig();
-        const result = await migrate(config.DATABASE_URL);
+        const result = await migrate(config.DATABASE_URL, undefined, config);
         printResult(opts, result, () =>
           [
             result.createdDatabase ? 'created database' : null,
