@@ -37,7 +37,11 @@ import { DEFAULT_TIMEZONE, formatWallClock } from './schedule-input';
 export type StartRun = (campaignId: string, trigger: ScheduleTrigger, info: { dueAt: Date }) => Promise<unknown>;
 
 export interface SchedulerOptions {
-  /** Starts a new run of the campaign (the sending team's startCampaign with `{trigger}`). */
+  /**
+   * Starts a new run of the campaign (the sending team's startCampaign with `{trigger, dueAt}`). The run must record
+   * `dueAt` (campaign_runs.due_at) in the transaction that creates it: that is how a firing whose start failed after
+   * the commit (the answer lost) finds the run it did start.
+   */
   startRun: StartRun;
   /**
    * Checks made before a run may start (e.g. checkCredits); throwing stops the run and alerts the campaign.
@@ -284,6 +288,13 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       await opts.startRun(campaignId, trigger, { dueAt: new Date(dueMs) });
     } catch (raw) {
       const err = coerceError(raw);
+      if (await runOfFiringExists(campaignId, dueMs)) {
+        // PostgreSQL committed the run and its answer was lost (a connection cut, a failover, a timeout after the
+        // commit), or the start of this very firing was already made: the run is sending. Recorded `failed` with a
+        // "did not start" alert, the operator was told the opposite of what happened.
+        clog.warn({ err: err instanceof AppError ? err.message : err }, 'the start failed after creating its run: recorded started');
+        return recordStarted(campaignId, dueMs, clog);
+      }
       const moved = err instanceof ConflictError ? await movedOn(campaignId, trigger) : false;
       if (moved && trigger === 'cron' && (moved.status === 'running' || moved.status === 'paused')) {
         // Running again since the check above (a retry of the last run, another firing) or paused meanwhile: the same
@@ -306,9 +317,19 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
     }
     // Outside the try: the run is started, so failing to note it (a PostgreSQL blip) must not record it as `failed`
     // and alert "did not start" about a run that is sending. The job fails and its retry finds the claim taken.
+    return recordStarted(campaignId, dueMs, clog);
+  }
+
+  async function recordStarted(campaignId: string, dueMs: number, clog: typeof log): Promise<'started'> {
     await record(campaignId, dueMs, 'started');
     clog.info({ lateMs: now().getTime() - dueMs }, 'scheduled run started');
     return 'started';
+  }
+
+  /** Whether the firing's run exists: a run records the due instant of the firing that started it (startRun). */
+  async function runOfFiringExists(campaignId: string, dueMs: number): Promise<boolean> {
+    const run = await deps.prisma.campaignRun.findUnique({ where: { campaignId_dueAt: { campaignId, dueAt: new Date(dueMs) } }, select: { id: true } });
+    return run !== null;
   }
 
   async function checkEpoch(): Promise<boolean> {

@@ -78,7 +78,16 @@ async function announce(deps: ControlDeps, campaignId: string, status: string): 
 export async function startCampaign(
   deps: ControlDeps,
   campaignId: string,
-  opts: { trigger?: 'manual' | 'at' | 'cron'; force?: boolean; now?: Date } = {},
+  opts: {
+    trigger?: 'manual' | 'at' | 'cron';
+    force?: boolean;
+    now?: Date;
+    /**
+     * The due instant of the schedule firing starting this run, recorded on the run in the same transaction (one run
+     * per firing): a firing whose start lost its answer after the commit finds its run by it (scheduler.ts).
+     */
+    dueAt?: Date;
+  } = {},
 ): Promise<{ campaignId: string; runId: string; status: string }> {
   const trigger = opts.trigger ?? 'manual';
   const result = await controlTransaction(deps.pg, async (c) => {
@@ -103,10 +112,10 @@ export async function startCampaign(
     const pauseReason = windowPauseReason(campaign.type, opts.now ?? new Date());
     const status = pauseReason ? 'paused' : 'running';
     const run = await c.query<{ id: string }>(
-      `INSERT INTO campaign_runs (campaign_id, run_number, trigger, status, pause_reason, started_at)
-       SELECT $1, COALESCE(MAX(run_number), 0) + 1, $2, $3::"RunStatus", $4, now() FROM campaign_runs WHERE campaign_id = $1
+      `INSERT INTO campaign_runs (campaign_id, run_number, trigger, status, pause_reason, started_at, due_at)
+       SELECT $1, COALESCE(MAX(run_number), 0) + 1, $2, $3::"RunStatus", $4, now(), $5 FROM campaign_runs WHERE campaign_id = $1
        RETURNING id`,
-      [campaignId, trigger, status, pauseReason],
+      [campaignId, trigger, status, pauseReason, opts.dueAt ?? null],
     );
     const runId = run.rows[0]!.id;
     await materialiseMessages(c, campaign, runId);

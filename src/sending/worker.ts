@@ -186,7 +186,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
           ...opts.campaignServices,
           // Credits are checked ahead of an --at instant; the run itself starts at the instant.
           prepareRun: (campaignId) => checkCredits(container, balances, campaignId),
-          startRun: (campaignId, trigger) => startCampaign(container, campaignId, { trigger }),
+          startRun: (campaignId, trigger, { dueAt }) => startCampaign(container, campaignId, { trigger, dueAt }),
           pauseCampaign: (campaignId, reason) => pauseCampaign(container, campaignId, reason),
           // The window watcher's 09:00 resume: only what the window paused (an operator's pause stays).
           resumeCampaign: (campaignId) => resumeCampaign(container, campaignId, { onlyIfWindowPause: true, now: servicesNow?.() }),

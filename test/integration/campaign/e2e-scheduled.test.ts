@@ -44,6 +44,11 @@ it('--at starts the run on time, sends, and delivery reports come back through t
   );
   const firstLate = rows[0]!.first.getTime() - due;
   expect(rows[0]!.run_trigger).toBe('at');
+  // The worker's start records the firing on its run (what a firing whose start lost its answer looks for).
+  const linked = await c.pg.query(
+    `SELECT 1 FROM campaign_runs r JOIN schedule_firings f ON f.campaign_id = r.campaign_id AND f.due_at = r.due_at WHERE r.campaign_id = $1`, [r.campaignId],
+  );
+  expect(linked.rowCount).toBe(1);
   // Never before the instant. The 1 s bound is asserted for the scheduler's part in scheduler.test.ts; end to end
   // this also includes startCampaign (materialise) and the feeder, which a loaded shared CI box stretches.
   expect(firstLate).toBeGreaterThanOrEqual(0);
