@@ -81,6 +81,10 @@ export function createPgPool(databaseUrl: string, link: PgLinkSettings, max = 10
   const pool = new Pool({ ...pgConnectionConfig(databaseUrl, link), max });
   // An idle client erroring (e.g. PostgreSQL restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor one that is checked out: pg-pool listens only while a client is idle, and a session the server ended between
+  // two queries of its holder (a restart, pg_terminate_backend, a link silent past PG_KEEPALIVE_*: an import's stream
+  // idle in its transaction) threw an unhandled 'error' that ended the process. The holder's next query fails instead.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
@@ -94,6 +98,7 @@ export function maintenanceUrl(databaseUrl: string): { database: string; adminUr
 
 export async function withClient<T>(connectionString: string, fn: (c: Client) => Promise<T>, link: PgLinkSettings = PG_LINK_DEFAULTS): Promise<T> {
   const client = new Client(pgConnectionConfig(connectionString, link));
+  client.on('error', () => undefined); // as in createPgPool: `fn`'s next query fails instead
   await client.connect();
   try {
     return await fn(client);

@@ -36,8 +36,6 @@ async function holdWithPool(campaignId: string): Promise<HeldLock> {
   let done: Promise<unknown> = Promise.resolve();
   const pid = await new Promise<number>((resolve, reject) => {
     done = inTransaction(c.pg, async (tx) => {
-      // The "lost host" lives on in this process: its connection's reset, once the link is back, is no test failure.
-      tx.on('error', () => undefined);
       await tx.query('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId]);
       resolve((await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
       await finished;
