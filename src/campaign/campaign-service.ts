@@ -12,7 +12,7 @@ import { nonGsmCharacters, type Encoding } from './segments';
 import { DEFAULT_TIMEZONE, assertTimeZone, firstFiringOutsideWindow, parseAt, parseCron } from './schedule-input';
 import { scheduleCampaign } from './schedule-queue';
 import { formatIst, isWithinWindow } from './send-window';
-import { normaliseVariableName, PLACEHOLDER, placeholders, RECIPIENT_PHONE } from './template';
+import { literalText, normaliseVariableName, placeholders, RECIPIENT_PHONE } from './template';
 import { validateCampaignFields, type CampaignType } from './validation';
 
 export interface CreateCampaignInput {
@@ -266,7 +266,7 @@ function describeCharacter(ch: string): string {
  * message, and said only as "non-GSM characters" it could not be found), else the values of which columns.
  */
 function ucs2Cause(input: CreateCampaignInput, est: Awaited<ReturnType<typeof estimateCampaign>>): string {
-  const literal = input.text?.replace(PLACEHOLDER, '') ?? '';
+  const literal = input.text !== undefined ? literalText(input.text) : '';
   const own = nonGsmCharacters(literal);
   if (own.length) return `; the text itself has ${own.map(describeCharacter).join(', ')}, outside the GSM alphabet, so every message is UCS-2`;
   if (est.ucs2Columns.length) return `; caused by values of ${est.ucs2Columns.map((c) => (input.text !== undefined ? `{{${c}}}` : c)).join(', ')}`;

@@ -5,7 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { countSegments, addToStats, emptyStats, isGsm7, type SegmentStats, type Encoding } from './segments';
-import { PLACEHOLDER, holdsPlaceholder, normaliseVariableName, placeholders, withRecipientPhone } from './template';
+import { holdsPlaceholder, normaliseVariableName, parseTemplate, placeholders, withRecipientPhone } from './template';
 
 export type CampaignContent = { kind: 'text'; text: string } | { kind: 'template'; name: string; vars: string[] };
 
@@ -50,14 +50,13 @@ interface Compiled {
 }
 
 function compile(content: CampaignContent): Compiled {
-  const template = content.kind === 'text' ? content.text : content.vars.map((v) => `{{${v}}}`).join('');
-  const parts: Array<{ literal: string } | { name: string; written: string }> = [];
-  let last = 0;
-  for (const m of template.matchAll(PLACEHOLDER)) {
-    parts.push({ literal: template.slice(last, m.index) }, { name: normaliseVariableName(m[1]!), written: m[1]!.trim() });
-    last = m.index! + m[0].length;
-  }
-  parts.push({ literal: template.slice(last) });
+  type Part = { literal: string } | { name: string; written: string };
+  const placeholder = (written: string): Part => ({ name: normaliseVariableName(written), written });
+  // A text: its literal parts as sent (escapes resolved) and its placeholders; a provider template: its values in order.
+  const parts: Part[] =
+    content.kind === 'text'
+      ? parseTemplate(content.text).map((p) => (p.kind === 'literal' ? { literal: p.text } : placeholder(p.name)))
+      : content.vars.map((v) => placeholder(v.trim()));
   // Raw JSON keys repeat on every row: normalise each distinct key once.
   const keyCache = new Map<string, string>();
   let lookup = new Map<string, unknown>();

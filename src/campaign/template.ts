@@ -3,7 +3,64 @@
  * placeholder itself, makes the message fail with a reason: a literal `{{x}}` must never reach a phone.
  */
 /** `{{ name }}`: a name with at least one visible character (`{{ }}` is an incomplete placeholder, see strayBraces). */
-export const PLACEHOLDER = /\{\{\s*([^{}\s][^{}]*?)\s*\}\}/g;
+const PLACEHOLDER_AT = /\{\{\s*([^{}\s][^{}]*?)\s*\}\}/y;
+
+/**
+ * A campaign text split into what is sent as written and what is filled in.
+ *
+ * Literal braces are written as Handlebars escapes them (the convention a user of template tools expects):
+ * `\{{` starts a literal `{{`, and the first `}}` after it (unless another `{{` comes first) is literal too, so
+ * `use code \{{PROMO}} today` sends "use code {{PROMO}} today"; `\}}` is a literal `}}` on its own (a JSON
+ * snippet's `{"a":{"b":1\}}`); `\\{{name}}` is a backslash followed by the variable. Any other backslash is itself.
+ * Without this, no text could hold `{{` at all: every `{{` was a variable or refused as an incomplete one.
+ */
+export type TemplatePart =
+  /** `escaped`: written through an escape, so its braces are meant (never a stray placeholder). */
+  | { kind: 'literal'; text: string; at: number; escaped: boolean }
+  /** `name` as written, trimmed; `at`/`end`: where `{{`…`}}` stands in the source. */
+  | { kind: 'placeholder'; name: string; at: number; end: number };
+
+export function parseTemplate(template: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let rawAt = 0;
+  const flush = (to: number): void => {
+    if (to > rawAt) parts.push({ kind: 'literal', text: template.slice(rawAt, to), at: rawAt, escaped: false });
+  };
+  const escaped = (at: number, end: number, text: string): void => {
+    flush(at);
+    parts.push({ kind: 'literal', text, at, escaped: true });
+    rawAt = end;
+  };
+  let i = 0;
+  while (i < template.length) {
+    if (template.startsWith('\\\\{{', i)) {
+      // A literal backslash; the `{{` after it is read as usual on the next turn.
+      escaped(i, i + 2, '\\');
+      i += 2;
+    } else if (template.startsWith('\\{{', i)) {
+      const close = template.indexOf('}}', i + 3);
+      const nextOpen = template.indexOf('{{', i + 3);
+      const end = close >= 0 && (nextOpen < 0 || close < nextOpen) ? close + 2 : i + 3;
+      escaped(i, end, template.slice(i + 1, end));
+      i = end;
+    } else if (template.startsWith('\\}}', i)) {
+      escaped(i, i + 3, '}}');
+      i += 3;
+    } else {
+      PLACEHOLDER_AT.lastIndex = i;
+      const m = PLACEHOLDER_AT.exec(template);
+      if (m) {
+        flush(i);
+        parts.push({ kind: 'placeholder', name: m[1]!.trim(), at: i, end: i + m[0].length });
+        i += m[0].length;
+        rawAt = i;
+      } else i += 1;
+    }
+  }
+  flush(template.length);
+  return parts;
+}
+
 
 export type RenderResult =
   | { ok: true; text: string }
@@ -26,18 +83,35 @@ export function normaliseVariableName(name: string): string {
   return nfc.trim().toLowerCase().replace(/[\s_-]+/g, '_');
 }
 
+
+/** What a text sends around its placeholders, escapes resolved (for what the literal part costs or holds). */
+export function literalText(template: string): string {
+  return parseTemplate(template)
+    .map((p) => (p.kind === 'literal' ? p.text : ''))
+    .join('');
+}
+
 export function placeholders(template: string): string[] {
-  return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!.trim()))];
+  return [...new Set(parseTemplate(template).flatMap((p) => (p.kind === 'placeholder' ? [p.name] : [])))];
 }
 
 /**
- * The first `{{` or `}}` that is not part of a complete placeholder (`{{ name }`, `{{}}`, `{{ }}`, `Hi {{name`), or
- * a third brace against one (`{{{name}}}`, the Handlebars habit, sent as "Hi {Asha}"), with a little context; null
- * when there is none. Such text used to be sent as it stood, braces and all.
+ * The first `{{` or `}}` that is not part of a complete placeholder nor escaped (`{{ name }`, `{{}}`, `{{ }}`,
+ * `Hi {{name`), or a third brace against one (`{{{name}}}`, the Handlebars habit, sent as "Hi {Asha}"), with a
+ * little context; null when there is none. Such text used to be sent as it stood, braces and all.
  */
 export function strayBraces(template: string): string | null {
-  const rest = template.replace(PLACEHOLDER, (all) => ' '.repeat(all.length));
-  const found = [rest.search(/\{\{|\}\}/), template.search(/\{\{\{|\}\}\}/)].filter((i) => i >= 0);
+  const parts = parseTemplate(template);
+  const found: number[] = [];
+  parts.forEach((p, k) => {
+    if (p.kind !== 'literal' || p.escaped) return;
+    const pair = p.text.search(/\{\{|\}\}/);
+    if (pair >= 0) found.push(p.at + pair);
+    const before = parts[k - 1];
+    const after = parts[k + 1];
+    if (before?.kind === 'placeholder' && p.text.startsWith('}')) found.push(before.end - 2);
+    if (after?.kind === 'placeholder' && p.text.endsWith('{')) found.push(p.at + p.text.length - 1);
+  });
   if (!found.length) return null;
   const at = Math.min(...found);
   return template.slice(Math.max(0, at - 10), at + 12);
@@ -68,15 +142,20 @@ export function renderTemplate(template: string, variables: Readonly<Record<stri
   const lookup = new Map(Object.entries(variables).map(([k, v]) => [normaliseVariableName(k), v]));
   const missing: string[] = [];
   const placeholderValues: string[] = [];
-  const text = template.replace(PLACEHOLDER, (_all, name: string) => {
-    const value = lookup.get(normaliseVariableName(name));
-    if (value === undefined || value === '') {
-      missing.push(name.trim());
-      return '';
+  let text = '';
+  for (const part of parseTemplate(template)) {
+    if (part.kind === 'literal') {
+      text += part.text;
+      continue;
     }
-    if (holdsPlaceholder(value)) placeholderValues.push(name.trim());
-    return value;
-  });
+    const value = lookup.get(normaliseVariableName(part.name));
+    if (value === undefined || value === '') {
+      missing.push(part.name);
+      continue;
+    }
+    if (holdsPlaceholder(value)) placeholderValues.push(part.name);
+    text += value;
+  }
   if (missing.length) return { ok: false, missing: [...new Set(missing)] };
   if (placeholderValues.length) return { ok: false, placeholderValues: [...new Set(placeholderValues)] };
   return { ok: true, text };

@@ -110,7 +110,7 @@ export function validateCampaignFields(input: RawCampaignFields, rules: SenderRu
   }
   const stray = hasText ? strayBraces(input.text!) : null;
   if (stray !== null) {
-    throw new ValidationError((n) => `${n('text')}: "${stray}" has an incomplete placeholder (write {{column}}, with two braces each side)`, 'text');
+    throw new ValidationError((n) => `${n('text')}: "${stray}" has an incomplete placeholder (write {{column}}, with two braces each side; for braces sent as they are, \\{{ or \\}})`, 'text');
   }
   const dlt = hasText ? dltVariable(input.text!) : null;
   if (dlt !== null) {

@@ -23,7 +23,7 @@ const createBody = {
     list: { type: 'string', minLength: 1, description: 'list name or id' },
     type: { type: 'string', enum: ['transactional', 'promotional'] },
     from: { type: 'string', description: 'DLT header / sender id: 6 letters (transactional) or 6 digits (promotional)' },
-    text: { type: 'string', description: 'the message, {{column}} filled from the list (not with template)' },
+    text: { type: 'string', description: 'the message, {{column}} filled from the list (\\{{ for a literal {{; not with template)' },
     template: { type: 'string', description: 'a provider template name (not with text)' },
     vars: { type: 'array', items: { type: 'string' } },
     peid: { type: 'string' },

@@ -40,7 +40,7 @@ export function registerCampaignCreate(program: Command): void {
     .requiredOption('--list <name|id>', 'a ready contact list')
     .requiredOption('--type <type>', 'transactional | promotional')
     .requiredOption('--from <SENDER>', 'DLT header: 6 letters (transactional) or 6 digits (promotional)')
-    .option('--text <body>', 'message text matching a DLT template; {{column}} is filled from the list')
+    .option('--text <body>', 'message text matching a DLT template; {{column}} is filled from the list (\\{{ for a literal {{)')
     .option('--template <name>', '2Factor template name (instead of --text)')
     .option('--var <column>', 'list column for the next template variable (repeatable, in order)', collect, [])
     .option('--peid <id>', 'DLT principal entity id')

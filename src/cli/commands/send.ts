@@ -40,7 +40,7 @@ export function registerSend(program: Command): void {
     .description('one shot: import the CSV, create and start a campaign, send with in-process workers until it ends')
     .requiredOption('--type <type>', 'transactional | promotional')
     .requiredOption('--from <SENDER>', 'DLT header: 6 letters (transactional) or 6 digits (promotional)')
-    .option('--text <body>', 'message text matching a DLT template; {{column}} is filled from the CSV')
+    .option('--text <body>', 'message text matching a DLT template; {{column}} is filled from the CSV (\\{{ for a literal {{)')
     .option('--template <name>', '2Factor template name (instead of --text)')
     .option('--var <column>', 'CSV column for the next template variable (repeatable, in order)', collect, [])
     .option('--list <name>', 'name of the list to create (default: file name + time)')

@@ -135,6 +135,21 @@ describe('createCampaign', () => {
     expect(real.warnings.join('\n')).not.toMatch(/backslash/);
   });
 
+  it('a literal {{ written \\{{ is counted and sent as the text it renders to, not as typed', async () => {
+    const c = env.container();
+    // 155 letters and a literal "}}" (two GSM extension characters, 2 septets each): 159 septets, one SMS. As typed,
+    // the backslash (2 more septets) would have made it 161, two parts; the escape used to be refused as a stray }}.
+    const text = `${'A'.repeat(155)}\\}}`;
+    const plain = await createCampaign(c, { ...base, list: 'merge-leftovers', text });
+    expect(plain).toMatchObject({ recipients: 3, encoding: 'GSM-7', segmentsMax: 1, credits: 3 });
+    const personalised = await createCampaign(c, { ...base, list: 'merge-leftovers', text: `{{phone}}: use \\{{PROMO}} ${'A'.repeat(135)}` });
+    // 13 (+91…) + 6 + 9 ({{PROMO}}: 4 braces × 2 + 5) + 1 + 135 = 164 septets as rendered: 2 parts each, for 3 recipients.
+    expect(personalised).toMatchObject({ recipients: 3, segmentsMin: 2, segmentsMax: 2, credits: 6 });
+    await startCampaign(c, personalised.campaignId);
+    const { rows } = await c.pg.query<{ text: string }>(`SELECT text FROM messages WHERE campaign_id = $1 AND phone = '+919876500011'`, [personalised.campaignId]);
+    expect(rows[0]!.text).toBe(`+919876500011: use {{PROMO}} ${'A'.repeat(135)}`);
+  });
+
   it('warns above 6 segments', async () => {
     const r = await createCampaign(env.container(), { ...base, text: 'x'.repeat(153 * 7) });
     expect(r.segmentsMax).toBe(7);

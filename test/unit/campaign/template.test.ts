@@ -1,4 +1,4 @@
-import { holdsPlaceholder, placeholders, renderTemplate, strayBraces } from '../../../src/campaign/template';
+import { holdsPlaceholder, literalText, placeholders, renderTemplate, strayBraces } from '../../../src/campaign/template';
 import { DEFAULT_SENDER_RULES, validateCampaignFields, validateSender } from '../../../src/campaign/validation';
 
 describe('renderTemplate', () => {
@@ -131,5 +131,37 @@ describe('the sender rule in plain words', () => {
     }
     expect(message).toMatch(/must match SENDER_PATTERN_TRANSACTIONAL; rule \^\[A-Z\]\{3,11\}\$/);
     expect(message).not.toMatch(/6 letters/);
+  });
+});
+
+describe('literal braces, escaped as Handlebars does', () => {
+  it.each([
+    ['an escaped placeholder is sent as written', 'use code \\{{PROMO}} at checkout, {{name}}', 'use code {{PROMO}} at checkout, Asha'],
+    ['a lone escaped {{ (a URL template)', 'see https://x.in/?q=\\{{ and {{name}}', 'see https://x.in/?q={{ and Asha'],
+    ['an escaped }} on its own (a JSON snippet)', 'Reply {"a":{"b":1\\}} {{name}}', 'Reply {"a":{"b":1}} Asha'],
+    ['\\\\{{ is a backslash before a variable', 'dir C:\\\\{{name}}', 'dir C:\\Asha'],
+    ['other backslashes are themselves', 'a\\b \\{x} {{name}}', 'a\\b \\{x} Asha'],
+  ])('%s', (_what, text, sent) => {
+    expect(strayBraces(text)).toBeNull();
+    expect(renderTemplate(text, { name: 'Asha' })).toEqual({ ok: true, text: sent });
+  });
+
+  it('an escaped placeholder is not a variable: no column is wanted for it', () => {
+    expect(placeholders('use \\{{PROMO}} {{name}} \\{{ code }}')).toEqual(['name']);
+    expect(literalText('use \\{{PROMO}} {{name}} x\\}}')).toBe('use {{PROMO}}  x}}');
+  });
+
+  it('an escape closes at the next }} only when no other {{ comes first', () => {
+    expect(renderTemplate('\\{{ {{name}}', { name: 'Asha' })).toEqual({ ok: true, text: '{{ Asha' });
+  });
+
+  it('unescaped stray braces beside escaped ones are still found', () => {
+    expect(strayBraces('\\{{PROMO}} Hi {{name')).toMatch(/Hi {{name$/);
+    expect(strayBraces('\\}} and }} too')).not.toBeNull();
+  });
+
+  it('is accepted by campaign create', () => {
+    const rules = { transactional: '^[A-Za-z]{6}$', promotional: '^[0-9]{6}$' };
+    expect(() => validateCampaignFields({ name: 'c', type: 'transactional', from: 'ACMEIN', text: 'use \\{{PROMO}} {"a":{"b":1\\}}' }, rules)).not.toThrow();
   });
 });
