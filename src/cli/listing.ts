@@ -1,6 +1,7 @@
 /** What the listing commands (`campaign list`, `list ls`) share: their paging options and the human table. */
 import { formatIst } from '../campaign/send-window';
 import { ValidationError } from '../errors';
+import { cutToWidth, displayWidth, padToWidth } from './display-width';
 
 /** `--limit`: digits only (Number() took '1e2', ' ' and '0x10'); the range is the listing's own to check. */
 export function parseLimit(raw: string | undefined): number | undefined {
@@ -19,7 +20,7 @@ export interface Column<T> {
   value: (row: T) => string;
   /** Numbers read best right-aligned. */
   align?: 'right';
-  /** Longer values are cut, ending in `…` (free-form names would push every other column off the screen). */
+  /** Longer values (in terminal columns) are cut, ending in `…` (free-form names would push every other column off the screen). */
   max?: number;
 }
 
@@ -30,15 +31,16 @@ export interface Column<T> {
 export const printable = (text: string): string => text.replace(/\p{Cc}/gu, ' ');
 
 function cut(text: string, max: number | undefined): string {
-  return max !== undefined && text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return max !== undefined ? cutToWidth(text, max) : text;
 }
 
+/** Columns padded to their widest cell in terminal columns (display-width.ts), so Hindi, CJK or emoji names line up. */
 export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
   const cells = rows.map((row) => columns.map((col) => cut(printable(col.value(row)), col.max)));
-  const widths = columns.map((col, i) => Math.max(col.header.length, ...cells.map((r) => r[i]!.length)));
+  const widths = columns.map((col, i) => Math.max(displayWidth(col.header), ...cells.map((r) => displayWidth(r[i]!))));
   const line = (values: readonly string[]) =>
     values
-      .map((v, i) => (columns[i]!.align === 'right' ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .map((v, i) => padToWidth(v, widths[i]!, columns[i]!.align))
       .join('  ')
       .trimEnd();
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { createToken, listTokens, revokeToken } from '../../access/tokens';
 import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
+import { padToWidth } from '../display-width';
+import { printable } from '../listing';
 import { printResult } from '../output';
 
 export function registerToken(program: Command): void {
@@ -38,7 +40,7 @@ export function registerToken(program: Command): void {
         printResult(opts, { tokens }, () =>
           tokens.length
             ? tokens
-                .map((t) => `${t.tokenId}  ${t.role.padEnd(8)} ${(t.name ?? '-').padEnd(16)} ${t.phone ?? '-'}${t.revokedAt ? '  (revoked)' : ''}`)
+                .map((t) => `${t.tokenId}  ${t.role.padEnd(8)} ${padToWidth(printable(t.name ?? '-'), 16)} ${t.phone ?? '-'}${t.revokedAt ? '  (revoked)' : ''}`)
                 .join('\n')
             : 'no tokens',
         );
