@@ -21,14 +21,16 @@ const obj = (properties: Record<string, unknown>, required = Object.keys(propert
 const counts = obj(Object.fromEntries(MESSAGE_STATUS_ENUM.map((s) => [s, int])));
 const nextCursor = { type: 'string', nullable: true, description: 'pass back as `cursor` with the same filters for the next page; null on the last' };
 const campaignStatus = { type: 'string', enum: CAMPAIGN_STATUSES };
+const LIST_STATUSES = ['importing', 'ready', 'failed', 'deleting', 'deleted'];
+const listStatus = { type: 'string', enum: LIST_STATUSES, description: 'the campaign\'s contact list: `deleted` once it was deleted (the campaign\'s history stays)' };
 const action = obj({ campaignId: uuid, status: campaignStatus });
 const campaignSummary = obj({
   id: uuid, name: str, type: { type: 'string', enum: ['transactional', 'promotional'] }, sender: str, status: campaignStatus,
-  pauseReason: nullableStr, listId: uuid, listName: str, scheduleAt: timeOrNull, cron: nullableStr, timezone: str, total: int, counts,
+  pauseReason: nullableStr, listId: uuid, listName: str, listStatus, scheduleAt: timeOrNull, cron: nullableStr, timezone: str, total: int, counts,
   createdAt: { type: 'string', format: 'date-time' },
 });
 const listFields = {
-  id: uuid, name: str, status: { type: 'string', enum: ['importing', 'ready', 'failed', 'deleting', 'deleted'] }, failureReason: nullableStr, country: str, rows: int,
+  id: uuid, name: str, status: { type: 'string', enum: LIST_STATUSES }, failureReason: nullableStr, country: str, rows: int,
   accepted: int, rejected: int, duplicates: int, suppressed: int, rejectReportUrl: nullableStr,
 };
 const listSummary = obj(listFields);
@@ -62,7 +64,7 @@ const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
   }),
   'GET /api/campaigns': obj({ items: { type: 'array', items: campaignSummary }, nextCursor }),
   'GET /api/campaigns/:id': obj({
-    id: uuid, name: str, status: campaignStatus, pauseReason: nullableStr, listId: uuid, listName: str, total: int, counts,
+    id: uuid, name: str, status: campaignStatus, pauseReason: nullableStr, listId: uuid, listName: str, listStatus, total: int, counts,
     runs: { type: 'array', items: obj({ runNumber: int, trigger: str, status: str, total: int, startedAt: timeOrNull, completedAt: timeOrNull }) },
   }),
   'POST /api/campaigns/:id/start': obj({ campaignId: uuid, runId: uuid, status: campaignStatus }),

@@ -38,7 +38,7 @@ export const CAMPAIGN_FIELDS = {
   id: true, name: true, type: true, sender: true, status: true, pauseReason: true, alert: true, listId: true,
   text: true, templateName: true, scheduleAt: true, cron: true, timezone: true, encoding: true, segmentsMax: true,
   credits: true, createdAt: true, updatedAt: true, startedAt: true, completedAt: true,
-  list: { select: { name: true } },
+  list: { select: { name: true, status: true } },
 } as const;
 
 /** Which run the counts are of (the latest), and how many runs there are; null before the first start. */
@@ -66,6 +66,8 @@ export interface CampaignPage<P extends CampaignProgress> {
     alert: string | null;
     listId: string;
     listName: string;
+    /** The contact list's status: `deleted` (or `deleting`) once it was deleted after the campaign finished. */
+    listStatus: string;
     text: string | null;
     templateName: string | null;
     scheduleAt: Date | null;
@@ -118,7 +120,7 @@ export async function listCampaigns<P extends CampaignProgress>(
   const items = await Promise.all(
     page.map(async ({ list, ...c }) => {
       const progress = await progressOf(c.id, c.updatedAt);
-      return { ...c, listName: list.name, status: progress.status, total: progress.total, counts: progress.counts, run: latestRunOf(progress) };
+      return { ...c, listName: list.name, listStatus: list.status, status: progress.status, total: progress.total, counts: progress.counts, run: latestRunOf(progress) };
     }),
   );
   return { items, nextCursor };

@@ -349,6 +349,12 @@ export interface CampaignStatusView {
   pauseReason: string | null;
   /** Something the operator must look at (DLT-CNT-REJECT, a scheduled run that did not start); null when none. */
   alert: string | null;
+  /**
+   * The status of the campaign's contact list (ready, deleting, deleted, …): a finished campaign's list may have been
+   * deleted since (src/import/delete-list.ts), its history kept; nothing said so, and a retry or a new run was
+   * expected of a list that no longer has contacts.
+   */
+  listStatus: string;
   /** Counts of the latest run (a cron campaign has one run per firing; see `runs`). */
   total: number;
   counts: MessageCounts;
@@ -357,8 +363,9 @@ export interface CampaignStatusView {
 
 export async function getCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignId: string): Promise<CampaignStatusView> {
   assertCampaignId(campaignId);
-  const campaign = await deps.pg.query<{ status: string; pause_reason: string | null; alert: string | null }>(
-    `SELECT status::text AS status, pause_reason, alert FROM campaigns WHERE id = $1`,
+  const campaign = await deps.pg.query<{ status: string; pause_reason: string | null; alert: string | null; list_status: string }>(
+    `SELECT c.status::text AS status, c.pause_reason, c.alert, l.status::text AS list_status
+       FROM campaigns c JOIN contact_lists l ON l.id = c.list_id WHERE c.id = $1`,
     [campaignId],
   );
   if (!campaign.rows[0]) throw new NotFoundError(`campaign ${campaignId} not found`);
@@ -377,6 +384,7 @@ export async function getCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignI
     status: campaign.rows[0].status,
     pauseReason: campaign.rows[0].pause_reason,
     alert: campaign.rows[0].alert,
+    listStatus: campaign.rows[0].list_status,
     total: latest?.total ?? 0,
     counts,
     runs: runs.rows,

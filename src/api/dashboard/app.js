@@ -544,7 +544,7 @@ function showCampaign(id) {
       rejectsButton.textContent = `Download the list's ${c.listRejects.rejected} rejected row(s)`;
     }
     document.getElementById('c-meta').replaceChildren(
-      el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}`, scheduleOf(c),
+      el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}${c.listStatus === 'deleted' ? ' (deleted)' : c.listStatus === 'deleting' ? ' (being deleted)' : ''}`, scheduleOf(c),
       // A campaign cancelled (or completed) after a pause keeps the pause's reason: it read "cancelled · paused: …".
       c.pauseReason ? ` · ${c.status === 'paused' ? 'paused' : 'last paused'}: ${c.pauseReason}` : '');
     // What needs the operator (DLT rejections, a scheduled run that did not start): `campaign status` prints it in

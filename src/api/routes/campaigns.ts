@@ -111,13 +111,14 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     async (req) => {
       const row = await container.prisma.campaign.findUnique({
         where: { id: req.params.id },
-        select: { ...CAMPAIGN_FIELDS, list: { select: { name: true, rejected: true, rejectReportPath: true } } },
+        select: { ...CAMPAIGN_FIELDS, list: { select: { name: true, status: true, rejected: true, rejectReportPath: true } } },
       });
       if (!row) throw new NotFoundError(`campaign ${req.params.id} not found`);
       const { list, ...c } = row;
       const st = await statusOf(c.id, c.updatedAt);
       const listRejects = { rejected: list.rejected, url: rejectsUrl({ id: c.listId, rejectReportPath: list.rejectReportPath }) };
-      return { ...c, listName: list.name, listRejects, ...st, id: c.id, pauseReason: freeTextFor(req, st.pauseReason) };
+      // listStatus from the list row just read: the memo of the status (statusOf) does not change when the list is deleted.
+      return { ...c, listName: list.name, listRejects, ...st, id: c.id, listStatus: list.status, pauseReason: freeTextFor(req, st.pauseReason) };
     },
   );
 

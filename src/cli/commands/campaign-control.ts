@@ -38,6 +38,14 @@ function shownTexts(s: CampaignStatusView): { pauseReason: string | null; alert:
   return { pauseReason: s.pauseReason === null ? null : maskDigitRuns(s.pauseReason), alert: s.alert === null ? null : maskDigitRuns(s.alert) };
 }
 
+/**
+ * ` (list deleted)` when the campaign's contact list was deleted after it finished (or is being deleted): its history
+ * stays, but a new run or firing has no contacts to send to. Empty for a list that is there.
+ */
+export function listGoneNote(listStatus: string): string {
+  return listStatus === 'deleted' ? ' (list deleted)' : listStatus === 'deleting' ? ' (list being deleted)' : '';
+}
+
 /** `stream` is where the text goes (colour only on a terminal). */
 export function humanStatus(view: CampaignStatusView, stream: NodeJS.WriteStream = process.stdout): string {
   const s = { ...view, ...shownTexts(view) };
@@ -45,7 +53,7 @@ export function humanStatus(view: CampaignStatusView, stream: NodeJS.WriteStream
   const done = c.sent + c.delivered + c.failed + c.unknown + c.suppressed + c.cancelled;
   return [
     // A cancel keeps why the campaign had been paused before it: shown as that, not as the cancelled campaign's reason.
-    `campaign ${s.campaignId}: ${s.status}${s.pauseReason ? ` (${s.status === 'paused' ? '' : 'last paused: '}${s.pauseReason})` : ''}`,
+    `campaign ${s.campaignId}: ${s.status}${s.pauseReason ? ` (${s.status === 'paused' ? '' : 'last paused: '}${s.pauseReason})` : ''}${listGoneNote(s.listStatus)}`,
     // Right under the status line, in red on a terminal: it needs the operator (DLT rejection, a run that did not start).
     ...(s.alert ? [colour(31, `  ALERT: ${s.alert}`, stream)] : []),
     `  ${done}/${s.total} done — sent ${c.sent}, delivered ${c.delivered}, failed ${c.failed}, unknown ${c.unknown}, suppressed ${c.suppressed}, cancelled ${c.cancelled}`,
@@ -54,7 +62,7 @@ export function humanStatus(view: CampaignStatusView, stream: NodeJS.WriteStream
 }
 
 export function contractStatus(s: CampaignStatusView): object {
-  return { campaignId: s.campaignId, status: s.status, ...shownTexts(s), total: s.total, counts: s.counts, runs: s.runs };
+  return { campaignId: s.campaignId, status: s.status, ...shownTexts(s), listStatus: s.listStatus, total: s.total, counts: s.counts, runs: s.runs };
 }
 
 /**

@@ -11,6 +11,7 @@ import { withContainer } from '../context';
 import { formatTable, istOrDash, nextPageHint, parseLimit } from '../listing';
 import { printResult } from '../output';
 import { campaignGroup } from './campaign-group';
+import { listGoneNote } from './campaign-control';
 
 interface ListOptions {
   status?: string;
@@ -38,7 +39,7 @@ export function campaignTable(items: readonly Item[]): string {
     { header: 'ID', value: (c) => c.id },
     { header: 'NAME', value: (c) => c.name, max: 24 },
     { header: 'TYPE', value: (c) => c.type },
-    { header: 'STATUS', value: (c) => (c.alert ? `${c.status} (alert)` : c.status) },
+    { header: 'STATUS', value: (c) => `${c.status}${c.alert ? ' (alert)' : ''}${listGoneNote(c.listStatus)}` },
     { header: 'DONE/TOTAL', value: (c) => `${done(c)}/${c.total}`, align: 'right' },
     { header: 'SENT', value: (c) => String(c.counts.sent), align: 'right' },
     { header: 'DELIVERED', value: (c) => String(c.counts.delivered), align: 'right' },

@@ -179,10 +179,20 @@ describe('deleting a contact list', () => {
 
     // The campaign's status page, messages and failures export answer exactly as before.
     const after = await history();
-    // Only the link to the list's row report is gone, with the report.
-    const beforeCampaign = before.campaign as { listRejects: { rejected: number; url: string | null } };
-    expect(after.campaign).toEqual({ ...beforeCampaign, listRejects: { rejected: 2, url: null } });
-    expect(beforeCampaign.listRejects.url).toBe(`/api/lists/${list.listId}/rejects.csv`);
+    // Only the link to the list's row report is gone, with the report, and the campaign says its list was deleted.
+    const beforeCampaign = before.campaign as { listStatus: string; listRejects: { rejected: number; url: string | null } };
+    expect(after.campaign).toEqual({ ...beforeCampaign, listStatus: 'deleted', listRejects: { rejected: 2, url: null } });
+    expect(beforeCampaign).toMatchObject({ listStatus: 'ready', listRejects: { url: `/api/lists/${list.listId}/rejects.csv` } });
+    const index = (await http('GET', `${api.url}/api/campaigns?limit=100`)).json<{ items: { id: string; listStatus: string }[] }>();
+    expect(index.items.find((i) => i.id === campaignId)).toMatchObject({ listStatus: 'deleted' });
+    // And so do the command line's views of it, human and --json.
+    const status = await runCli(['campaign', 'status', campaignId], env.env);
+    expect(status.stdout.split('\n')[0]).toBe(`campaign ${campaignId}: completed (list deleted)`);
+    expect(JSON.parse((await runCli(['campaign', 'status', campaignId, '--json'], env.env)).stdout)).toMatchObject({ listStatus: 'deleted' });
+    const listed = await runCli(['campaign', 'list', '--limit', '100'], env.env);
+    expect(listed.stdout.split('\n').find((line) => line.startsWith(campaignId))).toMatch(/ completed \(list deleted\) /);
+    const listedJson = JSON.parse((await runCli(['campaign', 'list', '--limit', '100', '--json'], env.env)).stdout) as { campaigns: { id: string; listStatus: string }[] };
+    expect(listedJson.campaigns.find((i) => i.id === campaignId)).toMatchObject({ listStatus: 'deleted' });
     expect(after.messages).toEqual(before.messages);
     expect({ status: after.failures.status, text: after.failures.text }).toEqual({ status: 200, text: before.failures.text });
 
