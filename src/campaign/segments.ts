@@ -83,7 +83,15 @@ function packParts(units: number[], capacity: number): number {
   return parts;
 }
 
+/** Printable ASCII of the GSM basic set only (every character one septet): the common case, counted without a walk. */
+const PLAIN_GSM_ASCII = /^[A-Za-z0-9 !"#$%&'()*+,\-./:;<=>?@_\n\r]*$/;
+
 export function countSegments(text: string): SegmentCount {
+  // Counted for every message of a run as it is materialised, and of the list at create: keep the usual text cheap.
+  if (PLAIN_GSM_ASCII.test(text)) {
+    const n = text.length;
+    return { encoding: 'GSM-7', segments: n <= LIMITS['GSM-7'].single ? 1 : Math.ceil(n / LIMITS['GSM-7'].part), characters: n };
+  }
   const encoding: Encoding = isGsm7(text) ? 'GSM-7' : 'UCS-2';
   const units = unitsOf(text, encoding);
   const characters = units.reduce((a, b) => a + b, 0);

@@ -5,6 +5,7 @@
  * locked, so a crash leaves either no run or a complete one, and concurrent starts serialise.
  */
 import type { PoolClient } from 'pg';
+import { countSegments } from '../campaign/segments';
 import { holdsPlaceholder, normaliseVariableName, renderTemplate, withRecipientPhone } from '../campaign/template';
 
 const PAGE = 5000;
@@ -58,6 +59,18 @@ export function renderMessage(campaign: Pick<CampaignRow, 'text' | 'template_nam
   return { status: 'pending', text: rendered.text, vars: null, failureReason: null };
 }
 
+/**
+ * The SMS parts a message is billed as, stored on it (`messages.segments`, shown per message by the API): counted
+ * from its text as sent, as the campaign's estimate counts it. A provider template's text lives at 2Factor, so its
+ * values are all that can be counted (a lower bound, as the estimate's credits are); a message that could not be
+ * rendered is never sent: 0. The column's default of 1 used to stand for every message, a 5-part one included.
+ */
+export function messageSegments(message: Pick<RenderedMessage, 'text' | 'vars'>): number {
+  if (message.text !== null) return countSegments(message.text).segments;
+  if (message.vars !== null) return countSegments(message.vars.join('')).segments;
+  return 0;
+}
+
 /** Inserts the run's messages; returns how many were written. Runs inside the caller's transaction. */
 export async function materialiseMessages(client: PoolClient, campaign: CampaignRow, runId: string): Promise<number> {
   let after = '0';
@@ -69,14 +82,22 @@ export async function materialiseMessages(client: PoolClient, campaign: Campaign
     );
     if (!rows.length) return total;
     const rendered = rows.map((c) => renderMessage(campaign, withRecipientPhone(c.variables ?? {}, c.phone)));
+    // An unpersonalised text is the same for every contact: counted once, not once per contact.
+    let last: { text: string | null; segments: number } | null = null;
+    const segments = rendered.map((r) => {
+      if (r.text !== null && last?.text === r.text) return last.segments;
+      const n = messageSegments(r);
+      last = { text: r.text, segments: n };
+      return n;
+    });
     await client.query(
-      `INSERT INTO messages (run_id, campaign_id, contact_id, phone, text, vars, status, failure_reason)
+      `INSERT INTO messages (run_id, campaign_id, contact_id, phone, text, vars, segments, status, failure_reason)
        SELECT $1::uuid, $2::uuid, v.contact_id, v.phone, v.text,
-              CASE WHEN v.vars IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(v.vars::json)) END,
+              CASE WHEN v.vars IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(v.vars::json)) END, v.segments,
               (CASE WHEN v.status = 'pending' AND s.phone IS NOT NULL THEN 'suppressed' ELSE v.status END)::"MessageStatus",
               CASE WHEN v.status = 'pending' AND s.phone IS NOT NULL THEN 'suppressed at campaign start' ELSE v.failure_reason END
-         FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-              WITH ORDINALITY AS v(contact_id, phone, text, vars, status, failure_reason, ord)
+         FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[])
+              WITH ORDINALITY AS v(contact_id, phone, text, vars, status, failure_reason, segments, ord)
          LEFT JOIN suppressions s ON s.phone = v.phone
         ORDER BY v.ord`,
       [
@@ -88,6 +109,7 @@ export async function materialiseMessages(client: PoolClient, campaign: Campaign
         rendered.map((r) => (r.vars ? JSON.stringify(r.vars) : null)),
         rendered.map((r) => r.status),
         rendered.map((r) => r.failureReason),
+        segments,
       ],
     );
     total += rows.length;

@@ -150,6 +150,24 @@ describe('createCampaign', () => {
     expect(rows[0]!.text).toBe(`+919876500011: use {{PROMO}} ${'A'.repeat(135)}`);
   });
 
+  it('each message of a run records its own segments, as the estimate counted them (not 1 for all)', async () => {
+    const c = env.container();
+    const r = await createCampaign(c, base);
+    await startCampaign(c, r.campaignId, { force: true });
+    const { rows } = await c.pg.query<{ phone: string; segments: number; status: string }>(
+      `SELECT phone, segments, status::text AS status FROM messages WHERE campaign_id = $1 ORDER BY phone`,
+      [r.campaignId],
+    );
+    expect(rows.map((m) => [m.phone.slice(-1), m.status, m.segments])).toEqual([
+      ['1', 'pending', 1],
+      ['2', 'pending', 1], // Hindi: UCS-2, still one part
+      ['3', 'pending', 2], // the 200-character name
+      ['4', 'failed', 0], // empty name: never sent
+      ['5', 'suppressed', 1],
+    ]);
+    expect(rows.filter((m) => m.status === 'pending').reduce((sum, m) => sum + m.segments, 0)).toBe(r.credits);
+  });
+
   it('warns above 6 segments', async () => {
     const r = await createCampaign(env.container(), { ...base, text: 'x'.repeat(153 * 7) });
     expect(r.segmentsMax).toBe(7);

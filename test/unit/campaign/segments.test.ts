@@ -59,3 +59,24 @@ describe('segment stats', () => {
     expect(stats).toEqual({ messages: 3, gsm: 2, ucs2: 1, segmentsMin: 1, segmentsMax: 2, totalSegments: 5 });
   });
 });
+
+describe('the plain-ASCII shortcut', () => {
+  it('counts every ASCII character as the full walk does (é, GSM but not ASCII, forces the walk)', () => {
+    for (let code = 0; code < 128; code++) {
+      const ch = String.fromCharCode(code);
+      const walked = countSegments(`${ch}é`);
+      const counted = countSegments(ch);
+      expect({ ch, encoding: counted.encoding, characters: counted.characters }).toEqual({
+        ch,
+        encoding: walked.encoding,
+        characters: walked.characters - 1, // é is one septet or one UTF-16 unit
+      });
+    }
+  });
+
+  it('splits long plain texts into 153-septet parts', () => {
+    expect(countSegments('a'.repeat(160))).toEqual({ encoding: 'GSM-7', segments: 1, characters: 160 });
+    expect(countSegments('a'.repeat(161))).toEqual({ encoding: 'GSM-7', segments: 2, characters: 161 });
+    expect(countSegments('a'.repeat(153 * 3 + 1))).toMatchObject({ segments: 4 });
+  });
+});

@@ -1,4 +1,4 @@
-import { renderMessage } from '../../../src/sending/materialise';
+import { messageSegments, renderMessage } from '../../../src/sending/materialise';
 import { withRecipientPhone } from '../../../src/campaign/template';
 import { buildRequest, packMessages } from '../../../src/sending/batch-sender';
 import type { ClaimedMessage } from '../../../src/sending/ledger';
@@ -54,5 +54,14 @@ describe('packing', () => {
     expect(req).toEqual({ module: 'PROMO_SMS', to: ['+919800000001', '+919800000002'], from: '123456', content: { kind: 'text', text: 'a' }, peid: '1' });
     const tpl = buildRequest({ ...campaign, templateName: 'T1' }, [msg(3, null, ['x', 'y'])]);
     expect(tpl.content).toEqual({ kind: 'template', name: 'T1', vars: ['x', 'y'] });
+  });
+});
+
+describe('messageSegments', () => {
+  it('counts the parts of the text as sent, the values of a provider template, and none for a message never sent', () => {
+    expect(messageSegments({ text: 'x'.repeat(161), vars: null })).toBe(2);
+    expect(messageSegments({ text: 'नमस्ते '.repeat(12), vars: null })).toBe(2); // 84 UCS-2 units: 2 parts of 67
+    expect(messageSegments({ text: null, vars: ['Asha', '42'] })).toBe(1);
+    expect(messageSegments({ text: null, vars: null })).toBe(0);
   });
 });
