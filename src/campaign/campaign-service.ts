@@ -8,7 +8,7 @@ import type { BeforeCommit } from '../db/transaction';
 import { findContactList } from '../import/list-index';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
-import { nonGsmCharacters, type Encoding } from './segments';
+import { isGsm7, nonGsmCharacters, type Encoding } from './segments';
 import { DEFAULT_TIMEZONE, assertTimeZone, firstFiringOutsideWindow, parseAt, parseCron } from './schedule-input';
 import { scheduleCampaign } from './schedule-queue';
 import { formatIst, isWithinWindow } from './send-window';
@@ -255,9 +255,13 @@ function buildWarnings(
   return warnings;
 }
 
-/** How a character is shown in a warning: itself (unless invisible) and its code point, `’ (U+2019)`. */
+/**
+ * How a character is shown in a warning: itself (unless invisible) and its code point, `’ (U+2019)`. A combining mark
+ * on its own would sit on the quote or bracket printed before it: named instead.
+ */
 function describeCharacter(ch: string): string {
   const code = `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (/^\p{M}$/u.test(ch)) return `${code} (a combining mark)`;
   return /^[\p{Z}\p{C}]$/u.test(ch) ? `${code} (invisible)` : `${ch} (${code})`;
 }
 
@@ -268,7 +272,13 @@ function describeCharacter(ch: string): string {
 function ucs2Cause(input: CreateCampaignInput, est: Awaited<ReturnType<typeof estimateCampaign>>): string {
   const literal = input.text !== undefined ? literalText(input.text) : '';
   const own = nonGsmCharacters(literal);
-  if (own.length) return `; the text itself has ${own.map(describeCharacter).join(', ')}, outside the GSM alphabet, so every message is UCS-2`;
+  // "Café" pasted decomposed (e + U+0301, as macOS and some editors write it) is UCS-2, the same text composed GSM-7:
+  // named as such, else the operator sees only an accent mark and pays for it twice over. Not fixed silently: the
+  // text is sent exactly as written (it must match the DLT template).
+  const decomposed = isGsm7(literal.normalize('NFC'))
+    ? ': its accents are written as separate combining marks (decomposed); composed, as é is one character, the text is GSM-7'
+    : '';
+  if (own.length) return `; the text itself has ${own.map(describeCharacter).join(', ')}, outside the GSM alphabet, so every message is UCS-2${decomposed}`;
   if (est.ucs2Columns.length) return `; caused by values of ${est.ucs2Columns.map((c) => (input.text !== undefined ? `{{${c}}}` : c)).join(', ')}`;
   return '';
 }

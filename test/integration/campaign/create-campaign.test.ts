@@ -110,6 +110,15 @@ describe('createCampaign', () => {
       );
     });
 
+    it('a text pasted with decomposed accents (e + U+0301) says so: composed, it is GSM-7', async () => {
+      const r = await createCampaign(env.container(), { ...base, text: 'Cafe\u0301 offer for {{order_id}}' });
+      expect(ucs2Warning(r.warnings)).toBe(
+        '4 message(s) need UCS-2 (non-GSM characters): 70 characters per SMS instead of 160; the text itself has U+0301 (a combining mark), ' +
+          'outside the GSM alphabet, so every message is UCS-2: its accents are written as separate combining marks (decomposed); ' +
+          'composed, as é is one character, the text is GSM-7',
+      );
+    });
+
     it('else the {{column}} (or --var) whose values need it', async () => {
       const text = await createCampaign(env.container(), { ...base, text: 'Hello {{order_id}} {{ Name }}' });
       expect(ucs2Warning(text.warnings)).toMatch(/^1 message\(s\) need UCS-2 .*; caused by values of \{\{Name\}\}$/);
