@@ -220,9 +220,15 @@ function buildWarnings(
   }
   if (est.recipients === 0) warnings.push('the list has no sendable recipients (empty or all suppressed)');
   if (est.unrenderable > 0) {
+    // Which rows, as the import's report names them: a count alone left the operator to search the file.
+    const named = (column: string) => (input.text !== undefined ? `{{${column}}}` : column);
+    const examples = est.unrenderableExamples.map(
+      (e) => `line ${e.line}: ${named(e.column)} ${e.why === 'empty' ? 'is empty' : 'holds a placeholder'}`,
+    );
+    const more = est.unrenderable > examples.length ? ', …' : '';
     warnings.push(
       `${est.unrenderable} recipient(s) have an empty value for a {{column}}, or one holding a placeholder ({{…}} or {#…#}), ` +
-        'and will fail instead of being sent',
+        `and will fail instead of being sent (${examples.join('; ')}${more})`,
     );
   }
   if (est.stats.ucs2 > 0) warnings.push(`${est.stats.ucs2} message(s) need UCS-2 (non-GSM characters): 70 characters per SMS instead of 160${ucs2Cause(input, est)}`);

@@ -17,6 +17,8 @@ export interface Estimate {
    * will fail, no credits counted.
    */
   unrenderable: number;
+  /** A few of them (the first the scan met): their CSV line, the `{{column}}` (or `--var`) and why, so they can be found. */
+  unrenderableExamples: UnrenderableContact[];
   stats: SegmentStats;
   /** UCS-2 when at least one message needs it (credits are per message, this is the worst case shown). */
   encoding: Encoding;
@@ -27,6 +29,17 @@ export interface Estimate {
    */
   ucs2Columns: string[];
 }
+
+export interface UnrenderableContact {
+  /** The contact's line in the imported file. */
+  line: number;
+  /** The placeholder as written (a `--var` for a provider template). */
+  column: string;
+  why: 'empty' | 'placeholder';
+}
+
+/** How many unrenderable contacts the estimate names (the count covers all of them). */
+export const UNRENDERABLE_EXAMPLES = 3;
 
 const PAGE = 5000;
 
@@ -39,8 +52,8 @@ type Vars = Record<string, unknown>;
  * (a lower bound).
  */
 interface Compiled {
-  /** The message a contact gets, or null when it cannot be rendered. */
-  render: (vars: Vars) => string | null;
+  /** The message a contact gets, or the first placeholder that stops it and why. */
+  render: (vars: Vars) => string | Omit<UnrenderableContact, 'line'>;
   /** True when the text outside its placeholders is all GSM-7 (a UCS-2 message then owes it to its values). */
   literalIsGsm: boolean;
   /** The placeholders (as written) whose value in `vars` is outside GSM-7; call after render of the same vars. */
@@ -60,7 +73,7 @@ function compile(content: CampaignContent): Compiled {
   // Raw JSON keys repeat on every row: normalise each distinct key once.
   const keyCache = new Map<string, string>();
   let lookup = new Map<string, unknown>();
-  const render = (vars: Vars): string | null => {
+  const render = (vars: Vars): string | Omit<UnrenderableContact, 'line'> => {
     lookup = new Map<string, unknown>();
     for (const k in vars) {
       let n = keyCache.get(k);
@@ -72,9 +85,9 @@ function compile(content: CampaignContent): Compiled {
       if ('literal' in p) out += p.literal;
       else {
         const v = lookup.get(p.name);
-        if (v === undefined || v === null || v === '') return null;
+        if (v === undefined || v === null || v === '') return { column: p.written, why: 'empty' };
         const value = String(v);
-        if (holdsPlaceholder(value)) return null;
+        if (holdsPlaceholder(value)) return { column: p.written, why: 'placeholder' };
         out += value;
       }
     }
@@ -94,19 +107,21 @@ const RECIPIENTS_SQL = `
 /** One pass over the list through a server-side cursor: constant memory, and no per-page rescans. */
 const CURSOR_SQL = `
   DECLARE estimate_contacts NO SCROLL CURSOR FOR
-  SELECT c.phone, c.variables FROM contacts c
+  SELECT c.phone, c.variables, c.source_line FROM contacts c
    WHERE c.list_id = $1 AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = c.phone)`;
 
 export async function estimateCampaign(pg: Pool, listId: string, content: CampaignContent): Promise<Estimate> {
   const stats = emptyStats();
   let unrenderable = 0;
+  const unrenderableExamples: UnrenderableContact[] = [];
   const personalised = content.kind === 'template' ? content.vars.length > 0 : placeholders(content.text).length > 0;
 
   if (!personalised) {
     // Every recipient gets the same text: one count, times the recipients.
     const { rows } = await pg.query<{ n: number }>(RECIPIENTS_SQL, [listId]);
     const recipients = rows[0]!.n;
-    const count = countSegments(compile(content).render({}) ?? '');
+    const same = compile(content).render({});
+    const count = countSegments(typeof same === 'string' ? same : '');
     if (recipients > 0) {
       addToStats(stats, count);
       stats.messages = recipients;
@@ -114,7 +129,7 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
       if (count.encoding === 'GSM-7') stats.gsm = recipients;
       else stats.ucs2 = recipients;
     }
-    return { recipients, unrenderable, stats, encoding: count.encoding, credits: stats.totalSegments, ucs2Columns: [] };
+    return { recipients, unrenderable, unrenderableExamples, stats, encoding: count.encoding, credits: stats.totalSegments, ucs2Columns: [] };
   }
 
   const { render, literalIsGsm, nonGsmColumns, columns } = compile(content);
@@ -125,12 +140,13 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
     await client.query('BEGIN READ ONLY');
     await client.query(CURSOR_SQL, [listId]);
     for (;;) {
-      const { rows } = await client.query<{ phone: string; variables: Vars | null }>(`FETCH ${PAGE} FROM estimate_contacts`);
+      const { rows } = await client.query<{ phone: string; variables: Vars | null; source_line: number }>(`FETCH ${PAGE} FROM estimate_contacts`);
       for (const row of rows) {
         recipients += 1;
         const text = render(withRecipientPhone(row.variables ?? {}, row.phone));
-        if (text === null) {
+        if (typeof text !== 'string') {
           unrenderable += 1;
+          if (unrenderableExamples.length < UNRENDERABLE_EXAMPLES) unrenderableExamples.push({ line: row.source_line, ...text });
           continue;
         }
         const count = countSegments(text);
@@ -147,5 +163,13 @@ export async function estimateCampaign(pg: Pool, listId: string, content: Campai
     client.release();
   }
   const encoding: Encoding = stats.ucs2 > 0 ? 'UCS-2' : 'GSM-7';
-  return { recipients, unrenderable, stats, encoding, credits: stats.totalSegments, ucs2Columns: columns.filter((c) => ucs2Columns.has(c)) };
+  return {
+    recipients,
+    unrenderable,
+    unrenderableExamples,
+    stats,
+    encoding,
+    credits: stats.totalSegments,
+    ucs2Columns: columns.filter((c) => ucs2Columns.has(c)),
+  };
 }

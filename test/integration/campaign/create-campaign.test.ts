@@ -60,6 +60,8 @@ describe('createCampaign', () => {
     // Asha 1 + Hindi 1 + 206 GSM chars (2) = 4 credits; the unrenderable one costs nothing (it fails).
     expect(r.credits).toBe(4);
     expect(r.warnings.join('\n')).toMatch(/1 recipient\(s\) have an empty value/);
+    // Named by its line in the file and its column, as the import's report names a row: a count alone could not be found.
+    expect(r.warnings.join('\n')).toMatch(/will fail instead of being sent \(line 4: \{\{name\}\} is empty\)$/m);
     const row = await c.prisma.campaign.findUniqueOrThrow({ where: { id: r.campaignId } });
     expect(row).toMatchObject({ status: 'draft', sender: 'TFCTOR', text: 'Hello {{name}}', encoding: 'UCS-2', segmentsMax: 2, credits: 4 });
   });
@@ -68,8 +70,18 @@ describe('createCampaign', () => {
     const text = await createCampaign(env.container(), { ...base, list: 'merge-leftovers' });
     expect(text).toMatchObject({ recipients: 3, credits: 1 });
     expect(text.warnings.join('\n')).toMatch(/2 recipient\(s\) .*holding a placeholder/);
+    expect(text.warnings.join('\n')).toMatch(/\(line 2: \{\{name\}\} holds a placeholder; line 3: \{\{name\}\} holds a placeholder\)$/m);
     const template = await createCampaign(env.container(), { ...base, list: 'merge-leftovers', text: undefined, template: 'T1', vars: ['name'] });
     expect(template).toMatchObject({ recipients: 3, credits: 1 });
+    expect(template.warnings.join('\n')).toMatch(/\(line 2: name holds a placeholder; line 3: name holds a placeholder\)$/m);
+  });
+
+  it('names at most 3 of the recipients that will fail, and says there are more', async () => {
+    await seedList(env.container().pg, 'five-empty', ['name'], manyContacts(6, (i) => ({ name: i === 0 ? 'Asha' : '' })));
+    const r = await createCampaign(env.container(), { ...base, list: 'five-empty' });
+    expect(r.warnings.find((w) => /will fail/.test(w))).toMatch(
+      /^5 recipient\(s\) .* \(line \d: \{\{name\}\} is empty; line \d: \{\{name\}\} is empty; line \d: \{\{name\}\} is empty, …\)$/,
+    );
   });
 
   it.each([
