@@ -26,9 +26,11 @@ export interface Column<T> {
 
 /**
  * Control characters in a stored name (a newline, an ANSI escape sent through the API) would break the row or
- * drive the operator's terminal: shown as spaces.
+ * drive the operator's terminal: shown as spaces. So are the bidirectional embedding, override and isolate controls
+ * (U+202A–U+202E, U+2066–U+2069): a name holding U+202E (right-to-left override) drew the rest of its row, counts
+ * included, reversed. Other format characters stay (the zero-width joiner holds emoji sequences together).
  */
-export const printable = (text: string): string => text.replace(/\p{Cc}/gu, ' ');
+export const printable = (text: string): string => text.replace(/[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu, ' ');
 
 function cut(text: string, max: number | undefined): string {
   return max !== undefined ? cutToWidth(text, max) : text;

@@ -1,5 +1,5 @@
 import { cutToWidth, displayWidth } from '../../../src/cli/display-width';
-import { formatTable, type Column } from '../../../src/cli/listing';
+import { formatTable, printable, type Column } from '../../../src/cli/listing';
 
 interface Row {
   name: string;
@@ -47,5 +47,15 @@ describe('CLI tables are aligned in terminal columns, not UTF-16 units', () => {
     expect(cutToWidth('双十一双十一双十一', 12)).toBe('双十一双十…');
     expect(cutToWidth('short', 12)).toBe('short');
     expect(formatTable([{ name: '🎉'.repeat(8), sent: 1 }], columns).split('\n')[1]).toBe('🎉🎉🎉🎉🎉…     1  ready');
+  });
+});
+
+describe('printable', () => {
+  it('blanks control characters and bidirectional overrides, keeps emoji sequences whole', () => {
+    expect(printable('a\nb\u001b[31mc')).toBe('a b [31mc');
+    // U+202E would draw the rest of the row (its counts) right to left.
+    expect(printable('sale\u202E1 :tnes')).toBe('sale 1 :tnes');
+    expect(printable('x\u2066y\u2069')).toBe('x y ');
+    expect(printable('👨‍👩‍👧 family')).toBe('👨‍👩‍👧 family');
   });
 });
