@@ -152,7 +152,9 @@ export function mapColumns(header: readonly string[], phoneColumn?: string): Map
   const variables: ColumnMapping['variables'] = [];
   cleaned.forEach((h, index) => {
     if (index === phoneIndex) return;
-    const base = normaliseVariableName(h) || `column_${index + 1}`;
+    // A placeholder's name cannot hold a brace: a header "Amount {INR}" made the variable amount_{inr}, which no
+    // {{…}} could name (it was refused as an incomplete placeholder). Braces become separators: {{Amount INR}}.
+    const base = normaliseVariableName(h.replace(/[{}]+/g, ' ')) || `column_${index + 1}`;
     let name = base;
     for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
     used.add(name);

@@ -75,4 +75,10 @@ describe('mapColumns', () => {
     const vars = { first_name: 'Asha', city: 'Pune' };
     expect(renderTemplate('Hi {{First Name}} from {{City}}', vars)).toEqual({ ok: true, text: 'Hi Asha from Pune' });
   });
+
+  it('a header with braces gives a variable a placeholder can name', () => {
+    const r = mapColumns(['phone', 'Amount {INR}', '{{code}}', '{}']);
+    expect(r.ok && r.mapping.variables.map((v) => v.name)).toEqual(['amount_inr', 'code', 'column_4']);
+    expect(renderTemplate('Pay {{Amount INR}}, code {{code}}', { amount_inr: '499', code: 'A1' })).toEqual({ ok: true, text: 'Pay 499, code A1' });
+  });
 });
