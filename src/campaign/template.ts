@@ -114,7 +114,17 @@ export function strayBraces(template: string): string | null {
   });
   if (!found.length) return null;
   const at = Math.min(...found);
-  return template.slice(Math.max(0, at - 10), at + 12);
+  // Widened to whole characters: cut by UTF-16 units, an emoji beside the brace left half of itself in the message
+  // (a lone surrogate, shown as � or escaped as \ud83c in --json).
+  let from = Math.max(0, at - 10);
+  if (from > 0 && isLowSurrogate(template.charCodeAt(from))) from -= 1;
+  let to = Math.min(template.length, at + 12);
+  if (to < template.length && isLowSurrogate(template.charCodeAt(to))) to += 1;
+  return template.slice(from, to);
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 /**

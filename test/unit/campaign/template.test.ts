@@ -41,6 +41,12 @@ describe('incomplete placeholders', () => {
     },
   );
 
+  it('quotes whole characters around the stray brace, never half an emoji', () => {
+    // Cut by UTF-16 units, these quoted "\udf89🎉🎉 sal {{name" and "Hi {{ x 🎉🎉🎉\ud83c".
+    expect(strayBraces('🎉🎉🎉🎉🎉🎉 sal {{name')).toBe('🎉🎉🎉 sal {{name');
+    expect(strayBraces('Hi {{ x 🎉🎉🎉🎉🎉🎉')).toBe('Hi {{ x 🎉🎉🎉🎉');
+  });
+
   it('complete placeholders and single braces are fine', () => {
     expect(strayBraces('Hi {{name}}, {{ Order ID }} {x} }{')).toBeNull();
     expect(strayBraces('{ {{name}} } {{a}}{{b}}')).toBeNull();
