@@ -47,10 +47,11 @@ function messageOf(err: unknown): string {
   if (err instanceof ServiceError && err.serverDetail) return `${err.messageFor(cliOption)} — ${err.serverDetail}`;
   if (err instanceof AppError) return err.messageFor(cliOption);
   const code = (err as { code?: unknown }).code;
-  // PostgreSQL's invalid_catalog_name: the server answers, the database is not created yet.
-  if (code === '3D000') return `${err.message} (\`bulksms migrate\` creates it)`;
   const lines = err.message.split('\n').map((l) => l.trim()).filter(Boolean);
   const reason = err.name.startsWith('PrismaClient') ? (lines[lines.length - 1] ?? err.message) : err.message;
+  // PostgreSQL's invalid_catalog_name and Prisma's P1003 (the commands that read through Prisma: `campaign list`,
+  // `token`, `audit`): the server answers, the database is not created yet.
+  if (code === '3D000' || code === 'P1003') return `${reason} (\`bulksms migrate\` creates it)`;
   // PostgreSQL's undefined_table and Prisma's P2021: a database created by hand, or this version's migrations not
   // applied yet.
   if (code === '42P01' || code === 'P2021') return `${reason} (the database is not migrated: \`bulksms migrate\` applies the migrations)`;

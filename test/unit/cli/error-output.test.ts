@@ -86,6 +86,16 @@ describe('reportError: services down', () => {
     const err = Object.assign(new Error('database "bulksms" does not exist'), { code: '3D000' });
     expect(report(err).json).toEqual({ error: { code: 'runtime', message: 'database "bulksms" does not exist (`bulksms migrate` creates it)' } });
   });
+
+  it('a database not created yet says how to create it when Prisma reads it too (P1003: `campaign list`, `token`, `audit`)', () => {
+    const err = Object.assign(
+      new Error('\nInvalid `prisma.campaign.findMany()` invocation:\n\nDatabase `bulksms_x` does not exist on the database server'),
+      { code: 'P1003', name: 'PrismaClientKnownRequestError' },
+    );
+    expect(report(err).json).toEqual({
+      error: { code: 'runtime', message: 'Database `bulksms_x` does not exist on the database server (`bulksms migrate` creates it)' },
+    });
+  });
 });
 
 describe('installCrashReporter', () => {
