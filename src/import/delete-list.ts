@@ -83,7 +83,10 @@ export async function deleteList(deps: DeleteListDeps, ref: string, opts: Delete
   }
 }
 
-/** By id, or by name among the lists not yet deleted (a deleted list's name may belong to a newer list). */
+/**
+ * By id, or by name among the lists not yet deleted (a deleted list's name may belong to a newer list). Its refusals
+ * name no input: the list is `list delete`'s argument or the API's path id, never the `--list` option they read as.
+ */
 async function findList(deps: DeleteListDeps, ref: string): Promise<{ id: string; name: string }> {
   // An id wins over a list that happens to be named like one.
   const { rows } = await deps.pg.query<{ id: string; name: string; status: string }>(
@@ -92,8 +95,8 @@ async function findList(deps: DeleteListDeps, ref: string): Promise<{ id: string
     [ref, UUID.test(ref) ? ref : null],
   );
   const list = rows[0];
-  if (!list) throw new NotFoundError((n) => `${n('list')}: no contact list named or with id "${ref}"`);
-  if (list.status === 'deleted') throw new NotFoundError((n) => `${n('list')}: contact list "${list.name}" (${list.id}) is already deleted`);
+  if (!list) throw new NotFoundError(`no contact list named or with id "${ref}"`);
+  if (list.status === 'deleted') throw new NotFoundError(`contact list "${list.name}" (${list.id}) is already deleted`);
   // Said at once: its importer holds the row's lock until it commits, which markDeleting would wait for.
   if (list.status === 'importing') throw importingError(list.name);
   return list;
@@ -120,8 +123,8 @@ async function markDeleting(client: PoolClient, listId: string): Promise<ListRow
       throw err;
     });
     const list = rows[0];
-    if (!list) throw new NotFoundError((n) => `${n('list')}: contact list ${listId} no longer exists`);
-    if (list.status === 'deleted') throw new NotFoundError((n) => `${n('list')}: contact list "${list.name}" (${list.id}) is already deleted`);
+    if (!list) throw new NotFoundError(`contact list ${listId} no longer exists`);
+    if (list.status === 'deleted') throw new NotFoundError(`contact list "${list.name}" (${list.id}) is already deleted`);
     if (list.status === 'importing') throw importingError(list.name);
     if (list.status !== 'deleting') {
       await refuseWhileInUse(client, list);

@@ -39,6 +39,15 @@ function listTable(lists: readonly CliList[]): string {
   ]);
 }
 
+/**
+ * The row report's line when there is no report: "none" only when every row was imported; a deleted list's report went
+ * with it, and "none" beside "rejected 4" read as if the report had never had anything in it.
+ */
+function rowsNotImported(l: CliList): string {
+  const leftOut = l.rejected + l.duplicates + l.suppressed > 0;
+  return leftOut && (l.status === 'deleted' || l.status === 'deleting') ? 'report deleted with the list' : 'none';
+}
+
 /** What a person reads of one list: `list show`. */
 function listDetail(l: CliList): string {
   const variables = l.columns.map((c) => `{{${c}}}`);
@@ -50,7 +59,7 @@ function listDetail(l: CliList): string {
     `  rows ${l.rows}: accepted ${l.accepted}, rejected ${l.rejected}, duplicates ${l.duplicates}, suppressed ${l.suppressed}`,
     `  file ${l.sourceFile === null ? '-' : printable(l.sourceFile)}, phone column ${l.phoneColumn === null ? '-' : `"${printable(l.phoneColumn)}"`}, country ${l.country}`,
     ...(l.status === 'ready' ? [`  variables: ${variables.map(printable).join(', ')}`] : []),
-    `  rejected rows: ${l.rejectReport ?? 'none'}`,
+    `  rejected rows: ${l.rejectReport ?? rowsNotImported(l)}`,
     `  created ${istOrDash(l.createdAt)}, ${l.status === 'importing' ? 'still importing' : `finished ${istOrDash(l.completedAt)}`}`,
   ].join('\n');
 }

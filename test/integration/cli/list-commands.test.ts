@@ -11,6 +11,8 @@ import { wiredServices } from '../../../src/cli/commands/serve';
 import { importContacts } from '../../../src/import/import-contacts';
 import { ABANDONED_IMPORT_REASON } from '../../../src/import/list-store';
 import { formatIst } from '../../../src/campaign/send-window';
+import { createCampaign } from '../../../src/campaign/campaign-service';
+import { cancelCampaign } from '../../../src/sending/campaign-control';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
 let api: RunningApi;
@@ -115,6 +117,27 @@ describe('bulksms list show', () => {
   it('an unknown list is exit 2, saying so', async () => {
     expect(await cliJson('list', 'show', 'nope')).toEqual({
       code: 2, json: { error: { code: 'not_found', message: 'no contact list named or with id "nope" (`bulksms list ls` shows them)' } },
+    });
+  }, 60_000);
+});
+
+describe('bulksms list delete, then list show', () => {
+  it("a deleted list's rows left out are not shown as `none`, and the refusals name no `--list` option (the list is the argument)", async () => {
+    const c = env.container();
+    const csv = 'phone,name\n9876543220,Asha\n12345,Short\n';
+    await importContacts(c, Readable.from([csv]), { listName: 'to-delete', fileName: 'to-delete.csv' });
+    // A finished campaign keeps the deleted list's row (a list no campaign names is removed outright).
+    const campaign = await createCampaign(c, { name: 'old', list: 'to-delete', type: 'transactional', from: 'ACMEIN', text: 'Hi {{name}}' });
+    await cancelCampaign(c, campaign.campaignId);
+    expect((await runCli(['list', 'delete', 'to-delete'], env.env)).code).toBe(0);
+    const shown = await runCli(['list', 'show', 'to-delete'], env.env);
+    expect(shown.stdout).toContain('to-delete (deleted)');
+    expect(shown.stdout).toContain('rows 2: accepted 1, rejected 1');
+    expect(shown.stdout).toContain('rejected rows: report deleted with the list');
+    const again = await cliJson('list', 'delete', 'to-delete');
+    expect(again).toMatchObject({ code: 2, json: { error: { code: 'not_found', message: expect.stringMatching(/^contact list "to-delete" \(.+\) is already deleted$/) } } });
+    expect(await cliJson('list', 'delete', 'nope')).toEqual({
+      code: 2, json: { error: { code: 'not_found', message: 'no contact list named or with id "nope"' } },
     });
   }, 60_000);
 });
