@@ -34,7 +34,12 @@ export function requireFile(file: string): FileVersion {
     return { size: st.size, mtimeMs: st.mtimeMs };
   } catch (err) {
     if (err instanceof ValidationError) throw err;
-    throw new ValidationError(`${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'file');
+    // Node's text after the code ("ENOENT: no such file or directory, stat 'x.csv'"): a bare ENOENT left a person
+    // who mistyped a path to look the code up.
+    const { code, message } = err as NodeJS.ErrnoException;
+    const meaning = /^[A-Z0-9_]+: ([^,]+),/.exec(message)?.[1];
+    const why = code === undefined ? String(err) : meaning === undefined ? code : `${meaning} (${code})`;
+    throw new ValidationError(`${file}: cannot read the file: ${why}`, 'file');
   }
 }
 

@@ -55,7 +55,7 @@ describe('bulksms import (CLI)', () => {
   it('exits 2 for a missing file without creating a list', async () => {
     const r = await cli(['import', '/nonexistent/x.csv', '--list', 'cli-missing', '--json']);
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout).error.message).toBe('/nonexistent/x.csv: cannot read the file (ENOENT)');
+    expect(JSON.parse(r.stdout).error.message).toBe('/nonexistent/x.csv: cannot read the file: no such file or directory (ENOENT)');
     const { rowCount } = await env.container().pg.query(`SELECT 1 FROM contact_lists WHERE name = 'cli-missing'`);
     expect(rowCount).toBe(0);
   });
