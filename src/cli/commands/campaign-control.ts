@@ -82,6 +82,22 @@ async function pausedNote(c: Container, id: string): Promise<{ paused: boolean; 
   return { paused: true, note: ` (${row.pause_reason ?? 'no reason recorded'}${how})` };
 }
 
+/**
+ * What a retry left as it was, and why: "0 message(s) re-queued" beside "failed 25" in `campaign status` read as if
+ * the retry had not worked, when those 25 were refused for their recipient, failed by a delivery report (sent and
+ * paid for) or never rendered (a missing variable), which a retry never sends again; unknown ones wait for
+ * --include-unknown.
+ */
+async function notRetriedNote(c: Container, id: string, includedUnknown: boolean): Promise<string> {
+  const { runs } = await getCampaignStatus(c, id);
+  const failed = runs.reduce((n, r) => n + r.failed, 0);
+  const unknown = includedUnknown ? 0 : runs.reduce((n, r) => n + r.unknown, 0);
+  return (
+    (failed ? `; ${failed} failed message(s) not retried: a retry sends again only what certainly did not go out, not a message refused for its recipient, failed by its delivery report or missing a variable` : '') +
+    (unknown ? `; ${unknown} unknown (maybe sent) not retried: --include-unknown re-sends them, possibly twice` : '')
+  );
+}
+
 export function registerCampaignControl(program: Command): void {
   const campaign = campaignGroup(program);
   const simple = (name: string, description: string, run: (c: Container, id: string) => Promise<{ campaignId: string; status: string }>) =>
@@ -168,10 +184,12 @@ export function registerCampaignControl(program: Command): void {
         const result = await retryCampaign(c, id, { includeUnknown: opts.includeUnknown === true });
         await auditCliAction(c, 'campaign.retry', id, { requeued: result.requeued, includeUnknown: opts.includeUnknown === true });
         const waiting = opts.json || !result.requeued ? { paused: false, note: '' } : await pausedNote(c, id);
+        const left = opts.json ? '' : await notRetriedNote(c, id, opts.includeUnknown === true);
         printResult(opts, result, () =>
           `campaign ${result.campaignId}: ${result.requeued} message(s) re-queued` +
           (waiting.paused ? `; they wait: the campaign is paused${waiting.note}` : '') +
-          (result.archiving ? `; ${result.archiving} run(s) being archived right now were left out (retry again once the archive is done)` : ''),
+          (result.archiving ? `; ${result.archiving} run(s) being archived right now were left out (retry again once the archive is done)` : '') +
+          left,
         );
       }),
     );

@@ -120,4 +120,21 @@ describe('bulksms campaign lifecycle commands', () => {
     await startCampaign(c, promo, { now: new Date('2026-11-27T16:30:00Z') });
     expect(await human('campaign', 'start', promo)).toBe(`campaign ${promo}: paused (${WINDOW_PAUSE_REASON})`);
   }, 120_000);
+
+  it('a retry says what it left as it was, and why: failures that went out or were refused for good, unknowns without --include-unknown', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c.pg, { recipients: 4 });
+    await startCampaign(c, campaignId);
+    const set = (n: number, sql: string) =>
+      c.pg.query(`UPDATE messages SET ${sql} WHERE id = (SELECT id FROM messages WHERE campaign_id = $1 ORDER BY id OFFSET $2 LIMIT 1)`, [campaignId, n]);
+    await set(0, `status = 'failed', outcome_class = 'retryable'`);
+    await set(1, `status = 'failed', outcome_class = 'permanent_recipient', failure_reason = 'rejected for this recipient: DND'`);
+    await set(2, `status = 'unknown', outcome_class = 'ambiguous'`);
+    const { stdout } = await run(process.execPath, [BIN, 'campaign', 'retry', campaignId], { env: { ...process.env, ...env.env } });
+    expect(stdout.trim()).toBe(
+      `campaign ${campaignId}: 1 message(s) re-queued` +
+        '; 1 failed message(s) not retried: a retry sends again only what certainly did not go out, not a message refused for its recipient, failed by its delivery report or missing a variable' +
+        '; 1 unknown (maybe sent) not retried: --include-unknown re-sends them, possibly twice',
+    );
+  }, 120_000);
 });
