@@ -21,7 +21,7 @@ export const MESSAGE_STATUSES = ['pending', 'queued', 'sending', 'sent', 'delive
 export type MessageCounts = Record<(typeof MESSAGE_STATUSES)[number], number>;
 
 const RUN_OF_CAMPAIGN = inCampaignRuns('$1');
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const isWindowPause = (reason: string | null): boolean => reason?.startsWith(WINDOW_PAUSE_PREFIX) ?? false;
 

@@ -12,6 +12,7 @@ import {
   pauseCampaign,
   resumeCampaign,
   retryCampaign,
+  UUID,
   type CampaignStatusView,
 } from '../../sending/campaign-control';
 import { startCampaignManually } from '../../sending/manual-start';
@@ -98,6 +99,17 @@ async function notRetriedNote(c: Container, id: string, includedUnknown: boolean
   );
 }
 
+/**
+ * A campaign is named by its id here: an operator who typed the campaign's name (`campaign start diwali`) was told
+ * only that "diwali" is not a UUID, not where the id is found.
+ */
+function requireCampaignId(id: string): string {
+  if (!UUID.test(id)) {
+    throw new ValidationError(`campaign id "${id}" is not a UUID: give the campaign's id, not its name (\`bulksms campaign list\` shows them)`, 'campaignId');
+  }
+  return id;
+}
+
 export function registerCampaignControl(program: Command): void {
   const campaign = campaignGroup(program);
   const simple = (name: string, description: string, run: (c: Container, id: string) => Promise<{ campaignId: string; status: string }>) =>
@@ -107,7 +119,7 @@ export function registerCampaignControl(program: Command): void {
       .option('--json', 'print one JSON object')
       .action(
         withContainer(async (c, id: string, opts: OutputOptions) => {
-          const result = await run(c, id);
+          const result = await run(c, requireCampaignId(id));
           await auditCliAction(c, `campaign.${name}`, id, { status: result.status });
           const { note } = opts.json || result.status !== 'paused' ? { note: '' } : await pausedNote(c, id);
           printResult(opts, result, () => `campaign ${result.campaignId}: ${result.status}${note}`);
@@ -121,7 +133,7 @@ export function registerCampaignControl(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(
       withContainer(async (c, id: string, opts: OutputOptions & { force?: boolean }) => {
-        const r = await startCampaignManually(c, id, { force: opts.force === true });
+        const r = await startCampaignManually(c, requireCampaignId(id), { force: opts.force === true });
         const result = { campaignId: r.campaignId, runId: r.runId, status: r.status };
         await auditCliAction(c, 'campaign.start', id, { status: result.status, ...(opts.force ? { force: true } : {}) });
         const { note } = opts.json || result.status !== 'paused' ? { note: '' } : await pausedNote(c, id);
@@ -139,7 +151,7 @@ export function registerCampaignControl(program: Command): void {
     .option('--json', 'print one JSON object (with --watch: the final state)')
     .action(
       withContainer(async (c, id: string, opts: OutputOptions & { watch?: boolean }) => {
-        let status = await getCampaignStatus(c, id);
+        let status = await getCampaignStatus(c, requireCampaignId(id));
         // Ctrl-C or SIGTERM (`timeout 600 bulksms campaign status <id> --watch --json`) ends the watch with the last
         // state read as its result: killed outright, a script's stdout had no object at all. The exit code stays the
         // signal's (130, 143), so `status --watch && next` does not go on. A second signal quits at once.
@@ -181,7 +193,7 @@ export function registerCampaignControl(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(
       withContainer(async (c, id: string, opts: OutputOptions & { includeUnknown?: boolean }) => {
-        const result = await retryCampaign(c, id, { includeUnknown: opts.includeUnknown === true });
+        const result = await retryCampaign(c, requireCampaignId(id), { includeUnknown: opts.includeUnknown === true });
         await auditCliAction(c, 'campaign.retry', id, { requeued: result.requeued, includeUnknown: opts.includeUnknown === true });
         const waiting = opts.json || !result.requeued ? { paused: false, note: '' } : await pausedNote(c, id);
         const left = opts.json ? '' : await notRetriedNote(c, id, opts.includeUnknown === true);

@@ -67,7 +67,11 @@ describe('bulksms campaign lifecycle commands', () => {
     expect(audit.rows).toEqual(
       ['campaign.start', 'campaign.pause', 'campaign.resume', 'campaign.retry', 'campaign.cancel'].map((action) => ({ action, via: 'cli' })),
     );
-    expect(await cli('campaign', 'pause', 'nope', '--json')).toMatchObject({ code: 2, json: { error: { code: 'validation' } } });
+    // A campaign's name where its id belongs (the commonest slip) says where the id is found.
+    expect(await cli('campaign', 'pause', 'nope', '--json')).toMatchObject({
+      code: 2,
+      json: { error: { code: 'validation', message: 'campaign id "nope" is not a UUID: give the campaign\'s id, not its name (`bulksms campaign list` shows them)' } },
+    });
     // Ten CLI processes, each starting TypeScript through tsx: slow on a busy machine.
   }, 240_000);
 
