@@ -75,12 +75,15 @@ export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: F
 export function toHttp(err: FastifyError): { status: number; body: ErrorBody } {
   if (err.validation && err.validation.length > 0) {
     const first = err.validation[0]!;
-    const params = first.params as { missingProperty?: string; additionalProperty?: string } | undefined;
+    const params = first.params as { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] } | undefined;
     const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
     // A failure of the whole input ("body must be object": an array or a string posted) names that input, so every
     // validation answer carries a field as the document says.
     const field = params?.missingProperty ?? params?.additionalProperty ?? (path || err.validationContext || undefined);
-    const message = field && !err.message.includes(field) ? `${err.message}: "${field}"` : err.message;
+    const named = field && !err.message.includes(field) ? `${err.message}: "${field}"` : err.message;
+    // An enum's refusal ("body/type must be equal to one of the allowed values") did not say which they are.
+    const allowed = Array.isArray(params?.allowedValues) ? ` (one of ${params.allowedValues.map(String).join(', ')})` : '';
+    const message = `${named}${allowed}`;
     return { status: 400, body: { error: { code: 'validation', message, ...(field ? { field } : {}) } } };
   }
   if (err instanceof AppError) {

@@ -53,6 +53,12 @@ describe('error mapping', () => {
     expect(toHttp(nested as unknown as FastifyError).body.error.field).toBe('limit');
     const whole = Object.assign(new Error('body must be object'), { validation: [{ instancePath: '', params: { type: 'object' } }], validationContext: 'body' });
     expect(toHttp(whole as unknown as FastifyError).body.error).toEqual({ code: 'validation', message: 'body must be object', field: 'body' });
+    const enumErr = Object.assign(new Error('body/type must be equal to one of the allowed values'), {
+      validation: [{ instancePath: '/type', params: { allowedValues: ['transactional', 'promotional'] } }],
+    });
+    expect(toHttp(enumErr as unknown as FastifyError).body.error).toEqual({
+      code: 'validation', message: 'body/type must be equal to one of the allowed values (one of transactional, promotional)', field: 'type',
+    });
     const crash = toHttp(asFastify(new Error('connection string postgres://secret@db')));
     expect(crash.status).toBe(500);
     expect(JSON.stringify(crash.body)).not.toContain('secret');
