@@ -5,7 +5,7 @@
  */
 import type { Container } from '../container';
 import type { BeforeCommit } from '../db/transaction';
-import { findContactList } from '../import/list-index';
+import { didYouMeanList, findContactList } from '../import/list-index';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
 import { isGsm7, nonGsmCharacters, type Encoding } from './segments';
@@ -54,7 +54,10 @@ export const SEGMENT_WARN_THRESHOLD = 6;
 
 async function findReadyList(deps: CampaignDeps, ref: string): Promise<{ id: string; name: string; columns: string[] }> {
   const list = await findContactList(deps, ref);
-  if (!list) throw new NotFoundError((n) => `${n('list')}: no contact list named or with id "${ref}" (import it first)`);
+  if (!list) {
+    const hint = await didYouMeanList(deps, ref, ' (import it first)');
+    throw new NotFoundError((n) => `${n('list')}: no contact list named or with id "${ref}"${hint}`);
+  }
   if (list.status !== 'ready') {
     const { name, status } = list;
     const why = status === 'failed' && list.failureReason ? `: ${list.failureReason}` : '';

@@ -21,8 +21,9 @@ import { LIST_DELETE_LOCK_CLASS } from '../db/advisory-locks';
 import { ConflictError, NotFoundError, ServiceError } from '../errors';
 import { removeUnfinishedReport } from './import-contacts';
 import { failAbandonedImports } from './list-store';
+import { didYouMeanList } from './list-index';
 
-export type DeleteListDeps = Pick<Container, 'config' | 'logger' | 'pg'>;
+export type DeleteListDeps = Pick<Container, 'config' | 'logger' | 'pg' | 'prisma'>;
 
 export interface DeleteListOptions {
   /** Called after each batch with the contacts removed so far (tests pause here to kill the process). */
@@ -95,7 +96,7 @@ async function findList(deps: DeleteListDeps, ref: string): Promise<{ id: string
     [ref, UUID.test(ref) ? ref : null],
   );
   const list = rows[0];
-  if (!list) throw new NotFoundError(`no contact list named or with id "${ref}"`);
+  if (!list) throw new NotFoundError(`no contact list named or with id "${ref}"${await didYouMeanList(deps, ref, '')}`);
   if (list.status === 'deleted') throw new NotFoundError(`contact list "${list.name}" (${list.id}) is already deleted`);
   // Said at once: its importer holds the row's lock until it commits, which markDeleting would wait for.
   if (list.status === 'importing') throw importingError(list.name);

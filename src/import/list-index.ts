@@ -7,6 +7,7 @@ import type { Container } from '../container';
 import type { ListStatus } from '../generated/prisma/enums';
 import { ValidationError } from '../errors';
 import { NEWEST_FIRST, createdBefore, decodeListCursor, encodeListCursor, pageOf } from '../lib/cursor';
+import { closestName } from '../lib/closest-name';
 import { removeUnfinishedReport } from './import-contacts';
 import { failAbandonedImports, type ListOutcome } from './list-store';
 
@@ -85,4 +86,27 @@ export async function findContactList(deps: ListIndexDeps, ref: string, match: '
   const list = await find();
   // Still importing, or its importer was killed: read again once a killed one is settled, so it says which.
   return list?.status === 'importing' && (await settleAbandonedImports(deps)) > 0 ? find() : list;
+}
+
+/** How many of the newest lists a mistyped name is compared with: enough for any team's lists, cheap on a miss. */
+const SIMILAR_NAME_CANDIDATES = 1000;
+
+/**
+ * The list a name that matched none most likely meant (`Orders`, `diwalli`), among the newest lists not deleted;
+ * null when none is close. Only read when a lookup failed, to say "did you mean".
+ */
+export async function similarListName(deps: Pick<ListIndexDeps, 'prisma'>, typed: string): Promise<string | null> {
+  const rows = await deps.prisma.contactList.findMany({
+    where: { status: { notIn: ['deleted', 'deleting'] } },
+    select: { name: true },
+    orderBy: NEWEST_FIRST,
+    take: SIMILAR_NAME_CANDIDATES,
+  });
+  return closestName(typed, rows.map((r) => r.name));
+}
+
+/** ` (did you mean "orders"?)` after a refusal of a name that matched no list, or `otherwise` when none is close. */
+export async function didYouMeanList(deps: Pick<ListIndexDeps, 'prisma'>, typed: string, otherwise: string): Promise<string> {
+  const similar = await similarListName(deps, typed);
+  return similar === null ? otherwise : ` (did you mean "${similar}"?)`;
 }

@@ -9,7 +9,7 @@ import { listGroup } from './list-group';
 import { maskDigitRuns } from '../../access/policy';
 import { RECIPIENT_PHONE } from '../../campaign/template';
 import { NotFoundError } from '../../errors';
-import { LIST_PAGE, findContactList, listContactLists, type ContactListView } from '../../import/list-index';
+import { LIST_PAGE, didYouMeanList, findContactList, listContactLists, type ContactListView } from '../../import/list-index';
 import { withContainer } from '../context';
 import { formatTable, istOrDash, nextPageHint, parseLimit, printable } from '../listing';
 import { printResult } from '../output';
@@ -92,7 +92,10 @@ export function registerList(program: Command): void {
     .action(
       withContainer(async (c, ref: string, opts: { json?: boolean }) => {
         const found = await findContactList(c, ref);
-        if (!found) throw new NotFoundError(`no contact list named or with id "${ref}" (\`bulksms list ls\` shows them)`);
+        if (!found) {
+          const hint = await didYouMeanList(c, ref, ' (`bulksms list ls` shows them)');
+          throw new NotFoundError(`no contact list named or with id "${ref}"${hint}`);
+        }
         const list = cliList(found);
         printResult(opts, list, () => listDetail(list));
       }),

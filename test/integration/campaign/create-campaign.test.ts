@@ -221,7 +221,9 @@ describe('createCampaign', () => {
   });
 
   it.each<[string, Partial<CreateCampaignInput>, RegExp]>([
-    ['unknown list', { list: 'nope' }, /no contact list named or with id "nope"/],
+    ['unknown list', { list: 'nope' }, /no contact list named or with id "nope" \(import it first\)$/],
+    // A typo, or another case, names the list it most likely meant instead of sending the operator to import it again.
+    ['mistyped list', { list: 'Customres' }, /no contact list named or with id "Customres" \(did you mean "customers"\?\)$/],
     ['list not ready', { list: 'half-imported' }, /"half-imported" is importing/],
     ['list whose import was killed', { list: 'abandoned' }, /"abandoned" is failed: the import stopped before it finished/],
     ['letters sender for promotional', { type: 'promotional', from: 'TFCTOR' }, /sender "TFCTOR" is not valid for a promotional/],

@@ -118,6 +118,9 @@ describe('bulksms list show', () => {
     expect(await cliJson('list', 'show', 'nope')).toEqual({
       code: 2, json: { error: { code: 'not_found', message: 'no contact list named or with id "nope" (`bulksms list ls` shows them)' } },
     });
+    expect(await cliJson('list', 'show', 'Costumers')).toEqual({
+      code: 2, json: { error: { code: 'not_found', message: 'no contact list named or with id "Costumers" (did you mean "customers"?)' } },
+    });
   }, 60_000);
 });
 
