@@ -55,6 +55,8 @@ function messageOf(err: unknown): string {
   // PostgreSQL's undefined_table and Prisma's P2021: a database created by hand, or this version's migrations not
   // applied yet.
   if (code === '42P01' || code === 'P2021') return `${reason} (the database is not migrated: \`bulksms migrate\` applies the migrations)`;
+  // `serve`, `simulator`, `worker --metrics-port`: most often one started before is still running.
+  if (code === 'EADDRINUSE') return `${reason} (another process listens there, perhaps one started earlier: stop it or choose another port)`;
   return reason;
 }
 

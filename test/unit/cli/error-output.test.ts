@@ -82,6 +82,16 @@ describe('reportError: services down', () => {
     expect(report(prisma).json).toEqual({ error: { code: 'runtime', message: `The table \`public.api_tokens\` does not exist in the current database. ${hint}` } });
   });
 
+  it('a port in use says what to do about it (a serve or simulator started earlier is still running)', () => {
+    const err = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:3000'), { code: 'EADDRINUSE' });
+    expect(report(err).json).toEqual({
+      error: {
+        code: 'runtime',
+        message: 'listen EADDRINUSE: address already in use 127.0.0.1:3000 (another process listens there, perhaps one started earlier: stop it or choose another port)',
+      },
+    });
+  });
+
   it('a database not created yet says how to create it', () => {
     const err = Object.assign(new Error('database "bulksms" does not exist'), { code: '3D000' });
     expect(report(err).json).toEqual({ error: { code: 'runtime', message: 'database "bulksms" does not exist (`bulksms migrate` creates it)' } });
