@@ -146,6 +146,8 @@ export function registerCampaignControl(program: Command): void {
 
   campaign
     .command('status <id>')
+    // `list show <name>` shows a list: `campaign show <id>` was an unknown command.
+    .alias('show')
     .description('progress and per-status counts')
     .option('--watch', 're-print every second until the campaign ends or is paused (its reason is printed)')
     .option('--json', 'print one JSON object (with --watch: the final state)')

@@ -29,6 +29,13 @@ describe('bulksms --help and exit codes', () => {
     expect(commandsOf(suppression.stdout)).toEqual(['check', 'remove', 'help']);
   }, 60_000);
 
+  it('`campaign show <id>` is `campaign status <id>`, as `list show` shows a list', async () => {
+    const r = await runCli(['campaign', 'show', 'not-an-id'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/campaign id "not-an-id" is not a UUID/);
+    expect((await runCli(['campaign', '--help'], {})).stdout).toMatch(/^ {2}status\|show \[options\] <id>/m);
+  }, 60_000);
+
   it('an unknown command is bad usage: exit 2 and a message saying so', async () => {
     const r = await runCli(['bogus'], {});
     expect(r.code).toBe(2);
