@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { createToken, listTokens, revokeToken } from '../../access/tokens';
+import { createToken, listTokens, revokeToken, type TokenSummary } from '../../access/tokens';
 import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
-import { padToWidth } from '../display-width';
-import { printable } from '../listing';
+import { formatTable, istOrDash } from '../listing';
 import { printResult } from '../output';
 
 export function registerToken(program: Command): void {
@@ -37,11 +36,19 @@ export function registerToken(program: Command): void {
     .action(
       withContainer(async (c, opts: { all?: boolean; json?: boolean }) => {
         const tokens = await listTokens(c, { includeRevoked: opts.all });
+        // A table with a header, like `campaign list` and `list ls`: bare columns left "-" and the role to guess, and
+        // the last use the help promises was not printed at all.
         printResult(opts, { tokens }, () =>
           tokens.length
-            ? tokens
-                .map((t) => `${t.tokenId}  ${t.role.padEnd(8)} ${padToWidth(printable(t.name ?? '-'), 16)} ${t.phone ?? '-'}${t.revokedAt ? '  (revoked)' : ''}`)
-                .join('\n')
+            ? formatTable(tokens, [
+                { header: 'ID', value: (t) => t.tokenId },
+                { header: 'ROLE', value: (t) => t.role },
+                { header: 'NAME', value: (t) => t.name ?? '-', max: 24 },
+                { header: 'PHONE', value: (t) => t.phone ?? '-' },
+                { header: 'CREATED', value: (t) => istOrDash(t.createdAt) },
+                { header: 'LAST USED', value: (t) => istOrDash(t.lastUsedAt) },
+                ...(opts.all ? [{ header: 'REVOKED', value: (t: TokenSummary) => istOrDash(t.revokedAt) }] : []),
+              ])
             : 'no tokens',
         );
       }),

@@ -42,6 +42,11 @@ describe('bulksms token create / revoke', () => {
     const listed = JSON.parse((await cli(['token', 'list', '--json'])).stdout) as { tokens: { tokenId: string; phone: string; role: string }[] };
     expect(listed.tokens).toEqual([expect.objectContaining({ tokenId: out.tokenId, role: 'viewer', phone: '+91******3210' })]);
     expect(JSON.stringify(listed)).not.toContain(out.token);
+    // For a person: a table with a header, as `campaign list` and `list ls` print, with the last use the help promises.
+    const [header, tokenRow, ...rest] = (await cli(['token', 'list'])).stdout.trimEnd().split('\n');
+    expect(header!.split(/\s{2,}/)).toEqual(['ID', 'ROLE', 'NAME', 'PHONE', 'CREATED', 'LAST USED']);
+    expect(tokenRow!.split(/\s{2,}/)).toEqual([out.tokenId, 'viewer', 'support', '+91******3210', expect.stringMatching(/ IST$/), expect.stringMatching(/ IST$/)]);
+    expect(rest).toEqual([]);
 
     const revoked = await cli(['token', 'revoke', out.tokenId, '--json']);
     expect(revoked.code).toBe(0);
