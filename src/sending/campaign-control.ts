@@ -39,6 +39,16 @@ function assertCampaignId(campaignId: string): void {
   if (!UUID.test(campaignId)) throw new ValidationError(`campaign id "${campaignId}" is not a UUID`, 'campaignId');
 }
 
+/**
+ * What a start of a finished campaign can be replaced by: a campaign runs once, and an operator who wanted to send
+ * it again was told only that it "cannot be started".
+ */
+const AFTER_THE_END: Readonly<Record<string, string>> = {
+  completed: ': a campaign runs once; a retry re-sends its failures, a new campaign sends to the list again',
+  failed: ': a campaign runs once; a retry re-sends its failures, a new campaign sends to the list again',
+  cancelled: ': a new campaign sends to the list again',
+};
+
 /** Statuses a start materialises a new run from (a cron firing may also start a completed campaign). */
 export const STARTABLE_STATUSES: ReadonlySet<string> = new Set(['draft', 'scheduled']);
 
@@ -106,7 +116,7 @@ export async function startCampaign(
     }
     // A cron campaign's next firing starts whatever its last run ended as.
     const startable = STARTABLE_STATUSES.has(campaign.status) || (trigger === 'cron' && (campaign.status === 'completed' || campaign.status === 'failed'));
-    if (!startable) throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be started`);
+    if (!startable) throw new ConflictError(`campaign ${campaignId} is ${campaign.status} and cannot be started${AFTER_THE_END[campaign.status] ?? ''}`);
     const list = await c.query<{ status: string }>(`SELECT status::text AS status FROM contact_lists WHERE id = $1`, [campaign.list_id]);
     if (list.rows[0]?.status !== 'ready') throw new ConflictError(`the campaign's contact list is not ready (${list.rows[0]?.status ?? 'missing'})`);
     const pauseReason = windowPauseReason(campaign.type, opts.now ?? new Date());

@@ -59,6 +59,11 @@ describe('bulksms campaign lifecycle commands', () => {
     expect(after.json).toMatchObject({ status: 'cancelled', counts: { cancelled: 3, pending: 0 } });
     // Resuming a cancelled campaign is a conflict (exit 2), a bad id is bad input (exit 2).
     expect((await cli('campaign', 'resume', campaignId, '--json')).code).toBe(2);
+    // Starting it again says what does what the operator wanted instead.
+    expect(await cli('campaign', 'start', campaignId, '--json')).toEqual({
+      code: 2,
+      json: { error: { code: 'conflict', message: `campaign ${campaignId} is cancelled and cannot be started: a new campaign sends to the list again` } },
+    });
     // Every successful campaign action from the CLI is audited (the failed resume above is not).
     const audit = await env.container().pg.query<{ action: string; via: string }>(
       `SELECT action, details->>'via' AS via FROM audit_log WHERE target = $1 ORDER BY id`,
