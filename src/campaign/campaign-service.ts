@@ -9,7 +9,7 @@ import { didYouMeanList, findContactList } from '../import/list-index';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { estimateCampaign, type CampaignContent } from './estimate';
 import { isGsm7, nonGsmCharacters, type Encoding } from './segments';
-import { DEFAULT_TIMEZONE, assertTimeZone, firstFiringOutsideWindow, parseAt, parseCron } from './schedule-input';
+import { DEFAULT_TIMEZONE, assertTimeZone, firstFiringOutsideWindow, formatWallClock, parseAt, parseCron } from './schedule-input';
 import { scheduleCampaign } from './schedule-queue';
 import { formatIst, isWithinWindow } from './send-window';
 import { literalText, normaliseVariableName, placeholders, RECIPIENT_PHONE } from './template';
@@ -93,11 +93,15 @@ function parseSchedule(input: CreateCampaignInput, now: Date): Schedule {
   const timezone = assertTimeZone(input.tz ?? DEFAULT_TIMEZONE);
   const scheduleAt = input.at !== undefined ? parseAt(input.at, timezone) : null;
   if (scheduleAt && !input.cron && scheduleAt.getTime() <= now.getTime()) {
-    throw new ValidationError((n) => `${n('at')}: ${scheduleAt.toISOString()} is in the past (now ${now.toISOString()})`, 'at');
+    // In the operator's zone, as typed: the UTC instant alone made a past 10:00 IST read as 04:30.
+    throw new ValidationError((n) => `${n('at')}: ${formatWallClock(scheduleAt, timezone)} is in the past (now ${formatWallClock(now, timezone)})`, 'at');
   }
   // A year mistyped (2062 for 2026) would otherwise wait silently for decades; nobody books an SMS that far ahead.
   if (scheduleAt && scheduleAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_MS) {
-    throw new ValidationError((n) => `${n('at')}: ${scheduleAt.toISOString()} is more than a year ahead (now ${now.toISOString()}); check the year`, 'at');
+    throw new ValidationError(
+      (n) => `${n('at')}: ${formatWallClock(scheduleAt, timezone)} is more than a year ahead (now ${formatWallClock(now, timezone)}); check the year`,
+      'at',
+    );
   }
   const cron = input.cron !== undefined ? input.cron.trim() : null;
   if (cron !== null) parseCron(cron, timezone, cronFrom({ scheduleAt, cron, timezone }, now));

@@ -148,7 +148,7 @@ describe('dashboard: create and start as the CLI can (headless Chromium, real ca
       await tab.fill('input[name=at]', '2020-01-01T10:00');
       await tab.click('#upload-submit');
       await tab.locator('#form-error:not([hidden])').waitFor();
-      expect(await tab.textContent('#form-error')).toMatch(/^Date and time: 2020-01-01T04:30:00.000Z is in the past/);
+      expect(await tab.textContent('#form-error')).toMatch(/^Date and time: 2020-01-01 10:00 Asia\/Kolkata is in the past/);
       expect(await tab.getAttribute('input[name=at]', 'aria-invalid')).toBe('true');
       expect(await tab.evaluate('document.activeElement.name')).toBe('at');
 
