@@ -355,6 +355,8 @@ export interface RunStatusView extends MessageCounts {
 
 export interface CampaignStatusView {
   campaignId: string;
+  /** The operator's name for it: the id alone left them to remember which campaign `c1a2…` was. */
+  name: string;
   status: string;
   pauseReason: string | null;
   /** Something the operator must look at (DLT-CNT-REJECT, a scheduled run that did not start); null when none. */
@@ -373,8 +375,8 @@ export interface CampaignStatusView {
 
 export async function getCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignId: string): Promise<CampaignStatusView> {
   assertCampaignId(campaignId);
-  const campaign = await deps.pg.query<{ status: string; pause_reason: string | null; alert: string | null; list_status: string }>(
-    `SELECT c.status::text AS status, c.pause_reason, c.alert, l.status::text AS list_status
+  const campaign = await deps.pg.query<{ name: string; status: string; pause_reason: string | null; alert: string | null; list_status: string }>(
+    `SELECT c.name, c.status::text AS status, c.pause_reason, c.alert, l.status::text AS list_status
        FROM campaigns c JOIN contact_lists l ON l.id = c.list_id WHERE c.id = $1`,
     [campaignId],
   );
@@ -391,6 +393,7 @@ export async function getCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignI
   const counts = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, latest ? latest[s] : 0])) as MessageCounts;
   return {
     campaignId,
+    name: campaign.rows[0].name,
     status: campaign.rows[0].status,
     pauseReason: campaign.rows[0].pause_reason,
     alert: campaign.rows[0].alert,

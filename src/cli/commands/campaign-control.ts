@@ -20,6 +20,7 @@ import { onTerminationSignals } from '../../lib/shutdown';
 import { WINDOW_PAUSE_PREFIX } from '../../campaign/send-window';
 import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
+import { printable } from '../listing';
 import { colour, printResult, type OutputOptions } from '../output';
 import { campaignGroup } from './campaign-group';
 
@@ -54,7 +55,7 @@ export function humanStatus(view: CampaignStatusView, stream: NodeJS.WriteStream
   const done = c.sent + c.delivered + c.failed + c.unknown + c.suppressed + c.cancelled;
   return [
     // A cancel keeps why the campaign had been paused before it: shown as that, not as the cancelled campaign's reason.
-    `campaign ${s.campaignId}: ${s.status}${s.pauseReason ? ` (${s.status === 'paused' ? '' : 'last paused: '}${s.pauseReason})` : ''}${listGoneNote(s.listStatus)}`,
+    `campaign "${printable(s.name)}" ${s.campaignId}: ${s.status}${s.pauseReason ? ` (${s.status === 'paused' ? '' : 'last paused: '}${s.pauseReason})` : ''}${listGoneNote(s.listStatus)}`,
     // Right under the status line, in red on a terminal: it needs the operator (DLT rejection, a run that did not start).
     ...(s.alert ? [colour(31, `  ALERT: ${s.alert}`, stream)] : []),
     `  ${done}/${s.total} done — sent ${c.sent}, delivered ${c.delivered}, failed ${c.failed}, unknown ${c.unknown}, suppressed ${c.suppressed}, cancelled ${c.cancelled}`,
@@ -63,7 +64,7 @@ export function humanStatus(view: CampaignStatusView, stream: NodeJS.WriteStream
 }
 
 export function contractStatus(s: CampaignStatusView): object {
-  return { campaignId: s.campaignId, status: s.status, ...shownTexts(s), listStatus: s.listStatus, total: s.total, counts: s.counts, runs: s.runs };
+  return { campaignId: s.campaignId, name: s.name, status: s.status, ...shownTexts(s), listStatus: s.listStatus, total: s.total, counts: s.counts, runs: s.runs };
 }
 
 /**

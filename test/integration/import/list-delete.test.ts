@@ -187,7 +187,7 @@ describe('deleting a contact list', () => {
     expect(index.items.find((i) => i.id === campaignId)).toMatchObject({ listStatus: 'deleted' });
     // And so do the command line's views of it, human and --json.
     const status = await runCli(['campaign', 'status', campaignId], env.env);
-    expect(status.stdout.split('\n')[0]).toBe(`campaign ${campaignId}: completed (list deleted)`);
+    expect(status.stdout.split('\n')[0]).toBe(`campaign "diwali-1" ${campaignId}: completed (list deleted)`);
     expect(JSON.parse((await runCli(['campaign', 'status', campaignId, '--json'], env.env)).stdout)).toMatchObject({ listStatus: 'deleted' });
     const listed = await runCli(['campaign', 'list', '--limit', '100'], env.env);
     expect(listed.stdout.split('\n').find((line) => line.startsWith(campaignId))).toMatch(/ completed \(list deleted\) /);

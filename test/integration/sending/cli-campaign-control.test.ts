@@ -91,8 +91,8 @@ describe('bulksms campaign lifecycle commands', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     // Still running: it keeps watching (and prints progress) instead of answering once.
-    for (const end = Date.now() + 60_000; !stderr.includes(`campaign ${campaignId}: running`) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
-    expect(stderr).toContain(`campaign ${campaignId}: running`);
+    for (const end = Date.now() + 60_000; !stderr.includes(`campaign "test" ${campaignId}: running`) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toContain(`campaign "test" ${campaignId}: running`);
     expect(stdout).toBe('');
     await c.pg.query(`UPDATE campaigns SET status = 'cancelled' WHERE id = $1`, [campaignId]);
     expect(await exited).toBe(0);
@@ -106,7 +106,7 @@ describe('bulksms campaign lifecycle commands', () => {
     expect(await cli('campaign', 'status', campaignId, '--json')).toMatchObject({ code: 0, json: { campaignId, status: 'draft', alert } });
     const human = await run(process.execPath, [BIN, 'campaign', 'status', campaignId], { env: { ...process.env, ...env.env } });
     const lines = human.stdout.split('\n');
-    expect(lines[0]).toBe(`campaign ${campaignId}: draft`);
+    expect(lines[0]).toBe(`campaign "test" ${campaignId}: draft`);
     expect(lines[1]).toBe(`  ALERT: ${alert}`);
   }, 120_000);
 
