@@ -29,6 +29,8 @@ export interface ContainerOptions {
   config?: Config;
   logger?: Logger;
   pgPoolSize?: number;
+  /** The default logger's closed-pipe hook (LoggerOptions.onClosedOutput). */
+  onLogOutputClosed?: () => void;
 }
 
 export function createContainer(opts: ContainerOptions = {}): Container {
@@ -40,6 +42,7 @@ export function createContainer(opts: ContainerOptions = {}): Container {
       level: config.LOG_LEVEL,
       pretty: config.NODE_ENV === 'development',
       secrets: secretValues(config),
+      onClosedOutput: opts.onLogOutputClosed,
     });
   const prisma = createPrisma(config.DATABASE_URL, config, opts.pgPoolSize ?? 10);
   releasers.add('prisma', () => prisma.$disconnect());

@@ -70,6 +70,11 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Where to write; defaults to stderr so `--json` stdout stays clean. */
   destination?: pino.DestinationStream;
+  /**
+   * Called once when the default destination (stderr) meets a closed pipe: pino then drops every later line and
+   * tells nobody, so a worker whose log reader died would run on unseen (`bulksms worker 2>&1 | …`).
+   */
+  onClosedOutput?: () => void;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -92,5 +97,17 @@ export function createLogger(opts: LoggerOptions): Logger {
   if (opts.pretty && !opts.destination) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, destination: 2 } } });
   }
-  return pino(options, opts.destination ?? pino.destination({ fd: 2, sync: false }));
+  if (opts.destination) return pino(options, opts.destination);
+  const stderr = pino.destination({ fd: 2, sync: false });
+  const onClosedOutput = opts.onClosedOutput;
+  if (onClosedOutput) {
+    // Beside pino's own listener, which silences the stream on EPIPE and re-emits anything else.
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (err.code !== 'EPIPE') return;
+      stderr.off('error', onError);
+      onClosedOutput();
+    };
+    stderr.on('error', onError);
+  }
+  return pino(options, stderr);
 }

@@ -2,6 +2,7 @@
 import { createContainer, type Container } from '../container';
 import { loadConfig, loadDotEnv } from '../config';
 import { reportError, type OutputOptions } from './output';
+import { logOutputClosed } from './stdout-pipe';
 
 export type Action<A extends unknown[]> = (...args: A) => Promise<number | void>;
 
@@ -18,7 +19,7 @@ export function withContainer<A extends unknown[]>(
     let code: number;
     try {
       loadDotEnv();
-      container = createContainer({ config: loadConfig() });
+      container = createContainer({ config: loadConfig(), onLogOutputClosed: logOutputClosed });
       code = (await fn(container, ...args)) ?? 0;
     } catch (err) {
       code = reportError(err, opts);

@@ -1,7 +1,7 @@
 /**
  * `bulksms` command line (commander). Each command lives in ./commands and registers itself here.
  * Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input; 141 when a reader closed stdout or stderr
- * early (`| head -1`: ended as SIGPIPE ends a Unix tool, stdout-pipe.ts).
+ * early (`| head -1`: ended as SIGPIPE ends a Unix tool; `send` and `worker` first finish or stop cleanly, stdout-pipe.ts).
  */
 import { Command } from 'commander';
 import { runProgram } from './run-program';

@@ -4,15 +4,19 @@
  */
 import type { Logger } from '../logger';
 
-export function installShutdown(close: () => Promise<void>, logger: Logger, graceMs = 30_000): () => void {
+export interface Shutdown {
+  /** Stops listening for the signals (the close is not started). */
+  uninstall(): void;
+  /** Starts the graceful close as the first signal would, for another reason (a worker whose log pipe closed). */
+  begin(reason: string): void;
+}
+
+export function installShutdown(close: () => Promise<void>, logger: Logger, graceMs = 30_000): Shutdown {
   let closing = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (closing) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
-    }
+  const begin = (reason: string): void => {
+    if (closing) return;
     closing = true;
-    logger.info({ signal, graceMs }, 'shutting down gracefully');
+    logger.info({ reason, graceMs }, 'shutting down gracefully');
     const timer = setTimeout(() => {
       logger.error({ graceMs }, 'graceful shutdown timed out: exiting');
       process.exit(1);
@@ -25,7 +29,14 @@ export function installShutdown(close: () => Promise<void>, logger: Logger, grac
         process.exit(1);
       });
   };
-  return onTerminationSignals(onSignal);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    begin(signal);
+  };
+  return { uninstall: onTerminationSignals(onSignal), begin };
 }
 
 /** Calls `handler` on SIGTERM and SIGINT (instead of the default exit) until the returned function is called. */

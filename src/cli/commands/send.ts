@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CampaignType } from '../../campaign/validation';
 import { ValidationError } from '../../errors';
 import { withContainer } from '../context';
+import { finishWorkWhenOutputCloses } from '../stdout-pipe';
 import { printResult, type OutputOptions } from '../output';
 import { DEFAULT_WAIT_REPORTS_MS, runSend } from '../run-send';
 import { contractStatus, humanStatus } from './campaign-control';
@@ -61,6 +62,10 @@ export function registerSend(program: Command): void {
     )
     .action(
       withContainer(async (container, file: string, opts: SendOptions) => {
+        // A reader that closes the display pipe (`bulksms send … 2>&1 | head`) does not cut the campaign: ended at the
+        // next progress line, the run left its requests in flight to become `unknown` and the campaign running with
+        // nobody sending it. The output goes silent, the run ends as it would have (Ctrl-C still pauses it), then 141.
+        finishWorkWhenOutputCloses();
         const waitReportsMs = parseWaitReports(opts.waitReports);
         if (opts.pack !== undefined && !/^\d+$/.test(opts.pack)) throw new ValidationError(`--pack: "${opts.pack}" must be a whole number`, 'packSize');
         const result = await runSend(

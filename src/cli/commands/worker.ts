@@ -2,12 +2,13 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../../errors';
 import { BIND_HOST_RULE, isBindHost } from '../../lib/bind-host';
-import { installShutdown } from '../../lib/shutdown';
+import { installShutdown, type Shutdown } from '../../lib/shutdown';
 import { startMetricsServer } from '../../metrics-server';
 import { claimLeaseMs, startWorker } from '../../sending/worker';
 import { waitForServices } from '../../db/reachability';
 import { assertMigrated } from '../../db/migrate';
 import { withContainer } from '../context';
+import { finishWorkWhenOutputCloses } from '../stdout-pipe';
 import { parseConcurrency } from './campaign-control';
 
 interface WorkerCliOptions {
@@ -39,6 +40,15 @@ export function registerWorker(program: Command): void {
     .addHelpText('after', '\nExample:\n  SMS_RATE_LIMIT=200 TWOFACTOR_API_KEY=... bulksms worker --concurrency 150 --metrics-port 9464')
     .action(
       withContainer(async (c, opts: WorkerCliOptions) => {
+        // Its log reader gone (`bulksms worker 2>&1 | tee log` and tee killed): a worker ended at that write left its
+        // requests in flight to become `unknown`, and one left running went on unseen. It stops as on SIGTERM
+        // (in flight answered and recorded, the rest back to `pending` for the other workers) and exits 141.
+        let shutdown: Shutdown | null = null;
+        let outputClosed = false;
+        finishWorkWhenOutputCloses(() => {
+          outputClosed = true;
+          shutdown?.begin('output closed');
+        });
         const concurrency = parseConcurrency(opts.concurrency);
         const metricsPort = parseMetricsPort(opts.metricsPort) ?? c.config.METRICS_PORT;
         const metricsHost = parseMetricsHost(opts.metricsHost) ?? c.config.METRICS_HOST;
@@ -61,7 +71,7 @@ export function registerWorker(program: Command): void {
         })();
         let stopped!: () => void;
         const done = new Promise<void>((resolve) => (stopped = resolve));
-        const uninstall = installShutdown(
+        shutdown = installShutdown(
           async () => {
             stop.abort();
             const worker = await starting.catch(() => null);
@@ -76,6 +86,8 @@ export function registerWorker(program: Command): void {
           // still out left `sending`, to become `unknown` although their answers were on the way.
           Math.max(30_000, claimLeaseMs(c.config)),
         );
+        if (outputClosed) shutdown.begin('output closed');
+        const { uninstall } = shutdown;
         await starting.catch(async (err: unknown) => {
           uninstall();
           await metrics?.close();
