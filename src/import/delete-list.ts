@@ -28,6 +28,18 @@ export type DeleteListDeps = Pick<Container, 'config' | 'logger' | 'pg' | 'prism
 export interface DeleteListOptions {
   /** Called after each batch with the contacts removed so far (tests pause here to kill the process). */
   onBatch?: (removed: number) => Promise<void>;
+  /**
+   * Once aborted (a worker or the API server stopping), the deletion stops between two batches with
+   * ListDeleteStopped: the list stays `deleting`, its lock released, for the next worker or delete to finish.
+   */
+  signal?: AbortSignal;
+}
+
+/** A deletion stopped between two batches by its caller's stop signal (DeleteListOptions.signal). */
+export class ListDeleteStopped extends ServiceError {
+  constructor(name: string) {
+    super(`the deletion of list "${name}" stopped midway: the process deleting it is shutting down; the list stays \`deleting\`: a running \`bulksms worker\` finishes it, or delete it again`);
+  }
 }
 
 export interface DeleteListResult {
@@ -73,7 +85,7 @@ export async function deleteList(deps: DeleteListDeps, ref: string, opts: Delete
     if (!locked) throw new ConflictError(`list "${found.name}" is being deleted by another request or a worker right now`);
     const list = await markDeleting(client, found.id);
     const resumed = list.status === 'deleting';
-    const contactsRemoved = await deleteContacts(client, list.id, deps.config.LIST_DELETE_BATCH, opts.onBatch);
+    const contactsRemoved = await deleteContacts(client, list, deps.config.LIST_DELETE_BATCH, opts);
     await removeRejectReport(list);
     const { campaigns } = await finish(client, list.id);
     deps.logger.info({ listId: list.id, name: list.name, contactsRemoved, campaigns, resumed }, 'list deleted');
@@ -161,15 +173,16 @@ async function refuseWhileInUse(client: PoolClient, list: ListRow): Promise<void
  * Keyset batches over (list_id, id), each statement its own transaction: an import or a send waits at most one
  * batch for anything this touches. Nothing adds contacts to a `deleting` list, so the keyset misses none.
  */
-async function deleteContacts(client: PoolClient, listId: string, batch: number, onBatch?: (removed: number) => Promise<void>): Promise<number> {
+async function deleteContacts(client: PoolClient, list: ListRow, batch: number, { onBatch, signal }: DeleteListOptions): Promise<number> {
   let removed = 0;
   let after = '0';
   for (;;) {
+    if (signal?.aborted) throw new ListDeleteStopped(list.name);
     const { rows } = await client.query<{ n: number; last: string | null }>(
       `WITH doomed AS (SELECT id FROM contacts WHERE list_id = $1 AND id > $2::bigint ORDER BY id LIMIT $3),
             gone AS (DELETE FROM contacts c USING doomed d WHERE c.id = d.id RETURNING c.id)
        SELECT count(*)::int AS n, max(id)::text AS last FROM gone`,
-      [listId, after, batch],
+      [list.id, after, batch],
     );
     const { n, last } = rows[0]!;
     if (n === 0 || last === null) return removed;

@@ -13,7 +13,7 @@ import os from 'node:os';
 import { recordAudit } from '../access/audit';
 import type { Container } from '../container';
 import { ConflictError, NotFoundError, coerceError } from '../errors';
-import { deleteList, type DeleteListDeps, type DeleteListResult } from './delete-list';
+import { deleteList, ListDeleteStopped, type DeleteListDeps, type DeleteListResult } from './delete-list';
 
 export type ListDeleteFinisherDeps = DeleteListDeps & Pick<Container, 'prisma'>;
 
@@ -32,22 +32,15 @@ export interface ListDeleteFinisher {
 
 const DEFAULT_INTERVAL_MS = 30_000;
 
-/** Thrown from a batch callback once the finisher is stopping: the deletion ends there, its lock released. */
-class StopRequested extends Error {}
-
 export function createListDeleteFinisher(deps: ListDeleteFinisherDeps, opts: ListDeleteFinisherOptions = {}): ListDeleteFinisher {
   const log = deps.logger.child({ component: 'list-delete-finisher' });
   const stopping = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<DeleteListResult[]> | null = null;
 
-  const stopBetweenBatches = async (): Promise<void> => {
-    if (stopping.signal.aborted) throw new StopRequested();
-  };
-
   async function finishOne(listId: string): Promise<DeleteListResult | null> {
     try {
-      const result = await deleteList(deps, listId, { onBatch: stopBetweenBatches });
+      const result = await deleteList(deps, listId, { signal: stopping.signal });
       // The delete that started it was never audited when it was a killed CLI (the CLI audits on success); this
       // entry says who removed the contacts in the end.
       await recordAudit(deps, {
@@ -60,7 +53,7 @@ export function createListDeleteFinisher(deps: ListDeleteFinisherDeps, opts: Lis
       return result;
     } catch (err) {
       // Another process is deleting it right now, or has finished it: nothing for this one to do.
-      if (err instanceof ConflictError || err instanceof NotFoundError || err instanceof StopRequested) return null;
+      if (err instanceof ConflictError || err instanceof NotFoundError || err instanceof ListDeleteStopped) return null;
       log.warn({ listId, err: coerceError(err).message }, 'could not finish the delete of a list left `deleting`; trying again later');
       return null;
     }

@@ -230,6 +230,11 @@ export function registerListRoutes(app: FastifyInstance, deps: ApiDeps, limits: 
 
 /** `DELETE /api/lists/:id`, as `bulksms list delete`: refusals and the batched deletion are src/import/delete-list.ts. */
 function registerListDeleteRoute(app: FastifyInstance, deps: ApiDeps): void {
+  // Closing waits for requests in flight, and the delete of a big list ran to its end inside one: a SIGTERM waited out
+  // the shutdown deadline, and the process exited 1 mid-batch. It stops between two batches instead, as a stopping
+  // worker's finisher does, and answers 503: the list stays `deleting` and a worker finishes it.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
   app.delete<{ Params: { id: string } }>(
     '/api/lists/:id',
     {
@@ -243,7 +248,7 @@ function registerListDeleteRoute(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (req) => {
-      const result = await deleteList(deps.container, req.params.id);
+      const result = await deleteList(deps.container, req.params.id, { signal: closing.signal });
       auditNote(req, { details: { name: result.name, contactsRemoved: result.contactsRemoved, resumed: result.resumed } });
       return result;
     },

@@ -292,4 +292,31 @@ describe('deleting a contact list', () => {
     const audit = await c.prisma.auditLog.findFirstOrThrow({ where: { action: 'list.delete', target: list.listId } });
     expect(audit.details).toMatchObject({ via: 'cli', name: 'big', contactsRemoved: 90, resumed: true });
   });
+
+  it('stops between two batches when the API server closes (a SIGTERM to `bulksms serve`): 503, the list left `deleting` for a worker', async () => {
+    const c = env.container();
+    const list = await importList('big-on-close', 400);
+    // Each batch (40 contacts) takes 300 ms: the delete is still going (~3 s) when the server is told to close.
+    await c.pg.query(`CREATE OR REPLACE FUNCTION test_slow_contact_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$`);
+    await c.pg.query(`CREATE TRIGGER test_slow_contact_delete AFTER DELETE ON contacts FOR EACH STATEMENT EXECUTE FUNCTION test_slow_contact_delete()`);
+    const closing = await startApi(c, wiredServices(), { dashboard: false });
+    try {
+      const deleting = http('DELETE', `${closing.url}/api/lists/${list.listId}`, { token: operator.token });
+      for (const end = Date.now() + 20_000; Date.now() < end && (await listRow(list.listId))!.contacts === 400; ) await new Promise((r) => setTimeout(r, 20));
+      await closing.close();
+      const res = await deleting;
+      expect(res.status).toBe(503);
+      expect(res.json<ErrorBody>().error.message).toMatch(/stopped midway.*stays `deleting`.*bulksms worker/);
+    } finally {
+      await c.pg.query(`DROP TRIGGER IF EXISTS test_slow_contact_delete ON contacts`);
+    }
+    const left = await listRow(list.listId);
+    expect(left?.status).toBe('deleting');
+    expect(left!.contacts).toBeGreaterThan(0);
+    // Its lock released: the next delete (a worker's, or this one) carries on from there.
+    const rerun = await http('DELETE', `${api.url}/api/lists/${list.listId}`, { token: operator.token });
+    expect(rerun.status).toBe(200);
+    expect(rerun.json()).toMatchObject({ contactsRemoved: left!.contacts, resumed: true });
+  });
 });
