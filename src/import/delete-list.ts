@@ -33,6 +33,13 @@ export interface DeleteListOptions {
    * ListDeleteStopped: the list stays `deleting`, its lock released, for the next worker or delete to finish.
    */
   signal?: AbortSignal;
+  /**
+   * While another process holds the list's delete lock (a worker finishing it, another delete), wait for it instead of
+   * refusing (ConflictError): `onWait` is told once, then the lock is tried every `pollMs` (default 500). Gone or
+   * `deleted` by then, the result says so (`finishedElsewhere`); still `deleting` (its holder stopped midway), this
+   * call finishes it.
+   */
+  waitIfBusy?: { onWait: (list: { id: string; name: string }) => void; pollMs?: number };
 }
 
 /** A deletion stopped between two batches by its caller's stop signal (DeleteListOptions.signal). */
@@ -53,6 +60,11 @@ export interface DeleteListResult {
   outcome: 'deleted' | 'removed';
   /** The deletion had been started by an earlier call that did not finish (killed, or failed midway). */
   resumed: boolean;
+  /**
+   * Set (true) only when this call waited (`waitIfBusy`) and another process — a worker, another delete — finished the
+   * list meanwhile: nothing was left for this one (`contactsRemoved` 0).
+   */
+  finishedElsewhere?: true;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -80,9 +92,21 @@ export async function deleteList(deps: DeleteListDeps, ref: string, opts: Delete
   const client = await deps.pg.connect();
   let locked = false;
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LIST_DELETE_LOCK_CLASS, found.id]);
-    locked = rows[0]?.ok === true;
-    if (!locked) throw new ConflictError(`list "${found.name}" is being deleted by another request or a worker right now`);
+    const tryLock = async (): Promise<boolean> => {
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LIST_DELETE_LOCK_CLASS, found.id]);
+      return rows[0]?.ok === true;
+    };
+    locked = await tryLock();
+    if (!locked) {
+      const wait = opts.waitIfBusy;
+      if (!wait) throw new ConflictError(`list "${found.name}" is being deleted by another request or a worker right now`);
+      wait.onWait(found);
+      // Polled, not pg_advisory_lock: a blocked statement would not notice the holder's session ending any sooner,
+      // and could not be told apart from a stuck one.
+      while (!(locked = await tryLock())) await new Promise((r) => setTimeout(r, wait.pollMs ?? 500));
+      const finished = await finishedMeanwhile(client, found);
+      if (finished) return finished;
+    }
     const list = await markDeleting(client, found.id);
     const resumed = list.status === 'deleting';
     const contactsRemoved = await deleteContacts(client, list, deps.config.LIST_DELETE_BATCH, opts);
@@ -94,6 +118,18 @@ export async function deleteList(deps: DeleteListDeps, ref: string, opts: Delete
     if (locked) await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LIST_DELETE_LOCK_CLASS, found.id]).catch(() => undefined);
     client.release();
   }
+}
+
+/** The list's end as another deleter left it (the row gone, or kept `deleted`); null while there is work left. */
+async function finishedMeanwhile(client: PoolClient, list: { id: string; name: string }): Promise<DeleteListResult | null> {
+  const { rows } = await client.query<{ status: string; campaigns: number }>(
+    `SELECT status::text AS status, (SELECT count(*)::int FROM campaigns WHERE list_id = l.id) AS campaigns FROM contact_lists l WHERE id = $1`,
+    [list.id],
+  );
+  const row = rows[0];
+  if (row && row.status !== 'deleted') return null;
+  const campaigns = row?.campaigns ?? 0;
+  return { listId: list.id, name: list.name, contactsRemoved: 0, campaigns, outcome: row ? 'deleted' : 'removed', resumed: true, finishedElsewhere: true };
 }
 
 /**

@@ -21,6 +21,9 @@ import { refreshRunCounters } from '../../../src/sending/ledger';
 import { archiveExpiredRuns } from '../../../src/archive/archive';
 import { restoreArchive } from '../../../src/archive/restore';
 import { runDigest } from '../../helpers/archive-fixtures';
+import { BIN } from '../../helpers/cli';
+import { LIST_DELETE_LOCK_CLASS } from '../../../src/db/advisory-locks';
+import { spawn } from 'node:child_process';
 
 // CLI subprocesses (tsx start-up is slow on a busy machine).
 jest.setTimeout(120_000);
@@ -286,7 +289,7 @@ describe('deleting a contact list', () => {
 
     const rerun = await runCli(['list', 'delete', list.listId, '--json'], env.env);
     expect(rerun.code).toBe(0);
-    expect(JSON.parse(rerun.stdout)).toEqual({ listId: list.listId, name: 'big', contactsRemoved: 90, campaigns: 0, outcome: 'removed', resumed: true });
+    expect(JSON.parse(rerun.stdout)).toEqual({ listId: list.listId, name: 'big', contactsRemoved: 90, campaigns: 0, outcome: 'removed', resumed: true, finishedElsewhere: false });
     expect(await listRow(list.listId)).toBeUndefined();
     expect(existsSync(list.rejectReport!)).toBe(false);
     const audit = await c.prisma.auditLog.findFirstOrThrow({ where: { action: 'list.delete', target: list.listId } });
@@ -318,5 +321,49 @@ describe('deleting a contact list', () => {
     const rerun = await http('DELETE', `${api.url}/api/lists/${list.listId}`, { token: operator.token });
     expect(rerun.status).toBe(200);
     expect(rerun.json()).toMatchObject({ contactsRemoved: left!.contacts, resumed: true });
+  });
+
+  /**
+   * `bulksms list delete` of a list whose delete lock another process holds (a worker finishing it; here the test's
+   * session, as the worker's finisher would): it waits, saying so, and reports what became of the list.
+   */
+  async function deleteWhileHeld(name: string, holder: (lock: import('pg').PoolClient, listId: string) => Promise<void>) {
+    const c = env.container();
+    const list = await importList(name, 100);
+    await c.pg.query(`UPDATE contact_lists SET status = 'deleting' WHERE id = $1`, [list.listId]);
+    const lock = await c.pg.connect();
+    try {
+      await lock.query('SELECT pg_advisory_lock($1, hashtext($2))', [LIST_DELETE_LOCK_CLASS, list.listId]);
+      const child = spawn(process.execPath, [BIN, 'list', 'delete', name, '--json'], { env: { ...process.env, ...env.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+      const waiting = /is being deleted by a worker or another delete right now; waiting for it to finish/;
+      for (const end = Date.now() + 60_000; Date.now() < end && !waiting.test(stderr) && child.exitCode === null; ) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toMatch(waiting);
+      await holder(lock, list.listId);
+      await lock.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LIST_DELETE_LOCK_CLASS, list.listId]);
+      return { list, code: await exited, out: JSON.parse(stdout) as Record<string, unknown> };
+    } finally {
+      lock.release();
+    }
+  }
+
+  it('`list delete` of a list a worker is finishing waits for it and reports it deleted, with nothing left to do', async () => {
+    const { list, code, out } = await deleteWhileHeld('finishing', async (lock, listId) => {
+      await lock.query(`DELETE FROM contacts WHERE list_id = $1`, [listId]);
+      await lock.query(`DELETE FROM contact_lists WHERE id = $1`, [listId]);
+    });
+    expect(code).toBe(0);
+    expect(out).toEqual({ listId: list.listId, name: 'finishing', contactsRemoved: 0, campaigns: 0, outcome: 'removed', resumed: true, finishedElsewhere: true });
+  });
+
+  it('`list delete` of a list whose worker stopped midway (its lock released, the list still `deleting`) finishes it', async () => {
+    const { list, code, out } = await deleteWhileHeld('left-midway', async () => undefined);
+    expect(code).toBe(0);
+    expect(out).toEqual({ listId: list.listId, name: 'left-midway', contactsRemoved: 100, campaigns: 0, outcome: 'removed', resumed: true, finishedElsewhere: false });
+    expect(await listRow(list.listId)).toBeUndefined();
   });
 });
