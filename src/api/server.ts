@@ -63,9 +63,17 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerErrorHandler(app);
   // Every answer, errors and /docs included: no browser guesses a JSON or CSV body is HTML, and no other site frames
   // the API's pages (the dashboard's own CSP says frame-ancestors 'none' too).
+  // Closing waits for every open connection, and one whose request was under way when it began stayed open after its
+  // answer, kept alive for the client's next request (72 s, past serve's 30 s shutdown deadline: exit 1). An answer
+  // given while closing says `Connection: close`, so its connection ends with it.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
+    if (closing) reply.header('connection', 'close');
   });
   registerBodyTimeout(app, container.config.API_BODY_TIMEOUT_MS);
   registerNulGuard(app);
