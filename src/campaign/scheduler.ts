@@ -4,7 +4,7 @@
  *
  * - Exactly once per due instant: the firing is claimed by inserting `schedule_firings (campaign_id, due_at)`;
  *   a second worker, or a job BullMQ re-runs after a stall, loses the insert and does nothing. A claim whose
- *   worker died before the run started (no outcome after `claimLeaseMs`, no run created since the claim) is
+ *   worker died before the run started (no outcome after `claimLeaseMs`, no run recording its due instant) is
  *   taken over by the next resync (an `--at` job re-added, a cron instant re-fired by a one-off job): a deploy
  *   in the seconds before an `--at` instant used to lose the run.
  * - Survives restarts and the loss of Redis: `syncSchedules()` rebuilds every delayed job and job scheduler from
@@ -128,12 +128,37 @@ const PENDING_AT_SQL = `
      AND NOT EXISTS (SELECT 1 FROM schedule_firings f WHERE f.campaign_id = c.id AND f.due_at = c.schedule_at
                        AND (f.outcome IS NOT NULL OR f.fired_at >= now() - $1::int * interval '1 millisecond'))`;
 
-/** Cron firings abandoned by their claimer (no outcome after the lease $1 ms, no run created since the claim). */
+/**
+ * SQL: the firing `f` got its run started. That run records the firing's due instant (campaign_runs.due_at, written
+ * in the start's own transaction), so it is found exactly: "any run created since the claim" took another firing's
+ * run or an operator's manual start for this firing's, and the firing, never started, was never fired again nor
+ * given an outcome. A run without a due instant of the firing's own trigger was started by code older than that link
+ * (migration 20261128040000_run_firing_link), as nothing else starts one: created since the claim, it is taken for
+ * the firing's, as before, rather than start the firing twice.
+ */
+const FIRING_STARTED_SQL = `EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = f.campaign_id
+     AND (r.due_at = f.due_at OR (r.due_at IS NULL AND r.trigger = f.trigger AND r.created_at >= f.fired_at)))`;
+
+/**
+ * SQL: a later instant of the campaign has been fired since: fired now, this instant's run would come after that
+ * one's, stale (the missed-instant resync likewise fires only the latest instant).
+ */
+const FIRING_SUPERSEDED_SQL = `EXISTS (SELECT 1 FROM schedule_firings later WHERE later.campaign_id = f.campaign_id AND later.due_at > f.due_at)`;
+
+/** SQL: a claim left with no outcome past the lease ($1 ms) whose run was not started. */
+const ABANDONED_CLAIM_SQL = `f.outcome IS NULL AND f.fired_at < now() - $1::int * interval '1 millisecond' AND NOT ${FIRING_STARTED_SQL}`;
+
+/** Cron firings abandoned by their claimer, to fire again: not superseded by a later instant, campaign still scheduled. */
 const ABANDONED_CRON_SQL = `
   SELECT f.campaign_id AS "campaignId", f.due_at AS "dueAt" FROM schedule_firings f JOIN campaigns c ON c.id = f.campaign_id
-   WHERE f.trigger = 'cron' AND f.outcome IS NULL AND f.fired_at < now() - $1::int * interval '1 millisecond'
-     AND c.status <> 'cancelled' AND c.cron IS NOT NULL
-     AND NOT EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = f.campaign_id AND r.created_at >= f.fired_at)`;
+   WHERE f.trigger = 'cron' AND ${ABANDONED_CLAIM_SQL} AND NOT ${FIRING_SUPERSEDED_SQL}
+     AND c.status <> 'cancelled' AND c.cron IS NOT NULL`;
+
+/** Abandoned cron firings a later instant superseded: given their outcome (skipped) instead of a late, stale run. */
+const SUPERSEDED_CRON_SQL = `
+  UPDATE schedule_firings f SET outcome = 'skipped: its worker stopped before starting the run, and a later instant has been fired since'
+   WHERE f.trigger = 'cron' AND ${ABANDONED_CLAIM_SQL} AND ${FIRING_SUPERSEDED_SQL}
+  RETURNING f.campaign_id AS "campaignId", f.due_at AS "dueAt"`;
 
 const DEFAULT_CLAIM_LEASE_MS = 120_000;
 
@@ -175,6 +200,10 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
       await enqueueMissed(queue, c.id, missed).catch(failed);
     }
     // A cron instant's job is gone once fired; an abandoned firing of it is fired again by a one-off job.
+    const superseded = await deps.prisma.$queryRawUnsafe<Array<{ campaignId: string; dueAt: Date }>>(SUPERSEDED_CRON_SQL, leaseMs);
+    for (const f of superseded) {
+      log.warn({ campaignId: f.campaignId, dueAt: f.dueAt.toISOString() }, 'abandoned cron firing superseded by a later instant: skipped');
+    }
     const abandoned = await deps.prisma.$queryRawUnsafe<Array<{ campaignId: string; dueAt: Date }>>(ABANDONED_CRON_SQL, leaseMs);
     for (const f of abandoned) {
       const dueMs = f.dueAt.getTime();
@@ -194,15 +223,20 @@ export async function startScheduler(deps: Deps, opts: SchedulerOptions): Promis
 
   /**
    * Claims the firing: a new row, or an abandoned claim (no outcome after the lease) whose worker got no run
-   * started — a run created since the claim means the start happened and only its outcome was not recorded.
+   * started — its run found (FIRING_STARTED_SQL), the start happened and only its outcome was not recorded — and that
+   * no later instant has superseded (a stalled job of it re-run after the next firing).
    */
   async function claim(campaignId: string, dueMs: number, trigger: ScheduleTrigger, clog: typeof log): Promise<boolean> {
-    const rows = await deps.prisma.$queryRaw<Array<{ reclaimed: boolean }>>`
-      INSERT INTO schedule_firings AS f (campaign_id, due_at, trigger) VALUES (${campaignId}::uuid, ${new Date(dueMs)}, ${trigger})
-      ON CONFLICT (campaign_id, due_at) DO UPDATE SET fired_at = now()
-       WHERE f.outcome IS NULL AND f.fired_at < now() - ${leaseMs}::int * interval '1 millisecond'
-         AND NOT EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = f.campaign_id AND r.created_at >= f.fired_at)
-      RETURNING (f.xmax <> 0) AS reclaimed`;
+    const rows = await deps.prisma.$queryRawUnsafe<Array<{ reclaimed: boolean }>>(
+      `INSERT INTO schedule_firings AS f (campaign_id, due_at, trigger) VALUES ($2::uuid, $3, $4)
+       ON CONFLICT (campaign_id, due_at) DO UPDATE SET fired_at = now()
+        WHERE ${ABANDONED_CLAIM_SQL} AND NOT ${FIRING_SUPERSEDED_SQL}
+       RETURNING (f.xmax <> 0) AS reclaimed`,
+      leaseMs,
+      campaignId,
+      new Date(dueMs),
+      trigger,
+    );
     if (rows[0]?.reclaimed) clog.warn('firing claimed by a worker that stopped before starting the run: taken over');
     return rows.length === 1;
   }

@@ -403,7 +403,7 @@ describe('campaign scheduler', () => {
       expect(rec.calls).toHaveLength(0);
     });
 
-    it('a cron firing whose worker got the run started is not started again', async () => {
+    it('a cron firing whose worker got the run started (a run of code older than the run-firing link) is not started again', async () => {
       const c = await create('cron-abandoned', { cron: '0 3 * * *' });
       const rec = recorder();
       const s = await start(rec.startRun, undefined, undefined, 2_000);
@@ -416,6 +416,54 @@ describe('campaign scheduler', () => {
       await env.container().pg.query(`UPDATE campaign_runs SET created_at = now() - interval '1 minute' WHERE campaign_id = $1`, [c.campaignId]);
       expect(await s.fire({ campaignId: c.campaignId, trigger: 'cron' }, 5000)).toBe('started');
       expect(rec.calls.map((x) => x.dueAt)).toEqual([5000]);
+    });
+  
+    it('a cron firing whose run records it is not started again, however the run and claim times fall', async () => {
+      const c = await create('cron-linked', { cron: '0 3 * * *' });
+      const rec = recorder();
+      const s = await start(rec.startRun, undefined, undefined, 2_000);
+      await abandon(c.campaignId, new Date(6000), 'cron', 10_000);
+      // Its run, begun before the claim was taken over (created_at is its transaction's start): still this firing's.
+      await env.container().pg.query(
+        `INSERT INTO campaign_runs (campaign_id, run_number, trigger, status, due_at, created_at) VALUES ($1, 1, 'cron', 'completed', $2, now() - interval '1 minute')`,
+        [c.campaignId, new Date(6000)],
+      );
+      await env.container().pg.query(`UPDATE campaigns SET status = 'completed' WHERE id = $1`, [c.campaignId]);
+      expect(await s.fire({ campaignId: c.campaignId, trigger: 'cron' }, 6000)).toBe('duplicate');
+      expect(rec.calls).toHaveLength(0);
+    });
+
+    it("a cron firing abandoned while an operator started a run by hand is fired again: the manual run is not the firing's", async () => {
+      const c = await create('cron-manual-meanwhile', { cron: '0 3 * * *' });
+      const due = new Date(Date.now() - 20_000);
+      await abandon(c.campaignId, due, 'cron', 10_000);
+      // Started by hand after the claim, and finished: no run of this firing's instant exists.
+      await env.container().pg.query(`INSERT INTO campaign_runs (campaign_id, run_number, trigger, status) VALUES ($1, 1, 'manual', 'completed')`, [c.campaignId]);
+      await env.container().pg.query(`UPDATE campaigns SET status = 'completed' WHERE id = $1`, [c.campaignId]);
+      const rec = recorder();
+      await start(rec.startRun, undefined, undefined, 2_000);
+      await waitFor(() => rec.calls.some((x) => x.campaignId === c.campaignId), 5000);
+      expect(rec.calls.filter((x) => x.campaignId === c.campaignId).map((x) => [x.trigger, x.dueAt])).toEqual([['cron', due.getTime()]]);
+      expect(await recordedOutcome(c.campaignId, due)).toBe('started');
+    });
+
+    it('a cron firing abandoned before a later instant was fired is recorded skipped, not fired late after it', async () => {
+      const c = await create('cron-superseded', { cron: '0 3 * * *' });
+      const early = new Date(Date.now() - 120_000);
+      const later = new Date(Date.now() - 60_000);
+      await abandon(c.campaignId, early, 'cron', 90_000);
+      // The next instant fired and ran (its run records it).
+      await env.container().pg.query(
+        `INSERT INTO schedule_firings (campaign_id, due_at, trigger, fired_at, outcome) VALUES ($1, $2, 'cron', $2, 'started')`,
+        [c.campaignId, later],
+      );
+      await env.container().pg.query(`INSERT INTO campaign_runs (campaign_id, run_number, trigger, status, due_at) VALUES ($1, 1, 'cron', 'completed', $2)`, [c.campaignId, later]);
+      await env.container().pg.query(`UPDATE campaigns SET status = 'completed' WHERE id = $1`, [c.campaignId]);
+      const rec = recorder();
+      const s = await start(rec.startRun, undefined, undefined, 2_000);
+      expect(await recordedOutcome(c.campaignId, early)).toMatch(/^skipped: its worker stopped before starting the run, and a later instant has been fired since/);
+      expect(await s.fire({ campaignId: c.campaignId, trigger: 'cron' }, early.getTime())).toBe('duplicate');
+      expect(rec.calls.filter((x) => x.campaignId === c.campaignId)).toEqual([]);
     });
   });
 });
