@@ -39,7 +39,9 @@ describe('bulksms worker: its log pipe closed mid-send', () => {
       // A log line after the reader is gone: another campaign's run completes ("feeder: runs completed").
       const other = await seedCampaign(c.pg, { recipients: 1 });
       await startCampaign(c, other.campaignId);
-      exitCode = await Promise.race([exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 40_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      exitCode = await Promise.race([exited, new Promise<'running'>((r) => (timer = setTimeout(() => r('running'), 40_000)))]);
+      clearTimeout(timer);
     } finally {
       if (exitCode === 'running') child.kill('SIGKILL');
     }
