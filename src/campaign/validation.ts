@@ -49,8 +49,8 @@ const DIGITS = /^\d{1,30}$/;
 /**
  * Characters no SMS should carry, which a text picks up when pasted: C0 controls other than tab/LF/CR (Word's
  * line break is U+000B), DEL, and C1 controls (U+0080–U+009F: Windows-1252 punctuation read as Latin-1, e.g. a
- * curly apostrophe arriving as U+0092). The import strips the C0 ones and DEL from values (row-mapper.ts); in the
- * text itself they would be sent invisibly and switch the whole message to UCS-2. Also a lone UTF-16 surrogate
+ * curly apostrophe arriving as U+0092). The import refuses them in values too (import/control-characters.ts); in
+ * the text itself they would be sent invisibly and switch the whole message to UCS-2. Also a lone UTF-16 surrogate
  * (half an emoji, from a client that cut a string by code units): it cannot be encoded, and PostgreSQL and the
  * request would have stored and sent U+FFFD in its place.
  */

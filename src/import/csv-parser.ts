@@ -28,6 +28,7 @@ const QUOTE = 34;
 const CR = 13;
 const LF = 10;
 const INCOMPLETE = -1;
+const CTRL_Z = 0x1a;
 
 export class CsvParser {
   private buf = '';
@@ -57,7 +58,10 @@ export class CsvParser {
 
   /** Feeds text; returns every record completed by it. `final` = no more text follows. */
   push(text: string, final = false): CsvRecord[] {
-    const s = this.buf + text;
+    let s = this.buf + text;
+    // DOS's end-of-file mark (Ctrl-Z), still written by some accounting exports, right after the last value: it is
+    // not part of that value (a phone "9876543211^Z" would be refused for its control character).
+    if (final && s.charCodeAt(s.length - 1) === CTRL_Z) s = s.slice(0, -1);
     const n = s.length;
     const out: CsvRecord[] = [];
     let pos = 0;

@@ -5,6 +5,7 @@
  */
 import { DecodeError, TextSource } from './decode';
 import { countLineBreaks, CsvParser, CsvSyntaxError, type CsvRecord } from './csv-parser';
+import { C1_CONTROL, c1ControlReason } from './control-characters';
 import { cleanHeader, detectDelimiter, isBlank, parseBefore } from './detect';
 import { ImportError } from './import-error';
 import type { ImportLimits } from './limits';
@@ -80,19 +81,52 @@ export async function openCsvTable(
   const meaningful = new RegExp(`[^\\s\\x00-\\x1F\\x7F"${delimiter === '\t' ? '\\t' : `\\${delimiter}`}]`);
   const blank = (r: CsvRecord): boolean => !meaningful.test(r.raw) && isBlank(r.fields);
 
+  /**
+   * A C1 control character (U+0080–U+009F) anywhere in the file fails the whole file at the first one, like bytes
+   * that are not the file's encoding: it is the mark of a Windows-1252 file converted to UTF-8 as if it were Latin-1,
+   * so every ’ “ ” – € … in the file is wrong, and the fix is converting the file again, not editing rows (thousands
+   * of rejected rows and a half list to delete would say the same less clearly). Found per decoded chunk with one
+   * precompiled test; only once a chunk holds one are records looked at, to name its line and column.
+   */
+  let c1Seen = false;
+  let headerFields: string[] | undefined;
+  const refuseC1 = (rows: readonly CsvRecord[]): void => {
+    // Before the header was handed out, the batch's first record is the header.
+    const header = headerFields ?? rows[0]?.fields ?? [];
+    for (let i = 0; i < rows.length; i++) {
+      const rec = rows[i]!;
+      if (!C1_CONTROL.test(rec.raw)) continue;
+      const field = rec.fields.findIndex((f) => C1_CONTROL.test(f));
+      // A quoted cell may span lines: the line of the character itself.
+      const line = rec.line + countLineBreaks(rec.raw.slice(0, rec.raw.search(C1_CONTROL)));
+      const why = c1ControlReason(field === -1 ? rec.raw : rec.fields[field]!)!;
+      if (headerFields === undefined && i === 0) {
+        throw new ImportError({ file: fileName, line }, `field ${field + 1} of the header holds ${why}`);
+      }
+      const column = cleanHeader(header[field] ?? '') || `column ${field + 1}`;
+      throw new ImportError({ file: fileName, line, column }, why);
+    }
+  };
+
   async function* batches(): AsyncGenerator<CsvRecord[], void, undefined> {
     try {
+      c1Seen = C1_CONTROL.test(sample);
       let pending = p.push(sample, done);
       sample = '';
       for (;;) {
         const rows = pending.filter((r) => !blank(r));
+        if (c1Seen) refuseC1(rows);
+        if (headerFields === undefined && rows.length) headerFields = rows[0]!.fields;
         if (rows.length) yield rows;
         if (done) return;
         const r = await chunks.next();
         if (r.done) {
           done = true;
           pending = p.push('', true);
-        } else pending = p.push(r.value);
+        } else {
+          if (!c1Seen) c1Seen = C1_CONTROL.test(r.value);
+          pending = p.push(r.value);
+        }
       }
     } catch (err) {
       fail(err);

@@ -6,7 +6,7 @@ import { CsvParser, CsvSyntaxError, type CsvRecord } from './csv-parser';
 export const DELIMITERS = [',', ';', '\t', '|'] as const;
 
 /**
- * Nothing but whitespace and control characters, which the import drops from values anyway: a last line holding only
+ * Nothing but whitespace and C0 control characters, a line with nothing to import: a last line holding only
  * DOS's end-of-file mark (Ctrl-Z, 0x1A, still written by some accounting exports) was a row, rejected for its phone.
  */
 // eslint-disable-next-line no-control-regex -- control characters are what counts as empty here
@@ -84,7 +84,7 @@ export interface ColumnMapping {
    * Every other column, with its variable name (normaliseVariableName of the header, unique). Columns
    * without a header are `column_<n>` and `optional`: stored only when the row has a value there.
    */
-  variables: { index: number; name: string; optional: boolean }[];
+  variables: { index: number; name: string; optional: boolean; header: string }[];
 }
 
 /** `reason` names the phone-column input through the caller's namer (`--phone-column`, `phoneColumn`). */
@@ -158,7 +158,8 @@ export function mapColumns(header: readonly string[], phoneColumn?: string): Map
     let name = base;
     for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
     used.add(name);
-    variables.push({ index, name, optional: h === '' });
+    // `header`: the column as the file names it, for reject reasons (`column N` when it has no header).
+    variables.push({ index, name, optional: h === '', header: h || `column ${index + 1}` });
   });
   return { ok: true, mapping: { phoneIndex, phoneHeader: cleaned[phoneIndex] || `column ${phoneIndex + 1}`, variables } };
 }

@@ -12,6 +12,7 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import type { Container } from '../container';
 import { AppError, ConflictError, ServiceError, ValidationError } from '../errors';
 import { ContactWriter } from './contact-writer';
+import { c0ControlReason, C0_CONTROL } from './control-characters';
 import { duplicateVerdicts } from './duplicates';
 import { openCsvTable } from './csv-table';
 import { mapColumns } from './detect';
@@ -136,6 +137,12 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
     const header = table.header;
     if (header.fields.length > limits.maxColumns) {
       throw new ImportError({ file, line: header.line }, `${header.fields.length} columns, more than the limit of ${limits.maxColumns}`);
+    }
+    // A control character in a header makes a variable no placeholder can name (the campaign text refuses them):
+    // the column would be imported and never usable. C1 ones failed the file already (csv-table.ts).
+    const controlled = header.fields.findIndex((f) => C0_CONTROL.test(f.trim()));
+    if (controlled !== -1) {
+      throw new ImportError({ file, line: header.line }, `field ${controlled + 1} of the header holds ${c0ControlReason(header.fields[controlled]!.trim())!}`);
     }
     const mapped = mapColumns(header.fields, opts.phoneColumn);
     // A phone column asked for and not found is the option's fault (its value is the column in the message).

@@ -8,12 +8,13 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import type { ContactRow } from './contact-writer';
 import type { CsvRecord } from './csv-parser';
 import { cleanHeader, type ColumnMapping } from './detect';
+import { c0ControlReason, C0_CONTROL } from './control-characters';
 import { normalisePhone } from './phone';
 import type { RejectEntry } from './reject-report';
 
-/** C0 controls other than tab/LF/CR, and DEL: never wanted in an SMS, a log line or a terminal. */
+/** C0 controls other than tab/LF/CR, and DEL: only looked for to tell a field past the header that holds nothing. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
 /**
  * Excel's text-forcing formula `="00123"`: exports write it so leading zeros survive opening the file in Excel, which
@@ -29,9 +30,12 @@ function excelText(value: string): string {
 }
 
 function clean(value: string): string {
-  const v = excelText(value.trim());
-  CONTROL.lastIndex = 0;
-  return CONTROL.test(v) ? v.replace(CONTROL, '') : v;
+  return excelText(value.trim());
+}
+
+/** A field past the header's last column, as a value for the message about it; empty when it holds nothing. */
+function extraValue(value: string): string {
+  return clean(value).replace(CONTROLS, '');
 }
 
 /** Raw values quoted in a reason are cut so a 1 MB cell does not make a 1 MB reason. */
@@ -60,6 +64,7 @@ export class RowMapper {
   private readonly keys: string[];
   private readonly indexes: number[];
   private readonly optional: boolean[];
+  private readonly headers: string[];
   private readonly width: number;
   private readonly phoneHeaderKey: string;
   /** Rows shorter than the header that were accepted (their missing trailing fields read as empty). */
@@ -74,6 +79,7 @@ export class RowMapper {
     this.keys = mapping.variables.map((v) => `${copyJson(v.name)}:`);
     this.indexes = mapping.variables.map((v) => v.index);
     this.optional = mapping.variables.map((v) => v.optional);
+    this.headers = mapping.variables.map((v) => v.header);
     this.width = headerWidth;
     this.phoneHeaderKey = mapping.phoneHeader.toLowerCase();
   }
@@ -87,7 +93,7 @@ export class RowMapper {
       // Trailing empty fields are what spreadsheets export after a cleared cell; a value past the header's last
       // column is most often a row shifted by an unquoted delimiter, so its values would land in the wrong columns.
       for (let i = this.width; i < f.length; i++) {
-        const extra = clean(f[i]!);
+        const extra = extraValue(f[i]!);
         if (extra !== '') {
           return this.reject(
             rec,
@@ -105,6 +111,9 @@ export class RowMapper {
       );
     }
     const raw = f[this.mapping.phoneIndex]!.trim();
+    // A control character is refused in the phone as in any other column (C1 ones fail the whole file earlier, in
+    // csv-table.ts): the row's data is damaged, and the number would otherwise be read past it or refused quoting it.
+    if (C0_CONTROL.test(raw)) return this.reject(rec, this.mapping.phoneHeader, c0ControlReason(raw)!);
     const phone = normalisePhone(excelText(raw), this.country);
     if (!phone.ok) {
       // Concatenated exports repeat the header mid-file; say so rather than "not a phone number".
@@ -116,6 +125,10 @@ export class RowMapper {
     for (let k = 0; k < this.keys.length; k++) {
       const value = clean(f[this.indexes[k]!] ?? '');
       if (value === '' && this.optional[k]) continue;
+      // Refused, not removed: removed, "Ravi<ESC>[31mRed" was sent as "Ravi[31mRed" and "Asha<BEL>Bell" as
+      // "AshaBell", without a word; kept, it would be sent invisibly and switch the whole message to UCS-2. One
+      // precompiled test per value, the check that stripped them cost the same.
+      if (C0_CONTROL.test(value)) return this.reject(rec, this.headers[k]!, c0ControlReason(value)!);
       if (json.length > 1) json += ',';
       json += this.keys[k]! + copyJson(value);
     }

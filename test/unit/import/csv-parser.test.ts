@@ -28,6 +28,9 @@ describe('CsvParser', () => {
     ['text after closing quote is kept', '"ab"c,d\n', [[1, ['abc', 'd']]]],
     ['trailing delimiter', 'a,b,\n', [[1, ['a', 'b', '']]]],
     ['unicode', 'नाम,फ़ोन\nJosé,1\n', [[1, ['नाम', 'फ़ोन']], [2, ['José', '1']]]],
+    // DOS's end-of-file mark right after the last value (no line break before it) is not part of the value.
+    ['Ctrl-Z after the last value', 'a,b\r\n1,2\x1a', [[1, ['a', 'b']], [2, ['1', '2']]]],
+    ['Ctrl-Z inside a value is kept', 'a\x1ab,c\n', [[1, ['a\x1ab', 'c']]]],
   ];
 
   it.each(cases)('%s', (_name, text, expected) => {

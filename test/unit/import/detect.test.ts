@@ -67,10 +67,10 @@ describe('mapColumns', () => {
   it('names variables so {{Column Name}} templating finds them, uniquely', () => {
     const r = mapColumns([' First  Name', 'phone', 'first_name', '', 'CITY']);
     expect(r.ok && r.mapping.variables).toEqual([
-      { index: 0, name: 'first_name', optional: false },
-      { index: 2, name: 'first_name_2', optional: false },
-      { index: 3, name: 'column_4', optional: true },
-      { index: 4, name: 'city', optional: false },
+      { index: 0, name: 'first_name', optional: false, header: 'First Name' },
+      { index: 2, name: 'first_name_2', optional: false, header: 'first_name' },
+      { index: 3, name: 'column_4', optional: true, header: 'column 4' },
+      { index: 4, name: 'city', optional: false, header: 'CITY' },
     ]);
     const vars = { first_name: 'Asha', city: 'Pune' };
     expect(renderTemplate('Hi {{First Name}} from {{City}}', vars)).toEqual({ ok: true, text: 'Hi Asha from Pune' });

@@ -282,4 +282,11 @@ describe('openCsvTable: the line of a decoding error', () => {
       `f.csv, line 4: the file mixes UTF-8 and another encoding (Windows-1252?); save it as UTF-8 (byte offset ${bytes.indexOf(0xfc)})`,
     );
   });
+
+  it('a C1 control in a record that the chunk boundary cut: its line within a quoted cell and its column', async () => {
+    const head = Buffer.from(`name,phone,address\n${'Asha,9876543210,Pune\n'.repeat(4000)}`);
+    // The record opens in one chunk (its U+0092 there) and ends in the next.
+    const message = await importError([head, Buffer.from('Ravi,9876543211,"Flat 4\nRavi\u0092s'), Buffer.from(' house"\nMeera,9876543212,Delhi\n')]);
+    expect(message).toMatch(/^f\.csv, line 4003, column "address": U\+0092 at character 12, an invisible control character/);
+  });
 });

@@ -75,3 +75,36 @@ describe('RowMapper: Excel text-forcing formulas', () => {
     expect(variablesOf(['phone', 'a', 'b', 'c'], ['9876500001', '="a"&"b"', '=SUM(1,2)', '= "x"'])).toEqual({ a: '="a"&"b"', b: '=SUM(1,2)', c: '= "x"' });
   });
 });
+
+describe('RowMapper: control characters', () => {
+  it('rejects a row whose variable holds one, naming the column as the file names it and the character', () => {
+    const r = mapRow(['phone', 'First Name'], ['9876500001', 'Asha\x07Bell']);
+    expect(r).toEqual({
+      ok: false,
+      entry: {
+        line: 7,
+        raw: '9876500001,Asha\x07Bell',
+        column: 'First Name',
+        reason: 'U+0007 (bell) at character 5: an invisible control character no SMS should carry; remove it from the cell',
+      },
+    });
+  });
+
+  it('rejects a phone holding one, as any other column (libphonenumber read "9876543210<ESC>" as a number)', () => {
+    const r = mapRow(['phone', 'name'], ['9876543210\x1b', 'Asha']);
+    expect(r.ok === false && r.entry).toMatchObject({ column: 'phone', reason: expect.stringMatching(/^U\+001B \(escape/) });
+  });
+
+  it('names a column without a header by its number', () => {
+    const r = mapRow(['phone', ''], ['9876500001', 'x\x7f']);
+    expect(r.ok === false && r.entry.column).toBe('column 2');
+  });
+
+  it('keeps tabs and line breaks inside values, and a control character only at the edges is trimmed like spaces', () => {
+    expect(variablesOf(['phone', 'address'], ['9876500001', '\x0bFlat 4\r\nMG\tRoad\x0c'])).toEqual({ address: 'Flat 4\r\nMG\tRoad' });
+  });
+
+  it('ignores a field past the header that holds only control characters', () => {
+    expect(variablesOf(['phone', 'name'], ['9876500001', 'Asha', '\x1a'])).toEqual({ name: 'Asha' });
+  });
+});
