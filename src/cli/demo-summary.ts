@@ -2,6 +2,7 @@
 import type { Container } from '../container';
 import type { SimulatorStats } from '../simulator/server';
 import type { DemoWebhookStats } from './demo-webhook';
+import { printable } from './listing';
 import type { SendOutcome } from './run-send';
 
 export interface DemoSummary {
@@ -69,7 +70,9 @@ export async function queryDemoSummary(
 
 export function printDemoSummary(s: DemoSummary, out: NodeJS.WritableStream = process.stdout): void {
   const rows: [string, string | number][] = [
-    ['campaign', `${s.campaignId} (${s.status}${s.pauseReason ? `: ${s.pauseReason}` : ''})`],
+    // Texts from the provider (a pause reason, a failure's text) are shown as every other printer shows stored text:
+    // a newline, an ANSI escape or a right-to-left override in them would break the summary or drive the terminal.
+    ['campaign', `${s.campaignId} (${s.status}${s.pauseReason ? `: ${printable(s.pauseReason)}` : ''})`],
     ['imported', `${s.imported.accepted} of ${s.imported.rows} rows (rejected ${s.imported.rejected}, duplicates ${s.imported.duplicates}, suppressed ${s.imported.suppressed})`],
     ['reject report', s.imported.rejectReport ?? '(none)'],
     ...Object.entries(s.counts).map(([k, v]): [string, number] => [`  ${k}`, v]),
@@ -87,7 +90,7 @@ export function printDemoSummary(s: DemoSummary, out: NodeJS.WritableStream = pr
   const lines = ['', 'Summary', ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)];
   if (s.failures.length) {
     lines.push('', 'Failures by reason');
-    for (const f of s.failures) lines.push(`  ${String(f.count).padStart(6)}  ${f.status.padEnd(8)} ${f.reason}`);
+    for (const f of s.failures) lines.push(`  ${String(f.count).padStart(6)}  ${f.status.padEnd(8)} ${printable(f.reason)}`);
   }
   out.write(`${lines.join('\n')}\n`);
 }
