@@ -50,7 +50,14 @@ export function listGoneNote(listStatus: string): string {
 
 /** `stream` is where the text goes (colour only on a terminal). */
 export function humanStatus(view: CampaignStatusView, stream: NodeJS.WriteStream = process.stdout): string {
-  const s = { ...view, ...shownTexts(view) };
+  const shown = shownTexts(view);
+  // Printed as every other stored text is (printable()): a pause reason is any text an operator's API call or a
+  // provider's answer gave, and a newline or an ANSI escape in it broke the status line or drove the terminal.
+  const s = {
+    ...view,
+    pauseReason: shown.pauseReason === null ? null : printable(shown.pauseReason),
+    alert: shown.alert === null ? null : printable(shown.alert),
+  };
   const c = s.counts;
   const done = c.sent + c.delivered + c.failed + c.unknown + c.suppressed + c.cancelled;
   return [
