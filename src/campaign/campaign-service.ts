@@ -7,7 +7,7 @@ import type { Container } from '../container';
 import type { BeforeCommit } from '../db/transaction';
 import { didYouMeanList, findContactList } from '../import/list-index';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
-import { estimateCampaign, type CampaignContent } from './estimate';
+import { estimateCampaign, type CampaignContent, type UnrenderableContact } from './estimate';
 import { isGsm7, nonGsmCharacters, type Encoding } from './segments';
 import { DEFAULT_TIMEZONE, assertTimeZone, firstFiringOutsideWindow, formatWallClock, parseAt, parseCron } from './schedule-input';
 import { scheduleCampaign } from './schedule-queue';
@@ -82,6 +82,13 @@ function checkColumns(listName: string, columns: string[], wanted: string[], inp
 
 /** How far ahead `--at` may be. */
 const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
+
+/** Why an unrenderable recipient's message would fail, as the create warning says it per example. */
+const WHY: Record<UnrenderableContact['why'], string> = {
+  empty: 'is empty',
+  placeholder: 'holds a placeholder',
+  control: 'holds an invisible control character',
+};
 
 interface Schedule {
   scheduleAt: Date | null;
@@ -230,11 +237,11 @@ function buildWarnings(
     // Which rows, as the import's report names them: a count alone left the operator to search the file.
     const named = (column: string) => (input.text !== undefined ? `{{${column}}}` : column);
     const examples = est.unrenderableExamples.map(
-      (e) => `line ${e.line}: ${named(e.column)} ${e.why === 'empty' ? 'is empty' : 'holds a placeholder'}`,
+      (e) => `line ${e.line}: ${named(e.column)} ${WHY[e.why]}`,
     );
     const more = est.unrenderable > examples.length ? ', …' : '';
     warnings.push(
-      `${est.unrenderable} recipient(s) have an empty value for a {{column}}, or one holding a placeholder ({{…}} or {#…#}), ` +
+      `${est.unrenderable} recipient(s) have an empty value for a {{column}}, or one holding a placeholder ({{…}} or {#…#}) or an invisible control character, ` +
         `and will fail instead of being sent (${examples.join('; ')}${more})`,
     );
   }

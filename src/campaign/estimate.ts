@@ -5,7 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { countSegments, addToStats, emptyStats, isGsm7, type SegmentStats, type Encoding } from './segments';
-import { holdsPlaceholder, normaliseVariableName, parseTemplate, placeholders, withRecipientPhone } from './template';
+import { holdsControlCharacter, holdsPlaceholder, normaliseVariableName, parseTemplate, placeholders, withRecipientPhone } from './template';
 
 export type CampaignContent = { kind: 'text'; text: string } | { kind: 'template'; name: string; vars: string[] };
 
@@ -35,7 +35,7 @@ export interface UnrenderableContact {
   line: number;
   /** The placeholder as written (a `--var` for a provider template). */
   column: string;
-  why: 'empty' | 'placeholder';
+  why: 'empty' | 'placeholder' | 'control';
 }
 
 /** How many unrenderable contacts the estimate names (the count covers all of them). */
@@ -47,7 +47,7 @@ type Vars = Record<string, unknown>;
 
 /**
  * The template compiled once: literal parts and normalised variable names, so each contact costs one pass
- * (same result as renderTemplate: a missing or empty value, or one holding a placeholder, means the message cannot
+ * (same result as renderTemplate: a missing or empty value, or one holding a placeholder or a control character, means the message cannot
  * be rendered). For a provider template the template text is unknown here, so only the variable values are counted
  * (a lower bound).
  */
@@ -88,6 +88,7 @@ function compile(content: CampaignContent): Compiled {
         if (v === undefined || v === null || v === '') return { column: p.written, why: 'empty' };
         const value = String(v);
         if (holdsPlaceholder(value)) return { column: p.written, why: 'placeholder' };
+        if (holdsControlCharacter(value)) return { column: p.written, why: 'control' };
         out += value;
       }
     }

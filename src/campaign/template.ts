@@ -67,7 +67,9 @@ export type RenderResult =
   /** Variables missing or empty (or, described, the text's own stray braces or DLT variable). */
   | { ok: false; missing: string[] }
   /** Variables whose value holds a placeholder (holdsPlaceholder). */
-  | { ok: false; placeholderValues: string[] };
+  | { ok: false; placeholderValues: string[] }
+  /** Variables whose value holds a control character (holdsControlCharacter). */
+  | { ok: false; controlValues: string[] };
 
 // eslint-disable-next-line no-control-regex -- the whole ASCII range, controls included
 const NON_ASCII = /[^\u0000-\u007f]/;
@@ -144,6 +146,19 @@ export function holdsPlaceholder(value: string): boolean {
 }
 
 /**
+ * C0 controls other than tab/LF/CR, DEL and C1 controls (U+0080–U+009F, Windows-1252 punctuation read as Latin-1):
+ * the characters a campaign text refuses (validation.ts). The import refuses them in values since it was fixed; a
+ * list imported before holds them still, and each would be sent invisibly and switch the message to UCS-2.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_IN_VALUE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+
+/** Does a contact's value hold a control character no SMS should carry? */
+export function holdsControlCharacter(value: string): boolean {
+  return CONTROL_IN_VALUE.test(value);
+}
+
+/**
  * The last text rendered, parsed and checked: a run renders one text for every contact of its list, and parsing it
  * for each of them doubled the time a 1M-contact start spends rendering.
  */
@@ -165,6 +180,7 @@ export function renderTemplate(template: string, variables: Readonly<Record<stri
   const lookup = new Map(Object.entries(variables).map(([k, v]) => [normaliseVariableName(k), v]));
   const missing: string[] = [];
   const placeholderValues: string[] = [];
+  const controlValues: string[] = [];
   let text = '';
   for (const part of parts) {
     if (part.kind === 'literal') {
@@ -177,10 +193,12 @@ export function renderTemplate(template: string, variables: Readonly<Record<stri
       continue;
     }
     if (holdsPlaceholder(value)) placeholderValues.push(part.name);
+    if (holdsControlCharacter(value)) controlValues.push(part.name);
     text += value;
   }
   if (missing.length) return { ok: false, missing: [...new Set(missing)] };
   if (placeholderValues.length) return { ok: false, placeholderValues: [...new Set(placeholderValues)] };
+  if (controlValues.length) return { ok: false, controlValues: [...new Set(controlValues)] };
   return { ok: true, text };
 }
 

@@ -6,7 +6,7 @@
  */
 import type { PoolClient } from 'pg';
 import { countSegments } from '../campaign/segments';
-import { holdsPlaceholder, normaliseVariableName, renderTemplate, withRecipientPhone } from '../campaign/template';
+import { holdsControlCharacter, holdsPlaceholder, normaliseVariableName, renderTemplate, withRecipientPhone } from '../campaign/template';
 
 const PAGE = 5000;
 
@@ -35,6 +35,8 @@ export interface RenderedMessage {
 
 /** The reason of a message whose variable's value holds `{{…}}` or `{#…#}` (the same for every value: reasons are grouped). */
 const PLACEHOLDER_IN_VALUE = 'placeholder in variable value';
+/** The reason of a message whose variable's value holds a control character (a list imported before the import refused them). */
+const CONTROL_IN_VALUE = 'control character in variable value';
 
 const failed = (failureReason: string): RenderedMessage => ({ status: 'failed', text: null, vars: null, failureReason });
 
@@ -49,11 +51,15 @@ export function renderMessage(campaign: Pick<CampaignRow, 'text' | 'template_nam
     if (missing.length) return failed(`missing variable: ${missing.join(', ')}`);
     const holding = campaign.template_vars.filter((_n, i) => holdsPlaceholder(vars[i]!));
     if (holding.length) return failed(`${PLACEHOLDER_IN_VALUE}: ${holding.join(', ')}`);
+    const controlled = campaign.template_vars.filter((_n, i) => holdsControlCharacter(vars[i]!));
+    if (controlled.length) return failed(`${CONTROL_IN_VALUE}: ${controlled.join(', ')}`);
     return { status: 'pending', text: null, vars, failureReason: null };
   }
   const rendered = renderTemplate(campaign.text ?? '', strings);
   if (!rendered.ok) {
-    return failed('missing' in rendered ? `missing variable: ${rendered.missing.join(', ')}` : `${PLACEHOLDER_IN_VALUE}: ${rendered.placeholderValues.join(', ')}`);
+    if ('missing' in rendered) return failed(`missing variable: ${rendered.missing.join(', ')}`);
+    if ('placeholderValues' in rendered) return failed(`${PLACEHOLDER_IN_VALUE}: ${rendered.placeholderValues.join(', ')}`);
+    return failed(`${CONTROL_IN_VALUE}: ${rendered.controlValues.join(', ')}`);
   }
   if (!rendered.text.trim()) return failed('empty message text');
   return { status: 'pending', text: rendered.text, vars: null, failureReason: null };

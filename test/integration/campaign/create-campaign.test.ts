@@ -50,6 +50,10 @@ beforeAll(async () => {
     { phone: '+919876500012', vars: { name: '{{first_name}}' } },
     { phone: '+919876500013', vars: { name: 'Dear {#var#}' } },
   ]);
+  await seedList(pg, 'old-import', ['name'], [
+    { phone: '+919876500021', vars: { name: 'Asha' } },
+    { phone: '+919876500022', vars: { name: 'Ravi\u0092s' } },
+  ]);
 });
 
 describe('createCampaign', () => {
@@ -74,6 +78,14 @@ describe('createCampaign', () => {
     const template = await createCampaign(env.container(), { ...base, list: 'merge-leftovers', text: undefined, template: 'T1', vars: ['name'] });
     expect(template).toMatchObject({ recipients: 3, credits: 1 });
     expect(template.warnings.join('\n')).toMatch(/\(line 2: name holds a placeholder; line 3: name holds a placeholder\)$/m);
+  });
+
+  it('warns about a value holding a control character (a list imported before the import refused them): that message fails', async () => {
+    const r = await createCampaign(env.container(), { ...base, list: 'old-import' });
+    expect(r).toMatchObject({ recipients: 2, credits: 1 });
+    expect(r.warnings.join('\n')).toMatch(/\(line 2: \{\{name\}\} holds an invisible control character\)$/m);
+    // Not counted as a UCS-2 message: it is never sent.
+    expect(r.warnings.join('\n')).not.toMatch(/UCS-2/);
   });
 
   it('names at most 3 of the recipients that will fail, and says there are more', async () => {

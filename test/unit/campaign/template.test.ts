@@ -1,4 +1,4 @@
-import { holdsPlaceholder, literalText, placeholders, renderTemplate, strayBraces } from '../../../src/campaign/template';
+import { holdsControlCharacter, holdsPlaceholder, literalText, placeholders, renderTemplate, strayBraces } from '../../../src/campaign/template';
 import { DEFAULT_SENDER_RULES, validateCampaignFields, validateSender } from '../../../src/campaign/validation';
 
 describe('renderTemplate', () => {
@@ -91,6 +91,22 @@ describe('a value that holds a placeholder itself', () => {
 
   it('a missing variable is reported first', () => {
     expect(renderTemplate('Hi {{name}} {{city}}', { name: '{{x}}' })).toEqual({ ok: false, missing: ['city'] });
+  });
+});
+
+describe('a value that holds a control character (a list imported before the import refused them)', () => {
+  it.each([
+    ['a Windows-1252 apostrophe read as Latin-1', 'Ravi\u0092s'],
+    ['an escape', 'Ravi\u001b[31mRed'],
+    ['a vertical tab', 'Flat 4\u000bMG Road'],
+    ['DEL', 'x\u007f'],
+  ])('%s fails the message, naming the variable, instead of sending it invisibly as UCS-2', (_what, value) => {
+    expect(holdsControlCharacter(value)).toBe(true);
+    expect(renderTemplate('Hi {{name}}, code {{code}}', { name: value, code: '42' })).toEqual({ ok: false, controlValues: ['name'] });
+  });
+
+  it('tabs, line breaks, Latin-1 letters and Windows-1252 punctuation decoded right are ordinary values', () => {
+    for (const value of ['a\tb', 'l1\r\nl2', 'José', 'it’s “ok” – €5']) expect(holdsControlCharacter(value)).toBe(false);
   });
 });
 

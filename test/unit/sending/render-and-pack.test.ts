@@ -38,6 +38,16 @@ describe('renderMessage', () => {
     const tpl = { text: null, template_name: 'OTP', template_vars: ['amount', 'name'] };
     expect(renderMessage(tpl, { name: 'Dear {#var#}', amount: '10' })).toEqual({ ...failed, failureReason: 'placeholder in variable value: name' });
   });
+  it('fails a message whose variable value holds a control character (a list imported before the import refused them)', () => {
+    expect(renderMessage(free, { name: 'Ravi\u0092s', code: '42' })).toEqual({
+      status: 'failed',
+      text: null,
+      vars: null,
+      failureReason: 'control character in variable value: Name',
+    });
+    const tpl = { text: null, template_name: 'OTP', template_vars: ['amount', 'name'] };
+    expect(renderMessage(tpl, { name: 'Asha\u0007', amount: '10' })).toMatchObject({ status: 'failed', failureReason: 'control character in variable value: name' });
+  });
 });
 
 describe('packing', () => {
