@@ -110,10 +110,13 @@ export class RowMapper {
         `line ${rec.line} has ${f.length} field${f.length === 1 ? '' : 's'} and ends before the phone column (field ${this.mapping.phoneIndex + 1} of ${this.width})`,
       );
     }
+    // One test of the record's text says whether any of its values can hold a control character (almost never): the
+    // values are only looked at one by one then.
+    const controls = C0_CONTROL.test(rec.raw);
     const raw = f[this.mapping.phoneIndex]!.trim();
     // A control character is refused in the phone as in any other column (C1 ones fail the whole file earlier, in
     // csv-table.ts): the row's data is damaged, and the number would otherwise be read past it or refused quoting it.
-    if (C0_CONTROL.test(raw)) return this.reject(rec, this.mapping.phoneHeader, c0ControlReason(raw)!);
+    if (controls && C0_CONTROL.test(raw)) return this.reject(rec, this.mapping.phoneHeader, c0ControlReason(raw)!);
     const phone = normalisePhone(excelText(raw), this.country);
     if (!phone.ok) {
       // Concatenated exports repeat the header mid-file; say so rather than "not a phone number".
@@ -126,9 +129,8 @@ export class RowMapper {
       const value = clean(f[this.indexes[k]!] ?? '');
       if (value === '' && this.optional[k]) continue;
       // Refused, not removed: removed, "Ravi<ESC>[31mRed" was sent as "Ravi[31mRed" and "Asha<BEL>Bell" as
-      // "AshaBell", without a word; kept, it would be sent invisibly and switch the whole message to UCS-2. One
-      // precompiled test per value, the check that stripped them cost the same.
-      if (C0_CONTROL.test(value)) return this.reject(rec, this.headers[k]!, c0ControlReason(value)!);
+      // "AshaBell", without a word; kept, it would be sent invisibly and switch the whole message to UCS-2.
+      if (controls && C0_CONTROL.test(value)) return this.reject(rec, this.headers[k]!, c0ControlReason(value)!);
       if (json.length > 1) json += ',';
       json += this.keys[k]! + copyJson(value);
     }
