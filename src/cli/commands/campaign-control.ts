@@ -88,7 +88,8 @@ async function pausedNote(c: Container, id: string): Promise<{ paused: boolean; 
   if (row?.status !== 'paused') return { paused: false, note: '' };
   const waitsForWindow = row.pause_reason?.startsWith(WINDOW_PAUSE_PREFIX) ?? false;
   const how = waitsForWindow ? '' : `; \`bulksms campaign resume ${id}\` continues it`;
-  return { paused: true, note: ` (${row.pause_reason ?? 'no reason recorded'}${how})` };
+  // printable(): a reason given through the API is any text (see humanStatus).
+  return { paused: true, note: ` (${row.pause_reason === null ? 'no reason recorded' : printable(row.pause_reason)}${how})` };
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import { maskDigitRuns } from '../../access/policy';
 import { auditCliAction } from '../audit-cli';
 import { withContainer } from '../context';
+import { printable } from '../listing';
 import { printResult } from '../output';
 import { requireFile } from './import';
 
@@ -50,7 +51,8 @@ export function registerSuppression(program: Command): void {
         const result = { phone: status.phone, suppressed: status.suppressed, reason: entry?.reason ?? null, source: entry?.source ?? null, since: entry?.since ?? null };
         printResult(opts, result, () =>
           entry
-            ? `${status.phone} is suppressed since ${entry.since.toISOString()} (${entry.source}${entry.reason ? `: ${entry.reason}` : ''})`
+            ? // The reason and source are any text a file, the API or an operator gave: a newline or an ANSI escape in them is blanked.
+              `${status.phone} is suppressed since ${entry.since.toISOString()} (${printable(entry.source)}${entry.reason ? `: ${printable(entry.reason)}` : ''})`
             : `${status.phone} is not suppressed`,
         );
       }),

@@ -124,6 +124,9 @@ describe('bulksms campaign lifecycle commands', () => {
       `campaign ${campaignId}: 2 message(s) re-queued; they wait: the campaign is paused (paused by operator; ${resumeHint})`,
     );
     expect(await human('campaign', 'start', campaignId)).toBe(`campaign ${campaignId}: paused (paused by operator; ${resumeHint})`);
+    // A reason given through the API is any text: a line break or an ANSI escape in it is blanked, as campaign status does.
+    await c.pg.query(`UPDATE campaigns SET pause_reason = $2 WHERE id = $1`, [campaignId, 'line one\r\nline\u001b[2K two']);
+    expect(await human('campaign', 'start', campaignId)).toBe(`campaign ${campaignId}: paused (line one  line [2K two; ${resumeHint})`);
     // A promotional campaign started at 22:00 IST waits for the window, which resumes it by itself at 09:00.
     const promo = (await seedCampaign(c.pg, { recipients: 1, type: 'promotional' })).campaignId;
     await startCampaign(c, promo, { now: new Date('2026-11-27T16:30:00Z') });

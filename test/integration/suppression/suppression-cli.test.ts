@@ -21,6 +21,9 @@ describe('bulksms suppression (CLI)', () => {
     });
     const human = await cli(['suppression', 'check', '--phone', '098765 43210']);
     expect(human.stdout).toMatch(/^\+919876543210 is suppressed since \S+ \(cli: replied STOP\)\n$/);
+    // A reason is any text (a file's column, an API caller's): an ANSI escape or a line break in it is blanked.
+    expect((await cli(['suppress', '--phone', '9876543219', '--reason', 'STOP\u001b[2J\r\nnow'])).code).toBe(0);
+    expect((await cli(['suppression', 'check', '--phone', '9876543219'])).stdout).toMatch(/^\+919876543219 is suppressed since \S+ \(cli: STOP \[2J {2}now\)\n$/);
 
     const noReason = await cli(['suppression', 'remove', '--phone', '9876543210', '--json']);
     expect({ code: noReason.code, error: JSON.parse(noReason.stdout).error }).toEqual({
