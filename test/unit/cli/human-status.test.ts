@@ -24,7 +24,7 @@ describe('humanStatus', () => {
 
   it('blanks control and bidi-override characters of the pause reason and the alert (texts an API caller or the provider gave)', () => {
     const text = humanStatus({ ...view('paused', 'stop\u001b[2J\r\nnow\u202E'), alert: 'DLT\u0007 \u0092rejected' });
-    expect(text.split('\n')[0]).toBe('campaign c1: paused (stop [2J  now )');
+    expect(text.split('\n')[0]).toBe('campaign "Diwali" c1: paused (stop [2J  now )');
     // eslint-disable-next-line no-control-regex -- control characters are what must not be printed
     expect(text.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(text).toContain('ALERT: DLT   rejected');
