@@ -4,7 +4,6 @@
  * noticed the closed connection — later still across a network (here a proxy that passes the close on after 1.5 s).
  */
 import { mkdtemp } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
@@ -13,34 +12,20 @@ import { restoreArchive } from '../../../src/archive/restore';
 import { useTestEnv } from '../../helpers/env';
 import { seedRuns } from '../../helpers/archive-fixtures';
 
+import { startPgRelay, type PgRelay } from '../../helpers/pg-relay';
+
 const env = useTestEnv();
 
-/** A TCP proxy to PostgreSQL that passes a client's Terminate on to the server only after `delayMs`. */
-async function slowCloseProxy(delayMs: number): Promise<{ port: number; close(): Promise<void> }> {
-  const target = new URL(env.env.DATABASE_URL!);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-    }
-    // The protocol's Terminate message ('X', length 4) is what ends the session: held back like a slow server.
-    const terminate = Buffer.from([0x58, 0, 0, 0, 4]);
-    client.on('data', (chunk: Buffer) => {
-      if (chunk.equals(terminate)) setTimeout(() => upstream.end(chunk), delayMs);
-      else upstream.write(chunk);
-    });
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
+/** A relay to PostgreSQL that passes a client's Terminate on to the server only after `delayMs`. */
+function slowCloseProxy(delayMs: number): Promise<PgRelay> {
+  // The protocol's Terminate message ('X', length 4) is what ends the session: held back like a slow server.
+  const terminate = Buffer.from([0x58, 0, 0, 0, 4]);
+  return startPgRelay(env.env.DATABASE_URL!, {
+    toServer: (chunk, server) => {
+      if (chunk.equals(terminate)) setTimeout(() => server.end(chunk), delayMs);
+      else server.write(chunk);
     },
-  };
+  });
 }
 
 it('the next archive right after a restore (or archive) finds the lock free', async () => {
@@ -49,9 +34,7 @@ it('the next archive right after a restore (or archive) finds the lock free', as
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-archive-lock-'));
   expect(await archiveExpiredRuns(c, { dest: dir })).toMatchObject({ runs: 1, rows: 5 });
   const proxy = await slowCloseProxy(1500);
-  const url = new URL(env.env.DATABASE_URL!);
-  url.host = `127.0.0.1:${proxy.port}`;
-  const slowPg = new Pool({ connectionString: url.toString(), max: 2 });
+  const slowPg = new Pool({ connectionString: proxy.url, max: 2 });
   slowPg.on('error', () => undefined);
   try {
     expect(await restoreArchive({ ...c, pg: slowPg }, dir)).toMatchObject({ runs: 1, rows: 5, inserted: 5 });
