@@ -2,6 +2,8 @@
  * `{{column}}` personalisation. Pure. A placeholder whose variable is missing or empty, or whose value holds a
  * placeholder itself, makes the message fail with a reason: a literal `{{x}}` must never reach a phone.
  */
+import { CONTROL_CHARACTER } from '../import/control-characters';
+
 /** `{{ name }}`: a name with at least one visible character (`{{ }}` is an incomplete placeholder, see strayBraces). */
 const PLACEHOLDER_AT = /\{\{\s*([^{}\s][^{}]*?)\s*\}\}/y;
 
@@ -146,16 +148,13 @@ export function holdsPlaceholder(value: string): boolean {
 }
 
 /**
- * C0 controls other than tab/LF/CR, DEL and C1 controls (U+0080–U+009F, Windows-1252 punctuation read as Latin-1):
- * the characters a campaign text refuses (validation.ts). The import refuses them in values since it was fixed; a
+ * Does a contact's value hold a control character no SMS should carry? C0 controls other than tab/LF/CR, DEL and C1
+ * controls (U+0080–U+009F, Windows-1252 punctuation read as Latin-1): the characters a campaign text refuses
+ * (validation.ts). The import refuses them in values since it was fixed; a
  * list imported before holds them still, and each would be sent invisibly and switch the message to UCS-2.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_IN_VALUE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
-
-/** Does a contact's value hold a control character no SMS should carry? */
 export function holdsControlCharacter(value: string): boolean {
-  return CONTROL_IN_VALUE.test(value);
+  return CONTROL_CHARACTER.test(value);
 }
 
 /**

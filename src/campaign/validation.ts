@@ -2,6 +2,7 @@
  * Field rules for a new campaign (pure): name, type, DLT sender header, content, DLT ids, pack size. Errors name
  * each input through the caller's namer (`--pack` on the CLI, `packSize` over HTTP; errors.ts InputNamer).
  */
+import { CONTROL_CHARACTER } from '../import/control-characters';
 import { ValidationError } from '../errors';
 import { dltVariable, strayBraces } from './template';
 
@@ -54,8 +55,7 @@ const DIGITS = /^\d{1,30}$/;
  * (half an emoji, from a client that cut a string by code units): it cannot be encoded, and PostgreSQL and the
  * request would have stored and sent U+FFFD in its place.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSENDABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNSENDABLE = new RegExp(`${CONTROL_CHARACTER.source}|[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]`);
 
 /** The first character of `text` that cannot be sent as it stands, described for an error; null when none. */
 export function unsendableCharacter(text: string): string | null {

@@ -19,6 +19,10 @@ export const C0_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
  */
 export const C1_CONTROL = /[\u0080-\u009F]/;
 
+/** Either kind: what neither a campaign text (validation.ts) nor a value rendered into one (template.ts) may hold. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+
 const C0_NAMES: Record<number, string> = {
   0x01: 'start of heading',
   0x02: 'start of text',
