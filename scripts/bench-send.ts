@@ -1,7 +1,7 @@
 /**
  * `npm run bench:send -- [--duration 10] [--scenario all|200|2000|none] [--workers 1,2] [--pack N] [--million]`
  * Runs campaigns against the 2Factor simulator with sliding-window enforcement and prints, per scenario:
- * achieved/limit, max requests in any 1 s window at the provider, 429s, duplicates, CPU-seconds per 1,000
+ * achieved/limit, max requests in any 1 s window at the provider (and on the wire, as written: root and tcpdump), 429s, duplicates, CPU-seconds per 1,000
  * messages (worker processes + Redis + this database's PostgreSQL backends, and again with every PostgreSQL process of
  * the host: WAL writer, checkpointer, autovacuum), Redis memory; with --million the
  * Redis footprint while a 1M-recipient campaign is queued. With --pack N, one more scenario: 2000 messages/s of
@@ -21,6 +21,7 @@ import { maintenanceUrl, quoteIdent, withClient } from '../src/db/pg';
 import { startCampaign } from '../src/sending/campaign-control';
 import { loadConfig } from '../src/config';
 import { startSimulatorProcess, type SimulatorProcess as RunningSimulator } from './lib/simulator-process';
+import { startWireCapture } from './lib/wire-capture';
 import { seedCampaign } from '../test/helpers/sending-fixtures';
 import { readFlags } from './lib/flags';
 import { postgresServerPids, processCpuSeconds } from './lib/proc-cpu';
@@ -147,6 +148,8 @@ async function runScenario({ rate, latency, pack: packSize }: Scenario, workers:
       // is a one-time cost per campaign: measured on its own and subtracted from the sending cost.
       for (let i = 0; i < workers; i++) children.push(await spawnWorker(env));
       await sim.reset();
+      // The requests as written (kernel capture times), beside the simulator's stamps: scripts/lib/wire-capture.ts.
+      const wire = await startWireCapture(Number(new URL(sim.url).port));
       const cpu0 = children.map((c) => procCpuSeconds(c.pid!));
       const redis0 = await redisCpu(redis);
       await redis.config('RESETSTAT');
@@ -181,6 +184,7 @@ async function runScenario({ rate, latency, pack: packSize }: Scenario, workers:
       const mem = await redis.info('memory');
       const peak = Number(/^used_memory_peak:(\d+)/m.exec(mem)?.[1] ?? 0);
       const after = await sim.stats();
+      const onWire = await wire?.stop();
       // Achieved rate as the provider saw it: requests it served (a 429 is not throughput) between the first and the
       // last arrival.
       const span = after.arrivalSpanMs / 1000;
@@ -197,6 +201,7 @@ async function runScenario({ rate, latency, pack: packSize }: Scenario, workers:
           achievedPerLimit: Number((requests / span / rate).toFixed(4)),
           messagesPerSecond: Math.round(accepted / span),
           maxRequestsInAny1sWindow: after.maxWindow,
+          maxRequestsInAny1sOnTheWire: onWire?.maxWindow ?? 'n/a (needs root and tcpdump)',
           limit: rate,
           throttled429: after.throttled,
           duplicates: after.duplicates,

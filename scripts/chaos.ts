@@ -3,7 +3,8 @@
  * Chaos suite (issue 8): each scenario runs one campaign against real PostgreSQL, Redis, two real
  * `bulksms worker` processes and the 2Factor simulator (sliding-window enforcement, duplicate accounting),
  * injects one fault, waits for the campaign to complete and prints one table row. Counts come from the
- * contract statuses in PostgreSQL (messages table); duplicates and window violations from the simulator.
+ * contract statuses in PostgreSQL (messages table); duplicates and window violations from the simulator, and the
+ * fullest second of the requests as written (`wire/limit`: kernel capture times, scripts/lib/wire-capture.ts).
  * The simulator runs in its own process (scripts/lib/simulator-process.ts, real-time priority where allowed),
  * configured over /__config and read over /__stats, like a provider on its own hardware: in the harness's
  * event loop, which also polls PostgreSQL and spawns workers, its stalls stamped arrivals late and bunched
@@ -36,6 +37,7 @@ import type { SimulatorStats } from '../src/simulator/server';
 import { startSimulatorProcess, type SimulatorProcess } from './lib/simulator-process';
 import { readFlags } from './lib/flags';
 import { startRedisServer, type RedisServer } from './lib/redis-server';
+import { canCaptureWire, startWireCapture, type WireCapture } from './lib/wire-capture';
 
 const flags = readFlags();
 const flag = flags.value;
@@ -246,21 +248,26 @@ function spawnWorker(prefix: string, redisUrl: string, simUrl: string, stderrTai
 const SIMULATOR_ARGS = ['--rate', String(RATE), '--latency', '20-150', '--dlr-delay-ms', '0'];
 
 async function runScenario(s: Scenario, redis: Redis, logDir: string): Promise<Row> {
-  if (s.skip) return { n: s.n, name: s.name, cells: Array<string>(9).fill('-'), ok: true, skipped: true, notes: [s.skip] };
+  if (s.skip) return { n: s.n, name: s.name, cells: Array<string>(10).fill('-'), ok: true, skipped: true, notes: [s.skip] };
   const sim = await startSimulatorProcess(API_KEY, SIMULATOR_ARGS, { logPath: path.join(logDir, `accepted-${s.n}.jsonl`) });
+  const wire = await startWireCapture(Number(new URL(sim.url).port)).catch(async (err: unknown) => {
+    await sim.close();
+    throw err;
+  });
   const redisServer = s.ownRedis ? await startRedisServer() : null;
   const ownClient = redisServer ? new Redis(redisServer.url) : null;
   ownClient?.on('error', () => undefined); // it reconnects after the restart
   try {
-    return await runCampaign(s, ownClient ?? redis, redisServer, sim);
+    return await runCampaign(s, ownClient ?? redis, redisServer, sim, wire);
   } finally {
+    await wire?.stop().catch(() => undefined);
     ownClient?.disconnect();
     await redisServer?.stop();
     await sim.close();
   }
 }
 
-async function runCampaign(s: Scenario, redis: Redis, redisServer: RedisServer | null, sim: SimulatorProcess): Promise<Row> {
+async function runCampaign(s: Scenario, redis: Redis, redisServer: RedisServer | null, sim: SimulatorProcess, wire: WireCapture | null): Promise<Row> {
   // A pool per scenario: one scenario's broken or stuck connections (PostgreSQL restart) cannot starve the next.
   const pg = new Pool({ connectionString: DATABASE_URL, max: 8 });
   pg.on('error', () => undefined); // a PostgreSQL restart kills idle clients; the pool replaces them
@@ -296,6 +303,7 @@ async function runCampaign(s: Scenario, redis: Redis, redisServer: RedisServer |
   const seconds = (Date.now() - started) / 1000;
   const counts = await statusCounts(pg, campaignId);
   const stats = await sim.stats();
+  const onWire = await wire?.stop();
   const accepted = await sim.accepted();
   const { rows } = await pg.query<{ phone: string; status: string }>(`SELECT phone, status::text AS status FROM messages WHERE campaign_id = $1`, [campaignId]);
   const status = new Map(rows.map((r) => [r.phone, r.status]));
@@ -316,7 +324,9 @@ async function runCampaign(s: Scenario, redis: Redis, redisServer: RedisServer |
   if (violations) {
     const at = stats.maxWindowAt;
     const where = at === null ? '' : ctx.faultAt ? ` (the worst second ended ${((at - ctx.faultAt) / 1000).toFixed(2)} s after the fault)` : ` (the worst second ended ${((at - started) / 1000).toFixed(2)} s into the run)`;
-    ctx.failures.push(`window ${stats.maxWindow} > ${RATE}${where}`);
+    // Which clock went over: the simulator's stamps (its own stalls bunch them) or the requests as written (our pacing).
+    const written = onWire ? `; on the wire, as the workers wrote them: ${onWire.maxWindow} in the fullest second` : '';
+    ctx.failures.push(`window ${stats.maxWindow} > ${RATE}${where}${written}`);
   }
   if (unknown > bound) ctx.failures.push(`unknown ${unknown} > bound ${bound}`);
   // The simulator fails no number (its delivery-report failure rate is 0): a failed message is a lost one.
@@ -331,14 +341,14 @@ async function runCampaign(s: Scenario, redis: Redis, redisServer: RedisServer |
   return {
     n: s.n,
     name: s.name,
-    cells: [RECIPIENTS, sent, counts.failed ?? 0, `${unknown}≤${bound}`, duplicates, skipped, violations, `${stats.maxWindow}/${RATE}`, seconds.toFixed(1)],
+    cells: [RECIPIENTS, sent, counts.failed ?? 0, `${unknown}≤${bound}`, duplicates, skipped, violations, `${stats.maxWindow}/${RATE}`, onWire ? `${onWire.maxWindow}/${RATE}` : 'n/a', seconds.toFixed(1)],
     ok: ctx.failures.length === 0,
     notes: [...ctx.failures.map((f) => `FAIL ${f}`), ...ctx.notes],
   };
 }
 
 function printTable(rows: Row[]): void {
-  const head = ['#', 'scenario', 'recipients', 'sent', 'failed', 'unknown≤bound', 'dups', 'skipped', 'violations', 'maxWin/limit', 'seconds', 'ok'];
+  const head = ['#', 'scenario', 'recipients', 'sent', 'failed', 'unknown≤bound', 'dups', 'skipped', 'violations', 'maxWin/limit', 'wire/limit', 'seconds', 'ok'];
   const body = rows.map((r) => [String(r.n), r.name, ...r.cells.map(String), r.skipped ? 'not run' : r.ok ? 'ok' : 'FAIL']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > i + 1 || i < 2).map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? c.length)).join(' | ')} |`;
@@ -352,6 +362,7 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'bulksms-chaos-'));
   const rows: Row[] = [];
+  if (!canCaptureWire()) process.stderr.write('note: no wire view (needs root and tcpdump): the wire/limit column says n/a\n');
   try {
     for (const s of scenarios.filter((x) => !ONLY || String(x.n) === ONLY)) {
       process.stderr.write(`chaos: scenario ${s.n} (${s.name}), ${RECIPIENTS} recipients at ${RATE}/s…\n`);

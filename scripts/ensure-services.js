@@ -6,6 +6,8 @@
  * else exit 1 saying exactly what is missing and how to provide it.
  * With `--browser` (npm test): the dashboard's tests drive a real Chromium; when none is installed, Debian's is
  * installed where apt works as root, else it exits 1 saying so (rather than two browser tests failing obscurely).
+ * Two tests capture or drop loopback packets and need root with Debian's nftables and tcpdump: installed the same
+ * way when missing; elsewhere a note names them.
  * Plain JS on purpose: it must run before anything is compiled.
  */
 const net = require('node:net');
@@ -99,12 +101,34 @@ function ensureChromium() {
   return false;
 }
 
+/** Commands of the root-only network tests (test/helpers/silence-link.ts, scripts/lib/wire-capture.ts) → their packages. */
+const NETWORK_TEST_TOOLS = { nft: 'nftables', tcpdump: 'tcpdump' };
+
+function ensureNetworkTestTools() {
+  const missing = Object.keys(NETWORK_TEST_TOOLS).filter((cmd) => !has(cmd));
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (missing.length && root && has('apt-get')) {
+    const packages = missing.map((cmd) => NETWORK_TEST_TOOLS[cmd]).join(' ');
+    process.stderr.write(`installing Debian's ${packages} (the lost-host and wire-capture tests use them)…\n`);
+    try {
+      execSync(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages}`, { stdio: 'ignore', timeout: 600_000 });
+    } catch { /* judged below */ }
+  }
+  const still = Object.keys(NETWORK_TEST_TOOLS).filter((cmd) => !has(cmd));
+  if (still.length || !root) {
+    process.stderr.write(
+      `note: the lost-host and wire-capture tests need root${still.length ? ` and ${still.map((c) => NETWORK_TEST_TOOLS[c]).join(', ')}` : ''}; they will fail here\n`,
+    );
+  }
+  return true;
+}
+
 async function main() {
   try { require('dotenv').config({ quiet: true }); } catch { /* dotenv not installed yet */ }
   const pg = target('DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/bulksms');
   const redis = target('REDIS_URL', 'redis://127.0.0.1:6379');
   const results = [await ensure('postgres', pg), await ensure('redis', redis)];
-  if (process.argv.includes('--browser')) results.push(ensureChromium());
+  if (process.argv.includes('--browser')) results.push(ensureChromium(), ensureNetworkTestTools());
   process.exit(results.every(Boolean) ? 0 : 1);
 }
 
