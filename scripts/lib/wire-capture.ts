@@ -22,6 +22,8 @@ export interface RequestStart {
   atMs: number;
   /** The request line's target, e.g. `/API/R1/`. */
   target: string;
+  /** The TCP destination port (the server's). */
+  port: number;
 }
 
 export interface WireView {
@@ -64,16 +66,16 @@ export function requestStartsInPcap(file: Buffer): RequestStart[] {
     const frame = file.subarray(at + 16, at + 16 + captured);
     at += 16 + captured;
     if (frame.length < captured) break;
-    const payload = tcpPayload(frame);
-    if (!payload || payload.length < 16) continue;
-    const line = METHOD.exec(payload.subarray(0, 512).toString('latin1'));
-    if (line) starts.push({ atMs, target: line[2]! });
+    const segment = tcpSegment(frame);
+    if (!segment || segment.payload.length < 16) continue;
+    const line = METHOD.exec(segment.payload.subarray(0, 512).toString('latin1'));
+    if (line) starts.push({ atMs, target: line[2]!, port: segment.port });
   }
   return starts;
 }
 
-/** The TCP payload of an Ethernet frame carrying IPv4 or IPv6 (no extension headers), else null. */
-function tcpPayload(frame: Buffer): Buffer | null {
+/** The TCP destination port and payload of an Ethernet frame carrying IPv4 or IPv6 (no extension headers), else null. */
+function tcpSegment(frame: Buffer): { port: number; payload: Buffer } | null {
   if (frame.length < 14) return null;
   const etherType = frame.readUInt16BE(12);
   let tcpAt: number;
@@ -87,7 +89,7 @@ function tcpPayload(frame: Buffer): Buffer | null {
     return null;
   }
   if (frame.length < tcpAt + 20) return null;
-  return frame.subarray(tcpAt + (frame[tcpAt + 12]! >> 4) * 4);
+  return { port: frame.readUInt16BE(tcpAt + 2), payload: frame.subarray(tcpAt + (frame[tcpAt + 12]! >> 4) * 4) };
 }
 
 /** Counts provider requests (`/API/…`) in the simulator's sliding 1-second window. */

@@ -20,7 +20,7 @@ function pcap(frames: { atMs: number; frame: Buffer }[], magic = 0xa1b2c3d4): Bu
   return Buffer.concat([header, ...records]);
 }
 
-function tcpFrame(payload: string, ip: 4 | 6 = 4, tcpOptions = 12): Buffer {
+function tcpFrame(payload: string, ip: 4 | 6 = 4, tcpOptions = 12, port = 8080): Buffer {
   const eth = Buffer.alloc(14);
   eth.writeUInt16BE(ip === 4 ? 0x0800 : 0x86dd, 12);
   const ipHeader = Buffer.alloc(ip === 4 ? 20 : 40);
@@ -32,6 +32,8 @@ function tcpFrame(payload: string, ip: 4 | 6 = 4, tcpOptions = 12): Buffer {
     ipHeader[6] = 6;
   }
   const tcp = Buffer.alloc(20 + tcpOptions);
+  tcp.writeUInt16BE(40000, 0);
+  tcp.writeUInt16BE(port, 2);
   tcp[12] = ((20 + tcpOptions) / 4) << 4;
   return Buffer.concat([eth, ipHeader, tcp, Buffer.from(payload, 'latin1')]);
 }
@@ -42,10 +44,10 @@ describe('requestStartsInPcap', () => {
   it('reads request lines and their capture times from IPv4 and IPv6 segments', () => {
     const file = pcap([
       { atMs: 1_764_000_000_123.456, frame: tcpFrame(post) },
-      { atMs: 1_764_000_000_124.5, frame: tcpFrame('GET /API/V1/key/BAL/SMS HTTP/1.1\r\n\r\n', 6, 0) },
+      { atMs: 1_764_000_000_124.5, frame: tcpFrame('GET /API/V1/key/BAL/SMS HTTP/1.1\r\n\r\n', 6, 0, 9) },
     ]);
     const starts = requestStartsInPcap(file);
-    expect(starts.map((s) => s.target)).toEqual(['/API/R1/', '/API/V1/key/BAL/SMS']);
+    expect(starts.map((s) => [s.target, s.port])).toEqual([['/API/R1/', 8080], ['/API/V1/key/BAL/SMS', 9]]);
     expect(starts[0]!.atMs).toBeCloseTo(1_764_000_000_123.456, 3);
     expect(starts[1]!.atMs).toBeCloseTo(1_764_000_000_124.5, 3);
   });
@@ -78,7 +80,7 @@ describe('wireView', () => {
   it('counts provider requests in the fullest sliding second, as the simulator does', () => {
     // 3 requests in (0, 1000], a 4th at 1000.5 ms: the window ending there holds 3 (the first left it).
     const at = [0, 400, 999, 1000.5, 1800];
-    const view = wireView([...at.map((atMs) => ({ atMs, target: '/API/R1/' })), { atMs: 500, target: '/__stats' }]);
+    const view = wireView([...at.map((atMs) => ({ atMs, target: '/API/R1/', port: 1 })), { atMs: 500, target: '/__stats', port: 1 }]);
     expect(view).toEqual({ requests: 5, maxWindow: 3, maxWindowAt: 999 });
     expect(wireView([]).maxWindowAt).toBeNull();
   });
