@@ -57,11 +57,13 @@ export async function addSuppressions(
   const country = resolveCountry(opts.country);
   const normalised: SuppressionEntry[] = [];
   const invalid: string[] = [];
-  for (const e of entries) {
+  // Among several, each invalid one says where it is (1-based), or a batch of 10,000 named a value to search for.
+  const where = (i: number): string => (entries.length > 1 ? `#${i + 1} ` : '');
+  entries.forEach((e, i) => {
     const r = normalisePhone(e.phone, country);
     if (r.ok) normalised.push({ ...e, phone: r.e164 });
-    else invalid.push(`"${e.phone}" (${r.reason})`);
-  }
+    else invalid.push(`${where(i)}"${e.phone}" (${r.reason})`);
+  });
   if (invalid.length) {
     const shown = invalid.slice(0, 5).join(', ');
     throw new ValidationError(`invalid phone number${invalid.length > 1 ? 's' : ''}: ${shown}${invalid.length > 5 ? ` and ${invalid.length - 5} more` : ''}`, 'phone');

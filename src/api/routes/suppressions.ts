@@ -1,6 +1,7 @@
 /**
  * POST /api/suppressions: `bulksms suppress --phone <number> [--reason <text>] [--country <code>]` over HTTP, so an
- * integrator can record an opt-out (a STOP reply its own system received) without shell access to the server.
+ * integrator can record an opt-out (a STOP reply its own system received) without shell access to the server; with
+ * `phones` (up to MAX_BATCH), a DND list at once, all or nothing like `bulksms suppress <file>`.
  * Idempotent: a number already suppressed answers `added: 0`, so a retry after a timeout changes nothing.
  * GET and DELETE /api/suppressions/:phone: `bulksms suppression check` and `suppression remove --phone` over HTTP.
  */
@@ -58,9 +59,26 @@ async function removalFieldsOnce(req: { query: unknown; body: unknown }): Promis
 }
 
 interface SuppressBody {
-  phone: string;
+  phone?: string;
+  phones?: string[];
   reason?: string;
   country?: string;
+}
+
+/**
+ * Numbers one POST may carry: 10,000 numbers as typed (≤ 64 characters each) stay under the 1 MiB body limit, and one
+ * insert statement per 5,000 keeps the transaction short. A larger DND list goes as a file (`bulksms suppress`).
+ */
+const MAX_BATCH = 10_000;
+
+/** Exactly one of `phone` and `phones`: with both, which would the caller have meant? */
+function numbersOf(body: SuppressBody): string[] {
+  if (body.phone !== undefined && body.phones !== undefined) {
+    throw new ValidationError('give either phone (one number) or phones (a list), not both', 'phones');
+  }
+  if (body.phone !== undefined) return [body.phone];
+  if (body.phones !== undefined) return body.phones;
+  throw new ValidationError(`phone is required (one number), or phones (up to ${MAX_BATCH.toLocaleString('en')} numbers)`, 'phone');
 }
 
 export function registerSuppressionRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -69,15 +87,24 @@ export function registerSuppressionRoutes(app: FastifyInstance, deps: ApiDeps): 
     {
       schema: {
         tags: ['suppressions'],
-        summary: 'Add one number to the global suppression list (never sent to again; kept out of later imports); `added` is 0 if it was there',
+        summary:
+          'Add numbers to the global suppression list (never sent to again; kept out of later imports): `phone` for one, or ' +
+          `\`phones\` for up to ${MAX_BATCH} at once (all or nothing: one invalid number → 400 naming each by its position, none added); ` +
+          '`added` counts those that were not there yet',
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['phone'],
           properties: {
             // Bounded like the import's phone cell: an invalid value is quoted back in the 400 and the 4xx log line.
             phone: { type: 'string', maxLength: 64, description: 'the number as typed: +91 98765 43210, 9876543210, …' },
-            reason: { type: 'string', maxLength: 500, description: 'why (stored with the number)' },
+            phones: {
+              type: 'array',
+              minItems: 1,
+              maxItems: MAX_BATCH,
+              items: { type: 'string', maxLength: 64 },
+              description: `numbers as typed (instead of phone), up to ${MAX_BATCH}; one reason and country for all`,
+            },
+            reason: { type: 'string', maxLength: 500, description: 'why (stored with each number)' },
             country: { type: 'string', maxLength: 8, description: 'default country of a number without +CC (ISO code); default IN' },
           },
         },
@@ -85,14 +112,22 @@ export function registerSuppressionRoutes(app: FastifyInstance, deps: ApiDeps): 
       },
     },
     async (req) => {
-      const { phone, reason, country } = req.body;
+      const { reason, country } = req.body;
+      const numbers = numbersOf(req.body);
       // source 'api', as the CLI's rows say 'cli': the list shows where an opt-out came from.
-      const result = await addSuppressions(deps.container, [{ phone, source: 'api', ...(reason !== undefined ? { reason } : {}) }], {
-        ...(country !== undefined ? { country } : {}),
-      });
-      // The audit entry says which number stopped receiving (masked, as the audit log holds no number in clear).
-      const masked = maskedSuppression(phone, country);
-      if (masked) auditNote(req, { details: { phone: masked } });
+      const result = await addSuppressions(
+        deps.container,
+        numbers.map((phone) => ({ phone, source: 'api', ...(reason !== undefined ? { reason } : {}) })),
+        { ...(country !== undefined ? { country } : {}) },
+      );
+      // The audit entry says which number stopped receiving (masked, as the audit log holds no number in clear); of a
+      // list, how many were sent and added (10,000 masked numbers would make one entry the size of the list).
+      if (req.body.phones !== undefined) {
+        auditNote(req, { details: { numbers: numbers.length, added: result.added } });
+      } else {
+        const masked = maskedSuppression(numbers[0]!, country);
+        if (masked) auditNote(req, { details: { phone: masked } });
+      }
       return result;
     },
   );

@@ -54,6 +54,56 @@ describe('POST /api/suppressions', () => {
   });
 });
 
+describe('POST /api/suppressions with phones (a DND list at once)', () => {
+  let api: RunningApi;
+  let operator = '';
+  beforeAll(async () => {
+    api = await startApi(env.container(), wiredServices(), { dashboard: false });
+    operator = (await createToken(env.container(), { role: 'operator' })).token;
+  });
+  afterAll(() => api.close());
+  const post = (json: unknown) => http('POST', `${api.url}/api/suppressions`, { json, token: operator });
+  const stored = async (): Promise<{ phone: string; reason: string | null; source: string }[]> =>
+    (await env.container().pg.query(`SELECT phone, reason, source FROM suppressions WHERE phone LIKE '+9198765433%' ORDER BY phone`)).rows;
+
+  it('adds every number as typed, each once (the same number twice in the list, or already there, is not added again)', async () => {
+    await addSuppressions(env.container(), [{ phone: '9876543300' }]);
+    const res = await post({ phones: ['+91 98765 43300', '98765 43301', '098765-43302', '9876543301'], reason: 'DND register' });
+    expect([res.status, res.json()]).toEqual([200, { added: 2 }]);
+    expect(await stored()).toEqual([
+      { phone: '+919876543300', reason: null, source: 'manual' },
+      { phone: '+919876543301', reason: 'DND register', source: 'api' },
+      { phone: '+919876543302', reason: 'DND register', source: 'api' },
+    ]);
+    const { rows } = await env.container().pg.query(`SELECT details FROM audit_log WHERE action = 'suppression.add' ORDER BY id DESC LIMIT 1`);
+    expect(rows[0].details).toMatchObject({ numbers: 4, added: 2 });
+    expect(JSON.stringify(rows[0].details)).not.toMatch(/98765/);
+  });
+
+  it('adds none when one is invalid, naming each invalid one by its position', async () => {
+    const res = await post({ phones: ['9876543310', '12345', '9876543311', 'abc'] });
+    const { error } = res.json<ErrorBody>();
+    expect([res.status, error.field]).toEqual([400, 'phone']);
+    expect(error.message).toMatch(/^invalid phone numbers: #2 "12345" \(.+\), #4 "abc" \(.+\)$/);
+    expect((await stored()).filter((r) => r.phone.startsWith('+91987654331'))).toEqual([]);
+  });
+
+  it('refuses both phone and phones, neither, an empty list and one over 10,000', async () => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ phone: '9876543320', phones: ['9876543321'] }, 'phones', /either phone .* or phones/],
+      [{ reason: 'x' }, 'phone', /phone is required .* or phones \(up to 10,000/],
+      [{ phones: [] }, 'phones', /phones/],
+      [{ phones: Array.from({ length: 10_001 }, (_, i) => `98765${String(i).padStart(5, '0')}`) }, 'phones', /phones.*10000/],
+    ];
+    for (const [json, field, message] of cases) {
+      const res = await post(json);
+      const { error } = res.json<ErrorBody>();
+      expect({ status: res.status, field: error?.field, message: error?.message }).toEqual({ status: 400, field, message: expect.stringMatching(message) });
+    }
+    expect((await stored()).filter((r) => r.phone.startsWith('+91987654332'))).toEqual([]);
+  });
+});
+
 describe('GET and DELETE /api/suppressions/:phone', () => {
   let api: RunningApi;
   const tokens = { viewer: '', operator: '', operatorId: '' };

@@ -22,7 +22,7 @@ describe('suppression list', () => {
   it('adds nothing when one number is invalid', async () => {
     const err = await addSuppressions(env.container(), [{ phone: '9876543299' }, { phone: 'abc' }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as Error).message).toBe('invalid phone number: "abc" (not a phone number)');
+    expect((err as Error).message).toBe('invalid phone number: #2 "abc" (not a phone number)');
     expect((await stored()).map((s) => s.phone)).toEqual(['+919876543210']);
   });
 
