@@ -7,13 +7,13 @@
  * - Back-off: a session is checked `baseDelayMs` after sending, then after 2x, 4x ... up to `maxDelayMs`
  *   (`dlr_checks`, `dlr_checked_at`); claiming bumps both, so several pollers never ask for the same session.
  * - Give up: messages sent more than `maxAgeMs` ago are no longer polled and stay `sent`.
- * - Backstop for pushed reports that arrived before their send outcome (early-reports.ts): swept every poll.
+ * - Backstop for pushed reports that arrived before their send outcome (early-reports.ts): a page swept every poll.
  */
 import type { Container } from '../container';
 import { coerceError } from '../errors';
 import type { DeliveryReportEntry, SmsProvider } from '../provider/sms-provider';
 import { ALONE_IN_SESSION, applyResults, type ResultEntry, type SessionMessage } from './apply-reports';
-import { sweepEarlyReports } from './early-reports';
+import { createEarlyReportSweeper } from './early-reports';
 import type { Slot } from './paced-slot';
 
 export interface DlrPollerOptions {
@@ -96,6 +96,7 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
   let wake: (() => void) | null = null;
   /** Aborted by stop(): report requests are read-only, so one cut short is simply asked again later. */
   let stopRequests = new AbortController();
+  const earlyReports = createEarlyReportSweeper();
 
   /** Asks for one session's report and applies it; false when the request was aborted by stop() (not asked). */
   async function pollSession(sessionId: string, messages: SessionMessage[], summary: PollSummary, slot: Slot | void): Promise<boolean> {
@@ -177,7 +178,7 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
       }
       // Its own step: early reports wait in PostgreSQL only, so a poll that failed for want of Redis must not stop it.
       try {
-        await sweepEarlyReports(deps, now());
+        await earlyReports.sweep(deps, now());
       } catch (err) {
         log.warn({ err: coerceError(err).message }, 'early delivery report sweep failed');
       }
