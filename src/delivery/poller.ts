@@ -7,6 +7,12 @@
  * - Back-off: a session is checked `baseDelayMs` after sending, then after 2x, 4x ... up to `maxDelayMs`
  *   (`dlr_checks`, `dlr_checked_at`); claiming bumps both, so several pollers never ask for the same session.
  * - Give up: messages sent more than `maxAgeMs` ago are no longer polled and stay `sent`.
+ * - A failing provider: once `failingAfter` report requests in a row fail (5xx, resets, an Error envelope), the pass
+ *   stops, its unasked sessions are given back, and polling waits idleMs x 2, x 4, ... up to `failingBackoffMaxMs`
+ *   before asking again (one warning per pause, not one per session). Each session's own back-off alone did not
+ *   slow it: every due session was still asked once per step (a campaign's 100k sessions, 100k failing requests
+ *   per step, taking slots of the sending budget and hammering an endpoint that was down or, on an account whose
+ *   R1 references RPT/TSMS does not know (reference §5), refusing every one of them for DLR_MAX_AGE_HOURS).
  * - Backstop for pushed reports that arrived before their send outcome (early-reports.ts): a page swept every poll.
  */
 import type { Container } from '../container';
@@ -30,6 +36,10 @@ export interface DlrPollerOptions {
   maxAgeMs?: number;
   /** Pause between polls when there was nothing (or little) to do. */
   idleMs?: number;
+  /** Report requests failing in a row that end a pass and pause polling; default 2 x concurrency (at least 4). */
+  failingAfter?: number;
+  /** Longest pause of polling while the provider keeps failing report requests; default 5 minutes. */
+  failingBackoffMaxMs?: number;
 }
 
 export interface PollSummary {
@@ -40,6 +50,8 @@ export interface PollSummary {
   pending: number;
   notFound: number;
   errors: number;
+  /** The pass stopped early: `failingAfter` report requests in a row failed (the rest was given back, unasked). */
+  providerFailing: boolean;
 }
 
 export interface DlrPoller {
@@ -97,6 +109,16 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
   /** Aborted by stop(): report requests are read-only, so one cut short is simply asked again later. */
   let stopRequests = new AbortController();
   const earlyReports = createEarlyReportSweeper();
+  const concurrency = opts.concurrency ?? deps.config.DLR_POLL_CONCURRENCY;
+  const idleMs = opts.idleMs ?? 2000;
+  const failingAfter = opts.failingAfter ?? Math.max(4, 2 * concurrency);
+  const failingBackoffMaxMs = opts.failingBackoffMaxMs ?? 5 * 60_000;
+  /** Report requests of the current pass that failed in a row, and the last one's error. */
+  let failedInARow = 0;
+  let lastFailure = '';
+  /** Passes in a row that stopped on a failing provider, and when (Date.now()) the loop may poll again. */
+  let failingPasses = 0;
+  let pollAfter = 0;
 
   /** Asks for one session's report and applies it; false when the request was aborted by stop() (not asked). */
   async function pollSession(sessionId: string, messages: SessionMessage[], summary: PollSummary, slot: Slot | void): Promise<boolean> {
@@ -105,9 +127,11 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     try {
       const report = await opts.provider.deliveryReport(sessionId, signal, slot ? slot.onWrite : undefined);
       if (!report.found) {
+        failedInARow = 0;
         summary.notFound += 1;
         return true;
       }
+      failedInARow = 0;
       const r = await applyResults(deps, messages, report.entries.map(toResult), now());
       summary.delivered += r.delivered;
       summary.failed += r.failed;
@@ -115,6 +139,8 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     } catch (err) {
       if (signal.aborted) return false;
       summary.errors += 1;
+      failedInARow += 1;
+      lastFailure = coerceError(err).message;
       log.warn({ sessionId, err: coerceError(err).message }, 'delivery report request failed; will retry after back-off');
     }
     return true;
@@ -125,7 +151,8 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     const { rows } = await deps.pg.query<SessionMessage & { sessionId: string }>(CLAIM_SQL, [t, maxAgeMs, baseDelayMs, maxDelayMs, batchSize]);
     const bySession = new Map<string, SessionMessage[]>();
     for (const r of rows) bySession.set(r.sessionId, [...(bySession.get(r.sessionId) ?? []), r]);
-    const summary: PollSummary = { sessions: bySession.size, requests: 0, delivered: 0, failed: 0, pending: 0, notFound: 0, errors: 0 };
+    const summary: PollSummary = { sessions: bySession.size, requests: 0, delivered: 0, failed: 0, pending: 0, notFound: 0, errors: 0, providerFailing: false };
+    failedInARow = 0;
     const queue = [...bySession.entries()];
     // No slot (Redis unreachable) or a stop asked for: no further request is made, and the sessions claimed but not
     // asked about are given back as due. Left claimed, each would wait out a back-off step it never had; and a
@@ -135,9 +162,14 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     const giveBackRest = (next: [string, SessionMessage[]]): void => {
       unasked.push(...next[1], ...queue.splice(0).flatMap(([, messages]) => messages));
     };
-    const lanes = Array.from({ length: Math.min(opts.concurrency ?? deps.config.DLR_POLL_CONCURRENCY, queue.length) }, async () => {
+    const lanes = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         if (stopping) {
+          giveBackRest(next);
+          break;
+        }
+        if (failedInARow >= failingAfter) {
+          summary.providerFailing = true;
           giveBackRest(next);
           break;
         }
@@ -168,13 +200,30 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     return summary;
   }
 
+  /** After a pass: pause polling while the provider keeps failing report requests, resume when it answers. */
+  function judgeProvider(summary: PollSummary): void {
+    if (summary.providerFailing) {
+      failingPasses += 1;
+      const waitMs = Math.min(failingBackoffMaxMs, idleMs * 2 ** Math.min(failingPasses, 30));
+      pollAfter = Date.now() + waitMs;
+      log.warn({ failedInARow: failingAfter, lastError: lastFailure, nextPollInMs: waitMs }, 'delivery report requests keep failing: polling paused');
+    } else if (summary.requests > summary.errors) {
+      if (failingPasses) log.info({ pausedPasses: failingPasses }, 'delivery report requests answered again: polling resumed');
+      failingPasses = 0;
+    }
+  }
+
   async function run(): Promise<void> {
     while (!stopping) {
       let full = false;
-      try {
-        full = (await pollOnce()).sessions >= batchSize;
-      } catch (err) {
-        log.warn({ err: coerceError(err).message }, 'delivery report poll failed');
+      if (Date.now() >= pollAfter) {
+        try {
+          const summary = await pollOnce();
+          judgeProvider(summary);
+          full = summary.sessions >= batchSize && !summary.providerFailing;
+        } catch (err) {
+          log.warn({ err: coerceError(err).message }, 'delivery report poll failed');
+        }
       }
       // Its own step: early reports wait in PostgreSQL only, so a poll that failed for want of Redis must not stop it.
       try {
@@ -184,7 +233,7 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
       }
       if (!full && !stopping) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, opts.idleMs ?? 2000);
+          const timer = setTimeout(resolve, idleMs);
           wake = () => {
             clearTimeout(timer);
             resolve();
