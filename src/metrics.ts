@@ -4,6 +4,7 @@
  *
  *   providerOutcomes.inc({ outcome: 'accepted' })            sending: one per provider answer (OutcomeKind)
  *   messageOutcomes.inc({ status: 'sent' }, n)                sending: messages per status an outcome write left
+ *   deliveryReports.inc({ status: 'delivered' }, n)           delivery: messages a report made final
  *   providerRequests.inc({ kind: 'send' })                    every provider request (send, balance, report)
  *   sendLatency.observe({ outcome }, seconds)                 sending: provider round-trip
  *   rateLimitWaits.inc(); rateLimitWaitSeconds.observe(s)     sending: each time the pacer makes a send wait
@@ -54,7 +55,7 @@ for (const status of MESSAGE_OUTCOME_STATUSES) messageOutcomes.labels({ status }
 /**
  * Messages counted `unknown` (crash recovery: their worker's lease ran out) whose answer then landed after all, by
  * the status it left them in (sent, failed). Not counted again in messageOutcomes: the database's `unknown` is
- * messageOutcomes{unknown} minus these, its `sent` messageOutcomes{sent} plus these{sent}.
+ * messageOutcomes{unknown} minus these, its `sent` messageOutcomes{sent} plus these{sent} minus deliveryReports.
  */
 export const unknownResolved = new Counter({
   name: 'bulksms_unknown_resolved_total',
@@ -62,6 +63,23 @@ export const unknownResolved = new Counter({
   labelNames: ['status'] as const,
   registers: [metricsRegistry],
 });
+
+/**
+ * Messages a delivery report (pushed, polled, or parked until its session was recorded) made final, by the status it
+ * left them in. Counted as the conditional write decides: a repeated report, or one for a message already final,
+ * counts nothing. So the database's `delivered` is this{delivered}, its `failed` messageOutcomes{failed} +
+ * unknownResolved{failed} + this{failed}, and each of these messages left `sent`. Without it nothing said how many
+ * messages were delivered: reports move messages after their run has ended, where the bulksms_messages gauge no
+ * longer looks.
+ */
+export const DELIVERY_REPORT_STATUSES = ['delivered', 'failed'] as const;
+export const deliveryReports = new Counter({
+  name: 'bulksms_delivery_reports_total',
+  help: 'Messages a delivery report made final (from sent), by the status it left them in (delivered, failed); repeats count nothing',
+  labelNames: ['status'] as const,
+  registers: [metricsRegistry],
+});
+for (const status of DELIVERY_REPORT_STATUSES) deliveryReports.labels({ status });
 
 export const providerRequests = new Counter({
   name: 'bulksms_provider_requests_total',

@@ -5,12 +5,13 @@
  * hits every message, and someone has to fix the DLT registration; when most reports are rejections the campaign
  * is paused (dlt-guard.ts).
  *
- * Counters: campaign_runs counters are not touched here (nothing on main maintains them incrementally yet;
- * status counts are derived from messages).
+ * Counters: campaign_runs counters are not touched here (every status read recounts them from the messages,
+ * refreshRunCounters); the metric bulksms_delivery_reports_total counts the messages these UPDATEs changed.
  */
 import type { Container } from '../container';
 import { samePhone, type DeliveryState } from '../provider/twofactor/delivery-status';
 import { createDltGuard } from './dlt-guard';
+import { deliveryReports } from '../metrics';
 
 export interface SessionMessage {
   id: string;
@@ -103,6 +104,7 @@ export async function applyPairs(deps: Deps, pairs: ReadonlyArray<readonly [Sess
       [delivered, now],
     );
     summary.delivered = r.rowCount ?? 0;
+    deliveryReports.inc({ status: 'delivered' }, summary.delivered);
   }
   if (failed.length) {
     const r = await deps.pg.query(
@@ -112,6 +114,7 @@ export async function applyPairs(deps: Deps, pairs: ReadonlyArray<readonly [Sess
       [failed.map(([m]) => m.id), failed.map(([, e]) => e.reason ?? 'FAILED'), now],
     );
     summary.failed = r.rowCount ?? 0;
+    deliveryReports.inc({ status: 'failed' }, summary.failed);
   }
   const dltCampaigns = [...new Set(failed.filter(([, e]) => e.dltReject).map(([m]) => m.campaignId))];
   if (dltCampaigns.length) {
