@@ -79,6 +79,11 @@ export async function applyDeliveryCallback(
   });
   const base = { sessionId: sessionId!, state: mapped.state, dltReject: mapped.dltReject, parked: false };
   if (mapped.state === 'pending') return { ...base, updated: 0, unmatched: false };
+  // Reports parked for this session before its outcome was recorded arrived before this one: applied first, as the
+  // outcome writer's hook would have (it may not have run yet), so the first final report wins here as everywhere.
+  // This one applied first, a DELIVERED posted in the moment between the outcome's commit and the hook replaced the
+  // parked FAILED that had come before it.
+  await applyParkedReports(deps, [sessionId!], now);
   let messages = await loadOpenMessages(deps, sessionId!);
   if (messages.length === 0) {
     if (!(await sessionKnown(deps, sessionId!))) {

@@ -102,6 +102,21 @@ describe('delivery reports that arrive before the send outcome', () => {
     expect(callbackResults.map((r) => r.updated)).toEqual([0, 0, 0]);
   });
 
+  it('the first final report wins when a contradicting one is posted between the outcome commit and its hook', async () => {
+    const ids = await seedInFlight('order', ['+919876510041']);
+    const id = ids.get('+919876510041')!;
+    const c = env.container();
+    // UNDELIVERED comes first, before the send outcome: parked.
+    expect((await post(form('O1', '919876510041', 'UNDELIVERED'))).json<{ result: { parked: boolean } }>().result.parked).toBe(true);
+    // The outcome commits; the writer's hook has not run yet (writeOutcomes alone) when a DELIVERED is posted.
+    await writeOutcomes(c.pg, [{ id, attempts: 1, claimedAt: await claimTokenOf(c.pg, id), status: 'sent', sessionId: 'O1' }]);
+    expect((await post(form('O1', '919876510041', 'DELIVERED'))).status).toBe(200);
+    await applyParkedReports(c, ['O1']); // the hook, late
+    // As when both come after the outcome: the first final report decides, a later contradiction changes nothing.
+    expect(await message(id)).toMatchObject({ status: 'failed', failure_reason: 'UNDELIVERED #1: ABSENT_SUBSCRIBER' });
+    expect(await parkedCount()).toBe(0);
+  });
+
   it('applies a report once when the webhook and the outcome writer race for it', async () => {
     const ids = await seedInFlight('race', ['+919876510011']);
     const id = ids.get('+919876510011')!;
