@@ -36,7 +36,7 @@ export interface DlrPollerOptions {
   maxAgeMs?: number;
   /** Pause between polls when there was nothing (or little) to do. */
   idleMs?: number;
-  /** Report requests failing in a row that end a pass and pause polling; default 2 x concurrency (at least 4). */
+  /** Report requests failing in a row that end a pass and pause polling; default 2 x concurrency (at least 4, at most batchSize). */
   failingAfter?: number;
   /** Longest pause of polling while the provider keeps failing report requests; default 5 minutes. */
   failingBackoffMaxMs?: number;
@@ -111,7 +111,8 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
   const earlyReports = createEarlyReportSweeper();
   const concurrency = opts.concurrency ?? deps.config.DLR_POLL_CONCURRENCY;
   const idleMs = opts.idleMs ?? 2000;
-  const failingAfter = opts.failingAfter ?? Math.max(4, 2 * concurrency);
+  // At most a pass: with DLR_POLL_CONCURRENCY above half the batch, no pass could ever count that many failures.
+  const failingAfter = Math.min(batchSize, opts.failingAfter ?? Math.max(4, 2 * concurrency));
   const failingBackoffMaxMs = opts.failingBackoffMaxMs ?? 5 * 60_000;
   /** Report requests of the current pass that failed in a row, and the last one's error. */
   let failedInARow = 0;
@@ -189,6 +190,7 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
       }
     });
     await Promise.all(lanes);
+    if (failedInARow >= failingAfter) summary.providerFailing = true;
     if (unasked.length) {
       await deps.pg.query(
         `UPDATE messages SET dlr_checks = GREATEST(dlr_checks - 1, 0), dlr_checked_at = NULL WHERE id = ANY($1::bigint[])`,

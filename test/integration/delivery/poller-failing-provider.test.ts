@@ -47,6 +47,10 @@ it('pauses polling while every report request fails, a few requests per pause, a
       expect(asked).toBeLessThan(120);
       expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 120 });
 
+      // However many lanes: with more in flight than a pass holds, a pass whose every request failed still counts.
+      const wide = createDlrPoller(c, { provider, acquireSlot: async () => undefined, concurrency: 200, batchSize: 20, baseDelayMs: 0 });
+      expect(await wide.pollOnce()).toMatchObject({ requests: 20, errors: 20, providerFailing: true });
+
       // The provider answers again: polling resumes after the current pause and every report is applied.
       sim.sim.configure({ invalidKeyFromRequest: null });
       await waitFor('all delivered', async () => (await statusCounts(c.pg, campaignId)).delivered === 120, 15_000);
