@@ -93,7 +93,10 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
     const raw = req.url.split('?', 1)[0]!;
     if (!isProtectedPath(opts.protectedPrefixes, path) && !isProtectedPath(opts.protectedPrefixes, raw)) return;
     if (opts.allowIp && !opts.allowIp.allows(req.socket.remoteAddress)) {
-      req.log.warn({ ip: req.socket.remoteAddress, path: raw }, 'request refused: client address not in API_ALLOW_IPS');
+      // The route pattern, never the raw path: `/api/suppressions/%2B9198…` is a recipient's number (as the access
+      // module's own refusal logs it, and as the README promises: "address + route pattern").
+      const route = `${req.method} ${req.routeOptions.url ?? '(no route)'}`;
+      req.log.warn({ ip: req.socket.remoteAddress, route }, 'request refused: client address not in API_ALLOW_IPS');
       await opts.deniedAudit?.record(req, { status: 403, reason: 'ip_not_allowed' });
       return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
     }

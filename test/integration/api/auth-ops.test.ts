@@ -280,6 +280,28 @@ describe('API with API_ALLOW_IPS', () => {
       await c.close();
     }
   });
+
+  it('logs a refused address with the route pattern, never the raw path (it may hold a recipient\'s number)', async () => {
+    const lines: string[] = [];
+    const logs = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const config = loadConfig({ ...env.env, API_ALLOW_IPS: '10.0.0.0/8' });
+    const c = createContainer({ config, logger: createLogger({ level: 'info', destination: logs }) });
+    const api = await startApi(c, stubServices(), { dashboard: false });
+    try {
+      expect((await http('GET', `${api.url}/api/suppressions/%2B919876543210`)).status).toBe(403);
+      const refusal = lines.map((l) => JSON.parse(l) as { msg: string; path?: string; route?: string }).find((l) => /API_ALLOW_IPS/.test(l.msg));
+      expect(refusal).toMatchObject({ route: 'GET /api/suppressions/:phone' });
+      expect(lines.join('')).not.toMatch(/9876543210/);
+    } finally {
+      await api.close();
+      await c.close();
+    }
+  });
 });
 
 describe('/health provider check against the simulator', () => {
