@@ -225,6 +225,10 @@ export function installRoutePermissions(app: FastifyInstance, opts: RoutePermiss
   app.decorateRequest('access', null);
   installAuditWriter(app, opts.deps);
   app.addHook('onRequest', async (request, reply) => {
+    // A path that is no route does nothing and gets its 404 (registerEarlyNotFound, next): taken for a route of the
+    // owner-only default level, a viewer's typo was a 403 "may not use this route (admin)" and an access.denied entry.
+    // The authentication hook before this one still wants a token for it.
+    if (request.routeOptions.url === undefined) return;
     const { access, action } = ruleFor(request, opts.routes, defaultAccess);
     const who = opts.principalOf(request);
     // No identity means the auth hook let the request through unprotected (health, docs, webhook).

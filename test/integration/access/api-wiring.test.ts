@@ -46,7 +46,6 @@ describe('access control in the HTTP API', () => {
     for (const token of [tokens.viewer, tokens.operator, tokens.owner, TEST_API_TOKEN]) expect(await phones(token)).toEqual(['+91******0001']);
     expect((await http('POST', `${api.url}/api/campaigns/${campaignId}/pause`, { token: tokens.viewer })).status).toBe(403);
     expect((await http('POST', `${api.url}/api/campaigns/${campaignId}/pause`, { token: tokens.operator })).status).toBe(200);
-    expect((await http('GET', `${api.url}/queues`, { token: tokens.operator })).status).toBe(403);
     // HEAD is the GET it mirrors: what a viewer may read, it may HEAD (it was the owner-only default: 403).
     for (const path of ['/api/lists', `/api/campaigns/${campaignId}`, `/api/campaigns/${campaignId}/messages`]) {
       const head = await request(`${api.url}${path}`, { method: 'HEAD', headers: { authorization: `Bearer ${tokens.viewer}` } });
@@ -157,6 +156,30 @@ describe('access control in the HTTP API', () => {
     for (const end = Date.now() + 5000; rows.some((r) => r[2] === undefined) && Date.now() < end; rows = await entries()) await new Promise((r) => setTimeout(r, 20));
     expect(rows).toEqual([['campaign.cancel', campaignId, 200], ['campaign.cancel', unknown, 404]]);
   });
+  it('answers a path that is no route 404 for every role, not a 403 and an access.denied entry', async () => {
+    // Unknown routes fell to the owner-only default level: a viewer's typo read "role viewer may not use this route
+    // (admin)" (as if the route existed and needed more rights) and was audited as a refused access.
+    for (const token of [tokens.viewer, tokens.operator, tokens.owner]) {
+      const res = await http('GET', `${api.url}/api/campaign`, { token });
+      expect([res.status, res.json<{ error: { code: string; message: string } }>().error]).toEqual([
+        404, { code: 'not_found', message: 'no route GET /api/campaign' },
+      ]);
+    }
+    expect(await c.prisma.auditLog.count({ where: { action: 'access.denied', target: '(no route)' } })).toBe(0);
+    // Still behind the token: an unknown path under /api is a 401 without one.
+    expect((await http('GET', `${api.url}/api/campaign`, { token: null })).status).toBe(401);
+    // Routes nobody listed keep the owner-only default: bull-board's, once it is mounted (this file's server has none).
+    const board = await startApi(c, stubServices(), { queueNames: ['send'] });
+    try {
+      for (const [token, status] of [[tokens.operator, 403], [tokens.viewer, 403], [tokens.owner, 200]] as const) {
+        expect([token === tokens.owner, (await http('GET', `${board.url}/queues/api/queues`, { token })).status]).toEqual([token === tokens.owner, status]);
+      }
+      expect((await http('GET', `${board.url}/queues`, { token: tokens.operator })).status).toBe(403);
+    } finally {
+      await board.close();
+    }
+  });
+
   it('names what a create made in its audit entry: the campaign, the list, the suppressed number (masked)', async () => {
     const before = await c.prisma.auditLog.count();
     const form = new FormData();
