@@ -15,6 +15,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
+import type { Prisma } from '../generated/prisma/client';
 import { ARCHIVE_LOCK, RUN_ARCHIVE_LOCK_CLASS, releaseSessionLocked } from '../db/advisory-locks';
 import { ConflictError, ServiceError } from '../errors';
 import type { Logger } from '../logger';
@@ -48,6 +49,11 @@ export interface ArchiveOptions {
   onStage?: (stage: ArchiveStage, runId: string) => Promise<void>;
   /** Duration of each delete batch's transaction (how long its rows are locked: compare with the file, DELETE), for benchmarks. */
   onDeleteBatch?: (runId: string, rows: number, ms: number) => void;
+  /**
+   * Who runs the archive, added to each `archive.run` audit entry (the CLI: `{via, user, host}`, as every command-line
+   * action names its OS user and host): the entry of a deletion of every recipient's messages named no one.
+   */
+  actor?: Prisma.InputJsonObject;
 }
 
 export interface ArchiveResult {
@@ -346,6 +352,6 @@ async function finishDeletion(ctx: Ctx, entry: ManifestFile, expected: number): 
     tokenId: null,
     action: 'archive.run',
     target: entry.runId,
-    details: { file: entry.file, rows: entry.rows, sha256: entry.sha256, deleted, kept, destination: ctx.dest.location },
+    details: { ...opts.actor, file: entry.file, rows: entry.rows, sha256: entry.sha256, deleted, kept, destination: ctx.dest.location },
   });
 }

@@ -6,6 +6,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { PrismaClient } from '../db/prisma';
+import type { Prisma } from '../generated/prisma/client';
 import { quoteIdent } from '../db/pg';
 import { ARCHIVE_LOCK, releaseSessionLocked } from '../db/advisory-locks';
 import { AppError, ConflictError, NotFoundError, ServiceError } from '../errors';
@@ -32,6 +33,8 @@ export interface RestoreResult {
 export interface RestoreOptions {
   /** Called once every file has passed its check, before the first is loaded (tests change a file here). */
   onChecked?: () => Promise<void>;
+  /** Who restores, added to each `archive.restore` audit entry (the CLI: `{via, user, host}`). */
+  actor?: Prisma.InputJsonObject;
 }
 
 export async function restoreArchive(
@@ -81,7 +84,7 @@ export async function restoreArchive(
     }
     for (const { entry, inserted } of loaded) {
       deps.logger.info({ runId: entry.runId, rows: entry.rows, inserted }, 'restore: run loaded');
-      await recordAudit(deps, { tokenId: null, action: 'archive.restore', target: entry.runId, details: { file: entry.file, rows: entry.rows, inserted } });
+      await recordAudit(deps, { tokenId: null, action: 'archive.restore', target: entry.runId, details: { ...opts.actor, file: entry.file, rows: entry.rows, inserted } });
       runs.add(entry.runId);
       result.rows += entry.rows;
       result.inserted += inserted;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { archiveExpiredRuns, type ArchiveStage } from '../../archive/archive';
 import { MAX_OLDER_THAN_DAYS } from '../../archive/retention';
 import { ValidationError } from '../../errors';
+import { cliActor } from '../audit-cli';
 import { withContainer } from '../context';
 import { printResult } from '../output';
 
@@ -40,6 +41,7 @@ export function registerArchive(program: Command): void {
           olderThanDays,
           dest: opts.dest,
           dryRun: opts.dryRun,
+          actor: cliActor(),
           onStage: pauseAt ? (stage, runId) => testPause(pauseAt, stage, runId) : undefined,
         });
         printResult(opts, result, () => {

@@ -61,12 +61,19 @@ describe('archive → delete → restore', () => {
     }
     for (const id of [oldA!, oldB!, regulatedOld!]) expect((await runDigest(c.pg, id)).rows).toBe(0);
     for (const id of [recent!, regulatedYoung!, running!]) expect(await runDigest(c.pg, id)).toEqual(before.get(id));
-    expect(await c.prisma.auditLog.count({ where: { action: 'archive.run' } })).toBe(3);
+    // Who deleted the messages, as every command-line action names it (there is no token): the OS user and host.
+    const cliActor = { via: 'cli', user: os.userInfo().username, host: os.hostname() };
+    const archivedEntries = await c.prisma.auditLog.findMany({ where: { action: 'archive.run' } });
+    expect(archivedEntries).toHaveLength(3);
+    for (const e of archivedEntries) expect(e.details).toMatchObject(cliActor);
     expect(await readdir(path.join(dir, 'runs'))).toHaveLength(3); // no temp files left
 
     const restored = await runCli(['restore', out.manifest, '--json'], env.env);
     expect(restored.code).toBe(0);
     expect(JSON.parse(restored.stdout)).toEqual({ runs: 3, rows: 310, inserted: 310, files: 3 });
+    const restoredEntries = await c.prisma.auditLog.findMany({ where: { action: 'archive.restore' } });
+    expect(restoredEntries).toHaveLength(3);
+    for (const e of restoredEntries) expect(e.details).toMatchObject({ ...cliActor, inserted: expect.any(Number) as number });
     for (const id of all) expect(await runDigest(c.pg, id)).toEqual(before.get(id));
 
     const again = await restoreArchive(c, dir);
