@@ -15,6 +15,15 @@ export interface IpMatcher {
 
 const MAPPED_V4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
 
+/**
+ * A mapped CIDR's prefix counts over IPv6's 128 bits: "::ffff:10.0.0.0/8" said "(0-32)" of a prefix of 8. One of 0-32
+ * was meant for the IPv4 address: both spellings of that are named.
+ */
+function mappedRange(v4: string, prefixRaw: string | undefined): string {
+  const meant = prefixRaw !== undefined && /^\d+$/.test(prefixRaw) && Number(prefixRaw) <= 32 ? Number(prefixRaw) : null;
+  return `96-128 for an IPv4-mapped address${meant === null ? '' : `: ::ffff:${v4}/${96 + meant}, or ${v4}/${meant}`}`;
+}
+
 export function parseAllowList(spec: string | undefined | null): IpMatcher {
   const entries = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (entries.length === 0) return { allows: () => true, rules: [] };
@@ -34,7 +43,7 @@ export function parseAllowList(spec: string | undefined | null): IpMatcher {
     let prefix = prefixRaw === undefined ? max : Number(prefixRaw);
     if (mapped && prefixRaw !== undefined) prefix -= 96;
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixRaw !== undefined && !/^\d+$/.test(prefixRaw))) {
-      throw new ValidationError(`API_ALLOW_IPS: "${entry}" has an invalid prefix length (0-${max})`, 'API_ALLOW_IPS');
+      throw new ValidationError(`API_ALLOW_IPS: "${entry}" has an invalid prefix length (${mapped ? mappedRange(addr, prefixRaw) : `0-${max}`})`, 'API_ALLOW_IPS');
     }
     list.addSubnet(addr, prefix, type);
     rules.push(`${addr}/${prefix}`);

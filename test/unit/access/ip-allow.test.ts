@@ -32,6 +32,14 @@ describe('parseAllowList', () => {
     expect(m.allows('172.32.0.1')).toBe(false);
   });
 
+  // Its prefix counts over the 128 bits of IPv6: '::ffff:10.0.0.0/8' was refused as outside "(0-32)", which 8 is not.
+  it('says an IPv4-mapped CIDR takes a prefix of 96-128, and which IPv4 CIDR that is', () => {
+    expect(() => parseAllowList('::ffff:10.0.0.0/8')).toThrow(
+      'API_ALLOW_IPS: "::ffff:10.0.0.0/8" has an invalid prefix length (96-128 for an IPv4-mapped address: ::ffff:10.0.0.0/104, or 10.0.0.0/8)',
+    );
+    expect(() => parseAllowList('::ffff:10.0.0.0/129')).toThrow('(96-128 for an IPv4-mapped address');
+  });
+
   it('matches IPv6 CIDRs', () => {
     const m = parseAllowList('2001:db8::/32,::1');
     expect(m.allows('2001:db8:1::5')).toBe(true);
