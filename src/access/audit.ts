@@ -53,13 +53,21 @@ export interface AuditQuery {
   tokenId?: string;
   action?: string;
   since?: Date;
+  /** Only entries older than this one (its id): the next page after an entry. */
+  beforeId?: bigint;
   limit?: number;
 }
 
+/** The most entries one page holds: `bulksms audit --cursor` reads the rest. */
+export const MAX_AUDIT_PAGE = 1000;
+
+/** Newest first; `more` when older entries matching the filters are left (read them with `beforeId` = the last id). */
 export async function listAudit(deps: { prisma: PrismaClient }, q: AuditQuery = {}) {
-  return deps.prisma.auditLog.findMany({
-    where: { tokenId: q.tokenId, action: q.action, at: q.since ? { gte: q.since } : undefined },
+  const take = Math.min(q.limit ?? 100, MAX_AUDIT_PAGE);
+  const rows = await deps.prisma.auditLog.findMany({
+    where: { tokenId: q.tokenId, action: q.action, at: q.since ? { gte: q.since } : undefined, id: q.beforeId !== undefined ? { lt: q.beforeId } : undefined },
     orderBy: { id: 'desc' },
-    take: Math.min(q.limit ?? 100, 1000),
+    take: take + 1,
   });
+  return { rows: rows.slice(0, take), more: rows.length > take };
 }

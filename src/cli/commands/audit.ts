@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { listAudit } from '../../access/audit';
+import { MAX_AUDIT_PAGE, listAudit } from '../../access/audit';
 import { ValidationError } from '../../errors';
 import { withContainer } from '../context';
+import { nextPageHint, parseLimit } from '../listing';
 import { printResult } from '../output';
 
 interface AuditCliOptions {
@@ -9,6 +10,7 @@ interface AuditCliOptions {
   token?: string;
   since?: string;
   limit?: string;
+  cursor?: string;
   json?: boolean;
 }
 
@@ -30,23 +32,40 @@ export function registerAudit(program: Command): void {
     .option('--action <name>', 'only this action, e.g. campaign.start, message.export.unmasked or access.denied')
     .option('--token <id>', 'only this token')
     .option('--since <ISO-8601>', 'only entries at or after this instant')
-    .option('--limit <n>', 'at most n entries (max 1000)', '100')
-    .option('--json', 'print one JSON object')
+    .option('--limit <n>', `at most n entries (1-${MAX_AUDIT_PAGE})`, '100')
+    .option('--cursor <id>', 'the next page: the `nextCursor` of the previous one (with the same filters)')
+    .option('--json', 'print one JSON object: {entries, nextCursor}')
     .action(
       withContainer(async (c, opts: AuditCliOptions) => {
-        const limit = Number(opts.limit);
-        if (!Number.isInteger(limit) || limit < 1) throw new ValidationError(`--limit: "${opts.limit}" is not a positive integer`, 'limit');
+        const limit = parseLimit(opts.limit) ?? 100;
+        if (limit < 1) throw new ValidationError(`--limit: "${opts.limit}" is not a positive integer`, 'limit');
+        // Cut to 1000 without a word, the entries past it were out of reach: there is a next page instead.
+        if (limit > MAX_AUDIT_PAGE) throw new ValidationError(`--limit: ${limit} is more than ${MAX_AUDIT_PAGE} entries; page with --cursor`, 'limit');
+        if (opts.cursor !== undefined && !/^[1-9]\d{0,18}$/.test(opts.cursor)) {
+          throw new ValidationError(`--cursor: "${opts.cursor}" is not an audit entry id (the nextCursor of a previous page)`, 'cursor');
+        }
         const since = opts.since ? new Date(opts.since) : undefined;
         if (since && Number.isNaN(since.getTime())) throw new ValidationError(`--since: "${opts.since}" is not an ISO-8601 instant`, 'since');
         if (opts.token && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(opts.token)) {
           throw new ValidationError(`--token: "${opts.token}" is not a token id (UUID)`, 'token');
         }
-        const rows = await listAudit(c, { action: opts.action, tokenId: opts.token, since, limit });
-        const entries = rows.map((r) => ({ id: r.id.toString(), at: r.at, tokenId: r.tokenId, action: r.action, target: r.target, ip: r.ip, details: r.details }));
-        printResult(opts, { entries }, () =>
-          entries.length
-            ? entries.map((e) => `${e.at.toISOString()}  ${e.action.padEnd(24)} ${e.target ?? '-'}  token=${e.tokenId ?? '-'} ip=${e.ip ?? '-'}${refusalOf(e.action, e.details)}`).join('\n')
-            : 'no audit entries',
+        const page = await listAudit(c, {
+          action: opts.action, tokenId: opts.token, since, limit, ...(opts.cursor !== undefined ? { beforeId: BigInt(opts.cursor) } : {}),
+        });
+        const entries = page.rows.map((r) => ({ id: r.id.toString(), at: r.at, tokenId: r.tokenId, action: r.action, target: r.target, ip: r.ip, details: r.details }));
+        const nextCursor = page.more ? entries[entries.length - 1]!.id : null;
+        printResult(opts, { entries, nextCursor }, () =>
+          [
+            ...(entries.length
+              ? entries.map((e) => `${e.at.toISOString()}  ${e.action.padEnd(24)} ${e.target ?? '-'}  token=${e.tokenId ?? '-'} ip=${e.ip ?? '-'}${refusalOf(e.action, e.details)}`)
+              : [opts.cursor ? 'no more audit entries' : 'no audit entries']),
+            ...nextPageHint('bulksms audit', nextCursor, [
+              opts.action && `--action ${opts.action}`,
+              opts.token && `--token ${opts.token}`,
+              opts.since && `--since ${opts.since}`,
+              `--limit ${limit}`,
+            ]),
+          ].join('\n'),
         );
       }),
     );
