@@ -8,7 +8,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
-import { UnauthorizedError } from './errors';
+import type { DeniedAccessRecorder } from './denied-audit';
+import { ForbiddenError, UnauthorizedError } from './errors';
 import { freeTextFor } from './fastify-access';
 import { requestOtp, verifyOtp, type OtpDeps } from './otp';
 
@@ -23,12 +24,24 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): 
   throw err;
 }
 
-export function registerOtpRoutes(app: FastifyInstance, deps: OtpDeps, prefix = '/api/access'): void {
+export interface OtpRouteOptions {
+  prefix?: string;
+  /**
+   * Where a refused OTP request is audited as `access.denied` (share the API's): the route is open to every role and
+   * the refusal (a viewer or operator, the legacy API_TOKEN, a token without a phone) is requestOtp's own, so it went
+   * through no access hook and left no trace.
+   */
+  deniedAudit?: DeniedAccessRecorder;
+}
+
+export function registerOtpRoutes(app: FastifyInstance, deps: OtpDeps, opts: OtpRouteOptions = {}): void {
+  const prefix = opts.prefix ?? '/api/access';
   app.post(`${prefix}/otp`, { config: { access: 'read', action: 'otp.request', audit: false } }, async (request, reply) => {
     try {
       if (!request.access) throw new UnauthorizedError();
       return await requestOtp(deps, request.access, request.ip);
     } catch (err) {
+      if (err instanceof ForbiddenError) await opts.deniedAudit?.record(request, { status: 403, reason: 'forbidden', tokenId: request.access?.tokenId ?? null });
       return sendError(request, reply, err);
     }
   });

@@ -156,7 +156,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       sendOtp: async (phone, template) => otpClient.sendOtp(phone, template, undefined, (await acquireSlot()).onWrite),
       verifyOtp: async (session, code) => otpClient.verifyOtp(session, code, undefined, (await acquireSlot()).onWrite),
     };
-    registerOtpRoutes(app, { prisma: container.prisma, config: container.config, otp });
+    registerOtpRoutes(app, { prisma: container.prisma, config: container.config, otp }, { deniedAudit });
   }
 
   const queues = openQueues(container, deps.options?.queueNames ?? []);

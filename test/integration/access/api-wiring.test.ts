@@ -180,6 +180,24 @@ describe('access control in the HTTP API', () => {
     }
   });
 
+  it('audits a refused OTP request (a viewer asking for one) as access.denied, like every other 403', async () => {
+    // The route is open to every role (read), the refusal is the OTP code's own: it left no trace, so a viewer's script
+    // asking for the SMS that unmasks phones went unseen. A server of its own: refusals are audited once a minute per
+    // address and reason, and this file's server has refused a viewer already.
+    const viewer = await c.prisma.apiToken.findFirstOrThrow({ where: { role: 'viewer' } });
+    const own = await startApi(c, stubServices(), { dashboard: false });
+    let refused;
+    try {
+      refused = await http('POST', `${own.url}/api/access/otp`, { token: tokens.viewer });
+    } finally {
+      await own.close();
+    }
+    expect([refused.status, refused.json<{ error: { code: string } }>().error.code]).toEqual([403, 'forbidden']);
+    expect(await c.prisma.auditLog.findMany({ where: { action: 'access.denied', target: '/api/access/otp' }, select: { tokenId: true, details: true } })).toEqual([
+      { tokenId: viewer.id, details: { method: 'POST', reason: 'forbidden', status: 403, dropped: 0 } },
+    ]);
+  });
+
   it('names what a create made in its audit entry: the campaign, the list, the suppressed number (masked)', async () => {
     const before = await c.prisma.auditLog.count();
     const form = new FormData();
