@@ -27,3 +27,15 @@ export class OtpRateLimitError extends AppError {
     super(message, 'otp_rate_limited', 2, 429);
   }
 }
+
+/** The server cannot send or check an SMS OTP: it has no 2Factor key. */
+export class OtpUnavailableError extends AppError {
+  constructor() {
+    super(
+      'the SMS OTP is not available on this server: TWOFACTOR_API_KEY is not set (the OTP goes through 2Factor); set it and restart `bulksms serve`',
+      'otp_unavailable',
+      1,
+      503,
+    );
+  }
+}

@@ -9,11 +9,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import type { DeniedAccessRecorder } from './denied-audit';
-import { ForbiddenError, UnauthorizedError } from './errors';
+import { ForbiddenError, OtpUnavailableError, UnauthorizedError } from './errors';
 import { freeTextFor } from './fastify-access';
 import { requestOtp, verifyOtp, type OtpDeps } from './otp';
 
 const verifyBody = z.object({ challengeId: z.string(), otp: z.string() });
+
+/** Without a 2Factor key: an owner is told so; other roles are refused as requestOtp refuses them. */
+function unavailable(role: string): Error {
+  return role === 'owner' ? new OtpUnavailableError() : new ForbiddenError(`role ${role} cannot see unmasked message data`);
+}
 
 /**
  * The refusal as the caller may read it: a failed OTP send says what 2Factor answered, which may quote the token's
@@ -34,20 +39,29 @@ export interface OtpRouteOptions {
   deniedAudit?: DeniedAccessRecorder;
 }
 
-export function registerOtpRoutes(app: FastifyInstance, deps: OtpDeps, opts: OtpRouteOptions = {}): void {
+/**
+ * `deps` null: the server has no 2Factor key, and both routes answer 503 saying so (to an owner; anyone else is refused
+ * as ever). Left unregistered, an integrator's OTP request was a 404 "no route POST /api/access/otp", as if mistyped.
+ */
+export function registerOtpRoutes(app: FastifyInstance, deps: OtpDeps | null, opts: OtpRouteOptions = {}): void {
   const prefix = opts.prefix ?? '/api/access';
+  const refused = async (request: FastifyRequest, err: unknown) => {
+    if (err instanceof ForbiddenError) await opts.deniedAudit?.record(request, { status: 403, reason: 'forbidden', tokenId: request.access?.tokenId ?? null });
+  };
   app.post(`${prefix}/otp`, { config: { access: 'read', action: 'otp.request', audit: false } }, async (request, reply) => {
     try {
       if (!request.access) throw new UnauthorizedError();
+      if (!deps) throw unavailable(request.access.role);
       return await requestOtp(deps, request.access, request.ip);
     } catch (err) {
-      if (err instanceof ForbiddenError) await opts.deniedAudit?.record(request, { status: 403, reason: 'forbidden', tokenId: request.access?.tokenId ?? null });
+      await refused(request, err);
       return sendError(request, reply, err);
     }
   });
   app.post(`${prefix}/otp/verify`, { config: { access: 'read', action: 'otp.verify', audit: false } }, async (request, reply) => {
     try {
       if (!request.access) throw new UnauthorizedError();
+      if (!deps) throw unavailable(request.access.role);
       const parsed = verifyBody.safeParse(request.body);
       if (!parsed.success) return reply.code(400).send({ error: { code: 'validation', message: 'body: {challengeId, otp} expected' } });
       const grant = await verifyOtp(deps, request.access, parsed.data, request.ip);

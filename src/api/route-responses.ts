@@ -163,7 +163,8 @@ export const ROUTE_RESPONSES: Readonly<Record<string, RouteResponses>> = {
   'POST /api/access/otp': { success: 200, errors: [...WITH_BODY, 429, 503] },
   'POST /api/access/otp/verify': {
     success: 200,
-    errors: [...WITH_BODY, 429],
+    // 503: the server has no 2Factor key (the OTP cannot be checked).
+    errors: [...WITH_BODY, 429, 503],
     docBody: {
       type: 'object',
       required: ['challengeId', 'otp'],

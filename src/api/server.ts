@@ -157,6 +157,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       verifyOtp: async (session, code) => otpClient.verifyOtp(session, code, undefined, (await acquireSlot()).onWrite),
     };
     registerOtpRoutes(app, { prisma: container.prisma, config: container.config, otp }, { deniedAudit });
+  } else {
+    registerOtpRoutes(app, null, { deniedAudit });
   }
 
   const queues = openQueues(container, deps.options?.queueNames ?? []);

@@ -198,6 +198,26 @@ describe('access control in the HTTP API', () => {
     ]);
   });
 
+  it('says why the SMS OTP is not available on a server without a 2Factor key, instead of "no route"', async () => {
+    const keyless = createContainer({ config: { ...env.config, TWOFACTOR_API_KEY: undefined }, logger: createLogger({ level: 'silent' }) });
+    const own = await startApi(keyless, stubServices(), { dashboard: false });
+    try {
+      const me = await http('GET', `${own.url}/api/access/me`, { token: tokens.owner });
+      expect(me.json()).toMatchObject({ role: 'owner', otp: { available: false } });
+      for (const path of ['/api/access/otp', '/api/access/otp/verify']) {
+        const res = await http('POST', `${own.url}${path}`, { token: tokens.owner, json: {} });
+        expect([path, res.status, res.json<{ error: { code: string; message: string } }>().error]).toEqual([
+          path, 503, { code: 'otp_unavailable', message: expect.stringContaining('TWOFACTOR_API_KEY is not set') as string },
+        ]);
+      }
+      // Still only an owner's to ask for.
+      expect((await http('POST', `${own.url}/api/access/otp`, { token: tokens.viewer })).status).toBe(403);
+    } finally {
+      await own.close();
+      await keyless.close();
+    }
+  });
+
   it('names what a create made in its audit entry: the campaign, the list, the suppressed number (masked)', async () => {
     const before = await c.prisma.auditLog.count();
     const form = new FormData();
