@@ -30,6 +30,11 @@ export interface CreateCampaignInput {
   cron?: string;
   tz?: string;
   packSize?: number;
+  /**
+   * Its messages are kept RETENTION_REGULATED_DAYS (banking: 7 years) after a run ends before `bulksms archive`
+   * deletes them, instead of RETENTION_DAYS; `--older-than` never shortens that. Nothing could set it before.
+   */
+  regulated?: boolean;
 }
 
 export interface CreateCampaignResult {
@@ -44,6 +49,8 @@ export interface CreateCampaignResult {
   credits: number;
   scheduleAt: string | null;
   cron: string | null;
+  /** Kept RETENTION_REGULATED_DAYS before archiving (see CreateCampaignInput.regulated). */
+  regulated: boolean;
   warnings: string[];
 }
 
@@ -172,6 +179,7 @@ export async function createCampaign(
     credits: est.credits,
     scheduleAt: schedule.scheduleAt?.toISOString() ?? null,
     cron: schedule.cron,
+    regulated: input.regulated === true,
     warnings,
   });
 
@@ -198,6 +206,7 @@ export async function createCampaign(
         cron: schedule.cron,
         timezone: schedule.timezone,
         packSize: fields.packSize,
+        regulated: input.regulated === true,
         encoding: est.encoding,
         segmentsMin: est.stats.segmentsMin,
         segmentsMax: est.stats.segmentsMax,

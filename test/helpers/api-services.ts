@@ -65,7 +65,7 @@ export function stubServices(): StubServices {
       });
       return {
         campaignId: campaign.id, status: 'draft', recipients: list.accepted, encoding: 'GSM-7',
-        segments: 1, segmentsMin: 1, segmentsMax: 1, credits: list.accepted, scheduleAt: null, cron: null, warnings: [],
+        segments: 1, segmentsMin: 1, segmentsMax: 1, credits: list.accepted, scheduleAt: null, cron: null, regulated: input.regulated === true, warnings: [],
       };
     },
     async startCampaign(c: Container, campaignId) {

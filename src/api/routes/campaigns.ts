@@ -34,6 +34,7 @@ const createBody = {
     cron: { type: 'string' },
     tz: { type: 'string' },
     packSize: { type: 'integer', description: `recipients per request for identical texts (opt-in packing), 1 to ${MAX_PACK_SIZE}` },
+    regulated: { type: 'boolean', description: 'keep its messages RETENTION_REGULATED_DAYS (banking: 7 years) before archiving, instead of RETENTION_DAYS' },
   },
 } as const;
 

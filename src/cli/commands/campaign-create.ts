@@ -21,6 +21,7 @@ interface CreateOptions {
   cron?: string;
   tz?: string;
   pack?: string;
+  regulated?: boolean;
   json?: boolean;
 }
 
@@ -49,6 +50,7 @@ export function registerCampaignCreate(program: Command): void {
     .option('--cron <expr>', 'run repeatedly (5 fields, or 6 with seconds), each firing a new run to the list as it is then')
     .option('--tz <zone>', 'time zone of --at/--cron', 'Asia/Kolkata')
     .option('--pack <n>', 'recipients per request when the text is identical')
+    .option('--regulated', 'keep its messages RETENTION_REGULATED_DAYS (banking: 7 years) before `bulksms archive` deletes them, not RETENTION_DAYS')
     .option('--json', 'print one JSON object')
     .addHelpText(
       'after',
@@ -73,6 +75,7 @@ export function registerCampaignCreate(program: Command): void {
           cron: opts.cron,
           tz: opts.tz,
           packSize: parsePack(opts.pack),
+          regulated: opts.regulated === true,
         };
         const result = await createCampaign(container, input);
         await auditCliAction(container, 'campaign.create', result.campaignId, { name: input.name, type: input.type });

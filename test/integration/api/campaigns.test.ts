@@ -32,6 +32,23 @@ describe('campaign routes', () => {
     await sim?.close();
   });
 
+  it('marks a campaign regulated (its messages kept RETENTION_REGULATED_DAYS before archive deletes them)', async () => {
+    // RETENTION_REGULATED_DAYS (banking: 7 years) applies to campaigns marked regulated, and nothing could mark one:
+    // a bank's messages were archived and deleted after RETENTION_DAYS like any other.
+    const created = await http('POST', `${api.url}/api/campaigns`, {
+      json: { name: 'Statement', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi {{name}}', regulated: true },
+    });
+    expect([created.status, created.json<{ regulated: boolean }>().regulated]).toEqual([201, true]);
+    const { campaignId } = created.json<{ campaignId: string }>();
+    expect((await env.container().prisma.campaign.findUniqueOrThrow({ where: { id: campaignId } })).regulated).toBe(true);
+    const plain = await http('POST', `${api.url}/api/campaigns`, { json: { name: 'Plain', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi' } });
+    expect([plain.status, plain.json<{ regulated: boolean }>().regulated]).toEqual([201, false]);
+    const bad = await http('POST', `${api.url}/api/campaigns`, {
+      json: { name: 'Bad', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi', regulated: 'yes' },
+    });
+    expect([bad.status, bad.json<ErrorBody>().error.field]).toEqual([400, 'regulated']);
+  });
+
   it('creates, lists, starts and reports a campaign with status counts', async () => {
     const created = await http('POST', `${api.url}/api/campaigns`, {
       json: { name: 'Diwali', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi {{name}}' },

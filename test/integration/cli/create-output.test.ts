@@ -18,5 +18,11 @@ describe('bulksms campaign create (human output)', () => {
     expect(created.code).toBe(0);
     const utc = new Date(`${tomorrowIst}T04:30:00.000Z`).toISOString();
     expect(created.stdout).toContain(`runs at ${tomorrowIst} 10:00 Asia/Kolkata (${utc})`);
+    // --regulated: kept RETENTION_REGULATED_DAYS (banking: 7 years) before `bulksms archive` deletes its messages.
+    const regulated = await runCli(
+      ['campaign', 'create', '--name', 'statement', '--list', 'create-out', '--type', 'transactional', '--from', 'BLKSMS', '--text', 'Hi {{name}}', '--regulated', '--json'],
+      env.env,
+    );
+    expect([regulated.code, (JSON.parse(regulated.stdout) as { regulated: boolean }).regulated]).toEqual([0, true]);
   });
 });
