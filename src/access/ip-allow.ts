@@ -1,7 +1,8 @@
 /**
  * `API_ALLOW_IPS`: a comma-separated list of CIDRs (or bare addresses), IPv4 and IPv6. Empty or unset
  * means "allow all". IPv4-mapped IPv6 peers (`::ffff:10.1.2.3`, what a dual-stack socket reports) are
- * matched against the IPv4 rules as well as the IPv6 ones.
+ * matched against the IPv4 rules as well as the IPv6 ones. A rule with a zone (`fe80::1%eth0`) matches that address on
+ * that interface only; one without matches it on any.
  */
 import { BlockList, isIP } from 'node:net';
 import { ValidationError } from '../errors';
@@ -24,10 +25,19 @@ function mappedRange(v4: string, prefixRaw: string | undefined): string {
   return `96-128 for an IPv4-mapped address${meant === null ? '' : `: ::ffff:${v4}/${96 + meant}, or ${v4}/${meant}`}`;
 }
 
+/** `fe80::1%eth0` → the address and its zone (interface); null when it names none. */
+function splitZone(address: string): { bare: string; zone: string | null } {
+  const at = address.indexOf('%');
+  return at < 0 ? { bare: address, zone: null } : { bare: address.slice(0, at), zone: address.slice(at + 1) };
+}
+
 export function parseAllowList(spec: string | undefined | null): IpMatcher {
   const entries = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (entries.length === 0) return { allows: () => true, rules: [] };
-  const list = new BlockList();
+  // Rules without a zone match an address on any interface; a zoned rule (`fe80::1%eth0`) only on its own: a link-local
+  // address names a host on one link, and the same address on another interface is another host.
+  const anyZone = new BlockList();
+  const byZone = new Map<string, BlockList>();
   const rules: string[] = [];
   for (const entry of entries) {
     const [addrRaw, prefixRaw, extra] = entry.split('/');
@@ -45,7 +55,9 @@ export function parseAllowList(spec: string | undefined | null): IpMatcher {
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixRaw !== undefined && !/^\d+$/.test(prefixRaw))) {
       throw new ValidationError(`API_ALLOW_IPS: "${entry}" has an invalid prefix length (${mapped ? mappedRange(addr, prefixRaw) : `0-${max}`})`, 'API_ALLOW_IPS');
     }
-    list.addSubnet(addr, prefix, type);
+    const { bare, zone } = splitZone(addr);
+    const list = zone === null ? anyZone : byZone.get(zone) ?? byZone.set(zone, new BlockList()).get(zone)!;
+    list.addSubnet(bare, prefix, type);
     rules.push(`${addr}/${prefix}`);
   }
   return {
@@ -53,10 +65,13 @@ export function parseAllowList(spec: string | undefined | null): IpMatcher {
     allows(address) {
       if (!address) return false;
       const mapped = MAPPED_V4.exec(address);
-      if (mapped && list.check(mapped[1]!, 'ipv4')) return true;
+      if (mapped && anyZone.check(mapped[1]!, 'ipv4')) return true;
       const family = isIP(address);
       if (family === 0) return false;
-      return list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+      const { bare, zone } = splitZone(address);
+      const type = family === 4 ? 'ipv4' : 'ipv6';
+      // BlockList ignores a zone: an address is checked bare, against the rules of any zone and those of its own.
+      return anyZone.check(bare, type) || (zone !== null && (byZone.get(zone)?.check(bare, type) ?? false));
     },
   };
 }

@@ -40,6 +40,21 @@ describe('parseAllowList', () => {
     expect(() => parseAllowList('::ffff:10.0.0.0/129')).toThrow('(96-128 for an IPv4-mapped address');
   });
 
+  // A link-local address is only an address on its link: fe80::1 on eth0 and fe80::1 on eth1 are two hosts, and Node
+  // reports the peer's zone (`fe80::1%eth1`). A rule naming a zone matched the same address on every interface.
+  it('holds a zoned rule to its interface; an unzoned one matches the address on any', () => {
+    const zoned = parseAllowList('fe80::1%eth0, fe80::%eth2/64');
+    expect(zoned.rules).toEqual(['fe80::1%eth0/128', 'fe80::%eth2/64']);
+    expect(zoned.allows('fe80::1%eth0')).toBe(true);
+    expect(zoned.allows('fe80::1%eth1')).toBe(false);
+    expect(zoned.allows('fe80::1')).toBe(false);
+    expect(zoned.allows('fe80::abcd%eth2')).toBe(true);
+    expect(zoned.allows('fe80::abcd%eth0')).toBe(false);
+    const any = parseAllowList('fe80::/10');
+    expect(any.allows('fe80::1%eth1')).toBe(true);
+    expect(any.allows('fe80::1')).toBe(true);
+  });
+
   it('matches IPv6 CIDRs', () => {
     const m = parseAllowList('2001:db8::/32,::1');
     expect(m.allows('2001:db8:1::5')).toBe(true);
