@@ -67,6 +67,7 @@ export function registerOtpRoutes(app: FastifyInstance, deps: OtpDeps | null, op
       const grant = await verifyOtp(deps, request.access, parsed.data, request.ip);
       return { challengeId: grant.challengeId, expiresAt: grant.expiresAt.toISOString() };
     } catch (err) {
+      await refused(request, err);
       return sendError(request, reply, err);
     }
   });
