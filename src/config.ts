@@ -157,6 +157,13 @@ const schema = z.object({
   API_BODY_TIMEOUT_MS: positiveInt.default(30_000),
   /** Comma-separated CIDR allow-list for the HTTP API; empty = allow all. */
   API_ALLOW_IPS: z.string().optional(),
+  /**
+   * Addresses/CIDRs of the reverse proxies in front of `serve` (same syntax as API_ALLOW_IPS). A request from one of
+   * them is judged by the client address it forwards (X-Forwarded-For, read right to left past trusted proxies): the
+   * allow-list, the loopback-only mode without API_TOKEN, OTP grants (bound to an address) and audit entries. Unset:
+   * X-Forwarded-For is ignored, and behind a proxy every client has the proxy's address.
+   */
+  API_TRUST_PROXY: z.string().optional(),
   /** How long a verified SMS OTP lets an owner see unmasked per-message data (seconds). */
   // Bounded so the grant's expiry stays a date (a value near 2^53 s made an invalid one): a day at most.
   OTP_GRANT_TTL_SECONDS: wholeNumber(1, 86_400).default(900),

@@ -31,7 +31,8 @@ function splitZone(address: string): { bare: string; zone: string | null } {
   return at < 0 ? { bare: address, zone: null } : { bare: address.slice(0, at), zone: address.slice(at + 1) };
 }
 
-export function parseAllowList(spec: string | undefined | null): IpMatcher {
+/** `setting`: the variable the list came from, named in its errors (API_TRUST_PROXY reads the same syntax). */
+export function parseAllowList(spec: string | undefined | null, setting = 'API_ALLOW_IPS'): IpMatcher {
   const entries = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (entries.length === 0) return { allows: () => true, rules: [] };
   // Rules without a zone match an address on any interface; a zoned rule (`fe80::1%eth0`) only on its own: a link-local
@@ -45,7 +46,7 @@ export function parseAllowList(spec: string | undefined | null): IpMatcher {
     const addr = mapped ? mapped[1]! : (addrRaw ?? '');
     const family = isIP(addr);
     if (family === 0 || extra !== undefined) {
-      throw new ValidationError(`API_ALLOW_IPS: "${entry}" is not an IP address or CIDR`, 'API_ALLOW_IPS');
+      throw new ValidationError(`${setting}: "${entry}" is not an IP address or CIDR`, setting);
     }
     const type = family === 4 ? 'ipv4' : 'ipv6';
     const max = family === 4 ? 32 : 128;
@@ -53,7 +54,7 @@ export function parseAllowList(spec: string | undefined | null): IpMatcher {
     let prefix = prefixRaw === undefined ? max : Number(prefixRaw);
     if (mapped && prefixRaw !== undefined) prefix -= 96;
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixRaw !== undefined && !/^\d+$/.test(prefixRaw))) {
-      throw new ValidationError(`API_ALLOW_IPS: "${entry}" has an invalid prefix length (${mapped ? mappedRange(addr, prefixRaw) : `0-${max}`})`, 'API_ALLOW_IPS');
+      throw new ValidationError(`${setting}: "${entry}" has an invalid prefix length (${mapped ? mappedRange(addr, prefixRaw) : `0-${max}`})`, setting);
     }
     const { bare, zone } = splitZone(addr);
     const list = zone === null ? anyZone : byZone.get(zone) ?? byZone.set(zone, new BlockList()).get(zone)!;

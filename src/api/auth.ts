@@ -92,11 +92,12 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
     const path = req.routeOptions.url ?? req.url.split('?', 1)[0]!;
     const raw = req.url.split('?', 1)[0]!;
     if (!isProtectedPath(opts.protectedPrefixes, path) && !isProtectedPath(opts.protectedPrefixes, raw)) return;
-    if (opts.allowIp && !opts.allowIp.allows(req.socket.remoteAddress)) {
+    // req.ip: the peer, or with API_TRUST_PROXY the client a trusted proxy forwards for (server.ts).
+    if (opts.allowIp && !opts.allowIp.allows(req.ip)) {
       // The route pattern, never the raw path: `/api/suppressions/%2B9198…` is a recipient's number (as the access
       // module's own refusal logs it, and as the README promises: "address + route pattern").
       const route = `${req.method} ${req.routeOptions.url ?? '(no route)'}`;
-      req.log.warn({ ip: req.socket.remoteAddress, route }, 'request refused: client address not in API_ALLOW_IPS');
+      req.log.warn({ ip: req.ip, route }, 'request refused: client address not in API_ALLOW_IPS');
       await opts.deniedAudit?.record(req, { status: 403, reason: 'ip_not_allowed' });
       return reply.status(403).send({ error: { code: 'forbidden', message: 'client address is not in API_ALLOW_IPS' } });
     }
@@ -127,7 +128,8 @@ async function authenticate(req: FastifyRequest, opts: AuthOptions, allowCookie:
   if (elsewhere) return refusal('cross_site', `${elsewhere}; the token cookie only works for this site's own pages`);
   // Without API_TOKEN, loopback clients need no token (role tokens from `bulksms token create` still work).
   if (!token && opts.loopbackWithoutToken) {
-    if (!isLoopbackAddress(req.socket.remoteAddress)) return refusal('not_loopback', 'API_TOKEN is not configured: only loopback clients are allowed');
+    // The client's address, not a local proxy's: through a trusted proxy on this host, an outside caller is not local.
+    if (!isLoopbackAddress(req.ip)) return refusal('not_loopback', 'API_TOKEN is not configured: only loopback clients are allowed');
     const refused = browserFromElsewhere(req);
     return refused ? refusal('cross_site', `${refused}; set API_TOKEN to use the API from there`) : { kind: 'loopback', role: 'owner' };
   }

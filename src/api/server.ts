@@ -41,6 +41,12 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Everything under these prefixes needs a principal (see auth.ts); /health, /docs, the dashboard shell and the webhook do not. */
 const PROTECTED_PREFIXES = ['/api', '/metrics', '/queues'];
 
+/** fastify's trustProxy: false when no proxy is named, else a test of each hop against API_TRUST_PROXY's rules. */
+function trustedProxies(spec: string | undefined): false | ((address: string, hop: number) => boolean) {
+  const proxies = parseAllowList(spec, 'API_TRUST_PROXY');
+  return proxies.rules.length === 0 ? false : (address) => proxies.allows(address);
+}
+
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   const { container } = deps;
   const maxUploadBytes = deps.options?.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
@@ -49,7 +55,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     loggerInstance: container.logger.child({ component: 'api' }) as FastifyBaseLogger,
     // Per-request lines would be mostly the dashboard's polling; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: false,
+    // Only the proxies named in API_TRUST_PROXY may say who the client is (req.ip then walks X-Forwarded-For back past
+    // them); anyone else's X-Forwarded-For is ignored, or a client could name an allowed address itself.
+    trustProxy: trustedProxies(container.config.API_TRUST_PROXY),
     bodyLimit: BODY_LIMIT_BYTES,
     // Slow or stalled clients are cut off (request-timeouts.ts); fastify's requestTimeout stays 0, which would cut
     // slow CSV uploads too.

@@ -304,6 +304,72 @@ describe('API with API_ALLOW_IPS', () => {
   });
 });
 
+describe('API behind a reverse proxy (API_TRUST_PROXY)', () => {
+  const viaProxy = (url: string, forwardedFor?: string, token?: string | null) =>
+    http('GET', `${url}/api/lists`, { ...(token !== undefined ? { token } : {}), headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} });
+
+  it('judges the allow-list by the client a trusted proxy forwards for, never by a header from anyone else', async () => {
+    const lines: string[] = [];
+    const logs = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const allowed = { ...env.env, API_ALLOW_IPS: '203.0.113.0/24' };
+    const trusting = createContainer({ config: loadConfig({ ...allowed, API_TRUST_PROXY: '127.0.0.1' }), logger: createLogger({ level: 'info', destination: logs }) });
+    const plain = createContainer({ config: loadConfig(allowed), logger: createLogger({ level: 'silent' }) });
+    const behindProxy = await startApi(trusting, stubServices(), { dashboard: false });
+    const direct = await startApi(plain, stubServices(), { dashboard: false });
+    try {
+      const answers = {
+        forwardedInside: (await viaProxy(behindProxy.url, '203.0.113.7')).status,
+        forwardedOutside: (await viaProxy(behindProxy.url, '198.51.100.9')).status,
+        // The client wrote an allowed address itself; the proxy appended the one it saw.
+        spoofedFirstHop: (await viaProxy(behindProxy.url, '203.0.113.7, 198.51.100.9')).status,
+        proxyItself: (await viaProxy(behindProxy.url)).status,
+        // Without API_TRUST_PROXY the header is anyone's to write: ignored.
+        untrustedHeader: (await viaProxy(direct.url, '203.0.113.7')).status,
+      };
+      expect(answers).toEqual({ forwardedInside: 200, forwardedOutside: 403, spoofedFirstHop: 403, proxyItself: 403, untrustedHeader: 403 });
+      const refused = lines.map((l) => JSON.parse(l) as { msg: string; ip?: string }).filter((l) => /API_ALLOW_IPS/.test(l.msg)).map((l) => l.ip);
+      expect(refused).toEqual(['198.51.100.9', '198.51.100.9', '127.0.0.1']);
+    } finally {
+      await behindProxy.close();
+      await direct.close();
+      await trusting.close();
+      await plain.close();
+    }
+  });
+
+  it('without API_TOKEN lets in only callers that are local themselves, not everyone a local proxy forwards', async () => {
+    const { API_TOKEN: _unused, ...withoutToken } = env.env;
+    const c = createContainer({ config: loadConfig({ ...withoutToken, API_TRUST_PROXY: '127.0.0.1' }), logger: createLogger({ level: 'silent' }) });
+    const api = await startApi(c, stubServices(), { dashboard: false });
+    try {
+      const outside = await viaProxy(api.url, '198.51.100.9', null);
+      expect([outside.status, outside.text]).toEqual([401, expect.stringMatching(/only loopback clients/)]);
+      expect((await viaProxy(api.url, '127.0.0.1', null)).status).toBe(200);
+      expect((await viaProxy(api.url, undefined, null)).status).toBe(200);
+    } finally {
+      await api.close();
+      await c.close();
+    }
+  });
+
+  it('refuses a proxy that is no address, naming the setting', async () => {
+    const c = createContainer({ config: loadConfig({ ...env.env, API_TRUST_PROXY: '127.0.0.1, proxy.internal' }), logger: createLogger({ level: 'silent' }) });
+    try {
+      await expect(startApi(c, stubServices(), { dashboard: false })).rejects.toMatchObject({
+        field: 'API_TRUST_PROXY',
+        message: 'API_TRUST_PROXY: "proxy.internal" is not an IP address or CIDR',
+      });
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('/health provider check against the simulator', () => {
   it('is ok while the provider answers, and degraded (200: the API and the webhook still serve) once it is gone', async () => {
     const sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY! });
