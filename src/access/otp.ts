@@ -131,7 +131,15 @@ export async function verifyOtp(
   }
   if (counted === 0) return fail('otp_expired', 'too many attempts for this OTP; request a new one');
 
-  const verdict = await deps.otp.verifyOtp(challenge.sessionId, input.otp);
+  let verdict: Awaited<ReturnType<typeof deps.otp.verifyOtp>>;
+  try {
+    verdict = await deps.otp.verifyOtp(challenge.sessionId, input.otp);
+  } catch (err) {
+    // No verdict (2Factor unreachable, an error answer): the attempt is given back. The budget bounds the verdicts a
+    // guesser can read, and this one read none; counted, an outage of a few minutes used up the owner's day of attempts.
+    await deps.prisma.otpGrant.updateMany({ where: { id: challenge.id, attempts: { gt: 0 } }, data: { attempts: { decrement: 1 } } });
+    throw err;
+  }
   if (verdict === 'mismatch') return fail('otp_mismatch', 'wrong OTP');
   if (verdict === 'expired') return fail('otp_expired', 'the OTP expired; request a new one');
 

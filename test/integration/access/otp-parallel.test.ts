@@ -91,3 +91,26 @@ it('a token that got 20 codes wrong within a day cannot verify even the right on
   expect(wrong).toEqual(Array.from({ length: MAX_FAILED_PER_WINDOW - 1 }, () => 'otp_mismatch'));
   expect(await c.prisma.auditLog.count({ where: { tokenId, action: 'otp.verify.locked' } })).toBe(1);
 });
+
+it('a verification the provider never answered does not count: an outage cannot use up the owner\'s attempts', async () => {
+  const { tokenId } = await createToken(c, { role: 'owner', phone: '+919876543214' });
+  const RIGHT = '551234';
+  let down = true;
+  const otp = {
+    sendOtp: async () => `session-${randomUUID()}`,
+    verifyOtp: async (_session: string, code: string) => {
+      if (down) throw new Error('2Factor unreachable: connect ECONNREFUSED');
+      return code === RIGHT ? ('matched' as const) : ('mismatch' as const);
+    },
+  };
+  const deps = { prisma: c.prisma, config: env.config, otp };
+  const who = { tokenId, role: 'owner' as const };
+  const { challengeId } = await requestOtp(deps, who);
+  // More tries during the outage than a challenge's attempts and the day's budget together.
+  for (let i = 0; i < MAX_FAILED_PER_WINDOW + 1; i++) {
+    await expect(verifyOtp(deps, who, { challengeId, otp: RIGHT }, '127.0.0.1')).rejects.toThrow(/unreachable/);
+  }
+  expect((await c.prisma.otpGrant.findUniqueOrThrow({ where: { id: challengeId } })).attempts).toBe(0);
+  down = false;
+  await expect(verifyOtp(deps, who, { challengeId, otp: RIGHT }, '127.0.0.1')).resolves.toMatchObject({ challengeId });
+});
