@@ -50,6 +50,15 @@ const listQuery = {
 
 type Params = { Params: { id: string } };
 
+/**
+ * A failed message's reason with its own recipient's number said in words. 2Factor's texts may quote the number they
+ * refused (`91XXXXXXXXXX`, or E.164 with its `+`), which made each recipient's refusal a reason of its own: 150 DND
+ * refusals were 150 rows of one message each, of which the query's limit kept 100 and silently dropped the rest.
+ * Said in words, they are one reason counting every message; any other number the text quotes stays (masked as usual).
+ */
+const REASON_WITHOUT_RECIPIENT = `replace(replace(COALESCE(failure_reason, provider_text, '(no reason recorded)'),
+  phone, '(the recipient''s number)'), substr(phone, 2), '(the recipient''s number)')`;
+
 export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { container, services } = deps;
   const tags = ['campaigns'];
@@ -211,9 +220,9 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
       await mustExist(req.params.id);
       const scope = messagesOf(req.params.id, await runIdOf(container.pg, req.params.id, req.query.run));
       const { rows } = await container.pg.query<{ status: string; outcome_class: string | null; reason: string; count: string }>(
-        `SELECT status, outcome_class, COALESCE(failure_reason, provider_text, '(no reason recorded)') AS reason, count(*) AS count
+        `SELECT status, outcome_class, ${REASON_WITHOUT_RECIPIENT} AS reason, count(*) AS count
            FROM messages WHERE ${scope.where} AND status IN ('failed', 'unknown')
-          GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 100`,
+          GROUP BY 1, 2, 3 ORDER BY count(*) DESC, 3 LIMIT 100`,
         scope.params,
       );
       // Reasons quote the provider's texts, masked like phones for this caller; two that differed only in a masked
@@ -226,7 +235,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
         if (seen) seen.count += Number(r.count);
         else items.set(key, { status: r.status, outcomeClass: r.outcome_class, reason, count: Number(r.count) });
       }
-      return { items: [...items.values()].sort((a, b) => b.count - a.count) };
+      return { items: [...items.values()].sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0)) };
     },
   );
 }

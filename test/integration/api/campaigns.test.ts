@@ -328,6 +328,29 @@ describe('campaign routes', () => {
       ],
     });
   });
+  it("groups a refusal that quotes each recipient's own number as one reason, counting every message", async () => {
+    // 2Factor's texts may quote the number they refused (91XXXXXXXXXX): 150 DND refusals were 150 "reasons" of one
+    // message each, of which the page showed 100 (the query's limit) and silently dropped the other 50.
+    const phones = Array.from({ length: 150 }, (_, i) => `+9197${String(i).padStart(8, '0')}`);
+    const { campaignId } = await seedCampaign(env.container(), [
+      ...phones.map((phone) => ({
+        phone, status: 'failed' as const, outcomeClass: 'permanent_recipient' as const,
+        failureReason: `rejected for this recipient: Number ${phone.slice(1)} is in the DND registry`,
+      })),
+      { phone: '+919811111111', status: 'failed', outcomeClass: 'permanent_recipient', failureReason: 'Invalid number +919811111111' },
+      // A number that is not the recipient's stays as it was (masked for this caller like any other).
+      { phone: '+919822222222', status: 'failed', outcomeClass: 'permanent_recipient', failureReason: 'Invalid number +919833333333' },
+    ]);
+    const res = await http('GET', `${api.url}/api/campaigns/${campaignId}/failure-reasons`);
+    expect(res.json()).toEqual({
+      items: [
+        { status: 'failed', outcomeClass: 'permanent_recipient', reason: "rejected for this recipient: Number (the recipient's number) is in the DND registry", count: 150 },
+        { status: 'failed', outcomeClass: 'permanent_recipient', reason: "Invalid number (the recipient's number)", count: 1 },
+        { status: 'failed', outcomeClass: 'permanent_recipient', reason: 'Invalid number +********3333', count: 1 },
+      ],
+    });
+  });
+
   it('says which run the counts are of, and gives failures and messages of that run with ?run=N', async () => {
     const c = env.container();
     // A cron campaign after two firings: run 1 had a failure, run 2 (the latest) none.
