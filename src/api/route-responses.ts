@@ -24,21 +24,55 @@ const campaignStatus = { type: 'string', enum: CAMPAIGN_STATUSES };
 const LIST_STATUSES = ['importing', 'ready', 'failed', 'deleting', 'deleted'];
 const listStatus = { type: 'string', enum: LIST_STATUSES, description: 'the campaign\'s contact list: `deleted` once it was deleted (the campaign\'s history stays)' };
 const action = obj({ campaignId: uuid, status: campaignStatus });
-const campaignSummary = obj({
+const nullableInt = { type: 'integer', nullable: true } as const;
+const time = { type: 'string', format: 'date-time' } as const;
+/** Every campaign answer's own fields (the list's and the campaign page's): the dashboard reads each of them. */
+const campaignFields = {
   id: uuid, name: str, type: { type: 'string', enum: ['transactional', 'promotional'] }, sender: str, status: campaignStatus,
-  pauseReason: nullableStr, listId: uuid, listName: str, listStatus, scheduleAt: timeOrNull, cron: nullableStr, timezone: str, total: int, counts,
-  createdAt: { type: 'string', format: 'date-time' },
+  pauseReason: nullableStr,
+  alert: { ...nullableStr, description: 'what needs the operator (DLT rejections, a scheduled run that did not start); null when nothing does' },
+  listId: uuid, listName: str, listStatus,
+  text: { ...nullableStr, description: 'the free text as created; null for a template campaign' },
+  templateName: { ...nullableStr, description: 'the DLT template; null for a free-text campaign' },
+  scheduleAt: timeOrNull, cron: nullableStr, timezone: str,
+  encoding: { type: 'string', enum: ['GSM-7', 'UCS-2'], nullable: true }, segmentsMax: nullableInt, credits: nullableInt,
+  createdAt: time, updatedAt: time, startedAt: timeOrNull, completedAt: timeOrNull, total: int, counts,
+};
+const campaignSummary = obj({
+  ...campaignFields,
+  run: {
+    ...obj({ runNumber: int, runCount: int, startedAt: timeOrNull }),
+    nullable: true,
+    description: 'the run `counts` are of (the latest) and how many there are; null before the first start',
+  },
+});
+const campaignDetail = obj({
+  ...campaignFields,
+  campaignId: { ...uuid, description: 'the same as `id` (the name `campaign status --json` gives it)' },
+  listRejects: obj({
+    rejected: { type: 'integer', description: "rows the list's import rejected" },
+    url: { ...nullableStr, description: "the import's row report (GET /api/lists/{id}/rejects.csv); null when nothing was rejected" },
+  }),
+  runs: {
+    type: 'array',
+    description: 'every run, oldest first, each with its own counts',
+    items: obj({
+      runId: uuid, runNumber: int, trigger: str, status: str, total: int, ...Object.fromEntries(MESSAGE_STATUS_ENUM.map((st) => [st, int])),
+      startedAt: timeOrNull, completedAt: timeOrNull,
+    }),
+  },
 });
 const listFields = {
   id: uuid, name: str, status: { type: 'string', enum: LIST_STATUSES }, failureReason: nullableStr, country: str, rows: int,
   accepted: int, rejected: int, duplicates: int, suppressed: int, rejectReportUrl: nullableStr,
 };
-const listSummary = obj(listFields);
+// The index's items have the detail's fields too (the same rows): documented once, for both.
 const listDetail = obj({
   ...listFields, sourceFile: nullableStr, phoneColumn: nullableStr,
   columns: { type: 'array', items: str, description: 'variables of every contact, each usable as {{column}} (and {{phone}}, the recipient\'s number, unless one is called phone)' },
-  createdAt: { type: 'string', format: 'date-time' }, completedAt: timeOrNull,
+  createdAt: time, completedAt: timeOrNull,
 });
+const listSummary = listDetail;
 const message = obj({
   id: { type: 'string', pattern: '^[0-9]+$' }, runId: uuid, phone: str, status: { type: 'string', enum: MESSAGE_STATUS_ENUM }, attempts: int,
   segments: int, sessionId: nullableStr, outcomeClass: { type: 'string', enum: [...OUTCOME_CLASS_ENUM, null], nullable: true }, providerText: nullableStr,
@@ -59,14 +93,13 @@ const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
     resumed: { type: 'boolean', description: 'an earlier delete of the list had been cut short; this one finished it' },
   }),
   'POST /api/campaigns': obj({
-    campaignId: uuid, status: { type: 'string', enum: ['draft', 'scheduled'] }, recipients: int, encoding: str, segments: int,
+    campaignId: uuid, status: { type: 'string', enum: ['draft', 'scheduled'] }, recipients: int, encoding: str,
+    segments: { type: 'integer', description: 'the most any one message takes (= segmentsMax)' },
+    segmentsMin: { type: 'integer', description: 'the fewest any one message takes' }, segmentsMax: int,
     credits: int, scheduleAt: timeOrNull, cron: nullableStr, warnings: { type: 'array', items: str },
   }),
   'GET /api/campaigns': obj({ items: { type: 'array', items: campaignSummary }, nextCursor }),
-  'GET /api/campaigns/:id': obj({
-    id: uuid, name: str, status: campaignStatus, pauseReason: nullableStr, listId: uuid, listName: str, listStatus, total: int, counts,
-    runs: { type: 'array', items: obj({ runNumber: int, trigger: str, status: str, total: int, startedAt: timeOrNull, completedAt: timeOrNull }) },
-  }),
+  'GET /api/campaigns/:id': campaignDetail,
   'POST /api/campaigns/:id/start': obj({ campaignId: uuid, runId: uuid, status: campaignStatus }),
   'POST /api/campaigns/:id/pause': action,
   'POST /api/campaigns/:id/resume': action,

@@ -22,6 +22,25 @@ interface OpenApiDoc {
   paths: Record<string, Record<string, Operation>>;
 }
 
+interface Schema {
+  properties?: Record<string, Schema>;
+  items?: Schema;
+}
+
+/** Fields of a real answer that its schema's `properties` do not name (as `a.b[].c`), at any depth the schema describes. */
+function undocumentedFields(schema: Schema, value: unknown, at = ''): string[] {
+  if (Array.isArray(value)) return schema.items ? value.flatMap((v) => undocumentedFields(schema.items!, v, `${at}[]`)) : [];
+  if (value === null || typeof value !== 'object' || !schema.properties) return [];
+  const fields = new Set<string>();
+  for (const [key, v] of Object.entries(value)) {
+    const name = at ? `${at}.${key}` : key;
+    const property = schema.properties[key];
+    if (!property) fields.add(name);
+    else undocumentedFields(property, v, name).forEach((f) => fields.add(f));
+  }
+  return [...fields];
+}
+
 describe('the OpenAPI document matches what the server answers', () => {
   let api: RunningApi;
   let sim: TestSimulator;
@@ -57,6 +76,10 @@ describe('the OpenAPI document matches what the server answers', () => {
       const validate = ajv.compile(schema);
       const ok = validate(res.json());
       expect({ method, path, status: res.status, errors: ok ? null : validate.errors }).toEqual({ method, path, status: res.status, errors: null });
+      // Objects stay open (a new field is no break), so the schema alone accepted answers with fields it never named:
+      // the campaign's `alert`, `listRejects`, a list item's `run` — the very fields the dashboard reads.
+      expect({ method, path, status: res.status, undocumented: undocumentedFields(schema as Schema, res.json()) })
+        .toEqual({ method, path, status: res.status, undocumented: [] });
     }
   }
 
@@ -103,6 +126,9 @@ describe('the OpenAPI document matches what the server answers', () => {
     const retryDraft = await http('POST', `${url}/api/campaigns/${id}/retry`);
     conforms('POST', '/api/campaigns/{id}/retry', retryDraft);
     conforms('POST', '/api/campaigns/{id}/start', await http('POST', `${url}/api/campaigns/${id}/start`, { json: {} }));
+    // Started: the list's item has its `run`, the campaign its `runs`.
+    conforms('GET', '/api/campaigns', await http('GET', `${url}/api/campaigns`));
+    conforms('GET', '/api/campaigns/{id}', await http('GET', `${url}/api/campaigns/${id}`));
     conforms('POST', '/api/campaigns/{id}/pause', await http('POST', `${url}/api/campaigns/${id}/pause`));
     const retried = await http('POST', `${url}/api/campaigns/${id}/retry`, { json: { includeUnknown: true } });
     expect(retried.status).toBe(200);
