@@ -104,7 +104,13 @@ const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
   'POST /api/campaigns/:id/pause': action,
   'POST /api/campaigns/:id/resume': action,
   'POST /api/campaigns/:id/cancel': action,
-  'POST /api/campaigns/:id/retry': obj({ campaignId: uuid, requeued: int, status: campaignStatus, archiving: int }),
+  'POST /api/campaigns/:id/retry': obj({
+    campaignId: uuid, requeued: int, status: campaignStatus, archiving: int,
+    notRetried: {
+      ...obj({ failed: int, unknown: int }),
+      description: 'left as they were in the runs retried: `failed` ones a retry never sends again (refused for their recipient, failed by a delivery report, a missing variable); `unknown` ones without includeUnknown',
+    },
+  }),
   'GET /api/campaigns/:id/failure-reasons': obj({
     items: { type: 'array', items: obj({ status: str, outcomeClass: { type: 'string', nullable: true }, reason: str, count: int }) },
   }),

@@ -274,6 +274,12 @@ export interface RetryResult {
   status: string;
   /** Runs left out because an archive is exporting them right now. */
   archiving: number;
+  /**
+   * What the retry left as it was, in the runs it covered: `failed` ones a retry never sends again (refused for their
+   * recipient, failed by a delivery report, a missing variable) and `unknown` ones (maybe sent) without includeUnknown.
+   * "re-queued 0" beside "failed 150" read as if the retry had not worked; the CLI said why, the API and page did not.
+   */
+  notRetried: { failed: number; unknown: number };
 }
 
 /**
@@ -286,7 +292,7 @@ export async function retryCampaign(
   campaignId: string,
   opts: { includeUnknown?: boolean; runId?: string; now?: Date; beforeCommit?: BeforeCommit<RetryResult> } = {},
 ): Promise<RetryResult> {
-  const { requeued, status, archiving } = await controlTransaction(deps.pg, async (c) => {
+  const { requeued, status, archiving, notRetried } = await controlTransaction(deps.pg, async (c) => {
     const campaign = await lockCampaign(c, campaignId);
     if (campaign.status === 'cancelled' || campaign.status === 'draft') {
       throw new ConflictError(`campaign ${campaignId} is ${campaign.status}: nothing to retry`);
@@ -333,14 +339,20 @@ export async function retryCampaign(
         }
       }
     }
-    const answer: RetryResult = { campaignId, requeued: res.rowCount ?? 0, status: next, archiving: busy.rows[0]!.n };
+    const left = await c.query<{ failed: number; unknown: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'failed')::int AS failed, count(*) FILTER (WHERE status = 'unknown')::int AS unknown
+         FROM messages WHERE run_id IN (SELECT id FROM campaign_runs WHERE ${runs('$2')} AND ${runNotBeingArchived('id')})
+          AND status IN ('failed', 'unknown')`,
+      [campaignId, opts.runId ?? null],
+    );
+    const answer: RetryResult = { campaignId, requeued: res.rowCount ?? 0, status: next, archiving: busy.rows[0]!.n, notRetried: left.rows[0]! };
     await opts.beforeCommit?.(executeOn(c), answer);
     return answer;
   });
   if (requeued) await announce(deps, campaignId, status);
   // The campaign's status after the retry: a promotional retry at night answers `paused` (its messages wait for
   // 09:00 IST), which `requeued` alone did not say to a --json or API caller.
-  return { campaignId, requeued, status, archiving };
+  return { campaignId, requeued, status, archiving, notRetried };
 }
 
 export interface RunStatusView extends MessageCounts {

@@ -85,7 +85,9 @@ export function stubServices(): StubServices {
         where: { campaignId, ...(runId ? { runId } : {}), status: { in: includeUnknown ? ['failed', 'unknown'] : ['failed'] } },
         data: { status: 'queued' },
       });
-      return { campaignId, requeued: res.count, status: res.count ? 'running' : 'completed', archiving: 0 };
+      const left = (status: 'failed' | 'unknown') => c.prisma.message.count({ where: { campaignId, ...(runId ? { runId } : {}), status } });
+      const notRetried = { failed: await left('failed'), unknown: await left('unknown') };
+      return { campaignId, requeued: res.count, status: res.count ? 'running' : 'completed', archiving: 0, notRetried };
     },
     async getCampaignStatus(c: Container, campaignId) {
       const campaign = await c.prisma.campaign.findUnique({ where: { id: campaignId } });

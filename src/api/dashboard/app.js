@@ -354,6 +354,17 @@ function showList() {
 
 // ---- one campaign ----
 /**
+ * What a retry did and what it left, and why: "re-queued 0 message(s)" beside 150 failed read as if Retry did not
+ * work, when those were refused for their recipient (or failed by a delivery report), which no retry sends again.
+ */
+function retrySaid(res, run) {
+  const left = res.notRetried || { failed: 0, unknown: 0 };
+  return `re-queued ${res.requeued} message(s)${run === null ? '' : ` of run ${run}`}` +
+    (left.failed ? `; ${left.failed} failed message(s) not retried: a retry sends again only what certainly did not go out, not a message refused for its recipient, failed by its delivery report or missing a variable` : '') +
+    (left.unknown ? `; ${left.unknown} unknown (maybe sent) not retried: tick "include unknown" to re-send them, possibly twice` : '');
+}
+
+/**
  * A start refusal that `force: true` gets past, as `campaign start --force` does: too few credits (409), the balance
  * unreadable (503) or no provider configured to read it (400). The API says so in `error.overridableBy`; any other
  * refusal (a finished campaign, a database down) is not offered it.
@@ -422,7 +433,7 @@ function showCampaign(id) {
         ? { includeUnknown: document.getElementById('include-unknown').checked, ...(run === null ? {} : { run }) }
         : {};
       await act(action, body,
-        (res) => (action === 'retry' ? `re-queued ${res.requeued} message(s)${run === null ? '' : ` of run ${run}`}` : `${action}: campaign is now ${res.status}`),
+        (res) => (action === 'retry' ? retrySaid(res, run) : `${action}: campaign is now ${res.status}`),
         (err) => (action === 'start' && forceable(err) ? showForceStart(err) : flash(err.message, true)));
     });
   });

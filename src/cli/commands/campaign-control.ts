@@ -14,6 +14,7 @@ import {
   retryCampaign,
   UUID,
   type CampaignStatusView,
+  type RetryResult,
 } from '../../sending/campaign-control';
 import { startCampaignManually } from '../../sending/manual-start';
 import { onTerminationSignals } from '../../lib/shutdown';
@@ -98,10 +99,7 @@ async function pausedNote(c: Container, id: string): Promise<{ paused: boolean; 
  * paid for) or never rendered (a missing variable), which a retry never sends again; unknown ones wait for
  * --include-unknown.
  */
-async function notRetriedNote(c: Container, id: string, includedUnknown: boolean): Promise<string> {
-  const { runs } = await getCampaignStatus(c, id);
-  const failed = runs.reduce((n, r) => n + r.failed, 0);
-  const unknown = includedUnknown ? 0 : runs.reduce((n, r) => n + r.unknown, 0);
+function notRetriedNote({ failed, unknown }: RetryResult['notRetried']): string {
   return (
     (failed ? `; ${failed} failed message(s) not retried: a retry sends again only what certainly did not go out, not a message refused for its recipient, failed by its delivery report or missing a variable` : '') +
     (unknown ? `; ${unknown} unknown (maybe sent) not retried: --include-unknown re-sends them, possibly twice` : '')
@@ -207,7 +205,7 @@ export function registerCampaignControl(program: Command): void {
         const result = await retryCampaign(c, requireCampaignId(id), { includeUnknown: opts.includeUnknown === true });
         await auditCliAction(c, 'campaign.retry', id, { requeued: result.requeued, includeUnknown: opts.includeUnknown === true });
         const waiting = opts.json || !result.requeued ? { paused: false, note: '' } : await pausedNote(c, id);
-        const left = opts.json ? '' : await notRetriedNote(c, id, opts.includeUnknown === true);
+        const left = notRetriedNote(result.notRetried);
         printResult(opts, result, () =>
           `campaign ${result.campaignId}: ${result.requeued} message(s) re-queued` +
           (waiting.paused ? `; they wait: the campaign is paused${waiting.note}` : '') +

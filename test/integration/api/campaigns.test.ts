@@ -139,8 +139,8 @@ describe('campaign routes', () => {
     const bare = await http('POST', `${api.url}/api/campaigns/${campaignId}/pause`);
     expect(bare.status).toBe(200);
     expect((await post('resume')).json()).toMatchObject({ status: 'running' });
-    expect((await post('retry')).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0 });
-    expect((await post('retry', { includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0 });
+    expect((await post('retry')).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0, notRetried: { failed: 0, unknown: 1 } });
+    expect((await post('retry', { includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0, notRetried: { failed: 0, unknown: 0 } });
     expect((await post('cancel')).json()).toMatchObject({ status: 'cancelled' });
   });
 
@@ -161,12 +161,12 @@ describe('campaign routes', () => {
     const retry = (json: unknown) => http('POST', `${api.url}/api/campaigns/${campaignId}/retry`, { json });
     const pendingIn = (run: string) => c.prisma.message.count({ where: { runId: run, status: 'pending' } });
 
-    expect((await retry({ run: 1 })).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0 });
+    expect((await retry({ run: 1 })).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0, notRetried: { failed: 0, unknown: 1 } });
     expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([1, 0]);
-    expect((await retry({ run: 2, includeUnknown: true })).json()).toEqual({ campaignId, requeued: 2, status: 'running', archiving: 0 });
+    expect((await retry({ run: 2, includeUnknown: true })).json()).toEqual({ campaignId, requeued: 2, status: 'running', archiving: 0, notRetried: { failed: 0, unknown: 0 } });
     expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([1, 2]);
     // Without a run: every run's (here run 1's unknown one, the rest are pending already).
-    expect((await retry({ includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0 });
+    expect((await retry({ includeUnknown: true })).json()).toEqual({ campaignId, requeued: 1, status: 'running', archiving: 0, notRetried: { failed: 0, unknown: 0 } });
     expect([await pendingIn(runId), await pendingIn(second.id)]).toEqual([2, 2]);
 
     const missing = await retry({ run: 3 });
@@ -328,6 +328,23 @@ describe('campaign routes', () => {
       ],
     });
   });
+  it('says what a retry left and why it was not retried, beside what it re-queued', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [
+      { status: 'failed', outcomeClass: 'retryable', failureReason: 'HTTP 503 from provider' },
+      { status: 'failed', outcomeClass: 'permanent_recipient', failureReason: 'Number is in DND' },
+      { status: 'failed', outcomeClass: 'accepted', failureReason: 'FAILED #27' },
+      { status: 'unknown', outcomeClass: 'ambiguous', failureReason: 'timeout after 10000 ms' },
+      { status: 'delivered', outcomeClass: 'accepted' },
+    ], { status: 'completed' });
+    const retry = (json: object) => http('POST', `${api.url}/api/campaigns/${campaignId}/retry`, { json });
+    const first = await retry({});
+    expect({ status: first.status, body: first.json() }).toMatchObject({
+      status: 200, body: { campaignId, requeued: 1, notRetried: { failed: 2, unknown: 1 } },
+    });
+    // With includeUnknown the unknown one goes too; the two failures no retry sends again stay, and are said again.
+    expect((await retry({ includeUnknown: true })).json()).toMatchObject({ requeued: 1, notRetried: { failed: 2, unknown: 0 } });
+  });
+
   it("groups a refusal that quotes each recipient's own number as one reason, counting every message", async () => {
     // 2Factor's texts may quote the number they refused (91XXXXXXXXXX): 150 DND refusals were 150 "reasons" of one
     // message each, of which the page showed 100 (the query's limit) and silently dropped the other 50.

@@ -387,6 +387,34 @@ describe('dashboard in headless Chromium', () => {
     }
   }, 30_000);
 
+  it('says beside "re-queued" which failures Retry left and why, as `campaign retry` does', async () => {
+    const c = env.container();
+    const { campaignId } = await seedCampaign(c, [
+      { status: 'failed', outcomeClass: 'permanent_recipient', failureReason: 'Number is in DND' },
+      { status: 'failed', outcomeClass: 'permanent_recipient', failureReason: 'Number is in DND' },
+      { status: 'unknown', outcomeClass: 'ambiguous', failureReason: 'timeout after 10000 ms' },
+    ], { name: 'All refused', status: 'completed' });
+    const { retryCampaign } = services;
+    services.retryCampaign = (container, id, opts) => realRetryCampaign(container, id, opts);
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/#/campaign/${campaignId}`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      await tab.locator('#c-failures td', { hasText: 'Number is in DND' }).waitFor();
+      await tab.click('button[data-action=retry]:not([disabled])');
+      // It said only "re-queued 0 message(s)", beside "failed 2": as if Retry had not worked.
+      await tab.locator('#flash', { hasText: 're-queued 0 message(s); 2 failed message(s) not retried' }).waitFor();
+      expect(await tab.textContent('#flash')).toBe(
+        're-queued 0 message(s); 2 failed message(s) not retried: a retry sends again only what certainly did not go out, not a message ' +
+        'refused for its recipient, failed by its delivery report or missing a variable; 1 unknown (maybe sent) not retried: tick ' +
+        '"include unknown" to re-send them, possibly twice');
+    } finally {
+      services.retryCampaign = retryCampaign;
+      await tab.close();
+    }
+  }, 30_000);
+
   it('shows an ETA as whole minutes and seconds', async () => {
     const tab = await browser.context.newPage();
     try {

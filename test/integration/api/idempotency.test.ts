@@ -56,7 +56,7 @@ describe('Idempotency-Key in PostgreSQL', () => {
     const { campaignId } = await seedCampaign(container, [{ status: 'failed', outcomeClass: 'retryable' }], { status: 'paused' });
     const retry = () => http('POST', `${api.url}/api/campaigns/${campaignId}/retry`, { json: {}, headers: { 'idempotency-key': 'no-redis' } });
     const retried = await retry();
-    expect([retried.status, retried.json()]).toEqual([200, { campaignId, requeued: 1, status: 'paused', archiving: 0 }]);
+    expect([retried.status, retried.json()]).toEqual([200, { campaignId, requeued: 1, status: 'paused', archiving: 0, notRetried: { failed: 0, unknown: 0 } }]);
     const replayed = await retry();
     expect([replayed.status, replayed.headers['idempotent-replayed'], replayed.json()]).toEqual([200, 'true', retried.json()]);
   });

@@ -72,7 +72,7 @@ it('a promotional campaign retried at night waits for the window, then the 09:00
   await c.pg.query(`UPDATE campaign_runs SET status = 'completed' WHERE campaign_id = $1`, [promo]);
   await c.pg.query(`UPDATE campaigns SET status = 'completed' WHERE id = $1`, [promo]);
 
-  expect(await retryCampaign(c, promo, { now: ist('2026-11-26T23:00:00') })).toEqual({ campaignId: promo, requeued: 1, status: 'paused', archiving: 0 });
+  expect(await retryCampaign(c, promo, { now: ist('2026-11-26T23:00:00') })).toEqual({ campaignId: promo, requeued: 1, status: 'paused', archiving: 0, notRetried: { failed: 0, unknown: 0 } });
   let st = await getCampaignStatus(c, promo);
   expect(st.status).toBe('paused');
   expect(st.pauseReason).toMatch(/outside TRAI promotional window/);

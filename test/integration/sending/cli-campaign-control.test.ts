@@ -53,7 +53,7 @@ describe('bulksms campaign lifecycle commands', () => {
     });
     expect(await cli('campaign', 'pause', campaignId, '--json')).toEqual({ code: 0, json: { campaignId, status: 'paused' } });
     expect(await cli('campaign', 'resume', campaignId, '--json')).toEqual({ code: 0, json: { campaignId, status: 'running' } });
-    expect(await cli('campaign', 'retry', campaignId, '--json')).toEqual({ code: 0, json: { campaignId, requeued: 0, status: 'running', archiving: 0 } });
+    expect(await cli('campaign', 'retry', campaignId, '--json')).toEqual({ code: 0, json: { campaignId, requeued: 0, status: 'running', archiving: 0, notRetried: { failed: 0, unknown: 0 } } });
     expect(await cli('campaign', 'cancel', campaignId, '--json')).toEqual({ code: 0, json: { campaignId, status: 'cancelled' } });
     const after = await cli('campaign', 'status', campaignId, '--json', '--watch');
     expect(after.json).toMatchObject({ status: 'cancelled', counts: { cancelled: 3, pending: 0 } });

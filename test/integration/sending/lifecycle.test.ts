@@ -148,11 +148,11 @@ describe('campaign lifecycle while sending', () => {
     expect(failed.rows.every((r) => r.attempts === 2 && r.outcome_class === 'retryable' && r.provider_text.length > 0)).toBe(true);
 
     target = () => simulator;
-    expect(await retryCampaign(c, campaignId, { includeUnknown: false })).toEqual({ campaignId, requeued: 10, status: 'running', archiving: 0 });
-    expect(await retryCampaign(c, campaignId, { includeUnknown: false })).toEqual({ campaignId, requeued: 0, status: 'running', archiving: 0 });
+    expect(await retryCampaign(c, campaignId, { includeUnknown: false })).toEqual({ campaignId, requeued: 10, status: 'running', archiving: 0, notRetried: { failed: 0, unknown: 0 } });
+    expect(await retryCampaign(c, campaignId, { includeUnknown: false })).toEqual({ campaignId, requeued: 0, status: 'running', archiving: 0, notRetried: { failed: 0, unknown: 0 } });
     await completed(campaignId);
     expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 10 });
-    expect(await retryCampaign(c, campaignId, { includeUnknown: true })).toEqual({ campaignId, requeued: 0, status: 'completed', archiving: 0 });
+    expect(await retryCampaign(c, campaignId, { includeUnknown: true })).toEqual({ campaignId, requeued: 0, status: 'completed', archiving: 0, notRetried: { failed: 0, unknown: 0 } });
     const attempts = await c.pg.query<{ max: number; min: number }>(`SELECT max(attempts)::int AS max, min(attempts)::int AS min FROM messages WHERE campaign_id = $1`, [campaignId]);
     expect(attempts.rows[0]).toEqual({ max: 3, min: 3 });
     expect(deliveryCheck(await t.accepted(), phones)).toEqual({ duplicates: [], missing: [] });
@@ -215,8 +215,8 @@ describe('campaign lifecycle while sending', () => {
     await completed(campaignId);
     expect(await statusCounts(c.pg, campaignId)).toEqual({ unknown: 10 });
     t.sim.configure({ failRate: 0 });
-    expect(await retryCampaign(c, campaignId, { includeUnknown: false })).toEqual({ campaignId, requeued: 0, status: 'completed', archiving: 0 });
-    expect(await retryCampaign(c, campaignId, { includeUnknown: true })).toEqual({ campaignId, requeued: 10, status: 'running', archiving: 0 });
+    expect(await retryCampaign(c, campaignId, { includeUnknown: false })).toEqual({ campaignId, requeued: 0, status: 'completed', archiving: 0, notRetried: { failed: 0, unknown: 10 } });
+    expect(await retryCampaign(c, campaignId, { includeUnknown: true })).toEqual({ campaignId, requeued: 10, status: 'running', archiving: 0, notRetried: { failed: 0, unknown: 0 } });
     await completed(campaignId);
     expect(await statusCounts(c.pg, campaignId)).toEqual({ sent: 10 });
     expect(deliveryCheck(await t.accepted(), phones)).toEqual({ duplicates: [], missing: [] });
