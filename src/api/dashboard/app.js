@@ -402,6 +402,19 @@ function scheduleOf(c) {
   return '';
 }
 
+/**
+ * What the campaign sends: its text (placeholders as typed) or its DLT template, and what one message costs. The page
+ * did not say, so a draft was started, or a failing campaign read, without seeing the words that go out.
+ */
+function showMessageOf(c) {
+  const template = c.templateName !== null && c.templateName !== undefined;
+  document.querySelector('#c-message .c-message-label').textContent = template ? 'DLT template:' : 'Text:';
+  document.getElementById('c-text').textContent = template ? c.templateName : c.text || '';
+  const cost = [c.encoding, c.segmentsMax ? `up to ${c.segmentsMax} segment(s) per message` : '', c.credits !== null && c.credits !== undefined ? `~${c.credits} credits estimated at create` : '']
+    .filter(Boolean).join(' · ');
+  document.getElementById('c-cost').textContent = cost ? `(${cost})` : '';
+}
+
 function runOptions(c) {
   const runs = c.runs || [];
   const when = (r) => (r.startedAt ? `started ${formatTime(r.startedAt, c.timezone)}` : 'not started yet');
@@ -558,6 +571,7 @@ function showCampaign(id) {
       el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}${c.listStatus === 'deleted' ? ' (deleted)' : c.listStatus === 'deleting' ? ' (being deleted)' : ''}`, scheduleOf(c),
       // A campaign cancelled (or completed) after a pause keeps the pause's reason: it read "cancelled · paused: …".
       c.pauseReason ? ` · ${c.status === 'paused' ? 'paused' : 'last paused'}: ${c.pauseReason}` : '');
+    showMessageOf(c);
     // What needs the operator (DLT rejections, a scheduled run that did not start): `campaign status` prints it in
     // red under the status line; the page did not show it at all.
     const alertLine = document.getElementById('c-alert');

@@ -415,6 +415,34 @@ describe('dashboard in headless Chromium', () => {
     }
   }, 30_000);
 
+  it("shows the campaign's text as it was typed (never as markup), or its DLT template, with its cost", async () => {
+    const c = env.container();
+    const { campaignId, listId } = await seedCampaign(c, [{ status: 'pending' }], { name: 'Texted', status: 'draft' });
+    const text = '<img src=x onerror="window.pwned=1">Hi {{name}},\nsale ends 5pm';
+    await c.prisma.campaign.update({ where: { id: campaignId }, data: { text, encoding: 'GSM-7', segmentsMax: 1, credits: 120 } });
+    const templated = await c.prisma.campaign.create({
+      data: { name: 'Templated', listId, type: 'transactional', sender: 'ACMEIN', templateName: 'order_update', templateVars: ['name'] },
+    });
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/#/campaign/${campaignId}`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      // The page did not show what the campaign sends at all: a draft was started without seeing its words.
+      await tab.locator('#c-text', { hasText: 'Hi {{name}}' }).waitFor({ timeout: 5_000 });
+      expect(await tab.textContent('#c-text')).toBe(text);
+      expect(await tab.textContent('#c-message')).toContain('Text:');
+      expect(await tab.textContent('#c-cost')).toBe('(GSM-7 · up to 1 segment(s) per message · ~120 credits estimated at create)');
+      expect([await tab.locator('#c-message img').count(), await tab.evaluate('window.pwned')]).toEqual([0, undefined]);
+
+      await tab.goto(`${api.url}/dashboard/#/campaign/${templated.id}`);
+      await tab.locator('#c-text', { hasText: 'order_update' }).waitFor({ timeout: 5_000 });
+      expect(await tab.textContent('#c-message')).toContain('DLT template: order_update');
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('shows an ETA as whole minutes and seconds', async () => {
     const tab = await browser.context.newPage();
     try {
