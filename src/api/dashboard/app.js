@@ -665,20 +665,45 @@ const CREATE_FIELDS = {
   peid: 'peid', ctid: 'ctid', packSize: 'packSize', at: 'at', cron: 'cron', tz: 'tz',
 };
 
+const OPTIONAL_CONTROLS = ['tz', 'vars', 'phoneColumn', 'country'];
+
 /** Shows the radio choices' own fields only; hidden ones are disabled, so they are neither required nor sent. */
 function showChoices(form) {
   const chosen = (name) => (form.querySelector(`input[name=${name}]:checked`) || {}).value;
-  for (const [attr, name] of [['when', 'when'], ['content', 'content']]) {
+  for (const [attr, name] of [['when', 'when'], ['content', 'content'], ['list', 'listSource']]) {
     form.querySelectorAll(`[data-${attr}]`).forEach((label) => {
       const shown = label.dataset[attr].split(' ').includes(chosen(name));
-      label.hidden = !shown;
-      label.querySelectorAll('input, textarea').forEach((control) => {
+      // The "no list is ready" note stays hidden while there are lists to choose from.
+      label.hidden = !shown || (label.id === 'no-ready-lists' && form.elements.namedItem('existingList').options.length > 0);
+      label.querySelectorAll('input, textarea, select').forEach((control) => {
         control.disabled = !shown;
-        // The chosen way's own field must be filled; the zone falls back to Asia/Kolkata on the server.
-        control.required = shown && control.name !== 'tz' && control.name !== 'vars';
+        // The chosen way's own field must be filled, but for those with a default: the zone (Asia/Kolkata), the
+        // template's columns (none), the upload's phone column (detected) and country (IN).
+        control.required = shown && !OPTIONAL_CONTROLS.includes(control.name);
       });
     });
   }
+}
+
+/**
+ * The lists a campaign can be created for (ready ones, newest first), for "A list already imported". A second
+ * campaign to the same people needed the CSV uploaded again under a new name: the form could only upload.
+ */
+async function fillReadyLists(form) {
+  const select = form.elements.namedItem('existingList');
+  const ready = [];
+  let cursor = null;
+  // Every page of the index (500 a page): an older list must stay within reach.
+  do {
+    const q = new URLSearchParams({ limit: '500' });
+    if (cursor) q.set('cursor', cursor);
+    const page = await api('GET', `/api/lists?${q}`);
+    ready.push(...page.items.filter((l) => l.status === 'ready'));
+    cursor = page.nextCursor;
+  } while (cursor);
+  select.replaceChildren(...ready.map((l) =>
+    el('option', { value: l.id }, `${l.name} (${l.accepted} recipient(s), imported ${formatTime(l.createdAt)})`)));
+  showChoices(form);
 }
 
 /** The words of the label of a form control ("Date and time"), without its hint after a colon or parenthesis. */
@@ -744,6 +769,7 @@ function showNew() {
   const form = document.getElementById('upload-form');
   fillTimeZones();
   showChoices(form);
+  fillReadyLists(form).catch((err) => flash(`lists not loaded: ${err.message}`, true));
   form.addEventListener('change', (ev) => { if (ev.target.type === 'radio') showChoices(form); });
   // The list this form imported: when only the campaign was refused (a bad text, say), submitting again with the
   // same file and list fields uses it instead of importing it again (which the list name's uniqueness refuses).
@@ -756,6 +782,14 @@ function showNew() {
     clearFormError(form);
     let fields = UPLOAD_FIELDS;
     try {
+      if (f.get('listSource') === 'existing') {
+        const chosen = form.elements.namedItem('existingList');
+        // A refusal naming `list` (not ready any more, deleted meanwhile) is said at the list chosen.
+        fields = { ...CREATE_FIELDS, list: 'existingList' };
+        const listName = chosen.selectedOptions[0] ? chosen.selectedOptions[0].textContent : '';
+        await createAndOpen(f, chosen.value, `list ${listName}`);
+        return;
+      }
       const file = form.elements.namedItem('file').files[0];
       const listFields = [f.get('listName'), f.get('phoneColumn'), f.get('country')].join('\n');
       if (!lastImport || lastImport.file !== file || lastImport.listFields !== listFields) {
@@ -775,30 +809,7 @@ function showNew() {
       result.hidden = false;
       result.textContent = report;
       fields = CREATE_FIELDS;
-      const body = campaignBody(f, imported.listId);
-      const created = await api('POST', '/api/campaigns', body);
-      // The campaign exists now: a refused start is said on its page (Start is there, and Start anyway when the
-      // refusal allows it), not here, where submitting again would create a second campaign.
-      let notStarted = '';
-      if (f.get('when') === 'now') {
-        await api('POST', `/api/campaigns/${created.campaignId}/start`, {}).catch((err) => {
-          notStarted = ` · not started: ${err.message}`;
-          if (forceable(err)) forceOffer = { campaignId: created.campaignId, err };
-        });
-      }
-      // What `campaign create` warns about (UCS-2 doubling the cost, long texts, no sendable recipients, the promotional
-      // window): the CLI prints it before anything is sent; the page dropped it.
-      const warnings = (created.warnings || []).map((w) => ` · warning: ${w}`).join('');
-      // When it sends, in the zone it was entered in (India's unless another was chosen), as `campaign create` says.
-      const zone = body.tz || DEFAULT_TIME_ZONE;
-      const schedule = created.cron ? ` · runs on cron "${created.cron}" (${zone})`
-        : created.scheduleAt ? ` · sends at ${formatTime(created.scheduleAt, zone)}` : '';
-      // The campaign page replaces this form: the row report goes along, or the user never sees what was rejected.
-      flashOnArrival = {
-        message: `${report} · campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)${schedule}${warnings}${notStarted}`,
-        isError: notStarted !== '' || warnings !== '',
-      };
-      location.hash = `#/campaign/${created.campaignId}`;
+      await createAndOpen(f, imported.listId, report);
     } catch (err) {
       flash('');
       showFormError(form, err, fields);
@@ -806,6 +817,37 @@ function showNew() {
       submit.disabled = false;
     }
   });
+}
+
+/**
+ * Creates the campaign the form describes for list `listId`, starts it when asked, and opens its page, where `report`
+ * (what was imported, or which list was chosen) and what the create said are shown.
+ */
+async function createAndOpen(f, listId, report) {
+  const body = campaignBody(f, listId);
+  const created = await api('POST', '/api/campaigns', body);
+  // The campaign exists now: a refused start is said on its page (Start is there, and Start anyway when the
+  // refusal allows it), not here, where submitting again would create a second campaign.
+  let notStarted = '';
+  if (f.get('when') === 'now') {
+    await api('POST', `/api/campaigns/${created.campaignId}/start`, {}).catch((err) => {
+      notStarted = ` · not started: ${err.message}`;
+      if (forceable(err)) forceOffer = { campaignId: created.campaignId, err };
+    });
+  }
+  // What `campaign create` warns about (UCS-2 doubling the cost, long texts, no sendable recipients, the promotional
+  // window): the CLI prints it before anything is sent; the page dropped it.
+  const warnings = (created.warnings || []).map((w) => ` · warning: ${w}`).join('');
+  // When it sends, in the zone it was entered in (India's unless another was chosen), as `campaign create` says.
+  const zone = body.tz || DEFAULT_TIME_ZONE;
+  const schedule = created.cron ? ` · runs on cron "${created.cron}" (${zone})`
+    : created.scheduleAt ? ` · sends at ${formatTime(created.scheduleAt, zone)}` : '';
+  // The campaign page replaces this form: the row report goes along, or the user never sees what was rejected.
+  flashOnArrival = {
+    message: `${report} · campaign created (${created.recipients} recipients, ${created.segments} segment(s), ~${created.credits} credits)${schedule}${warnings}${notStarted}`,
+    isError: notStarted !== '' || warnings !== '',
+  };
+  location.hash = `#/campaign/${created.campaignId}`;
 }
 
 function route() {

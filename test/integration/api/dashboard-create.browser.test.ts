@@ -63,6 +63,40 @@ describe('dashboard: create and start as the CLI can (headless Chromium, real ca
     return { ...campaign, messages: await prisma.message.count({ where: { campaignId: campaign.id } }) };
   }
 
+  it('creates a second campaign for a list already imported, without uploading it again', async () => {
+    const prisma = env.container().prisma;
+    await prisma.contactList.create({ data: { name: 'broken-list', status: 'failed', failureReason: 'no phone column' } });
+    const tab = await openTab('#/new');
+    try {
+      await fillBasics(tab, 'First to reuse');
+      await tab.fill('textarea[name=text]', 'Hello {{name}}');
+      await tab.check('input[name=when][value=draft]');
+      await tab.click('#upload-submit');
+      const first = await createdCampaign(tab, 'First to reuse');
+
+      // The form could only upload: the same people again needed the CSV under a new list name.
+      await tab.evaluate("location.hash = '#/new'");
+      await tab.check('input[name=listSource][value=existing]', { timeout: 5_000 });
+      expect(await tab.isVisible('input[name=file]')).toBe(false);
+      const offered = await tab.locator('select[name=existingList] option').allTextContents();
+      expect(offered.some((o) => o.startsWith('First to reuse-list (2 recipient(s), imported '))).toBe(true);
+      // Only ready lists can be used: a failed import is not offered.
+      expect(offered.some((o) => o.startsWith('broken-list'))).toBe(false);
+      await tab.selectOption('select[name=existingList]', first.listId);
+      await tab.fill('input[name=campaignName]', 'Second to reuse');
+      await tab.fill('input[name=from]', 'ACMEIN');
+      await tab.fill('textarea[name=text]', 'Again {{name}}');
+      await tab.check('input[name=when][value=draft]');
+      await tab.click('#upload-submit');
+      const second = await createdCampaign(tab, 'Second to reuse');
+      expect({ listId: second.listId, status: second.status, lists: await prisma.contactList.count({ where: { name: { startsWith: 'First to reuse' } } }) })
+        .toEqual({ listId: first.listId, status: 'draft', lists: 1 });
+      expect(await tab.textContent('#flash')).toMatch(/^list First to reuse-list \(2 recipient\(s\), imported .*\) · campaign created \(2 recipients/);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('schedules a campaign once at a date-time in IST, in a chosen zone, or on a cron expression', async () => {
     const tab = await openTab('#/new');
     try {
