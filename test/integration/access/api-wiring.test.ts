@@ -111,11 +111,13 @@ describe('access control in the HTTP API', () => {
       };
     };
     const masked = answer('********0002');
+    // Failures by reason: each text quotes its own recipient, so both are one reason, the number said in words.
+    const byReason = [[`rejected for this recipient: ${answer("(the recipient's number)")}`, 2]];
     for (const token of [tokens.viewer, tokens.operator, TEST_API_TOKEN]) {
       expect(await shown(token)).toEqual({
         messages: [[masked, `rejected for this recipient: ${masked}`], [masked, `rejected for this recipient: ${masked}`]],
         csv: [[masked, `rejected for this recipient: ${masked}`], [masked, `rejected for this recipient: ${masked}`]],
-        reasons: [[`rejected for this recipient: ${masked}`, 2]],
+        reasons: byReason,
         pauseReason: [masked, masked],
       });
     }
@@ -130,7 +132,7 @@ describe('access control in the HTTP API', () => {
     expect(await shown(owner)).toEqual({
       messages: clear.map((t) => [t, `rejected for this recipient: ${t}`]),
       csv: clear.map((t) => [t, `rejected for this recipient: ${t}`]),
-      reasons: expect.arrayContaining(clear.map((t) => [`rejected for this recipient: ${t}`, 1])),
+      reasons: byReason,
       pauseReason: [clear[0], clear[0]],
     });
   });
