@@ -112,7 +112,8 @@ const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
     },
   }),
   'GET /api/campaigns/:id/failure-reasons': obj({
-    items: { type: 'array', items: obj({ status: str, outcomeClass: { type: 'string', nullable: true }, reason: str, count: int }) },
+    items: { type: 'array', items: obj({ status: str, outcomeClass: { type: 'string', nullable: true }, reason: str, count: int }), description: 'the 100 most frequent reasons' },
+    omittedMessages: { type: 'integer', description: 'failed and unknown messages of the reasons past those 100 (0 when every reason is listed); failures.csv has every one' },
   }),
   'GET /api/campaigns/:id/messages': obj({ items: { type: 'array', items: message }, nextCursor }),
   'GET /api/campaigns/:id/failures.csv': csv,

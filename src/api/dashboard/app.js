@@ -590,8 +590,12 @@ function showCampaign(id) {
     document.querySelector('#c-counts tbody').replaceChildren(
       el('tr', {}, ...COUNT_KEYS.map((key) => el('th', {}, key))),
       el('tr', { id: 'c-count-values' }, ...COUNT_KEYS.map((key) => el('td', { dataset: { status: key } }, scope.counts[key] || 0))));
+    // The API lists the 100 most frequent reasons: the messages of the others are said, or the rows add up short.
+    const omitted = failures.omittedMessages
+      ? [el('tr', { className: 'omitted' }, el('td', { colspan: '3' }, 'other reasons (Download failures.csv has every message)'), el('td', {}, failures.omittedMessages))]
+      : [];
     document.querySelector('#c-failures tbody').replaceChildren(...failures.items.map((f) =>
-      el('tr', {}, el('td', {}, f.status), el('td', {}, f.outcomeClass || ''), el('td', {}, f.reason), el('td', {}, f.count))));
+      el('tr', {}, el('td', {}, f.status), el('td', {}, f.outcomeClass || ''), el('td', {}, f.reason), el('td', {}, f.count))), ...omitted);
   }
   // Messages: keyset pages of 50, filter by status/phone; "More" follows nextCursor.
   let cursor = null;

@@ -219,8 +219,9 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
     async (req) => {
       await mustExist(req.params.id);
       const scope = messagesOf(req.params.id, await runIdOf(container.pg, req.params.id, req.query.run));
-      const { rows } = await container.pg.query<{ status: string; outcome_class: string | null; reason: string; count: string }>(
-        `SELECT status, outcome_class, ${REASON_WITHOUT_RECIPIENT} AS reason, count(*) AS count
+      // all_messages: every failed and unknown message, also those of the reasons past the limit.
+      const { rows } = await container.pg.query<{ status: string; outcome_class: string | null; reason: string; count: string; all_messages: string }>(
+        `SELECT status, outcome_class, ${REASON_WITHOUT_RECIPIENT} AS reason, count(*) AS count, sum(count(*)) OVER () AS all_messages
            FROM messages WHERE ${scope.where} AND status IN ('failed', 'unknown')
           GROUP BY 1, 2, 3 ORDER BY count(*) DESC, 3 LIMIT 100`,
         scope.params,
@@ -235,7 +236,10 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps): voi
         if (seen) seen.count += Number(r.count);
         else items.set(key, { status: r.status, outcomeClass: r.outcome_class, reason, count: Number(r.count) });
       }
-      return { items: [...items.values()].sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0)) };
+      // Past the limit the rest were dropped without a word, and the reasons shown added up to fewer than `failed`.
+      const shown = rows.reduce((n, r) => n + Number(r.count), 0);
+      const omittedMessages = rows[0] ? Number(rows[0].all_messages) - shown : 0;
+      return { items: [...items.values()].sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0)), omittedMessages };
     },
   );
 }

@@ -326,6 +326,7 @@ describe('campaign routes', () => {
         { status: 'failed', outcomeClass: 'permanent_recipient', reason: 'Invalid Phone Number', count: 2 },
         { status: 'unknown', outcomeClass: 'ambiguous', reason: 'timeout after 10000 ms', count: 1 },
       ],
+      omittedMessages: 0,
     });
   });
   it('says what a retry left and why it was not retried, beside what it re-queued', async () => {
@@ -365,7 +366,20 @@ describe('campaign routes', () => {
         { status: 'failed', outcomeClass: 'permanent_recipient', reason: "Invalid number (the recipient's number)", count: 1 },
         { status: 'failed', outcomeClass: 'permanent_recipient', reason: 'Invalid number +********3333', count: 1 },
       ],
+      omittedMessages: 0,
     });
+  });
+
+  it('says how many messages the reasons past the 100 listed hold, instead of dropping them without a word', async () => {
+    // 105 different reasons (numbers too short to be masked), one message each, and one reason of 3 messages.
+    const { campaignId } = await seedCampaign(env.container(), [
+      ...Array.from({ length: 105 }, (_, i) => ({ status: 'failed' as const, outcomeClass: 'retryable' as const, failureReason: `error code ${i}` })),
+      ...Array.from({ length: 3 }, () => ({ status: 'unknown' as const, outcomeClass: 'ambiguous' as const, failureReason: 'timeout' })),
+    ]);
+    const body = (await http('GET', `${api.url}/api/campaigns/${campaignId}/failure-reasons`)).json<{ items: { count: number }[]; omittedMessages: number }>();
+    const listed = body.items.reduce((n, r) => n + r.count, 0);
+    expect({ rows: body.items.length, first: body.items[0], listed, omitted: body.omittedMessages })
+      .toEqual({ rows: 100, first: { status: 'unknown', outcomeClass: 'ambiguous', reason: 'timeout', count: 3 }, listed: 102, omitted: 6 });
   });
 
   it('says which run the counts are of, and gives failures and messages of that run with ?run=N', async () => {
@@ -389,9 +403,9 @@ describe('campaign routes', () => {
     expect(row?.run).toEqual({ runNumber: 2, runCount: 2, startedAt: second.startedAt!.toISOString() });
 
     const dnd = { status: 'failed', outcomeClass: 'permanent_recipient', reason: 'DND number', count: 1 };
-    expect((await get('/failure-reasons')).json()).toEqual({ items: [dnd] });
-    expect((await get('/failure-reasons?run=1')).json()).toEqual({ items: [dnd] });
-    expect((await get('/failure-reasons?run=2')).json()).toEqual({ items: [] });
+    expect((await get('/failure-reasons')).json()).toEqual({ items: [dnd], omittedMessages: 0 });
+    expect((await get('/failure-reasons?run=1')).json()).toEqual({ items: [dnd], omittedMessages: 0 });
+    expect((await get('/failure-reasons?run=2')).json()).toEqual({ items: [], omittedMessages: 0 });
 
     const phones = async (query: string) => (await get(`/messages?${query}`)).json<{ items: { phone: string }[] }>().items.length;
     expect([await phones(''), await phones('run=1'), await phones('run=2'), await phones('run=2&status=failed')]).toEqual([4, 2, 2, 0]);

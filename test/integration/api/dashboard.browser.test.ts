@@ -443,6 +443,25 @@ describe('dashboard in headless Chromium', () => {
     }
   }, 30_000);
 
+  it('shows the messages of the reasons past the 100 listed as an "other reasons" row', async () => {
+    const { campaignId } = await seedCampaign(env.container(),
+      Array.from({ length: 103 }, (_, i) => ({ status: 'failed' as const, outcomeClass: 'retryable' as const, failureReason: `error code ${i}` })),
+      { name: 'Many reasons', status: 'completed' });
+    const tab = await browser.context.newPage();
+    try {
+      await tab.goto(`${api.url}/dashboard/#/campaign/${campaignId}`);
+      await tab.fill('#token-input', TEST_API_TOKEN);
+      await tab.click('#token-form button');
+      // The rows added up to 100 beside "failed 103", and nothing said where the other 3 were.
+      const other = tab.locator('#c-failures tr.omitted');
+      await other.waitFor({ timeout: 5_000 });
+      expect(await other.textContent()).toBe('other reasons (Download failures.csv has every message)3');
+      expect(await tab.locator('#c-failures tbody tr').count()).toBe(101);
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('shows an ETA as whole minutes and seconds', async () => {
     const tab = await browser.context.newPage();
     try {
