@@ -97,6 +97,7 @@ const SUCCESS_BODIES: Readonly<Record<string, unknown>> = {
     segments: { type: 'integer', description: 'the most any one message takes (= segmentsMax)' },
     segmentsMin: { type: 'integer', description: 'the fewest any one message takes' }, segmentsMax: int,
     credits: int, scheduleAt: timeOrNull, cron: nullableStr, warnings: { type: 'array', items: str },
+    regulated: { type: 'boolean', description: 'its messages are kept RETENTION_REGULATED_DAYS before archiving (banking), not RETENTION_DAYS' },
   }),
   'GET /api/campaigns': obj({ items: { type: 'array', items: campaignSummary }, nextCursor }),
   'GET /api/campaigns/:id': campaignDetail,
