@@ -16,7 +16,11 @@ export interface DemoSummary {
   limit: number;
   elapsedSeconds: number;
   failures: { status: string; reason: string; count: number }[];
-  provider: { maxWindow: number; throttled: number; duplicates: number };
+  /**
+   * At the simulator: `maxWindow` by its own stamps (its stalls on a busy machine bunch them); `writtenMaxWindow` by
+   * when this process wrote the requests (provider/written-requests.ts), null when not watched.
+   */
+  provider: { maxWindow: number; writtenMaxWindow: number | null; throttled: number; duplicates: number };
   /** Delivery reports: final states from reports, how they came in, and what is still awaited. */
   reports: { delivered: number; failed: number; awaiting: number; waitedSeconds: number; callbacks: number; early: number };
 }
@@ -26,6 +30,7 @@ export async function queryDemoSummary(
   result: SendOutcome,
   stats: SimulatorStats,
   webhook: DemoWebhookStats = { received: 0, early: 0 },
+  writtenMaxWindow: number | null = null,
 ): Promise<DemoSummary> {
   const id = result.campaign.campaignId;
   const timing = await container.pg.query<{ n: string; first: Date | null; last: Date | null }>(
@@ -56,7 +61,7 @@ export async function queryDemoSummary(
     limit: container.config.SMS_RATE_LIMIT,
     elapsedSeconds: result.elapsedMs / 1000,
     failures: failures.rows.map((r) => ({ status: r.status, reason: r.reason, count: Number(r.count) })),
-    provider: { maxWindow: stats.maxWindow, throttled: stats.throttled, duplicates: stats.duplicates },
+    provider: { maxWindow: stats.maxWindow, writtenMaxWindow, throttled: stats.throttled, duplicates: stats.duplicates },
     reports: {
       delivered: result.status.counts.delivered,
       failed: Number(reported.rows[0]!.failed),
@@ -84,7 +89,11 @@ export function printDemoSummary(s: DemoSummary, out: NodeJS.WritableStream = pr
         `(waited ${s.reports.waitedSeconds.toFixed(1)} s after sending; ${s.reports.callbacks} webhook callbacks, ` +
         `${s.reports.early} of them before their send outcome: kept, then applied)`,
     ],
-    ['provider view', `max ${s.provider.maxWindow} requests in any 1 s, ${s.provider.throttled} throttled (429), ${s.provider.duplicates} duplicates`],
+    [
+      'provider view',
+      `max ${s.provider.maxWindow} requests in any 1 s${s.provider.writtenMaxWindow === null ? '' : ` (${s.provider.writtenMaxWindow} as this process wrote them)`}, ` +
+        `${s.provider.throttled} throttled (429), ${s.provider.duplicates} duplicates`,
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = ['', 'Summary', ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)];

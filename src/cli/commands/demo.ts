@@ -16,6 +16,7 @@ import { migrate } from '../../db/migrate';
 import { ValidationError } from '../../errors';
 import { projectPath } from '../../lib/project-path';
 import { writeSampleCsv } from '../../demo/sample-csv';
+import { watchWrittenRequests, type WrittenRequests } from '../../provider/written-requests';
 import { startSimulatorChild } from '../../simulator/child-process';
 import { parseLatency } from '../../simulator/options';
 import { withErrors } from '../context';
@@ -81,6 +82,7 @@ export function registerDemo(program: Command): void {
         const container = createContainer({ config });
         const say = (line: string) => process.stderr.write(`${line}\n`);
         let webhook: DemoWebhook | null = null;
+        let written: WrittenRequests | null = null;
         try {
           await simulator.configure({
             rate: base.SMS_RATE_LIMIT,
@@ -94,15 +96,19 @@ export function registerDemo(program: Command): void {
           await simulator.configure({ callbackUrl: `${webhook.url}/webhooks/dlr/${webhookSecret}` });
           say(colour(1, `bulksms demo: ${rows} recipients (${sample.invalid} invalid, ${sample.duplicates} duplicates) → simulator at ${simulator.url}, ${config.SMS_RATE_LIMIT} req/s, ${opts.latency} ms`, process.stderr));
           say(`sample list: ${file}`);
+          // Beside the simulator's count: what this process wrote, which a stall of the simulator cannot bunch.
+          written = watchWrittenRequests(simulator.url);
           const result = await runSend(
             container,
             { file, list: `demo-${stamp}`, type: 'transactional', from: 'BLKSMS', text: 'Hi {{name}}, your order {{order id}} from {{city}} has shipped.' },
             { progress: true, waitReportsMs },
           );
-          const summary = await queryDemoSummary(container, result, await simulator.stats(), webhook.stats());
+          written.stop();
+          const summary = await queryDemoSummary(container, result, await simulator.stats(), webhook.stats(), written.maxWindow());
           printDemoSummary(summary);
           return result.status.status === 'completed' ? 0 : 1;
         } finally {
+          written?.stop();
           await webhook?.close();
           await container.close();
           await simulator.close();

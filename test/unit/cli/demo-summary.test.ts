@@ -24,7 +24,7 @@ const summary = (over: Partial<DemoSummary>): DemoSummary => ({
   limit: 200,
   elapsedSeconds: 2,
   failures: [],
-  provider: { maxWindow: 5, throttled: 0, duplicates: 0 },
+  provider: { maxWindow: 5, writtenMaxWindow: null, throttled: 0, duplicates: 0 },
   reports: { delivered: 9, failed: 1, awaiting: 0, waitedSeconds: 1, callbacks: 9, early: 0 },
   ...over,
 });
@@ -43,5 +43,11 @@ describe('printDemoSummary', () => {
     expect(text.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(text).toContain('c1 (paused: provider says [2J stop )');
     expect(text).toMatch(/ {5}1 {2}failed {3}DND {2}fake line {2}\n$/);
+  });
+
+  it('shows what this process wrote beside the simulator\'s count, when it was watched', () => {
+    const over = { maxWindow: 204, writtenMaxWindow: 200, throttled: 8, duplicates: 0 };
+    expect(printed(summary({ provider: over }))).toMatch(/provider view +max 204 requests in any 1 s \(200 as this process wrote them\), 8 throttled \(429\), 0 duplicates\n/);
+    expect(printed(summary({}))).toMatch(/provider view +max 5 requests in any 1 s, 0 throttled/);
   });
 });
