@@ -1,17 +1,11 @@
 /** Helpers for provider/simulator tests: a capturing raw pino logger (no redaction, so leaks would show). */
-import { Writable } from 'node:stream';
+import { logSink } from './log-sink';
 import pino from 'pino';
 import type { Logger } from '../../src/logger';
 
 export function captureLogger(): { logger: Logger; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'trace' }, stream), text: () => chunks.join('') };
+  const { destination, text } = logSink();
+  return { logger: pino({ level: 'trace' }, destination), text };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { request } from 'undici';
@@ -10,6 +9,7 @@ import { createToken, dbTokenVerifier } from '../../../src/access/tokens';
 import { useTestEnv } from '../../helpers/env';
 import { createTwoFactorProvider, type TwoFactorClient } from '../../../src/provider/twofactor/client';
 import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
+import { logSink } from '../../helpers/log-sink';
 
 const env = useTestEnv({ OTP_GRANT_TTL_SECONDS: '2' });
 const PHONE = '+919876543210';
@@ -161,13 +161,7 @@ describe('IP allow-list (enforced before authentication)', () => {
 
 describe('refused addresses are logged without their body', () => {
   it('logs ip and route pattern only', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(chunk.toString());
-        cb();
-      },
-    });
+    const { destination: sink, lines } = logSink();
     const logged = Fastify({ loggerInstance: pino({ level: 'info' }, sink) as FastifyBaseLogger, trustProxy: true, logController: new LogController({ disableRequestLogging: true }) });
     installAccessControl(logged, { deps: env.container(), allowList: parseAllowList('10.0.0.0/8') });
     logged.post('/api/lists/:name', { config: { access: 'write' } }, async () => ({ ok: true }));

@@ -1,5 +1,4 @@
 import { Queue } from 'bullmq';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../../src/config';
 import { createContainer } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
@@ -7,6 +6,7 @@ import { providerOutcomes } from '../../../src/metrics';
 import { createTwoFactorProviderFromConfig } from '../../../src/provider/twofactor/client';
 import { startSimulator } from '../../../src/simulator/server';
 import { useTestEnv } from '../../helpers/env';
+import { logSink } from '../../helpers/log-sink';
 import { stubServices } from '../../helpers/api-services';
 import { TEST_API_TOKEN, closedPort, http, startApi, type RunningApi } from '../../helpers/api-server';
 import { probeUntilProviderChecked, providerStatusOf } from '../../helpers/health';
@@ -165,13 +165,7 @@ describe('API auth, health, metrics and docs', () => {
   it('keeps a refusing dependency\'s reason out of /health and logs it once, when it starts failing', async () => {
     const missing = new URL(env.env.DATABASE_URL!);
     missing.pathname = '/bulksms_health_no_such_db';
-    let logged = '';
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logged += chunk.toString();
-        done();
-      },
-    });
+    const { destination, text } = logSink();
     const config = loadConfig({ ...env.env, API_TOKEN: TEST_API_TOKEN, DATABASE_URL: missing.toString() });
     const broken = createContainer({ config, logger: createLogger({ level: 'warn', destination }) });
     const second = await startApi(broken, stubServices(), { dashboard: false });
@@ -182,7 +176,7 @@ describe('API auth, health, metrics and docs', () => {
         expect(res.json<{ checks: { postgres: { error: string } } }>().checks.postgres.error).toBe('failed (the reason is in the server log)');
         expect(res.text).not.toContain('bulksms_health_no_such_db');
       }
-      expect(logged.split('bulksms_health_no_such_db').length - 1).toBe(1);
+      expect(text().split('bulksms_health_no_such_db').length - 1).toBe(1);
     } finally {
       await second.close();
       await broken.close().catch(() => undefined);
@@ -282,13 +276,7 @@ describe('API with API_ALLOW_IPS', () => {
   });
 
   it('logs a refused address with the route pattern, never the raw path (it may hold a recipient\'s number)', async () => {
-    const lines: string[] = [];
-    const logs = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
+    const { destination: logs, lines } = logSink();
     const config = loadConfig({ ...env.env, API_ALLOW_IPS: '10.0.0.0/8' });
     const c = createContainer({ config, logger: createLogger({ level: 'info', destination: logs }) });
     const api = await startApi(c, stubServices(), { dashboard: false });
@@ -309,13 +297,7 @@ describe('API behind a reverse proxy (API_TRUST_PROXY)', () => {
     http('GET', `${url}/api/lists`, { ...(token !== undefined ? { token } : {}), headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} });
 
   it('judges the allow-list by the client a trusted proxy forwards for, never by a header from anyone else', async () => {
-    const lines: string[] = [];
-    const logs = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
+    const { destination: logs, lines } = logSink();
     const allowed = { ...env.env, API_ALLOW_IPS: '203.0.113.0/24' };
     const trusting = createContainer({ config: loadConfig({ ...allowed, API_TRUST_PROXY: '127.0.0.1' }), logger: createLogger({ level: 'info', destination: logs }) });
     const plain = createContainer({ config: loadConfig(allowed), logger: createLogger({ level: 'silent' }) });

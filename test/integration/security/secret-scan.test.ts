@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { FormData } from 'undici';
 import { Redis } from 'ioredis';
 import { useTestEnv } from '../../helpers/env';
@@ -20,6 +19,7 @@ import { startSimulator, type RunningSimulator } from '../../../src/simulator/se
 import { createContainer } from '../../../src/container';
 import { createLogger } from '../../../src/logger';
 import { wiredServices } from '../../../src/cli/commands/serve';
+import { logSink } from '../../helpers/log-sink';
 
 const env = useTestEnv({ LOG_LEVEL: 'debug', API_TOKEN: TEST_API_TOKEN, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
 const KEY = env.config.TWOFACTOR_API_KEY!;
@@ -81,12 +81,7 @@ describe('secret scan: the API key, the API token and the webhook secret appear 
   }, 180_000);
 
   it('HTTP API with the real services: 401 without/with a wrong token, webhook secret, 413', async () => {
-    const logs = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        output.push(chunk.toString());
-        done();
-      },
-    });
+    const { destination: logs } = logSink(output);
     const config = env.config;
     const container = createContainer({
       config,

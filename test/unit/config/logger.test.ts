@@ -1,18 +1,13 @@
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { createLogger, scrubString } from '../../../src/logger';
 import { secretValues } from '../../../src/config';
+import { logSink } from '../../helpers/log-sink';
 
 const KEY = '3f8a1c2e-9b7d-4e6f-a1b2-c3d4e5f60718';
 
 function capture(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
+  const { destination, text } = logSink();
+  return { stream: destination, text };
 }
 
 describe('logger redaction of the 2Factor API key', () => {
