@@ -58,7 +58,8 @@ export function registerSend(program: Command): void {
       'after',
       '\nExample:\n  bulksms send customers.csv --type transactional --from ACMEIN \\\n' +
         '    --text "Hi {{name}}, your order {{order_id}} has shipped"\n\n' +
-        'Exit code 0 when the campaign completed, 1 when it paused (the reason is printed), 2 for bad input.',
+        'Exit code 0 when the campaign completed; 1 when it paused (the reason is printed), failed (nothing went out)\n' +
+          'or was cancelled, or a service failed; 2 for bad input.',
     )
     .action(
       withContainer(async (container, file: string, opts: SendOptions) => {

@@ -36,6 +36,13 @@ describe('bulksms --help and exit codes', () => {
     expect((await runCli(['campaign', '--help'], {})).stdout).toMatch(/^ {2}status\|show \[options\] <id>/m);
   }, 60_000);
 
+  it('`send --help` names every exit code it can end with, a failed campaign\'s 1 included', async () => {
+    const r = await runCli(['send', '--help'], {});
+    expect(r.code).toBe(0);
+    // It said "1 when it paused" only: a campaign that failed (nothing went out) exits 1 too (send.ts, README).
+    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/Exit code 0 when the campaign completed; 1 when it paused \(the reason is printed\), failed \(nothing went out\) or was cancelled/);
+  }, 60_000);
+
   it('an unknown command is bad usage: exit 2 and a message saying so', async () => {
     const r = await runCli(['bogus'], {});
     expect(r.code).toBe(2);
