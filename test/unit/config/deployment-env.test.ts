@@ -23,6 +23,20 @@ describe('docker-compose.yml', () => {
     expect(CONFIG_KEYS.filter((k) => !notPassed.includes(k) && !appEnvKeys().includes(k))).toEqual([]);
   });
 
+  it('the README names each setting compose does not take from the shell or .env', () => {
+    // It said every setting of the Configuration table reaches the containers, but DATABASE_URL, REDIS_URL and
+    // QUEUE_PREFIX are written into x-app-env: a production DATABASE_URL in .env was silently ignored.
+    const readme = readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
+    const paragraph = /^- `docker compose up -d` runs[\s\S]*?\(`\.dockerignore`\)\./m.exec(readme)?.[0] ?? '';
+    expect(paragraph).not.toBe('');
+    const fixed = [...compose.matchAll(/^ {2}([A-Z][A-Z0-9_]*): (.*)$/gm)]
+      .filter(([, key, value]) => appEnvKeys().includes(key!) && !value!.startsWith(`\${${key}:-`))
+      .map(([, key]) => key!);
+    expect(fixed).toEqual(expect.arrayContaining(['DATABASE_URL', 'REPORTS_DIR']));
+    const inCommand = ['METRICS_PORT', 'METRICS_HOST'];
+    expect([...fixed, ...inCommand].filter((key) => !paragraph.includes(`\`${key}\``))).toEqual([]);
+  });
+
   it('ships no API token: one written in the file would be known to everyone who read it', () => {
     expect(compose).toMatch(/^ {2}API_TOKEN: \$\{API_TOKEN:-\}$/m);
   });
