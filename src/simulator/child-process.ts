@@ -38,14 +38,19 @@ export interface SimulatorChild {
  */
 export const SIMULATOR_NODE_ARGS = ['--max-semi-space-size=1', '--single-threaded-gc', '--heap-growing-percent=50'];
 
-/** Starts a node process that prints `listening on <url>` on stderr; resolves with the URL. */
-export async function spawnListening(args: string[], apiKey: string): Promise<{ child: ChildProcess; url: string }> {
+/**
+ * Starts a node process that prints `listening on <url>` on stderr; resolves with the URL. `ownProcessGroup`: out of
+ * reach of a terminal's Ctrl-C (SIGINT to the whole foreground group), for a child that ends on its own when the IPC
+ * channel closes, as `bulksms simulator` does; any other would outlive a Ctrl-C'd parent.
+ */
+export async function spawnListening(args: string[], apiKey: string, opts: { ownProcessGroup?: boolean } = {}): Promise<{ child: ChildProcess; url: string }> {
   const child: ChildProcess = spawn(process.execPath, args, {
     // The simulator's one valid key; its logs stay quiet unless something is wrong.
     env: { ...process.env, TWOFACTOR_API_KEY: apiKey, LOG_LEVEL: 'warn' },
     // The IPC channel is how the child knows when this process is gone, however it ended (`bulksms simulator`
     // leaves on 'disconnect'); unreferenced, so it never keeps this process alive by itself.
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    detached: opts.ownProcessGroup === true,
   });
   child.channel?.unref();
   const url = await new Promise<string>((resolve, reject) => {
@@ -63,7 +68,11 @@ export async function spawnListening(args: string[], apiKey: string): Promise<{ 
 
 /** `bulksms simulator --port 0 …args` in a child process; it exits when this process does, even when killed. */
 export async function startSimulatorChild(apiKey: string, args: string[] = []): Promise<SimulatorChild> {
-  const { child, url } = await spawnListening([...SIMULATOR_NODE_ARGS, projectPath('bin', 'bulksms.js'), 'simulator', '--port', '0', ...args], apiKey);
+  // Its own process group: a Ctrl-C took the provider down with the demo's sender, which then could neither finish its
+  // requests in flight nor read the counts for its summary ("error: fetch failed"). It ends with this process anyway.
+  const { child, url } = await spawnListening([...SIMULATOR_NODE_ARGS, projectPath('bin', 'bulksms.js'), 'simulator', '--port', '0', ...args], apiKey, {
+    ownProcessGroup: true,
+  });
   const killChild = (): void => void child.kill('SIGTERM');
   process.once('exit', killChild);
   const post = async (p: string, body?: unknown): Promise<void> => {

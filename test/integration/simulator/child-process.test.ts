@@ -64,4 +64,32 @@ describe('simulator child process', () => {
       if (pidAlive(pid)) process.kill(pid, 'SIGKILL'); // an orphan would hold this test's pipes open
     }
   }, 30_000);
+
+  it("keeps answering when a Ctrl-C reaches its parent's process group (the demo then reads its counts)", async () => {
+    // A terminal's Ctrl-C is SIGINT to the whole foreground process group. The child shared its parent's, so it shut
+    // down with it: `npm run demo` stopped by Ctrl-C ended "error: fetch failed" instead of pausing and summing up.
+    const script = `process.on('SIGINT', () => {});
+      require('./src/simulator/child-process').startSimulatorChild(${JSON.stringify(KEY)}).then((s) => {
+        process.on('SIGINT', () => setTimeout(() => s.stats().then(
+          () => process.stdout.write('stats ok\\n'),
+          (e) => process.stdout.write('stats failed: ' + e.message + '\\n')), 500));
+        process.stdout.write('pid ' + s.pid + '\\n');
+        setInterval(() => {}, 1000);
+      });`;
+    // detached: the parent leads a process group of its own, as a shell's foreground job does.
+    const parent = spawn(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    let pid: number | undefined;
+    try {
+      expect(await waitUntil(() => /pid \d+/.test(out), 20_000)).toBe(true);
+      pid = Number(/pid (\d+)/.exec(out)![1]);
+      process.kill(-parent.pid!, 'SIGINT');
+      expect(await waitUntil(() => /stats /.test(out), 10_000)).toBe(true);
+      expect(out).toContain('stats ok');
+    } finally {
+      process.kill(-parent.pid!, 'SIGKILL');
+      if (pid !== undefined && (await waitUntil(() => !pidAlive(pid!), 10_000)) === false) process.kill(pid, 'SIGKILL');
+    }
+  }, 40_000);
 });
