@@ -19,6 +19,7 @@ import {
 import { SEND_QUEUE } from '../../sending/keys';
 import { startCampaignManually, type BalanceSource } from '../../sending/manual-start';
 import { createTwoFactorProviderFromConfig } from '../../provider/twofactor/client';
+import { bindHostOption } from '../bind-host-option';
 import { withContainer } from '../context';
 
 interface ServeOptions {
@@ -47,6 +48,7 @@ export function registerServe(program: Command): void {
       withContainer(async (container, opts: ServeOptions) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError(`--port: invalid port "${opts.port}"`, 'port');
+        bindHostOption('--host', opts.host);
         if (!container.config.API_TOKEN && !isLoopbackAddress(opts.host)) {
           throw new ValidationError(
             `refusing to bind ${opts.host} without API_TOKEN: set API_TOKEN (at least 16 characters) or bind 127.0.0.1`,

@@ -5,6 +5,7 @@ import { installShutdown } from '../../lib/shutdown';
 import { createLogger } from '../../logger';
 import { parseLatency } from '../../simulator/options';
 import { startSimulator } from '../../simulator/server';
+import { bindHostOption } from '../bind-host-option';
 import { withErrors } from '../context';
 import { fieldOfOption } from '../input-names';
 
@@ -74,7 +75,7 @@ export function registerSimulator(program: Command): void {
         const sim = await startSimulator({
           apiKey: config.TWOFACTOR_API_KEY,
           port: num('--port', o.port),
-          host: o.host,
+          host: bindHostOption('--host', o.host),
           rate: rate === 0 ? null : rate,
           rateScope: rateScope(o.rateScope),
           latencyMs: parseLatency(o.latency),

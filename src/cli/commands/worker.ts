@@ -1,12 +1,12 @@
 /** `bulksms worker [--concurrency n] [--metrics-port n]`: send workers + feeder + recovery until SIGTERM/SIGINT (graceful drain). */
 import type { Command } from 'commander';
 import { ValidationError } from '../../errors';
-import { BIND_HOST_RULE, isBindHost } from '../../lib/bind-host';
 import { installShutdown, type Shutdown } from '../../lib/shutdown';
 import { startMetricsServer } from '../../metrics-server';
 import { claimLeaseMs, startWorker } from '../../sending/worker';
 import { waitForServices } from '../../db/reachability';
 import { assertMigrated } from '../../db/migrate';
+import { bindHostOption } from '../bind-host-option';
 import { withContainer } from '../context';
 import { finishWorkWhenOutputCloses } from '../stdout-pipe';
 import { parseConcurrency } from './campaign-control';
@@ -26,8 +26,7 @@ export function parseMetricsPort(raw: string | undefined): number | undefined {
 
 /** `--metrics-host`: checked like METRICS_HOST, so a bad one is exit 2 naming the option before anything starts. */
 export function parseMetricsHost(raw: string | undefined): string | undefined {
-  if (raw !== undefined && !isBindHost(raw)) throw new ValidationError(`--metrics-host ${BIND_HOST_RULE} (got "${raw.slice(0, 80)}")`, 'metricsHost');
-  return raw;
+  return raw === undefined ? undefined : bindHostOption('--metrics-host', raw);
 }
 
 export function registerWorker(program: Command): void {

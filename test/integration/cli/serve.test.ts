@@ -29,6 +29,15 @@ describe('bulksms serve', () => {
     expect(stderr).toMatch(/refusing to bind 0\.0\.0\.0 without API_TOKEN/);
   });
 
+  it('refuses a --host no server can listen on (exit 2 naming --host), instead of getaddrinfo ENOTFOUND and exit 1', async () => {
+    const child = run(['serve', '--host', '[::1]', '--port', '0'], { API_TOKEN: 'serve-test-token-0123456789' });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--host must be a host name or an IP address \(an IPv6 address without brackets\) \(got "\[::1\]"\)/);
+  });
+
   it('serves /health on an ephemeral loopback port and exits 0 on SIGTERM', async () => {
     const child = run(['serve', '--port', '0'], { TWOFACTOR_BASE_URL: sim.url });
     let stderr = '';

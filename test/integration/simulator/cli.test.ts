@@ -119,3 +119,13 @@ it('passes every fault flag to the simulator, takes patches over /__config, and 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('refuses a --host no server can listen on: exit 2 naming --host, instead of getaddrinfo ENOTFOUND and exit 1', async () => {
+  const p = run(['--port', '0', '--host', 'localhost:4010'], { TWOFACTOR_API_KEY: KEY });
+  try {
+    expect(await p.exit).toBe(2);
+    expect(p.stderr()).toMatch(/--host must be a host name or an IP address \(an IPv6 address without brackets\) \(got "localhost:4010"\)/);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+});
