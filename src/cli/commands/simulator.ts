@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config';
 import { ValidationError } from '../../errors';
@@ -5,6 +6,7 @@ import { installShutdown } from '../../lib/shutdown';
 import { createLogger } from '../../logger';
 import { parseLatency } from '../../simulator/options';
 import { startSimulator } from '../../simulator/server';
+import { PRIVATE_FILE } from '../../lib/private-files';
 import { bindHostOption } from '../bind-host-option';
 import { withErrors } from '../context';
 import { fieldOfOption } from '../input-names';
@@ -33,6 +35,21 @@ function num(flag: string, value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) throw new ValidationError(`${flag} must be a number, got "${value}"`, fieldOfOption(flag));
   return n;
+}
+
+/**
+ * `--log`: opened here once, so a path that cannot be written (a missing directory, no permission) is exit 2 naming
+ * the option. The log itself ignores write errors (a diagnostic must not crash the simulator), so such a path ran
+ * the simulator with no log at all and not a word (whoever counts duplicates from it read nothing).
+ */
+function appendableLog(file: string | undefined): string | null {
+  if (file === undefined) return null;
+  try {
+    closeSync(openSync(file, 'a', PRIVATE_FILE));
+  } catch (err) {
+    throw new ValidationError(`--log: cannot append to "${file}" (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'log');
+  }
+  return file;
 }
 
 function rateScope(value: string): 'all' | 'send' {
@@ -89,7 +106,7 @@ export function registerSimulator(program: Command): void {
           dlrFailRate: num('--dlr-fail-rate', o.dlrFailRate),
           dltRejectRate: num('--dlt-reject-rate', o.dltRejectRate),
           callbackUrl: o.callbackUrl ?? null,
-          logPath: o.log ?? null,
+          logPath: appendableLog(o.log),
           otpTtlMs: num('--otp-ttl-ms', o.otpTtlMs),
         });
         process.stderr.write(`2Factor simulator listening on ${sim.url} (stats: ${sim.url}/__stats)\n`);

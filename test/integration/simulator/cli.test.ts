@@ -129,3 +129,14 @@ it('refuses a --host no server can listen on: exit 2 naming --host, instead of g
     p.child.kill('SIGKILL');
   }
 });
+
+it('refuses a --log it cannot append to: exit 2 naming --log, instead of running with no log and not a word', async () => {
+  const p = run(['--port', '0', '--log', join(tmpdir(), 'no-such-dir-bulksms', 'accepted.jsonl')], { TWOFACTOR_API_KEY: KEY });
+  try {
+    const code = await Promise.race([p.exit, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    expect(code).toBe(2);
+    expect(p.stderr()).toMatch(/--log: cannot append to ".*no-such-dir-bulksms\/accepted\.jsonl" \(ENOENT\)/);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+}, 30_000);
