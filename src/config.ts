@@ -184,6 +184,19 @@ const schema = z.object({
   ARCHIVE_S3_REGION: z.string().min(1).default('us-east-1'),
   /** Path-style bucket addressing (needed by MinIO and most S3 look-alikes). */
   ARCHIVE_S3_FORCE_PATH_STYLE: bool.default(false),
+  /**
+   * Server-side encryption each archive upload asks S3 for: the files hold every recipient's number and message text,
+   * and a bucket's default encryption is someone else's setting (off on older buckets and many S3 look-alikes).
+   * AES256 = SSE-S3 (S3-managed keys, works everywhere AWS runs), aws:kms = SSE-KMS (ARCHIVE_S3_SSE_KMS_KEY_ID, or the
+   * account's aws/s3 key), none = no header, for an S3-compatible store that refuses it (MinIO without a KMS).
+   */
+  ARCHIVE_S3_SSE: z
+    .enum(['AES256', 'aws:kms', 'none'], {
+      error: 'must be AES256 (SSE-S3), aws:kms (SSE-KMS, key in ARCHIVE_S3_SSE_KMS_KEY_ID) or none',
+    })
+    .default('AES256'),
+  /** KMS key (id, ARN or alias/…) for ARCHIVE_S3_SSE=aws:kms; unset = the account's aws/s3 key. */
+  ARCHIVE_S3_SSE_KMS_KEY_ID: z.string().trim().min(1).optional(),
   /** Test hook only: `bulksms archive` stops at this stage (exported | deleting) so a test can kill it there. */
   ARCHIVE_TEST_PAUSE: z.enum(['exported', 'deleting']).optional(),
   /** Contacts removed per statement (and transaction) when a list is deleted: short locks, no giant transaction. */
@@ -255,11 +268,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Treat empty strings as unset: `FOO= bulksms ...` must not fail validation of an optional variable.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  }
+  const problems = parsed.success ? combinationProblems(parsed.data) : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze(parsed.data);
+}
+
+/** Settings that are each valid but contradict one another, named like a single bad variable. */
+function combinationProblems(config: z.infer<typeof schema>): string[] {
+  const problems: string[] = [];
+  // The key would be silently unused, and the operator believe the archives are under their KMS key.
+  if (config.ARCHIVE_S3_SSE_KMS_KEY_ID !== undefined && config.ARCHIVE_S3_SSE !== 'aws:kms') {
+    problems.push(`ARCHIVE_S3_SSE_KMS_KEY_ID: is used only with ARCHIVE_S3_SSE=aws:kms (ARCHIVE_S3_SSE is ${config.ARCHIVE_S3_SSE})`);
+  }
+  return problems;
 }
 
 /** Reads `.env` into process.env (without overriding) so every entry point sees the same configuration. */

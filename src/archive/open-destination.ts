@@ -4,7 +4,10 @@ import { isS3Url, type ArchiveDestination } from './destination';
 import { createLocalDestination } from './local-destination';
 import { createS3Destination } from './s3-destination';
 
-export type DestinationConfig = Pick<Config, 'ARCHIVE_S3_ENDPOINT' | 'ARCHIVE_S3_REGION' | 'ARCHIVE_S3_FORCE_PATH_STYLE'>;
+export type DestinationConfig = Pick<
+  Config,
+  'ARCHIVE_S3_ENDPOINT' | 'ARCHIVE_S3_REGION' | 'ARCHIVE_S3_FORCE_PATH_STYLE' | 'ARCHIVE_S3_SSE' | 'ARCHIVE_S3_SSE_KMS_KEY_ID'
+>;
 
 /** `scheme://…`: a URL. Only s3:// is a destination; any other was taken for a relative directory (`ftp:` in the working directory). */
 const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
@@ -20,6 +23,8 @@ export function openDestination(spec: string, config: DestinationConfig): Archiv
       endpoint: config.ARCHIVE_S3_ENDPOINT,
       region: config.ARCHIVE_S3_REGION,
       forcePathStyle: config.ARCHIVE_S3_FORCE_PATH_STYLE,
+      encryption: config.ARCHIVE_S3_SSE,
+      kmsKeyId: config.ARCHIVE_S3_SSE_KMS_KEY_ID,
     });
   }
   return createLocalDestination(spec);

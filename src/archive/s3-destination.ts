@@ -8,7 +8,7 @@ import { lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client, type PutObjectCommandInput, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ServiceError } from '../errors';
 import { MANIFEST_NAME, parseS3Url, s3Key, type ArchiveDestination } from './destination';
 import { processAlive } from '../lib/process-alive';
@@ -17,8 +17,25 @@ export interface S3Options {
   endpoint?: string;
   region: string;
   forcePathStyle: boolean;
+  /** Server-side encryption asked of S3 on every upload (ARCHIVE_S3_SSE); the tests' callers may leave it out. */
+  encryption?: S3Encryption;
+  /** KMS key for `aws:kms` (unset: the account's aws/s3 key). */
+  kmsKeyId?: string;
   /** Where files are staged before upload (default: the OS temp directory). */
   stagingDir?: string;
+}
+
+export type S3Encryption = 'AES256' | 'aws:kms' | 'none';
+
+/**
+ * The PutObject fields that make S3 encrypt an object at rest. Asked on every upload rather than left to the bucket's
+ * default encryption: the files hold every recipient's number and message text, and that default is another team's
+ * setting (off on older buckets and on many S3 look-alikes). Archives are single PutObjects: no multipart parts.
+ */
+export function encryptionFields(encryption: S3Encryption, kmsKeyId?: string): Pick<PutObjectCommandInput, 'ServerSideEncryption' | 'SSEKMSKeyId'> {
+  if (encryption === 'none') return {};
+  if (encryption === 'AES256') return { ServerSideEncryption: 'AES256' };
+  return { ServerSideEncryption: 'aws:kms', ...(kmsKeyId ? { SSEKMSKeyId: kmsKeyId } : {}) };
 }
 
 export function s3ClientConfig(opts: S3Options): S3ClientConfig {
@@ -67,6 +84,7 @@ function isNotFound(err: unknown): boolean {
 export function createS3Destination(spec: string, opts: S3Options, client = new S3Client(s3ClientConfig(opts))): ArchiveDestination {
   const loc = parseS3Url(spec);
   const location = `s3://${loc.bucket}${loc.prefix ? `/${loc.prefix}` : ''}`;
+  const encryption = encryptionFields(opts.encryption ?? 'AES256', opts.kmsKeyId);
   const wrap = (what: string, key: string, err: unknown) =>
     new ServiceError(`S3 ${what} ${location}/${key} failed: ${(err as Error).message}`, { cause: err });
 
@@ -96,7 +114,7 @@ export function createS3Destination(spec: string, opts: S3Options, client = new 
           try {
             const { size } = await stat(file);
             await client.send(
-              new PutObjectCommand({ Bucket: loc.bucket, Key: s3Key(loc, key), Body: createReadStream(file), ContentLength: size }),
+              new PutObjectCommand({ Bucket: loc.bucket, Key: s3Key(loc, key), Body: createReadStream(file), ContentLength: size, ...encryption }),
             );
           } catch (err) {
             throw wrap('put', key, err);
@@ -118,7 +136,7 @@ export function createS3Destination(spec: string, opts: S3Options, client = new 
     async writeText(key, text) {
       try {
         await client.send(
-          new PutObjectCommand({ Bucket: loc.bucket, Key: s3Key(loc, key), Body: text, ContentType: 'application/json' }),
+          new PutObjectCommand({ Bucket: loc.bucket, Key: s3Key(loc, key), Body: text, ContentType: 'application/json', ...encryption }),
         );
       } catch (err) {
         throw wrap('put', key, err);

@@ -8,16 +8,23 @@ import type { AddressInfo } from 'node:net';
 export interface S3Server {
   url: string;
   objects: Map<string, Buffer>;
-  requests: { method: string; path: string }[];
+  /** Each request with its headers (lower-case names), to check what an upload asked S3 for. */
+  requests: S3Request[];
   close(): Promise<void>;
+}
+
+export interface S3Request {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export async function startS3Server(): Promise<S3Server> {
   const objects = new Map<string, Buffer>();
-  const requests: { method: string; path: string }[] = [];
+  const requests: S3Request[] = [];
   const server = createServer((req, res) => {
     const key = decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1));
-    requests.push({ method: req.method ?? '', path: key });
+    requests.push({ method: req.method ?? '', path: key, headers: { ...req.headers } });
     if (req.method === 'PUT') {
       if (String(req.headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-')) {
         res.writeHead(501).end('aws-chunked uploads not supported by this test server');

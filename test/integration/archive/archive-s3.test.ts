@@ -37,6 +37,10 @@ describe('archive to an S3-compatible destination (AWS SDK v3, path style)', () 
     const manifest = parseManifest(s3.objects.get('bulksms-archive/prod/manifest.json')!.toString('utf8'), 's3');
     const file = s3.objects.get(`bulksms-archive/prod/${manifest.files[0]!.file}`)!;
     expect(createHash('sha256').update(file).digest('hex')).toBe(manifest.files[0]!.sha256);
+    // Encrypted at rest by default (ARCHIVE_S3_SSE=AES256): every number and message text is in these files.
+    const puts = s3.requests.filter((r) => r.method === 'PUT');
+    expect(puts.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(puts.map((r) => r.headers['x-amz-server-side-encryption']))).toEqual(new Set(['AES256']));
     expect((await runDigest(c.pg, runId!)).rows).toBe(0);
 
     const restored = await runCli(['restore', 's3://bulksms-archive/prod/manifest.json', '--json'], s3Env);

@@ -119,6 +119,26 @@ describe('loadConfig', () => {
     expect(loadConfig({ METRICS_HOST: value }).METRICS_HOST).toBe(value);
   });
 
+  it('asks S3 for AES256 server-side encryption of archives by default, and accepts aws:kms with a key or none', () => {
+    expect(loadConfig({}).ARCHIVE_S3_SSE).toBe('AES256');
+    const kms = loadConfig({ ARCHIVE_S3_SSE: 'aws:kms', ARCHIVE_S3_SSE_KMS_KEY_ID: 'alias/bulksms-archive' });
+    expect([kms.ARCHIVE_S3_SSE, kms.ARCHIVE_S3_SSE_KMS_KEY_ID]).toEqual(['aws:kms', 'alias/bulksms-archive']);
+    expect(loadConfig({ ARCHIVE_S3_SSE: 'none' }).ARCHIVE_S3_SSE).toBe('none');
+  });
+
+  it.each(['aes256', 'kms', 'off', 'aws:kms:dsse'])('rejects ARCHIVE_S3_SSE=%j naming the values it takes', (value) => {
+    expect(() => loadConfig({ ARCHIVE_S3_SSE: value })).toThrow(
+      'invalid configuration: ARCHIVE_S3_SSE: must be AES256 (SSE-S3), aws:kms (SSE-KMS, key in ARCHIVE_S3_SSE_KMS_KEY_ID) or none',
+    );
+  });
+
+  // A key given with AES256 would be silently unused: the operator believes the archives are under their KMS key.
+  it.each([[{}], [{ ARCHIVE_S3_SSE: 'AES256' }], [{ ARCHIVE_S3_SSE: 'none' }]])('rejects ARCHIVE_S3_SSE_KMS_KEY_ID without ARCHIVE_S3_SSE=aws:kms (%j)', (env) => {
+    expect(() => loadConfig({ ...env, ARCHIVE_S3_SSE_KMS_KEY_ID: 'alias/bulksms-archive' })).toThrow(
+      'invalid configuration: ARCHIVE_S3_SSE_KMS_KEY_ID: is used only with ARCHIVE_S3_SSE=aws:kms',
+    );
+  });
+
   it('accepts the bounds of the timer settings', () => {
     const c = loadConfig({ SMS_REQUEST_TIMEOUT_MS: '600000', SMS_RATE_GUARD_MS: '1000' });
     expect([c.SMS_REQUEST_TIMEOUT_MS, c.SMS_RATE_GUARD_MS]).toEqual([600_000, 1000]);
