@@ -1,8 +1,9 @@
 /**
  * `access.denied` audit entries: a refused request (401: no, a wrong or a revoked token, or a delivery-report
  * callback without the right webhook secret; 403: an address outside API_ALLOW_IPS, a role below the route's
- * level, an owner without the OTP grant unmasked data needs) left no trace,
- * so a leaked-then-revoked token still in use, or a viewer's script poking at write routes, went unseen.
+ * level, an owner without the OTP grant unmasked data needs; 400: an OTP verification naming a challenge that is not
+ * the caller's) left no trace, so a leaked-then-revoked token still in use, a viewer's script poking at write routes,
+ * or a stolen token probing for another owner's OTP challenge, went unseen.
  *
  * A flood must not fill the audit table, so entries are rate-limited in memory: at most one per (client address,
  * reason) per window (a minute). Refusals within a window are counted, not written, and the window's entry gets
@@ -25,10 +26,15 @@ export type DenialReason =
   /** The delivery-report webhook's path segment empty, or not WEBHOOK_SECRET (someone guessing it, or a stale URL). */
   | 'missing_webhook_secret'
   | 'invalid_webhook_secret'
+  /**
+   * An OTP verification naming a challenge that is not the caller's token's (another owner's, or a guessed id): someone
+   * probing for a challenge whose SMS reaches another phone. The caller's own wrong codes are `otp.verify.failed`.
+   */
+  | 'unknown_otp_challenge'
   | 'many_sources';
 
 export interface Denial {
-  status: 401 | 403;
+  status: 400 | 401 | 403;
   reason: DenialReason;
   /** The caller's token id, when it is known (a role refusal). */
   tokenId?: string | null;
@@ -56,7 +62,7 @@ export interface DeniedAuditOptions {
 
 interface Window {
   started: number;
-  status: 401 | 403;
+  status: Denial['status'];
   /** The entry's id, once written (null while its insert runs, or if it failed). */
   auditId: bigint | null;
   dropped: number;

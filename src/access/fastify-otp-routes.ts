@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import type { DeniedAccessRecorder } from './denied-audit';
-import { ForbiddenError, OtpUnavailableError, UnauthorizedError } from './errors';
+import { ForbiddenError, OtpError, OtpUnavailableError, UnauthorizedError } from './errors';
 import { freeTextFor } from './fastify-access';
 import { requestOtp, verifyOtp, type OtpDeps } from './otp';
 
@@ -33,8 +33,8 @@ export interface OtpRouteOptions {
   prefix?: string;
   /**
    * Where a refused OTP request is audited as `access.denied` (share the API's): the route is open to every role and
-   * the refusal (a viewer or operator, the legacy API_TOKEN, a token without a phone) is requestOtp's own, so it went
-   * through no access hook and left no trace.
+   * the refusal (a viewer or operator, the legacy API_TOKEN, a token without a phone, a verification naming another
+   * token's challenge) is requestOtp's or verifyOtp's own, so it went through no access hook and left no trace.
    */
   deniedAudit?: DeniedAccessRecorder;
 }
@@ -46,7 +46,12 @@ export interface OtpRouteOptions {
 export function registerOtpRoutes(app: FastifyInstance, deps: OtpDeps | null, opts: OtpRouteOptions = {}): void {
   const prefix = opts.prefix ?? '/api/access';
   const refused = async (request: FastifyRequest, err: unknown) => {
-    if (err instanceof ForbiddenError) await opts.deniedAudit?.record(request, { status: 403, reason: 'forbidden', tokenId: request.access?.tokenId ?? null });
+    const tokenId = request.access?.tokenId ?? null;
+    if (err instanceof ForbiddenError) await opts.deniedAudit?.record(request, { status: 403, reason: 'forbidden', tokenId });
+    // A challenge id that is not this token's: verifyOtp has no row of the caller's to record the failure against (the
+    // victim's must not be charged an attempt), so the probe is audited here, rate-limited like every refusal. The
+    // entry names neither the OTP tried nor the challenge id.
+    if (err instanceof OtpError && err.failure === 'otp_unknown') await opts.deniedAudit?.record(request, { status: 400, reason: 'unknown_otp_challenge', tokenId });
   };
   app.post(`${prefix}/otp`, { config: { access: 'read', action: 'otp.request', audit: false } }, async (request, reply) => {
     try {

@@ -118,6 +118,45 @@ describe('access.denied audit entries', () => {
     ]);
     expect(JSON.stringify(entries)).not.toContain(guess);
   });
+
+  // A stolen owner token probing for another token's OTP challenge (to ride on that owner's SMS) was answered
+  // otp_unknown and left no trace: only a token's own failed verifications were audited (otp.verify.failed).
+  it('records an OTP verification naming a challenge that is not the caller\'s, never the OTP tried', async () => {
+    const c = env.container();
+    const victim = await createToken(c, { role: 'owner', phone: '+919800000011' });
+    const prober = await createToken(c, { role: 'owner', phone: '+919800000022' });
+    // The victim's pending challenge, as requestOtp leaves it once 2Factor answered (no SMS needed here).
+    const theirs = await c.prisma.otpGrant.create({ data: { tokenId: victim.tokenId, phone: '+919800000011', sessionId: 'session-victim-1' } });
+    const api = await startApi(c, wiredServices(), { dashboard: false });
+    const before = (await deniedEntries()).length;
+    const tried = '481516';
+    const probe = (challengeId: string) => http('POST', `${api.url}/api/access/otp/verify`, { token: prober.token, json: { challengeId, otp: tried } });
+    const answers = [];
+    try {
+      answers.push(await probe(theirs.id));
+      answers.push(await probe('9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab'));
+      answers.push(await probe(theirs.id));
+    } finally {
+      await api.close();
+    }
+    expect(answers.map((a) => [a.status, a.json<{ error: { code: string } }>().error.code])).toEqual([
+      [400, 'otp_unknown'],
+      [400, 'otp_unknown'],
+      [400, 'otp_unknown'],
+    ]);
+    const entries = (await deniedEntries()).slice(before);
+    expect(entries).toEqual([
+      {
+        tokenId: prober.tokenId,
+        target: '/api/access/otp/verify',
+        ip: '127.0.0.1',
+        details: { method: 'POST', reason: 'unknown_otp_challenge', status: 400, dropped: 2 },
+      },
+    ]);
+    expect(JSON.stringify(entries)).not.toContain(tried);
+    // The victim's challenge is untouched: no attempt counted against its owner's budget.
+    expect((await c.prisma.otpGrant.findUniqueOrThrow({ where: { id: theirs.id } })).attempts).toBe(0);
+  });
 });
 
 describe('deniedAccessRecorder windows', () => {
