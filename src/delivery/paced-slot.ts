@@ -4,13 +4,14 @@
  */
 import type { Container } from '../container';
 import { sendingKeys } from '../sending/keys';
-import { createPacer, sleepUntil, type Admission } from '../sending/pacer';
+import { createPacer, sleepUntil, THROTTLE_PENALTY_MS, type Admission } from '../sending/pacer';
 import { ServiceError, coerceError } from '../errors';
 
 export interface SlotReserver {
   reserve(n: number): Promise<{ firstAt: number }>;
   admit(): Promise<Admission>;
   dispatched(admission: Admission): boolean;
+  penalise(ms: number): Promise<void>;
 }
 
 /** A slot taken: pass `onWrite` to the request so its admission is judged where it is really written. */
@@ -22,6 +23,12 @@ export interface Slot {
    * the chaos suite once its provider view counted them.
    */
   onWrite(): void;
+  /**
+   * The provider answered this request 429: slows the account-wide pacer exactly as a throttled send does
+   * (batch-sender.ts). These requests spend the same budget, and one refused for it says the fleet as a whole is
+   * going too fast, sends included. Never throws: a Redis that cannot be told must not fail the caller's handling.
+   */
+  throttled(): Promise<void>;
 }
 
 /** A balance source whose every lookup first takes a slot (balance checks spend the same request budget). */
@@ -65,6 +72,7 @@ export function pacedSlot(pacer: SlotReserver): () => Promise<Slot> {
         judged = true;
         pacer.dispatched(admission);
       },
+      throttled: () => pacer.penalise(THROTTLE_PENALTY_MS).catch(() => undefined),
     };
   };
 }

@@ -13,11 +13,15 @@
  *   slow it: every due session was still asked once per step (a campaign's 100k sessions, 100k failing requests
  *   per step, taking slots of the sending budget and hammering an endpoint that was down or, on an account whose
  *   R1 references RPT/TSMS does not know (reference §5), refusing every one of them for DLR_MAX_AGE_HOURS).
+ * - Throttled (429): the request spent a slot of the account's budget and was refused for the account's rate, so it
+ *   slows the shared pacer as a throttled send does (Slot.throttled), and its session is given back due, like an
+ *   unasked one: counted as a step, a throttled session waited 2x longer for an answer it never had, and counted as
+ *   a failure, a few 429s in a row paused all polling as if the provider were down.
  * - Backstop for pushed reports that arrived before their send outcome (early-reports.ts): a page swept every poll.
  */
 import type { Container } from '../container';
 import { coerceError } from '../errors';
-import type { DeliveryReportEntry, SmsProvider } from '../provider/sms-provider';
+import { isThrottledError, type DeliveryReportEntry, type SmsProvider } from '../provider/sms-provider';
 import { ALONE_IN_SESSION, applyResults, type ResultEntry, type SessionMessage } from './apply-reports';
 import { createEarlyReportSweeper } from './early-reports';
 import type { Slot } from './paced-slot';
@@ -50,6 +54,8 @@ export interface PollSummary {
   pending: number;
   notFound: number;
   errors: number;
+  /** Report requests the provider throttled (429): given back as due, not counted as errors. */
+  throttled: number;
   /** The pass stopped early: `failingAfter` report requests in a row failed (the rest was given back, unasked). */
   providerFailing: boolean;
 }
@@ -121,8 +127,16 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
   let failingPasses = 0;
   let pollAfter = 0;
 
-  /** Asks for one session's report and applies it; false when the request was aborted by stop() (not asked). */
-  async function pollSession(sessionId: string, messages: SessionMessage[], summary: PollSummary, slot: Slot | void): Promise<boolean> {
+  /**
+   * Asks for one session's report and applies it. 'aborted': stop() cut the request short (not asked); 'throttled':
+   * the provider refused it for the account's rate. Either way the session is to be given back.
+   */
+  async function pollSession(
+    sessionId: string,
+    messages: SessionMessage[],
+    summary: PollSummary,
+    slot: Slot | void,
+  ): Promise<'answered' | 'aborted' | 'throttled'> {
     const signal = stopRequests.signal;
     summary.requests += 1;
     try {
@@ -130,7 +144,7 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
       if (!report.found) {
         failedInARow = 0;
         summary.notFound += 1;
-        return true;
+        return 'answered';
       }
       failedInARow = 0;
       const r = await applyResults(deps, messages, report.entries.map(toResult), now());
@@ -138,13 +152,20 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
       summary.failed += r.failed;
       summary.pending += r.pending;
     } catch (err) {
-      if (signal.aborted) return false;
+      if (signal.aborted) return 'aborted';
+      if (isThrottledError(err)) {
+        // An answer, from a provider that is up: neither a failure in a row nor the end of a run of them.
+        summary.throttled += 1;
+        if (slot) await slot.throttled();
+        log.debug({ sessionId }, 'delivery report request throttled (429); the session stays due');
+        return 'throttled';
+      }
       summary.errors += 1;
       failedInARow += 1;
       lastFailure = coerceError(err).message;
       log.warn({ sessionId, err: coerceError(err).message }, 'delivery report request failed; will retry after back-off');
     }
-    return true;
+    return 'answered';
   }
 
   async function pollOnce(): Promise<PollSummary> {
@@ -152,7 +173,7 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
     const { rows } = await deps.pg.query<SessionMessage & { sessionId: string }>(CLAIM_SQL, [t, maxAgeMs, baseDelayMs, maxDelayMs, batchSize]);
     const bySession = new Map<string, SessionMessage[]>();
     for (const r of rows) bySession.set(r.sessionId, [...(bySession.get(r.sessionId) ?? []), r]);
-    const summary: PollSummary = { sessions: bySession.size, requests: 0, delivered: 0, failed: 0, pending: 0, notFound: 0, errors: 0, providerFailing: false };
+    const summary: PollSummary = { sessions: bySession.size, requests: 0, delivered: 0, failed: 0, pending: 0, notFound: 0, errors: 0, throttled: 0, providerFailing: false };
     failedInARow = 0;
     const queue = [...bySession.entries()];
     // No slot (Redis unreachable) or a stop asked for: no further request is made, and the sessions claimed but not
@@ -183,10 +204,16 @@ export function createDlrPoller(deps: Deps, opts: DlrPollerOptions): DlrPoller {
           giveBackRest(next);
           break;
         }
-        if (stopping || !(await pollSession(next[0], next[1], summary, slot))) {
+        if (stopping) {
           giveBackRest(next);
           break;
         }
+        const asked = await pollSession(next[0], next[1], summary, slot);
+        if (asked === 'aborted') {
+          giveBackRest(next);
+          break;
+        }
+        if (asked === 'throttled') unasked.push(...next[1]);
       }
     });
     await Promise.all(lanes);

@@ -39,6 +39,14 @@ export type DeliveryReport =
   /** `logStatus` not Valid, or the session is unknown yet: try again later. */
   | { found: false; detail: string };
 
+/**
+ * A `balance` or `deliveryReport` rejection the provider throttled (HTTP 429): such errors carry `throttled: true`
+ * (the 2Factor adapter's TwoFactorError). The request was refused for the account's rate, not for what it asked.
+ */
+export function isThrottledError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { throttled?: unknown }).throttled === true;
+}
+
 export interface SmsProvider {
   /** `onWrite` runs right before the request is written to a connection (the pacer measures lateness there). */
   send(req: SendRequest, signal?: AbortSignal, onWrite?: () => void): Promise<SendOutcome>;

@@ -187,6 +187,12 @@ out[#out + 1] = epoch
 return out
 `;
 
+/**
+ * How long a throttled answer (429) may hold the fleet (`penalise`), for sends and delivery-report polls alike: the
+ * hold scales with how recently the fleet was throttled before (PENALISE).
+ */
+export const THROTTLE_PENALTY_MS = 100;
+
 /** An epoch seen this recently cannot have expired on its own (kept an hour after the fleet's last admission). */
 const EPOCH_TRUST_MS = 55 * 60_000;
 

@@ -19,7 +19,7 @@ import { createDefaultProvider } from './default-provider';
 import { startFeeder } from './feeder';
 import { SEND_QUEUE, sendingKeys, type SendJobData } from './keys';
 import { OutcomeWriter, type OutcomeRow } from './ledger';
-import { createPacer } from './pacer';
+import { createPacer, THROTTLE_PENALTY_MS } from './pacer';
 import { expireStaleSending } from './recovery';
 
 export interface WorkerOptions {
@@ -130,7 +130,7 @@ export async function startWorker(container: Container, opts: WorkerOptions = {}
       maxAttempts: config.SMS_MAX_ATTEMPTS,
       lateToleranceMs: opts.lateToleranceMs ?? 6,
       sendDeadlineMs,
-      throttlePenaltyMs: 100,
+      throttlePenaltyMs: THROTTLE_PENALTY_MS,
     },
   );
 

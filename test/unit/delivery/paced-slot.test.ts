@@ -1,4 +1,5 @@
 import { pacedBalance, pacedSlot, RateLimiterUnavailableError, type SlotReserver } from '../../../src/delivery/paced-slot';
+import { THROTTLE_PENALTY_MS } from '../../../src/sending/pacer';
 
 describe('pacedSlot', () => {
   it('waits for the reserved slot, never goes early, and is admitted only after the slot', async () => {
@@ -15,6 +16,7 @@ describe('pacedSlot', () => {
         return { waitedMs: 0, askedAt: performance.now(), member: 'm1' };
       },
       dispatched: () => false,
+      penalise: async () => undefined,
     });
     await slot();
     expect(events).toEqual(['reserve', 'admit-after-slot']);
@@ -31,6 +33,7 @@ describe('pacedSlot', () => {
         return { waitedMs: 20, askedAt: performance.now(), member: 'm2' };
       },
       dispatched: () => false,
+      penalise: async () => undefined,
     });
     await slot();
     expect(admitted).toBe(true);
@@ -42,6 +45,7 @@ describe('pacedSlot', () => {
       reserve: async () => ({ firstAt: performance.now() }),
       admit: async () => ({ waitedMs: 0, askedAt: performance.now(), member: 'poll-7' }),
       dispatched: (a) => (judged.push(a.member), true),
+      penalise: async () => undefined,
     })();
     expect(judged).toEqual([]);
     slot.onWrite();
@@ -49,10 +53,23 @@ describe('pacedSlot', () => {
     expect(judged).toEqual(['poll-7']);
   });
 
+  it('a throttled slot penalises the pacer as a throttled send does, and never throws', async () => {
+    const penalties: number[] = [];
+    const reserver = (penalise: (ms: number) => Promise<void>): SlotReserver => ({
+      reserve: async () => ({ firstAt: performance.now() }),
+      admit: async () => ({ waitedMs: 0, askedAt: performance.now(), member: 'poll-8' }),
+      dispatched: () => false,
+      penalise,
+    });
+    await (await pacedSlot(reserver(async (ms) => void penalties.push(ms)))()).throttled();
+    expect(penalties).toEqual([THROTTLE_PENALTY_MS]);
+    await expect((await pacedSlot(reserver(() => Promise.reject(new Error('Redis down'))))()).throttled()).resolves.toBeUndefined();
+  });
+
   it('pacedBalance passes the slot to the lookup as its onWrite', async () => {
     const written: string[] = [];
     const balances = pacedBalance(
-      async () => ({ onWrite: () => void written.push('judged') }),
+      async () => ({ onWrite: () => void written.push('judged'), throttled: async () => undefined }),
       {
         balance: async (_kind: string, _signal?: AbortSignal, onWrite?: () => void) => {
           onWrite?.();
@@ -80,6 +97,7 @@ describe('pacedSlot', () => {
       reserve: () => Promise.reject(new Error('Reached the max retries per request limit (which is 1)')),
       admit: () => Promise.reject(new Error('unreachable')),
       dispatched: () => false,
+      penalise: async () => undefined,
     };
     let asked = 0;
     const balances = pacedBalance(pacedSlot(redisDown), { balance: async () => ++asked });
