@@ -76,6 +76,22 @@ export async function cleanupS3Staging(tmp = os.tmpdir()): Promise<number> {
   return removed;
 }
 
+/**
+ * What to do when an upload fails on its server-side encryption: an S3 look-alike without it (MinIO without a KMS
+ * answers NotImplemented "Server side encryption specified but KMS is not configured") or a KMS key the role may not
+ * use. S3's words alone do not name the setting that asked for it.
+ */
+export function encryptionHint(encryption: S3Encryption, err: unknown): string {
+  if (encryption === 'none') return '';
+  const e = err as { name?: string; message?: string };
+  if (e.name !== 'NotImplemented' && !/encrypt|kms/i.test(e.message ?? '')) return '';
+  const fix =
+    encryption === 'aws:kms'
+      ? 'check ARCHIVE_S3_SSE_KMS_KEY_ID and that the archiving role may use the key (kms:GenerateDataKey)'
+      : 'set up its server-side encryption';
+  return ` (ARCHIVE_S3_SSE=${encryption} asks the store to encrypt the archive; ${fix}, or set ARCHIVE_S3_SSE=none for a store without it)`;
+}
+
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
@@ -84,9 +100,12 @@ function isNotFound(err: unknown): boolean {
 export function createS3Destination(spec: string, opts: S3Options, client = new S3Client(s3ClientConfig(opts))): ArchiveDestination {
   const loc = parseS3Url(spec);
   const location = `s3://${loc.bucket}${loc.prefix ? `/${loc.prefix}` : ''}`;
-  const encryption = encryptionFields(opts.encryption ?? 'AES256', opts.kmsKeyId);
+  const encryptionSetting = opts.encryption ?? 'AES256';
+  const encryption = encryptionFields(encryptionSetting, opts.kmsKeyId);
   const wrap = (what: string, key: string, err: unknown) =>
     new ServiceError(`S3 ${what} ${location}/${key} failed: ${(err as Error).message}`, { cause: err });
+  const putFailed = (key: string, err: unknown) =>
+    new ServiceError(`S3 put ${location}/${key} failed: ${(err as Error).message}${encryptionHint(encryptionSetting, err)}`, { cause: err });
 
   async function get(key: string): Promise<Readable | null> {
     try {
@@ -117,7 +136,7 @@ export function createS3Destination(spec: string, opts: S3Options, client = new 
               new PutObjectCommand({ Bucket: loc.bucket, Key: s3Key(loc, key), Body: createReadStream(file), ContentLength: size, ...encryption }),
             );
           } catch (err) {
-            throw wrap('put', key, err);
+            throw putFailed(key, err);
           } finally {
             await rm(dir, { recursive: true, force: true });
           }
@@ -139,7 +158,7 @@ export function createS3Destination(spec: string, opts: S3Options, client = new 
           new PutObjectCommand({ Bucket: loc.bucket, Key: s3Key(loc, key), Body: text, ContentType: 'application/json', ...encryption }),
         );
       } catch (err) {
-        throw wrap('put', key, err);
+        throw putFailed(key, err);
       }
     },
     // No lock object: S3 has no atomic create-if-absent that every S3 look-alike honours. Two databases must not

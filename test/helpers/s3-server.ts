@@ -10,6 +10,8 @@ export interface S3Server {
   objects: Map<string, Buffer>;
   /** Each request with its headers (lower-case names), to check what an upload asked S3 for. */
   requests: S3Request[];
+  /** Answer uploads asking for server-side encryption as MinIO without a KMS does (501 NotImplemented). */
+  refuseEncryption: boolean;
   close(): Promise<void>;
 }
 
@@ -22,10 +24,17 @@ export interface S3Request {
 export async function startS3Server(): Promise<S3Server> {
   const objects = new Map<string, Buffer>();
   const requests: S3Request[] = [];
+  const state = { refuseEncryption: false };
   const server = createServer((req, res) => {
     const key = decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1));
     requests.push({ method: req.method ?? '', path: key, headers: { ...req.headers } });
     if (req.method === 'PUT') {
+      if (state.refuseEncryption && req.headers['x-amz-server-side-encryption']) {
+        res
+          .writeHead(501, { 'content-type': 'application/xml' })
+          .end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>Server side encryption specified but KMS is not configured</Message></Error>');
+        return;
+      }
       if (String(req.headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-')) {
         res.writeHead(501).end('aws-chunked uploads not supported by this test server');
         return;
@@ -57,6 +66,12 @@ export async function startS3Server(): Promise<S3Server> {
     url: `http://127.0.0.1:${port}`,
     objects,
     requests,
+    get refuseEncryption() {
+      return state.refuseEncryption;
+    },
+    set refuseEncryption(on: boolean) {
+      state.refuseEncryption = on;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -24,7 +24,8 @@ export function registerArchive(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n  bulksms archive --dry-run --json\n  bulksms archive --older-than 90 --dest /srv/bulksms-archive\n' +
-        '  ARCHIVE_S3_ENDPOINT=http://127.0.0.1:9000 ARCHIVE_S3_FORCE_PATH_STYLE=true bulksms archive --dest s3://archive/bulksms',
+        '  ARCHIVE_S3_ENDPOINT=http://127.0.0.1:9000 ARCHIVE_S3_FORCE_PATH_STYLE=true bulksms archive --dest s3://archive/bulksms\n' +
+        '  (uploads ask for server-side encryption, ARCHIVE_S3_SSE=AES256; a MinIO without a KMS refuses it: add ARCHIVE_S3_SSE=none there)',
     )
     .action(
       withContainer(async (c, opts: ArchiveCliOptions) => {

@@ -70,4 +70,20 @@ describe('S3 archive uploads ask for server-side encryption', () => {
       { sse: undefined, kmsKey: undefined },
     ]);
   });
+
+  // MinIO without a KMS answers NotImplemented: the failure says which setting to change, not only S3's words.
+  it('a store refusing the header fails the upload naming ARCHIVE_S3_SSE and what to set', async () => {
+    s3.refuseEncryption = true;
+    try {
+      const config = loadConfig({ ARCHIVE_S3_ENDPOINT: s3.url, ARCHIVE_S3_FORCE_PATH_STYLE: 'true' });
+      const dest = openDestination('s3://bulksms-archive/minio', config);
+      await expect(dest.writeText('manifest.json', '{}')).rejects.toThrow(
+        'S3 put s3://bulksms-archive/minio/manifest.json failed: Server side encryption specified but KMS is not configured ' +
+          '(ARCHIVE_S3_SSE=AES256 asks the store to encrypt the archive; set up its server-side encryption, or set ARCHIVE_S3_SSE=none for a store without it)',
+      );
+      expect([...s3.objects.keys()].filter((k) => k.includes('/minio/'))).toEqual([]);
+    } finally {
+      s3.refuseEncryption = false;
+    }
+  });
 });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { destinationOfManifest, parseS3Url, s3Key } from '../../../src/archive/destination';
 import { createLocalDestination } from '../../../src/archive/local-destination';
-import { createS3Destination, s3ClientConfig } from '../../../src/archive/s3-destination';
+import { createS3Destination, encryptionHint, s3ClientConfig } from '../../../src/archive/s3-destination';
 import { ValidationError } from '../../../src/errors';
 
 describe('S3 URLs and keys', () => {
@@ -118,5 +118,19 @@ describe('S3 destination staging', () => {
     expect(await dest.cleanupStaging()).toBe(1);
     expect((await readdir(tmp)).sort()).toEqual([planted, theirs].sort());
     expect(await readdir(path.join(tmp, theirs))).toEqual(['keep']);
+  });
+});
+
+describe('encryptionHint', () => {
+  it('names ARCHIVE_S3_SSE and the fix when the failure is about encryption, nothing otherwise', () => {
+    const kmsDenied = Object.assign(new Error('User: arn:aws:iam::1:role/archiver is not authorized to perform: kms:GenerateDataKey'), { name: 'AccessDenied' });
+    expect(encryptionHint('aws:kms', kmsDenied)).toBe(
+      ' (ARCHIVE_S3_SSE=aws:kms asks the store to encrypt the archive; check ARCHIVE_S3_SSE_KMS_KEY_ID and that the archiving role may use the key (kms:GenerateDataKey), or set ARCHIVE_S3_SSE=none for a store without it)',
+    );
+    expect(encryptionHint('AES256', Object.assign(new Error('A header you provided implies functionality that is not implemented'), { name: 'NotImplemented' }))).toMatch(
+      /^ \(ARCHIVE_S3_SSE=AES256 asks the store to encrypt the archive; set up its server-side encryption, or set ARCHIVE_S3_SSE=none/,
+    );
+    expect(encryptionHint('AES256', Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }))).toBe('');
+    expect(encryptionHint('none', Object.assign(new Error('KMS is not configured'), { name: 'NotImplemented' }))).toBe('');
   });
 });
