@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MAX_AUDIT_PAGE, listAudit } from '../../access/audit';
 import { ValidationError } from '../../errors';
 import { withContainer } from '../context';
-import { nextPageHint, parseLimit } from '../listing';
+import { nextPageHint, parseLimit, printable } from '../listing';
 import { printResult } from '../output';
 
 interface AuditCliOptions {
@@ -18,6 +18,21 @@ interface AuditCliOptions {
  * What an access.denied entry adds to its line: the method, why and the status, and how many more refusals like it
  * (same address, same reason) its minute saw without an entry of their own.
  */
+/**
+ * An ISO-8601 date or date-time (`2026-11-01`, `2026-11-01T09:30`, `…:00Z`, `…+05:30`): what --since says it takes.
+ * `new Date()` also read "Nov 1 2026" and "1/11/2026" (which is January, not the 1st of November) without a word.
+ * A date-time without an offset is this machine's local time, as `new Date()` reads it.
+ */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+function isoInstant(raw: string): Date {
+  const at = ISO_INSTANT.test(raw) ? new Date(raw) : null;
+  if (!at || Number.isNaN(at.getTime())) {
+    throw new ValidationError(`--since: "${raw}" is not an ISO-8601 date or instant (e.g. 2026-11-01 or 2026-11-01T09:30:00+05:30)`, 'since');
+  }
+  return at;
+}
+
 function refusalOf(action: string, details: unknown): string {
   if (action !== 'access.denied' || typeof details !== 'object' || details === null) return '';
   const d = details as { method?: unknown; reason?: unknown; status?: unknown; dropped?: unknown };
@@ -44,8 +59,7 @@ export function registerAudit(program: Command): void {
         if (opts.cursor !== undefined && !/^[1-9]\d{0,18}$/.test(opts.cursor)) {
           throw new ValidationError(`--cursor: "${opts.cursor}" is not an audit entry id (the nextCursor of a previous page)`, 'cursor');
         }
-        const since = opts.since ? new Date(opts.since) : undefined;
-        if (since && Number.isNaN(since.getTime())) throw new ValidationError(`--since: "${opts.since}" is not an ISO-8601 instant`, 'since');
+        const since = opts.since === undefined ? undefined : isoInstant(opts.since);
         if (opts.token && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(opts.token)) {
           throw new ValidationError(`--token: "${opts.token}" is not a token id (UUID)`, 'token');
         }
@@ -57,7 +71,7 @@ export function registerAudit(program: Command): void {
         printResult(opts, { entries, nextCursor }, () =>
           [
             ...(entries.length
-              ? entries.map((e) => `${e.at.toISOString()}  ${e.action.padEnd(24)} ${e.target ?? '-'}  token=${e.tokenId ?? '-'} ip=${e.ip ?? '-'}${refusalOf(e.action, e.details)}`)
+              ? entries.map((e) => `${e.at.toISOString()}  ${e.action.padEnd(24)} ${e.target === null ? '-' : printable(e.target)}  token=${e.tokenId ?? '-'} ip=${e.ip ?? '-'}${refusalOf(e.action, e.details)}`)
               : [opts.cursor ? 'no more audit entries' : 'no audit entries']),
             ...nextPageHint('bulksms audit', nextCursor, [
               opts.action && `--action ${opts.action}`,

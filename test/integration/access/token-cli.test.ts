@@ -102,4 +102,21 @@ describe('bulksms audit', () => {
     const badCursor = await cli(['audit', '--cursor', 'abc', '--json']);
     expect([badCursor.code, JSON.parse(badCursor.stdout).error.field]).toEqual([2, 'cursor']);
   });
+
+  it('takes --since as ISO-8601 only, and prints a stored target as other listings print stored text', async () => {
+    // `new Date()` read "Nov 1 2026" and "1/11/2026" (January) too, which --help does not promise.
+    for (const since of ['Nov 1 2026', '1/11/2026', '2026-11-01 09:30']) {
+      const r = await cli(['audit', '--since', since, '--json']);
+      expect({ since, code: r.code, field: JSON.parse(r.stdout).error?.field }).toEqual({ since, code: 2, field: 'since' });
+    }
+    await recordAudit(env.container(), { tokenId: null, action: 'test.target', target: 'list.csv\u001b[2J\u202Efake' });
+    const day = new Date().toISOString().slice(0, 10);
+    for (const since of [day, `${day}T00:00:00Z`, `${day}T00:00+05:30`]) {
+      const r = await cli(['audit', '--action', 'test.target', '--since', since]);
+      expect({ since, code: r.code }).toEqual({ since, code: 0 });
+      // eslint-disable-next-line no-control-regex -- an escape sequence or override in a file name must not reach the terminal
+      expect(r.stdout).not.toMatch(/[\u001b\u202e]/);
+      expect(r.stdout).toMatch(/test\.target +list\.csv.*fake/);
+    }
+  });
 });
