@@ -5,7 +5,7 @@
  */
 import type { Container } from '../container';
 import { RateLimiterUnavailableError, type Slot } from '../delivery/paced-slot';
-import type { SmsProvider } from '../provider/sms-provider';
+import { isThrottledError, type SmsProvider } from '../provider/sms-provider';
 import { TimeoutError, withTimeout } from '../lib/with-timeout';
 import { isUnreachable } from '../db/reachability';
 
@@ -105,7 +105,13 @@ export function createHealthCheck(
           throw err;
         }
         notAsked = undefined;
-        return provider.balance('TRANSACTIONAL_SMS', signal, slot?.onWrite);
+        try {
+          return await provider.balance('TRANSACTIONAL_SMS', signal, slot?.onWrite);
+        } catch (err) {
+          // A 429 for the probe slows the fleet as a throttled send does: it spent the same budget.
+          if (slot && isThrottledError(err)) await slot.throttled();
+          throw err;
+        }
       }, PROVIDER_CHECK_TIMEOUT_MS);
       const check: ProviderCheck = notAsked ? { result, notAsked } : { result };
       // One that never asked the provider says nothing about it: shown until the next check, which the next probe

@@ -14,7 +14,7 @@ import { installRoutePermissions } from '../access/fastify-access';
 import { registerOtpRoutes } from '../access/fastify-otp-routes';
 import type { OtpSender } from '../access/otp';
 import { dbTokenVerifier, revokedTokenId } from '../access/tokens';
-import { accountSlots } from '../delivery/paced-slot';
+import { accountSlots, inSlot } from '../delivery/paced-slot';
 import { createTwoFactorProviderFromConfig } from '../provider/twofactor/client';
 import { isProtectedPath, registerAuth, staticTokenVerifier, type TokenVerifier } from './auth';
 import type { ApiDeps } from './deps';
@@ -161,8 +161,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     const otpClient = createTwoFactorProviderFromConfig(container, { connections: 2 });
     app.addHook('onClose', () => otpClient.close());
     const otp: OtpSender = {
-      sendOtp: async (phone, template) => otpClient.sendOtp(phone, template, undefined, (await acquireSlot()).onWrite),
-      verifyOtp: async (session, code) => otpClient.verifyOtp(session, code, undefined, (await acquireSlot()).onWrite),
+      sendOtp: (phone, template) => inSlot(acquireSlot, (onWrite) => otpClient.sendOtp(phone, template, undefined, onWrite)),
+      verifyOtp: (session, code) => inSlot(acquireSlot, (onWrite) => otpClient.verifyOtp(session, code, undefined, onWrite)),
     };
     registerOtpRoutes(app, { prisma: container.prisma, config: container.config, otp }, { deniedAudit });
   } else {

@@ -6,6 +6,7 @@ import type { Container } from '../container';
 import { sendingKeys } from '../sending/keys';
 import { createPacer, sleepUntil, THROTTLE_PENALTY_MS, type Admission } from '../sending/pacer';
 import { ServiceError, coerceError } from '../errors';
+import { isThrottledError } from '../provider/sms-provider';
 
 export interface SlotReserver {
   reserve(n: number): Promise<{ firstAt: number }>;
@@ -31,17 +32,26 @@ export interface Slot {
   throttled(): Promise<void>;
 }
 
+/**
+ * One provider call in a slot of the account-wide budget: `call` gets the slot's onWrite for its request; a 429 for it
+ * slows the fleet as a throttled send does (Slot.throttled), then is the caller's to handle like any other error.
+ */
+export async function inSlot<T>(acquireSlot: () => Promise<Slot | void>, call: (onWrite?: () => void) => Promise<T>): Promise<T> {
+  const slot = await acquireSlot();
+  try {
+    return await call(slot ? slot.onWrite : undefined);
+  } catch (err) {
+    if (slot && isThrottledError(err)) await slot.throttled();
+    throw err;
+  }
+}
+
 /** A balance source whose every lookup first takes a slot (balance checks spend the same request budget). */
 export function pacedBalance<K>(
   acquireSlot: () => Promise<Slot | void>,
   source: { balance(kind: K, signal?: AbortSignal, onWrite?: () => void): Promise<number> },
 ): { balance(kind: K): Promise<number> } {
-  return {
-    balance: async (kind: K) => {
-      const slot = await acquireSlot();
-      return source.balance(kind, undefined, slot ? slot.onWrite : undefined);
-    },
-  };
+  return { balance: (kind: K) => inSlot(acquireSlot, (onWrite) => source.balance(kind, undefined, onWrite)) };
 }
 
 /**
