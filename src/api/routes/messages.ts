@@ -5,14 +5,14 @@ import { recordAudit } from '../../access/audit';
 import { freeTextFor, phoneFor } from '../../access/fastify-access';
 import { maskPhone } from '../../access/policy';
 import { countPhoneLookup } from '../phone-lookups';
-import { NotFoundError } from '../../errors';
+import { NotFoundError, ValidationError } from '../../errors';
 import type { Pool } from 'pg';
 import type { MessageStatus, OutcomeClass } from '../../generated/prisma/enums';
 import type { ApiDeps } from '../deps';
 import { inCampaignRuns } from '../../sending/ledger';
 import { messagesOf, runIdOf, runQuerySchema } from '../run-scope';
 import { csvLine } from '../csv-safe';
-import { isSupportedCountry } from 'libphonenumber-js/max';
+import { resolveCountry } from '../../import/import-contacts';
 import { normalisePhone } from '../../import/phone';
 import { decodeCursor, encodeCursor } from '../../lib/cursor';
 import { MESSAGE_STATUS_ENUM, OUTCOME_CLASS_ENUM, errorResponses, idParams } from './schemas';
@@ -218,11 +218,12 @@ async function* failureLines(
  * Phones are stored in E.164; accept the number as an operator types it, read like the import read the list's:
  * `98765 43210`, `098765-43210` or `+91 98765 43210`. Only the E.164 spelling matched, so an Indian operator
  * looking up the 10-digit number they were given found nothing, as if it had never been sent.
- * Anything the list's rules would not accept is looked up as typed (separators removed), and matches nothing.
+ * Anything the list's rules would not accept (`abc`, `12345`) was looked up as typed: an empty 200 that said "never
+ * sent" about a typo, and that used up one of a masked caller's lookups a minute. No message can hold such a number
+ * (the import refused it), so it is a 400 saying why, before any lookup is counted.
  */
 function normalisePhoneFilter(phone: string, country: string): string {
-  const typed = phone.replace(/[\s\-()]/g, '');
-  if (!isSupportedCountry(country)) return typed;
-  const read = normalisePhone(phone, country);
-  return read.ok ? read.e164 : typed;
+  const read = normalisePhone(phone, resolveCountry(country));
+  if (!read.ok) throw new ValidationError(`phone: "${phone}" is not a phone number the list could hold (${read.reason})`, 'phone');
+  return read.e164;
 }

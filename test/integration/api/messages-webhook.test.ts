@@ -3,6 +3,7 @@ import { useTestEnv } from '../../helpers/env';
 import { stubServices } from '../../helpers/api-services';
 import { applyDeliveryCallback } from '../../../src/delivery/webhook';
 import { seedCampaign } from '../../helpers/api-fixtures';
+import { createToken } from '../../../src/access/tokens';
 import { TEST_API_TOKEN, TEST_WEBHOOK_SECRET, http, startApi, type RunningApi } from '../../helpers/api-server';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET });
@@ -63,10 +64,30 @@ describe('messages, failures export and the delivery-report webhook', () => {
       found.push({ typed, phones: res.json<Page>().items.map((m) => m.phone) });
     }
     expect(found).toEqual(['9876543210', '098765 43210', '+91 98765-43210', '919876543210'].map((typed) => ({ typed, phones: ['+91******3210'] })));
-    // A number that is not the list's stays unmatched (no guessing at other countries' numbers).
-    const other = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?phone=${encodeURIComponent('12345')}`);
-    expect(other.json<Page>().items).toEqual([]);
+    // A number of another country stays unmatched (no guessing at other countries' numbers).
+    const other = await http('GET', `${api.url}/api/campaigns/${campaignId}/messages?phone=${encodeURIComponent('+44 7911 123456')}`);
+    expect({ status: other.status, items: other.json<Page>().items }).toEqual({ status: 200, items: [] });
   });
+
+  it('phone= that is no phone number → 400 naming phone and why, not an empty page; it costs no masked lookup', async () => {
+    const { campaignId } = await seedCampaign(env.container(), [{ phone: '+919876543210', status: 'failed' }]);
+    const { token } = await createToken(env.container(), { role: 'viewer' });
+    // The masked caller's budget (20 different numbers a minute) is per minute: start well inside one.
+    const toNextMinute = 60_000 - (Date.now() % 60_000);
+    if (toNextMinute < 15_000) await new Promise((r) => setTimeout(r, toNextMinute + 100));
+    const lookup = (phone: string) => http('GET', `${api.url}/api/campaigns/${campaignId}/messages?phone=${encodeURIComponent(phone)}`, { token });
+    for (const typed of ['abc', '12345', '98765 4321x']) {
+      const res = await lookup(typed);
+      const error = res.json<{ error: { field?: string; message: string } }>().error;
+      expect({ typed, status: res.status, field: error.field }).toEqual({ typed, status: 400, field: 'phone' });
+      expect(error.message).toContain(`"${typed}"`);
+    }
+    for (let n = 0; n < 20; n++) expect((await lookup(`nonsense-${n}`)).status).toBe(400);
+    // None of those took a place in the minute's budget: 20 different real numbers still answer.
+    const statuses: number[] = [];
+    for (let n = 0; n < 20; n++) statuses.push((await lookup(`+9198${1000 + n}5678`)).status);
+    expect(statuses).toEqual(Array.from({ length: 20 }, () => 200));
+  }, 30_000);
 
   it('refuses a cursor of another campaign or other filters (400 naming cursor) instead of skipping messages', async () => {
     // B's messages are older (lower ids) than A's: a cursor after one of A's, applied to B, started after all of B.
