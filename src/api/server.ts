@@ -69,6 +69,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   registerErrorHandler(app);
+  // fastify parses text/plain by default, into a string no route takes: a lifecycle call posted as text/plain got a
+  // 400 "body must be object" while every other media type the API does not take got the documented 415.
+  app.removeContentTypeParser('text/plain');
   // Every answer, errors and /docs included: no browser guesses a JSON or CSV body is HTML, and no other site frames
   // the API's pages (the dashboard's own CSP says frame-ancestors 'none' too).
   // Closing waits for every open connection, and one whose request was under way when it began stayed open after its

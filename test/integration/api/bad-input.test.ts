@@ -45,6 +45,17 @@ describe('input PostgreSQL cannot store', () => {
     expect(rows[0]).toEqual({ status: 'running' });
   });
 
+  it.each(['start', 'pause', 'resume', 'cancel', 'retry', 'pause (empty body)'])(
+    'a text/plain body to %s → 415 like any other media type it does not take, nothing done',
+    async (action) => {
+      const body = action.endsWith('(empty body)') ? '' : '{"reason":"x"}';
+      const res = await http('POST', `${api.url}/api/campaigns/${campaignId}/${action.split(' ')[0]}`, { body, headers: { 'content-type': 'text/plain' } });
+      expect({ status: res.status, code: res.json<{ error: { code: string } }>().error.code }).toEqual({ status: 415, code: 'unsupported_media_type' });
+      const { rows } = await env.container().pg.query('SELECT status::text FROM campaigns WHERE id = $1', [campaignId]);
+      expect(rows[0]).toEqual({ status: 'running' });
+    },
+  );
+
   it.each([
     ['a campaign', (): string => '/api/campaigns', TEST_API_TOKEN],
     ['a delivery report', (): string => `/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, null],

@@ -104,13 +104,14 @@ describe('the OpenAPI document matches what the server answers', () => {
     conforms('POST', '/api/campaigns', await http('POST', `${url}/api/campaigns`, { json: body, token: null }));
     // Bodies fastify refuses itself: documented statuses, and the API's stable codes rather than fastify's internal ones.
     const refusedBodies = [];
-    for (const [contentType, text] of [['application/xml', '<c/>'], ['application/json', '{'], ['application/json', '']] as const) {
+    for (const [contentType, text] of [['application/xml', '<c/>'], ['text/plain', '{}'], ['application/json', '{'], ['application/json', '']] as const) {
       const res = await http('POST', `${url}/api/campaigns`, { body: text, headers: { 'content-type': contentType } });
       conforms('POST', '/api/campaigns', res);
       refusedBodies.push({ contentType, text, status: res.status, code: res.json<{ error: { code: string } }>().error.code });
     }
     expect(refusedBodies).toEqual([
       { contentType: 'application/xml', text: '<c/>', status: 415, code: 'unsupported_media_type' },
+      { contentType: 'text/plain', text: '{}', status: 415, code: 'unsupported_media_type' },
       { contentType: 'application/json', text: '{', status: 400, code: 'validation' },
       { contentType: 'application/json', text: '', status: 400, code: 'validation' },
     ]);
