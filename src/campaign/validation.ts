@@ -3,6 +3,7 @@
  * each input through the caller's namer (`--pack` on the CLI, `packSize` over HTTP; errors.ts InputNamer).
  */
 import { CONTROL_CHARACTER } from '../import/control-characters';
+import { refuseControlInName } from '../lib/names';
 import { ValidationError } from '../errors';
 import { dltVariable, strayBraces } from './template';
 
@@ -89,6 +90,7 @@ export function validateCampaignFields(input: RawCampaignFields, rules: SenderRu
   const name = input.name?.trim();
   if (!name) throw new ValidationError((n) => `${n('name')}: a campaign name is required`, 'name');
   if (name.length > MAX_CAMPAIGN_NAME) throw new ValidationError((n) => `${n('name')}: must be at most ${MAX_CAMPAIGN_NAME} characters`, 'name');
+  refuseControlInName(name, 'name', 'a campaign name');
   if (input.type !== 'transactional' && input.type !== 'promotional') {
     throw new ValidationError((n) => `${n('type')}: "${input.type}" must be transactional or promotional`, 'type');
   }

@@ -23,7 +23,7 @@ export const C1_CONTROL = /[\u0080-\u009F]/;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
-const C0_NAMES: Record<number, string> = {
+export const C0_NAMES: Record<number, string> = {
   0x01: 'start of heading',
   0x02: 'start of text',
   0x03: 'end of text',

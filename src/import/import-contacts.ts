@@ -13,6 +13,7 @@ import type { Container } from '../container';
 import { AppError, ConflictError, ServiceError, ValidationError } from '../errors';
 import { ContactWriter } from './contact-writer';
 import { c0ControlReason, C0_CONTROL } from './control-characters';
+import { refuseControlInName } from '../lib/names';
 import { duplicateVerdicts } from './duplicates';
 import { openCsvTable } from './csv-table';
 import { mapColumns } from './detect';
@@ -113,6 +114,7 @@ export async function importContacts(deps: ImportDeps, source: Readable, opts: I
   // As the upload route's limit: a longer name could not go into the name's unique index (random text of ~3,000
   // characters or more failed there: exit 1 "index row requires … bytes", not bad usage).
   if (listName.length > MAX_LIST_NAME) throw new ValidationError(`list name must be at most ${MAX_LIST_NAME} characters`, 'list');
+  refuseControlInName(listName, 'list', 'a list name');
   const file = opts.fileName;
   const started = Date.now();
   // One connection for the whole import: it claims the name, creates the list and writes the contacts.

@@ -6,6 +6,7 @@ import { auditNote, freeTextFor } from '../../access/fastify-access';
 import { AppError, NotFoundError, ServiceError, ValidationError } from '../../errors';
 import type { ApiDeps, ImportResult } from '../deps';
 import { findNul } from '../reject-nul';
+import { refuseControlInName } from '../../lib/names';
 import { guardUpload, type GuardedUpload } from '../upload-stream';
 import { RequestTimeoutError, TooManyRequestsError } from '../http-errors';
 import { TimeoutError, withTimeout } from '../../lib/with-timeout';
@@ -271,6 +272,7 @@ function validateFields(fields: Partial<Record<TextField, string>>): { listName:
   const nul = findNul(fields);
   if (nul) throw new ValidationError(`field "${nul}" contains a NUL character (U+0000)`, nul);
   if (name.length > 200) throw new ValidationError('field "name" must be at most 200 characters', 'name');
+  refuseControlInName(name, 'name', 'a list name');
   const country = fields.country?.toUpperCase();
   if (country !== undefined && country !== '' && !/^[A-Z]{2}$/.test(country)) {
     throw new ValidationError('field "country" must be an ISO 3166 alpha-2 code such as IN', 'country');

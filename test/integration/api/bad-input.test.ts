@@ -76,6 +76,31 @@ describe('input PostgreSQL cannot store', () => {
     expect(rows[0]).toEqual({ n: 0 });
   });
 
+  it.each([
+    ['a tab', 'tab\there', 'U+0009 (tab) at character 4'],
+    ['a bell', 'bell\u0007', 'U+0007 (bell) at character 5'],
+    ['an ANSI escape', 'red\u001b[31m', 'U+001B (escape, which starts terminal colour codes) at character 4'],
+  ])('%s in an upload’s list name → 400 naming name and the character, nothing imported', async (_label, name, described) => {
+    const fd = new FormData();
+    fd.append('name', name);
+    fd.append('file', new Blob(['phone\n9876543210\n']), 'a.csv');
+    const res = await http('POST', `${api.url}/api/lists`, { body: fd });
+    expect({ status: res.status, error: res.json<{ error: unknown }>().error }).toEqual({
+      status: 400,
+      error: { code: 'validation', field: 'name', message: `name: a list name must not hold ${described}, an invisible control character; remove it` },
+    });
+    const { rows } = await env.container().pg.query('SELECT count(*)::int AS n FROM contact_lists WHERE name = $1', [name]);
+    expect(rows[0]).toEqual({ n: 0 });
+  });
+
+  it('a tab in a campaign name → 400 naming name and the character, as a list name', async () => {
+    const res = await http('POST', `${api.url}/api/campaigns`, { json: { ...campaign, name: 'Diwali\t2026' } });
+    expect({ status: res.status, error: res.json<{ error: unknown }>().error }).toEqual({
+      status: 400,
+      error: { code: 'validation', field: 'name', message: 'name: a campaign name must not hold U+0009 (tab) at character 7, an invisible control character; remove it' },
+    });
+  });
+
   it('a NUL in an upload’s file name → 400, nothing imported', async () => {
     const fd = new FormData();
     fd.append('name', 'nul-file-name');

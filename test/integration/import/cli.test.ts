@@ -82,6 +82,16 @@ describe('bulksms import (CLI)', () => {
     expect((await env.container().pg.query(`SELECT 1 FROM contact_lists WHERE name = 'cli-bad-country'`)).rows).toHaveLength(0);
   });
 
+  it('a --list name holding a tab or other control character exits 2 naming --list and the character, importing nothing', async () => {
+    const file = path.join(FIXTURES, 'numbers.csv');
+    const r = await cli(['import', file, '--list', 'cli\tctl', '--json']);
+    expect({ code: r.code, out: JSON.parse(r.stdout) as unknown }).toEqual({
+      code: 2,
+      out: { error: { code: 'validation', message: '--list: a list name must not hold U+0009 (tab) at character 4, an invisible control character; remove it', field: 'list' } },
+    });
+    expect((await env.container().pg.query(`SELECT 1 FROM contact_lists WHERE name LIKE 'cli%ctl'`)).rows).toHaveLength(0);
+  });
+
   // Node's recursive mkdirSync of the reject report's directory spun forever under /proc, on the main thread: the
   // import hung at 100 % CPU and ignored SIGTERM. The CLI is killed if it does not answer in time.
   it('REPORTS_DIR under /proc is a configuration error naming it (exit 2), not a hang', async () => {
