@@ -86,12 +86,24 @@ export function isProtectedPath(prefixes: readonly string[], path: string): bool
   return prefixes.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
 }
 
+/** A path %-decoded as the router decodes it to match a route; as it is when it holds a malformed escape. */
+function routedPath(raw: string): string {
+  try {
+    return decodeURI(raw);
+  } catch {
+    return raw;
+  }
+}
+
 export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   app.addHook('onRequest', async (req, reply) => {
     // Decide on the route that matched, not on the raw URL: the router decodes `/%61pi/lists` to `/api/lists`.
     const path = req.routeOptions.url ?? req.url.split('?', 1)[0]!;
     const raw = req.url.split('?', 1)[0]!;
-    if (!isProtectedPath(opts.protectedPrefixes, path) && !isProtectedPath(opts.protectedPrefixes, raw)) return;
+    // A request that matched no route is decided on its path as the router reads it too: `PUT /%61pi/campaigns` is
+    // answered 405 naming the methods of /api/campaigns (error-handler.ts), which needs a token like the route itself.
+    const read = routedPath(raw);
+    if (![path, raw, read].some((p) => isProtectedPath(opts.protectedPrefixes, p))) return;
     // req.ip: the peer, or with API_TRUST_PROXY the client a trusted proxy forwards for (server.ts).
     if (opts.allowIp && !opts.allowIp.allows(req.ip)) {
       // The route pattern, never the raw path: `/api/suppressions/%2B9198…` is a recipient's number (as the access

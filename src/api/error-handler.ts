@@ -26,7 +26,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (status === 413 || status === 408) reply.header('connection', 'close');
     return reply.status(status).send(body);
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send(noRoute(req)));
+  app.setNotFoundHandler((req, reply) => answerNoRoute(app, req, reply));
 }
 
 /**
@@ -35,7 +35,33 @@ export function registerErrorHandler(app: FastifyInstance): void {
  * any proxy logging answers then keep.
  */
 function noRoute(req: FastifyRequest): ErrorBody {
-  return { error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]!.replace(WEBHOOK_SECRET_SEGMENT, '$1[REDACTED]')}` } };
+  return { error: { code: 'not_found', message: `no route ${req.method} ${shownPath(req)}` } };
+}
+
+function shownPath(req: FastifyRequest): string {
+  return req.url.split('?', 1)[0]!.replace(WEBHOOK_SECRET_SEGMENT, '$1[REDACTED]');
+}
+
+/** Every method a route can have (fastify adds HEAD to each GET route itself). */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods routed for this request's path (as the router reads it: decoded, without the query); none: no route. */
+export function allowedMethods(app: FastifyInstance, url: string): string[] {
+  return METHODS.filter((method) => app.findRoute({ method, url }) !== null);
+}
+
+/**
+ * A request the router matched to no route: 405 Method Not Allowed with `Allow` when its path has routes for other
+ * methods (`PUT /api/campaigns`), as HTTP says; 404 only for a path that is no route at all. The 404 said "no route"
+ * for a path the client had spelt right, sending it looking for a typo. Sent after the authentication hook: a
+ * request without a token still gets its 401 first, and the methods named are the API's (its document at /docs is
+ * public), not the ones the caller's role may use.
+ */
+function answerNoRoute(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const allowed = allowedMethods(app, req.url);
+  if (allowed.length === 0) return reply.status(404).send(noRoute(req));
+  const message = `${req.method} is not allowed on ${shownPath(req)}: it takes ${allowed.join(', ')}`;
+  return reply.status(405).header('allow', allowed.join(', ')).send({ error: { code: 'method_not_allowed', message } });
 }
 
 /**
@@ -46,7 +72,7 @@ function noRoute(req: FastifyRequest): ErrorBody {
 const WEBHOOK_SECRET_SEGMENT = /(\/webhooks\/+dlr\/+)[^/]+/gi;
 
 /**
- * A request for no route is answered 404 before its body is read (fastify's not-found handler reads it first, up to
+ * A request for no route is answered 404 (or 405: answerNoRoute) before its body is read (fastify's not-found handler reads it first, up to
  * the body limit; the onSend hook above then closes the connection): a client without any token trickling the body it
  * announced held its connection for good. Register
  * it after the authentication hooks, so an unknown path under a protected prefix still needs a token first.
@@ -54,7 +80,7 @@ const WEBHOOK_SECRET_SEGMENT = /(\/webhooks\/+dlr\/+)[^/]+/gi;
 export function registerEarlyNotFound(app: FastifyInstance): void {
   app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.url !== undefined) return;
-    return reply.status(404).send(noRoute(req));
+    return answerNoRoute(app, req, reply);
   });
 }
 

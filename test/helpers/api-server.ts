@@ -36,7 +36,7 @@ export interface HttpResult {
 
 /** Thin undici wrapper: JSON bodies, optional bearer token, always reads the body. */
 export async function http(
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   url: string,
   opts: { token?: string | null; json?: unknown; body?: string | Buffer | FormData; headers?: Record<string, string> } = {},
 ): Promise<HttpResult> {

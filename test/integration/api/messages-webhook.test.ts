@@ -202,11 +202,16 @@ describe('messages, failures export and the delivery-report webhook', () => {
     expect(parked.rowCount).toBe(0);
   });
 
-  it('a request for no route under the webhook path is 404 without the secret in the answer', async () => {
+  it('a request for no route under the webhook path is 404 (405 for another method) without the secret in the answer', async () => {
+    for (const method of ['GET', 'PUT'] as const) {
+      // Someone checks the callback URL in a browser: the path is the webhook's, which takes POST only.
+      const res = await http(method, `${api.url}/webhooks/dlr/${TEST_WEBHOOK_SECRET}`, { token: null });
+      expect({ method, status: res.status, allow: res.headers['allow'] }).toEqual({ method, status: 405, allow: 'POST' });
+      expect(res.json()).toMatchObject({ error: { code: 'method_not_allowed', message: expect.stringContaining('[REDACTED]') } });
+      expect(res.text).not.toContain(TEST_WEBHOOK_SECRET);
+    }
     for (const [method, path] of [
-      ['GET', `/webhooks/dlr/${TEST_WEBHOOK_SECRET}`], // someone checks the callback URL in a browser
       ['POST', `/webhooks/dlr/${TEST_WEBHOOK_SECRET}/extra`], // a callback URL configured with a segment too many
-      ['PUT', `/webhooks/dlr/${TEST_WEBHOOK_SECRET}`],
       // A slash doubled when the callback URL was pasted together (base URL ending in '/', then '/<secret>').
       ['POST', `/webhooks/dlr//${TEST_WEBHOOK_SECRET}`],
       ['POST', `/webhooks//dlr/${TEST_WEBHOOK_SECRET}`],
