@@ -36,6 +36,7 @@ const campaignFields = {
   templateName: { ...nullableStr, description: 'the DLT template; null for a free-text campaign' },
   scheduleAt: timeOrNull, cron: nullableStr, timezone: str,
   encoding: { type: 'string', enum: ['GSM-7', 'UCS-2'], nullable: true }, segmentsMax: nullableInt, credits: nullableInt,
+  regulated: { type: 'boolean', description: 'its messages are kept RETENTION_REGULATED_DAYS before archiving (banking), not RETENTION_DAYS' },
   createdAt: time, updatedAt: time, startedAt: timeOrNull, completedAt: timeOrNull, total: int, counts,
 };
 const campaignSummary = obj({

@@ -37,7 +37,7 @@ export type ProgressOf<P extends CampaignProgress> = (campaignId: string, update
 export const CAMPAIGN_FIELDS = {
   id: true, name: true, type: true, sender: true, status: true, pauseReason: true, alert: true, listId: true,
   text: true, templateName: true, scheduleAt: true, cron: true, timezone: true, encoding: true, segmentsMax: true,
-  credits: true, createdAt: true, updatedAt: true, startedAt: true, completedAt: true,
+  credits: true, regulated: true, createdAt: true, updatedAt: true, startedAt: true, completedAt: true,
   list: { select: { name: true, status: true } },
 } as const;
 
@@ -76,6 +76,8 @@ export interface CampaignPage<P extends CampaignProgress> {
     encoding: string | null;
     segmentsMax: number | null;
     credits: number | null;
+    /** Its messages are kept RETENTION_REGULATED_DAYS before archiving (banking), not RETENTION_DAYS. */
+    regulated: boolean;
     createdAt: Date;
     updatedAt: Date;
     startedAt: Date | null;

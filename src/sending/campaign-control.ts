@@ -379,6 +379,8 @@ export interface CampaignStatusView {
    * expected of a list that no longer has contacts.
    */
   listStatus: string;
+  /** Kept RETENTION_REGULATED_DAYS before archiving (`campaign create --regulated`), not RETENTION_DAYS. */
+  regulated: boolean;
   /** Counts of the latest run (a cron campaign has one run per firing; see `runs`). */
   total: number;
   counts: MessageCounts;
@@ -387,8 +389,8 @@ export interface CampaignStatusView {
 
 export async function getCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignId: string): Promise<CampaignStatusView> {
   assertCampaignId(campaignId);
-  const campaign = await deps.pg.query<{ name: string; status: string; pause_reason: string | null; alert: string | null; list_status: string }>(
-    `SELECT c.name, c.status::text AS status, c.pause_reason, c.alert, l.status::text AS list_status
+  const campaign = await deps.pg.query<{ name: string; status: string; pause_reason: string | null; alert: string | null; list_status: string; regulated: boolean }>(
+    `SELECT c.name, c.status::text AS status, c.pause_reason, c.alert, l.status::text AS list_status, c.regulated
        FROM campaigns c JOIN contact_lists l ON l.id = c.list_id WHERE c.id = $1`,
     [campaignId],
   );
@@ -410,6 +412,7 @@ export async function getCampaignStatus(deps: Pick<ControlDeps, 'pg'>, campaignI
     pauseReason: campaign.rows[0].pause_reason,
     alert: campaign.rows[0].alert,
     listStatus: campaign.rows[0].list_status,
+    regulated: campaign.rows[0].regulated,
     total: latest?.total ?? 0,
     counts,
     runs: runs.rows,

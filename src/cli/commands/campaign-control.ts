@@ -72,7 +72,7 @@ export function humanStatus(view: CampaignStatusView, stream: NodeJS.WriteStream
 }
 
 export function contractStatus(s: CampaignStatusView): object {
-  return { campaignId: s.campaignId, name: s.name, status: s.status, ...shownTexts(s), listStatus: s.listStatus, total: s.total, counts: s.counts, runs: s.runs };
+  return { campaignId: s.campaignId, name: s.name, status: s.status, ...shownTexts(s), listStatus: s.listStatus, regulated: s.regulated, total: s.total, counts: s.counts, runs: s.runs };
 }
 
 /**

@@ -47,6 +47,12 @@ describe('campaign routes', () => {
       json: { name: 'Bad', list: 'vip', type: 'transactional', from: 'ACMEIN', text: 'Hi', regulated: 'yes' },
     });
     expect([bad.status, bad.json<ErrorBody>().error.field]).toEqual([400, 'regulated']);
+    // Shown wherever the campaign is: its page and the list (set at create, it was in neither, nor in `campaign status`).
+    const plainId = plain.json<{ campaignId: string }>().campaignId;
+    const detail = async (id: string) => (await http('GET', `${api.url}/api/campaigns/${id}`)).json<{ regulated: boolean }>().regulated;
+    expect([await detail(campaignId), await detail(plainId)]).toEqual([true, false]);
+    const listed = (await http('GET', `${api.url}/api/campaigns?limit=100`)).json<{ items: { id: string; regulated: boolean }[] }>().items;
+    expect([campaignId, plainId].map((id) => listed.find((c) => c.id === id)?.regulated)).toEqual([true, false]);
   });
 
   it('creates, lists, starts and reports a campaign with status counts', async () => {

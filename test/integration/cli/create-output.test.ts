@@ -24,5 +24,11 @@ describe('bulksms campaign create (human output)', () => {
       env.env,
     );
     expect([regulated.code, (JSON.parse(regulated.stdout) as { regulated: boolean }).regulated]).toEqual([0, true]);
+    // …and says so afterwards: `campaign status --json` and `campaign list --json` show it.
+    const id = (JSON.parse(regulated.stdout) as { campaignId: string }).campaignId;
+    const status = await runCli(['campaign', 'status', id, '--json'], env.env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ campaignId: id, regulated: true });
+    const listed = JSON.parse((await runCli(['campaign', 'list', '--json'], env.env)).stdout) as { campaigns: { id: string; regulated: boolean }[] };
+    expect(listed.campaigns.find((c) => c.id === id)?.regulated).toBe(true);
   });
 });

@@ -17,7 +17,7 @@ function fakeTty(): { stream: NodeJS.WriteStream; text: () => string } {
 
 function status(total: number, sent: number): CampaignStatusView {
   const counts = { pending: total - sent, queued: 0, sending: 0, sent, delivered: 0, failed: 0, unknown: 0, suppressed: 0, cancelled: 0 };
-  return { campaignId: 'c', name: 'Diwali', status: 'running', pauseReason: null, alert: null, listStatus: 'ready', total, counts, runs: [] };
+  return { campaignId: 'c', name: 'Diwali', status: 'running', pauseReason: null, alert: null, listStatus: 'ready', regulated: false, total, counts, runs: [] };
 }
 
 describe('the TTY progress bar', () => {

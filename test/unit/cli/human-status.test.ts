@@ -4,7 +4,7 @@ import type { CampaignStatusView } from '../../../src/sending/campaign-control';
 const zero = { pending: 0, queued: 0, sending: 0, sent: 0, delivered: 0, failed: 0, unknown: 0, suppressed: 0, cancelled: 0 };
 
 function view(status: string, pauseReason: string | null): CampaignStatusView {
-  return { campaignId: 'c1', name: 'Diwali', status, pauseReason, alert: null, listStatus: 'ready', total: 3, counts: { ...zero, sent: 1, cancelled: 2 }, runs: [] };
+  return { campaignId: 'c1', name: 'Diwali', status, pauseReason, alert: null, listStatus: 'ready', regulated: false, total: 3, counts: { ...zero, sent: 1, cancelled: 2 }, runs: [] };
 }
 
 describe('humanStatus', () => {
