@@ -568,7 +568,7 @@ function showCampaign(id) {
       rejectsButton.textContent = `Download the list's ${c.listRejects.rejected} rejected row(s)`;
     }
     document.getElementById('c-meta').replaceChildren(
-      el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}${c.listStatus === 'deleted' ? ' (deleted)' : c.listStatus === 'deleting' ? ' (being deleted)' : ''}`, scheduleOf(c),
+      el('span', { className: `status ${c.status}` }, c.status), ` ${c.type} · from ${c.sender} · list ${c.listName}${c.listStatus === 'deleted' ? ' (deleted)' : c.listStatus === 'deleting' ? ' (being deleted)' : ''}${c.regulated ? ' · regulated (kept RETENTION_REGULATED_DAYS)' : ''}`, scheduleOf(c),
       // A campaign cancelled (or completed) after a pause keeps the pause's reason: it read "cancelled · paused: …".
       c.pauseReason ? ` · ${c.status === 'paused' ? 'paused' : 'last paused'}: ${c.pauseReason}` : '');
     showMessageOf(c);
@@ -666,7 +666,7 @@ function showCampaign(id) {
 const UPLOAD_FIELDS = { name: 'listName', phoneColumn: 'phoneColumn', country: 'country', file: 'file' };
 const CREATE_FIELDS = {
   name: 'campaignName', list: 'listName', type: 'type', from: 'from', text: 'text', template: 'template', vars: 'vars',
-  peid: 'peid', ctid: 'ctid', packSize: 'packSize', at: 'at', cron: 'cron', tz: 'tz',
+  peid: 'peid', ctid: 'ctid', packSize: 'packSize', at: 'at', cron: 'cron', tz: 'tz', regulated: 'regulated',
 };
 
 const OPTIONAL_CONTROLS = ['tz', 'vars', 'phoneColumn', 'country'];
@@ -756,6 +756,8 @@ function campaignBody(f, listId) {
   }
   for (const name of ['peid', 'ctid', 'at', 'cron', 'tz']) if (text(name)) body[name] = text(name);
   if (text('packSize')) body.packSize = Number(text('packSize'));
+  // `campaign create --regulated`: the retention RETENTION_REGULATED_DAYS applies; the form could not set it.
+  if (f.get('regulated') === 'on') body.regulated = true;
   // The zone is only the schedule's: without one it is not sent.
   if (!body.at && !body.cron) delete body.tz;
   return body;

@@ -173,6 +173,33 @@ describe('dashboard: create and start as the CLI can (headless Chromium, real ca
     }
   }, 30_000);
 
+  it('an operator marks a campaign regulated from the form, as `campaign create --regulated`, and its page says so', async () => {
+    const { token } = await createToken(env.container(), { role: 'operator' });
+    const tab = await openTab('#/new', token);
+    try {
+      await fillBasics(tab, 'Bank statement');
+      await tab.fill('textarea[name=text]', 'Hello {{name}}, your statement is ready');
+      // A checkbox, unchecked by default: an ordinary campaign stays under RETENTION_DAYS.
+      expect(await tab.isChecked('input[name=regulated]')).toBe(false);
+      await tab.check('input[name=regulated]');
+      await tab.check('input[name=when][value=draft]');
+      await tab.click('#upload-submit');
+      const c = await createdCampaign(tab, 'Bank statement');
+      expect({ status: c.status, regulated: c.regulated }).toEqual({ status: 'draft', regulated: true });
+      await tab.locator('#c-meta', { hasText: 'regulated' }).waitFor({ timeout: 5_000 });
+
+      await tab.evaluate("location.hash = '#/new'");
+      await fillBasics(tab, 'Plain newsletter');
+      await tab.fill('textarea[name=text]', 'Hello {{name}}');
+      await tab.check('input[name=when][value=draft]');
+      await tab.click('#upload-submit');
+      expect((await createdCampaign(tab, 'Plain newsletter')).regulated).toBe(false);
+      expect(await tab.locator('#c-meta').textContent()).not.toContain('regulated');
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
+
   it('says a refusal next to the form, under the field\'s label, marks and focuses that field, and shows hostile text as text', async () => {
     const tab = await openTab('#/new');
     try {
