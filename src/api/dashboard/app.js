@@ -647,8 +647,14 @@ function showCampaign(id) {
   }
   document.getElementById('m-filter').addEventListener('submit', (ev) => {
     ev.preventDefault();
+    const before = applied;
     applyFilter();
-    queueMessages(true, false).catch((err) => flash(err.message, true));
+    queueMessages(true, false).catch((err) => {
+      // A filter the server refused (a phone that is no number: 400 saying why) is not kept: the reload every
+      // POLL_MS asked for it again, each time refused, and the table went on showing the rows of the one before.
+      applied = before;
+      flash(err.message, true);
+    });
   });
   document.getElementById('m-more').addEventListener('click', () => queueMessages(false, false).catch((err) => flash(err.message, true)));
   // While only the first page is shown, keep it live with the counts; once "More" was used, leave it alone.
