@@ -75,9 +75,12 @@ describe('POST /api/suppressions with phones (a DND list at once)', () => {
       { phone: '+919876543301', reason: 'DND register', source: 'api' },
       { phone: '+919876543302', reason: 'DND register', source: 'api' },
     ]);
-    const { rows } = await env.container().pg.query(`SELECT details FROM audit_log WHERE action = 'suppression.add' ORDER BY id DESC LIMIT 1`);
-    expect(rows[0].details).toMatchObject({ numbers: 4, added: 2 });
-    expect(JSON.stringify(rows[0].details)).not.toMatch(/98765/);
+    // The entry is written before the handler runs and completed with its outcome as the answer goes out.
+    const lastAdd = async (): Promise<Record<string, unknown>> =>
+      (await env.container().pg.query(`SELECT details FROM audit_log WHERE action = 'suppression.add' ORDER BY id DESC LIMIT 1`)).rows[0].details;
+    await waitFor('the audit entry completed', async () => 'numbers' in (await lastAdd()), 5_000, 20);
+    expect(await lastAdd()).toMatchObject({ numbers: 4, added: 2 });
+    expect(JSON.stringify(await lastAdd())).not.toMatch(/98765/);
   });
 
   it('adds none when one is invalid, naming each invalid one by its position', async () => {
