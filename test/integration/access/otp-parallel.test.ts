@@ -3,42 +3,25 @@ import { createToken } from '../../../src/access/tokens';
 import { randomUUID } from 'node:crypto';
 import { MAX_CHALLENGES, MAX_FAILED_PER_WINDOW, requestOtp, verifyOtp } from '../../../src/access/otp';
 import type { AppError } from '../../../src/errors';
-import { createContainer, type Container } from '../../../src/container';
-import { createLogger } from '../../../src/logger';
-import { startSimulator, type RunningSimulator } from '../../../src/simulator/server';
 import { useTestEnv } from '../../helpers/env';
-import { stubServices } from '../../helpers/api-services';
-import { TEST_API_TOKEN, http, startApi, type RunningApi } from '../../helpers/api-server';
+import { TEST_API_TOKEN, http } from '../../helpers/api-server';
+import { useApiWithSimulator } from '../../helpers/api-with-simulator';
 
 const env = useTestEnv({ API_TOKEN: TEST_API_TOKEN });
-let sim: RunningSimulator;
-let c: Container;
-let api: RunningApi;
-
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: env.config.TWOFACTOR_API_KEY!, port: 0, latencyMs: [20, 60] });
-  c = createContainer({ config: { ...env.config, TWOFACTOR_BASE_URL: sim.url }, logger: createLogger({ level: 'silent' }) });
-  api = await startApi(c, stubServices(), { dashboard: false });
-});
-
-env.cleanup(async () => {
-  await api?.close();
-  await c?.close();
-  await sim?.close();
-});
+const s = useApiWithSimulator(env, { latencyMs: [20, 60] });
 
 it('twenty parallel OTP requests send exactly the budget; the rest are 429', async () => {
-  const { token, tokenId } = await createToken(c, { role: 'owner', phone: '+919876543211' });
-  const before = Object.keys(sim.stats().otps).length;
-  const answers = await Promise.all(Array.from({ length: 20 }, () => http('POST', `${api.url}/api/access/otp`, { token })));
+  const { token, tokenId } = await createToken(s.c, { role: 'owner', phone: '+919876543211' });
+  const before = Object.keys(s.sim.stats().otps).length;
+  const answers = await Promise.all(Array.from({ length: 20 }, () => http('POST', `${s.api.url}/api/access/otp`, { token })));
   expect(answers.filter((r) => r.status === 200)).toHaveLength(MAX_CHALLENGES);
   expect(answers.filter((r) => r.status === 429)).toHaveLength(20 - MAX_CHALLENGES);
-  expect(Object.keys(sim.stats().otps).length - before).toBe(MAX_CHALLENGES);
-  expect(await c.prisma.otpGrant.count({ where: { tokenId } })).toBe(MAX_CHALLENGES);
+  expect(Object.keys(s.sim.stats().otps).length - before).toBe(MAX_CHALLENGES);
+  expect(await s.c.prisma.otpGrant.count({ where: { tokenId } })).toBe(MAX_CHALLENGES);
 }, 60_000);
 
 it('the SMS is sent outside the lock: parallel sends overlap, and every one sent has its challenge recorded', async () => {
-  const { tokenId } = await createToken(c, { role: 'owner', phone: '+919876543212' });
+  const { tokenId } = await createToken(s.c, { role: 'owner', phone: '+919876543212' });
   let inFlight = 0;
   let maxInFlight = 0;
   let sent = 0;
@@ -52,23 +35,23 @@ it('the SMS is sent outside the lock: parallel sends overlap, and every one sent
     },
     verifyOtp: async () => 'mismatch' as const,
   };
-  const deps = { prisma: c.prisma, config: env.config, otp };
+  const deps = { prisma: s.c.prisma, config: env.config, otp };
   const results = await Promise.allSettled(Array.from({ length: 8 }, () => requestOtp(deps, { tokenId, role: 'owner' })));
   expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(MAX_CHALLENGES);
   expect(sent).toBe(MAX_CHALLENGES);
   expect(maxInFlight).toBeGreaterThan(1);
-  const rows = await c.prisma.otpGrant.findMany({ where: { tokenId } });
+  const rows = await s.c.prisma.otpGrant.findMany({ where: { tokenId } });
   expect(rows.filter((r) => r.sessionId.startsWith('session-'))).toHaveLength(MAX_CHALLENGES);
 }, 60_000);
 
 it('a token that got 20 codes wrong within a day cannot verify even the right one: guessing across challenges is bounded', async () => {
-  const { tokenId } = await createToken(c, { role: 'owner', phone: '+919876543213' });
+  const { tokenId } = await createToken(s.c, { role: 'owner', phone: '+919876543213' });
   const RIGHT = '482913';
   const otp = {
     sendOtp: async () => `session-${randomUUID()}`,
     verifyOtp: async (_session: string, code: string) => (code === RIGHT ? ('matched' as const) : ('mismatch' as const)),
   };
-  const deps = { prisma: c.prisma, config: env.config, otp };
+  const deps = { prisma: s.c.prisma, config: env.config, otp };
   const who = { tokenId, role: 'owner' as const };
   const guess = async (challengeId: string, code: string) =>
     verifyOtp(deps, who, { challengeId, otp: code }, '127.0.0.1').then(
@@ -89,11 +72,11 @@ it('a token that got 20 codes wrong within a day cannot verify even the right on
     }
   }
   expect(wrong).toEqual(Array.from({ length: MAX_FAILED_PER_WINDOW - 1 }, () => 'otp_mismatch'));
-  expect(await c.prisma.auditLog.count({ where: { tokenId, action: 'otp.verify.locked' } })).toBe(1);
+  expect(await s.c.prisma.auditLog.count({ where: { tokenId, action: 'otp.verify.locked' } })).toBe(1);
 });
 
 it('a verification the provider never answered does not count: an outage cannot use up the owner\'s attempts', async () => {
-  const { tokenId } = await createToken(c, { role: 'owner', phone: '+919876543214' });
+  const { tokenId } = await createToken(s.c, { role: 'owner', phone: '+919876543214' });
   const RIGHT = '551234';
   let down = true;
   const otp = {
@@ -103,14 +86,14 @@ it('a verification the provider never answered does not count: an outage cannot 
       return code === RIGHT ? ('matched' as const) : ('mismatch' as const);
     },
   };
-  const deps = { prisma: c.prisma, config: env.config, otp };
+  const deps = { prisma: s.c.prisma, config: env.config, otp };
   const who = { tokenId, role: 'owner' as const };
   const { challengeId } = await requestOtp(deps, who);
   // More tries during the outage than a challenge's attempts and the day's budget together.
   for (let i = 0; i < MAX_FAILED_PER_WINDOW + 1; i++) {
     await expect(verifyOtp(deps, who, { challengeId, otp: RIGHT }, '127.0.0.1')).rejects.toThrow(/unreachable/);
   }
-  expect((await c.prisma.otpGrant.findUniqueOrThrow({ where: { id: challengeId } })).attempts).toBe(0);
+  expect((await s.c.prisma.otpGrant.findUniqueOrThrow({ where: { id: challengeId } })).attempts).toBe(0);
   down = false;
   await expect(verifyOtp(deps, who, { challengeId, otp: RIGHT }, '127.0.0.1')).resolves.toMatchObject({ challengeId });
 });
