@@ -4,8 +4,8 @@
  * its result is reused for a while, and a probe waits for a new one only briefly (PROVIDER_PROBE_WAIT_MS).
  */
 import type { Container } from '../container';
-import { RateLimiterUnavailableError, type Slot } from '../delivery/paced-slot';
-import { isThrottledError, type SmsProvider } from '../provider/sms-provider';
+import { inSlot, RateLimiterUnavailableError, type Slot } from '../delivery/paced-slot';
+import type { SmsProvider } from '../provider/sms-provider';
 import { TimeoutError, withTimeout } from '../lib/with-timeout';
 import { isUnreachable } from '../db/reachability';
 
@@ -97,21 +97,19 @@ export function createHealthCheck(
     checking ??= (async (): Promise<ProviderCheck> => {
       let notAsked: SlotFailure | undefined = 'no-slot-in-time';
       const result = await timed(async (signal) => {
-        let slot: Slot | undefined;
-        try {
-          slot = await acquireSlot?.();
-        } catch (err) {
-          if (err instanceof RateLimiterUnavailableError) notAsked = 'redis-failed';
-          throw err;
-        }
-        notAsked = undefined;
-        try {
-          return await provider.balance('TRANSACTIONAL_SMS', signal, slot?.onWrite);
-        } catch (err) {
-          // A 429 for the probe slows the fleet as a throttled send does: it spent the same budget.
-          if (slot && isThrottledError(err)) await slot.throttled();
-          throw err;
-        }
+        // inSlot: the slot's onWrite judges the request, and a 429 for it slows the fleet as a throttled send does.
+        const takeSlot = async (): Promise<Slot | void> => {
+          try {
+            return await acquireSlot?.();
+          } catch (err) {
+            if (err instanceof RateLimiterUnavailableError) notAsked = 'redis-failed';
+            throw err;
+          }
+        };
+        return inSlot(takeSlot, (onWrite) => {
+          notAsked = undefined;
+          return provider.balance('TRANSACTIONAL_SMS', signal, onWrite);
+        });
       }, PROVIDER_CHECK_TIMEOUT_MS);
       const check: ProviderCheck = notAsked ? { result, notAsked } : { result };
       // One that never asked the provider says nothing about it: shown until the next check, which the next probe
